@@ -1,0 +1,39 @@
+// Task events on `cm.evt.<taskId>` (stream CODEMESH_EVENTS): the conductor's input and the SSE feed.
+import { z } from 'zod';
+import { StepKind } from './ids.ts';
+
+export const EventType = z.enum([
+  'task.created',
+  'plan.ready',
+  'step.announced',
+  'step.awarded',
+  'step.completed',
+  'step.failed',
+  'patch.proposed',
+  'test.completed',
+  'review.completed',
+  'approval.requested',
+  'approval.granted',
+  'approval.changes_requested',
+  'conflict.detected',
+  'lock.waiting',
+  'integrate.committed',
+  'task.completed',
+  'task.failed',
+  'task.rolled_back',
+  'cost.recorded',
+]);
+export type EventType = z.infer<typeof EventType>;
+
+export const TaskEvent = z.object({
+  /** Also the JetStream message id, so a re-published event is de-duplicated by the server. */
+  id: z.string().min(1).max(200),
+  taskId: z.string(),
+  type: EventType,
+  at: z.string(),
+  step: z.object({ kind: StepKind, attempt: z.number().int(), round: z.number().int().optional() }).optional(),
+  /** Small, typed-by-convention payload: keys of blackboard entries, counts, reasons. Never secrets. */
+  data: z.record(z.string(), z.unknown()).default({}),
+});
+export type TaskEvent = z.infer<typeof TaskEvent>;
+export type TaskEventInput = z.input<typeof TaskEvent>;

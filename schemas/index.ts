@@ -1,0 +1,9 @@
+// The message contract of codemesh: every message and blackboard entry is validated with these schemas.
+export * from './events.ts';
+export * from './ids.ts';
+export * from './keys.ts';
+export * from './plan.ts';
+export * from './step.ts';
+export * from './subjects.ts';
+export * from './task.ts';
+export * from './work.ts';

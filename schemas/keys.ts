@@ -1,0 +1,30 @@
+// Blackboard keys, one builder per entry kind, with how writes to that key merge.
+import { createHash } from 'node:crypto';
+
+/**
+ * Merge rules:
+ * - `task`: last-writer-wins, every write a compare-and-set on the revision read.
+ * - `plan`, `patch`, `testrun`, `review`, `approval`, `result`: written once (create); a second write is refused.
+ * - `award`: created once per step; then compare-and-set by the winner (lease renewals, state).
+ * - `cost`: append-only list under compare-and-set, de-duplicated by call id.
+ * - `lock`: compare-and-set lease records.
+ */
+export const keys = {
+  task: (taskId: string) => `task.${taskId}`,
+  plan: (taskId: string) => `plan.${taskId}`,
+  patch: (patchId: string) => `patch.${patchId}`,
+  testrun: (taskId: string, attempt: number) => `testrun.${taskId}-${attempt}`,
+  review: (taskId: string, attempt: number) => `review.${taskId}-${attempt}`,
+  approval: (patchId: string) => `approval.${patchId}`,
+  cost: (taskId: string) => `cost.${taskId}`,
+  award: (stepId: string) => `award.${stepId}`,
+  /** Free-form result of a step (for steps whose output is not one of the typed entries above). */
+  result: (stepId: string) => `result.${stepId}`,
+  lock: (repoKey: string, path: string) => `lock.${repoKey}.${hashKey(path)}`,
+} as const;
+export type KeyKind = keyof typeof keys;
+
+/** A short stable key segment for an arbitrary string (paths, repo locations). */
+export function hashKey(s: string): string {
+  return createHash('sha256').update(s).digest('hex').slice(0, 24);
+}

@@ -1,0 +1,40 @@
+// Every NATS subject, stream, consumer and KV bucket name of codemesh, defined once.
+
+/** Subject roots. Concrete subjects are built by the helpers below, never typed by hand elsewhere. */
+export const SubjectRoots = {
+  /** Task events (JetStream, stream `events`): `cm.evt.<taskId>`. */
+  events: 'cm.evt',
+  /** Step announcements (JetStream, stream `work`): `cm.work.announce.<capability>`. */
+  announce: 'cm.work.announce',
+  /** Award notices to one agent instance (core NATS): `cm.work.award.<instanceId>`. */
+  award: 'cm.work.award',
+  /** Curator retrieval queries (core request/reply). */
+  curator: 'cm.curator.query',
+} as const;
+export type SubjectRoot = (typeof SubjectRoots)[keyof typeof SubjectRoots];
+
+export const Streams = {
+  events: { name: 'CODEMESH_EVENTS', subjects: [`${SubjectRoots.events}.>`] },
+  work: { name: 'CODEMESH_WORK', subjects: [`${SubjectRoots.announce}.>`] },
+} as const;
+export type StreamName = (typeof Streams)[keyof typeof Streams]['name'];
+
+export const Consumers = {
+  /** The conductor's durable consumer on the events stream (shared by every conductor instance). */
+  conductor: 'conductor',
+} as const;
+export type ConsumerName = (typeof Consumers)[keyof typeof Consumers];
+
+export const Buckets = {
+  /** The blackboard. */
+  board: 'CODEMESH_BOARD',
+} as const;
+export type BucketName = (typeof Buckets)[keyof typeof Buckets];
+
+export const subjects = {
+  event: (taskId: string) => `${SubjectRoots.events}.${taskId}`,
+  allEvents: () => `${SubjectRoots.events}.>`,
+  announce: (capability: string) => `${SubjectRoots.announce}.${capability}`,
+  award: (instanceId: string) => `${SubjectRoots.award}.${instanceId}`,
+  curator: () => SubjectRoots.curator,
+} as const;

@@ -1,0 +1,59 @@
+// Task intake and the task record kept on the blackboard.
+import { z } from 'zod';
+import { TaskId } from './ids.ts';
+
+export const ApproveMode = z.enum(['auto', 'manual']);
+export type ApproveMode = z.infer<typeof ApproveMode>;
+
+/** What a client submits (REST body, CLI flags). */
+export const TaskRequest = z
+  .object({
+    repo: z.string().min(1, 'repo is the path of a git repository on the codemesh host'),
+    title: z.string().trim().min(1).max(300),
+    description: z.string().max(20_000).default(''),
+    approve: ApproveMode.default('manual'),
+    /** The branch or commit to start from; defaults to the repository's HEAD. */
+    baseRef: z.string().min(1).max(200).optional(),
+    budget: z
+      .object({
+        maxAttempts: z.number().int().min(1).max(10).default(3),
+        maxCostUsd: z.number().min(0).max(1000).default(5),
+        maxTokens: z.number().int().min(1).max(50_000_000).default(2_000_000),
+      })
+      .prefault({}),
+  })
+  .strict();
+export type TaskRequest = z.infer<typeof TaskRequest>;
+export type TaskRequestInput = z.input<typeof TaskRequest>;
+
+export const TaskStatus = z.enum([
+  'planning',
+  'coding',
+  'testing',
+  'reviewing',
+  'awaiting_approval',
+  'integrating',
+  'completed',
+  'failed',
+  'rolled_back',
+]);
+export type TaskStatus = z.infer<typeof TaskStatus>;
+
+/** `task.<id>`: last-writer-wins with compare-and-set; only the conductor writes it after creation. */
+export const TaskRecord = z.object({
+  id: TaskId,
+  request: TaskRequest,
+  /** Absolute path of the repository and the commit the task started from. */
+  repoPath: z.string(),
+  baseCommit: z.string().regex(/^[0-9a-f]{40}$/),
+  status: TaskStatus,
+  attempt: z.number().int().min(0),
+  /** Persisted workflow machine state (xstate `value` + `context`), see actors/conductor. */
+  workflow: z.object({ value: z.string(), context: z.record(z.string(), z.unknown()) }),
+  branch: z.string().optional(),
+  commit: z.string().optional(),
+  reason: z.string().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type TaskRecord = z.infer<typeof TaskRecord>;
