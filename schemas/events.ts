@@ -31,7 +31,9 @@ export const TaskEvent = z.object({
   taskId: z.string(),
   type: EventType,
   at: z.string(),
-  step: z.object({ kind: StepKind, attempt: z.number().int(), round: z.number().int().optional() }).optional(),
+  step: z
+    .object({ kind: StepKind, attempt: z.number().int(), round: z.number().int().optional() })
+    .optional(),
   /** Small, typed-by-convention payload: keys of blackboard entries, counts, reasons. Never secrets. */
   data: z.record(z.string(), z.unknown()).default({}),
 });

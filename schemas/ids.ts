@@ -4,7 +4,9 @@ import { z } from 'zod';
 
 const TOKEN = /^[a-z0-9][a-z0-9-]{0,80}$/;
 
-export const TaskId = z.string().regex(/^t-[a-z0-9]{6,40}$/, 'a task id looks like t-<lowercase letters and digits>');
+export const TaskId = z
+  .string()
+  .regex(/^t-[a-z0-9]{6,40}$/, 'a task id looks like t-<lowercase letters and digits>');
 export type TaskId = z.infer<typeof TaskId>;
 
 export const Token = z.string().regex(TOKEN, 'lowercase letters, digits and dashes');

@@ -52,7 +52,11 @@ export const Award = z.object({
 export type Award = z.infer<typeof Award>;
 
 /** Sent to `cm.work.award.<instanceId>` after the award is on the blackboard. */
-export const AwardNotice = z.object({ stepId: z.string(), round: z.number().int(), revision: z.number().int() });
+export const AwardNotice = z.object({
+  stepId: z.string(),
+  round: z.number().int(),
+  revision: z.number().int(),
+});
 export type AwardNotice = z.infer<typeof AwardNotice>;
 
 /** `lock.<repoKey>.<pathKey>`: who holds a path of a repository, and the last commit that changed it. */

@@ -102,6 +102,11 @@ export type CostEntry = z.infer<typeof CostEntry>;
 export const CostLedger = z.object({
   taskId: z.string(),
   entries: z.array(CostEntry),
-  totals: z.object({ promptTokens: z.number(), completionTokens: z.number(), costUsd: z.number(), calls: z.number() }),
+  totals: z.object({
+    promptTokens: z.number(),
+    completionTokens: z.number(),
+    costUsd: z.number(),
+    calls: z.number(),
+  }),
 });
 export type CostLedger = z.infer<typeof CostLedger>;

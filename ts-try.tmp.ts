@@ -1,0 +1,11 @@
+import Parser from 'tree-sitter';
+import Python from 'tree-sitter-python';
+import TS from 'tree-sitter-typescript';
+import JS from 'tree-sitter-javascript';
+import Go from 'tree-sitter-go';
+import Java from 'tree-sitter-java';
+const p = new Parser();
+p.setLanguage(Python as any);
+const t = p.parse('class A:\n  def f(self):\n    return 1\n\ndef g(:\n  pass\n');
+console.log(t.rootNode.toString(), t.rootNode.hasError);
+console.log(Object.keys(TS), typeof JS, typeof Go, typeof Java);
