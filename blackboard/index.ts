@@ -1,5 +1,5 @@
 // Public surface of the blackboard: NATS KV state, the JetStream event log, the embedded nats-server.
-export { ensureDurable, ensureStreams, JetStreamEventBus } from './bus.ts';
+export { decodeEvent, ensureDurable, ensureStreams, JetStreamEventBus } from './bus.ts';
 export * from './errors.ts';
 export { connectMesh, type MeshConnection } from './mesh.ts';
 export { NatsKvBlackboard } from './nats-kv-blackboard.ts';

@@ -116,11 +116,25 @@ export function safeUrl(url: string): string {
   }
 }
 
+/** Everything of a config that must not appear in a message: the key, and any password or query in the URL. */
+export function secretsOf(cfg: { baseURL: string; apiKey: string }): string[] {
+  const out = [cfg.apiKey];
+  try {
+    const u = new URL(cfg.baseURL);
+    if (u.password) out.push(u.password, decodeURIComponent(u.password));
+    for (const v of u.searchParams.values()) out.push(v);
+  } catch {
+    // An invalid URL is reported without being echoed.
+  }
+  return out;
+}
+
 /** The sentence appended to connection and auth errors: what to set, and an example for a local server. */
 export function settingsHint(role?: string): string {
+  const r = role?.toUpperCase();
   const perRole =
-    role && role !== 'default'
-      ? ` (or, for this role only, CODEMESH_${role.toUpperCase()}_LLM_BASE_URL / _API_KEY / _MODEL)`
+    r && r !== 'DEFAULT'
+      ? ` (or, for this role only, CODEMESH_${r}_LLM_BASE_URL, CODEMESH_${r}_LLM_API_KEY, CODEMESH_${r}_LLM_MODEL)`
       : '';
   return (
     `Set CODEMESH_LLM_BASE_URL, CODEMESH_LLM_API_KEY and CODEMESH_LLM_MODEL${perRole}. ` +

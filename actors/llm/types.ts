@@ -118,6 +118,8 @@ export interface PreflightResult {
   latencyMs: number;
   /** Model ids the server lists (empty when it does not implement `GET /models`). */
   models: string[];
+  /** Whether `models` contains the configured model; `undefined` when the server lists nothing. */
+  modelListed: boolean | undefined;
 }
 
 const ROLE_MARKER = /^\s*\[codemesh:role=([a-z][a-z0-9-]*)\]/;

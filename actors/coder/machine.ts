@@ -1,0 +1,242 @@
+// The Coder agent: a tool-using model loop that ends in search/replace edit blocks, applied in a git
+// worktree and stored as a unified diff. Bad edits go back to the model with the exact error.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { assign, fromPromise, setup } from 'xstate';
+import { keys, Patch, patchId, Plan, TestRun } from '../../schemas/index.ts';
+import type { ChatMessage, ChatResult } from '../llm/index.ts';
+import { errorText, StepFailure } from '../runtime/ask-json.ts';
+import { addWorktree, applyPatch, removeWorktree } from '../runtime/git.ts';
+import { callModel } from '../runtime/model-call.ts';
+import { repoOverview } from '../runtime/repo-context.ts';
+import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts';
+import { applyEdits, diffWorktree, parseEditBlocks } from './edits.ts';
+import { coderSystem, coderUser } from './prompts.ts';
+import { runTool, toolSpecs } from './tools.ts';
+
+/** Tool-call turns per step, and rejected edit replies per step: small budgets, used as guards. */
+export const MAX_TURNS = 12;
+export const MAX_EDIT_TRIES = 3;
+
+interface CoderContext {
+  step: StepInput;
+  worktree: string;
+  messages: ChatMessage[];
+  turns: number;
+  editTries: number;
+  last?: ChatResult;
+  editErrors: string[];
+  output?: StepOutput;
+}
+
+export const coderMachine = setup({
+  types: { input: {} as StepInput, context: {} as CoderContext, output: {} as StepOutput },
+  actors: {
+    prepare: fromPromise<ChatMessage[], { step: StepInput; worktree: string }>(async ({ input, signal }) => {
+      const { step, worktree } = input;
+      const { task, mesh } = step;
+      await mkdir(join(step.deps.dataDir, 'work'), { recursive: true });
+      await removeWorktree(task.repoPath, worktree);
+      await addWorktree(task.repoPath, worktree, task.baseCommit);
+      const plan = (await mesh.board.get(keys.plan(task.id), Plan))?.value;
+      let previous: { patch: Patch; testRun?: TestRun } | undefined;
+      if (step.attempt > 1) {
+        const prev = (await mesh.board.get(keys.patch(patchId(task.id, step.attempt - 1)), Patch))?.value;
+        if (prev) {
+          await applyPatch(worktree, prev.diff);
+          const testRun = (await mesh.board.get(keys.testrun(task.id, step.attempt - 1), TestRun))?.value;
+          previous = { patch: prev, testRun };
+        }
+      }
+      const critique = String(task.workflow.context.critique ?? '') || undefined;
+      const overview = await repoOverview(step, `${task.request.title}\n${task.request.description}`, signal);
+      return [
+        { role: 'system', content: coderSystem() },
+        { role: 'user', content: coderUser({ task, plan, critique, previous }, overview) },
+      ];
+    }),
+    ask: fromPromise<ChatResult, { step: StepInput; messages: ChatMessage[] }>(({ input, signal }) =>
+      callModel(input.step, 'coder', { messages: input.messages, tools: toolSpecs, signal }),
+    ),
+    runTools: fromPromise<ChatMessage[], { worktree: string; result: ChatResult }>(async ({ input, signal }) => {
+      const out: ChatMessage[] = [];
+      for (const call of input.result.message.tool_calls ?? []) {
+        const content = await runTool(input.worktree, call.function.name, call.function.arguments, signal);
+        out.push({ role: 'tool', tool_call_id: call.id, content });
+      }
+      return out;
+    }),
+    apply: fromPromise<string[], { worktree: string; text: string }>(async ({ input }) => {
+      const { edits, errors } = parseEditBlocks(input.text);
+      if (errors.length > 0) return errors;
+      if (edits.length === 0) return ['no edit blocks found: reply with SEARCH/REPLACE edit blocks'];
+      const applied = await applyEdits(input.worktree, edits);
+      return applied.errors;
+    }),
+    save: fromPromise<StepOutput, { step: StepInput; worktree: string }>(async ({ input }) => {
+      const { step, worktree } = input;
+      const d = await diffWorktree(worktree);
+      if (!d.diff.trim()) throw new StepFailure('the edits left the repository unchanged');
+      const id = patchId(step.task.id, step.attempt);
+      const patch: Patch = {
+        id,
+        taskId: step.task.id,
+        attempt: step.attempt,
+        baseCommit: step.task.baseCommit,
+        diff: d.diff,
+        files: d.files,
+        summary: `${d.files.length} file(s), +${d.additions} -${d.deletions}`,
+        stats: { additions: d.additions, deletions: d.deletions },
+        createdAt: new Date(step.deps.now()).toISOString(),
+      };
+      // Same attempt, same key: a re-run after a crash keeps the first stored patch (first writer wins).
+      const stored = await step.mesh.board
+        .putOnce(keys.patch(id), Patch, patch, (a, b) => a.id === b.id)
+        .then((r) => r.entry.value);
+      await step.deps.emit({
+        id: `${step.stepId}:patch.proposed`,
+        taskId: step.task.id,
+        type: 'patch.proposed',
+        step: { kind: 'code', attempt: step.attempt },
+        data: { patchId: id, files: stored.files, summary: stored.summary },
+      });
+      return { ok: true, data: { patchId: id, files: stored.files, summary: stored.summary } };
+    }),
+    cleanup: fromPromise<void, { step: StepInput; worktree: string }>(async ({ input }) => {
+      await removeWorktree(input.step.task.repoPath, input.worktree);
+    }),
+  },
+  actions: {
+    /** An effect failed: the step fails with the error's message (a failure event, not a crash). */
+    fail: assign({ output: ({ event }) => ({ ok: false as const, reason: errorText((event as { error?: unknown }).error) }) }),
+  },
+  guards: {
+    calledTools: ({ context }) => (context.last?.message.tool_calls?.length ?? 0) > 0,
+    turnsLeft: ({ context }) => context.turns < MAX_TURNS,
+    editsRejected: ({ context }) => context.editErrors.length > 0,
+    editTriesLeft: ({ context }) => context.editTries < MAX_EDIT_TRIES,
+  },
+}).createMachine({
+  id: 'coder',
+  context: ({ input }) => ({
+    step: input,
+    worktree: join(input.deps.dataDir, 'work', `${input.stepId}-r${input.round}`),
+    messages: [],
+    turns: 0,
+    editTries: 0,
+    editErrors: [],
+  }),
+  initial: 'preparing',
+  states: {
+    preparing: {
+      invoke: {
+        src: 'prepare',
+        input: ({ context }) => ({ step: context.step, worktree: context.worktree }),
+        onDone: { target: 'thinking', actions: assign({ messages: ({ event }) => event.output }) },
+        onError: { target: 'cleanup', actions: 'fail' },
+      },
+    },
+    thinking: {
+      invoke: {
+        src: 'ask',
+        input: ({ context }) => ({ step: context.step, messages: context.messages }),
+        onDone: {
+          target: 'deciding',
+          actions: assign({
+            last: ({ event }) => event.output,
+            messages: ({ context, event }) => [...context.messages, event.output.message],
+            turns: ({ context }) => context.turns + 1,
+          }),
+        },
+        onError: { target: 'cleanup', actions: 'fail' },
+      },
+    },
+    deciding: {
+      always: [
+        { guard: 'calledTools', target: 'tooling' },
+        { target: 'applying' },
+      ],
+    },
+    tooling: {
+      invoke: {
+        src: 'runTools',
+        input: ({ context }) => ({ worktree: context.worktree, result: context.last! }),
+        onDone: [
+          {
+            guard: 'turnsLeft',
+            target: 'thinking',
+            actions: assign({ messages: ({ context, event }) => [...context.messages, ...event.output] }),
+          },
+          {
+            target: 'cleanup',
+            actions: assign({
+              output: { ok: false, reason: `coder used its ${MAX_TURNS} tool turns without proposing edits` },
+            }),
+          },
+        ],
+        onError: { target: 'cleanup', actions: 'fail' },
+      },
+    },
+    applying: {
+      invoke: {
+        src: 'apply',
+        input: ({ context }) => ({ worktree: context.worktree, text: context.last?.message.content ?? '' }),
+        onDone: { target: 'checking', actions: assign({ editErrors: ({ event }) => event.output }) },
+        onError: { target: 'cleanup', actions: 'fail' },
+      },
+    },
+    checking: {
+      always: [
+        { guard: 'editsRejected', target: 'rejecting' },
+        { target: 'saving' },
+      ],
+    },
+    rejecting: {
+      entry: assign({ editTries: ({ context }) => context.editTries + 1 }),
+      always: [
+        {
+          guard: 'editTriesLeft',
+          target: 'thinking',
+          actions: assign({
+            messages: ({ context }) => [
+              ...context.messages,
+              {
+                role: 'user' as const,
+                content: `Your edits were not applied (nothing was written):\n${context.editErrors.join('\n')}\nFix them and reply with edit blocks again.`,
+              },
+            ],
+          }),
+        },
+        {
+          target: 'cleanup',
+          actions: assign({
+            output: ({ context }) => ({
+              ok: false as const,
+              reason: `coder's edits were rejected ${MAX_EDIT_TRIES} times; last: ${context.editErrors.join(' | ')}`,
+            }),
+          }),
+        },
+      ],
+    },
+    saving: {
+      invoke: {
+        src: 'save',
+        input: ({ context }) => ({ step: context.step, worktree: context.worktree }),
+        onDone: { target: 'cleanup', actions: assign({ output: ({ event }) => event.output }) },
+        onError: { target: 'cleanup', actions: 'fail' },
+      },
+    },
+    cleanup: {
+      invoke: {
+        src: 'cleanup',
+        input: ({ context }) => ({ step: context.step, worktree: context.worktree }),
+        onDone: 'done',
+        onError: 'done',
+      },
+    },
+    done: { type: 'final' },
+  },
+  output: ({ context }) => context.output ?? { ok: false, reason: 'coder stopped without output' },
+});
+
+export const coder: AgentDefinition = { capability: 'coder', machine: coderMachine, estimateCostUsd: () => 0.05 };

@@ -1,0 +1,54 @@
+// Prompts of the Coder.
+import type { Patch, Plan, TaskRecord, TestRun } from '../../schemas/index.ts';
+import { roleMarker } from '../llm/index.ts';
+
+export function coderSystem(): string {
+  return `${roleMarker('coder')} You are the Coder of codemesh. You change a git repository with small patches.
+Use the tools to read the code you need. When you are ready, reply with edit blocks only, one per change:
+
+path/to/file.ext
+<<<<<<< SEARCH
+exact lines that are in the file now
+=======
+the lines that replace them
+>>>>>>> REPLACE
+
+The SEARCH part must match the file exactly, once; include enough lines to make it unique. An empty SEARCH
+part creates a new file. Never rewrite whole files; never touch files you have not read.`;
+}
+
+export interface CoderBrief {
+  task: TaskRecord;
+  plan?: Plan;
+  critique?: string;
+  previous?: { patch: Patch; testRun?: TestRun };
+}
+
+export function coderUser(b: CoderBrief, overview: string): string {
+  const parts = [`Task: ${b.task.request.title}`, '', b.task.request.description];
+  if (b.plan) {
+    parts.push('', `Plan: ${b.plan.summary}`);
+    for (const s of b.plan.subtasks)
+      parts.push(`- [${s.id}] ${s.title} — done when: ${s.successCriteria.join('; ')}`);
+  }
+  if (b.previous) {
+    parts.push(
+      '',
+      'Your previous patch is already applied to the working tree:',
+      b.previous.patch.diff.slice(0, 20_000),
+    );
+    const t = b.previous.testRun;
+    if (t) {
+      const failed = t.tests.filter((x) => x.status === 'failed');
+      parts.push(
+        '',
+        `Tests after it: ${t.counts.passed} passed, ${t.counts.failed} failed.`,
+        ...failed.slice(0, 20).map((x) => `FAILED ${x.name}: ${(x.message ?? '').slice(0, 500)}`),
+      );
+      if (failed.length === 0 && !t.passed) parts.push('Test log (end):', t.log.slice(-3000));
+    }
+  }
+  if (b.critique) parts.push('', `Reviewer critique to address: ${b.critique}`);
+  parts.push('', overview);
+  return parts.join('\n');
+}

@@ -1,0 +1,259 @@
+// The conductor: applies task events to each task's workflow, announces and awards the next step, and
+// re-announces steps whose winner went silent. Any number of conductors may run; CAS keeps them consistent.
+import type { ConsumerMessages } from '@nats-io/jetstream';
+import { decodeEvent, ensureDurable, type MeshConnection } from '../../blackboard/index.ts';
+import {
+  Award,
+  Consumers,
+  CostLedger,
+  keys,
+  Streams,
+  stepId,
+  type TaskEvent,
+  TaskRecord,
+} from '../../schemas/index.ts';
+import { runAuction } from './auction.ts';
+import { applyWorkflowEvent, currentStep, statusOf, type WorkflowEvent } from './workflow.ts';
+
+export interface ConductorOptions {
+  leaseMs?: number;
+  /** How often stalled steps are looked for. */
+  sweepMs?: number;
+  /** A step with no award is announced again after this long. */
+  reannounceMs?: number;
+  graceMs?: number;
+  now?: () => number;
+  log?: (line: string) => void;
+}
+
+export class Conductor {
+  private messages?: ConsumerMessages;
+  private sweeper?: NodeJS.Timeout;
+  private readonly queues = new Map<string, Promise<void>>();
+  private readonly rounds = new Map<string, { round: number; at: number; inFlight: boolean }>();
+  private readonly active = new Set<string>();
+  private readonly now: () => number;
+
+  constructor(
+    private readonly mesh: MeshConnection,
+    private readonly opts: ConductorOptions = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  async start(): Promise<void> {
+    await ensureDurable(this.mesh.jsm, Consumers.conductor);
+    for (const k of await this.mesh.board.keys('task.>')) this.active.add(k.slice('task.'.length));
+    const consumer = await this.mesh.js.consumers.get(Streams.events.name, Consumers.conductor);
+    this.messages = await consumer.consume({ max_messages: 256 });
+    void (async () => {
+      for await (const m of this.messages!) {
+        let event: TaskEvent;
+        try {
+          event = decodeEvent(m);
+        } catch (err) {
+          // A message that can never be valid: terminate it rather than redeliver forever.
+          this.log(`dropping invalid event ${m.seq}: ${String(err)}`);
+          m.term();
+          continue;
+        }
+        this.enqueue(event.taskId, async () => {
+          try {
+            await this.handle(event);
+            m.ack();
+          } catch (err) {
+            this.log(`event ${event.id} failed, will be redelivered: ${String(err)}`);
+            m.nak(500);
+          }
+        });
+      }
+    })();
+    const sweepMs = this.opts.sweepMs ?? 1000;
+    this.sweeper = setInterval(() => void this.sweep().catch((e) => this.log(`sweep: ${String(e)}`)), sweepMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    await this.messages?.close().catch(() => undefined);
+    await Promise.allSettled([...this.queues.values()]);
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(`[conductor] ${line}`);
+  }
+
+  /** Events of one task are handled in order; different tasks in parallel. */
+  private enqueue(taskId: string, fn: () => Promise<void>): void {
+    const prev = this.queues.get(taskId) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    this.queues.set(taskId, next);
+    void next.finally(() => {
+      if (this.queues.get(taskId) === next) this.queues.delete(taskId);
+    });
+  }
+
+  /** Idempotent: a redelivered event finds the workflow already past it and changes nothing. */
+  async handle(event: TaskEvent): Promise<void> {
+    this.active.add(event.taskId);
+    const wfEvent = toWorkflowEvent(event);
+    if (wfEvent) await this.apply(event.taskId, wfEvent);
+    if (event.type === 'task.created' || wfEvent) await this.advance(event.taskId);
+  }
+
+  private async apply(taskId: string, wfEvent: WorkflowEvent): Promise<void> {
+    await this.mesh.board.mutate(keys.task(taskId), TaskRecord, (task) => {
+      if (!task) return undefined;
+      const { next, changed } = applyWorkflowEvent(task.workflow, wfEvent);
+      if (!changed) return undefined;
+      const ctx = next.context as { attempt?: number; branch?: string; commit?: string; reason?: string };
+      return {
+        ...task,
+        workflow: next,
+        status: statusOf(next),
+        attempt: Number(ctx.attempt ?? task.attempt),
+        branch: ctx.branch || task.branch,
+        commit: ctx.commit || task.commit,
+        reason: ctx.reason ?? task.reason,
+        updatedAt: new Date(this.now()).toISOString(),
+      };
+    });
+  }
+
+  /** Publishes what the task's state implies and makes sure its current step is announced and awarded. */
+  private async advance(taskId: string): Promise<void> {
+    const task = (await this.mesh.board.get(keys.task(taskId), TaskRecord))?.value;
+    if (!task) return;
+    const at = new Date(this.now()).toISOString();
+    const ctx = task.workflow.context as { patchId?: string };
+    switch (task.status) {
+      case 'awaiting_approval':
+        await this.mesh.bus.publish({
+          id: `${taskId}:approval-requested:${ctx.patchId}`,
+          taskId,
+          type: 'approval.requested',
+          at,
+          data: { patchId: ctx.patchId },
+        });
+        return;
+      case 'completed':
+        this.active.delete(taskId);
+        await this.mesh.bus.publish({
+          id: `${taskId}:completed`,
+          taskId,
+          type: 'task.completed',
+          at,
+          data: { branch: task.branch, commit: task.commit },
+        });
+        return;
+      case 'failed':
+        this.active.delete(taskId);
+        await this.mesh.bus.publish({
+          id: `${taskId}:failed`,
+          taskId,
+          type: 'task.failed',
+          at,
+          data: { reason: task.reason },
+        });
+        return;
+      default:
+        break;
+    }
+    if (await this.overBudget(task)) return;
+    await this.ensureStep(task);
+  }
+
+  private async overBudget(task: TaskRecord): Promise<boolean> {
+    const ledger = (await this.mesh.board.get(keys.cost(task.id), CostLedger))?.value;
+    if (!ledger) return false;
+    const b = task.request.budget;
+    const t = ledger.totals;
+    const reason =
+      t.costUsd > b.maxCostUsd
+        ? `budget: spent $${t.costUsd.toFixed(4)} of $${b.maxCostUsd}`
+        : t.promptTokens + t.completionTokens > b.maxTokens
+          ? `budget: used ${t.promptTokens + t.completionTokens} tokens of ${b.maxTokens}`
+          : undefined;
+    if (!reason) return false;
+    await this.apply(task.id, { type: 'BUDGET_EXCEEDED', reason });
+    await this.advance(task.id);
+    return true;
+  }
+
+  private async ensureStep(task: TaskRecord): Promise<void> {
+    const step = currentStep(task.workflow);
+    if (!step) return;
+    const sid = stepId(task.id, step.kind, step.attempt);
+    const award = (await this.mesh.board.get(keys.award(sid), Award))?.value;
+    const mem = this.rounds.get(sid) ?? { round: 0, at: 0, inFlight: false };
+    if (mem.inFlight) return;
+    let round: number;
+    if (award) {
+      if (award.state === 'done' || award.state === 'failed') return;
+      const live = award.state === 'awarded' || award.state === 'running';
+      if (live && award.leaseUntil > this.now()) return;
+      if (live) {
+        // The winner went silent: expire its award (CAS) and announce the step again.
+        const expired = await this.mesh.board.mutate(keys.award(sid), Award, (a) =>
+          a && a.round === award.round && (a.state === 'awarded' || a.state === 'running') && a.leaseUntil <= this.now()
+            ? { ...a, state: 'expired' as const }
+            : undefined,
+        );
+        if (expired?.value.state !== 'expired' || expired.value.round !== award.round) return;
+        this.log(`${sid} round ${award.round}: lease of ${award.instanceId} lapsed, re-announcing`);
+      }
+      round = Math.max(award.round, mem.round) + 1;
+    } else {
+      if (mem.round > 0 && this.now() - mem.at < (this.opts.reannounceMs ?? 1000)) return;
+      round = mem.round + 1;
+    }
+    this.rounds.set(sid, { round, at: this.now(), inFlight: true });
+    try {
+      const won = await runAuction(this.mesh, { taskId: task.id, ...step }, round, {
+        leaseMs: this.opts.leaseMs,
+        graceMs: this.opts.graceMs,
+        now: this.now,
+      });
+      if (won) {
+        await this.mesh.bus.publish({
+          id: `${sid}#${won.round}:awarded`,
+          taskId: task.id,
+          type: 'step.awarded',
+          at: new Date(this.now()).toISOString(),
+          step: { kind: step.kind, attempt: step.attempt, round: won.round },
+          data: { instanceId: won.instanceId },
+        });
+      }
+    } finally {
+      this.rounds.set(sid, { round, at: this.now(), inFlight: false });
+    }
+  }
+
+  /** Looks at every active task: announces unawarded steps again and takes back lapsed leases. */
+  async sweep(): Promise<void> {
+    for (const taskId of [...this.active]) {
+      if (this.queues.has(taskId)) continue;
+      this.enqueue(taskId, () => this.advance(taskId));
+    }
+  }
+}
+
+export function toWorkflowEvent(e: TaskEvent): WorkflowEvent | undefined {
+  switch (e.type) {
+    case 'step.completed':
+      return e.step ? { type: 'STEP_DONE', kind: e.step.kind, attempt: e.step.attempt, data: e.data } : undefined;
+    case 'step.failed':
+      return e.step
+        ? { type: 'STEP_FAILED', kind: e.step.kind, attempt: e.step.attempt, reason: String(e.data.reason ?? '') }
+        : undefined;
+    case 'approval.granted':
+      return { type: 'APPROVED', patchId: String(e.data.patchId ?? '') };
+    case 'approval.changes_requested':
+      return {
+        type: 'CHANGES_REQUESTED',
+        patchId: String(e.data.patchId ?? ''),
+        comment: String(e.data.comment ?? ''),
+      };
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,195 @@
+// The task workflow as an XState machine. Its snapshot (value + context) is persisted in the task record,
+// and every event is applied with the pure `transition` function, so any conductor can resume any task.
+import { assign, setup, transition } from 'xstate';
+import type { StepKind, TaskStatus } from '../../schemas/index.ts';
+
+export interface WorkflowContext {
+  attempt: number;
+  maxAttempts: number;
+  approveMode: 'auto' | 'manual';
+  patchId?: string;
+  critique?: string;
+  reason?: string;
+  branch?: string;
+  commit?: string;
+}
+
+export type WorkflowEvent =
+  | { type: 'STEP_DONE'; kind: StepKind; attempt: number; data: Record<string, unknown> }
+  | { type: 'STEP_FAILED'; kind: StepKind; attempt: number; reason: string }
+  | { type: 'APPROVED'; patchId: string }
+  | { type: 'CHANGES_REQUESTED'; patchId: string; comment: string }
+  | { type: 'BUDGET_EXCEEDED'; reason: string };
+
+const isStep = (kind: StepKind) => ({
+  type: 'isStep' as const,
+  params: { kind },
+});
+
+export const workflowMachine = setup({
+  types: {
+    context: {} as WorkflowContext,
+    events: {} as WorkflowEvent,
+    input: {} as { maxAttempts: number; approveMode: 'auto' | 'manual' },
+  },
+  guards: {
+    /** The event is about the step the task is waiting for (stale or duplicate events are ignored). */
+    isStep: ({ context, event }, params: { kind: StepKind }) =>
+      (event.type === 'STEP_DONE' || event.type === 'STEP_FAILED') &&
+      event.kind === params.kind &&
+      (params.kind === 'plan' || params.kind === 'integrate' || event.attempt === context.attempt),
+    approvedReview: ({ event }) => event.type === 'STEP_DONE' && event.data.decision === 'approve',
+    autoApprove: ({ context }) => context.approveMode === 'auto',
+    attemptsLeft: ({ context }) => context.attempt < context.maxAttempts,
+    isCurrentPatch: ({ context, event }) =>
+      (event.type === 'APPROVED' || event.type === 'CHANGES_REQUESTED') && event.patchId === context.patchId,
+  },
+  actions: {
+    nextAttempt: assign(({ context, event }) => ({
+      attempt: context.attempt + 1,
+      critique:
+        event.type === 'STEP_DONE'
+          ? String(event.data.critique ?? '')
+          : event.type === 'CHANGES_REQUESTED'
+            ? `A human reviewer requested changes: ${event.comment}`
+            : context.critique,
+    })),
+    failWith: assign(({ event }) => ({
+      reason:
+        event.type === 'STEP_FAILED' || event.type === 'BUDGET_EXCEEDED'
+          ? event.reason
+          : 'the reviewer kept asking for revisions and the attempt budget is used up',
+    })),
+  },
+}).createMachine({
+  id: 'task',
+  context: ({ input }) => ({ attempt: 0, maxAttempts: input.maxAttempts, approveMode: input.approveMode }),
+  initial: 'planning',
+  on: { BUDGET_EXCEEDED: { target: '.failed', actions: 'failWith' } },
+  states: {
+    planning: {
+      on: {
+        STEP_DONE: { guard: isStep('plan'), target: 'coding', actions: assign({ attempt: 1 }) },
+        STEP_FAILED: { guard: isStep('plan'), target: 'failed', actions: 'failWith' },
+      },
+    },
+    coding: {
+      on: {
+        STEP_DONE: {
+          guard: isStep('code'),
+          target: 'testing',
+          actions: assign({ patchId: ({ event }) => String(dataOf(event).patchId) }),
+        },
+        STEP_FAILED: { guard: isStep('code'), target: 'failed', actions: 'failWith' },
+      },
+    },
+    testing: {
+      on: {
+        STEP_DONE: { guard: isStep('test'), target: 'reviewing' },
+        STEP_FAILED: { guard: isStep('test'), target: 'failed', actions: 'failWith' },
+      },
+    },
+    reviewing: {
+      on: {
+        STEP_DONE: [
+          { guard: ({ context, event }) => !isStepDone(context, event, 'review') },
+          { guard: 'approvedReview', target: 'approved' },
+          { guard: 'attemptsLeft', target: 'coding', actions: 'nextAttempt' },
+          { target: 'failed', actions: 'failWith' },
+        ],
+        STEP_FAILED: { guard: isStep('review'), target: 'failed', actions: 'failWith' },
+      },
+    },
+    approved: {
+      always: [{ guard: 'autoApprove', target: 'integrating' }, { target: 'awaiting_approval' }],
+    },
+    awaiting_approval: {
+      on: {
+        APPROVED: { guard: 'isCurrentPatch', target: 'integrating' },
+        CHANGES_REQUESTED: [
+          { guard: ({ context, event }) => !currentPatch(context, event) },
+          { guard: 'attemptsLeft', target: 'coding', actions: 'nextAttempt' },
+          { target: 'failed', actions: assign({ reason: 'changes requested and the attempt budget is used up' }) },
+        ],
+      },
+    },
+    integrating: {
+      on: {
+        STEP_DONE: {
+          guard: isStep('integrate'),
+          target: 'completed',
+          actions: assign({
+            branch: ({ event }) => String(dataOf(event).branch ?? ''),
+            commit: ({ event }) => String(dataOf(event).commit ?? ''),
+          }),
+        },
+        STEP_FAILED: { guard: isStep('integrate'), target: 'failed', actions: 'failWith' },
+      },
+    },
+    completed: { type: 'final' },
+    failed: { type: 'final' },
+  },
+});
+
+function dataOf(e: WorkflowEvent): Record<string, unknown> {
+  return e.type === 'STEP_DONE' ? e.data : {};
+}
+function isStepDone(ctx: WorkflowContext, e: WorkflowEvent, kind: StepKind): boolean {
+  return e.type === 'STEP_DONE' && e.kind === kind && e.attempt === ctx.attempt;
+}
+function currentPatch(ctx: WorkflowContext, e: WorkflowEvent): boolean {
+  return (e.type === 'APPROVED' || e.type === 'CHANGES_REQUESTED') && e.patchId === ctx.patchId;
+}
+
+export interface PersistedWorkflow {
+  value: string;
+  context: Record<string, unknown>;
+}
+
+export function initialWorkflow(input: { maxAttempts: number; approveMode: 'auto' | 'manual' }): PersistedWorkflow {
+  const s = workflowMachine.resolveState({
+    value: 'planning',
+    context: { attempt: 0, maxAttempts: input.maxAttempts, approveMode: input.approveMode },
+  });
+  return { value: String(s.value), context: { ...s.context } };
+}
+
+/** Applies one event; returns the next persisted state and whether anything changed. */
+export function applyWorkflowEvent(
+  current: PersistedWorkflow,
+  event: WorkflowEvent,
+): { next: PersistedWorkflow; changed: boolean } {
+  const snap = workflowMachine.resolveState({
+    value: current.value,
+    context: current.context as unknown as WorkflowContext,
+  });
+  const [after] = transition(workflowMachine, snap, event);
+  const next = { value: String(after.value), context: { ...after.context } as Record<string, unknown> };
+  const changed =
+    next.value !== current.value || JSON.stringify(next.context) !== JSON.stringify(current.context);
+  return { next, changed };
+}
+
+/** The step a task in this workflow state waits for, if any. */
+export function currentStep(w: PersistedWorkflow): { kind: StepKind; attempt: number } | undefined {
+  const attempt = Number(w.context.attempt ?? 0);
+  switch (w.value) {
+    case 'planning':
+      return { kind: 'plan', attempt: 1 };
+    case 'coding':
+      return { kind: 'code', attempt };
+    case 'testing':
+      return { kind: 'test', attempt };
+    case 'reviewing':
+      return { kind: 'review', attempt };
+    case 'integrating':
+      return { kind: 'integrate', attempt: 1 };
+    default:
+      return undefined;
+  }
+}
+
+export function statusOf(w: PersistedWorkflow): TaskStatus {
+  if (w.value === 'approved') return 'awaiting_approval';
+  return w.value as TaskStatus;
+}

@@ -1,0 +1,170 @@
+// The Curator: keeps one warm index per repository, moves it commit to commit by re-reading only the files
+// a diff names, persists a snapshot per commit, and answers searches against the requested commit.
+import { buildAll, buildDelta } from './build.ts';
+import { StaleIndexError } from './errors.ts';
+import { lineStarts, sliceLines } from './extract-file.ts';
+import { gitCommonDir, readBlobsSync, resolveCommit } from './git.ts';
+import { DEFAULT_WEIGHTS, type RankWeights, rank } from './rank.ts';
+import { RepoIndex } from './repo-index.ts';
+import { defaultCacheDir, SnapshotStore } from './snapshot-store.ts';
+import type { IndexRepoOptions, IndexSummary, SearchRepoOptions, SearchResult } from './types.ts';
+
+export interface CuratorOptions {
+  /** Snapshot directory; see `defaultCacheDir()`. */
+  cacheDir?: string;
+  /** Write a snapshot per indexed commit (default true). */
+  persist?: boolean;
+  /** Snapshots kept per repository (default 8). */
+  maxSnapshots?: number;
+  weights?: RankWeights;
+}
+
+interface Warm {
+  index: RepoIndex;
+  repoPath: string;
+  store: SnapshotStore;
+}
+
+/**
+ * @example
+ * const curator = new Curator();
+ * await curator.index({ repoPath: '/src/app', commit: 'main' });
+ * const { files, chunks } = await curator.search({ repoPath: '/src/app', query: issueText, topK: 5 });
+ */
+export class Curator {
+  private readonly options: CuratorOptions;
+  private readonly warm = new Map<string, Warm>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly texts = new Map<string, string>();
+  weights: RankWeights;
+
+  constructor(options: CuratorOptions = {}) {
+    this.options = options;
+    this.weights = options.weights ?? DEFAULT_WEIGHTS;
+  }
+
+  /** Brings the repository's index to `commit` (default HEAD) and says how. */
+  async index(opts: IndexRepoOptions): Promise<IndexSummary> {
+    const { summary } = await this.ensure(opts);
+    return summary;
+  }
+
+  async search(opts: SearchRepoOptions): Promise<SearchResult> {
+    const { index, repoPath } = await this.ensure(opts);
+    const t0 = performance.now();
+    const topK = opts.topK ?? 10;
+    const ranking = rank(index, opts.query, topK, this.weights);
+    const chunks = ranking.chunks.map((c) => ({
+      path: c.path,
+      startLine: c.startLine,
+      endLine: c.endLine,
+      symbol: c.symbol,
+      kind: c.kind,
+      score: c.score,
+      text: '',
+    }));
+    const texts = this.fileTexts(repoPath, index, [...new Set(chunks.map((c) => c.path))]);
+    for (const c of chunks) {
+      const text = texts.get(c.path);
+      if (text !== undefined) c.text = sliceLines(text, lineStarts(text), c.startLine, c.endLine);
+    }
+    return { commit: index.commit, files: ranking.files.slice(0, topK), chunks, ms: performance.now() - t0 };
+  }
+
+  /** True when the warm index of the repository is at another commit than the one asked for. */
+  isStale(repoPath: string, commit = 'HEAD'): boolean {
+    const warm = this.warm.get(gitCommonDir(repoPath));
+    return !warm || warm.index.commit !== resolveCommit(repoPath, commit);
+  }
+
+  /** The warm index, checked to be at `commit`; `StaleIndexError` otherwise. */
+  indexAt(repoPath: string, commit: string): RepoIndex {
+    const sha = resolveCommit(repoPath, commit);
+    const warm = this.warm.get(gitCommonDir(repoPath));
+    if (!warm || warm.index.commit !== sha) throw new StaleIndexError(warm?.index.commit ?? '(none)', sha);
+    return warm.index;
+  }
+
+  private fileTexts(repoPath: string, index: RepoIndex, paths: string[]): Map<string, string> {
+    const out = new Map<string, string>();
+    const missing: string[] = [];
+    for (const p of paths) {
+      const blob = index.records.get(p)?.blob;
+      if (!blob) continue;
+      const cached = this.texts.get(blob);
+      if (cached !== undefined) out.set(p, cached);
+      else missing.push(p);
+    }
+    if (missing.length > 0) {
+      const blobs = readBlobsSync(repoPath, missing.map((p) => index.records.get(p)!.blob));
+      for (const p of missing) {
+        const blob = index.records.get(p)!.blob;
+        const text = blobs.get(blob)?.toString('utf8') ?? '';
+        out.set(p, text);
+        this.texts.set(blob, text);
+        if (this.texts.size > 500) this.texts.delete(this.texts.keys().next().value!);
+      }
+    }
+    return out;
+  }
+
+  /** Serialises work per repository: an index is moved in place, so two moves must not interleave. */
+  private async ensure(opts: IndexRepoOptions): Promise<Warm & { summary: IndexSummary }> {
+    const commonDir = gitCommonDir(opts.repoPath);
+    const prev = this.locks.get(commonDir) ?? Promise.resolve();
+    const run = prev.catch(() => undefined).then(() => this.ensureLocked(commonDir, opts));
+    this.locks.set(commonDir, run);
+    return run;
+  }
+
+  private async ensureLocked(commonDir: string, opts: IndexRepoOptions): Promise<Warm & { summary: IndexSummary }> {
+    const t0 = performance.now();
+    const sha = resolveCommit(opts.repoPath, opts.commit ?? 'HEAD');
+    let warm = this.warm.get(commonDir);
+    let source: IndexSummary['source'] = 'warm';
+    let filesRead = 0;
+    if (!warm || warm.index.commit !== sha) {
+      const store =
+        warm?.store ??
+        new SnapshotStore(opts.cacheDir ?? this.options.cacheDir ?? defaultCacheDir(), commonDir, this.options.maxSnapshots);
+      let index = warm?.index;
+      if (!index || store.has(sha)) {
+        const records = store.load(sha);
+        if (records) {
+          index = new RepoIndex(sha, records);
+          source = 'disk';
+        } else if (!index) {
+          for (const other of store.list()) {
+            const base = store.load(other);
+            if (base) {
+              index = new RepoIndex(other, base);
+              break;
+            }
+          }
+        }
+      }
+      if (!index) {
+        const records = await buildAll(opts.repoPath, sha);
+        filesRead = records.length;
+        index = new RepoIndex(sha, records);
+        source = 'full';
+      } else if (index.commit !== sha) {
+        const delta = await buildDelta(opts.repoPath, index.commit, sha);
+        filesRead = delta.changed.length;
+        index.update(sha, delta.changed, delta.deleted);
+        source = 'incremental';
+      }
+      if (source !== 'disk' && this.options.persist !== false) store.save(sha, index.records.values());
+      warm = { index, repoPath: opts.repoPath, store };
+      this.warm.set(commonDir, warm);
+    }
+    const summary: IndexSummary = {
+      commit: sha,
+      ...warm.index.summary(),
+      ms: performance.now() - t0,
+      source,
+      filesRead,
+    };
+    return { ...warm, repoPath: opts.repoPath, summary };
+  }
+}

@@ -1,0 +1,48 @@
+// Runnable entry for the Curator's commands until they are wired into the `codemesh` CLI:
+//   npx tsx actors/curator/main.ts index --repo PATH [--commit REV] [--json]
+//   npx tsx actors/curator/main.ts search --repo PATH --query TEXT [--top-k N] [--commit REV] [--json]
+//   npx tsx actors/curator/main.ts eval-localize --dataset FILE --repos DIR [--limit N] [--only REGEX] [--json] [--out FILE]
+import { parseArgs } from 'node:util';
+import { cmdEvalLocalize, cmdIndex, cmdSearch } from './cli.ts';
+
+const USAGE = 'usage: main.ts <index|search|eval-localize> [options] (see the header of actors/curator/main.ts)';
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      repo: { type: 'string' },
+      commit: { type: 'string' },
+      query: { type: 'string' },
+      'top-k': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      dataset: { type: 'string' },
+      repos: { type: 'string' },
+      limit: { type: 'string' },
+      only: { type: 'string' },
+      out: { type: 'string' },
+      'cache-dir': { type: 'string' },
+    },
+  });
+  const cacheDir = values['cache-dir'];
+  if (command === 'index' && values.repo) {
+    return cmdIndex({ repo: values.repo, commit: values.commit, json: values.json, cacheDir });
+  }
+  if (command === 'search' && values.repo && values.query) {
+    const topK = values['top-k'] ? Number(values['top-k']) : 10;
+    return cmdSearch({ repo: values.repo, query: values.query, topK, commit: values.commit, json: values.json, cacheDir });
+  }
+  if (command === 'eval-localize' && values.dataset && values.repos) {
+    const limit = values.limit ? Number(values.limit) : undefined;
+    return cmdEvalLocalize({ dataset: values.dataset, repos: values.repos, limit, json: values.json, out: values.out, only: values.only, cacheDir });
+  }
+  process.stderr.write(`${USAGE}\n`);
+  return 64;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,88 @@
+// Persists the file records of an index, one snapshot file per commit, under a cache directory.
+// Derived structures (BM25 postings, symbol index, graph) are rebuilt on load: cheaper than storing them.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
+import type { FileRecord } from './extract-file.ts';
+
+/** Bump when `FileRecord` or extraction changes: older snapshots are then ignored. */
+export const SNAPSHOT_VERSION = 3;
+
+interface Snapshot {
+  version: number;
+  commit: string;
+  records: FileRecord[];
+}
+
+export function defaultCacheDir(): string {
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(base, 'codemesh', 'index');
+}
+
+export class SnapshotStore {
+  readonly dir: string;
+  private readonly maxSnapshots: number;
+
+  /** `commonDir` identifies the repository (all its worktrees share snapshots). */
+  constructor(cacheDir: string, commonDir: string, maxSnapshots = 8) {
+    const name = basename(commonDir === '.git' ? dirname(commonDir) : commonDir.replace(/\/\.git$/, ''));
+    const key = createHash('sha1').update(commonDir).digest('hex').slice(0, 12);
+    this.dir = join(cacheDir, `${name.replace(/[^\w.-]/g, '_')}-${key}`);
+    this.maxSnapshots = maxSnapshots;
+  }
+
+  private file(commit: string): string {
+    return join(this.dir, `${commit}.v${SNAPSHOT_VERSION}.bin`);
+  }
+
+  has(commit: string): boolean {
+    try {
+      return statSync(this.file(commit)).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  load(commit: string): FileRecord[] | undefined {
+    try {
+      const snap = deserialize(readFileSync(this.file(commit))) as Snapshot;
+      return snap.version === SNAPSHOT_VERSION && snap.commit === commit ? snap.records : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Commits with a snapshot, most recently written first. */
+  list(): string[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return [];
+    }
+    const suffix = `.v${SNAPSHOT_VERSION}.bin`;
+    return names
+      .filter((n) => n.endsWith(suffix))
+      .map((n) => ({ commit: n.slice(0, -suffix.length), mtime: statSync(join(this.dir, n)).mtimeMs }))
+      .sort((a, b) => b.mtime - a.mtime)
+      .map((s) => s.commit);
+  }
+
+  /** Writes atomically (temp file + rename), then keeps only the newest `maxSnapshots`. */
+  save(commit: string, records: Iterable<FileRecord>): void {
+    mkdirSync(this.dir, { recursive: true });
+    const snap: Snapshot = { version: SNAPSHOT_VERSION, commit, records: [...records] };
+    const tmp = `${this.file(commit)}.${process.pid}.tmp`;
+    writeFileSync(tmp, serialize(snap));
+    renameSync(tmp, this.file(commit));
+    for (const old of this.list().slice(this.maxSnapshots)) {
+      try {
+        unlinkSync(this.file(old));
+      } catch {
+        // another process may have pruned it first
+      }
+    }
+  }
+}

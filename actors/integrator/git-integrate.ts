@@ -1,0 +1,118 @@
+// Git side of integration: pick the base to build on, apply the patch (3-way), commit, move the branch.
+import { join } from 'node:path';
+import type { Patch, PathLock, TaskRecord } from '../../schemas/index.ts';
+import { addWorktree, applyPatch, branchCommit, git, GitError, headCommit, removeWorktree } from '../runtime/git.ts';
+
+export class IntegrationConflictError extends Error {
+  override readonly name = 'IntegrationConflictError';
+  readonly code = 'INTEGRATION_CONFLICT';
+  constructor(
+    message: string,
+    readonly detail: { onto: string; otherTasks: string[] },
+  ) {
+    super(message);
+  }
+}
+
+export const branchFor = (taskId: string) => `codemesh/${taskId}`;
+
+async function isAncestor(repo: string, a: string, b: string): Promise<boolean> {
+  return (await git(repo, ['merge-base', '--is-ancestor', a, b], { allowFail: true })).exitCode === 0;
+}
+
+/**
+ * The commit to build on: the task's base, or the newest codemesh commit that changed one of its paths since.
+ * Two such commits on diverging lines cannot both be built on: that is a conflict.
+ */
+export async function chooseBase(repo: string, baseCommit: string, locks: PathLock[]): Promise<{ base: string; after: string[] }> {
+  const others = new Map<string, string>();
+  for (const l of locks) if (l.lastCommit && l.lastTask) others.set(l.lastCommit, l.lastTask);
+  let base = baseCommit;
+  const after: string[] = [];
+  for (const [commit, task] of others) {
+    if (await isAncestor(repo, commit, base)) continue;
+    if (await isAncestor(repo, base, commit)) {
+      base = commit;
+      after.push(task);
+      continue;
+    }
+    throw new IntegrationConflictError(`changes of ${task} and of an earlier task diverge on these paths`, {
+      onto: base,
+      otherTasks: [...others.values()],
+    });
+  }
+  return { base, after };
+}
+
+/** Message trailers make a retried integration recognise its own commit. */
+export function commitMessage(task: TaskRecord, patch: Patch, extra: string[]): string {
+  return [
+    task.request.title,
+    '',
+    task.request.description.slice(0, 2000),
+    '',
+    ...extra,
+    `Codemesh-Task: ${task.id}`,
+    `Codemesh-Patch: ${patch.id}`,
+  ].join('\n');
+}
+
+/** The commit of a previous run of this integration, if the branch already carries it. */
+export async function existingIntegration(repo: string, task: TaskRecord, patch: Patch): Promise<string | undefined> {
+  const tip = await branchCommit(repo, branchFor(task.id));
+  if (!tip) return undefined;
+  const msg = (await git(repo, ['log', '-1', '--format=%B', tip])).stdout;
+  return msg.includes(`Codemesh-Patch: ${patch.id}`) ? tip : undefined;
+}
+
+export async function commitPatch(opts: {
+  task: TaskRecord;
+  patch: Patch;
+  base: string;
+  workDir: string;
+  message: string;
+}): Promise<string> {
+  const { task, patch } = opts;
+  const repo = task.repoPath;
+  const wt = join(opts.workDir, `integrate-${task.id}`);
+  await removeWorktree(repo, wt);
+  await addWorktree(repo, wt, opts.base);
+  try {
+    try {
+      await applyPatch(wt, patch.diff, { threeWay: opts.base !== patch.baseCommit });
+    } catch (err) {
+      if (err instanceof GitError)
+        throw new IntegrationConflictError(`patch ${patch.id} does not apply onto ${opts.base.slice(0, 12)}: ${err.stderr.trim()}`, {
+          onto: opts.base,
+          otherTasks: [],
+        });
+      throw err;
+    }
+    const unmerged = (await git(wt, ['diff', '--name-only', '--diff-filter=U'])).stdout.trim();
+    if (unmerged)
+      throw new IntegrationConflictError(`patch ${patch.id} conflicts in ${unmerged.replace(/\n/g, ', ')}`, {
+        onto: opts.base,
+        otherTasks: [],
+      });
+    await git(wt, ['add', '-A']);
+    await git(wt, ['commit', '--no-verify', '-q', '-m', opts.message]);
+    const commit = await headCommit(wt);
+    // Only codemesh/* refs are ever written; the old value guards against a concurrent writer.
+    const ref = `refs/heads/${branchFor(task.id)}`;
+    const old = (await branchCommit(repo, branchFor(task.id))) ?? '';
+    // An all-zero old value means "must not exist yet".
+    await git(repo, ['update-ref', ref, commit, old || '0'.repeat(40)]);
+    return commit;
+  } finally {
+    await removeWorktree(repo, wt);
+  }
+}
+
+/** Pushes the branch when the repository has a remote; returns what happened, never throws. */
+export async function pushBranch(repo: string, branch: string): Promise<{ pushed: boolean; remote?: string; error?: string }> {
+  const remotes = (await git(repo, ['remote'])).stdout.split('\n').filter(Boolean);
+  const remote = remotes.includes('origin') ? 'origin' : remotes[0];
+  if (!remote) return { pushed: false };
+  const r = await git(repo, ['push', '--quiet', remote, `refs/heads/${branch}:refs/heads/${branch}`], { allowFail: true });
+  return r.exitCode === 0 ? { pushed: true, remote } : { pushed: false, remote, error: r.stderr.trim().slice(0, 500) };
+}

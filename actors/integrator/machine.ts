@@ -1,0 +1,80 @@
+// The Integrator agent: takes path locks, builds on the latest codemesh change of those paths, commits on
+// codemesh/<task-id>, pushes when a remote exists. Conflicts become events, never lost edits.
+import { keys, Patch, patchId, Plan, Review } from '../../schemas/index.ts';
+import { StepFailure } from '../runtime/ask-json.ts';
+import { oneEffectMachine } from '../runtime/step-machine.ts';
+import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts';
+import {
+  branchFor,
+  chooseBase,
+  commitMessage,
+  commitPatch,
+  existingIntegration,
+  IntegrationConflictError,
+  pushBranch,
+} from './git-integrate.ts';
+import { acquirePathLocks, LockTimeoutError } from './locks.ts';
+
+export const LOCK_LEASE_MS = 10_000;
+export const LOCK_MAX_WAIT_MS = 120_000;
+
+async function integrate(input: StepInput, signal: AbortSignal): Promise<StepOutput> {
+  const { task, mesh, deps } = input;
+  const pid = String(task.workflow.context.patchId ?? patchId(task.id, task.attempt));
+  const patch = (await mesh.board.get(keys.patch(pid), Patch))?.value;
+  if (!patch) throw new StepFailure(`patch ${pid} is not on the blackboard`);
+  const branch = branchFor(task.id);
+
+  const done = await existingIntegration(task.repoPath, task, patch);
+  if (done) return { ok: true, data: { branch, commit: done, files: patch.files, resumed: true } };
+
+  const held = await acquirePathLocks(mesh.board, {
+    repoPath: task.repoPath,
+    paths: patch.files,
+    holder: task.id,
+    leaseMs: LOCK_LEASE_MS,
+    maxWaitMs: LOCK_MAX_WAIT_MS,
+    now: deps.now,
+    signal,
+    onWait: (holder, path) =>
+      deps.emit({
+        id: `${input.stepId}:lock.waiting`,
+        taskId: task.id,
+        type: 'lock.waiting',
+        data: { path, holder },
+      }),
+  });
+  let commit: string | undefined;
+  try {
+    const { base, after } = await chooseBase(task.repoPath, task.baseCommit, held.locks);
+    const plan = (await mesh.board.get(keys.plan(task.id), Plan))?.value;
+    const review = (await mesh.board.get(keys.review(task.id, patch.attempt), Review))?.value;
+    const extra = [
+      ...(plan ? [`Plan: ${plan.summary}`] : []),
+      ...(review ? [`Review: ${review.decision}, confidence ${review.confidence.toFixed(2)}`] : []),
+      ...(after.length ? [`Rebased onto the changes of: ${after.join(', ')}`] : []),
+      '',
+    ];
+    commit = await commitPatch({ task, patch, base, workDir: `${deps.dataDir}/work`, message: commitMessage(task, patch, extra) });
+    const push = await pushBranch(task.repoPath, branch);
+    const data = { branch, commit, files: patch.files, base, rebasedOnto: after, push };
+    await deps.emit({ id: `${input.stepId}:integrate.committed`, taskId: task.id, type: 'integrate.committed', data });
+    return { ok: true, data };
+  } catch (err) {
+    if (err instanceof IntegrationConflictError || err instanceof LockTimeoutError) {
+      await deps.emit({
+        id: `${input.stepId}:conflict.detected`,
+        taskId: task.id,
+        type: 'conflict.detected',
+        data: { reason: err.message, files: patch.files },
+      });
+    }
+    throw err;
+  } finally {
+    await held.release(commit ? { commit } : undefined);
+  }
+}
+
+export const integratorMachine = oneEffectMachine('integrator', integrate);
+
+export const integrator: AgentDefinition = { capability: 'integrator', machine: integratorMachine };

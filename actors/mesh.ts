@@ -1,0 +1,132 @@
+// Starts codemesh's actors: each role alone (`codemesh actor <role>`) or all in one process (`codemesh up`).
+// Even in one process every actor has its own NATS connection and talks to the others only over NATS.
+import { join, resolve } from 'node:path';
+import { connectMesh, type MeshConnection, type NatsServerHandle, startNatsServer } from '../blackboard/index.ts';
+import { createSandbox, type Sandbox } from '../sandbox-agent/index.ts';
+import { coder } from './coder/machine.ts';
+import { Conductor, type ConductorOptions } from './conductor/conductor.ts';
+import { integrator } from './integrator/machine.ts';
+import { createModelClient, type ModelClient, resolveModelConfig } from './llm/index.ts';
+import { planner } from './planner/machine.ts';
+import { reviewer } from './reviewer/machine.ts';
+import { AgentHost } from './runtime/agent-host.ts';
+import type { AgentDefinition, AgentDeps, ModelProvider } from './runtime/types.ts';
+import { tester } from './tester/machine.ts';
+
+export const agents = { planner, coder, tester, reviewer, integrator } as const satisfies Record<string, AgentDefinition>;
+export const Roles = ['conductor', 'planner', 'coder', 'tester', 'reviewer', 'integrator'] as const;
+export type Role = (typeof Roles)[number];
+
+export function isRole(s: string): s is Role {
+  return (Roles as readonly string[]).includes(s);
+}
+
+export interface ActorOptions {
+  natsUrl: string;
+  dataDir: string;
+  env?: Record<string, string | undefined>;
+  models?: ModelProvider;
+  sandbox?: Sandbox;
+  binDirs?: string[];
+  leaseMs?: number;
+  conductor?: ConductorOptions;
+  concurrency?: number;
+  instanceId?: string;
+  log?: (line: string) => void;
+}
+
+/** Model clients per role from env (CODEMESH_LLM_* and CODEMESH_<ROLE>_LLM_*), made once each. */
+export function modelsFromEnv(env: Record<string, string | undefined>): ModelProvider {
+  const cache = new Map<string, ModelClient>();
+  return (role) => {
+    let c = cache.get(role);
+    if (!c) {
+      c = createModelClient(resolveModelConfig(role, { env }));
+      cache.set(role, c);
+    }
+    return c;
+  };
+}
+
+export function agentDeps(mesh: MeshConnection, opts: ActorOptions): AgentDeps {
+  return {
+    dataDir: resolve(opts.dataDir),
+    models: opts.models ?? modelsFromEnv(opts.env ?? process.env),
+    sandbox: opts.sandbox ?? createSandbox(),
+    binDirs: opts.binDirs ?? [join(import.meta.dirname, '..', 'node_modules', '.bin')],
+    now: Date.now,
+    emit: async (e) => {
+      await mesh.bus.publish({ ...e, at: new Date().toISOString() });
+    },
+  };
+}
+
+export interface RunningActor {
+  role: Role;
+  stop(): Promise<void>;
+}
+
+/** Starts one role on its own NATS connection. */
+export async function startActor(role: Role, opts: ActorOptions): Promise<RunningActor> {
+  const mesh = await connectMesh({ url: opts.natsUrl, name: `codemesh-${role}` });
+  if (role === 'conductor') {
+    const conductor = new Conductor(mesh, { leaseMs: opts.leaseMs, log: opts.log, ...opts.conductor });
+    await conductor.start();
+    return {
+      role,
+      async stop() {
+        await conductor.stop();
+        await mesh.close();
+      },
+    };
+  }
+  const host = new AgentHost(mesh, {
+    definition: agents[role],
+    deps: agentDeps(mesh, opts),
+    leaseMs: opts.leaseMs,
+    concurrency: opts.concurrency,
+    instanceId: opts.instanceId,
+    log: opts.log,
+  });
+  host.start();
+  await mesh.nc.flush();
+  return {
+    role,
+    async stop() {
+      await host.stop();
+      await mesh.close();
+    },
+  };
+}
+
+export interface EmbeddedMesh {
+  natsUrl: string;
+  server?: NatsServerHandle;
+  actors: RunningActor[];
+  stop(): Promise<void>;
+}
+
+/** A nats-server child (unless `natsUrl` is given) and the chosen roles, each on its own connection. */
+export async function startEmbedded(
+  opts: Omit<ActorOptions, 'natsUrl'> & { natsUrl?: string; roles?: readonly Role[] },
+): Promise<EmbeddedMesh> {
+  const server = opts.natsUrl ? undefined : await startNatsServer({ storeDir: join(opts.dataDir, 'nats') });
+  const natsUrl = opts.natsUrl ?? server!.url;
+  const actors: RunningActor[] = [];
+  try {
+    for (const role of opts.roles ?? Roles) actors.push(await startActor(role, { ...opts, natsUrl }));
+  } catch (err) {
+    await Promise.allSettled(actors.map((a) => a.stop()));
+    await server?.stop();
+    throw err;
+  }
+  return {
+    natsUrl,
+    server,
+    actors,
+    async stop() {
+      await Promise.allSettled(actors.map((a) => a.stop()));
+      await server?.stop();
+    },
+  };
+}

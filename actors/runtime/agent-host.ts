@@ -1,0 +1,167 @@
+// Hosts one agent role on the mesh: bids on announced steps, runs awarded ones as XState actors under a lease.
+import type { Subscription } from '@nats-io/transport-node';
+import { createActor, toPromise } from 'xstate';
+import type { MeshConnection } from '../../blackboard/index.ts';
+import {
+  Announce,
+  Award,
+  AwardNotice,
+  type Bid,
+  keys,
+  newId,
+  subjects,
+  TaskRecord,
+} from '../../schemas/index.ts';
+import type { AgentDefinition, AgentDeps, StepInput, StepOutput } from './types.ts';
+
+export interface AgentHostOptions {
+  definition: AgentDefinition;
+  deps: AgentDeps;
+  instanceId?: string;
+  /** Steps run at once by this instance; no bid is made beyond it. */
+  concurrency?: number;
+  /** Lease length; renewed every third of it while the step runs. */
+  leaseMs?: number;
+  log?: (line: string) => void;
+}
+
+interface Running {
+  stop(): void;
+}
+
+export class AgentHost {
+  readonly instanceId: string;
+  private readonly running = new Map<string, Running>();
+  private subs: Subscription[] = [];
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+  private stopped = false;
+
+  constructor(
+    private readonly mesh: MeshConnection,
+    private readonly opts: AgentHostOptions,
+  ) {
+    this.instanceId = opts.instanceId ?? newId(opts.definition.capability);
+    this.concurrency = opts.concurrency ?? 4;
+    this.leaseMs = opts.leaseMs ?? 15_000;
+  }
+
+  get load(): number {
+    return this.running.size;
+  }
+
+  start(): void {
+    const { nc } = this.mesh;
+    const cap = this.opts.definition.capability;
+    this.subs.push(
+      nc.subscribe(subjects.announce(cap), {
+        callback: (err, msg) => {
+          if (err || this.stopped) return;
+          const a = Announce.safeParse(msg.json());
+          if (!a.success || this.running.size >= this.concurrency || this.running.has(a.data.stepId)) return;
+          const bid: Bid = {
+            stepId: a.data.stepId,
+            round: a.data.round,
+            instanceId: this.instanceId,
+            load: this.running.size,
+            estCostUsd: this.opts.definition.estimateCostUsd?.(a.data.kind) ?? 0,
+          };
+          nc.publish(a.data.replyTo, JSON.stringify(bid));
+        },
+      }),
+      nc.subscribe(subjects.award(this.instanceId), {
+        callback: (err, msg) => {
+          if (err || this.stopped) return;
+          const n = AwardNotice.safeParse(msg.json());
+          if (n.success) void this.onAward(n.data).catch((e) => this.log(`award ${n.data.stepId}: ${String(e)}`));
+        },
+      }),
+    );
+  }
+
+  /** Stops bidding and aborts running steps (their leases lapse and the steps are re-announced). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const s of this.subs) s.unsubscribe();
+    for (const r of this.running.values()) r.stop();
+    this.running.clear();
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(`[${this.instanceId}] ${line}`);
+  }
+
+  private async onAward(notice: AwardNotice): Promise<void> {
+    if (this.running.has(notice.stepId)) return;
+    const { board } = this.mesh;
+    const key = keys.award(notice.stepId);
+    const cur = await board.get(key, Award);
+    if (!cur || cur.value.instanceId !== this.instanceId || cur.value.round !== notice.round) return;
+    if (cur.value.state !== 'awarded') return;
+    // Accepting is a compare-and-set: a conductor that expired this award meanwhile wins.
+    let rev = (
+      await board.update(
+        key,
+        Award,
+        { ...cur.value, state: 'running', leaseUntil: this.opts.deps.now() + this.leaseMs },
+        cur.revision,
+      )
+    ).revision;
+    const award = cur.value;
+    const task = await board.get(keys.task(award.taskId), TaskRecord);
+    if (!task) return;
+
+    const input: StepInput = {
+      mesh: this.mesh,
+      task: task.value,
+      kind: award.kind,
+      attempt: award.attempt,
+      round: award.round,
+      stepId: award.stepId,
+      instanceId: this.instanceId,
+      deps: this.opts.deps,
+    };
+    const actor = createActor(this.opts.definition.machine, { input });
+    let lost = false;
+    const renew = setInterval(() => {
+      void board
+        .update(key, Award, { ...award, state: 'running', leaseUntil: this.opts.deps.now() + this.leaseMs }, rev)
+        .then((e) => {
+          rev = e.revision;
+        })
+        .catch(() => {
+          // The lease was taken over (expired and re-awarded): stop, the new holder finishes the step.
+          lost = true;
+          actor.stop();
+        });
+    }, Math.max(50, Math.floor(this.leaseMs / 3)));
+    this.running.set(award.stepId, { stop: () => actor.stop() });
+    actor.start();
+    let out: StepOutput;
+    try {
+      out = (await toPromise(actor)) as StepOutput;
+    } catch (err) {
+      out = { ok: false, reason: err instanceof Error ? err.message : String(err) };
+    } finally {
+      clearInterval(renew);
+      this.running.delete(award.stepId);
+    }
+    if (lost || this.stopped) return;
+    if (actor.getSnapshot().status === 'stopped') return;
+    const finalState: Award['state'] = out.ok ? 'done' : 'failed';
+    // Fenced by instance and round, not by revision: a renewal may still have been in flight.
+    const mine = (a: Award | undefined) =>
+      a?.instanceId === this.instanceId && a.round === award.round && a.state === 'running';
+    const closed = await board.mutate(key, Award, (a) =>
+      mine(a) ? { ...award, state: finalState, leaseUntil: this.opts.deps.now() } : undefined,
+    );
+    if (closed?.value.state !== finalState || closed.value.round !== award.round) return;
+    const step = { kind: award.kind, attempt: award.attempt, round: award.round };
+    await this.opts.deps.emit(
+      out.ok
+        ? { id: `${award.stepId}:completed`, taskId: award.taskId, type: 'step.completed', step, data: out.data }
+        : { id: `${award.stepId}:failed`, taskId: award.taskId, type: 'step.failed', step, data: { reason: out.reason } },
+    );
+    this.log(`${award.stepId} ${finalState}`);
+  }
+}

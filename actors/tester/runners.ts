@@ -1,0 +1,382 @@
+// How a repository runs its tests (detectRunner) and what the run said, test by test (parseRunnerOutput).
+// Plans are made to run inside the sandbox: only workDir is writable, so reports and caches stay there or
+// in the sandbox's private /tmp.
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+
+export type RunnerKind = 'vitest' | 'jest' | 'npm' | 'pytest' | 'go' | 'none';
+
+export interface RunnerPlan {
+  kind: RunnerKind;
+  /** argv to run with cwd = workDir; empty for `none`. */
+  command: string[];
+  /** Path relative to workDir where the runner writes its machine-readable report. */
+  reportFile?: string;
+  /** Environment the command needs (merge into the sandbox job's env). */
+  env?: Record<string, string>;
+}
+
+export interface TestOutcome {
+  /** Unique within a run: `file > describe > title` (JS), `class::name` (pytest), `package::Test` (go). */
+  name: string;
+  status: 'passed' | 'failed' | 'skipped';
+  durationMs?: number;
+  /** Failure text, first 4 KiB. */
+  message?: string;
+  /** Test file relative to workDir (JS) or Go package. */
+  file?: string;
+}
+
+export interface ParsedRun {
+  tests: TestOutcome[];
+  counts: { passed: number; failed: number; skipped: number };
+  /** Set when no per-test results could be read (report missing or unreadable): treat the run as broken. */
+  error?: string;
+}
+
+export interface DetectOptions {
+  /** Extra directories searched for `vitest` / `jest` when the repo has no local node_modules/.bin. */
+  binDirs?: string[];
+}
+
+/** Directory (inside workDir) for runner reports; holds a `.gitignore` so it never shows up in diffs. */
+export const REPORT_DIR = '.codemesh-report';
+const MESSAGE_CAP = 4096;
+// Colour codes only get in the way of the logs the agents read.
+const NODE_ENV = { NO_COLOR: '1', FORCE_COLOR: '0' };
+const DEFAULT_NPM_TEST = /no test specified/;
+
+/**
+ * Work out how the repository at `workDir` runs its tests.
+ *
+ * @example
+ * const plan = await detectRunner(wt, { binDirs: ['/work/main/node_modules/.bin'] });
+ * await prepareReport(plan, wt);
+ * const res = await sandbox.run({ command: plan.command, workDir: wt, env: plan.env, timeoutMs: 300_000 });
+ * const parsed = await parseRunnerOutput(plan, wt, res.stdout, res.stderr, res.exitCode);
+ */
+export async function detectRunner(workDir: string, options: DetectOptions = {}): Promise<RunnerPlan> {
+  const pkg = await readJson(join(workDir, 'package.json'));
+  if (pkg) {
+    const deps = { ...asRecord(pkg.dependencies), ...asRecord(pkg.devDependencies) };
+    const testScript = String(asRecord(pkg.scripts).test ?? '');
+    const files = await readdir(workDir).catch(() => [] as string[]);
+    const hasConfig = (tool: string) => files.some((f) => f.startsWith(`${tool}.config.`));
+    if ('vitest' in deps || /\bvitest\b/.test(testScript) || hasConfig('vitest')) {
+      const reportFile = `${REPORT_DIR}/vitest.json`;
+      const bin = toolPath('vitest', workDir, options);
+      const args = [
+        'run',
+        '--reporter=default',
+        '--reporter=json',
+        `--outputFile.json=${join(workDir, reportFile)}`,
+      ];
+      return { kind: 'vitest', command: [bin, ...args], reportFile, env: NODE_ENV };
+    }
+    if ('jest' in deps || /\bjest\b/.test(testScript) || hasConfig('jest')) {
+      const reportFile = `${REPORT_DIR}/jest.json`;
+      const bin = toolPath('jest', workDir, options);
+      return {
+        kind: 'jest',
+        command: [bin, '--ci', '--json', `--outputFile=${join(workDir, reportFile)}`],
+        reportFile,
+        env: NODE_ENV,
+      };
+    }
+    if (testScript && !DEFAULT_NPM_TEST.test(testScript)) {
+      return { kind: 'npm', command: ['npm', 'test'], env: NODE_ENV };
+    }
+  }
+  if (await isPythonProject(workDir)) {
+    const reportFile = `${REPORT_DIR}/junit.xml`;
+    return {
+      kind: 'pytest',
+      // no:cacheprovider keeps .pytest_cache out of the tree; bytecode stays off the disk as well.
+      command: [
+        'python3',
+        '-m',
+        'pytest',
+        '-q',
+        '-p',
+        'no:cacheprovider',
+        `--junitxml=${join(workDir, reportFile)}`,
+      ],
+      reportFile,
+      env: { PYTHONDONTWRITEBYTECODE: '1' },
+    };
+  }
+  if (existsSync(join(workDir, 'go.mod'))) {
+    return { kind: 'go', command: ['go', 'test', '-json', './...'], env: goEnv() };
+  }
+  return { kind: 'none', command: [] };
+}
+
+/** Create the report directory (git-ignored) and delete a stale report, so an old file is never read. */
+export async function prepareReport(plan: RunnerPlan, workDir: string): Promise<void> {
+  if (!plan.reportFile) return;
+  const file = join(workDir, plan.reportFile);
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(join(workDir, REPORT_DIR, '.gitignore'), '*\n');
+  await rm(file, { force: true });
+}
+
+/**
+ * Per-test results of a finished run. `exitCode` is only used by the `npm` kind, which has no report and
+ * yields one synthetic test named `npm test`.
+ */
+export async function parseRunnerOutput(
+  plan: RunnerPlan,
+  workDir: string,
+  stdout: string,
+  stderr: string,
+  exitCode?: number | null,
+): Promise<ParsedRun> {
+  switch (plan.kind) {
+    case 'vitest':
+    case 'jest': {
+      const text = await readReport(plan, workDir);
+      if (typeof text !== 'string') return broken(text.error, stderr);
+      try {
+        return withCounts(parseJestJson(JSON.parse(text), workDir));
+      } catch (err) {
+        return broken(`unreadable ${plan.kind} report: ${(err as Error).message}`, stderr);
+      }
+    }
+    case 'pytest': {
+      const text = await readReport(plan, workDir);
+      if (typeof text !== 'string') return broken(text.error, stderr || stdout);
+      return withCounts(parseJUnitXml(text));
+    }
+    case 'go':
+      return withCounts(parseGoTestJson(stdout, stderr));
+    case 'npm': {
+      if (exitCode === undefined) return broken('npm test: no exit code given', '');
+      const passed = exitCode === 0;
+      const message = passed ? undefined : cap(tail(`${stdout}\n${stderr}`.trim(), MESSAGE_CAP));
+      return withCounts([
+        { name: 'npm test', status: passed ? 'passed' : 'failed', ...(message ? { message } : {}) },
+      ]);
+    }
+    case 'none':
+      return withCounts([]);
+  }
+}
+
+/** Jest's `--json` format, which vitest's json reporter reproduces. */
+export function parseJestJson(report: unknown, workDir: string): TestOutcome[] {
+  const tests: TestOutcome[] = [];
+  for (const suite of asArray(asRecord(report).testResults)) {
+    const s = asRecord(suite);
+    const file = typeof s.name === 'string' ? relative(workDir, s.name) : '';
+    let suiteFailed = false;
+    for (const a of asArray(s.assertionResults)) {
+      const r = asRecord(a);
+      const title = String(r.title ?? r.fullName ?? '');
+      const ancestors = asArray(r.ancestorTitles).map(String);
+      const status = r.status === 'passed' ? 'passed' : r.status === 'failed' ? 'failed' : 'skipped';
+      if (status === 'failed') suiteFailed = true;
+      const message = asArray(r.failureMessages).map(String).join('\n');
+      tests.push({
+        name: [file, ...ancestors, title].filter(Boolean).join(' > '),
+        status,
+        ...(typeof r.duration === 'number' ? { durationMs: r.duration } : {}),
+        ...(message ? { message: cap(message) } : {}),
+        ...(file ? { file } : {}),
+      });
+    }
+    // A file that fails to load or whose hooks throw has no failed assertion but must still count.
+    if (s.status === 'failed' && !suiteFailed) {
+      const message = String(
+        s.message || s.failureMessage || asRecord(s.testExecError).message || 'suite failed',
+      );
+      tests.push({
+        name: `${file} > (suite)`,
+        status: 'failed',
+        message: cap(message),
+        ...(file ? { file } : {}),
+      });
+    }
+  }
+  return tests;
+}
+
+/** JUnit XML as written by pytest (and most other tools); a tolerant scanner, not a full XML parser. */
+export function parseJUnitXml(xml: string): TestOutcome[] {
+  const tests: TestOutcome[] = [];
+  const testcase = /<testcase\b((?:[^>"']|"[^"]*"|'[^']*')*?)(\/>|>([\s\S]*?)<\/testcase>)/g;
+  for (const m of xml.matchAll(testcase)) {
+    const attrs = parseAttrs(m[1] ?? '');
+    const body = m[3] ?? '';
+    const name = attrs.classname ? `${attrs.classname}::${attrs.name ?? ''}` : (attrs.name ?? '');
+    const time = Number(attrs.time);
+    const problem = /<(failure|error)\b((?:[^>"']|"[^"]*"|'[^']*')*?)(?:\/>|>([\s\S]*?)<\/\1>)/.exec(body);
+    const skipped = /<skipped\b/.test(body);
+    const outcome: TestOutcome = {
+      name,
+      status: problem ? 'failed' : skipped ? 'skipped' : 'passed',
+      ...(Number.isFinite(time) && attrs.time !== undefined ? { durationMs: time * 1000 } : {}),
+    };
+    if (problem) {
+      const msg = parseAttrs(problem[2] ?? '').message ?? '';
+      const text = xmlText(problem[3] ?? '').trim();
+      const message = [msg, text].filter(Boolean).join('\n');
+      if (message) outcome.message = cap(message);
+    }
+    tests.push(outcome);
+  }
+  return tests;
+}
+
+/** `go test -json` event stream (one JSON object per line, other lines ignored). */
+export function parseGoTestJson(stdout: string, stderr = ''): TestOutcome[] {
+  const tests: TestOutcome[] = [];
+  const output = new Map<string, string[]>();
+  const failedPackages = new Map<string, boolean>(); // package -> has a failed test
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    let ev: Record<string, unknown>;
+    try {
+      ev = asRecord(JSON.parse(line));
+    } catch {
+      continue;
+    }
+    const pkg = String(ev.Package ?? ev.ImportPath ?? '');
+    const test = typeof ev.Test === 'string' ? ev.Test : undefined;
+    const key = `${pkg}::${test ?? ''}`;
+    if ((ev.Action === 'output' || ev.Action === 'build-output') && typeof ev.Output === 'string') {
+      const lines = output.get(key) ?? [];
+      lines.push(ev.Output);
+      output.set(key, lines);
+      continue;
+    }
+    if (ev.Action !== 'pass' && ev.Action !== 'fail' && ev.Action !== 'skip') continue;
+    if (test === undefined) {
+      if (ev.Action === 'fail' && !failedPackages.has(pkg)) failedPackages.set(pkg, false);
+      continue;
+    }
+    const status = ev.Action === 'pass' ? 'passed' : ev.Action === 'fail' ? 'failed' : 'skipped';
+    if (status === 'failed') failedPackages.set(pkg, true);
+    const outcome: TestOutcome = { name: key, status, file: pkg };
+    if (typeof ev.Elapsed === 'number') outcome.durationMs = ev.Elapsed * 1000;
+    if (status === 'failed') outcome.message = cap((output.get(key) ?? []).join('').trim());
+    tests.push(outcome);
+  }
+  // A package that fails without a failing test did not build or crashed outside a test.
+  for (const [pkg, hadFailedTest] of failedPackages) {
+    if (hadFailedTest) continue;
+    const text = (output.get(`${pkg}::`) ?? []).join('').trim() || tail(stderr.trim(), MESSAGE_CAP);
+    tests.push({
+      name: `${pkg}::(package)`,
+      status: 'failed',
+      file: pkg,
+      message: cap(text || 'package failed'),
+    });
+  }
+  return tests;
+}
+
+async function isPythonProject(workDir: string): Promise<boolean> {
+  const markers = ['pyproject.toml', 'setup.py', 'setup.cfg', 'pytest.ini', 'tox.ini', 'conftest.py'];
+  if (markers.some((f) => existsSync(join(workDir, f)))) return true;
+  const isTestFile = (f: string) => /^test_.*\.py$|_test\.py$/.test(f);
+  const top = await readdir(workDir).catch(() => [] as string[]);
+  if (top.some(isTestFile)) return true;
+  const tests = await readdir(join(workDir, 'tests')).catch(() => [] as string[]);
+  return tests.some(isTestFile);
+}
+
+function toolPath(tool: string, workDir: string, options: DetectOptions): string {
+  const local = join(workDir, 'node_modules', '.bin', tool);
+  if (existsSync(local)) return local;
+  for (const dir of options.binDirs ?? []) {
+    if (existsSync(join(dir, tool))) return join(dir, tool);
+  }
+  return tool; // resolved on the sandbox's PATH
+}
+
+function goEnv(): Record<string, string> {
+  // HOME is /tmp in the sandbox: keep the build cache there, never fetch (no network), and read modules
+  // from the host's module cache (read-only is enough to build).
+  const env: Record<string, string> = { GOCACHE: '/tmp/go-build', GOTOOLCHAIN: 'local', GOPROXY: 'off' };
+  const modCache = process.env.GOMODCACHE ?? join(process.env.GOPATH ?? join(homedir(), 'go'), 'pkg', 'mod');
+  if (existsSync(modCache)) env.GOMODCACHE = modCache;
+  return env;
+}
+
+async function readReport(plan: RunnerPlan, workDir: string): Promise<string | { error: string }> {
+  if (!plan.reportFile) return { error: `${plan.kind}: plan has no report file` };
+  try {
+    return await readFile(join(workDir, plan.reportFile), 'utf8');
+  } catch {
+    return {
+      error: `${plan.kind} wrote no report (${plan.reportFile}): the runner crashed or did not start`,
+    };
+  }
+}
+
+function broken(error: string, output: string): ParsedRun {
+  const detail = tail(output.trim(), 1024);
+  return {
+    tests: [],
+    counts: { passed: 0, failed: 0, skipped: 0 },
+    error: detail ? `${error}\n${detail}` : error,
+  };
+}
+
+function withCounts(tests: TestOutcome[]): ParsedRun {
+  const counts = { passed: 0, failed: 0, skipped: 0 };
+  for (const t of tests) counts[t.status]++;
+  return { tests, counts };
+}
+
+function parseAttrs(text: string): Record<string, string> {
+  const attrs: Record<string, string> = {};
+  for (const m of text.matchAll(/([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)) {
+    attrs[m[1]!] = decodeXml(m[2] ?? m[3] ?? '');
+  }
+  return attrs;
+}
+
+function decodeXml(text: string): string {
+  return text.replace(/&(#x[0-9a-f]+|#\d+|lt|gt|amp|quot|apos);/gi, (_, e: string) => {
+    if (e[0] === '#') {
+      const code = e[1] === 'x' || e[1] === 'X' ? Number.parseInt(e.slice(2), 16) : Number(e.slice(1));
+      return String.fromCodePoint(code);
+    }
+    return { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" }[e.toLowerCase()] ?? _;
+  });
+}
+
+/** Text content: entities decoded outside CDATA sections, CDATA kept verbatim. */
+function xmlText(body: string): string {
+  return body
+    .split(/(<!\[CDATA\[[\s\S]*?\]\]>)/)
+    .map((part) => (part.startsWith('<![CDATA[') ? part.slice(9, -3) : decodeXml(part)))
+    .join('');
+}
+
+function cap(text: string, max = MESSAGE_CAP): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
+
+function tail(text: string, max: number): string {
+  return text.length <= max ? text : `…${text.slice(-max)}`;
+}
+
+async function readJson(path: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    return asRecord(JSON.parse(await readFile(path, 'utf8')));
+  } catch {
+    return undefined;
+  }
+}
+
+function asRecord(v: unknown): Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+function asArray(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
