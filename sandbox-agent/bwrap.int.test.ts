@@ -34,14 +34,29 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Host processes whose command line contains `token`. */
-async function processesWith(token: string): Promise<number> {
-  let n = 0;
+async function pidsWith(token: string): Promise<number[]> {
+  const pids: number[] = [];
   for (const pid of await readdir('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (cmd.includes(token)) n++;
+    if (cmd.includes(token)) pids.push(Number(pid));
   }
-  return n;
+  return pids;
+}
+
+async function processesWith(token: string): Promise<number> {
+  return (await pidsWith(token)).length;
+}
+
+/** Cleanup after a failed assertion, so a broken sandbox does not leave sleeps behind. */
+async function killProcessesWith(token: string): Promise<void> {
+  for (const pid of await pidsWith(token)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
 }
 
 describe('BwrapSandbox filesystem', () => {
@@ -160,8 +175,20 @@ describe('BwrapSandbox isolation', () => {
 });
 
 describe('BwrapSandbox limits', () => {
+  // Unique `sleep` arguments, so leftovers can be found on the host (and killed if a test fails).
+  const tokens: string[] = [];
+  let n = 0;
+  const newToken = () => {
+    const token = `30.${process.pid}0${++n}`;
+    tokens.push(token);
+    return token;
+  };
+  afterAll(async () => {
+    for (const token of tokens) await killProcessesWith(token);
+  });
+
   it('kills the whole tree on timeout', async () => {
-    const token = `30.${process.pid}${Date.now() % 1000}`;
+    const token = newToken();
     const t0 = Date.now();
     const res = await sh(`sleep ${token} & sleep ${token}; wait`, { timeoutMs: 500 });
     expect(res.timedOut).toBe(true);
@@ -171,8 +198,18 @@ describe('BwrapSandbox limits', () => {
     expect(await processesWith(token)).toBe(0);
   });
 
+  it('does not let background processes outlive the command', async () => {
+    const token = newToken();
+    const t0 = Date.now();
+    const res = await sh(`sleep ${token} & echo started`);
+    expect(res.exitCode).toBe(0);
+    expect(res.stdout).toBe('started\n');
+    expect(Date.now() - t0).toBeLessThan(2_500);
+    expect(await processesWith(token)).toBe(0);
+  });
+
   it('kills the whole tree on timeout without cgroups too', async () => {
-    const token = `30.${process.pid}${(Date.now() % 1000) + 1}`;
+    const token = newToken();
     const res = await createSandbox({ useCgroups: false }).run({
       command: ['/bin/sh', '-c', `sleep ${token} & sleep ${token}; wait`],
       workDir,
@@ -186,7 +223,7 @@ describe('BwrapSandbox limits', () => {
   });
 
   it('kills the job when the process that started it dies (even by SIGKILL)', async () => {
-    const token = `30.${process.pid}${(Date.now() % 1000) + 2}`;
+    const token = newToken();
     const script = join(root, 'orphan.mts');
     const index = join(import.meta.dirname, 'index.ts');
     await writeFile(

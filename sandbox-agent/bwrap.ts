@@ -138,6 +138,7 @@ function execute(
       kill();
     };
     job.signal?.addEventListener('abort', onAbort, { once: true });
+    if (job.signal?.aborted) onAbort(); // aborted while the cgroup was being set up
 
     child.stdout.on('data', (chunk: Buffer) => {
       stdout.push(chunk);

@@ -29,9 +29,13 @@ export interface SandboxJob {
 
 /** Outcome of a job. A job that fails, times out or is killed still resolves: only setup errors reject. */
 export interface SandboxResult {
-  /** Exit status of the command, or null when it was ended by a signal. */
+  /**
+   * Exit status of the command, or null when the sandbox itself was killed (timeout, abort). A command
+   * killed by a signal inside the sandbox (e.g. the OOM killer) shows as 128 + signal number (137 for
+   * SIGKILL), as bwrap reports it.
+   */
   exitCode: number | null;
-  /** Name of the signal that ended the job (`'SIGKILL'` after a timeout or abort), or null. */
+  /** `'SIGKILL'` after a timeout or abort, otherwise null (see `exitCode` for signals inside the sandbox). */
   signal: string | null;
   timedOut: boolean;
   /** True when `job.signal` aborted the job. */

@@ -58,14 +58,16 @@ export const coderMachine = setup({
     ask: fromPromise<ChatResult, { step: StepInput; messages: ChatMessage[] }>(({ input, signal }) =>
       callModel(input.step, 'coder', { messages: input.messages, tools: toolSpecs, signal }),
     ),
-    runTools: fromPromise<ChatMessage[], { worktree: string; result: ChatResult }>(async ({ input, signal }) => {
-      const out: ChatMessage[] = [];
-      for (const call of input.result.message.tool_calls ?? []) {
-        const content = await runTool(input.worktree, call.function.name, call.function.arguments, signal);
-        out.push({ role: 'tool', tool_call_id: call.id, content });
-      }
-      return out;
-    }),
+    runTools: fromPromise<ChatMessage[], { worktree: string; result: ChatResult }>(
+      async ({ input, signal }) => {
+        const out: ChatMessage[] = [];
+        for (const call of input.result.message.tool_calls ?? []) {
+          const content = await runTool(input.worktree, call.function.name, call.function.arguments, signal);
+          out.push({ role: 'tool', tool_call_id: call.id, content });
+        }
+        return out;
+      },
+    ),
     apply: fromPromise<string[], { worktree: string; text: string }>(async ({ input }) => {
       const { edits, errors } = parseEditBlocks(input.text);
       if (errors.length > 0) return errors;
@@ -108,7 +110,12 @@ export const coderMachine = setup({
   },
   actions: {
     /** An effect failed: the step fails with the error's message (a failure event, not a crash). */
-    fail: assign({ output: ({ event }) => ({ ok: false as const, reason: errorText((event as { error?: unknown }).error) }) }),
+    fail: assign({
+      output: ({ event }) => ({
+        ok: false as const,
+        reason: errorText((event as { error?: unknown }).error),
+      }),
+    }),
   },
   guards: {
     calledTools: ({ context }) => (context.last?.message.tool_calls?.length ?? 0) > 0,
@@ -152,10 +159,7 @@ export const coderMachine = setup({
       },
     },
     deciding: {
-      always: [
-        { guard: 'calledTools', target: 'tooling' },
-        { target: 'applying' },
-      ],
+      always: [{ guard: 'calledTools', target: 'tooling' }, { target: 'applying' }],
     },
     tooling: {
       invoke: {
@@ -186,10 +190,7 @@ export const coderMachine = setup({
       },
     },
     checking: {
-      always: [
-        { guard: 'editsRejected', target: 'rejecting' },
-        { target: 'saving' },
-      ],
+      always: [{ guard: 'editsRejected', target: 'rejecting' }, { target: 'saving' }],
     },
     rejecting: {
       entry: assign({ editTries: ({ context }) => context.editTries + 1 }),
@@ -239,4 +240,8 @@ export const coderMachine = setup({
   output: ({ context }) => context.output ?? { ok: false, reason: 'coder stopped without output' },
 });
 
-export const coder: AgentDefinition = { capability: 'coder', machine: coderMachine, estimateCostUsd: () => 0.05 };
+export const coder: AgentDefinition = {
+  capability: 'coder',
+  machine: coderMachine,
+  estimateCostUsd: () => 0.05,
+};

@@ -43,12 +43,18 @@ const GrepArgs = z.object({ pattern: z.string().min(1).max(500) });
 export function insideRoot(root: string, p: string): string {
   const abs = normalize(join(root, p));
   const rel = relative(root, abs);
-  if (rel.startsWith('..') || rel.split(sep)[0] === '.git') throw new Error(`path ${p} is outside the repository`);
+  if (rel.startsWith('..') || rel.split(sep)[0] === '.git')
+    throw new Error(`path ${p} is outside the repository`);
   return abs;
 }
 
 /** Runs one tool call; errors come back as text for the model, never as exceptions. */
-export async function runTool(root: string, name: string, rawArgs: string, signal?: AbortSignal): Promise<string> {
+export async function runTool(
+  root: string,
+  name: string,
+  rawArgs: string,
+  signal?: AbortSignal,
+): Promise<string> {
   let args: unknown;
   try {
     args = JSON.parse(rawArgs || '{}');
@@ -60,7 +66,8 @@ export async function runTool(root: string, name: string, rawArgs: string, signa
       case 'read_file': {
         const a = ReadArgs.parse(args);
         const abs = insideRoot(root, a.path);
-        if ((await stat(abs)).size > 1_000_000) return `error: ${a.path} is larger than 1 MB; read a line range`;
+        if ((await stat(abs)).size > 1_000_000)
+          return `error: ${a.path} is larger than 1 MB; read a line range`;
         const lines = (await readFile(abs, 'utf8')).split('\n');
         const from = a.startLine ?? 1;
         const to = Math.min(a.endLine ?? lines.length, lines.length);
@@ -100,7 +107,8 @@ export async function runTool(root: string, name: string, rawArgs: string, signa
         return `error: there is no tool named ${name}; the tools are ${toolSpecs.map((t) => t.name).join(', ')}`;
     }
   } catch (err) {
-    if (err instanceof z.ZodError) return `error: bad arguments for ${name}: ${err.issues.map((i) => i.message).join('; ')}`;
+    if (err instanceof z.ZodError)
+      return `error: bad arguments for ${name}: ${err.issues.map((i) => i.message).join('; ')}`;
     return `error: ${(err as Error).message}`;
   }
 }

@@ -3,7 +3,8 @@
 import { buildAll, buildDelta } from './build.ts';
 import { StaleIndexError } from './errors.ts';
 import { lineStarts, sliceLines } from './extract-file.ts';
-import { gitCommonDir, readBlobsSync, resolveCommit } from './git.ts';
+import { BlobReader } from './blob-reader.ts';
+import { gitCommonDir, resolveCommit } from './git.ts';
 import { DEFAULT_WEIGHTS, type RankWeights, rank } from './rank.ts';
 import { RepoIndex } from './repo-index.ts';
 import { defaultCacheDir, SnapshotStore } from './snapshot-store.ts';
@@ -23,6 +24,7 @@ interface Warm {
   index: RepoIndex;
   repoPath: string;
   store: SnapshotStore;
+  reader: BlobReader;
 }
 
 /**
@@ -36,6 +38,7 @@ export class Curator {
   private readonly warm = new Map<string, Warm>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly texts = new Map<string, string>();
+  private readonly commonDirs = new Map<string, string>();
   weights: RankWeights;
 
   constructor(options: CuratorOptions = {}) {
@@ -50,7 +53,7 @@ export class Curator {
   }
 
   async search(opts: SearchRepoOptions): Promise<SearchResult> {
-    const { index, repoPath } = await this.ensure(opts);
+    const { index, reader } = await this.ensure(opts);
     const t0 = performance.now();
     const topK = opts.topK ?? 10;
     const ranking = rank(index, opts.query, topK, this.weights);
@@ -63,29 +66,37 @@ export class Curator {
       score: c.score,
       text: '',
     }));
-    const texts = this.fileTexts(repoPath, index, [...new Set(chunks.map((c) => c.path))]);
+    const texts = await this.fileTexts(reader, index, [...new Set(chunks.map((c) => c.path))]);
+    const starts = new Map<string, number[]>();
     for (const c of chunks) {
       const text = texts.get(c.path);
-      if (text !== undefined) c.text = sliceLines(text, lineStarts(text), c.startLine, c.endLine);
+      if (text === undefined) continue;
+      if (!starts.has(c.path)) starts.set(c.path, lineStarts(text));
+      c.text = sliceLines(text, starts.get(c.path)!, c.startLine, c.endLine);
     }
     return { commit: index.commit, files: ranking.files.slice(0, topK), chunks, ms: performance.now() - t0 };
   }
 
   /** True when the warm index of the repository is at another commit than the one asked for. */
   isStale(repoPath: string, commit = 'HEAD'): boolean {
-    const warm = this.warm.get(gitCommonDir(repoPath));
+    const warm = this.warm.get(this.commonDir(repoPath));
     return !warm || warm.index.commit !== resolveCommit(repoPath, commit);
   }
 
   /** The warm index, checked to be at `commit`; `StaleIndexError` otherwise. */
   indexAt(repoPath: string, commit: string): RepoIndex {
-    const sha = resolveCommit(repoPath, commit);
-    const warm = this.warm.get(gitCommonDir(repoPath));
+    const warm = this.warm.get(this.commonDir(repoPath));
+    const sha = commit === warm?.index.commit ? commit : resolveCommit(repoPath, commit);
     if (!warm || warm.index.commit !== sha) throw new StaleIndexError(warm?.index.commit ?? '(none)', sha);
     return warm.index;
   }
 
-  private fileTexts(repoPath: string, index: RepoIndex, paths: string[]): Map<string, string> {
+  /** Stops the helper processes (one `git cat-file` per repository); the Curator stays usable. */
+  close(): void {
+    for (const w of this.warm.values()) w.reader.close();
+  }
+
+  private async fileTexts(reader: BlobReader, index: RepoIndex, paths: string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     const missing: string[] = [];
     for (const p of paths) {
@@ -96,7 +107,7 @@ export class Curator {
       else missing.push(p);
     }
     if (missing.length > 0) {
-      const blobs = readBlobsSync(repoPath, missing.map((p) => index.records.get(p)!.blob));
+      const blobs = await reader.readMany(missing.map((p) => index.records.get(p)!.blob));
       for (const p of missing) {
         const blob = index.records.get(p)!.blob;
         const text = blobs.get(blob)?.toString('utf8') ?? '';
@@ -108,9 +119,19 @@ export class Curator {
     return out;
   }
 
+  /** A repository's git common dir, asked of git once per path (a spawn costs milliseconds). */
+  private commonDir(repoPath: string): string {
+    let dir = this.commonDirs.get(repoPath);
+    if (!dir) {
+      dir = gitCommonDir(repoPath);
+      this.commonDirs.set(repoPath, dir);
+    }
+    return dir;
+  }
+
   /** Serialises work per repository: an index is moved in place, so two moves must not interleave. */
   private async ensure(opts: IndexRepoOptions): Promise<Warm & { summary: IndexSummary }> {
-    const commonDir = gitCommonDir(opts.repoPath);
+    const commonDir = this.commonDir(opts.repoPath);
     const prev = this.locks.get(commonDir) ?? Promise.resolve();
     const run = prev.catch(() => undefined).then(() => this.ensureLocked(commonDir, opts));
     this.locks.set(commonDir, run);
@@ -119,8 +140,9 @@ export class Curator {
 
   private async ensureLocked(commonDir: string, opts: IndexRepoOptions): Promise<Warm & { summary: IndexSummary }> {
     const t0 = performance.now();
-    const sha = resolveCommit(opts.repoPath, opts.commit ?? 'HEAD');
     let warm = this.warm.get(commonDir);
+    // A full commit id the warm index already has needs no git call: commits are immutable.
+    const sha = opts.commit === warm?.index.commit ? opts.commit : resolveCommit(opts.repoPath, opts.commit ?? 'HEAD');
     let source: IndexSummary['source'] = 'warm';
     let filesRead = 0;
     if (!warm || warm.index.commit !== sha) {
@@ -155,7 +177,7 @@ export class Curator {
         source = 'incremental';
       }
       if (source !== 'disk' && this.options.persist !== false) store.save(sha, index.records.values());
-      warm = { index, repoPath: opts.repoPath, store };
+      warm = { index, repoPath: opts.repoPath, store, reader: warm?.reader ?? new BlobReader(opts.repoPath) };
       this.warm.set(commonDir, warm);
     }
     const summary: IndexSummary = {

@@ -211,7 +211,7 @@ export async function startScriptedLlm(script: Script, opts: ScriptedLlmOptions 
         timers.clear();
         server.close((err) => (err ? reject(err) : resolve()));
         // Keep-alive sockets of the client would hold close() open until they idle out.
-        // x
+        server.closeAllConnections();
       });
       return closing;
     },

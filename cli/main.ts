@@ -1,0 +1,148 @@
+// The codemesh CLI: run a task, start the mesh, run one actor, and the Curator's index/search/eval commands.
+import { parseArgs } from 'node:util';
+import { isRole, Roles, startActor, startEmbedded } from '../actors/mesh.ts';
+import { connectMesh, NatsUnavailableError } from '../blackboard/index.ts';
+import { createGateway, serveGateway } from '../gateway/index.ts';
+import { UsageError } from './errors.ts';
+import { cmdRun, RUN_USAGE } from './run.ts';
+import { settingsFromEnv } from './settings.ts';
+
+const USAGE = `codemesh — a mesh of coding agents on NATS
+
+  codemesh run --repo <path> --title <text> [--description <text>] [--approve auto|manual]
+      one task, end to end, with live progress; ends with the branch name
+  codemesh up [--port N]
+      nats-server (unless NATS_URL is set), every actor and the gateway in one process
+  codemesh actor <${Roles.join('|')}>
+      one actor alone, on NATS_URL (how the mesh scales out)
+  codemesh index --repo <path> [--commit <sha>] [--json]
+  codemesh search --repo <path> --query <text> [--top-k N] [--json]
+  codemesh eval localize --dataset <file.jsonl> --repos <dir> [--limit N] [--json] [--out <file>]
+
+Settings (env): CODEMESH_LLM_BASE_URL, CODEMESH_LLM_API_KEY, CODEMESH_LLM_MODEL (and CODEMESH_<ROLE>_LLM_*),
+NATS_URL, CODEMESH_TOKEN (gateway bearer token), CODEMESH_HOME (state dir, default ./.codemesh), CODEMESH_PORT.`;
+
+function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}
+
+async function cmdUp(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { port: { type: 'string' } }, strict: true });
+  const s = settingsFromEnv();
+  const mesh = await startEmbedded({ dataDir: s.dataDir, natsUrl: s.natsUrl, log: (l) => console.error(l) });
+  const client = await connectMesh({ url: mesh.natsUrl, name: 'codemesh-gateway' });
+  const gw = await serveGateway(createGateway({ mesh: client, token: s.token, log: (l) => console.error(l) }), {
+    port: values.port ? Number(values.port) : s.port,
+  });
+  console.log(`codemesh up: NATS ${mesh.natsUrl}${mesh.server ? ` (pid ${mesh.server.pid})` : ''}, gateway ${gw.url}`);
+  console.log(
+    s.tokenGenerated
+      ? `gateway token (generated for this run; set CODEMESH_TOKEN to choose one): ${s.token}`
+      : 'gateway token: from CODEMESH_TOKEN',
+  );
+  await waitForSignal();
+  await gw.close();
+  await client.close();
+  await mesh.stop();
+  return 0;
+}
+
+async function cmdActor(argv: string[]): Promise<number> {
+  const role = argv[0];
+  if (!role || !isRole(role)) throw new UsageError(`codemesh actor takes one of: ${Roles.join(', ')}`);
+  const s = settingsFromEnv();
+  const natsUrl = s.natsUrl ?? 'nats://127.0.0.1:4222';
+  const actor = await startActor(role, { natsUrl, dataDir: s.dataDir, log: (l) => console.error(l) });
+  console.error(`codemesh actor ${role} on ${natsUrl} (pid ${process.pid})`);
+  await waitForSignal();
+  await actor.stop();
+  return 0;
+}
+
+async function curator(cmd: string, argv: string[]): Promise<number> {
+  const c = await import('../actors/curator/cli.ts');
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      repo: { type: 'string' },
+      commit: { type: 'string' },
+      query: { type: 'string' },
+      'top-k': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      dataset: { type: 'string' },
+      repos: { type: 'string' },
+      limit: { type: 'string' },
+      out: { type: 'string' },
+    },
+    strict: true,
+  });
+  const need = (k: keyof typeof values) => {
+    const v = values[k];
+    if (typeof v !== 'string' || !v) throw new UsageError(`--${k} is required for codemesh ${cmd}`);
+    return v;
+  };
+  if (cmd === 'index') return c.cmdIndex({ repo: need('repo'), commit: values.commit, json: values.json });
+  if (cmd === 'search')
+    return c.cmdSearch({
+      repo: need('repo'),
+      query: need('query'),
+      commit: values.commit,
+      topK: values['top-k'] ? Number(values['top-k']) : undefined,
+      json: values.json,
+    });
+  return c.cmdEvalLocalize({
+    dataset: need('dataset'),
+    repos: need('repos'),
+    limit: values.limit ? Number(values.limit) : undefined,
+    json: values.json,
+    out: values.out,
+  });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'run':
+      return cmdRun(rest);
+    case 'up':
+      return cmdUp(rest);
+    case 'actor':
+      return cmdActor(rest);
+    case 'index':
+    case 'search':
+      return curator(cmd, rest);
+    case 'eval':
+      if (rest[0] !== 'localize') throw new UsageError('codemesh eval takes: localize');
+      return curator('eval', rest.slice(1));
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return cmd ? 0 : 2;
+    default:
+      throw new UsageError(`unknown command "${cmd}"\n\n${USAGE}`);
+  }
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  const e = err as Error & { code?: string };
+  if (err instanceof UsageError || e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    console.error(`codemesh: ${e.message}`);
+    if (!(err instanceof UsageError)) console.error(RUN_USAGE);
+    process.exitCode = 2;
+  } else if (err instanceof NatsUnavailableError) {
+    console.error(`codemesh: ${e.message}`);
+    process.exitCode = 3;
+  } else {
+    console.error(`codemesh: ${e.stack ?? e.message}`);
+    process.exitCode = 1;
+  }
+}
+// Lingering sockets (NATS reconnect timers) must not keep a finished command alive.
+setTimeout(() => process.exit(), 200).unref();

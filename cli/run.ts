@@ -1,0 +1,131 @@
+// `codemesh run`: one task from intake to an approved commit on codemesh/<task-id>, with live progress.
+import { createInterface } from 'node:readline/promises';
+import { parseArgs } from 'node:util';
+import { submitTask } from '../actors/conductor/submit.ts';
+import { ModelError } from '../actors/llm/index.ts';
+import { type EmbeddedMesh, startEmbedded } from '../actors/mesh.ts';
+import { RepoNotFoundError } from '../actors/runtime/git.ts';
+import { connectMesh, type MeshConnection } from '../blackboard/index.ts';
+import { createGateway, serveGateway } from '../gateway/index.ts';
+import { ApproveMode } from '../schemas/index.ts';
+import { UsageError } from './errors.ts';
+import { checkModels } from './preflight.ts';
+import { renderEvent, type Totals } from './progress.ts';
+import { settingsFromEnv } from './settings.ts';
+
+export const RUN_USAGE = `usage: codemesh run --repo <path> --title <text> [--description <text>] [--approve auto|manual]
+                    [--base <ref>] [--max-attempts N] [--max-cost-usd X]`;
+
+export async function cmdRun(argv: string[], out = process.stdout): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      repo: { type: 'string' },
+      title: { type: 'string' },
+      description: { type: 'string', default: '' },
+      approve: { type: 'string', default: 'manual' },
+      base: { type: 'string' },
+      'max-attempts': { type: 'string' },
+      'max-cost-usd': { type: 'string' },
+    },
+    strict: true,
+  });
+  if (!values.repo || !values.title) throw new UsageError(`--repo and --title are required\n${RUN_USAGE}`);
+  const approve = ApproveMode.safeParse(values.approve);
+  if (!approve.success) throw new UsageError(`--approve takes auto or manual, not "${values.approve}"`);
+  const settings = settingsFromEnv();
+  const print = (s: string) => out.write(`${s}\n`);
+
+  try {
+    await checkModels(process.env);
+  } catch (err) {
+    if (err instanceof ModelError) {
+      print(`codemesh: no model reachable: ${err.message}`);
+      return 3;
+    }
+    throw err;
+  }
+
+  let embedded: EmbeddedMesh | undefined;
+  if (!settings.natsUrl) embedded = await startEmbedded({ dataDir: settings.dataDir });
+  const natsUrl = settings.natsUrl ?? embedded!.natsUrl;
+  const mesh = await connectMesh({ url: natsUrl, name: 'codemesh-cli' });
+  const gateway = await serveGateway(createGateway({ mesh, token: settings.token }), { port: 0 });
+  try {
+    const task = await submitTask(mesh, {
+      repo: values.repo,
+      title: values.title,
+      description: values.description,
+      approve: approve.data,
+      baseRef: values.base,
+      budget: {
+        ...(values['max-attempts'] ? { maxAttempts: Number(values['max-attempts']) } : {}),
+        ...(values['max-cost-usd'] ? { maxCostUsd: Number(values['max-cost-usd']) } : {}),
+      },
+    });
+    return await follow(mesh, task.id, { print, gatewayUrl: gateway.url, token: settings.token });
+  } catch (err) {
+    if (err instanceof RepoNotFoundError) {
+      print(`codemesh: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  } finally {
+    await gateway.close();
+    await mesh.close();
+    await embedded?.stop();
+  }
+}
+
+async function follow(
+  mesh: MeshConnection,
+  taskId: string,
+  io: { print: (s: string) => void; gatewayUrl: string; token: string },
+): Promise<number> {
+  const totals: Totals = { tokens: 0, costUsd: 0 };
+  const ac = new AbortController();
+  for await (const { event } of mesh.bus.follow(taskId, { signal: ac.signal })) {
+    const line = renderEvent(event, totals);
+    if (line) io.print(line);
+    if (event.type === 'approval.requested') void askApproval(String(event.data.patchId), io);
+    if (event.type === 'task.completed') {
+      io.print(`✔ done: branch ${event.data.branch} (${totals.tokens} tokens, $${totals.costUsd.toFixed(4)})`);
+      ac.abort();
+      return 0;
+    }
+    if (event.type === 'task.failed') {
+      io.print(`✘ failed: ${event.data.reason} (${totals.tokens} tokens, $${totals.costUsd.toFixed(4)})`);
+      ac.abort();
+      return 1;
+    }
+  }
+  return 1;
+}
+
+/** On a terminal, asks; otherwise says how to approve over HTTP and lets the event stream wait. */
+async function askApproval(
+  patchId: string,
+  io: { print: (s: string) => void; gatewayUrl: string; token: string },
+): Promise<void> {
+  const url = `${io.gatewayUrl}/v1/patches/${patchId}/approve`;
+  if (!process.stdin.isTTY) {
+    io.print(
+      `approve with: curl -X POST -H 'Authorization: Bearer <CODEMESH_TOKEN>' -H 'content-type: application/json' -d '{"decision":"approve"}' ${url}`,
+    );
+    return;
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = (await rl.question(`Approve patch ${patchId}? [y]es / [n]o, request changes: `)).trim().toLowerCase();
+    const approve = answer === 'y' || answer === 'yes';
+    const comment = approve ? '' : await rl.question('What should change? ');
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${io.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ decision: approve ? 'approve' : 'request_changes', comment }),
+    });
+    if (!res.ok) io.print(`approval not recorded: ${res.status} ${await res.text()}`);
+  } finally {
+    rl.close();
+  }
+}

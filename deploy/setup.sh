@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# `npm run setup`: installs what codemesh needs on a Debian/Ubuntu machine. Idempotent.
+#  - apt: nats-server (the bus), bubblewrap (the sandbox), git, python3 + pytest (for Python repos' tests)
+#  - npm: the pinned dependencies (npm ci)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+command -v git >/dev/null 2>&1 || missing+=(git)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+python3 -m pytest --version >/dev/null 2>&1 || missing+=(python3-pytest)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]} with apt-get"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1
+  fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+node -e 'const [M]=process.versions.node.split(".").map(Number); if (M<20) { console.error("setup: Node 20+ is needed, found "+process.versions.node); process.exit(1) }'
+
+if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+
+echo "setup: ok — nats-server $(nats-server --version 2>&1 | head -1 | awk '{print $NF}'), bwrap $(bwrap --version | awk '{print $2}'), node $(node --version)"

@@ -1,0 +1,113 @@
+// A whole mesh for end-to-end tests: nats-server child, all actors, the gateway on loopback, a scripted model.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type EmbeddedMesh, type Role, startEmbedded } from '../actors/mesh.ts';
+import { connectMesh, type MeshConnection } from '../blackboard/index.ts';
+import { createGateway, serveGateway } from '../gateway/index.ts';
+import type { TaskEvent } from '../schemas/index.ts';
+import { type Script, type ScriptedLlm, startScriptedLlm } from './scripted-llm/index.ts';
+
+export const TOKEN = 'test-token-0123456789abcdef';
+export const PRICE_IN = 0.5;
+export const PRICE_OUT = 1.5;
+
+export interface Harness {
+  mesh: EmbeddedMesh;
+  client: MeshConnection;
+  llm: ScriptedLlm;
+  url: string;
+  dataDir: string;
+  env: Record<string, string>;
+  /** Replaces the model's script (tests run tasks one after another). */
+  setScript(s: Script): void;
+  api(path: string, init?: RequestInit): Promise<Response>;
+  waitForStatus(taskId: string, status: string | string[], timeoutMs?: number): Promise<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+export async function startHarness(opts: { roles?: readonly Role[]; leaseMs?: number } = {}): Promise<Harness> {
+  let script: Script = () => {
+    throw new Error('no script set');
+  };
+  const llm = await startScriptedLlm((req) => script(req));
+  const dataDir = mkdtempSync(join(tmpdir(), 'codemesh-data-'));
+  const env = {
+    CODEMESH_LLM_BASE_URL: llm.url,
+    CODEMESH_LLM_API_KEY: 'sk-test-secret-key',
+    CODEMESH_LLM_MODEL: 'scripted-model',
+    CODEMESH_LLM_PRICE_IN_PER_1K: String(PRICE_IN),
+    CODEMESH_LLM_PRICE_OUT_PER_1K: String(PRICE_OUT),
+    CODEMESH_LLM_MAX_RETRIES: '0',
+  };
+  const mesh = await startEmbedded({ dataDir, env, roles: opts.roles, leaseMs: opts.leaseMs ?? 3000 });
+  const client = await connectMesh({ url: mesh.natsUrl, name: 'gateway' });
+  const server = await serveGateway(createGateway({ mesh: client, token: TOKEN }));
+  const api = (path: string, init: RequestInit = {}) =>
+    fetch(`${server.url}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+    });
+  return {
+    mesh,
+    client,
+    llm,
+    url: server.url,
+    dataDir,
+    env,
+    setScript(s) {
+      script = s;
+    },
+    api,
+    async waitForStatus(taskId, status, timeoutMs = 60_000) {
+      const want = Array.isArray(status) ? status : [status];
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const body = (await (await api(`/v1/tasks/${taskId}`)).json()) as { task: { status: string } };
+        if (want.includes(body.task.status)) return body as unknown as Record<string, unknown>;
+        if (['completed', 'failed'].includes(body.task.status))
+          throw new Error(`task ended ${body.task.status}, wanted ${want.join('|')}: ${JSON.stringify(body.task)}`);
+        if (Date.now() > deadline) throw new Error(`task ${taskId} still ${body.task.status} after ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async stop() {
+      await server.close();
+      await client.close();
+      await mesh.stop();
+      await llm.close();
+    },
+  };
+}
+
+/** Reads an SSE response until `until` returns true or the stream ends. */
+export async function readSse(
+  res: Response,
+  until: (e: TaskEvent) => boolean = () => false,
+): Promise<Array<{ id: number; event: TaskEvent }>> {
+  const out: Array<{ id: number; event: TaskEvent }> = [];
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buf += value;
+    let i = buf.indexOf('\n\n');
+    while (i >= 0) {
+      const frame = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      const id = /^id: ?(.*)$/m.exec(frame)?.[1];
+      const data = /^data: ?(.*)$/m.exec(frame)?.[1];
+      if (id && data) {
+        const event = JSON.parse(data) as TaskEvent;
+        out.push({ id: Number(id), event });
+        if (until(event)) {
+          await reader.cancel();
+          return out;
+        }
+      }
+      i = buf.indexOf('\n\n');
+    }
+  }
+  return out;
+}
