@@ -150,6 +150,11 @@ export class EditWriteError extends Error {
   readonly code = 'EDIT_WRITE_FAILED';
 }
 
+export interface ApplyOptions {
+  /** Replaces `fs.promises.rename`, so tests can make the final step fail and check the rollback. */
+  rename?: (from: string, to: string) => Promise<void>;
+}
+
 /**
  * Applies `edits` in order (later edits see earlier ones) to files under `rootDir`. All edits are checked in
  * memory first; if any fails, nothing is written and `errors` says why, one message per failed edit, ready
@@ -160,6 +165,7 @@ export class EditWriteError extends Error {
 export async function applyEdits(
   rootDir: string,
   edits: Edit[],
+  opts: ApplyOptions = {},
 ): Promise<{ applied: string[]; errors: string[] }> {
   const root = await realpath(rootDir);
   const files = new Map<string, FileState>();
@@ -186,7 +192,7 @@ export async function applyEdits(
   }
   if (errors.length) return { applied: [], errors };
   const changed = [...files.values()].filter((f) => f.changed && render(f) !== f.original?.toString('utf8'));
-  await writeAll(changed);
+  await writeAll(changed, opts.rename ?? rename);
   return { applied: changed.map((f) => f.rel), errors: [] };
 }
 
@@ -203,6 +209,8 @@ function checkPath(p: string): string | { error: string } {
   if (segments.some((s) => s.toLowerCase() === '.git'))
     return { error: 'files under .git/ may not be edited.' };
   if (p.endsWith('/') || segments.length === 0) return { error: 'the path names a directory, not a file.' };
+  if (segments.some((s) => Buffer.byteLength(s) > 255))
+    return { error: 'a file or directory name is longer than 255 bytes.' };
   return segments.join('/');
 }
 
@@ -354,7 +362,10 @@ function excerpt(lines: string[], start: number, count: number): string {
 }
 
 /** Temp file then rename, per file; if anything fails, renamed files get their old content back. */
-async function writeAll(files: FileState[]): Promise<void> {
+async function writeAll(
+  files: FileState[],
+  move: (from: string, to: string) => Promise<void>,
+): Promise<void> {
   const temps: { file: FileState; tmp: string }[] = [];
   const createdDirs: string[] = [];
   const renamed: FileState[] = [];
@@ -363,14 +374,15 @@ async function writeAll(files: FileState[]): Promise<void> {
       const dir = path.dirname(f.abs);
       const made = await mkdir(dir, { recursive: true });
       if (made) createdDirs.push(made);
-      const tmp = path.join(dir, `.${path.basename(f.abs)}.codemesh-${randomBytes(4).toString('hex')}.tmp`);
+      // Short on purpose: a name derived from the file's could exceed the 255-byte limit.
+      const tmp = path.join(dir, `.codemesh-${randomBytes(6).toString('hex')}.tmp`);
       temps.push({ file: f, tmp });
       await writeFile(tmp, render(f), { flag: 'wx' });
       // Set after writing: a mode given to writeFile is filtered by the umask.
       if (f.mode !== undefined) await chmod(tmp, f.mode);
     }
     for (const { file, tmp } of temps) {
-      await rename(tmp, file.abs);
+      await move(tmp, file.abs);
       renamed.push(file);
     }
   } catch (err) {

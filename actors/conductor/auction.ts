@@ -21,6 +21,8 @@ export interface AuctionOptions {
   /** Time the winner has to accept and start renewing. */
   leaseMs?: number;
   now?: () => number;
+  /** Instances that recently let a lease lapse: their bids rank after everyone else's. */
+  suspects?: ReadonlySet<string>;
 }
 
 export interface AuctionStep {
@@ -78,7 +80,8 @@ export async function runAuction(
     msgID: `${sid}#${round}#${inbox}`,
   });
   await collected;
-  const best = bids.sort(compareBids)[0];
+  const suspect = (b: Bid) => (opts.suspects?.has(b.instanceId) ? 1 : 0);
+  const best = bids.sort((a, b) => suspect(a) - suspect(b) || compareBids(a, b))[0];
   if (!best) return undefined;
 
   const award: Award = {

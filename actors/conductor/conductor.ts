@@ -32,6 +32,8 @@ export class Conductor {
   private readonly queues = new Map<string, Promise<void>>();
   private readonly rounds = new Map<string, { round: number; at: number; inFlight: boolean }>();
   private readonly active = new Set<string>();
+  /** Instances whose lease lapsed recently, and until when they rank last in auctions. */
+  private readonly suspects = new Map<string, number>();
   private readonly now: () => number;
 
   constructor(
@@ -85,7 +87,8 @@ export class Conductor {
   /** Events of one task are handled in order; different tasks in parallel. */
   private enqueue(taskId: string, fn: () => Promise<void>): void {
     const prev = this.queues.get(taskId) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
+    const run = () => fn().catch((err) => this.log(`task ${taskId}: ${String(err)}`));
+    const next = prev.then(run, run);
     this.queues.set(taskId, next);
     void next.finally(() => {
       if (this.queues.get(taskId) === next) this.queues.delete(taskId);
@@ -199,6 +202,7 @@ export class Conductor {
             : undefined,
         );
         if (expired?.value.state !== 'expired' || expired.value.round !== award.round) return;
+        this.suspects.set(award.instanceId, this.now() + 10 * (this.opts.leaseMs ?? 15_000));
         this.log(`${sid} round ${award.round}: lease of ${award.instanceId} lapsed, re-announcing`);
       }
       round = Math.max(award.round, mem.round) + 1;
@@ -208,7 +212,9 @@ export class Conductor {
     }
     this.rounds.set(sid, { round, at: this.now(), inFlight: true });
     try {
+      for (const [id, until] of this.suspects) if (until < this.now()) this.suspects.delete(id);
       const won = await runAuction(this.mesh, { taskId: task.id, ...step }, round, {
+        suspects: new Set(this.suspects.keys()),
         leaseMs: this.opts.leaseMs,
         graceMs: this.opts.graceMs,
         now: this.now,

@@ -31,17 +31,28 @@ export class BlobReader {
     };
     child.on('error', (e) => failAll(new GitError(`git cat-file failed: ${e.message}`, { cause: e })));
     child.on('exit', () => failAll(new GitError('git cat-file exited')));
-    // An idle reader must not keep the process alive.
-    child.unref();
-    for (const s of [child.stdin, child.stdout, child.stderr]) (s as unknown as { unref?: () => void }).unref?.();
     this.child = child;
+    this.setRef(false);
     return child;
+  }
+
+  /** An idle reader must not keep the process alive; a pending read must. */
+  private setRef(on: boolean): void {
+    const c = this.child;
+    if (!c) return;
+    for (const h of [c, c.stdin, c.stdout, c.stderr] as unknown as Array<{ ref?: () => void; unref?: () => void }>) {
+      if (on) h.ref?.();
+      else h.unref?.();
+    }
   }
 
   private drain(): void {
     for (;;) {
       const head = this.queue[0];
-      if (!head) return;
+      if (!head) {
+        this.setRef(false);
+        return;
+      }
       const nl = this.buf.indexOf(10);
       if (nl < 0) return;
       const header = this.buf.toString('utf8', 0, nl).split(' ');
@@ -64,6 +75,7 @@ export class BlobReader {
     const child = this.start();
     return new Promise((resolve, reject) => {
       this.queue.push({ blob, resolve, reject });
+      this.setRef(true);
       child.stdin.write(`${blob}\n`);
     });
   }

@@ -86,7 +86,7 @@ export class Curator {
   /** The warm index, checked to be at `commit`; `StaleIndexError` otherwise. */
   indexAt(repoPath: string, commit: string): RepoIndex {
     const warm = this.warm.get(this.commonDir(repoPath));
-    const sha = commit === warm?.index.commit ? commit : resolveCommit(repoPath, commit);
+    const sha = commit && commit === warm?.index.commit ? commit : resolveCommit(repoPath, commit);
     if (!warm || warm.index.commit !== sha) throw new StaleIndexError(warm?.index.commit ?? '(none)', sha);
     return warm.index;
   }
@@ -142,7 +142,10 @@ export class Curator {
     const t0 = performance.now();
     let warm = this.warm.get(commonDir);
     // A full commit id the warm index already has needs no git call: commits are immutable.
-    const sha = opts.commit === warm?.index.commit ? opts.commit : resolveCommit(opts.repoPath, opts.commit ?? 'HEAD');
+    const sha =
+      opts.commit && opts.commit === warm?.index.commit
+        ? opts.commit
+        : resolveCommit(opts.repoPath, opts.commit ?? 'HEAD');
     let source: IndexSummary['source'] = 'warm';
     let filesRead = 0;
     if (!warm || warm.index.commit !== sha) {

@@ -92,26 +92,3 @@ export function readBlobs(repoPath: string, blobs: string[]): Promise<Map<string
     child.stdin.end(`${blobs.join('\n')}\n`);
   });
 }
-
-/** Synchronous variant for a handful of blobs (chunk texts of a search result). */
-export function readBlobsSync(repoPath: string, blobs: string[]): Map<string, Buffer> {
-  const result = new Map<string, Buffer>();
-  if (blobs.length === 0) return result;
-  const buf = execFileSync('git', ['-C', repoPath, 'cat-file', '--batch'], {
-    input: `${blobs.join('\n')}\n`,
-    maxBuffer: MAX_BUFFER,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let pos = 0;
-  while (pos < buf.length) {
-    const nl = buf.indexOf(10, pos);
-    if (nl < 0) break;
-    const header = buf.toString('utf8', pos, nl).split(' ');
-    pos = nl + 1;
-    if (header[1] === 'missing') continue;
-    const size = Number(header[2]);
-    result.set(header[0]!, buf.subarray(pos, pos + size));
-    pos += size + 1;
-  }
-  return result;
-}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { applyWorkflowEvent, currentStep, initialWorkflow, type PersistedWorkflow, type WorkflowEvent } from './workflow.ts';
+
+const run = (w: PersistedWorkflow, ...events: WorkflowEvent[]) =>
+  events.reduce((acc, e) => applyWorkflowEvent(acc, e).next, w);
+const done = (kind: 'plan' | 'code' | 'test' | 'review' | 'integrate', attempt: number, data: Record<string, unknown> = {}) =>
+  ({ type: 'STEP_DONE', kind, attempt, data }) as const;
+
+describe('task workflow', () => {
+  const start = initialWorkflow({ maxAttempts: 2, approveMode: 'manual' });
+
+  it('walks plan → code → test → review → gate → integrate → completed', () => {
+    let w = run(start, done('plan', 1), done('code', 1, { patchId: 't-x-p1' }), done('test', 1));
+    expect(currentStep(w)).toEqual({ kind: 'review', attempt: 1 });
+    w = run(w, done('review', 1, { decision: 'approve' }));
+    expect(w.value).toBe('awaiting_approval');
+    expect(currentStep(w)).toBeUndefined();
+    w = run(w, { type: 'APPROVED', patchId: 't-x-p1' });
+    expect(w.value).toBe('integrating');
+    w = run(w, done('integrate', 1, { branch: 'codemesh/t-x', commit: 'abc' }));
+    expect(w.value).toBe('completed');
+    expect(w.context).toMatchObject({ branch: 'codemesh/t-x', commit: 'abc' });
+  });
+
+  it('sends a revision back to coding with the critique, and fails when attempts run out', () => {
+    let w = run(start, done('plan', 1), done('code', 1, { patchId: 'p1' }), done('test', 1));
+    w = run(w, done('review', 1, { decision: 'revise', critique: 'wrong sign' }));
+    expect(w.value).toBe('coding');
+    expect(w.context).toMatchObject({ attempt: 2, critique: 'wrong sign' });
+    w = run(w, done('code', 2, { patchId: 'p2' }), done('test', 2), done('review', 2, { decision: 'revise', critique: 'still' }));
+    expect(w.value).toBe('failed');
+    expect(String(w.context.reason)).toMatch(/attempt budget/);
+  });
+
+  it('ignores duplicate and stale events (idempotent under redelivery)', () => {
+    const w = run(start, done('plan', 1), done('code', 1, { patchId: 'p1' }));
+    expect(applyWorkflowEvent(w, done('code', 1, { patchId: 'p1' })).changed).toBe(false);
+    expect(applyWorkflowEvent(w, done('plan', 1)).changed).toBe(false);
+    expect(applyWorkflowEvent(w, done('test', 2)).changed).toBe(false);
+  });
+
+  it('approves only the patch that is waiting, and auto mode skips the gate', () => {
+    const w = run(start, done('plan', 1), done('code', 1, { patchId: 'p1' }), done('test', 1), done('review', 1, { decision: 'approve' }));
+    expect(applyWorkflowEvent(w, { type: 'APPROVED', patchId: 'p0' }).changed).toBe(false);
+    const auto = run(
+      initialWorkflow({ maxAttempts: 2, approveMode: 'auto' }),
+      done('plan', 1),
+      done('code', 1, { patchId: 'p1' }),
+      done('test', 1),
+      done('review', 1, { decision: 'approve' }),
+    );
+    expect(auto.value).toBe('integrating');
+  });
+
+  it('a failed step or an exceeded budget fails the task with the reason', () => {
+    expect(run(start, { type: 'STEP_FAILED', kind: 'plan', attempt: 1, reason: 'no JSON' }).context.reason).toBe('no JSON');
+    const w = run(start, done('plan', 1), { type: 'BUDGET_EXCEEDED', reason: 'budget: $6 of $5' });
+    expect(w.value).toBe('failed');
+  });
+});
