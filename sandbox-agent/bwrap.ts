@@ -43,7 +43,7 @@ export class BwrapSandbox implements Sandbox {
     let log: WriteStream | undefined;
     try {
       log = job.logFile ? await openLog(job.logFile) : undefined;
-      const sandboxed = [bwrap, ...bwrapArgs(workDir), '--', ...job.command];
+      const sandboxed = [bwrap, ...bwrapArgs(workDir, job.readOnlyPaths), '--', ...job.command];
       const launcher = cgroup ? ['/bin/sh', '-c', JOIN_CGROUPS, 'sh', ...cgroup.procsFiles] : [];
       const argv = [...launcher, ...sandboxed];
       return await execute(argv, cgroup, job, minimalEnv(job.env), log, started);
@@ -77,13 +77,15 @@ export class BwrapSandbox implements Sandbox {
 }
 
 /** bwrap arguments: order matters, later mounts go on top of earlier ones (workDir may live in /tmp). */
-export function bwrapArgs(workDir: string): string[] {
+export function bwrapArgs(workDir: string, readOnly: readonly string[] = []): string[] {
   // biome-ignore format: flag/value pairs read better kept together
   return [
     '--ro-bind', '/', '/',
     '--dev', '/dev',
     '--proc', '/proc',
     '--tmpfs', '/tmp',
+    // Host paths the job may read that the private /tmp would hide (e.g. a repository's installed deps).
+    ...readOnly.flatMap((p) => ['--ro-bind', p, p]),
     '--bind', workDir, workDir,
     '--unshare-all',
     // bwrap 0.8 also arms the parent-death signal on its own outer process: if this Node process dies,

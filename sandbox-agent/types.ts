@@ -23,6 +23,8 @@ export interface SandboxJob {
   maxProcs?: number;
   /** If set, stdout and stderr are also written (interleaved, untruncated) to this host file. */
   logFile?: string;
+  /** Absolute host paths made visible read-only even where the private /tmp would hide them. */
+  readOnlyPaths?: string[];
   /** Aborting kills the job; the promise still resolves, with `aborted: true`. */
   signal?: AbortSignal;
 }

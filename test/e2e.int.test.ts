@@ -102,7 +102,10 @@ describe.each(LANGS)('a task on the $fixture fixture', (l) => {
     const { task } = (await res.json()) as { task: { id: string } };
 
     const sse = h.api(`/v1/tasks/${task.id}/events`).then((r) => readSse(r, (e) => e.type === 'task.completed'));
-    await h.waitForStatus(task.id, 'awaiting_approval');
+    await h.waitForStatus(task.id, 'awaiting_approval').catch(async (err) => {
+      const dump = (await (await h.api(`/v1/tasks/${task.id}`)).json()) as { testRuns: Array<{ log: string }> };
+      throw new Error(`${(err as Error).message}\n${dump.testRuns.map((t) => t.log.slice(-3000)).join('\n----\n')}`);
+    });
     const patchId = `${task.id}-p2`;
     const approve = await h.api(`/v1/patches/${patchId}/approve`, {
       method: 'POST',

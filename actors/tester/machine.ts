@@ -1,7 +1,7 @@
 // The Tester agent: applies the patch in a fresh worktree, runs the repository's tests in the sandbox and
 // stores a structured result (per-test status) with the full log.
 import { existsSync } from 'node:fs';
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, realpath, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { keys, Patch, patchId, TestRun } from '../../schemas/index.ts';
 import { StepFailure } from '../runtime/ask-json.ts';
@@ -16,11 +16,16 @@ const LOG_CAP = 256 * 1024;
  * A worktree has only tracked files. The sandbox has no network to install dependencies, so the ones the
  * repository's own checkout already installed (node_modules, .venv) are linked in, read-only in the sandbox.
  */
-async function linkInstalledDeps(repoPath: string, wt: string): Promise<void> {
+async function linkInstalledDeps(repoPath: string, wt: string): Promise<string[]> {
+  const visible: string[] = [];
   for (const dir of ['node_modules', '.venv']) {
     const src = join(repoPath, dir);
-    if (existsSync(src) && !existsSync(join(wt, dir))) await symlink(src, join(wt, dir));
+    if (!existsSync(src) || existsSync(join(wt, dir))) continue;
+    await symlink(src, join(wt, dir));
+    // Both the link and its target must be readable inside the sandbox.
+    visible.push(src, await realpath(src));
   }
+  return visible;
 }
 
 async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutput> {
@@ -34,7 +39,7 @@ async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutp
   await addWorktree(task.repoPath, wt, task.baseCommit);
   try {
     await applyPatch(wt, patch.diff);
-    await linkInstalledDeps(task.repoPath, wt);
+    const readOnlyPaths = await linkInstalledDeps(task.repoPath, wt);
     const plan = await detectRunner(wt, { binDirs: deps.binDirs });
     await prepareReport(plan, wt);
     const started = deps.now();
@@ -45,6 +50,7 @@ async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutp
             command: plan.command,
             workDir: wt,
             env: plan.env,
+            readOnlyPaths,
             timeoutMs: deps.testTimeoutMs ?? 300_000,
             signal,
           });
