@@ -436,7 +436,7 @@ export async function diffWorktree(
       await git(rootDir, ['rev-parse', '--path-format=absolute', '--git-path', 'index'])
     ).trim();
     await copyFile(realIndex, index).catch(() => {}); // No index yet (fresh repository): start empty.
-    const env = {};
+    const env = { GIT_INDEX_FILE: index };
     const hasBase = await git(rootDir, ['rev-parse', '--verify', '--quiet', `${base}^{commit}`]).then(
       () => true,
       () => false,
