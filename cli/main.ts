@@ -32,7 +32,7 @@ function waitForSignal(): Promise<void> {
 async function cmdUp(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { port: { type: 'string' } }, strict: true });
   const s = settingsFromEnv();
-  const mesh = await startEmbedded({ dataDir: s.dataDir, natsUrl: s.natsUrl, log: (l) => console.error(l) });
+  const mesh = await startEmbedded({ dataDir: s.dataDir, natsUrl: s.natsUrl, leaseMs: s.leaseMs, log: (l) => console.error(l) });
   const client = await connectMesh({ url: mesh.natsUrl, name: 'codemesh-gateway' });
   const gw = await serveGateway(createGateway({ mesh: client, token: s.token, log: (l) => console.error(l) }), {
     port: values.port ? Number(values.port) : s.port,
@@ -55,7 +55,13 @@ async function cmdActor(argv: string[]): Promise<number> {
   if (!role || !isRole(role)) throw new UsageError(`codemesh actor takes one of: ${Roles.join(', ')}`);
   const s = settingsFromEnv();
   const natsUrl = s.natsUrl ?? 'nats://127.0.0.1:4222';
-  const actor = await startActor(role, { natsUrl, dataDir: s.dataDir, log: (l) => console.error(l) });
+  const actor = await startActor(role, {
+    natsUrl,
+    dataDir: s.dataDir,
+    leaseMs: s.leaseMs,
+    conductor: s.leaseMs ? { sweepMs: Math.max(100, s.leaseMs / 3), reannounceMs: s.leaseMs } : undefined,
+    log: (l) => console.error(l),
+  });
   console.error(`codemesh actor ${role} on ${natsUrl} (pid ${process.pid})`);
   await waitForSignal();
   await actor.stop();

@@ -8,6 +8,8 @@ export interface Settings {
   token: string;
   tokenGenerated: boolean;
   port: number;
+  /** Lease of an awarded step (ms); a silent winner loses the step after it. */
+  leaseMs?: number;
 }
 
 export function settingsFromEnv(env: Record<string, string | undefined> = process.env): Settings {
@@ -18,5 +20,6 @@ export function settingsFromEnv(env: Record<string, string | undefined> = proces
     token: token ?? randomBytes(24).toString('base64url'),
     tokenGenerated: !token,
     port: Number(env.CODEMESH_PORT ?? 8787),
+    leaseMs: env.CODEMESH_LEASE_MS ? Number(env.CODEMESH_LEASE_MS) : undefined,
   };
 }

@@ -12,7 +12,6 @@ import {
   realpath,
   rename,
   rm,
-  stat,
   unlink,
   writeFile,
 } from 'node:fs/promises';
@@ -230,9 +229,14 @@ async function load(root: string, rel: string): Promise<FileState | { error: str
     if (k === segments.length && !st.isFile())
       return { error: 'the path is a directory or special file, not a regular file.' };
   }
-  const buf = await readFile(abs).catch(() => undefined);
   const base = { rel, abs, changed: false };
-  if (!buf) return { ...base, existed: false, bom: false, lines: [], terms: [], eol: '\n' };
+  const found = await lstat(abs).catch((err: NodeJS.ErrnoException) =>
+    err.code === 'ENOENT' ? undefined : err,
+  );
+  if (found instanceof Error) return { error: `cannot be examined (${found.code ?? found.message}).` };
+  if (!found) return { ...base, existed: false, bom: false, lines: [], terms: [], eol: '\n' };
+  const buf = await readFile(abs).catch((err: NodeJS.ErrnoException) => err);
+  if (buf instanceof Error) return { error: `cannot be read (${buf.code ?? buf.message}).` };
   if (buf.includes(0)) return { error: 'is a binary file; only text files can be edited.' };
   let text: string;
   try {
@@ -245,8 +249,7 @@ async function load(root: string, rel: string): Promise<FileState | { error: str
   const { lines, terms } = splitLines(text);
   const crlf = terms.filter((t) => t === '\r\n').length;
   const eol = crlf > terms.filter((t) => t === '\n').length ? '\r\n' : '\n';
-  const { mode } = await stat(abs);
-  return { ...base, existed: true, original: buf, mode: mode & 0o7777, bom, lines, terms, eol };
+  return { ...base, existed: true, original: buf, mode: found.mode & 0o7777, bom, lines, terms, eol };
 }
 
 function splitLines(text: string): { lines: string[]; terms: string[] } {

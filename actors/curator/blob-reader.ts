@@ -19,7 +19,9 @@ export class BlobReader {
 
   private start(): ChildProcessWithoutNullStreams {
     if (this.child) return this.child;
-    const child = spawn('git', ['-C', this.repoPath, 'cat-file', '--batch'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('git', ['-C', this.repoPath, 'cat-file', '--batch'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     child.stdout.on('data', (d: Buffer) => {
       this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
       this.drain();
@@ -40,7 +42,10 @@ export class BlobReader {
   private setRef(on: boolean): void {
     const c = this.child;
     if (!c) return;
-    for (const h of [c, c.stdin, c.stdout, c.stderr] as unknown as Array<{ ref?: () => void; unref?: () => void }>) {
+    for (const h of [c, c.stdin, c.stdout, c.stderr] as unknown as Array<{
+      ref?: () => void;
+      unref?: () => void;
+    }>) {
       if (on) h.ref?.();
       else h.unref?.();
     }

@@ -128,7 +128,11 @@ describe('line windows and file records', () => {
   });
 
   it('records imports, definitions and references of a Python file', () => {
-    const r = extractFile('pkg/a.py', 'z', Buffer.from('from .b import helper\nimport os.path\n\ndef run():\n    helper()\n'));
+    const r = extractFile(
+      'pkg/a.py',
+      'z',
+      Buffer.from('from .b import helper\nimport os.path\n\ndef run():\n    helper()\n'),
+    );
     expect(r.imports).toEqual(expect.arrayContaining(['path:pkg/b', 'path:pkg/b/helper', 'mod:os.path']));
     expect(r.defs).toEqual(['run']);
     expect(r.refs.get('helper')).toBe(2);

@@ -92,7 +92,8 @@ export function chunkAst(language: Exclude<Language, 'text'>, text: string): Ast
     let runStart = -1;
     let runEnd = -1;
     const flush = () => {
-      if (runStart > 0 && !container) chunks.push({ symbol: '', kind: 'module', startLine: runStart, endLine: runEnd });
+      if (runStart > 0 && !container)
+        chunks.push({ symbol: '', kind: 'module', startLine: runStart, endLine: runEnd });
       runStart = -1;
     };
     for (const node of nodes) {
@@ -104,7 +105,8 @@ export function chunkAst(language: Exclude<Language, 'text'>, text: string): Ast
         if (name) defs.add(name);
         if (qualified !== name) defs.add(qualified);
         const body =
-          def.childForFieldName('body') ?? def.namedChildren.find((c) => c.type === 'type_spec')?.childForFieldName('type');
+          def.childForFieldName('body') ??
+          def.namedChildren.find((c) => c.type === 'type_spec')?.childForFieldName('type');
         const members = body ? body.namedChildren : [];
         const before = chunks.length;
         walk(members, qualified || container);

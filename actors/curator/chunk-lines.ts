@@ -7,7 +7,12 @@ export const WINDOW_LINES = 60;
 export function chunkLines(lineCount: number, size = WINDOW_LINES): ChunkSpan[] {
   const chunks: ChunkSpan[] = [];
   for (let start = 1; start <= lineCount; start += size) {
-    chunks.push({ symbol: '', kind: 'window', startLine: start, endLine: Math.min(lineCount, start + size - 1) });
+    chunks.push({
+      symbol: '',
+      kind: 'window',
+      startLine: start,
+      endLine: Math.min(lineCount, start + size - 1),
+    });
   }
   return chunks;
 }

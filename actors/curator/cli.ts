@@ -29,12 +29,19 @@ export async function cmdIndex(
   io: CliIO = stdio,
 ): Promise<number> {
   try {
-    const s = await new Curator({ cacheDir: args.cacheDir }).index({ repoPath: args.repo, commit: args.commit });
+    const s = await new Curator({ cacheDir: args.cacheDir }).index({
+      repoPath: args.repo,
+      commit: args.commit,
+    });
     if (args.json) io.out(JSON.stringify(s));
     else {
-      io.out(`indexed ${args.repo} @ ${s.commit.slice(0, 12)} (${s.source}, ${s.filesRead} files read) in ${(s.ms / 1000).toFixed(2)} s`);
+      io.out(
+        `indexed ${args.repo} @ ${s.commit.slice(0, 12)} (${s.source}, ${s.filesRead} files read) in ${(s.ms / 1000).toFixed(2)} s`,
+      );
       io.out(`files ${s.files}  chunks ${s.chunks}  symbols ${s.symbols}`);
-      io.out(`skipped: binary ${s.skipped.binary}, too large ${s.skipped.tooLarge}; parse errors ${s.skipped.parseErrors}`);
+      io.out(
+        `skipped: binary ${s.skipped.binary}, too large ${s.skipped.tooLarge}; parse errors ${s.skipped.parseErrors}`,
+      );
     }
     return 0;
   } catch (e) {
@@ -49,7 +56,12 @@ export async function cmdSearch(
 ): Promise<number> {
   try {
     const curator = new Curator({ cacheDir: args.cacheDir });
-    const r = await curator.search({ repoPath: args.repo, commit: args.commit, query: args.query, topK: args.topK ?? 10 });
+    const r = await curator.search({
+      repoPath: args.repo,
+      commit: args.commit,
+      query: args.query,
+      topK: args.topK ?? 10,
+    });
     if (args.json) {
       io.out(JSON.stringify({ commit: r.commit, files: r.files, chunks: r.chunks }));
       return 0;
@@ -59,7 +71,8 @@ export async function cmdSearch(
       io.out(`${String(i + 1).padStart(3)}. ${f.score.toFixed(3)}  ${f.path}`);
     });
     io.out('chunks:');
-    for (const c of r.chunks) io.out(`  ${c.score.toFixed(3)}  ${c.path}:${c.startLine}-${c.endLine}  ${c.symbol || c.kind}`);
+    for (const c of r.chunks)
+      io.out(`  ${c.score.toFixed(3)}  ${c.path}:${c.startLine}-${c.endLine}  ${c.symbol || c.kind}`);
     return 0;
   } catch (e) {
     return fail(io, e);
@@ -71,7 +84,15 @@ export async function cmdSearch(
  * Acc@k are percentages (0–100); MRR is 0–1.
  */
 export async function cmdEvalLocalize(
-  args: { dataset: string; repos: string; limit?: number; json?: boolean; out?: string; only?: string; cacheDir?: string },
+  args: {
+    dataset: string;
+    repos: string;
+    limit?: number;
+    json?: boolean;
+    out?: string;
+    only?: string;
+    cacheDir?: string;
+  },
   io: CliIO = stdio,
 ): Promise<number> {
   try {
@@ -85,19 +106,34 @@ export async function cmdEvalLocalize(
       onInstance: args.json
         ? undefined
         : (r, done, total) => {
-            const mark = r.all_gold_rank > 0 && r.all_gold_rank <= 5 ? `@${r.all_gold_rank}` : r.first_gold_rank ? 'partial' : 'miss';
-            io.err(`[${done}/${total}] ${r.instance_id} ${mark} index ${r.index_ms} ms (${r.index_source}) query ${r.query_ms} ms`);
+            const mark =
+              r.all_gold_rank > 0 && r.all_gold_rank <= 5
+                ? `@${r.all_gold_rank}`
+                : r.first_gold_rank
+                  ? 'partial'
+                  : 'miss';
+            io.err(
+              `[${done}/${total}] ${r.instance_id} ${mark} index ${r.index_ms} ms (${r.index_source}) query ${r.query_ms} ms`,
+            );
           },
     });
     const { instances, ...summary } = report;
     if (args.out) {
-      const slim = instances.map((i) => ({ instance_id: i.instance_id, ranked_files: i.ranked_files.slice(0, 20), query_ms: i.query_ms }));
+      const slim = instances.map((i) => ({
+        instance_id: i.instance_id,
+        ranked_files: i.ranked_files.slice(0, 20),
+        query_ms: i.query_ms,
+      }));
       writeFileSync(args.out, `${JSON.stringify({ ...summary, instances: slim }, null, 1)}\n`);
     }
     if (args.json) io.out(JSON.stringify(summary));
     else {
-      io.out(`n=${summary.n}  Acc@1 ${summary.acc_at_1}%  Acc@3 ${summary.acc_at_3}%  Acc@5 ${summary.acc_at_5}%  MRR ${summary.mrr}`);
-      io.out(`index total ${summary.index_s_total} s  query p50 ${summary.query_ms_p50} ms  p95 ${summary.query_ms_p95} ms`);
+      io.out(
+        `n=${summary.n}  Acc@1 ${summary.acc_at_1}%  Acc@3 ${summary.acc_at_3}%  Acc@5 ${summary.acc_at_5}%  MRR ${summary.mrr}`,
+      );
+      io.out(
+        `index total ${summary.index_s_total} s  query p50 ${summary.query_ms_p50} ms  p95 ${summary.query_ms_p95} ms`,
+      );
     }
     return 0;
   } catch (e) {

@@ -34,7 +34,8 @@ const FILES = {
   'README.md': '# Shop\nA tiny shop with carts, coupons and shipping.\n',
   'logo.png': Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 1]),
   'broken.py': 'def fine():\n    return 1\n\ndef broken(:\n    pass\n',
-  'web/app.ts': "import { price } from './price.ts';\nexport function checkout(total: number) {\n  return price(total);\n}\n",
+  'web/app.ts':
+    "import { price } from './price.ts';\nexport function checkout(total: number) {\n  return price(total);\n}\n",
   'web/price.ts': 'export const price = (n: number) => Math.round(n * 100) / 100;\n',
 };
 
@@ -49,7 +50,10 @@ describe('Curator', () => {
     cacheDir = mkdtempSync(join(tmpdir(), 'curator-cache-'));
     c1 = repo.commit(FILES, 'initial');
     c2 = repo.commit(
-      { 'shop/shipping.py': 'def shipping_cost(weight_kg, express=False):\n    return 10 if express else 5\n', 'README.md': null },
+      {
+        'shop/shipping.py': 'def shipping_cost(weight_kg, express=False):\n    return 10 if express else 5\n',
+        'README.md': null,
+      },
       'express shipping',
     );
   });
@@ -72,11 +76,26 @@ describe('Curator', () => {
 
   it('ranks the file that defines what the query talks about first, with chunk spans and text', async () => {
     const curator = new Curator({ cacheDir });
-    const r = await curator.search({ repoPath: repo.path, commit: c1, query: 'coupon discount is not applied', topK: 3 });
+    const r = await curator.search({
+      repoPath: repo.path,
+      commit: c1,
+      query: 'coupon discount is not applied',
+      topK: 3,
+    });
     expect(r.files[0]?.path).toBe('shop/pricing.py');
-    expect(r.chunks[0]).toMatchObject({ path: 'shop/pricing.py', symbol: 'apply_discount', startLine: 1, endLine: 5 });
+    expect(r.chunks[0]).toMatchObject({
+      path: 'shop/pricing.py',
+      symbol: 'apply_discount',
+      startLine: 1,
+      endLine: 5,
+    });
     expect(r.chunks[0]?.text).toContain('def apply_discount');
-    const q2 = await curator.search({ repoPath: repo.path, commit: c1, query: 'Cart.add_item ignores quantity', topK: 3 });
+    const q2 = await curator.search({
+      repoPath: repo.path,
+      commit: c1,
+      query: 'Cart.add_item ignores quantity',
+      topK: 3,
+    });
     expect(q2.files[0]?.path).toBe('shop/cart.py');
     expect(q2.files.map((f) => f.path)).not.toContain('logo.png');
     curator.close();
@@ -89,7 +108,12 @@ describe('Curator', () => {
     expect(s.source).toBe('incremental');
     expect(s.filesRead).toBe(1);
     expect(s.files).toBe(7);
-    const r = await curator.search({ repoPath: repo.path, commit: c2, query: 'express shipping cost', topK: 2 });
+    const r = await curator.search({
+      repoPath: repo.path,
+      commit: c2,
+      query: 'express shipping cost',
+      topK: 2,
+    });
     expect(r.files[0]?.path).toBe('shop/shipping.py');
     expect(r.chunks[0]?.text).toContain('express');
     expect(curator.isStale(repo.path, c2)).toBe(false);
@@ -111,16 +135,25 @@ describe('Curator', () => {
 
   it('fails clearly for an unknown commit and for a path that is not a repository', async () => {
     const curator = new Curator({ cacheDir });
-    await expect(curator.index({ repoPath: repo.path, commit: 'deadbeef' })).rejects.toBeInstanceOf(UnknownCommitError);
+    await expect(curator.index({ repoPath: repo.path, commit: 'deadbeef' })).rejects.toBeInstanceOf(
+      UnknownCommitError,
+    );
     const plain = mkdtempSync(join(tmpdir(), 'not-a-repo-'));
     await expect(curator.index({ repoPath: plain })).rejects.toBeInstanceOf(NotAGitRepoError);
-    await expect(curator.index({ repoPath: join(plain, 'missing') })).rejects.toMatchObject({ code: 'curator.not_a_git_repo' });
+    await expect(curator.index({ repoPath: join(plain, 'missing') })).rejects.toMatchObject({
+      code: 'curator.not_a_git_repo',
+    });
     rmSync(plain, { recursive: true });
   });
 
   it('packs chunks into a token budget with sources and no duplicates', async () => {
     const curator = new Curator({ cacheDir });
-    const r = await curator.search({ repoPath: repo.path, commit: c1, query: 'cart total discount', topK: 10 });
+    const r = await curator.search({
+      repoPath: repo.path,
+      commit: c1,
+      query: 'cart total discount',
+      topK: 10,
+    });
     const packed = packContext([...r.chunks, ...r.chunks], { tokenBudget: 120 });
     expect(packed.tokens).toBeLessThanOrEqual(120);
     expect(packed.snippets.length).toBeGreaterThan(0);
@@ -141,7 +174,10 @@ describe('Curator', () => {
     expect(out.files[0].path).toMatch(/^web\//);
     expect(out.chunks[0]).toHaveProperty('startLine');
     const errs: string[] = [];
-    const bad = await cmdSearch({ repo: '/nonexistent', query: 'x', cacheDir }, { out: () => {}, err: (l) => errs.push(l) });
+    const bad = await cmdSearch(
+      { repo: '/nonexistent', query: 'x', cacheDir },
+      { out: () => {}, err: (l) => errs.push(l) },
+    );
     expect(bad).toBe(2);
     expect(errs[0]).toContain('curator.not_a_git_repo');
   });

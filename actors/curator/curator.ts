@@ -96,7 +96,11 @@ export class Curator {
     for (const w of this.warm.values()) w.reader.close();
   }
 
-  private async fileTexts(reader: BlobReader, index: RepoIndex, paths: string[]): Promise<Map<string, string>> {
+  private async fileTexts(
+    reader: BlobReader,
+    index: RepoIndex,
+    paths: string[],
+  ): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     const missing: string[] = [];
     for (const p of paths) {
@@ -138,7 +142,10 @@ export class Curator {
     return run;
   }
 
-  private async ensureLocked(commonDir: string, opts: IndexRepoOptions): Promise<Warm & { summary: IndexSummary }> {
+  private async ensureLocked(
+    commonDir: string,
+    opts: IndexRepoOptions,
+  ): Promise<Warm & { summary: IndexSummary }> {
     const t0 = performance.now();
     let warm = this.warm.get(commonDir);
     // A full commit id the warm index already has needs no git call: commits are immutable.
@@ -151,7 +158,11 @@ export class Curator {
     if (!warm || warm.index.commit !== sha) {
       const store =
         warm?.store ??
-        new SnapshotStore(opts.cacheDir ?? this.options.cacheDir ?? defaultCacheDir(), commonDir, this.options.maxSnapshots);
+        new SnapshotStore(
+          opts.cacheDir ?? this.options.cacheDir ?? defaultCacheDir(),
+          commonDir,
+          this.options.maxSnapshots,
+        );
       let index = warm?.index;
       if (!index || store.has(sha)) {
         const records = store.load(sha);

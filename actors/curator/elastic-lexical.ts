@@ -48,7 +48,10 @@ export class ElasticLexicalIndex implements LexicalIndex {
   async upsert(docs: LexicalDoc[]): Promise<void> {
     if (docs.length === 0) return;
     await this.ensureIndex();
-    const operations = docs.flatMap((d) => [{ index: { _index: this.index, _id: d.id } }, { terms: termsToText(d.terms) }]);
+    const operations = docs.flatMap((d) => [
+      { index: { _index: this.index, _id: d.id } },
+      { terms: termsToText(d.terms) },
+    ]);
     const res = await this.client.bulk({ operations, refresh: this.refresh });
     if (res.errors) {
       const first = res.items.find((i) => i.index?.error)?.index?.error;

@@ -71,14 +71,18 @@ function percentile(values: number[], p: number): number {
 }
 
 function commitTime(repoPath: string, commit: string): number {
-  return Number(execFileSync('git', ['-C', repoPath, 'show', '-s', '--format=%ct', commit], { encoding: 'utf8' }).trim());
+  return Number(
+    execFileSync('git', ['-C', repoPath, 'show', '-s', '--format=%ct', commit], { encoding: 'utf8' }).trim(),
+  );
 }
 
 function ensureWorktree(clone: string, dir: string): void {
   if (existsSync(join(dir, '.git'))) return;
   mkdirSync(join(dir, '..'), { recursive: true });
   execFileSync('git', ['-C', clone, 'worktree', 'prune'], { stdio: 'ignore' });
-  execFileSync('git', ['-C', clone, 'worktree', 'add', '--detach', '--no-checkout', dir, 'HEAD'], { stdio: 'ignore' });
+  execFileSync('git', ['-C', clone, 'worktree', 'add', '--detach', '--no-checkout', dir, 'HEAD'], {
+    stdio: 'ignore',
+  });
 }
 
 export function scoreInstance(gold: string[], ranked: string[]): { all: number; first: number } {
@@ -90,7 +94,8 @@ export function scoreInstance(gold: string[], ranked: string[]): { all: number; 
 
 export function summarise(results: InstanceResult[], indexMs: number): EvalReport {
   const n = results.length;
-  const acc = (k: number) => (n ? (100 * results.filter((r) => r.all_gold_rank > 0 && r.all_gold_rank <= k).length) / n : 0);
+  const acc = (k: number) =>
+    n ? (100 * results.filter((r) => r.all_gold_rank > 0 && r.all_gold_rank <= k).length) / n : 0;
   const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
   const q = results.map((r) => r.query_ms);
   return {
@@ -98,7 +103,10 @@ export function summarise(results: InstanceResult[], indexMs: number): EvalRepor
     acc_at_1: round(acc(1)),
     acc_at_3: round(acc(3)),
     acc_at_5: round(acc(5)),
-    mrr: round(n ? results.reduce((s, r) => s + (r.first_gold_rank ? 1 / r.first_gold_rank : 0), 0) / n : 0, 4),
+    mrr: round(
+      n ? results.reduce((s, r) => s + (r.first_gold_rank ? 1 / r.first_gold_rank : 0), 0) / n : 0,
+      4,
+    ),
     index_s_total: round(indexMs / 1000, 1),
     query_ms_p50: round(percentile(q, 50), 1),
     query_ms_p95: round(percentile(q, 95), 1),
@@ -125,12 +133,19 @@ export async function evalLocalize(opts: EvalLocalizeOptions): Promise<EvalRepor
     list.sort((a, b) => times.get(a.base_commit)! - times.get(b.base_commit)!);
     for (const inst of list) {
       if (opts.checkout !== false) {
-        execFileSync('git', ['-C', wt, 'checkout', '--detach', '-f', '-q', inst.base_commit], { stdio: 'ignore' });
+        execFileSync('git', ['-C', wt, 'checkout', '--detach', '-f', '-q', inst.base_commit], {
+          stdio: 'ignore',
+        });
       }
       const summary = await curator.index({ repoPath: wt, commit: inst.base_commit });
       indexMs += summary.ms;
       const t0 = performance.now();
-      const res = await curator.search({ repoPath: wt, commit: inst.base_commit, query: inst.problem_statement, topK: 20 });
+      const res = await curator.search({
+        repoPath: wt,
+        commit: inst.base_commit,
+        query: inst.problem_statement,
+        topK: 20,
+      });
       const queryMs = performance.now() - t0;
       const ranked = res.files.map((f) => f.path);
       const { all, first } = scoreInstance(inst.gold_files, ranked);

@@ -64,7 +64,8 @@ function jsImports(path: string, text: string): string[] {
 /** Import specs of one file; other languages have none (their files still link through references). */
 export function extractImports(path: string, language: Language, text: string): string[] {
   if (language === 'python') return pythonImports(path, text);
-  if (language === 'typescript' || language === 'tsx' || language === 'javascript') return jsImports(path, text);
+  if (language === 'typescript' || language === 'tsx' || language === 'javascript')
+    return jsImports(path, text);
   return [];
 }
 

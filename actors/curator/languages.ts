@@ -56,5 +56,7 @@ export function parserFor(language: Exclude<Language, 'text'>): Parser {
  * ("Invalid argument") unless `bufferSize` covers the text.
  */
 export function parseSource(language: Exclude<Language, 'text'>, text: string): Parser.Tree {
-  return parserFor(language).parse(text, undefined, { bufferSize: Math.max(32 * 1024, text.length * 2 + 16) });
+  return parserFor(language).parse(text, undefined, {
+    bufferSize: Math.max(32 * 1024, text.length * 2 + 16),
+  });
 }

@@ -5,7 +5,8 @@
 import { parseArgs } from 'node:util';
 import { cmdEvalLocalize, cmdIndex, cmdSearch } from './cli.ts';
 
-const USAGE = 'usage: main.ts <index|search|eval-localize> [options] (see the header of actors/curator/main.ts)';
+const USAGE =
+  'usage: main.ts <index|search|eval-localize> [options] (see the header of actors/curator/main.ts)';
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -31,11 +32,26 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command === 'search' && values.repo && values.query) {
     const topK = values['top-k'] ? Number(values['top-k']) : 10;
-    return cmdSearch({ repo: values.repo, query: values.query, topK, commit: values.commit, json: values.json, cacheDir });
+    return cmdSearch({
+      repo: values.repo,
+      query: values.query,
+      topK,
+      commit: values.commit,
+      json: values.json,
+      cacheDir,
+    });
   }
   if (command === 'eval-localize' && values.dataset && values.repos) {
     const limit = values.limit ? Number(values.limit) : undefined;
-    return cmdEvalLocalize({ dataset: values.dataset, repos: values.repos, limit, json: values.json, out: values.out, only: values.only, cacheDir });
+    return cmdEvalLocalize({
+      dataset: values.dataset,
+      repos: values.repos,
+      limit,
+      json: values.json,
+      out: values.out,
+      only: values.only,
+      cacheDir,
+    });
   }
   process.stderr.write(`${USAGE}\n`);
   return 64;

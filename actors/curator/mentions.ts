@@ -21,7 +21,8 @@ export interface Mentions {
   symbolNames: Map<string, number>;
 }
 
-const PATH_RE = /(?:[\w.-]+[/\\])*[\w-]+\.(?:py|pyi|pyx|js|jsx|ts|tsx|mjs|go|java|cfg|toml|ini|rst|txt|json|ya?ml)\b/g;
+const PATH_RE =
+  /(?:[\w.-]+[/\\])*[\w-]+\.(?:py|pyi|pyx|js|jsx|ts|tsx|mjs|go|java|cfg|toml|ini|rst|txt|json|ya?ml)\b/g;
 const FRAME_RE = /File "([^"]+)", line (\d+)(?:, in (\w+))?/g;
 const DOTTED_RE = /\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+\b/g;
 const IDENT_RE = /[A-Za-z_][A-Za-z0-9_]*/g;
@@ -33,7 +34,10 @@ function add(map: Map<string, number>, key: string, w: number): void {
 
 /** Paths a written path refers to: the files sharing the longest run of trailing segments with it. */
 export function matchPath(index: MentionIndex, written: string): string[] {
-  const segs = written.replace(/\\/g, '/').split('/').filter((s) => s && s !== '.');
+  const segs = written
+    .replace(/\\/g, '/')
+    .split('/')
+    .filter((s) => s && s !== '.');
   const base = segs[segs.length - 1];
   if (!base) return [];
   const candidates = index.byBasename.get(base);

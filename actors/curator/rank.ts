@@ -51,7 +51,8 @@ export interface Ranking {
   mentions: Mentions;
 }
 
-const TEST_RE = /(^|\/)(tests?|testing|test_utils)\/|(^|\/)(test_[^/]*|[^/]*_tests?\.py|conftest\.py)$|\.(test|spec)\.[jt]sx?$/;
+const TEST_RE =
+  /(^|\/)(tests?|testing|test_utils)\/|(^|\/)(test_[^/]*|[^/]*_tests?\.py|conftest\.py)$|\.(test|spec)\.[jt]sx?$/;
 const DOC_RE = /(^|\/)(docs?|examples?|benchmarks?|asv_bench|tutorials?|galleries)\//;
 
 export function filePrior(path: string, language: string, w: RankWeights): number {
@@ -77,7 +78,23 @@ export function queryTerms(text: string): Map<string, number> {
   return tf;
 }
 
-export function rank(index: RepoIndex, query: string, topK: number, w: RankWeights = DEFAULT_WEIGHTS): Ranking {
+export interface Signals {
+  terms: Map<string, number>;
+  mentions: Mentions;
+  /** Per-query normalised (max = 1) scores per file. */
+  bm25: Map<string, number>;
+  chunk: Map<string, number>;
+  paths: Map<string, number>;
+  frames: Map<string, number>;
+  symbols: Map<string, number>;
+  /** Raw chunk BM25 (internal doc numbers of `index.chunkLex`, scores) and its maximum. */
+  chunkDocs: number[];
+  chunkLex: Float64Array;
+  maxChunk: number;
+}
+
+/** The per-file evidence a query yields, before weighting. */
+export function signals(index: RepoIndex, query: string): Signals {
   const terms = queryTerms(query);
   const mentions = findMentions(index, query);
   const bm25 = normalise(index.fileLex.scoreAll(terms));
@@ -90,11 +107,30 @@ export function rank(index: RepoIndex, query: string, topK: number, w: RankWeigh
     if (s > (bestChunk.get(path) ?? 0)) bestChunk.set(path, s);
     if (s > maxChunk) maxChunk = s;
   }
-  const chunk = normalise(bestChunk);
-  const paths = normalise(mentions.paths);
-  const frames = normalise(mentions.frames);
-  const symbols = normalise(mentions.symbols);
+  return {
+    terms,
+    mentions,
+    bm25,
+    chunk: normalise(bestChunk),
+    paths: normalise(mentions.paths),
+    frames: normalise(mentions.frames),
+    symbols: normalise(mentions.symbols),
+    chunkDocs: docs,
+    chunkLex: lex,
+    maxChunk,
+  };
+}
 
+export function rank(
+  index: RepoIndex,
+  query: string,
+  topK: number,
+  w: RankWeights = DEFAULT_WEIGHTS,
+): Ranking {
+  const sig = signals(index, query);
+  const { mentions, bm25, chunk, paths, frames, symbols, maxChunk } = sig;
+  const docs = sig.chunkDocs;
+  const lex = sig.chunkLex;
   const base = new Map<string, number>();
   const addSignal = (m: Map<string, number>, weight: number) => {
     if (weight === 0) return;
@@ -154,7 +190,9 @@ function rankChunks(
   for (const id of chunkScores.keys()) consider.add(id);
   for (const key of consider) {
     const isChunk = key.includes('#');
-    const paths = isChunk ? [parseChunkId(key)] : (index.records.get(key)?.chunks ?? []).map((_, i) => ({ path: key, index: i }));
+    const paths = isChunk
+      ? [parseChunkId(key)]
+      : (index.records.get(key)?.chunks ?? []).map((_, i) => ({ path: key, index: i }));
     for (const { path, index: i } of paths) {
       const rec = index.records.get(path);
       const c = rec?.chunks[i];
@@ -162,9 +200,20 @@ function rankChunks(
       const lex = chunkScores.get(`${path}#${i}`) ?? 0;
       const file = (fileScores.get(path) ?? 0) / (maxFile || 1);
       const last = c.symbol.slice(c.symbol.lastIndexOf('.') + 1);
-      const named = Math.min(2, (mentions.symbolNames.get(c.symbol) ?? 0) + (last ? (mentions.symbolNames.get(last) ?? 0) * 0.5 : 0));
+      const named = Math.min(
+        2,
+        (mentions.symbolNames.get(c.symbol) ?? 0) + (last ? (mentions.symbolNames.get(last) ?? 0) * 0.5 : 0),
+      );
       const score = lex + file + 0.5 * named;
-      candidates.push({ path, index: i, symbol: c.symbol, kind: c.kind, startLine: c.startLine, endLine: c.endLine, score });
+      candidates.push({
+        path,
+        index: i,
+        symbol: c.symbol,
+        kind: c.kind,
+        startLine: c.startLine,
+        endLine: c.endLine,
+        score,
+      });
     }
   }
   const seen = new Set<string>();

@@ -22,7 +22,8 @@ export interface TestRepo {
 
 export function makeTestRepo(): TestRepo {
   const path = mkdtempSync(join(tmpdir(), 'curator-test-'));
-  const git = (...args: string[]) => execFileSync('git', ['-C', path, ...args], { env: ENV, encoding: 'utf8' }).trim();
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-C', path, ...args], { env: ENV, encoding: 'utf8' }).trim();
   git('init', '-q', '-b', 'main');
   return {
     path,

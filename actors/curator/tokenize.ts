@@ -46,7 +46,11 @@ export function addTerms(text: string, tf: Map<string, number> = new Map(), weig
 }
 
 /** Terms of a path: its directories and file name, split like identifiers (`db/models/query.py`). */
-export function pathTerms(path: string, tf: Map<string, number> = new Map(), weight = 1): Map<string, number> {
+export function pathTerms(
+  path: string,
+  tf: Map<string, number> = new Map(),
+  weight = 1,
+): Map<string, number> {
   return addTerms(path.replace(/\.[A-Za-z0-9]+$/, '').replace(/[/.-]/g, ' '), tf, weight);
 }
 
