@@ -12,7 +12,7 @@ interface Pending {
 
 export class BlobReader {
   private child: ChildProcessWithoutNullStreams | undefined;
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private readonly queue: Pending[] = [];
 
   constructor(private readonly repoPath: string) {}

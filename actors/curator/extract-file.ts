@@ -86,12 +86,16 @@ export function extractFile(path: string, blob: string, content: Buffer): FileRe
     if (chunks.length === 0 && lines > 0) chunks = chunkLines(lines);
   }
   const starts = lineStarts(text);
+  // File terms are the sum of chunk bodies (chunks cover nearly all of a file) plus the path, weighted 2.
+  const terms = pathTerms(path, new Map(), 2);
+  const pathTf = pathTerms(path);
   const chunkTerms = chunks.map((c) => {
-    const tf = pathTerms(path);
-    if (c.symbol) addTerms(c.symbol.replace(/\./g, ' '), tf, 2);
-    return addTerms(sliceLines(text, starts, c.startLine, c.endLine), tf);
+    const body = addTerms(sliceLines(text, starts, c.startLine, c.endLine));
+    for (const [t, n] of body) terms.set(t, (terms.get(t) ?? 0) + n);
+    if (c.symbol) addTerms(c.symbol.replace(/\./g, ' '), body, 2);
+    for (const [t, n] of pathTf) body.set(t, (body.get(t) ?? 0) + n);
+    return body;
   });
-  const terms = addTerms(text, pathTerms(path, new Map(), 2));
   const refs = new Map<string, number>();
   if (language !== 'text') {
     for (const m of text.matchAll(IDENT)) refs.set(m[0], (refs.get(m[0]) ?? 0) + 1);

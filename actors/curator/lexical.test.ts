@@ -44,13 +44,13 @@ describe('ElasticLexicalIndex (mocked client: no Elasticsearch server can run he
     const mock = new Mock();
     const client = new Client({ node: 'http://localhost:9200', Connection: mock.getConnection() });
     const bulkBodies: unknown[] = [];
-    let searchBody: Record<string, unknown> | undefined;
+    let searchBody: unknown;
     mock.add({ method: 'HEAD', path: '/files' }, () => ({}));
-    mock.add({ method: 'POST', path: '/_bulk' }, (params: { body: unknown }) => {
+    mock.add({ method: 'POST', path: '/_bulk' }, (params) => {
       bulkBodies.push(params.body);
       return { took: 1, errors: false, items: [] };
     });
-    mock.add({ method: 'POST', path: '/files/_search' }, (params: { body: Record<string, unknown> }) => {
+    mock.add({ method: 'POST', path: '/files/_search' }, (params) => {
       searchBody = params.body;
       return {
         hits: {

@@ -18,6 +18,19 @@ export const STOPWORDS = new Set(
 
 /** Parts of one identifier, lower-cased: `HTTPResponseNotFound` → `http response not found`. */
 export function splitIdentifier(ident: string): string[] {
+  let parts = splitCache.get(ident);
+  if (!parts) {
+    parts = split(ident);
+    if (splitCache.size >= 500_000) splitCache.clear();
+    splitCache.set(ident, parts);
+  }
+  return parts;
+}
+
+// Identifiers repeat across a repository: remembering their split saves most of the tokenising work.
+const splitCache = new Map<string, string[]>();
+
+function split(ident: string): string[] {
   const parts: string[] = [];
   for (const piece of ident.split('_')) {
     if (!piece) continue;
@@ -27,20 +40,29 @@ export function splitIdentifier(ident: string): string[] {
   return parts;
 }
 
+const termCache = new Map<string, string[]>();
+
+/** Search terms of one identifier: its parts without stopwords, and the whole if it has several parts. */
+function identTerms(ident: string): string[] {
+  let terms = termCache.get(ident);
+  if (terms) return terms;
+  const parts = splitIdentifier(ident);
+  terms = parts.filter((p) => p.length >= 2 && !STOPWORDS.has(p));
+  if (parts.length > 1) {
+    const whole = ident.toLowerCase().replace(/^_+|_+$/g, '');
+    if (!STOPWORDS.has(whole)) terms.push(whole);
+  }
+  if (termCache.size >= 500_000) termCache.clear();
+  termCache.set(ident, terms);
+  return terms;
+}
+
 /** Adds the terms of `text` to `tf` (term → count) and returns it. */
 export function addTerms(text: string, tf: Map<string, number> = new Map(), weight = 1): Map<string, number> {
   for (const m of text.matchAll(IDENT)) {
     const ident = m[0];
     if (ident.length > 64) continue;
-    const parts = splitIdentifier(ident);
-    for (const p of parts) {
-      if (p.length < 2 || STOPWORDS.has(p)) continue;
-      tf.set(p, (tf.get(p) ?? 0) + weight);
-    }
-    if (parts.length > 1) {
-      const whole = ident.toLowerCase().replace(/^_+|_+$/g, '');
-      if (!STOPWORDS.has(whole)) tf.set(whole, (tf.get(whole) ?? 0) + weight);
-    }
+    for (const t of identTerms(ident)) tf.set(t, (tf.get(t) ?? 0) + weight);
   }
   return tf;
 }
