@@ -10,7 +10,7 @@ import { addWorktree, applyPatch, removeWorktree } from '../runtime/git.ts';
 import { callModel } from '../runtime/model-call.ts';
 import { repoOverview } from '../runtime/repo-context.ts';
 import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts';
-import { applyEdits, diffWorktree, parseEditBlocks } from './edits.ts';
+import { applyEdits, diffWorktree, formatEditErrors, parseEditBlocks } from './edits.ts';
 import { coderSystem, coderUser } from './prompts.ts';
 import { runTool, toolSpecs } from './tools.ts';
 
@@ -203,7 +203,7 @@ export const coderMachine = setup({
               ...context.messages,
               {
                 role: 'user' as const,
-                content: `Your edits were not applied (nothing was written):\n${context.editErrors.join('\n')}\nFix them and reply with edit blocks again.`,
+                content: formatEditErrors(context.editErrors),
               },
             ],
           }),

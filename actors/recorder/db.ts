@@ -83,7 +83,8 @@ export async function openRecord(opts: OpenRecordOptions = {}): Promise<RecordSt
 
 async function openPglite(dir?: string) {
   if (dir) mkdirSync(dir, { recursive: true });
-  const client = new PGlite(dir ? resolve(dir) : undefined, { extensions: { vector } });
+  // The options-object form: `new PGlite(undefined, opts)` silently drops the extensions.
+  const client = await PGlite.create({ ...(dir ? { dataDir: resolve(dir) } : {}), extensions: { vector } });
   const db = drizzlePglite({ client, schema: tables });
   await migratePglite(db, { migrationsFolder: join(MIGRATIONS, 'core'), migrationsTable: '__codemesh_core' });
   await migratePglite(db, { migrationsFolder: join(MIGRATIONS, 'vector'), migrationsTable: '__codemesh_vector' });
