@@ -51,7 +51,7 @@ describe('a model that keeps returning malformed edits', () => {
     h.setScript(({ roleHint, body }) => {
       if (roleHint === 'planner')
         return { content: JSON.stringify({ summary: 's', subtasks: [{ id: 'a', title: 'a', successCriteria: ['c'] }] }) };
-      const last = body.messages[body.messages.length - 1];
+      const last = body.messages?.at(-1);
       coderPrompts.push(String(last?.content ?? ''));
       // A block with no divider, then one whose SEARCH text is not in the file, then no block at all.
       const n = coderPrompts.length;

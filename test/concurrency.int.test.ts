@@ -23,14 +23,14 @@ const EDITS: Record<string, { search: string; replace: string }> = {
 };
 
 function script({ roleHint, body }: ScriptRequest) {
-  const user = String(body.messages.find((m) => m.role === 'user')?.content ?? '');
+  const user = String((body.messages ?? []).find((m) => m.role === 'user')?.content ?? '');
   const title = Object.keys(EDITS).find((t) => user.startsWith(`Task: ${t}`));
   if (roleHint === 'planner')
     return { content: JSON.stringify({ summary: 'edit', subtasks: [{ id: 'a', title: 'edit', successCriteria: ['tests pass'] }] }) };
   if (roleHint === 'reviewer')
     return { content: JSON.stringify({ decision: 'approve', confidence: 0.8, critique: 'fine', risks: [] }) };
   if (!title) throw new Error(`unknown task: ${user.slice(0, 80)}`);
-  if (!body.messages.some((m) => m.role === 'tool'))
+  if (!(body.messages ?? []).some((m) => m.role === 'tool'))
     return { toolCalls: [{ name: 'read_file', arguments: { path: 'src/calc.ts' } }] };
   const e = EDITS[title]!;
   return { content: `src/calc.ts\n<<<<<<< SEARCH\n${e.search}\n=======\n${e.replace}\n>>>>>>> REPLACE\n` };

@@ -47,7 +47,7 @@ beforeAll(async () => {
     coderCalls++;
     // The first coder run hangs here until the test has killed it.
     if (coderCalls === 1) await coderHeld;
-    const sawTool = body.messages.some((m) => m.role === 'tool');
+    const sawTool = (body.messages ?? []).some((m) => m.role === 'tool');
     return sawTool ? { usage, content: EDIT } : { usage, toolCalls: [{ name: 'read_file', arguments: { path: 'src/calc.ts' } }] };
   });
   mesh = await connectMesh({ url: nats.url, name: 'crash-test' });

@@ -36,7 +36,6 @@ export const coderMachine = setup({
       const { step, worktree } = input;
       const { task, mesh } = step;
       await mkdir(join(step.deps.dataDir, 'work'), { recursive: true });
-      await removeWorktree(task.repoPath, worktree);
       await addWorktree(task.repoPath, worktree, task.baseCommit);
       const plan = (await mesh.board.get(keys.plan(task.id), Plan))?.value;
       let previous: { patch: Patch; testRun?: TestRun } | undefined;

@@ -34,8 +34,8 @@ export interface Delta {
 }
 
 /** Records for the paths that differ between two commits; only those files are read. */
-export async function buildDelta(repoPath: string, from: string, to: string): Promise<Delta> {
-  const names = diffNames(repoPath, from, to);
+export async function buildDelta(repoPath: string, from: string, to: string, known?: string[]): Promise<Delta> {
+  const names = known ?? diffNames(repoPath, from, to);
   if (names.length === 0) return { changed: [], deleted: [], names };
   const wanted = new Set(names);
   const entries = listTree(repoPath, to).filter((e) => wanted.has(e.path));

@@ -4,7 +4,7 @@ import { buildAll, buildDelta } from './build.ts';
 import { StaleIndexError } from './errors.ts';
 import { lineStarts, sliceLines } from './extract-file.ts';
 import { BlobReader } from './blob-reader.ts';
-import { gitCommonDir, resolveCommit } from './git.ts';
+import { diffNames, gitCommonDir, resolveCommit } from './git.ts';
 import { DEFAULT_WEIGHTS, type RankWeights, rank } from './rank.ts';
 import { RepoIndex } from './repo-index.ts';
 import { defaultCacheDir, SnapshotStore } from './snapshot-store.ts';
@@ -19,6 +19,9 @@ export interface CuratorOptions {
   maxSnapshots?: number;
   weights?: RankWeights;
 }
+
+/** Above this share of changed files, loading a snapshot of the target commit beats an incremental move. */
+const INCREMENTAL_SHARE = 0.2;
 
 interface Warm {
   index: RepoIndex;
@@ -164,11 +167,14 @@ export class Curator {
           this.options.maxSnapshots,
         );
       let index = warm?.index;
-      if (!index || store.has(sha)) {
+      // A warm index moves by its diff when that is small; otherwise a snapshot of the commit is cheaper.
+      let delta = index ? diffNames(opts.repoPath, index.commit, sha) : undefined;
+      if (!index || (store.has(sha) && delta!.length > index.records.size * INCREMENTAL_SHARE)) {
         const records = store.load(sha);
         if (records) {
           index = new RepoIndex(sha, records);
           source = 'disk';
+          delta = undefined;
         } else if (!index) {
           for (const other of store.list()) {
             const base = store.load(other);
@@ -185,9 +191,9 @@ export class Curator {
         index = new RepoIndex(sha, records);
         source = 'full';
       } else if (index.commit !== sha) {
-        const delta = await buildDelta(opts.repoPath, index.commit, sha);
-        filesRead = delta.changed.length;
-        index.update(sha, delta.changed, delta.deleted);
+        const d = await buildDelta(opts.repoPath, index.commit, sha, delta);
+        filesRead = d.changed.length;
+        index.update(sha, d.changed, d.deleted);
         source = 'incremental';
       }
       if (source !== 'disk' && this.options.persist !== false) store.save(sha, index.records.values());

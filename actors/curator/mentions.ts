@@ -11,8 +11,12 @@ export interface MentionIndex {
 }
 
 export interface Mentions {
-  /** Files named by a path or a dotted module, weight in (0, 1] per mention, summed. */
+  /** Files named by a written path (`django/db/models/query.py`), weight in (0, 1] per mention, summed. */
   paths: Map<string, number>;
+  /** Module files named by a dotted name (`django.db.models.query`, `from x.y import z`). */
+  modules: Map<string, number>;
+  /** Package `__init__` files named by a dotted name: usually an entry point, not the place of a fix. */
+  packages: Map<string, number>;
   /** Files named in traceback frames; later frames weigh more. */
   frames: Map<string, number>;
   /** Files defining identifiers the text uses, weighted by how specific and code-like the name is. */
@@ -69,6 +73,8 @@ function isCodeLike(ident: string): boolean {
 
 export function findMentions(index: MentionIndex, text: string): Mentions {
   const paths = new Map<string, number>();
+  const modules = new Map<string, number>();
+  const packages = new Map<string, number>();
   const frames = new Map<string, number>();
   const symbols = new Map<string, number>();
   const symbolNames = new Map<string, number>();
@@ -92,7 +98,7 @@ export function findMentions(index: MentionIndex, text: string): Mentions {
       const name = parts.slice(0, n).join('.');
       const files = index.resolver.module(name);
       if (files.length === 0 || files.length > 3) continue;
-      for (const f of files) add(paths, f, 1 / files.length);
+      for (const f of files) add(/(^|\/)__init__\.pyi?$/.test(f) ? packages : modules, f, 1 / files.length);
       const rest = parts.slice(n);
       for (let k = 0; k < rest.length; k++) add(symbolNames, rest.slice(k).join('.'), 1);
       break;
@@ -120,5 +126,5 @@ export function findMentions(index: MentionIndex, text: string): Mentions {
     for (const f of owners) add(symbols, f, w);
     add(symbolNames, ident, strength);
   }
-  return { paths, frames, symbols, symbolNames };
+  return { paths, modules, packages, frames, symbols, symbolNames };
 }

@@ -11,6 +11,9 @@ export interface RankWeights {
   bm25: number;
   chunk: number;
   path: number;
+  module: number;
+  package: number;
+  names: number;
   frame: number;
   symbol: number;
   pagerank: number;
@@ -26,6 +29,9 @@ export const DEFAULT_WEIGHTS: RankWeights = {
   bm25: 1,
   chunk: 0.6,
   path: 1.5,
+  module: 1,
+  package: 0.3,
+  names: 0.3,
   frame: 0.8,
   symbol: 1,
   pagerank: 0.4,
@@ -85,6 +91,9 @@ export interface Signals {
   bm25: Map<string, number>;
   chunk: Map<string, number>;
   paths: Map<string, number>;
+  modules: Map<string, number>;
+  packages: Map<string, number>;
+  names: Map<string, number>;
   frames: Map<string, number>;
   symbols: Map<string, number>;
   /** Raw chunk BM25 (internal doc numbers of `index.chunkLex`, scores) and its maximum. */
@@ -113,6 +122,9 @@ export function signals(index: RepoIndex, query: string): Signals {
     bm25,
     chunk: normalise(bestChunk),
     paths: normalise(mentions.paths),
+    modules: normalise(mentions.modules),
+    packages: normalise(mentions.packages),
+    names: normalise(index.nameLex.scoreAll(terms)),
     frames: normalise(mentions.frames),
     symbols: normalise(mentions.symbols),
     chunkDocs: docs,
@@ -128,7 +140,7 @@ export function rank(
   w: RankWeights = DEFAULT_WEIGHTS,
 ): Ranking {
   const sig = signals(index, query);
-  const { mentions, bm25, chunk, paths, frames, symbols, maxChunk } = sig;
+  const { mentions, bm25, chunk, paths, modules, packages, names, frames, symbols, maxChunk } = sig;
   const docs = sig.chunkDocs;
   const lex = sig.chunkLex;
   const base = new Map<string, number>();
@@ -139,6 +151,9 @@ export function rank(
   addSignal(bm25, w.bm25);
   addSignal(chunk, w.chunk);
   addSignal(paths, w.path);
+  addSignal(modules, w.module);
+  addSignal(packages, w.package);
+  addSignal(names, w.names);
   addSignal(frames, w.frame);
   addSignal(symbols, w.symbol);
   const prior = (p: string) => filePrior(p, index.records.get(p)?.language ?? 'text', w);
@@ -149,7 +164,7 @@ export function rank(
     const seeds = new Map<string, number>();
     const top = [...base].sort((a, b) => b[1] - a[1]).slice(0, w.seeds);
     for (const [p, v] of top) seeds.set(p, v);
-    for (const m of [paths, frames]) for (const [p, v] of m) seeds.set(p, Math.max(seeds.get(p) ?? 0, v));
+    for (const m of [paths, modules, frames]) for (const [p, v] of m) seeds.set(p, Math.max(seeds.get(p) ?? 0, v));
     const pr = normalise(personalizedPageRank(index.graph, seeds));
     scores = new Map(base);
     for (const [p, v] of pr) scores.set(p, (scores.get(p) ?? 0) + w.pagerank * v * prior(p));

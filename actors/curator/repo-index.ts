@@ -4,6 +4,7 @@ import { Bm25Index } from './bm25.ts';
 import type { FileRecord } from './extract-file.ts';
 import { ModuleResolver } from './imports.ts';
 import { buildDefIndex, buildFileGraph, type FileGraph } from './symbol-graph.ts';
+import { addTerms, pathTerms } from './tokenize.ts';
 import type { SkippedCounts } from './types.ts';
 
 export const chunkId = (path: string, i: number) => `${path}#${i}`;
@@ -13,11 +14,19 @@ export function parseChunkId(id: string): { path: string; index: number } {
   return { path: id.slice(0, hash), index: Number(id.slice(hash + 1)) };
 }
 
+function nameTerms(r: FileRecord): Map<string, number> {
+  const tf = pathTerms(r.path, new Map(), 2);
+  for (const d of r.defs) if (!d.includes('.')) addTerms(d, tf);
+  return tf;
+}
+
 export class RepoIndex {
   commit: string;
   readonly records = new Map<string, FileRecord>();
   readonly fileLex = new Bm25Index();
   readonly chunkLex = new Bm25Index();
+  /** Files as the names they define plus their path: matches prose that names what a file is about. */
+  readonly nameLex = new Bm25Index();
   defs = new Map<string, string[]>();
   resolver = new ModuleResolver([]);
   byBasename = new Map<string, string[]>();
@@ -64,6 +73,7 @@ export class RepoIndex {
     this.records.set(r.path, r);
     if (r.skip) return;
     this.fileLex.put(r.path, r.terms);
+    if (r.language !== 'text') this.nameLex.put(r.path, nameTerms(r));
     r.chunkTerms.forEach((tf, i) => {
       this.chunkLex.put(chunkId(r.path, i), tf, r.path);
     });
@@ -74,6 +84,7 @@ export class RepoIndex {
     if (!old) return;
     this.records.delete(path);
     this.fileLex.delete(path);
+    this.nameLex.delete(path);
     for (let i = 0; i < old.chunks.length; i++) this.chunkLex.delete(chunkId(path, i));
   }
 

@@ -1,7 +1,8 @@
 // Git side of integration: pick the base to build on, apply the patch (3-way), commit, move the branch.
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Patch, PathLock, TaskRecord } from '../../schemas/index.ts';
-import { addWorktree, applyPatch, branchCommit, git, GitError, headCommit, removeWorktree } from '../runtime/git.ts';
+import { branchCommit, git } from '../runtime/git.ts';
 
 export class IntegrationConflictError extends Error {
   override readonly name = 'IntegrationConflictError';
@@ -65,6 +66,10 @@ export async function existingIntegration(repo: string, task: TaskRecord, patch:
   return msg.includes(`Codemesh-Patch: ${patch.id}`) ? tip : undefined;
 }
 
+/**
+ * Builds the commit with git plumbing on a private index (no checkout): read the base tree, apply the patch
+ * to the index (3-way when the base moved), write the tree, commit it, move the branch with compare-and-set.
+ */
 export async function commitPatch(opts: {
   task: TaskRecord;
   patch: Patch;
@@ -74,29 +79,29 @@ export async function commitPatch(opts: {
 }): Promise<string> {
   const { task, patch } = opts;
   const repo = task.repoPath;
-  const wt = join(opts.workDir, `integrate-${task.id}`);
-  await removeWorktree(repo, wt);
-  await addWorktree(repo, wt, opts.base);
+  await mkdir(opts.workDir, { recursive: true });
+  const index = join(opts.workDir, `index-${task.id}-${process.pid}-${Date.now()}`);
+  const env = { GIT_INDEX_FILE: index };
   try {
-    try {
-      await applyPatch(wt, patch.diff, { threeWay: opts.base !== patch.baseCommit });
-    } catch (err) {
-      if (err instanceof GitError)
-        throw new IntegrationConflictError(`patch ${patch.id} does not apply onto ${opts.base.slice(0, 12)}: ${err.stderr.trim()}`, {
-          onto: opts.base,
-          otherTasks: [],
-        });
-      throw err;
+    await git(repo, ['read-tree', opts.base], { env });
+    const threeWay = opts.base !== patch.baseCommit;
+    const applied = await git(repo, ['apply', '--cached', '--whitespace=nowarn', ...(threeWay ? ['--3way'] : []), '-'], {
+      input: patch.diff,
+      env,
+      allowFail: true,
+    });
+    const unmerged = (await git(repo, ['ls-files', '-u'], { env })).stdout.trim();
+    if (applied.exitCode !== 0 || unmerged) {
+      const files = [...new Set(unmerged.split('\n').filter(Boolean).map((l) => l.split('\t')[1]))];
+      throw new IntegrationConflictError(
+        files.length
+          ? `patch ${patch.id} conflicts with ${opts.base.slice(0, 12)} in ${files.join(', ')}`
+          : `patch ${patch.id} does not apply onto ${opts.base.slice(0, 12)}: ${applied.stderr.trim()}`,
+        { onto: opts.base, otherTasks: [] },
+      );
     }
-    const unmerged = (await git(wt, ['diff', '--name-only', '--diff-filter=U'])).stdout.trim();
-    if (unmerged)
-      throw new IntegrationConflictError(`patch ${patch.id} conflicts in ${unmerged.replace(/\n/g, ', ')}`, {
-        onto: opts.base,
-        otherTasks: [],
-      });
-    await git(wt, ['add', '-A']);
-    await git(wt, ['commit', '--no-verify', '-q', '-m', opts.message]);
-    const commit = await headCommit(wt);
+    const tree = (await git(repo, ['write-tree'], { env })).stdout.trim();
+    const commit = (await git(repo, ['commit-tree', tree, '-p', opts.base], { input: opts.message })).stdout.trim();
     // Only codemesh/* refs are ever written; the old value guards against a concurrent writer.
     const ref = `refs/heads/${branchFor(task.id)}`;
     const old = (await branchCommit(repo, branchFor(task.id))) ?? '';
@@ -104,7 +109,7 @@ export async function commitPatch(opts: {
     await git(repo, ['update-ref', ref, commit, old || '0'.repeat(40)]);
     return commit;
   } finally {
-    await removeWorktree(repo, wt);
+    await rm(index, { force: true });
   }
 }
 

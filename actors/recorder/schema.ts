@@ -157,6 +157,7 @@ export const testruns = pgTable(
     attempt: integer('attempt').notNull(),
     patchId: text('patch_id').notNull(),
     runner: text('runner').notNull(),
+    command: jsonb('command').$type<string[]>().notNull(),
     passed: boolean('passed').notNull(),
     exitCode: integer('exit_code'),
     timedOut: boolean('timed_out').notNull(),

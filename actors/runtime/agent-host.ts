@@ -46,6 +46,28 @@ export class AgentHost {
     this.leaseMs = opts.leaseMs ?? 15_000;
   }
 
+  /** Accepted steps beyond this are not bid for. */
+  private get maxQueued(): number {
+    return this.concurrency * 8;
+  }
+
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  private acquireSlot(): Promise<void> {
+    if (this.active < this.concurrency) {
+      this.active++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private releaseSlot(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
+  }
+
   get load(): number {
     return this.running.size;
   }
@@ -58,7 +80,7 @@ export class AgentHost {
         callback: (err, msg) => {
           if (err || this.stopped) return;
           const a = Announce.safeParse(msg.json());
-          if (!a.success || this.running.size >= this.concurrency || this.running.has(a.data.stepId)) return;
+          if (!a.success || this.running.size >= this.maxQueued || this.running.has(a.data.stepId)) return;
           const bid: Bid = {
             stepId: a.data.stepId,
             round: a.data.round,
@@ -121,8 +143,8 @@ export class AgentHost {
       instanceId: this.instanceId,
       deps: this.opts.deps,
     };
-    const actor = createActor(this.opts.definition.machine, { input });
     let lost = false;
+    let actor: ReturnType<typeof createActor> | undefined;
     const renew = setInterval(() => {
       void board
         .update(key, Award, { ...award, state: 'running', leaseUntil: this.opts.deps.now() + this.leaseMs }, rev)
@@ -132,20 +154,33 @@ export class AgentHost {
         .catch(() => {
           // The lease was taken over (expired and re-awarded): stop, the new holder finishes the step.
           lost = true;
-          actor.stop();
+          actor?.stop();
         });
     }, Math.max(50, Math.floor(this.leaseMs / 3)));
-    this.running.set(award.stepId, { stop: () => actor.stop() });
-    actor.start();
-    let out: StepOutput;
+    this.running.set(award.stepId, {
+      stop: () => {
+        lost = true;
+        actor?.stop();
+      },
+    });
+    let out: StepOutput | undefined;
+    // Accepted steps wait for a free slot with their lease renewed, so a busy agent still bids and wins
+    // work (its reported load ranks it) instead of leaving steps unawarded until the next sweep.
+    await this.acquireSlot();
     try {
-      out = (await toPromise(actor)) as StepOutput;
+      if (!lost && !this.stopped) {
+        actor = createActor(this.opts.definition.machine, { input });
+        actor.start();
+        out = (await toPromise(actor)) as StepOutput;
+      }
     } catch (err) {
       out = { ok: false, reason: err instanceof Error ? err.message : String(err) };
     } finally {
+      this.releaseSlot();
       clearInterval(renew);
       this.running.delete(award.stepId);
     }
+    if (!out || !actor) return;
     if (lost || this.stopped) return;
     if (actor.getSnapshot().status === 'stopped') return;
     const finalState: Award['state'] = out.ok ? 'done' : 'failed';

@@ -37,14 +37,14 @@ const GIT_ENV = {
 export async function git(
   cwd: string,
   args: string[],
-  opts: { input?: string; signal?: AbortSignal; allowFail?: boolean } = {},
+  opts: { input?: string; signal?: AbortSignal; allowFail?: boolean; env?: Record<string, string> } = {},
 ): Promise<GitResult & { exitCode: number }> {
   for (let attempt = 0; ; attempt++) {
     const r = await new Promise<GitResult & { exitCode: number }>((res, rej) => {
       const child = execFile(
         'git',
         args,
-        { cwd, env: { ...process.env, ...GIT_ENV }, maxBuffer: 64 * 1024 * 1024, signal: opts.signal },
+        { cwd, env: { ...process.env, ...GIT_ENV, ...opts.env }, maxBuffer: 64 * 1024 * 1024, signal: opts.signal },
         (err, stdout, stderr) => {
           if (err && (err as NodeJS.ErrnoException).code === 'ABORT_ERR') return rej(err);
           const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
@@ -78,12 +78,18 @@ export async function resolveCommit(repo: string, ref = 'HEAD'): Promise<string>
   return r.stdout.trim();
 }
 
+/** Adds a detached worktree, first clearing a leftover one at `dir` (a step re-run after a crash). */
 export async function addWorktree(repo: string, dir: string, commit: string): Promise<void> {
+  if (existsSync(dir)) await removeWorktree(repo, dir);
+  const r = await git(repo, ['worktree', 'add', '--force', '--detach', dir, commit], { allowFail: true });
+  if (r.exitCode === 0) return;
+  // A worktree whose folder vanished still holds its registration: prune and try once more.
   await git(repo, ['worktree', 'prune']);
   await git(repo, ['worktree', 'add', '--force', '--detach', dir, commit]);
 }
 
 export async function removeWorktree(repo: string, dir: string): Promise<void> {
+  if (!existsSync(dir)) return;
   await git(repo, ['worktree', 'remove', '--force', dir], { allowFail: true });
 }
 

@@ -35,7 +35,6 @@ async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutp
   if (!patch) throw new StepFailure(`patch ${pid} is not on the blackboard`);
   const wt = join(deps.dataDir, 'work', `${input.stepId}-r${input.round}`);
   await mkdir(join(deps.dataDir, 'logs'), { recursive: true });
-  await removeWorktree(task.repoPath, wt);
   await addWorktree(task.repoPath, wt, task.baseCommit);
   try {
     await applyPatch(wt, patch.diff);

@@ -184,6 +184,7 @@ CREATE TABLE "testruns" (
 	"attempt" integer NOT NULL,
 	"patch_id" text NOT NULL,
 	"runner" text NOT NULL,
+	"command" jsonb NOT NULL,
 	"passed" boolean NOT NULL,
 	"exit_code" integer,
 	"timed_out" boolean NOT NULL,

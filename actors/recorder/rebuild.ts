@@ -1,0 +1,135 @@
+// Puts unfinished tasks back on an empty (or partly lost) blackboard from the record.
+import { and, asc, eq, notInArray } from 'drizzle-orm';
+import type { Blackboard } from '../../blackboard/index.ts';
+import {
+  Approval,
+  CostLedger,
+  keys,
+  Patch,
+  Plan,
+  Review,
+  TaskRecord,
+  TestRun,
+} from '../../schemas/index.ts';
+import type { RecordDb } from './db.ts';
+import { approvals, patches, plans, reviews, tasks, testruns, toolCalls } from './schema.ts';
+
+export interface RebuildReport {
+  tasks: string[];
+  /** Entries written, by kind; entries already on the board are left as they are. */
+  written: Record<'task' | 'plan' | 'patch' | 'testrun' | 'review' | 'approval' | 'cost', number>;
+}
+
+const FINISHED = ['completed', 'failed', 'rolled_back'];
+
+/**
+ * Restores, for every task the record holds as unfinished: the task record (with its workflow state as last
+ * projected), its plan, patches, test runs, reviews, approvals and cost ledger (model calls). It does not
+ * restore awards or path locks: those are leases, and the conductor announces the current step again.
+ * Partial by design: state written after the last projected event is not in the record.
+ */
+export async function rebuildBlackboard(db: RecordDb, board: Blackboard): Promise<RebuildReport> {
+  const report: RebuildReport = {
+    tasks: [],
+    written: { task: 0, plan: 0, patch: 0, testrun: 0, review: 0, approval: 0, cost: 0 },
+  };
+  const put = async (kind: keyof RebuildReport['written'], created: Promise<{ created: boolean }>) => {
+    if ((await created).created) report.written[kind]++;
+  };
+  const keep = () => true;
+  const open = await db.select().from(tasks).where(notInArray(tasks.status, FINISHED)).orderBy(asc(tasks.createdAt));
+  for (const t of open) {
+    const record = TaskRecord.safeParse(t.record);
+    if (!record.success) continue;
+    report.tasks.push(t.id);
+    await put('task', board.putOnce(keys.task(t.id), TaskRecord, record.data, keep));
+    const [plan] = await db.select().from(plans).where(eq(plans.taskId, t.id));
+    if (plan) await put('plan', board.putOnce(keys.plan(t.id), Plan, plan.body as Plan, keep));
+    for (const p of await db.select().from(patches).where(eq(patches.taskId, t.id))) {
+      const value: Patch = {
+        id: p.id,
+        taskId: t.id,
+        attempt: p.attempt,
+        baseCommit: p.baseCommit,
+        diff: p.diff,
+        files: p.files,
+        summary: p.summary,
+        stats: { additions: p.additions, deletions: p.deletions },
+        createdAt: p.createdAt.toISOString(),
+      };
+      await put('patch', board.putOnce(keys.patch(p.id), Patch, value, keep));
+    }
+    for (const r of await db.select().from(testruns).where(eq(testruns.taskId, t.id))) {
+      const value = {
+        id: r.id,
+        taskId: t.id,
+        attempt: r.attempt,
+        patchId: r.patchId,
+        runner: r.runner,
+        command: r.command,
+        exitCode: r.exitCode,
+        timedOut: r.timedOut,
+        passed: r.passed,
+        counts: r.counts,
+        tests: r.tests,
+        log: r.log,
+        durationMs: r.durationMs,
+        createdAt: r.createdAt.toISOString(),
+      } as TestRun;
+      await put('testrun', board.putOnce(keys.testrun(t.id, r.attempt), TestRun, value, keep));
+    }
+    for (const r of await db.select().from(reviews).where(eq(reviews.taskId, t.id))) {
+      const value = {
+        id: r.id,
+        taskId: t.id,
+        attempt: r.attempt,
+        patchId: r.patchId,
+        decision: r.decision,
+        confidence: r.confidence,
+        critique: r.critique,
+        risks: r.risks,
+        createdAt: r.createdAt.toISOString(),
+      } as Review;
+      await put('review', board.putOnce(keys.review(t.id, r.attempt), Review, value, keep));
+    }
+    for (const a of await db.select().from(approvals).where(eq(approvals.taskId, t.id))) {
+      const value = {
+        patchId: a.patchId,
+        taskId: t.id,
+        decision: a.decision,
+        comment: a.comment,
+        by: a.by,
+        at: a.at.toISOString(),
+      } as Approval;
+      await put('approval', board.putOnce(keys.approval(a.patchId), Approval, value, keep));
+    }
+    const calls = await db
+      .select()
+      .from(toolCalls)
+      .where(and(eq(toolCalls.taskId, t.id), eq(toolCalls.kind, 'model')))
+      .orderBy(asc(toolCalls.at));
+    if (calls.length > 0) {
+      const entries = calls.map((c) => ({
+        callId: c.id,
+        role: c.role,
+        model: c.model ?? 'unknown',
+        promptTokens: c.promptTokens,
+        completionTokens: c.completionTokens,
+        costUsd: c.costUsd,
+        at: c.at.toISOString(),
+      }));
+      const ledger: CostLedger = {
+        taskId: t.id,
+        entries,
+        totals: {
+          promptTokens: entries.reduce((s, e) => s + e.promptTokens, 0),
+          completionTokens: entries.reduce((s, e) => s + e.completionTokens, 0),
+          costUsd: entries.reduce((s, e) => s + e.costUsd, 0),
+          calls: entries.length,
+        },
+      };
+      await put('cost', board.putOnce(keys.cost(t.id), CostLedger, ledger, keep));
+    }
+  }
+  return report;
+}

@@ -1,0 +1,101 @@
+// The recorder actor: a durable consumer of its own on CODEMESH_EVENTS that projects every event onto the
+// record and acks only after the database write (a crash before the ack means a redelivery, which is harmless).
+import type { ConsumerMessages } from '@nats-io/jetstream';
+import { decodeEvent, ensureDurable, type MeshConnection } from '../../blackboard/index.ts';
+import { Streams } from '../../schemas/index.ts';
+import type { RecordDb } from './db.ts';
+import { projectEvent } from './project.ts';
+
+/** The recorder's durable consumer on the events stream. TODO(lead): move into schemas' `Consumers`. */
+export const RECORDER_CONSUMER = 'recorder';
+
+export interface RecorderOptions {
+  consumer?: string;
+  log?: (line: string) => void;
+  /** Redelivery delay after a failed write. */
+  retryMs?: number;
+}
+
+export class Recorder {
+  private messages?: ConsumerMessages;
+  private loop?: Promise<void>;
+  private projected = 0;
+  private lastSeq = 0;
+  private readonly waiters: Array<{ seq: number; resolve: () => void }> = [];
+
+  constructor(
+    private readonly mesh: MeshConnection,
+    private readonly db: RecordDb,
+    private readonly opts: RecorderOptions = {},
+  ) {}
+
+  async start(): Promise<void> {
+    const name = this.opts.consumer ?? RECORDER_CONSUMER;
+    await ensureDurable(this.mesh.jsm, name);
+    const consumer = await this.mesh.js.consumers.get(Streams.events.name, name);
+    this.messages = await consumer.consume({ max_messages: 256 });
+    this.loop = (async () => {
+      // One event at a time, in stream order: per-task order matters (status, agent runs) and the
+      // projection is cheap next to the agents' work.
+      for await (const m of this.messages!) {
+        let event: ReturnType<typeof decodeEvent>;
+        try {
+          event = decodeEvent(m);
+        } catch (err) {
+          this.log(`dropping invalid event ${m.seq}: ${String(err)}`);
+          m.term();
+          continue;
+        }
+        try {
+          await projectEvent(this.db, this.mesh.board, m.seq, event);
+          m.ack();
+          this.projected++;
+          this.lastSeq = Math.max(this.lastSeq, m.seq);
+          this.wake();
+        } catch (err) {
+          this.log(`event ${event.id} not recorded, will be redelivered: ${String(err)}`);
+          m.nak(this.opts.retryMs ?? 1000);
+        }
+      }
+    })();
+  }
+
+  /** Events projected by this instance so far (for /v1/metrics and tests). */
+  get count(): number {
+    return this.projected;
+  }
+
+  /** Resolves once an event with stream sequence ≥ `seq` has been projected (tests, read-your-writes). */
+  waitForSeq(seq: number, timeoutMs = 10_000): Promise<void> {
+    if (this.lastSeq >= seq) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`recorder did not reach seq ${seq} in ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({
+        seq,
+        resolve: () => {
+          clearTimeout(t);
+          resolve();
+        },
+      });
+    });
+  }
+
+  private wake(): void {
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      const w = this.waiters[i]!;
+      if (this.lastSeq >= w.seq) {
+        this.waiters.splice(i, 1);
+        w.resolve();
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.messages?.close().catch(() => undefined);
+    await this.loop?.catch(() => undefined);
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(`[recorder] ${line}`);
+  }
+}
