@@ -1,7 +1,12 @@
 // Starts codemesh's actors: each role alone (`codemesh actor <role>`) or all in one process (`codemesh up`).
 // Even in one process every actor has its own NATS connection and talks to the others only over NATS.
 import { join, resolve } from 'node:path';
-import { connectMesh, type MeshConnection, type NatsServerHandle, startNatsServer } from '../blackboard/index.ts';
+import {
+  connectMesh,
+  type MeshConnection,
+  type NatsServerHandle,
+  startNatsServer,
+} from '../blackboard/index.ts';
 import { createSandbox, type Sandbox } from '../sandbox-agent/index.ts';
 import { coder } from './coder/machine.ts';
 import { Conductor, type ConductorOptions } from './conductor/conductor.ts';
@@ -13,7 +18,10 @@ import { AgentHost } from './runtime/agent-host.ts';
 import type { AgentDefinition, AgentDeps, ModelProvider } from './runtime/types.ts';
 import { tester } from './tester/machine.ts';
 
-export const agents = { planner, coder, tester, reviewer, integrator } as const satisfies Record<string, AgentDefinition>;
+export const agents = { planner, coder, tester, reviewer, integrator } as const satisfies Record<
+  string,
+  AgentDefinition
+>;
 export const Roles = ['conductor', 'planner', 'coder', 'tester', 'reviewer', 'integrator'] as const;
 export type Role = (typeof Roles)[number];
 

@@ -7,12 +7,19 @@ import { startHarness } from '../test/harness.ts';
 import type { ScriptRequest } from '../test/scripted-llm/index.ts';
 import { type BenchMetric, percentile, printMetrics } from './metric.ts';
 
-const EDIT = 'calc.py\n<<<<<<< SEARCH\ndef subtract(a, b):\n    return a + b\n=======\ndef subtract(a, b):\n    return a - b\n>>>>>>> REPLACE\n';
+const EDIT =
+  'calc.py\n<<<<<<< SEARCH\ndef subtract(a, b):\n    return a + b\n=======\ndef subtract(a, b):\n    return a - b\n>>>>>>> REPLACE\n';
 
 function script({ roleHint }: ScriptRequest) {
   if (roleHint === 'planner')
-    return { content: JSON.stringify({ summary: 'fix', subtasks: [{ id: 'a', title: 'fix', successCriteria: ['tests pass'] }] }) };
-  if (roleHint === 'reviewer') return { content: JSON.stringify({ decision: 'approve', confidence: 0.9, critique: 'ok', risks: [] }) };
+    return {
+      content: JSON.stringify({
+        summary: 'fix',
+        subtasks: [{ id: 'a', title: 'fix', successCriteria: ['tests pass'] }],
+      }),
+    };
+  if (roleHint === 'reviewer')
+    return { content: JSON.stringify({ decision: 'approve', confidence: 0.9, critique: 'ok', risks: [] }) };
   return { content: EDIT };
 }
 
@@ -25,7 +32,8 @@ async function waitAll(h: Awaited<ReturnType<typeof startHarness>>, ids: string[
         .filter((id) => !done.has(id))
         .map(async (id) => {
           const t = (await h.client.board.get(keys.task(id), TaskRecord))?.value;
-          if (t && (t.status === 'completed' || t.status === 'failed')) done.set(id, { status: t.status, at: Date.now() });
+          if (t && (t.status === 'completed' || t.status === 'failed'))
+            done.set(id, { status: t.status, at: Date.now() });
         }),
     );
     await new Promise((r) => setTimeout(r, 20));
@@ -33,7 +41,9 @@ async function waitAll(h: Awaited<ReturnType<typeof startHarness>>, ids: string[
   return done;
 }
 
-export async function benchPipeline(opts: { sequential?: number; concurrent?: number } = {}): Promise<BenchMetric[]> {
+export async function benchPipeline(
+  opts: { sequential?: number; concurrent?: number } = {},
+): Promise<BenchMetric[]> {
   const h = await startHarness({ leaseMs: 30_000 });
   h.setScript(script);
   const out: BenchMetric[] = [];
@@ -50,14 +60,24 @@ export async function benchPipeline(opts: { sequential?: number; concurrent?: nu
       const run = (await h.client.board.get(keys.testrun(task.id, 1), TestRun))?.value;
       overhead.push(wall - (run?.durationMs ?? 0));
     }
-    out.push({ name: 'orchestration_overhead_ms_per_task', value: round(percentile(overhead.slice(2), 50)), unit: 'ms' });
+    out.push({
+      name: 'orchestration_overhead_ms_per_task',
+      value: round(percentile(overhead.slice(2), 50)),
+      unit: 'ms',
+    });
 
     // 2. Many tasks at once, each on its own repository (same-repo serialization is the concurrency test's job).
     const n = opts.concurrent ?? 200;
     const repos = Array.from({ length: n }, () => makeFixtureRepo('py-calc'));
     const t0 = performance.now();
-    const tasks = await Promise.all(repos.map((repo) => submitTask(h.client, { repo, title: 'Fix subtract', approve: 'auto' })));
-    const done = await waitAll(h, tasks.map((t) => t.id), 600_000);
+    const tasks = await Promise.all(
+      repos.map((repo) => submitTask(h.client, { repo, title: 'Fix subtract', approve: 'auto' })),
+    );
+    const done = await waitAll(
+      h,
+      tasks.map((t) => t.id),
+      600_000,
+    );
     const wall = performance.now() - t0;
     const completed = [...done.values()].filter((d) => d.status === 'completed').length;
     out.push(

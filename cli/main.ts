@@ -32,12 +32,22 @@ function waitForSignal(): Promise<void> {
 async function cmdUp(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { port: { type: 'string' } }, strict: true });
   const s = settingsFromEnv();
-  const mesh = await startEmbedded({ dataDir: s.dataDir, natsUrl: s.natsUrl, leaseMs: s.leaseMs, log: (l) => console.error(l) });
-  const client = await connectMesh({ url: mesh.natsUrl, name: 'codemesh-gateway' });
-  const gw = await serveGateway(createGateway({ mesh: client, token: s.token, log: (l) => console.error(l) }), {
-    port: values.port ? Number(values.port) : s.port,
+  const mesh = await startEmbedded({
+    dataDir: s.dataDir,
+    natsUrl: s.natsUrl,
+    leaseMs: s.leaseMs,
+    log: (l) => console.error(l),
   });
-  console.log(`codemesh up: NATS ${mesh.natsUrl}${mesh.server ? ` (pid ${mesh.server.pid})` : ''}, gateway ${gw.url}`);
+  const client = await connectMesh({ url: mesh.natsUrl, name: 'codemesh-gateway' });
+  const gw = await serveGateway(
+    createGateway({ mesh: client, token: s.token, log: (l) => console.error(l) }),
+    {
+      port: values.port ? Number(values.port) : s.port,
+    },
+  );
+  console.log(
+    `codemesh up: NATS ${mesh.natsUrl}${mesh.server ? ` (pid ${mesh.server.pid})` : ''}, gateway ${gw.url}`,
+  );
   console.log(
     s.tokenGenerated
       ? `gateway token (generated for this run; set CODEMESH_TOKEN to choose one): ${s.token}`
@@ -138,7 +148,11 @@ try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (err) {
   const e = err as Error & { code?: string };
-  if (err instanceof UsageError || e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+  if (
+    err instanceof UsageError ||
+    e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+    e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
+  ) {
     console.error(`codemesh: ${e.message}`);
     if (!(err instanceof UsageError)) console.error(RUN_USAGE);
     process.exitCode = 2;

@@ -14,7 +14,12 @@ export function renderEvent(e: TaskEvent, totals: Totals): string | undefined {
       return `▶ task ${e.taskId}: ${d.title} (${d.repo} @ ${String(d.baseCommit).slice(0, 12)})`;
     case 'plan.ready': {
       const subs = (d.subtasks as Array<{ id: string; title: string; dependsOn: string[] }>) ?? [];
-      return [`plan: ${d.summary}`, ...subs.map((s) => `  - [${s.id}] ${s.title}${s.dependsOn.length ? ` (after ${s.dependsOn.join(', ')})` : ''}`)].join('\n');
+      return [
+        `plan: ${d.summary}`,
+        ...subs.map(
+          (s) => `  - [${s.id}] ${s.title}${s.dependsOn.length ? ` (after ${s.dependsOn.join(', ')})` : ''}`,
+        ),
+      ].join('\n');
     }
     case 'patch.proposed':
       return `patch${attempt}: ${d.summary} — ${(d.files as string[]).join(', ')}`;

@@ -89,7 +89,9 @@ async function follow(
     if (line) io.print(line);
     if (event.type === 'approval.requested') void askApproval(String(event.data.patchId), io);
     if (event.type === 'task.completed') {
-      io.print(`✔ done: branch ${event.data.branch} (${totals.tokens} tokens, $${totals.costUsd.toFixed(4)})`);
+      io.print(
+        `✔ done: branch ${event.data.branch} (${totals.tokens} tokens, $${totals.costUsd.toFixed(4)})`,
+      );
       ac.abort();
       return 0;
     }
@@ -116,7 +118,9 @@ async function askApproval(
   }
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
-    const answer = (await rl.question(`Approve patch ${patchId}? [y]es / [n]o, request changes: `)).trim().toLowerCase();
+    const answer = (await rl.question(`Approve patch ${patchId}? [y]es / [n]o, request changes: `))
+      .trim()
+      .toLowerCase();
     const approve = answer === 'y' || answer === 'yes';
     const comment = approve ? '' : await rl.question('What should change? ');
     const res = await fetch(url, {

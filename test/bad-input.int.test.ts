@@ -21,16 +21,24 @@ describe('gateway input', () => {
     const bad = await h.api('/v1/tasks', { method: 'POST', body: '{"repo": 42' });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('INVALID_JSON');
-    const r = await h.api('/v1/tasks', { method: 'POST', body: JSON.stringify({ repo: 7, approve: 'maybe', extra: 1 }) });
+    const r = await h.api('/v1/tasks', {
+      method: 'POST',
+      body: JSON.stringify({ repo: 7, approve: 'maybe', extra: 1 }),
+    });
     expect(r.status).toBe(400);
-    const body = (await r.json()) as { error: { code: string; fields: Array<{ path: string; message: string }> } };
+    const body = (await r.json()) as {
+      error: { code: string; fields: Array<{ path: string; message: string }> };
+    };
     expect(body.error.code).toBe('INVALID_REQUEST');
     const paths = body.error.fields.map((f) => f.path);
     expect(paths).toEqual(expect.arrayContaining(['repo', 'title', 'approve']));
   });
 
   it('a repository path that does not exist → 422 naming the path', async () => {
-    const r = await h.api('/v1/tasks', { method: 'POST', body: JSON.stringify({ repo: '/nowhere/at/all', title: 'x' }) });
+    const r = await h.api('/v1/tasks', {
+      method: 'POST',
+      body: JSON.stringify({ repo: '/nowhere/at/all', title: 'x' }),
+    });
     expect(r.status).toBe(422);
     const body = (await r.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe('REPO_NOT_FOUND');
@@ -50,18 +58,29 @@ describe('a model that keeps returning malformed edits', () => {
     const coderPrompts: string[] = [];
     h.setScript(({ roleHint, body }) => {
       if (roleHint === 'planner')
-        return { content: JSON.stringify({ summary: 's', subtasks: [{ id: 'a', title: 'a', successCriteria: ['c'] }] }) };
+        return {
+          content: JSON.stringify({
+            summary: 's',
+            subtasks: [{ id: 'a', title: 'a', successCriteria: ['c'] }],
+          }),
+        };
       const last = body.messages?.at(-1);
       coderPrompts.push(String(last?.content ?? ''));
       // A block with no divider, then one whose SEARCH text is not in the file, then no block at all.
       const n = coderPrompts.length;
       if (n === 1) return { content: 'src/calc.ts\n<<<<<<< SEARCH\nreturn a + b;\n>>>>>>> REPLACE\n' };
-      if (n === 2) return { content: 'src/calc.ts\n<<<<<<< SEARCH\nreturn x * y;\n=======\nreturn a - b;\n>>>>>>> REPLACE\n' };
+      if (n === 2)
+        return {
+          content: 'src/calc.ts\n<<<<<<< SEARCH\nreturn x * y;\n=======\nreturn a - b;\n>>>>>>> REPLACE\n',
+        };
       return { content: 'I think the code is fine.' };
     });
     const repo = makeFixtureRepo('ts-calc');
     const refsBefore = git(repo, 'for-each-ref', '--format=%(refname) %(objectname)');
-    const r = await h.api('/v1/tasks', { method: 'POST', body: JSON.stringify({ repo, title: 'Fix subtract' }) });
+    const r = await h.api('/v1/tasks', {
+      method: 'POST',
+      body: JSON.stringify({ repo, title: 'Fix subtract' }),
+    });
     const { task } = (await r.json()) as { task: { id: string } };
     const deadline = Date.now() + 30_000;
     let t: { status: string; reason?: string };
@@ -89,7 +108,11 @@ describe('codemesh run (CLI)', () => {
     const port = await freePort();
     const repo = makeFixtureRepo('py-calc');
     const err = await run(process.execPath, [cli, 'run', '--repo', repo, '--title', 'x'], {
-      env: { PATH: process.env.PATH, CODEMESH_LLM_BASE_URL: `http://127.0.0.1:${port}/v1`, CODEMESH_LLM_API_KEY: 'sk-secret-value' },
+      env: {
+        PATH: process.env.PATH,
+        CODEMESH_LLM_BASE_URL: `http://127.0.0.1:${port}/v1`,
+        CODEMESH_LLM_API_KEY: 'sk-secret-value',
+      },
       timeout: 30_000,
     }).catch((e: { code: number; stdout: string; stderr: string }) => e);
     expect('code' in err && err.code).toBe(3);

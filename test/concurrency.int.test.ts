@@ -13,8 +13,10 @@ const EDITS: Record<string, { search: string; replace: string }> = {
   // The fixture's subtract test fails until subtract is fixed, so this task fixes it too (the same change
   // as "Fix subtract": identical edits merge cleanly) and documents add, a few lines above.
   'Document add': {
-    search: 'export function add(a: number, b: number): number {\n  return a + b;\n}\n\nexport function subtract(a: number, b: number): number {\n  return a + b;',
-    replace: '/** Adds two numbers. */\nexport function add(a: number, b: number): number {\n  return a + b;\n}\n\nexport function subtract(a: number, b: number): number {\n  return a - b;',
+    search:
+      'export function add(a: number, b: number): number {\n  return a + b;\n}\n\nexport function subtract(a: number, b: number): number {\n  return a + b;',
+    replace:
+      '/** Adds two numbers. */\nexport function add(a: number, b: number): number {\n  return a + b;\n}\n\nexport function subtract(a: number, b: number): number {\n  return a - b;',
   },
   'Subtract via negation': {
     search: 'export function subtract(a: number, b: number): number {\n  return a + b;',
@@ -26,7 +28,12 @@ function script({ roleHint, body }: ScriptRequest) {
   const user = String((body.messages ?? []).find((m) => m.role === 'user')?.content ?? '');
   const title = Object.keys(EDITS).find((t) => user.startsWith(`Task: ${t}`));
   if (roleHint === 'planner')
-    return { content: JSON.stringify({ summary: 'edit', subtasks: [{ id: 'a', title: 'edit', successCriteria: ['tests pass'] }] }) };
+    return {
+      content: JSON.stringify({
+        summary: 'edit',
+        subtasks: [{ id: 'a', title: 'edit', successCriteria: ['tests pass'] }],
+      }),
+    };
   if (roleHint === 'reviewer')
     return { content: JSON.stringify({ decision: 'approve', confidence: 0.8, critique: 'fine', risks: [] }) };
   if (!title) throw new Error(`unknown task: ${user.slice(0, 80)}`);
@@ -44,7 +51,10 @@ beforeAll(async () => {
 afterAll(async () => h?.stop());
 
 async function submit(repo: string, title: string): Promise<string> {
-  const r = await h.api('/v1/tasks', { method: 'POST', body: JSON.stringify({ repo, title, approve: 'auto' }) });
+  const r = await h.api('/v1/tasks', {
+    method: 'POST',
+    body: JSON.stringify({ repo, title, approve: 'auto' }),
+  });
   expect(r.status).toBe(201);
   return ((await r.json()) as { task: { id: string } }).task.id;
 }
@@ -52,7 +62,11 @@ async function submit(repo: string, title: string): Promise<string> {
 async function finish(id: string): Promise<{ status: string; branch?: string; reason?: string }> {
   const deadline = Date.now() + 90_000;
   for (;;) {
-    const t = ((await (await h.api(`/v1/tasks/${id}`)).json()) as { task: { status: string; branch?: string; reason?: string } }).task;
+    const t = (
+      (await (await h.api(`/v1/tasks/${id}`)).json()) as {
+        task: { status: string; branch?: string; reason?: string };
+      }
+    ).task;
     if (t.status === 'completed' || t.status === 'failed') return t;
     if (Date.now() > deadline) throw new Error(`task ${id} stuck in ${t.status}`);
     await new Promise((r) => setTimeout(r, 50));

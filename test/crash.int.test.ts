@@ -6,7 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { submitTask } from '../actors/conductor/submit.ts';
-import { connectMesh, type MeshConnection, type NatsServerHandle, startNatsServer } from '../blackboard/index.ts';
+import {
+  connectMesh,
+  type MeshConnection,
+  type NatsServerHandle,
+  startNatsServer,
+} from '../blackboard/index.ts';
 import { Award, keys, stepId, type TaskEvent, TaskRecord } from '../schemas/index.ts';
 import { CODEMESH_ROOT, git, makeFixtureRepo } from './fixture-repo.ts';
 import { type ScriptedLlm, startScriptedLlm } from './scripted-llm/index.ts';
@@ -18,7 +23,7 @@ let mesh: MeshConnection;
 const procs = new Map<string, ChildProcess>();
 let coderCalls = 0;
 let releaseCoder: () => void = () => undefined;
-let coderHeld = new Promise<void>((r) => {
+const coderHeld = new Promise<void>((r) => {
   releaseCoder = r;
 });
 
@@ -40,15 +45,23 @@ beforeAll(async () => {
     if (roleHint === 'planner')
       return {
         usage,
-        content: JSON.stringify({ summary: 'fix subtract', subtasks: [{ id: 'fix', title: 'Fix subtract', successCriteria: ['tests pass'] }] }),
+        content: JSON.stringify({
+          summary: 'fix subtract',
+          subtasks: [{ id: 'fix', title: 'Fix subtract', successCriteria: ['tests pass'] }],
+        }),
       };
     if (roleHint === 'reviewer')
-      return { usage, content: JSON.stringify({ decision: 'approve', confidence: 0.9, critique: 'ok', risks: [] }) };
+      return {
+        usage,
+        content: JSON.stringify({ decision: 'approve', confidence: 0.9, critique: 'ok', risks: [] }),
+      };
     coderCalls++;
     // The first coder run hangs here until the test has killed it.
     if (coderCalls === 1) await coderHeld;
     const sawTool = (body.messages ?? []).some((m) => m.role === 'tool');
-    return sawTool ? { usage, content: EDIT } : { usage, toolCalls: [{ name: 'read_file', arguments: { path: 'src/calc.ts' } }] };
+    return sawTool
+      ? { usage, content: EDIT }
+      : { usage, toolCalls: [{ name: 'read_file', arguments: { path: 'src/calc.ts' } }] };
   });
   mesh = await connectMesh({ url: nats.url, name: 'crash-test' });
 });
@@ -83,7 +96,11 @@ function startRole(role: string): ChildProcess {
   return child;
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 60_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  ms = 60_000,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();
@@ -143,7 +160,18 @@ it('survives kill -9 of the Coder and then the Tester mid-step', async () => {
   const events: TaskEvent[] = (await mesh.bus.history(task.id)).map((e) => e.event);
   const completed = events.filter((e) => e.type === 'step.completed').map((e) => e.step?.kind);
   expect(completed).toEqual(['plan', 'code', 'test', 'review', 'integrate']);
-  for (const t of ['task.created', 'plan.ready', 'patch.proposed', 'test.completed', 'review.completed', 'integrate.committed', 'task.completed'])
-    expect(events.filter((e) => e.type === t), t).toHaveLength(1);
+  for (const t of [
+    'task.created',
+    'plan.ready',
+    'patch.proposed',
+    'test.completed',
+    'review.completed',
+    'integrate.committed',
+    'task.completed',
+  ])
+    expect(
+      events.filter((e) => e.type === t),
+      t,
+    ).toHaveLength(1);
   expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
 }, 120_000);

@@ -14,7 +14,13 @@ const plan = (file: string) =>
     summary: 'Make subtract return a - b',
     subtasks: [
       { id: 'fix', title: 'Fix subtract', successCriteria: ['subtract(5, 3) == 2'], files: [file] },
-      { id: 'verify', title: 'Run the tests', role: 'tester', dependsOn: ['fix'], successCriteria: ['all tests pass'] },
+      {
+        id: 'verify',
+        title: 'Run the tests',
+        role: 'tester',
+        dependsOn: ['fix'],
+        successCriteria: ['all tests pass'],
+      },
     ],
     risks: [],
   });
@@ -96,15 +102,25 @@ describe.each(LANGS)('a task on the $fixture fixture', (l) => {
     const mainBefore = git(repo, 'rev-parse', 'main');
     const res = await h.api('/v1/tasks', {
       method: 'POST',
-      body: JSON.stringify({ repo, title: 'Fix subtract', description: 'subtract(5, 3) returns 8, expected 2.' }),
+      body: JSON.stringify({
+        repo,
+        title: 'Fix subtract',
+        description: 'subtract(5, 3) returns 8, expected 2.',
+      }),
     });
     expect(res.status).toBe(201);
     const { task } = (await res.json()) as { task: { id: string } };
 
-    const sse = h.api(`/v1/tasks/${task.id}/events`).then((r) => readSse(r, (e) => e.type === 'task.completed'));
+    const sse = h
+      .api(`/v1/tasks/${task.id}/events`)
+      .then((r) => readSse(r, (e) => e.type === 'task.completed'));
     await h.waitForStatus(task.id, 'awaiting_approval').catch(async (err) => {
-      const dump = (await (await h.api(`/v1/tasks/${task.id}`)).json()) as { testRuns: Array<{ log: string }> };
-      throw new Error(`${(err as Error).message}\n${dump.testRuns.map((t) => t.log.slice(-3000)).join('\n----\n')}`);
+      const dump = (await (await h.api(`/v1/tasks/${task.id}`)).json()) as {
+        testRuns: Array<{ log: string }>;
+      };
+      throw new Error(
+        `${(err as Error).message}\n${dump.testRuns.map((t) => t.log.slice(-3000)).join('\n----\n')}`,
+      );
     });
     const patchId = `${task.id}-p2`;
     const approve = await h.api(`/v1/patches/${patchId}/approve`, {
@@ -150,7 +166,9 @@ describe.each(LANGS)('a task on the $fixture fixture', (l) => {
 
     // The SSE feed, in order.
     const events = await sse;
-    const types = events.map((e) => e.event.type).filter((t) => !['step.awarded', 'cost.recorded'].includes(t));
+    const types = events
+      .map((e) => e.event.type)
+      .filter((t) => !['step.awarded', 'cost.recorded'].includes(t));
     expect(types).toEqual([
       'task.created',
       'plan.ready',

@@ -11,7 +11,10 @@ export function git(cwd: string, ...args: string[]): string {
 }
 
 /** Returns the repo path. A JS fixture gets codemesh's node_modules linked in, as if it were installed. */
-export function makeFixtureRepo(name: 'ts-calc' | 'py-calc', parent = mkdtempSync(join(tmpdir(), 'codemesh-fx-'))): string {
+export function makeFixtureRepo(
+  name: 'ts-calc' | 'py-calc',
+  parent = mkdtempSync(join(tmpdir(), 'codemesh-fx-')),
+): string {
   const dir = join(parent, name);
   cpSync(join(CODEMESH_ROOT, 'test', 'fixtures', name), dir, { recursive: true });
   // Stored as `gitignore` so the fixture's rules do not apply to codemesh's own tree.
@@ -21,6 +24,7 @@ export function makeFixtureRepo(name: 'ts-calc' | 'py-calc', parent = mkdtempSyn
   git(dir, 'config', 'user.name', 'Dev');
   git(dir, 'add', '-A');
   git(dir, 'commit', '-q', '-m', 'initial');
-  if (existsSync(join(dir, 'package.json'))) symlinkSync(join(CODEMESH_ROOT, 'node_modules'), join(dir, 'node_modules'));
+  if (existsSync(join(dir, 'package.json')))
+    symlinkSync(join(CODEMESH_ROOT, 'node_modules'), join(dir, 'node_modules'));
   return dir;
 }

@@ -22,11 +22,17 @@ export interface Harness {
   /** Replaces the model's script (tests run tasks one after another). */
   setScript(s: Script): void;
   api(path: string, init?: RequestInit): Promise<Response>;
-  waitForStatus(taskId: string, status: string | string[], timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitForStatus(
+    taskId: string,
+    status: string | string[],
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
 }
 
-export async function startHarness(opts: { roles?: readonly Role[]; leaseMs?: number } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { roles?: readonly Role[]; leaseMs?: number } = {},
+): Promise<Harness> {
   let script: Script = () => {
     throw new Error('no script set');
   };
@@ -46,7 +52,11 @@ export async function startHarness(opts: { roles?: readonly Role[]; leaseMs?: nu
   const api = (path: string, init: RequestInit = {}) =>
     fetch(`${server.url}${path}`, {
       ...init,
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+      headers: {
+        authorization: `Bearer ${TOKEN}`,
+        'content-type': 'application/json',
+        ...(init.headers ?? {}),
+      },
     });
   return {
     mesh,
@@ -66,8 +76,11 @@ export async function startHarness(opts: { roles?: readonly Role[]; leaseMs?: nu
         const body = (await (await api(`/v1/tasks/${taskId}`)).json()) as { task: { status: string } };
         if (want.includes(body.task.status)) return body as unknown as Record<string, unknown>;
         if (['completed', 'failed'].includes(body.task.status))
-          throw new Error(`task ended ${body.task.status}, wanted ${want.join('|')}: ${JSON.stringify(body.task)}`);
-        if (Date.now() > deadline) throw new Error(`task ${taskId} still ${body.task.status} after ${timeoutMs} ms`);
+          throw new Error(
+            `task ended ${body.task.status}, wanted ${want.join('|')}: ${JSON.stringify(body.task)}`,
+          );
+        if (Date.now() > deadline)
+          throw new Error(`task ${taskId} still ${body.task.status} after ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },

@@ -1,7 +1,7 @@
 // Contract-net against a real nats-server: racing coordinators, a silent winner, the lease taking over.
 import { createInbox } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MeshConnection } from '../../blackboard/index.ts';
+import type { MeshConnection } from '../../blackboard/index.ts';
 import { createSandbox } from '../../sandbox-agent/index.ts';
 import { Announce, Award, keys, stepId, subjects, TaskRecord } from '../../schemas/index.ts';
 import { startNatsFixture, type NatsFixture } from '../../test/nats.ts';
@@ -38,7 +38,13 @@ async function putTask(id: string): Promise<void> {
   const now = new Date().toISOString();
   await mesh.board.create(keys.task(id), TaskRecord, {
     id,
-    request: { repo: '/tmp', title: 't', description: '', approve: 'manual', budget: { maxAttempts: 3, maxCostUsd: 5, maxTokens: 1000 } },
+    request: {
+      repo: '/tmp',
+      title: 't',
+      description: '',
+      approve: 'manual',
+      budget: { maxAttempts: 3, maxCostUsd: 5, maxTokens: 1000 },
+    },
     repoPath: '/tmp',
     baseCommit: 'a'.repeat(40),
     status: 'planning',
@@ -104,7 +110,16 @@ describe('contract-net bidding', () => {
     m.nc.subscribe(subjects.announce('planner'), {
       callback: (_e, msg) => {
         const a = Announce.parse(msg.json());
-        m.nc.publish(a.replyTo, JSON.stringify({ stepId: a.stepId, round: a.round, instanceId: 'a-silent', load: 0, estCostUsd: 0 }));
+        m.nc.publish(
+          a.replyTo,
+          JSON.stringify({
+            stepId: a.stepId,
+            round: a.round,
+            instanceId: 'a-silent',
+            load: 0,
+            estCostUsd: 0,
+          }),
+        );
       },
     });
     await m.nc.flush();
@@ -114,7 +129,12 @@ describe('contract-net bidding', () => {
     await putTask('t-lease0001');
     const conductor = new Conductor(mesh, { leaseMs: 300, sweepMs: 100, reannounceMs: 100 });
     await conductor.start();
-    await mesh.bus.publish({ id: 't-lease0001:created', taskId: 't-lease0001', type: 'task.created', at: new Date().toISOString() });
+    await mesh.bus.publish({
+      id: 't-lease0001:created',
+      taskId: 't-lease0001',
+      type: 'task.created',
+      at: new Date().toISOString(),
+    });
     const award = await waitFor(async () => {
       const e = await mesh.board.get(keys.award(stepId('t-lease0001', 'plan', 1)), Award);
       return e?.value.state === 'done' ? e.value : undefined;
@@ -134,7 +154,9 @@ describe('contract-net bidding', () => {
   it('nobody bidding leaves the step unawarded (it is announced again later)', async () => {
     const inbox = createInbox();
     expect(inbox).toBeTruthy();
-    const r = await runAuction(mesh, { taskId: 't-nobody001', kind: 'review', attempt: 1 }, 1, { maxWaitMs: 100 });
+    const r = await runAuction(mesh, { taskId: 't-nobody001', kind: 'review', attempt: 1 }, 1, {
+      maxWaitMs: 100,
+    });
     expect(r).toBeUndefined();
     expect(await mesh.board.get(keys.award(stepId('t-nobody001', 'review', 1)), Award)).toBeUndefined();
   });

@@ -71,7 +71,10 @@ export class Conductor {
       }
     })();
     const sweepMs = this.opts.sweepMs ?? 1000;
-    this.sweeper = setInterval(() => void this.sweep().catch((e) => this.log(`sweep: ${String(e)}`)), sweepMs);
+    this.sweeper = setInterval(
+      () => void this.sweep().catch((e) => this.log(`sweep: ${String(e)}`)),
+      sweepMs,
+    );
   }
 
   async stop(): Promise<void> {
@@ -197,7 +200,10 @@ export class Conductor {
       if (live) {
         // The winner went silent: expire its award (CAS) and announce the step again.
         const expired = await this.mesh.board.mutate(keys.award(sid), Award, (a) =>
-          a && a.round === award.round && (a.state === 'awarded' || a.state === 'running') && a.leaseUntil <= this.now()
+          a &&
+          a.round === award.round &&
+          (a.state === 'awarded' || a.state === 'running') &&
+          a.leaseUntil <= this.now()
             ? { ...a, state: 'expired' as const }
             : undefined,
         );
@@ -246,10 +252,17 @@ export class Conductor {
 export function toWorkflowEvent(e: TaskEvent): WorkflowEvent | undefined {
   switch (e.type) {
     case 'step.completed':
-      return e.step ? { type: 'STEP_DONE', kind: e.step.kind, attempt: e.step.attempt, data: e.data } : undefined;
+      return e.step
+        ? { type: 'STEP_DONE', kind: e.step.kind, attempt: e.step.attempt, data: e.data }
+        : undefined;
     case 'step.failed':
       return e.step
-        ? { type: 'STEP_FAILED', kind: e.step.kind, attempt: e.step.attempt, reason: String(e.data.reason ?? '') }
+        ? {
+            type: 'STEP_FAILED',
+            kind: e.step.kind,
+            attempt: e.step.attempt,
+            reason: String(e.data.reason ?? ''),
+          }
         : undefined;
     case 'approval.granted':
       return { type: 'APPROVED', patchId: String(e.data.patchId ?? '') };

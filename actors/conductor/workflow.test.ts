@@ -1,10 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { applyWorkflowEvent, currentStep, initialWorkflow, type PersistedWorkflow, type WorkflowEvent } from './workflow.ts';
+import {
+  applyWorkflowEvent,
+  currentStep,
+  initialWorkflow,
+  type PersistedWorkflow,
+  type WorkflowEvent,
+} from './workflow.ts';
 
 const run = (w: PersistedWorkflow, ...events: WorkflowEvent[]) =>
   events.reduce((acc, e) => applyWorkflowEvent(acc, e).next, w);
-const done = (kind: 'plan' | 'code' | 'test' | 'review' | 'integrate', attempt: number, data: Record<string, unknown> = {}) =>
-  ({ type: 'STEP_DONE', kind, attempt, data }) as const;
+const done = (
+  kind: 'plan' | 'code' | 'test' | 'review' | 'integrate',
+  attempt: number,
+  data: Record<string, unknown> = {},
+) => ({ type: 'STEP_DONE', kind, attempt, data }) as const;
 
 describe('task workflow', () => {
   const start = initialWorkflow({ maxAttempts: 2, approveMode: 'manual' });
@@ -27,7 +36,12 @@ describe('task workflow', () => {
     w = run(w, done('review', 1, { decision: 'revise', critique: 'wrong sign' }));
     expect(w.value).toBe('coding');
     expect(w.context).toMatchObject({ attempt: 2, critique: 'wrong sign' });
-    w = run(w, done('code', 2, { patchId: 'p2' }), done('test', 2), done('review', 2, { decision: 'revise', critique: 'still' }));
+    w = run(
+      w,
+      done('code', 2, { patchId: 'p2' }),
+      done('test', 2),
+      done('review', 2, { decision: 'revise', critique: 'still' }),
+    );
     expect(w.value).toBe('failed');
     expect(String(w.context.reason)).toMatch(/attempt budget/);
   });
@@ -40,7 +54,13 @@ describe('task workflow', () => {
   });
 
   it('approves only the patch that is waiting, and auto mode skips the gate', () => {
-    const w = run(start, done('plan', 1), done('code', 1, { patchId: 'p1' }), done('test', 1), done('review', 1, { decision: 'approve' }));
+    const w = run(
+      start,
+      done('plan', 1),
+      done('code', 1, { patchId: 'p1' }),
+      done('test', 1),
+      done('review', 1, { decision: 'approve' }),
+    );
     expect(applyWorkflowEvent(w, { type: 'APPROVED', patchId: 'p0' }).changed).toBe(false);
     const auto = run(
       initialWorkflow({ maxAttempts: 2, approveMode: 'auto' }),
@@ -53,7 +73,9 @@ describe('task workflow', () => {
   });
 
   it('a failed step or an exceeded budget fails the task with the reason', () => {
-    expect(run(start, { type: 'STEP_FAILED', kind: 'plan', attempt: 1, reason: 'no JSON' }).context.reason).toBe('no JSON');
+    expect(
+      run(start, { type: 'STEP_FAILED', kind: 'plan', attempt: 1, reason: 'no JSON' }).context.reason,
+    ).toBe('no JSON');
     const w = run(start, done('plan', 1), { type: 'BUDGET_EXCEEDED', reason: 'budget: $6 of $5' });
     expect(w.value).toBe('failed');
   });

@@ -109,7 +109,10 @@ export const workflowMachine = setup({
         CHANGES_REQUESTED: [
           { guard: ({ context, event }) => !currentPatch(context, event) },
           { guard: 'attemptsLeft', target: 'coding', actions: 'nextAttempt' },
-          { target: 'failed', actions: assign({ reason: 'changes requested and the attempt budget is used up' }) },
+          {
+            target: 'failed',
+            actions: assign({ reason: 'changes requested and the attempt budget is used up' }),
+          },
         ],
       },
     },
@@ -146,7 +149,10 @@ export interface PersistedWorkflow {
   context: Record<string, unknown>;
 }
 
-export function initialWorkflow(input: { maxAttempts: number; approveMode: 'auto' | 'manual' }): PersistedWorkflow {
+export function initialWorkflow(input: {
+  maxAttempts: number;
+  approveMode: 'auto' | 'manual';
+}): PersistedWorkflow {
   const s = workflowMachine.resolveState({
     value: 'planning',
     context: { attempt: 0, maxAttempts: input.maxAttempts, approveMode: input.approveMode },

@@ -8,20 +8,29 @@ export interface Bm25Options {
   minIdf?: number;
 }
 
+interface Posting {
+  docs: number[];
+  tfs: number[];
+  /** Live documents in `docs` (deleted ones stay until the next compaction). */
+  live: number;
+}
+
 export class Bm25Index implements LexicalIndex {
   readonly k1: number;
   readonly b: number;
   readonly minIdf: number;
+  // Document numbers are never reused, so a deleted document's stale postings can simply be skipped.
   private readonly ids: string[] = [];
   private readonly idOf = new Map<string, number>();
-  private readonly free: number[] = [];
+  private readonly alive: boolean[] = [];
   private readonly lens: number[] = [];
   private readonly docTerms: Array<Map<string, number> | undefined> = [];
   private readonly groups: Array<string | undefined> = [];
+  private readonly postings = new Map<string, Posting>();
   private acc = new Float64Array(0);
-  private readonly postings = new Map<string, Map<number, number>>();
   private totalLen = 0;
   private n = 0;
+  private dead = 0;
 
   constructor(options: Bm25Options = {}) {
     this.k1 = options.k1 ?? 1.2;
@@ -36,22 +45,25 @@ export class Bm25Index implements LexicalIndex {
   /** Adds or replaces a document. The term map is kept by reference: do not mutate it afterwards. */
   put(id: string, terms: Map<string, number>, group?: string): void {
     this.delete(id);
-    const doc = this.free.pop() ?? this.ids.length;
-    this.ids[doc] = id;
-    this.groups[doc] = group;
+    const doc = this.ids.length;
+    this.ids.push(id);
     this.idOf.set(id, doc);
-    this.docTerms[doc] = terms;
+    this.alive.push(true);
+    this.groups.push(group);
+    this.docTerms.push(terms);
     let len = 0;
     for (const [term, tf] of terms) {
       len += tf;
       let p = this.postings.get(term);
       if (!p) {
-        p = new Map();
+        p = { docs: [], tfs: [], live: 0 };
         this.postings.set(term, p);
       }
-      p.set(doc, tf);
+      p.docs.push(doc);
+      p.tfs.push(tf);
+      p.live++;
     }
-    this.lens[doc] = len;
+    this.lens.push(len);
     this.totalLen += len;
     this.n++;
   }
@@ -59,24 +71,44 @@ export class Bm25Index implements LexicalIndex {
   delete(id: string): boolean {
     const doc = this.idOf.get(id);
     if (doc === undefined) return false;
-    const terms = this.docTerms[doc]!;
-    for (const term of terms.keys()) {
+    for (const term of this.docTerms[doc]!.keys()) {
       const p = this.postings.get(term);
-      if (!p) continue;
-      p.delete(doc);
-      if (p.size === 0) this.postings.delete(term);
+      if (p) p.live--;
     }
+    this.alive[doc] = false;
     this.totalLen -= this.lens[doc]!;
     this.docTerms[doc] = undefined;
     this.groups[doc] = undefined;
     this.idOf.delete(id);
-    this.free.push(doc);
     this.n--;
+    if (++this.dead > Math.max(1000, this.n * 0.3)) this.compact();
     return true;
   }
 
+  /** Drops deleted documents from the postings. */
+  private compact(): void {
+    for (const [term, p] of this.postings) {
+      if (p.live === 0) {
+        this.postings.delete(term);
+        continue;
+      }
+      if (p.live === p.docs.length) continue;
+      const docs: number[] = [];
+      const tfs: number[] = [];
+      for (let i = 0; i < p.docs.length; i++) {
+        if (this.alive[p.docs[i]!]) {
+          docs.push(p.docs[i]!);
+          tfs.push(p.tfs[i]!);
+        }
+      }
+      p.docs = docs;
+      p.tfs = tfs;
+    }
+    this.dead = 0;
+  }
+
   idf(term: string): number {
-    const df = this.postings.get(term)?.size ?? 0;
+    const df = this.postings.get(term)?.live ?? 0;
     return Math.log(1 + (this.n - df + 0.5) / (df + 0.5));
   }
 
@@ -89,18 +121,23 @@ export class Bm25Index implements LexicalIndex {
     const acc = this.acc;
     const docs: number[] = [];
     const avg = this.n > 0 ? this.totalLen / this.n : 1;
-    const { k1, b } = this;
+    const { k1, b, alive, lens } = this;
+    const c0 = k1 * (1 - b);
+    const c1 = (k1 * b) / avg;
     for (const [term, qw] of query) {
       const p = this.postings.get(term);
-      if (!p) continue;
-      const idf = Math.log(1 + (this.n - p.size + 0.5) / (p.size + 0.5));
+      if (!p || p.live === 0) continue;
+      const idf = Math.log(1 + (this.n - p.live + 0.5) / (p.live + 0.5));
       if (idf < this.minIdf) continue;
       const w = idf * qw * (k1 + 1);
-      const c0 = k1 * (1 - b);
-      const c1 = (k1 * b) / avg;
-      for (const [doc, tf] of p) {
+      const pd = p.docs;
+      const pt = p.tfs;
+      for (let i = 0; i < pd.length; i++) {
+        const doc = pd[i]!;
+        if (!alive[doc]) continue;
+        const tf = pt[i]!;
         if (acc[doc] === 0) docs.push(doc);
-        acc[doc]! += (w * tf) / (tf + c0 + c1 * this.lens[doc]!);
+        acc[doc]! += (w * tf) / (tf + c0 + c1 * lens[doc]!);
       }
     }
     const scores = new Float64Array(docs.length);

@@ -21,6 +21,10 @@ export interface Mentions {
   frames: Map<string, number>;
   /** Files defining identifiers the text uses, weighted by how specific and code-like the name is. */
   symbols: Map<string, number>;
+  /** The part of `symbols` from code-like names (snake_case, camelCase, in backticks or code blocks). */
+  codeSymbols: Map<string, number>;
+  /** Files defining a qualified name the text uses (`QuerySet.order_by`). */
+  qualified: Map<string, number>;
   /** Symbols named (plain and qualified), for ranking chunks. */
   symbolNames: Map<string, number>;
 }
@@ -77,6 +81,8 @@ export function findMentions(index: MentionIndex, text: string): Mentions {
   const packages = new Map<string, number>();
   const frames = new Map<string, number>();
   const symbols = new Map<string, number>();
+  const codeSymbols = new Map<string, number>();
+  const qualified = new Map<string, number>();
   const symbolNames = new Map<string, number>();
 
   const frameMatches = [...text.matchAll(FRAME_RE)];
@@ -104,11 +110,11 @@ export function findMentions(index: MentionIndex, text: string): Mentions {
       break;
     }
     for (let k = 0; k + 1 < parts.length; k++) {
-      const qualified = `${parts[k]}.${parts[k + 1]}`;
-      const owners = index.defs.get(qualified);
+      const name = `${parts[k]}.${parts[k + 1]}`;
+      const owners = index.defs.get(name);
       if (owners && owners.length <= MAX_DEF_FILES) {
-        for (const f of owners) add(symbols, f, 2 / owners.length);
-        add(symbolNames, qualified, 2);
+        for (const f of owners) add(qualified, f, 1 / owners.length);
+        add(symbolNames, name, 2);
       }
     }
   }
@@ -124,7 +130,8 @@ export function findMentions(index: MentionIndex, text: string): Mentions {
     const strength = isCodeLike(ident) ? 1 : code.has(ident) ? 0.7 : /^[A-Z]/.test(ident) ? 0.4 : 0.1;
     const w = (strength * (1 + Math.log(count))) / owners.length;
     for (const f of owners) add(symbols, f, w);
+    if (strength >= 0.7) for (const f of owners) add(codeSymbols, f, w);
     add(symbolNames, ident, strength);
   }
-  return { paths, modules, packages, frames, symbols, symbolNames };
+  return { paths, modules, packages, frames, symbols, codeSymbols, qualified, symbolNames };
 }

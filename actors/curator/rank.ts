@@ -14,6 +14,9 @@ export interface RankWeights {
   module: number;
   package: number;
   names: number;
+  title: number;
+  codeSymbol: number;
+  qualified: number;
   frame: number;
   symbol: number;
   pagerank: number;
@@ -32,6 +35,9 @@ export const DEFAULT_WEIGHTS: RankWeights = {
   module: 1,
   package: 0.3,
   names: 0.3,
+  title: 0,
+  codeSymbol: 0,
+  qualified: 0,
   frame: 0.8,
   symbol: 1,
   pagerank: 0.4,
@@ -94,8 +100,12 @@ export interface Signals {
   modules: Map<string, number>;
   packages: Map<string, number>;
   names: Map<string, number>;
+  /** File BM25 of the first line of the query (an issue's title). */
+  title: Map<string, number>;
   frames: Map<string, number>;
   symbols: Map<string, number>;
+  codeSymbols: Map<string, number>;
+  qualified: Map<string, number>;
   /** Raw chunk BM25 (internal doc numbers of `index.chunkLex`, scores) and its maximum. */
   chunkDocs: number[];
   chunkLex: Float64Array;
@@ -125,6 +135,9 @@ export function signals(index: RepoIndex, query: string): Signals {
     modules: normalise(mentions.modules),
     packages: normalise(mentions.packages),
     names: normalise(index.nameLex.scoreAll(terms)),
+    title: normalise(index.fileLex.scoreAll(queryTerms(query.trimStart().split('\n', 1)[0] ?? ''))),
+    codeSymbols: normalise(mentions.codeSymbols),
+    qualified: normalise(mentions.qualified),
     frames: normalise(mentions.frames),
     symbols: normalise(mentions.symbols),
     chunkDocs: docs,
@@ -140,7 +153,7 @@ export function rank(
   w: RankWeights = DEFAULT_WEIGHTS,
 ): Ranking {
   const sig = signals(index, query);
-  const { mentions, bm25, chunk, paths, modules, packages, names, frames, symbols, maxChunk } = sig;
+  const { mentions, bm25, chunk, paths, modules, packages, names, title, frames, symbols, maxChunk } = sig;
   const docs = sig.chunkDocs;
   const lex = sig.chunkLex;
   const base = new Map<string, number>();
@@ -154,6 +167,9 @@ export function rank(
   addSignal(modules, w.module);
   addSignal(packages, w.package);
   addSignal(names, w.names);
+  addSignal(title, w.title);
+  addSignal(sig.codeSymbols, w.codeSymbol);
+  addSignal(sig.qualified, w.qualified);
   addSignal(frames, w.frame);
   addSignal(symbols, w.symbol);
   const prior = (p: string) => filePrior(p, index.records.get(p)?.language ?? 'text', w);

@@ -25,7 +25,11 @@ async function isAncestor(repo: string, a: string, b: string): Promise<boolean> 
  * The commit to build on: the task's base, or the newest codemesh commit that changed one of its paths since.
  * Two such commits on diverging lines cannot both be built on: that is a conflict.
  */
-export async function chooseBase(repo: string, baseCommit: string, locks: PathLock[]): Promise<{ base: string; after: string[] }> {
+export async function chooseBase(
+  repo: string,
+  baseCommit: string,
+  locks: PathLock[],
+): Promise<{ base: string; after: string[] }> {
   const others = new Map<string, string>();
   for (const l of locks) if (l.lastCommit && l.lastTask) others.set(l.lastCommit, l.lastTask);
   let base = baseCommit;
@@ -59,7 +63,11 @@ export function commitMessage(task: TaskRecord, patch: Patch, extra: string[]): 
 }
 
 /** The commit of a previous run of this integration, if the branch already carries it. */
-export async function existingIntegration(repo: string, task: TaskRecord, patch: Patch): Promise<string | undefined> {
+export async function existingIntegration(
+  repo: string,
+  task: TaskRecord,
+  patch: Patch,
+): Promise<string | undefined> {
   const tip = await branchCommit(repo, branchFor(task.id));
   if (!tip) return undefined;
   const msg = (await git(repo, ['log', '-1', '--format=%B', tip])).stdout;
@@ -85,14 +93,25 @@ export async function commitPatch(opts: {
   try {
     await git(repo, ['read-tree', opts.base], { env });
     const threeWay = opts.base !== patch.baseCommit;
-    const applied = await git(repo, ['apply', '--cached', '--whitespace=nowarn', ...(threeWay ? ['--3way'] : []), '-'], {
-      input: patch.diff,
-      env,
-      allowFail: true,
-    });
+    const applied = await git(
+      repo,
+      ['apply', '--cached', '--whitespace=nowarn', ...(threeWay ? ['--3way'] : []), '-'],
+      {
+        input: patch.diff,
+        env,
+        allowFail: true,
+      },
+    );
     const unmerged = (await git(repo, ['ls-files', '-u'], { env })).stdout.trim();
     if (applied.exitCode !== 0 || unmerged) {
-      const files = [...new Set(unmerged.split('\n').filter(Boolean).map((l) => l.split('\t')[1]))];
+      const files = [
+        ...new Set(
+          unmerged
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => l.split('\t')[1]),
+        ),
+      ];
       throw new IntegrationConflictError(
         files.length
           ? `patch ${patch.id} conflicts with ${opts.base.slice(0, 12)} in ${files.join(', ')}`
@@ -101,7 +120,9 @@ export async function commitPatch(opts: {
       );
     }
     const tree = (await git(repo, ['write-tree'], { env })).stdout.trim();
-    const commit = (await git(repo, ['commit-tree', tree, '-p', opts.base], { input: opts.message })).stdout.trim();
+    const commit = (
+      await git(repo, ['commit-tree', tree, '-p', opts.base], { input: opts.message })
+    ).stdout.trim();
     // Only codemesh/* refs are ever written; the old value guards against a concurrent writer.
     const ref = `refs/heads/${branchFor(task.id)}`;
     const old = (await branchCommit(repo, branchFor(task.id))) ?? '';
@@ -114,10 +135,17 @@ export async function commitPatch(opts: {
 }
 
 /** Pushes the branch when the repository has a remote; returns what happened, never throws. */
-export async function pushBranch(repo: string, branch: string): Promise<{ pushed: boolean; remote?: string; error?: string }> {
+export async function pushBranch(
+  repo: string,
+  branch: string,
+): Promise<{ pushed: boolean; remote?: string; error?: string }> {
   const remotes = (await git(repo, ['remote'])).stdout.split('\n').filter(Boolean);
   const remote = remotes.includes('origin') ? 'origin' : remotes[0];
   if (!remote) return { pushed: false };
-  const r = await git(repo, ['push', '--quiet', remote, `refs/heads/${branch}:refs/heads/${branch}`], { allowFail: true });
-  return r.exitCode === 0 ? { pushed: true, remote } : { pushed: false, remote, error: r.stderr.trim().slice(0, 500) };
+  const r = await git(repo, ['push', '--quiet', remote, `refs/heads/${branch}:refs/heads/${branch}`], {
+    allowFail: true,
+  });
+  return r.exitCode === 0
+    ? { pushed: true, remote }
+    : { pushed: false, remote, error: r.stderr.trim().slice(0, 500) };
 }

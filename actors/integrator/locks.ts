@@ -57,7 +57,8 @@ export async function acquirePathLocks(
         opts.signal?.throwIfAborted();
         let blockedBy: string | null = null;
         const entry = await board.mutate(keys.lock(rk, path), PathLock, (cur) => {
-          const free = !cur || cur.holder === null || cur.holder === opts.holder || cur.leaseUntil < opts.now();
+          const free =
+            !cur || cur.holder === null || cur.holder === opts.holder || cur.leaseUntil < opts.now();
           if (!free) {
             blockedBy = cur.holder;
             return undefined;
@@ -87,14 +88,17 @@ export async function acquirePathLocks(
     await releaseAll();
     throw err;
   }
-  const renew = setInterval(() => {
-    for (const l of held)
-      void board
-        .mutate(keys.lock(rk, l.path), PathLock, (cur) =>
-          cur?.holder === opts.holder ? { ...cur, leaseUntil: opts.now() + opts.leaseMs } : undefined,
-        )
-        .catch(() => undefined);
-  }, Math.max(50, opts.leaseMs / 3));
+  const renew = setInterval(
+    () => {
+      for (const l of held)
+        void board
+          .mutate(keys.lock(rk, l.path), PathLock, (cur) =>
+            cur?.holder === opts.holder ? { ...cur, leaseUntil: opts.now() + opts.leaseMs } : undefined,
+          )
+          .catch(() => undefined);
+    },
+    Math.max(50, opts.leaseMs / 3),
+  );
   return {
     locks: held,
     async release(update) {

@@ -55,10 +55,21 @@ async function integrate(input: StepInput, signal: AbortSignal): Promise<StepOut
       ...(after.length ? [`Rebased onto the changes of: ${after.join(', ')}`] : []),
       '',
     ];
-    commit = await commitPatch({ task, patch, base, workDir: `${deps.dataDir}/work`, message: commitMessage(task, patch, extra) });
+    commit = await commitPatch({
+      task,
+      patch,
+      base,
+      workDir: `${deps.dataDir}/work`,
+      message: commitMessage(task, patch, extra),
+    });
     const push = await pushBranch(task.repoPath, branch);
     const data = { branch, commit, files: patch.files, base, rebasedOnto: after, push };
-    await deps.emit({ id: `${input.stepId}:integrate.committed`, taskId: task.id, type: 'integrate.committed', data });
+    await deps.emit({
+      id: `${input.stepId}:integrate.committed`,
+      taskId: task.id,
+      type: 'integrate.committed',
+      data,
+    });
     return { ok: true, data };
   } catch (err) {
     if (err instanceof IntegrationConflictError || err instanceof LockTimeoutError) {

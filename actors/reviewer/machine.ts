@@ -47,8 +47,9 @@ async function reviewStep(input: StepInput, signal: AbortSignal): Promise<StepOu
     patchId: pid,
     createdAt: new Date(input.deps.now()).toISOString(),
   };
-  const stored = (await mesh.board.putOnce(keys.review(task.id, attempt), Review, review, (a, b) => a.id === b.id))
-    .entry.value;
+  const stored = (
+    await mesh.board.putOnce(keys.review(task.id, attempt), Review, review, (a, b) => a.id === b.id)
+  ).entry.value;
   const data = {
     patchId: pid,
     decision: stored.decision,
@@ -68,4 +69,8 @@ async function reviewStep(input: StepInput, signal: AbortSignal): Promise<StepOu
 
 export const reviewerMachine = oneEffectMachine('reviewer', reviewStep);
 
-export const reviewer: AgentDefinition = { capability: 'reviewer', machine: reviewerMachine, estimateCostUsd: () => 0.02 };
+export const reviewer: AgentDefinition = {
+  capability: 'reviewer',
+  machine: reviewerMachine,
+  estimateCostUsd: () => 0.02,
+};

@@ -95,7 +95,8 @@ export class AgentHost {
         callback: (err, msg) => {
           if (err || this.stopped) return;
           const n = AwardNotice.safeParse(msg.json());
-          if (n.success) void this.onAward(n.data).catch((e) => this.log(`award ${n.data.stepId}: ${String(e)}`));
+          if (n.success)
+            void this.onAward(n.data).catch((e) => this.log(`award ${n.data.stepId}: ${String(e)}`));
         },
       }),
     );
@@ -145,18 +146,26 @@ export class AgentHost {
     };
     let lost = false;
     let actor: ReturnType<typeof createActor> | undefined;
-    const renew = setInterval(() => {
-      void board
-        .update(key, Award, { ...award, state: 'running', leaseUntil: this.opts.deps.now() + this.leaseMs }, rev)
-        .then((e) => {
-          rev = e.revision;
-        })
-        .catch(() => {
-          // The lease was taken over (expired and re-awarded): stop, the new holder finishes the step.
-          lost = true;
-          actor?.stop();
-        });
-    }, Math.max(50, Math.floor(this.leaseMs / 3)));
+    const renew = setInterval(
+      () => {
+        void board
+          .update(
+            key,
+            Award,
+            { ...award, state: 'running', leaseUntil: this.opts.deps.now() + this.leaseMs },
+            rev,
+          )
+          .then((e) => {
+            rev = e.revision;
+          })
+          .catch(() => {
+            // The lease was taken over (expired and re-awarded): stop, the new holder finishes the step.
+            lost = true;
+            actor?.stop();
+          });
+      },
+      Math.max(50, Math.floor(this.leaseMs / 3)),
+    );
     this.running.set(award.stepId, {
       stop: () => {
         lost = true;
@@ -194,8 +203,20 @@ export class AgentHost {
     const step = { kind: award.kind, attempt: award.attempt, round: award.round };
     await this.opts.deps.emit(
       out.ok
-        ? { id: `${award.stepId}:completed`, taskId: award.taskId, type: 'step.completed', step, data: out.data }
-        : { id: `${award.stepId}:failed`, taskId: award.taskId, type: 'step.failed', step, data: { reason: out.reason } },
+        ? {
+            id: `${award.stepId}:completed`,
+            taskId: award.taskId,
+            type: 'step.completed',
+            step,
+            data: out.data,
+          }
+        : {
+            id: `${award.stepId}:failed`,
+            taskId: award.taskId,
+            type: 'step.failed',
+            step,
+            data: { reason: out.reason },
+          },
     );
     this.log(`${award.stepId} ${finalState}`);
   }

@@ -20,12 +20,18 @@ export async function askJson<S extends z.ZodType>(
   const maxTries = opts.maxTries ?? 3;
   let lastError = '';
   for (let i = 0; i < maxTries; i++) {
-    const res = await callModel(input, role, { messages: convo, responseFormat: 'json', signal: opts.signal });
+    const res = await callModel(input, role, {
+      messages: convo,
+      responseFormat: 'json',
+      signal: opts.signal,
+    });
     convo.push(res.message);
     try {
       const parsed = schema.safeParse(extractJson(res.message.content));
       if (parsed.success) return { value: parsed.data, messages: convo };
-      lastError = parsed.error.issues.map((iss) => `${iss.path.join('.') || '(root)'}: ${iss.message}`).join('; ');
+      lastError = parsed.error.issues
+        .map((iss) => `${iss.path.join('.') || '(root)'}: ${iss.message}`)
+        .join('; ');
     } catch (err) {
       lastError = (err as Error).message;
     }

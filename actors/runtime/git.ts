@@ -44,7 +44,12 @@ export async function git(
       const child = execFile(
         'git',
         args,
-        { cwd, env: { ...process.env, ...GIT_ENV, ...opts.env }, maxBuffer: 64 * 1024 * 1024, signal: opts.signal },
+        {
+          cwd,
+          env: { ...process.env, ...GIT_ENV, ...opts.env },
+          maxBuffer: 64 * 1024 * 1024,
+          signal: opts.signal,
+        },
         (err, stdout, stderr) => {
           if (err && (err as NodeJS.ErrnoException).code === 'ABORT_ERR') return rej(err);
           const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
@@ -53,7 +58,11 @@ export async function git(
       );
       if (opts.input !== undefined) child.stdin?.end(opts.input);
     });
-    if (r.exitCode !== 0 && /\.lock'?: File exists|could not lock|Unable to create .*\.lock/i.test(r.stderr) && attempt < 20) {
+    if (
+      r.exitCode !== 0 &&
+      /\.lock'?: File exists|could not lock|Unable to create .*\.lock/i.test(r.stderr) &&
+      attempt < 20
+    ) {
       await new Promise((s) => setTimeout(s, 20 + Math.random() * 50));
       continue;
     }
@@ -68,7 +77,8 @@ export async function resolveRepo(path: string): Promise<string> {
   if (!existsSync(abs)) throw new RepoNotFoundError(`repository path ${abs} does not exist`);
   if (!statSync(abs).isDirectory()) throw new RepoNotFoundError(`repository path ${abs} is not a directory`);
   const r = await git(abs, ['rev-parse', '--show-toplevel'], { allowFail: true });
-  if (r.exitCode !== 0) throw new RepoNotFoundError(`${abs} is not a git repository (git init it, or pass --repo)`);
+  if (r.exitCode !== 0)
+    throw new RepoNotFoundError(`${abs} is not a git repository (git init it, or pass --repo)`);
   return r.stdout.trim();
 }
 
@@ -94,13 +104,19 @@ export async function removeWorktree(repo: string, dir: string): Promise<void> {
 }
 
 /** Applies a unified diff to a worktree; with `threeWay` it may merge onto a moved base. */
-export async function applyPatch(dir: string, diff: string, opts: { threeWay?: boolean } = {}): Promise<void> {
+export async function applyPatch(
+  dir: string,
+  diff: string,
+  opts: { threeWay?: boolean } = {},
+): Promise<void> {
   const args = ['apply', '--whitespace=nowarn', ...(opts.threeWay ? ['--3way'] : []), '-'];
   await git(dir, args, { input: diff });
 }
 
 export async function branchCommit(repo: string, branch: string): Promise<string | undefined> {
-  const r = await git(repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], { allowFail: true });
+  const r = await git(repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], {
+    allowFail: true,
+  });
   return r.exitCode === 0 ? r.stdout.trim() : undefined;
 }
 

@@ -56,7 +56,8 @@ export function extractJson(text: string | null): unknown {
   const body = (fenced ? fenced[1]! : text).trim();
   const start = body.indexOf('{');
   const end = body.lastIndexOf('}');
-  if (start < 0 || end < start) throw new Error('no JSON object found in the answer; reply with one JSON object');
+  if (start < 0 || end < start)
+    throw new Error('no JSON object found in the answer; reply with one JSON object');
   try {
     return JSON.parse(body.slice(start, end + 1));
   } catch (err) {

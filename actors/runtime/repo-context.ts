@@ -12,7 +12,8 @@ export async function repoOverview(input: StepInput, query: string, signal?: Abo
   if (files.length > shown.length) parts.push(`... and ${files.length - shown.length} more`);
   const readme = files.find((f) => /^readme(\.md|\.rst|\.txt)?$/i.test(f));
   if (readme) {
-    const text = (await git(repoPath, ['show', `${baseCommit}:${readme}`], { signal, allowFail: true })).stdout;
+    const text = (await git(repoPath, ['show', `${baseCommit}:${readme}`], { signal, allowFail: true }))
+      .stdout;
     parts.push('', `${readme} (start):`, text.slice(0, 3000));
   }
   if (input.deps.retrieve && signal) {

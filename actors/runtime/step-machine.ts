@@ -4,7 +4,10 @@ import { assign, fromPromise, setup } from 'xstate';
 import { errorText } from './ask-json.ts';
 import type { StepInput, StepOutput } from './types.ts';
 
-export function oneEffectMachine(id: string, work: (input: StepInput, signal: AbortSignal) => Promise<StepOutput>) {
+export function oneEffectMachine(
+  id: string,
+  work: (input: StepInput, signal: AbortSignal) => Promise<StepOutput>,
+) {
   return setup({
     types: {
       input: {} as StepInput,
@@ -25,7 +28,9 @@ export function oneEffectMachine(id: string, work: (input: StepInput, signal: Ab
           onDone: { target: 'done', actions: assign({ output: ({ event }) => event.output }) },
           onError: {
             target: 'done',
-            actions: assign({ output: ({ event }) => ({ ok: false as const, reason: errorText(event.error) }) }),
+            actions: assign({
+              output: ({ event }) => ({ ok: false as const, reason: errorText(event.error) }),
+            }),
           },
         },
       },

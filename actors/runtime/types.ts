@@ -36,7 +36,12 @@ export interface AgentDeps {
   /** Wall-clock cap of one test run. */
   testTimeoutMs?: number;
   /** Optional code-aware retrieval (the Curator); undefined falls back to grep. */
-  retrieve?: (repoPath: string, commit: string, query: string, signal: AbortSignal) => Promise<RetrievedSnippet[]>;
+  retrieve?: (
+    repoPath: string,
+    commit: string,
+    query: string,
+    signal: AbortSignal,
+  ) => Promise<RetrievedSnippet[]>;
 }
 
 export interface RetrievedSnippet {

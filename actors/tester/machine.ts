@@ -68,15 +68,32 @@ async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutp
       timedOut: res.timedOut,
       passed,
       counts: parsed.counts,
-      tests: parsed.tests.map(({ name, status, durationMs, message }) => ({ name, status, durationMs, message })),
+      tests: parsed.tests.map(({ name, status, durationMs, message }) => ({
+        name,
+        status,
+        durationMs,
+        message,
+      })),
       log,
       durationMs: res.durationMs || deps.now() - started,
       createdAt: new Date(deps.now()).toISOString(),
     };
-    const stored = (await mesh.board.putOnce(keys.testrun(task.id, attempt), TestRun, run, (a, b) => a.id === b.id))
-      .entry.value;
-    const data = { testRunId: stored.id, passed: stored.passed, counts: stored.counts, runner: stored.runner };
-    await deps.emit({ id: `${input.stepId}:test.completed`, taskId: task.id, type: 'test.completed', step: { kind: 'test', attempt }, data });
+    const stored = (
+      await mesh.board.putOnce(keys.testrun(task.id, attempt), TestRun, run, (a, b) => a.id === b.id)
+    ).entry.value;
+    const data = {
+      testRunId: stored.id,
+      passed: stored.passed,
+      counts: stored.counts,
+      runner: stored.runner,
+    };
+    await deps.emit({
+      id: `${input.stepId}:test.completed`,
+      taskId: task.id,
+      type: 'test.completed',
+      step: { kind: 'test', attempt },
+      data,
+    });
     return { ok: true, data };
   } finally {
     await removeWorktree(task.repoPath, wt);
