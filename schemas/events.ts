@@ -18,6 +18,8 @@ export const EventType = z.enum([
   'conflict.detected',
   'lock.waiting',
   'integrate.committed',
+  'rollback.requested',
+  'rollback.committed',
   'task.completed',
   'task.failed',
   'task.rolled_back',

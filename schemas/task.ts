@@ -35,6 +35,7 @@ export const TaskStatus = z.enum([
   'integrating',
   'completed',
   'failed',
+  'rolling_back',
   'rolled_back',
 ]);
 export type TaskStatus = z.infer<typeof TaskStatus>;
@@ -52,6 +53,7 @@ export const TaskRecord = z.object({
   workflow: z.object({ value: z.string(), context: z.record(z.string(), z.unknown()) }),
   branch: z.string().optional(),
   commit: z.string().optional(),
+  rollbackBranch: z.string().optional(),
   reason: z.string().optional(),
   createdAt: z.string(),
   updatedAt: z.string(),

@@ -1,6 +1,7 @@
 // End to end, with real nats-server, git, bwrap and a scripted OpenAI-compatible model over HTTP:
 // wrong patch → failing tests → reviewer sends it back → right patch → passing tests → gate → approve → commit.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestRollback } from '../actors/conductor/rollback.ts';
 import type { TaskEvent } from '../schemas/index.ts';
 import { git, makeFixtureRepo } from './fixture-repo.ts';
 import { type Harness, PRICE_IN, PRICE_OUT, readSse, startHarness } from './harness.ts';
@@ -203,5 +204,15 @@ describe.each(LANGS)('a task on the $fixture fixture', (l) => {
     );
     expect(resumed[0]!.id).toBeGreaterThan(resumeFrom);
     expect(resumed.map((e) => e.id)).toEqual(ids.filter((i) => i > resumeFrom));
+
+    // Rollback: a revert of the integrated commit on a new branch; the task branch stays as it was.
+    await requestRollback(h.client, patchId, { by: 'test' });
+    const rolled = (await h.waitForStatus(task.id, 'rolled_back')) as { task: { rollbackBranch: string } };
+    expect(rolled.task.rollbackBranch).toBe(`${branch}-rollback`);
+    expect(git(repo, 'rev-parse', `${branch}-rollback~1`)).toBe(git(repo, 'rev-parse', branch));
+    expect(git(repo, 'rev-parse', `${branch}-rollback^{tree}`)).toBe(
+      git(repo, 'rev-parse', `${mainBefore}^{tree}`),
+    );
+    expect(git(repo, 'rev-parse', 'main')).toBe(mainBefore);
   });
 });

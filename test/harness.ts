@@ -75,7 +75,8 @@ export async function startHarness(
       for (;;) {
         const body = (await (await api(`/v1/tasks/${taskId}`)).json()) as { task: { status: string } };
         if (want.includes(body.task.status)) return body as unknown as Record<string, unknown>;
-        if (['completed', 'failed'].includes(body.task.status))
+        const terminal = want.includes('rolled_back') ? ['failed'] : ['completed', 'failed', 'rolled_back'];
+        if (terminal.includes(body.task.status))
           throw new Error(
             `task ended ${body.task.status}, wanted ${want.join('|')}: ${JSON.stringify(body.task)}`,
           );

@@ -111,7 +111,13 @@ export class Conductor {
       if (!task) return undefined;
       const { next, changed } = applyWorkflowEvent(task.workflow, wfEvent);
       if (!changed) return undefined;
-      const ctx = next.context as { attempt?: number; branch?: string; commit?: string; reason?: string };
+      const ctx = next.context as {
+        attempt?: number;
+        branch?: string;
+        commit?: string;
+        reason?: string;
+        rollbackBranch?: string;
+      };
       return {
         ...task,
         workflow: next,
@@ -119,6 +125,7 @@ export class Conductor {
         attempt: Number(ctx.attempt ?? task.attempt),
         branch: ctx.branch || task.branch,
         commit: ctx.commit || task.commit,
+        rollbackBranch: ctx.rollbackBranch || task.rollbackBranch,
         reason: ctx.reason ?? task.reason,
         updatedAt: new Date(this.now()).toISOString(),
       };
@@ -149,6 +156,16 @@ export class Conductor {
           type: 'task.completed',
           at,
           data: { branch: task.branch, commit: task.commit },
+        });
+        return;
+      case 'rolled_back':
+        this.active.delete(taskId);
+        await this.mesh.bus.publish({
+          id: `${taskId}:rolled-back`,
+          taskId,
+          type: 'task.rolled_back',
+          at,
+          data: { branch: task.rollbackBranch, of: task.commit },
         });
         return;
       case 'failed':
@@ -266,6 +283,8 @@ export function toWorkflowEvent(e: TaskEvent): WorkflowEvent | undefined {
         : undefined;
     case 'approval.granted':
       return { type: 'APPROVED', patchId: String(e.data.patchId ?? '') };
+    case 'rollback.requested':
+      return { type: 'ROLLBACK', by: String(e.data.by ?? '') };
     case 'approval.changes_requested':
       return {
         type: 'CHANGES_REQUESTED',

@@ -12,6 +12,7 @@ export interface WorkflowContext {
   reason?: string;
   branch?: string;
   commit?: string;
+  rollbackBranch?: string;
 }
 
 export type WorkflowEvent =
@@ -19,7 +20,8 @@ export type WorkflowEvent =
   | { type: 'STEP_FAILED'; kind: StepKind; attempt: number; reason: string }
   | { type: 'APPROVED'; patchId: string }
   | { type: 'CHANGES_REQUESTED'; patchId: string; comment: string }
-  | { type: 'BUDGET_EXCEEDED'; reason: string };
+  | { type: 'BUDGET_EXCEEDED'; reason: string }
+  | { type: 'ROLLBACK'; by: string };
 
 const isStep = (kind: StepKind) => ({
   type: 'isStep' as const,
@@ -37,7 +39,10 @@ export const workflowMachine = setup({
     isStep: ({ context, event }, params: { kind: StepKind }) =>
       (event.type === 'STEP_DONE' || event.type === 'STEP_FAILED') &&
       event.kind === params.kind &&
-      (params.kind === 'plan' || params.kind === 'integrate' || event.attempt === context.attempt),
+      (params.kind === 'plan' ||
+        params.kind === 'integrate' ||
+        params.kind === 'rollback' ||
+        event.attempt === context.attempt),
     approvedReview: ({ event }) => event.type === 'STEP_DONE' && event.data.decision === 'approve',
     autoApprove: ({ context }) => context.approveMode === 'auto',
     attemptsLeft: ({ context }) => context.attempt < context.maxAttempts,
@@ -65,7 +70,10 @@ export const workflowMachine = setup({
   id: 'task',
   context: ({ input }) => ({ attempt: 0, maxAttempts: input.maxAttempts, approveMode: input.approveMode }),
   initial: 'planning',
-  on: { BUDGET_EXCEEDED: { target: '.failed', actions: 'failWith' } },
+  // A budget only stops work that is still under way: a completed task may still be rolled back.
+  on: {
+    BUDGET_EXCEEDED: { guard: ({ context }) => !context.commit, target: '.failed', actions: 'failWith' },
+  },
   states: {
     planning: {
       on: {
@@ -129,7 +137,18 @@ export const workflowMachine = setup({
         STEP_FAILED: { guard: isStep('integrate'), target: 'failed', actions: 'failWith' },
       },
     },
-    completed: { type: 'final' },
+    completed: { on: { ROLLBACK: 'rolling_back' } },
+    rolling_back: {
+      on: {
+        STEP_DONE: {
+          guard: isStep('rollback'),
+          target: 'rolled_back',
+          actions: assign({ rollbackBranch: ({ event }) => String(dataOf(event).branch ?? '') }),
+        },
+        STEP_FAILED: { guard: isStep('rollback'), target: 'completed', actions: 'failWith' },
+      },
+    },
+    rolled_back: { type: 'final' },
     failed: { type: 'final' },
   },
 });
@@ -190,6 +209,8 @@ export function currentStep(w: PersistedWorkflow): { kind: StepKind; attempt: nu
       return { kind: 'review', attempt };
     case 'integrating':
       return { kind: 'integrate', attempt: 1 };
+    case 'rolling_back':
+      return { kind: 'rollback', attempt: 1 };
     default:
       return undefined;
   }

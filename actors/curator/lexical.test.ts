@@ -39,6 +39,20 @@ describe('Bm25Index', () => {
   });
 });
 
+describe('Bm25Index compaction', () => {
+  it('keeps scores right after many deletes and re-adds', () => {
+    const index = new Bm25Index();
+    for (let i = 0; i < 3000; i++) index.put(`d${i}`, addTerms(`common word${i % 10} unique${i}`));
+    for (let i = 0; i < 2500; i++) index.delete(`d${i}`);
+    index.put('d1', addTerms('unique1 special'));
+    expect(index.size).toBe(501);
+    expect(index.searchSync(addTerms('unique2999'), 3).map((h) => h.id)).toEqual(['d2999']);
+    expect(index.searchSync(addTerms('unique1'), 3).map((h) => h.id)).toEqual(['d1']);
+    expect(index.searchSync(addTerms('unique5'), 3)).toEqual([]);
+    expect(index.idf('word3')).toBeCloseTo(Math.log(1 + (501 - 50 + 0.5) / (50 + 0.5)), 6);
+  });
+});
+
 describe('ElasticLexicalIndex (mocked client: no Elasticsearch server can run here)', () => {
   it('creates the index, bulk-indexes pre-split terms, searches with weighted term queries and deletes', async () => {
     const mock = new Mock();

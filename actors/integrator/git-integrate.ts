@@ -149,3 +149,42 @@ export async function pushBranch(
     ? { pushed: true, remote }
     : { pushed: false, remote, error: r.stderr.trim().slice(0, 500) };
 }
+
+export const rollbackBranchFor = (taskId: string) => `codemesh/${taskId}-rollback`;
+
+/**
+ * Reverts `commit` on a new branch `codemesh/<task>-rollback` (plumbing on a private index, no checkout).
+ * Idempotent: a branch that already carries the revert is returned as it is.
+ */
+export async function revertOnNewBranch(opts: {
+  repo: string;
+  taskId: string;
+  commit: string;
+  workDir: string;
+}): Promise<{ branch: string; commit: string }> {
+  const { repo, commit } = opts;
+  const branch = rollbackBranchFor(opts.taskId);
+  const tip = await branchCommit(repo, branch);
+  if (
+    tip &&
+    (await git(repo, ['log', '-1', '--format=%B', tip])).stdout.includes(`Codemesh-Revert: ${commit}`)
+  )
+    return { branch, commit: tip };
+  await mkdir(opts.workDir, { recursive: true });
+  const index = join(opts.workDir, `index-rollback-${opts.taskId}-${process.pid}-${Date.now()}`);
+  const env = { GIT_INDEX_FILE: index };
+  try {
+    const diff = (await git(repo, ['diff', '--binary', `${commit}~1`, commit])).stdout;
+    await git(repo, ['read-tree', commit], { env });
+    if (diff.trim())
+      await git(repo, ['apply', '--cached', '-R', '--whitespace=nowarn', '-'], { input: diff, env });
+    const tree = (await git(repo, ['write-tree'], { env })).stdout.trim();
+    const subject = (await git(repo, ['log', '-1', '--format=%s', commit])).stdout.trim();
+    const message = `Revert "${subject}"\n\nThis reverts commit ${commit}.\n\nCodemesh-Task: ${opts.taskId}\nCodemesh-Revert: ${commit}\n`;
+    const revert = (await git(repo, ['commit-tree', tree, '-p', commit], { input: message })).stdout.trim();
+    await git(repo, ['update-ref', `refs/heads/${branch}`, revert, tip ?? '0'.repeat(40)]);
+    return { branch, commit: revert };
+  } finally {
+    await rm(index, { force: true });
+  }
+}

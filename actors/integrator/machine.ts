@@ -12,6 +12,7 @@ import {
   existingIntegration,
   IntegrationConflictError,
   pushBranch,
+  revertOnNewBranch,
 } from './git-integrate.ts';
 import { acquirePathLocks, LockTimeoutError } from './locks.ts';
 
@@ -86,6 +87,29 @@ async function integrate(input: StepInput, signal: AbortSignal): Promise<StepOut
   }
 }
 
-export const integratorMachine = oneEffectMachine('integrator', integrate);
+async function rollback(input: StepInput): Promise<StepOutput> {
+  const { task, deps } = input;
+  if (!task.commit) throw new StepFailure(`task ${task.id} has no commit to roll back`);
+  const { branch, commit } = await revertOnNewBranch({
+    repo: task.repoPath,
+    taskId: task.id,
+    commit: task.commit,
+    workDir: `${deps.dataDir}/work`,
+  });
+  const push = await pushBranch(task.repoPath, branch);
+  const data = { branch, commit, reverts: task.commit, push };
+  await deps.emit({
+    id: `${input.stepId}:rollback.committed`,
+    taskId: task.id,
+    type: 'rollback.committed',
+    data,
+  });
+  return { ok: true, data };
+}
+
+/** One agent, two kinds of step: integrate a reviewed patch, or roll an integrated one back. */
+export const integratorMachine = oneEffectMachine('integrator', (input, signal) =>
+  input.kind === 'rollback' ? rollback(input) : integrate(input, signal),
+);
 
 export const integrator: AgentDefinition = { capability: 'integrator', machine: integratorMachine };
