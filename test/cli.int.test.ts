@@ -1,0 +1,75 @@
+// The main job as a user runs it: `codemesh run` on a repository, embedded mesh, scripted model over HTTP.
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { CODEMESH_ROOT, git, makeFixtureRepo } from './fixture-repo.ts';
+import { type ScriptedLlm, startScriptedLlm } from './scripted-llm/index.ts';
+
+const run = promisify(execFile);
+let llm: ScriptedLlm;
+
+beforeAll(async () => {
+  llm = await startScriptedLlm(({ roleHint }) => {
+    if (roleHint === 'planner')
+      return {
+        content: JSON.stringify({
+          summary: 'Fix subtract',
+          subtasks: [{ id: 'fix', title: 'Fix subtract', successCriteria: ['tests pass'] }],
+        }),
+      };
+    if (roleHint === 'reviewer')
+      return {
+        content: JSON.stringify({
+          decision: 'approve',
+          confidence: 0.9,
+          critique: 'Looks right.',
+          risks: [],
+        }),
+      };
+    return {
+      content:
+        'calc.py\n<<<<<<< SEARCH\ndef subtract(a, b):\n    return a + b\n=======\ndef subtract(a, b):\n    return a - b\n>>>>>>> REPLACE\n',
+    };
+  });
+});
+afterAll(async () => llm?.close());
+
+it('codemesh run --approve auto takes a task to a commit and ends with the branch name', async () => {
+  const repo = makeFixtureRepo('py-calc');
+  const base = git(repo, 'rev-parse', 'HEAD');
+  const { stdout } = await run(
+    process.execPath,
+    [
+      join(CODEMESH_ROOT, 'bin', 'codemesh.js'),
+      'run',
+      '--repo',
+      repo,
+      '--title',
+      'Fix subtract',
+      '--approve',
+      'auto',
+    ],
+    {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        CODEMESH_HOME: mkdtempSync(join(tmpdir(), 'codemesh-cli-')),
+        CODEMESH_LLM_BASE_URL: llm.url,
+        CODEMESH_LLM_API_KEY: 'sk-cli-test-key',
+        CODEMESH_LLM_MODEL: 'scripted-model',
+      },
+      timeout: 90_000,
+    },
+  );
+  const branch = /✔ done: branch (codemesh\/t-[a-z0-9]+)/.exec(stdout)?.[1];
+  expect(branch, stdout).toBeDefined();
+  expect(stdout).toMatch(/plan: Fix subtract/);
+  expect(stdout).toMatch(/patch #1: 1 file\(s\), \+1 -1 — calc\.py/);
+  expect(stdout).toMatch(/tests #1 \(pytest\): PASS — 2 passed, 0 failed/);
+  expect(stdout).toMatch(/review #1: approve \(confidence 0\.90\)/);
+  expect(stdout).not.toContain('sk-cli-test-key');
+  expect(git(repo, 'rev-list', '--count', `${base}..${branch}`)).toBe('1');
+}, 120_000);
