@@ -9,12 +9,15 @@ import {
 } from '../blackboard/index.ts';
 import { createSandbox, type Sandbox } from '../sandbox-agent/index.ts';
 import { coder } from './coder/machine.ts';
+import { Curator } from './curator/curator.ts';
+import { startCuratorResponder } from './curator/responder.ts';
 import { Conductor, type ConductorOptions } from './conductor/conductor.ts';
 import { integrator } from './integrator/machine.ts';
 import { createModelClient, type ModelClient, resolveModelConfig } from './llm/index.ts';
 import { planner } from './planner/machine.ts';
 import { reviewer } from './reviewer/machine.ts';
 import { AgentHost } from './runtime/agent-host.ts';
+import { curatorClient } from './runtime/retrieve.ts';
 import type { AgentDefinition, AgentDeps, ModelProvider } from './runtime/types.ts';
 import { tester } from './tester/machine.ts';
 
@@ -22,7 +25,15 @@ export const agents = { planner, coder, tester, reviewer, integrator } as const 
   string,
   AgentDefinition
 >;
-export const Roles = ['conductor', 'planner', 'coder', 'tester', 'reviewer', 'integrator'] as const;
+export const Roles = [
+  'conductor',
+  'curator',
+  'planner',
+  'coder',
+  'tester',
+  'reviewer',
+  'integrator',
+] as const;
 export type Role = (typeof Roles)[number];
 
 export function isRole(s: string): s is Role {
@@ -63,6 +74,7 @@ export function agentDeps(mesh: MeshConnection, opts: ActorOptions): AgentDeps {
     sandbox: opts.sandbox ?? createSandbox(),
     binDirs: opts.binDirs ?? [join(import.meta.dirname, '..', 'node_modules', '.bin')],
     now: Date.now,
+    retrieve: curatorClient(mesh),
     emit: async (e) => {
       await mesh.bus.publish({ ...e, at: new Date().toISOString() });
     },
@@ -77,6 +89,18 @@ export interface RunningActor {
 /** Starts one role on its own NATS connection. */
 export async function startActor(role: Role, opts: ActorOptions): Promise<RunningActor> {
   const mesh = await connectMesh({ url: opts.natsUrl, name: `codemesh-${role}` });
+  if (role === 'curator') {
+    const curator = new Curator({ cacheDir: join(resolve(opts.dataDir), 'index') });
+    const sub = startCuratorResponder(mesh, curator);
+    await mesh.nc.flush();
+    return {
+      role,
+      async stop() {
+        sub.unsubscribe();
+        await mesh.close();
+      },
+    };
+  }
   if (role === 'conductor') {
     const conductor = new Conductor(mesh, { leaseMs: opts.leaseMs, log: opts.log, ...opts.conductor });
     await conductor.start();

@@ -8,7 +8,7 @@ export const SubjectRoots = {
   announce: 'cm.work.announce',
   /** Award notices to one agent instance (core NATS): `cm.work.award.<instanceId>`. */
   award: 'cm.work.award',
-  /** Curator retrieval queries (core request/reply). */
+  /** Curator retrieval queries (core request/reply, queue group `curator`). */
   curator: 'cm.curator.query',
 } as const;
 export type SubjectRoot = (typeof SubjectRoots)[keyof typeof SubjectRoots];

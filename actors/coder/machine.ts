@@ -163,7 +163,7 @@ export const coderMachine = setup({
     tooling: {
       invoke: {
         src: 'runTools',
-        input: ({ context }) => ({ worktree: context.worktree, result: context.last! }),
+        input: ({ context }) => ({ step: context.step, worktree: context.worktree, result: context.last! }),
         onDone: [
           {
             guard: 'turnsLeft',

@@ -4,6 +4,7 @@ import { join, normalize, relative, sep } from 'node:path';
 import { z } from 'zod';
 import type { ToolSpec } from '../llm/index.ts';
 import { git } from '../runtime/git.ts';
+import type { RetrievedSnippet } from '../runtime/types.ts';
 
 export const toolSpecs: ToolSpec[] = [
   {
@@ -25,6 +26,12 @@ export const toolSpecs: ToolSpec[] = [
     parameters: { type: 'object', properties: { dir: { type: 'string' } } },
   },
   {
+    name: 'search_code',
+    description:
+      'Code-aware search (the Curator: AST chunks, symbols, BM25, import graph): the most relevant functions and classes for a free-text query, with path and lines.',
+    parameters: { type: 'object', properties: { query: { type: 'string' } }, required: ['query'] },
+  },
+  {
     name: 'grep',
     description: 'Search the repository for a regular expression; returns path:line:text matches (max 100).',
     parameters: { type: 'object', properties: { pattern: { type: 'string' } }, required: ['pattern'] },
@@ -38,6 +45,10 @@ const ReadArgs = z.object({
 });
 const ListArgs = z.object({ dir: z.string().optional() });
 const GrepArgs = z.object({ pattern: z.string().min(1).max(500) });
+const SearchArgs = z.object({ query: z.string().min(1).max(5000) });
+
+/** Code-aware search over the task's repository at its base commit, if a Curator is reachable. */
+export type SearchFn = (query: string, signal?: AbortSignal) => Promise<RetrievedSnippet[]>;
 
 /** Resolves a model-given path inside root, or throws with a message meant for the model. */
 export function insideRoot(root: string, p: string): string {
@@ -54,6 +65,7 @@ export async function runTool(
   name: string,
   rawArgs: string,
   signal?: AbortSignal,
+  search?: SearchFn,
 ): Promise<string> {
   let args: unknown;
   try {
@@ -91,6 +103,12 @@ export async function runTool(
         };
         await walk(base);
         return out.join('\n') || '(no files)';
+      }
+      case 'search_code': {
+        const a = SearchArgs.parse(args);
+        const hits = search ? await search(a.query, signal) : [];
+        if (hits.length === 0) return 'no results (or no Curator on the mesh); try grep';
+        return hits.map((h) => `--- ${h.path}:${h.startLine}-${h.endLine}\n${h.text}`).join('\n');
       }
       case 'grep': {
         const a = GrepArgs.parse(args);

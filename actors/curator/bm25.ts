@@ -116,12 +116,13 @@ export class Bm25Index implements LexicalIndex {
    * Scores of the documents matching at least one query term (query weights multiply idf), as parallel
    * arrays of internal document numbers and scores; see `idAt` and `groupAt`.
    */
-  scoreDocs(query: Map<string, number>): { docs: number[]; scores: Float64Array } {
+  scoreDocs(query: Map<string, number>, bOverride?: number): { docs: number[]; scores: Float64Array } {
     if (this.acc.length < this.ids.length) this.acc = new Float64Array(this.ids.length * 2);
     const acc = this.acc;
     const docs: number[] = [];
     const avg = this.n > 0 ? this.totalLen / this.n : 1;
-    const { k1, b, alive, lens } = this;
+    const { k1, alive, lens } = this;
+    const b = bOverride ?? this.b;
     const c0 = k1 * (1 - b);
     const c1 = (k1 * b) / avg;
     for (const [term, qw] of query) {
@@ -158,8 +159,8 @@ export class Bm25Index implements LexicalIndex {
   }
 
   /** BM25 score of every document matching at least one query term, by id. */
-  scoreAll(query: Map<string, number>): Map<string, number> {
-    const { docs, scores } = this.scoreDocs(query);
+  scoreAll(query: Map<string, number>, bOverride?: number): Map<string, number> {
+    const { docs, scores } = this.scoreDocs(query, bOverride);
     const out = new Map<string, number>();
     for (let i = 0; i < docs.length; i++) out.set(this.ids[docs[i]!]!, scores[i]!);
     return out;

@@ -15,6 +15,12 @@ export interface RankWeights {
   package: number;
   names: number;
   title: number;
+  /** File BM25 with weak length normalisation (b = 0.3): long central files are often the ones to fix. */
+  bm25Flat: number;
+  /** Sum of the file's three best chunk scores. */
+  chunkTop3: number;
+  /** log10(1 + lines) / 4: a mild preference for larger files. */
+  size: number;
   codeSymbol: number;
   qualified: number;
   frame: number;
@@ -36,6 +42,9 @@ export const DEFAULT_WEIGHTS: RankWeights = {
   package: 0.3,
   names: 0.3,
   title: 0,
+  bm25Flat: 0,
+  chunkTop3: 0,
+  size: 0,
   codeSymbol: 0,
   qualified: 0,
   frame: 0.8,
@@ -102,6 +111,8 @@ export interface Signals {
   names: Map<string, number>;
   /** File BM25 of the first line of the query (an issue's title). */
   title: Map<string, number>;
+  bm25Flat: Map<string, number>;
+  chunkTop3: Map<string, number>;
   frames: Map<string, number>;
   symbols: Map<string, number>;
   codeSymbols: Map<string, number>;
@@ -119,13 +130,22 @@ export function signals(index: RepoIndex, query: string): Signals {
   const bm25 = normalise(index.fileLex.scoreAll(terms));
   const { docs, scores: lex } = index.chunkLex.scoreDocs(terms);
   const bestChunk = new Map<string, number>();
+  const top3 = new Map<string, [number, number, number]>();
   let maxChunk = 0;
   for (let i = 0; i < docs.length; i++) {
     const path = index.chunkLex.groupAt(docs[i]!)!;
     const s = lex[i]!;
     if (s > (bestChunk.get(path) ?? 0)) bestChunk.set(path, s);
     if (s > maxChunk) maxChunk = s;
+    const t = top3.get(path) ?? [0, 0, 0];
+    if (s > t[2]) {
+      t[2] = s;
+      t.sort((a, b) => b - a);
+    }
+    top3.set(path, t);
   }
+  const chunkTop3 = new Map<string, number>();
+  for (const [p, t] of top3) chunkTop3.set(p, t[0] + t[1] + t[2]);
   return {
     terms,
     mentions,
@@ -136,6 +156,8 @@ export function signals(index: RepoIndex, query: string): Signals {
     packages: normalise(mentions.packages),
     names: normalise(index.nameLex.scoreAll(terms)),
     title: normalise(index.fileLex.scoreAll(queryTerms(query.trimStart().split('\n', 1)[0] ?? ''))),
+    bm25Flat: normalise(index.fileLex.scoreAll(terms, 0.3)),
+    chunkTop3: normalise(chunkTop3),
     codeSymbols: normalise(mentions.codeSymbols),
     qualified: normalise(mentions.qualified),
     frames: normalise(mentions.frames),
@@ -168,6 +190,11 @@ export function rank(
   addSignal(packages, w.package);
   addSignal(names, w.names);
   addSignal(title, w.title);
+  addSignal(sig.bm25Flat, w.bm25Flat);
+  addSignal(sig.chunkTop3, w.chunkTop3);
+  if (w.size !== 0) {
+    for (const p of base.keys()) base.set(p, base.get(p)! + (w.size * Math.log10(1 + (index.records.get(p)?.lines ?? 0))) / 4);
+  }
   addSignal(sig.codeSymbols, w.codeSymbol);
   addSignal(sig.qualified, w.qualified);
   addSignal(frames, w.frame);
