@@ -102,6 +102,36 @@ describe('a model that keeps returning malformed edits', () => {
   });
 });
 
+describe('budgets', () => {
+  it('a task that spends more than its budget stops with the reason', async () => {
+    h.setScript(({ roleHint }) =>
+      roleHint === 'planner'
+        ? {
+            usage: { prompt_tokens: 1000, completion_tokens: 1000 },
+            content: JSON.stringify({
+              summary: 's',
+              subtasks: [{ id: 'a', title: 'a', successCriteria: ['c'] }],
+            }),
+          }
+        : { content: 'unreachable: the budget stops the task before any coder call' },
+    );
+    const repo = makeFixtureRepo('py-calc');
+    const r = await h.api('/v1/tasks', {
+      method: 'POST',
+      body: JSON.stringify({ repo, title: 'x', budget: { maxCostUsd: 0.5 } }),
+    });
+    const { task } = (await r.json()) as { task: { id: string } };
+    let t: { status: string; reason?: string } = { status: '' };
+    for (let i = 0; i < 300 && t.status !== 'failed' && t.status !== 'completed'; i++) {
+      t = ((await (await h.api(`/v1/tasks/${task.id}`)).json()) as { task: typeof t }).task;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    // One planner call at $0.5/1k in + $1.5/1k out for 1000 + 1000 tokens = $2 > $0.5.
+    expect(t.status).toBe('failed');
+    expect(t.reason).toMatch(/budget: spent \$2\.0000 of \$0\.5/);
+  });
+});
+
 describe('codemesh run (CLI)', () => {
   const cli = join(CODEMESH_ROOT, 'bin', 'codemesh.js');
   it('stops at once when no model is reachable, naming the settings to set', async () => {

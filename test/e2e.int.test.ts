@@ -195,6 +195,9 @@ describe.each(LANGS)('a task on the $fixture fixture', (l) => {
     const ids = events.map((e) => e.id);
     expect([...ids].sort((a, b) => a - b)).toEqual(ids);
     expect(events.filter((e) => e.event.type === 'cost.recorded')).toHaveLength(6);
+    // The model's API key never reaches an event or the blackboard.
+    const stored = JSON.stringify(events) + JSON.stringify(body);
+    expect(stored).not.toContain(h.env.CODEMESH_LLM_API_KEY);
 
     // Resuming from Last-Event-ID replays only what came after it.
     const resumeFrom = events[5]!.id;
