@@ -15,6 +15,7 @@ import { Conductor, type ConductorOptions } from './conductor/conductor.ts';
 import { integrator } from './integrator/machine.ts';
 import { createModelClient, type ModelClient, resolveModelConfig } from './llm/index.ts';
 import { planner } from './planner/machine.ts';
+import { startRecorderRole } from './recorder/role.ts';
 import { reviewer } from './reviewer/machine.ts';
 import { AgentHost } from './runtime/agent-host.ts';
 import { curatorClient } from './runtime/retrieve.ts';
@@ -27,6 +28,7 @@ export const agents = { planner, coder, tester, reviewer, integrator } as const 
 >;
 export const Roles = [
   'conductor',
+  'recorder',
   'curator',
   'planner',
   'coder',
@@ -101,6 +103,7 @@ export async function startActor(role: Role, opts: ActorOptions): Promise<Runnin
       },
     };
   }
+  if (role === 'recorder') return startRecorderRole(mesh, opts);
   if (role === 'conductor') {
     const conductor = new Conductor(mesh, { leaseMs: opts.leaseMs, log: opts.log, ...opts.conductor });
     await conductor.start();

@@ -129,3 +129,46 @@ export class JetStreamEventBus implements EventBus {
     }
   }
 }
+
+export interface Delivery {
+  seq: number;
+  ack(): void;
+  /** Redeliver after `delayMs`. */
+  nak(delayMs: number): void;
+}
+
+/**
+ * Runs a durable, explicit-ack consumer on the events stream: each valid event goes to `onEvent` with its
+ * delivery (ack only once the effect is durable); a message that can never be valid is terminated.
+ * @example const c = await consumeEvents(mesh.js, mesh.jsm, 'recorder', async (e, d) => { await write(e); d.ack(); });
+ */
+export async function consumeEvents(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  name: string,
+  onEvent: (event: TaskEvent, delivery: Delivery) => Promise<void> | void,
+  log: (line: string) => void = () => undefined,
+): Promise<{ close(): Promise<void>; done: Promise<void> }> {
+  await ensureDurable(jsm, name);
+  const consumer = await js.consumers.get(Streams.events.name, name);
+  const messages = await consumer.consume({ max_messages: 256 });
+  const done = (async () => {
+    for await (const m of messages) {
+      let event: TaskEvent;
+      try {
+        event = decodeEvent(m);
+      } catch (err) {
+        log(`dropping invalid event ${m.seq}: ${String(err)}`);
+        m.term();
+        continue;
+      }
+      await onEvent(event, { seq: m.seq, ack: () => m.ack(), nak: (ms) => m.nak(ms) });
+    }
+  })();
+  return {
+    done,
+    async close() {
+      await messages.close().catch(() => undefined);
+    },
+  };
+}

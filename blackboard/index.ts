@@ -1,5 +1,12 @@
 // Public surface of the blackboard: NATS KV state, the JetStream event log, the embedded nats-server.
-export { decodeEvent, ensureDurable, ensureStreams, JetStreamEventBus } from './bus.ts';
+export {
+  consumeEvents,
+  type Delivery,
+  decodeEvent,
+  ensureDurable,
+  ensureStreams,
+  JetStreamEventBus,
+} from './bus.ts';
 export * from './errors.ts';
 export { connectMesh, type MeshConnection } from './mesh.ts';
 export { NatsKvBlackboard } from './nats-kv-blackboard.ts';

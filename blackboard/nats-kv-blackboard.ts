@@ -41,7 +41,7 @@ export class NatsKvBlackboard implements Blackboard {
 
   async get<S extends z.ZodType>(key: string, schema: S): Promise<Entry<z.infer<S>> | undefined> {
     const e = await this.kv.get(key);
-    if (!e || e.operation !== 'PUT' || e.length === 0) return undefined;
+    if (e?.operation !== 'PUT' || e.length === 0) return undefined;
     return { key, value: parse(key, schema, e.json()), revision: e.revision };
   }
 

@@ -1,11 +1,13 @@
 // The codemesh CLI: run a task, start the mesh, run one actor, and the Curator's index/search/eval commands.
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { openRecord } from '../actors/recorder/index.ts';
 import { isRole, Roles, startActor, startEmbedded } from '../actors/mesh.ts';
 import { connectMesh, NatsUnavailableError } from '../blackboard/index.ts';
 import { createGateway, serveGateway } from '../gateway/index.ts';
 import { UsageError } from './errors.ts';
 import { cmdRun, RUN_USAGE } from './run.ts';
-import { settingsFromEnv } from './settings.ts';
+import { authFromEnv, settingsFromEnv } from './settings.ts';
 
 const USAGE = `codemesh — a mesh of coding agents on NATS
 
@@ -20,7 +22,9 @@ const USAGE = `codemesh — a mesh of coding agents on NATS
   codemesh eval localize --dataset <file.jsonl> --repos <dir> [--limit N] [--json] [--out <file>]
 
 Settings (env): CODEMESH_LLM_BASE_URL, CODEMESH_LLM_API_KEY, CODEMESH_LLM_MODEL (and CODEMESH_<ROLE>_LLM_*),
-NATS_URL, CODEMESH_TOKEN (gateway bearer token), CODEMESH_HOME (state dir, default ./.codemesh), CODEMESH_PORT.`;
+NATS_URL, CODEMESH_TOKEN (development admin token), CODEMESH_HOME (state dir, default ./.codemesh), CODEMESH_PORT,
+DATABASE_URL (Postgres for the record; default PGlite under CODEMESH_HOME/pg), CODEMESH_OIDC_ISSUER,
+CODEMESH_OIDC_AUDIENCE, CODEMESH_OIDC_JWKS_URL, CODEMESH_JWT_HS256_SECRET, CODEMESH_JWT_MAX_LIFETIME_SEC.`;
 
 function waitForSignal(): Promise<void> {
   return new Promise((resolve) => {
@@ -39,11 +43,22 @@ async function cmdUp(argv: string[]): Promise<number> {
     log: (l) => console.error(l),
   });
   const client = await connectMesh({ url: mesh.natsUrl, name: 'codemesh-gateway' });
+  const record = await openRecord({
+    databaseUrl: process.env.DATABASE_URL || undefined,
+    dir: join(s.dataDir, 'pg'),
+  });
+  if (record.vectorNote) console.error(`codemesh: ${record.vectorNote}`);
   const gw = await serveGateway(
-    createGateway({ mesh: client, token: s.token, log: (l) => console.error(l) }),
-    {
-      port: values.port ? Number(values.port) : s.port,
-    },
+    createGateway({
+      mesh: client,
+      record,
+      token: s.token,
+      auth: authFromEnv(process.env),
+      // The Curator is loaded on first use: `POST /v1/repos/index` works without slowing start.
+      indexer: { index: async (o) => (await import('../actors/curator/index.ts')).indexRepo(o) },
+      log: (l) => console.error(l),
+    }),
+    { port: values.port ? Number(values.port) : s.port },
   );
   console.log(
     `codemesh up: NATS ${mesh.natsUrl}${mesh.server ? ` (pid ${mesh.server.pid})` : ''}, gateway ${gw.url}`,
@@ -57,6 +72,7 @@ async function cmdUp(argv: string[]): Promise<number> {
   await gw.close();
   await client.close();
   await mesh.stop();
+  await record.close();
   return 0;
 }
 

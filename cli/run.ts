@@ -1,9 +1,11 @@
 // `codemesh run`: one task from intake to an approved commit on codemesh/<task-id>, with live progress.
 import { createInterface } from 'node:readline/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { submitTask } from '../actors/conductor/submit.ts';
 import { ModelError } from '../actors/llm/index.ts';
 import { type EmbeddedMesh, startEmbedded } from '../actors/mesh.ts';
+import { openRecord } from '../actors/recorder/index.ts';
 import { RepoNotFoundError } from '../actors/runtime/git.ts';
 import { connectMesh, type MeshConnection } from '../blackboard/index.ts';
 import { createGateway, serveGateway } from '../gateway/index.ts';
@@ -50,7 +52,11 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
   if (!settings.natsUrl) embedded = await startEmbedded({ dataDir: settings.dataDir });
   const natsUrl = settings.natsUrl ?? embedded!.natsUrl;
   const mesh = await connectMesh({ url: natsUrl, name: 'codemesh-cli' });
-  const gateway = await serveGateway(createGateway({ mesh, token: settings.token }), { port: 0 });
+  const record = await openRecord({
+    databaseUrl: process.env.DATABASE_URL || undefined,
+    dir: join(settings.dataDir, 'pg'),
+  });
+  const gateway = await serveGateway(createGateway({ mesh, record, token: settings.token }), { port: 0 });
   try {
     const task = await submitTask(mesh, {
       repo: values.repo,
@@ -74,6 +80,7 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
     await gateway.close();
     await mesh.close();
     await embedded?.stop();
+    await record.close();
   }
 }
 

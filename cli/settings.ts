@@ -23,3 +23,21 @@ export function settingsFromEnv(env: Record<string, string | undefined> = proces
     leaseMs: env.CODEMESH_LEASE_MS ? Number(env.CODEMESH_LEASE_MS) : undefined,
   };
 }
+
+/** Gateway authentication beyond the development token: an OIDC issuer and/or an HS256 secret. */
+export function authFromEnv(
+  env: Record<string, string | undefined>,
+): import('../gateway/index.ts').AuthConfig {
+  const {
+    CODEMESH_OIDC_ISSUER: issuer,
+    CODEMESH_OIDC_AUDIENCE: audience,
+    CODEMESH_OIDC_JWKS_URL: jwksUrl,
+  } = env;
+  return {
+    ...(issuer && audience && jwksUrl ? { oidc: { issuer, audience, jwksUrl } } : {}),
+    ...(env.CODEMESH_JWT_HS256_SECRET ? { hs256: { secret: env.CODEMESH_JWT_HS256_SECRET } } : {}),
+    ...(env.CODEMESH_JWT_MAX_LIFETIME_SEC
+      ? { maxLifetimeSec: Number(env.CODEMESH_JWT_MAX_LIFETIME_SEC) }
+      : {}),
+  };
+}

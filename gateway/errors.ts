@@ -5,6 +5,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ZodError } from 'zod';
 import { RepoNotFoundError } from '../actors/runtime/git.ts';
 import { WriteOnceError } from '../blackboard/index.ts';
+import { RollbackRefusedError } from '../actors/conductor/rollback.ts';
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -23,13 +24,33 @@ export function fieldErrors(err: ZodError): Array<{ path: string; message: strin
 }
 
 export function toErrorResponse(err: unknown, c: Context): Response {
-  if (err instanceof ApiError)
-    return c.json({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } }, err.status);
+  if (err instanceof ApiError) {
+    const retry = (err.details as { retryAfter?: number } | undefined)?.retryAfter;
+    if (retry) c.header('Retry-After', String(retry));
+    return c.json(
+      { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } },
+      err.status,
+    );
+  }
   if (err instanceof ZodError)
-    return c.json({ error: { code: 'INVALID_REQUEST', message: 'the request does not match the schema', fields: fieldErrors(err) } }, 400);
-  if (err instanceof RepoNotFoundError) return c.json({ error: { code: err.code, message: err.message } }, 422);
-  if (err instanceof WriteOnceError) return c.json({ error: { code: 'ALREADY_DECIDED', message: err.message } }, 409);
-  if (err instanceof HTTPException) return c.json({ error: { code: `HTTP_${err.status}`, message: err.message } }, err.status);
+    return c.json(
+      {
+        error: {
+          code: 'INVALID_REQUEST',
+          message: 'the request does not match the schema',
+          fields: fieldErrors(err),
+        },
+      },
+      400,
+    );
+  if (err instanceof RepoNotFoundError)
+    return c.json({ error: { code: err.code, message: err.message } }, 422);
+  if (err instanceof RollbackRefusedError)
+    return c.json({ error: { code: err.code, message: err.message } }, 409);
+  if (err instanceof WriteOnceError)
+    return c.json({ error: { code: 'ALREADY_DECIDED', message: err.message } }, 409);
+  if (err instanceof HTTPException)
+    return c.json({ error: { code: `HTTP_${err.status}`, message: err.message } }, err.status);
   // Unknown failures: no internals (or secrets) in the body; the message is logged by the caller.
   return c.json({ error: { code: 'INTERNAL', message: 'internal error' } }, 500);
 }

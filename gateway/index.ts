@@ -1,5 +1,8 @@
 // Public surface of the gateway.
-export { createGateway, type GatewayOptions } from './app.ts';
-export { requireBearer } from './auth.ts';
+export { createGateway } from './app.ts';
+export { DEFAULT_ORG_ID, DEV_USER_ID, userIdFor } from './auth.ts';
 export { ApiError } from './errors.ts';
+export { openApiDocument } from './openapi.ts';
+export { mintPat } from './pat.ts';
 export { serveGateway } from './serve.ts';
+export type * from './types.ts';

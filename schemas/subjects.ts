@@ -10,6 +10,8 @@ export const SubjectRoots = {
   award: 'cm.work.award',
   /** Curator retrieval queries (core request/reply, queue group `curator`). */
   curator: 'cm.curator.query',
+  /** Chat with a task's agents (core request/reply): `cm.chat.<taskId>`. */
+  chat: 'cm.chat',
 } as const;
 export type SubjectRoot = (typeof SubjectRoots)[keyof typeof SubjectRoots];
 
@@ -22,6 +24,8 @@ export type StreamName = (typeof Streams)[keyof typeof Streams]['name'];
 export const Consumers = {
   /** The conductor's durable consumer on the events stream (shared by every conductor instance). */
   conductor: 'conductor',
+  /** The recorder's durable consumer on the events stream (projection into Postgres). */
+  recorder: 'recorder',
 } as const;
 export type ConsumerName = (typeof Consumers)[keyof typeof Consumers];
 
@@ -37,4 +41,6 @@ export const subjects = {
   announce: (capability: string) => `${SubjectRoots.announce}.${capability}`,
   award: (instanceId: string) => `${SubjectRoots.award}.${instanceId}`,
   curator: () => SubjectRoots.curator,
+  chat: (taskId: string) => `${SubjectRoots.chat}.${taskId}`,
+  allChats: () => `${SubjectRoots.chat}.*`,
 } as const;

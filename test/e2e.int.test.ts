@@ -1,7 +1,6 @@
 // End to end, with real nats-server, git, bwrap and a scripted OpenAI-compatible model over HTTP:
 // wrong patch → failing tests → reviewer sends it back → right patch → passing tests → gate → approve → commit.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requestRollback } from '../actors/conductor/rollback.ts';
 import type { TaskEvent } from '../schemas/index.ts';
 import { git, makeFixtureRepo } from './fixture-repo.ts';
 import { type Harness, PRICE_IN, PRICE_OUT, readSse, startHarness } from './harness.ts';
@@ -209,7 +208,11 @@ describe.each(LANGS)('a task on the $fixture fixture', (l) => {
     expect(resumed.map((e) => e.id)).toEqual(ids.filter((i) => i > resumeFrom));
 
     // Rollback: a revert of the integrated commit on a new branch; the task branch stays as it was.
-    await requestRollback(h.client, patchId, { by: 'test' });
+    const rb = await h.api(`/v1/patches/${patchId}/rollback`, {
+      method: 'POST',
+      body: JSON.stringify({ reason: 'undo' }),
+    });
+    expect(rb.status).toBe(202);
     const rolled = (await h.waitForStatus(task.id, 'rolled_back')) as { task: { rollbackBranch: string } };
     expect(rolled.task.rollbackBranch).toBe(`${branch}-rollback`);
     expect(git(repo, 'rev-parse', `${branch}-rollback~1`)).toBe(git(repo, 'rev-parse', branch));

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type EmbeddedMesh, type Role, startEmbedded } from '../actors/mesh.ts';
+import { openRecord } from '../actors/recorder/index.ts';
 import { connectMesh, type MeshConnection } from '../blackboard/index.ts';
 import { createGateway, serveGateway } from '../gateway/index.ts';
 import type { TaskEvent } from '../schemas/index.ts';
@@ -48,7 +49,9 @@ export async function startHarness(
   };
   const mesh = await startEmbedded({ dataDir, env, roles: opts.roles, leaseMs: opts.leaseMs ?? 3000 });
   const client = await connectMesh({ url: mesh.natsUrl, name: 'gateway' });
-  const server = await serveGateway(createGateway({ mesh: client, token: TOKEN }));
+  // The same PGlite directory as the recorder role: one database per process, shared.
+  const record = await openRecord({ dir: join(dataDir, 'pg') });
+  const server = await serveGateway(createGateway({ mesh: client, record, token: TOKEN }));
   const api = (path: string, init: RequestInit = {}) =>
     fetch(`${server.url}${path}`, {
       ...init,
@@ -89,6 +92,7 @@ export async function startHarness(
       await server.close();
       await client.close();
       await mesh.stop();
+      await record.close();
       await llm.close();
     },
   };

@@ -1,13 +1,11 @@
 // The conductor: applies task events to each task's workflow, announces and awards the next step, and
 // re-announces steps whose winner went silent. Any number of conductors may run; CAS keeps them consistent.
-import type { ConsumerMessages } from '@nats-io/jetstream';
-import { decodeEvent, ensureDurable, type MeshConnection } from '../../blackboard/index.ts';
+import { consumeEvents, type MeshConnection } from '../../blackboard/index.ts';
 import {
   Award,
   Consumers,
   CostLedger,
   keys,
-  Streams,
   stepId,
   type TaskEvent,
   TaskRecord,
@@ -27,7 +25,7 @@ export interface ConductorOptions {
 }
 
 export class Conductor {
-  private messages?: ConsumerMessages;
+  private consumer?: { close(): Promise<void> };
   private sweeper?: NodeJS.Timeout;
   private readonly queues = new Map<string, Promise<void>>();
   private readonly rounds = new Map<string, { round: number; at: number; inFlight: boolean }>();
@@ -44,32 +42,23 @@ export class Conductor {
   }
 
   async start(): Promise<void> {
-    await ensureDurable(this.mesh.jsm, Consumers.conductor);
     for (const k of await this.mesh.board.keys('task.>')) this.active.add(k.slice('task.'.length));
-    const consumer = await this.mesh.js.consumers.get(Streams.events.name, Consumers.conductor);
-    this.messages = await consumer.consume({ max_messages: 256 });
-    void (async () => {
-      for await (const m of this.messages!) {
-        let event: TaskEvent;
-        try {
-          event = decodeEvent(m);
-        } catch (err) {
-          // A message that can never be valid: terminate it rather than redeliver forever.
-          this.log(`dropping invalid event ${m.seq}: ${String(err)}`);
-          m.term();
-          continue;
-        }
+    this.consumer = await consumeEvents(
+      this.mesh.js,
+      this.mesh.jsm,
+      Consumers.conductor,
+      (event, delivery) =>
         this.enqueue(event.taskId, async () => {
           try {
             await this.handle(event);
-            m.ack();
+            delivery.ack();
           } catch (err) {
             this.log(`event ${event.id} failed, will be redelivered: ${String(err)}`);
-            m.nak(500);
+            delivery.nak(500);
           }
-        });
-      }
-    })();
+        }),
+      (l) => this.log(l),
+    );
     const sweepMs = this.opts.sweepMs ?? 1000;
     this.sweeper = setInterval(
       () => void this.sweep().catch((e) => this.log(`sweep: ${String(e)}`)),
@@ -79,7 +68,7 @@ export class Conductor {
 
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
-    await this.messages?.close().catch(() => undefined);
+    await this.consumer?.close();
     await Promise.allSettled([...this.queues.values()]);
   }
 

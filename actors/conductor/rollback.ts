@@ -11,7 +11,7 @@ export class RollbackRefusedError extends Error {
 export async function requestRollback(
   mesh: MeshConnection,
   patchId: string,
-  opts: { by: string; now?: () => number },
+  opts: { by: string; reason?: string; now?: () => number },
 ): Promise<TaskRecord> {
   const parsed = parsePatchId(patchId);
   if (!parsed) throw new RollbackRefusedError(`"${patchId.slice(0, 80)}" is not a patch id`);
@@ -28,7 +28,7 @@ export async function requestRollback(
     taskId: task.id,
     type: 'rollback.requested',
     at: new Date((opts.now ?? Date.now)()).toISOString(),
-    data: { patchId, by: opts.by },
+    data: { patchId, by: opts.by, ...(opts.reason ? { reason: opts.reason } : {}) },
   });
   return task;
 }

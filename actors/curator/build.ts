@@ -34,7 +34,12 @@ export interface Delta {
 }
 
 /** Records for the paths that differ between two commits; only those files are read. */
-export async function buildDelta(repoPath: string, from: string, to: string, known?: string[]): Promise<Delta> {
+export async function buildDelta(
+  repoPath: string,
+  from: string,
+  to: string,
+  known?: string[],
+): Promise<Delta> {
   const names = known ?? diffNames(repoPath, from, to);
   if (names.length === 0) return { changed: [], deleted: [], names };
   const wanted = new Set(names);

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { Curator } from './curator.ts';
 import { CuratorError } from './errors.ts';
 import { evalLocalize } from './eval-localize.ts';
+import { DEFAULT_WEIGHTS, type RankWeights } from './rank.ts';
 
 export interface CliIO {
   out: (line: string) => void;
@@ -92,6 +93,9 @@ export async function cmdEvalLocalize(
     out?: string;
     only?: string;
     cacheDir?: string;
+    quiet?: boolean;
+    /** Overrides of the ranking weights (for tuning runs). */
+    weights?: Partial<RankWeights>;
   },
   io: CliIO = stdio,
 ): Promise<number> {
@@ -102,8 +106,9 @@ export async function cmdEvalLocalize(
       repos: args.repos,
       limit: args.limit,
       filter: only ? (i) => only.test(i.instance_id) : undefined,
-      curator: { cacheDir: args.cacheDir },
-      onInstance: args.json
+      curator: { cacheDir: args.cacheDir, weights: { ...DEFAULT_WEIGHTS, ...args.weights } },
+      // Progress goes to stderr, so `--json` output on stdout stays one object.
+      onInstance: args.quiet
         ? undefined
         : (r, done, total) => {
             const mark =

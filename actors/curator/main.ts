@@ -1,7 +1,9 @@
 // Runnable entry for the Curator's commands until they are wired into the `codemesh` CLI:
 //   npx tsx actors/curator/main.ts index --repo PATH [--commit REV] [--json]
 //   npx tsx actors/curator/main.ts search --repo PATH --query TEXT [--top-k N] [--commit REV] [--json]
-//   npx tsx actors/curator/main.ts eval-localize --dataset FILE --repos DIR [--limit N] [--only REGEX] [--json] [--out FILE]
+//   npx tsx actors/curator/main.ts eval-localize --dataset FILE --repos DIR [--limit N] [--only REGEX] [--json]
+//     [--out FILE] [--weights weights.json]
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { cmdEvalLocalize, cmdIndex, cmdSearch } from './cli.ts';
 
@@ -24,6 +26,7 @@ export async function main(argv: string[]): Promise<number> {
       only: { type: 'string' },
       out: { type: 'string' },
       'cache-dir': { type: 'string' },
+      weights: { type: 'string' },
     },
   });
   const cacheDir = values['cache-dir'];
@@ -51,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
       out: values.out,
       only: values.only,
       cacheDir,
+      weights: values.weights ? JSON.parse(readFileSync(values.weights, 'utf8')) : undefined,
     });
   }
   process.stderr.write(`${USAGE}\n`);

@@ -33,6 +33,7 @@ const PATH_RE =
   /(?:[\w.-]+[/\\])*[\w-]+\.(?:py|pyi|pyx|js|jsx|ts|tsx|mjs|go|java|cfg|toml|ini|rst|txt|json|ya?ml)\b/g;
 const FRAME_RE = /File "([^"]+)", line (\d+)(?:, in (\w+))?/g;
 const DOTTED_RE = /\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+\b/g;
+const FROM_IMPORT_RE = /\bfrom\s+([A-Za-z_][\w.]*)\s+import\s+([\w, ]+)/g;
 const IDENT_RE = /[A-Za-z_][A-Za-z0-9_]*/g;
 const MAX_DEF_FILES = 12;
 
@@ -98,8 +99,16 @@ export function findMentions(index: MentionIndex, text: string): Mentions {
     if (hits.length > 0 && hits.length <= 5) for (const p of hits) add(paths, p, 1 / hits.length);
   }
 
-  for (const m of text.matchAll(DOTTED_RE)) {
-    const parts = m[0].split('.');
+  const dotted = [...text.matchAll(DOTTED_RE)].map((m) => m[0]);
+  // `from a.b import c` names the module `a.b.c` when c is one.
+  for (const m of text.matchAll(FROM_IMPORT_RE)) {
+    for (const name of m[2]!.split(',')) {
+      const n = name.trim().split(/\s+/)[0];
+      if (n && /^\w+$/.test(n) && index.resolver.moduleCount(`${m[1]}.${n}`) > 0) dotted.push(`${m[1]}.${n}`);
+    }
+  }
+  for (const name of dotted) {
+    const parts = name.split('.');
     for (let n = parts.length; n >= 2; n--) {
       const name = parts.slice(0, n).join('.');
       const files = index.resolver.module(name);

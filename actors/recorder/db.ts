@@ -1,6 +1,8 @@
 // Opens the record: embedded PGlite (with pgvector) by default, or Postgres through postgres.js when a URL is
 // given. Migrations are applied on open; vector tables only where pgvector is available.
-import { mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
@@ -55,10 +57,17 @@ const open = new Map<string, Shared>();
  * @example const rec = await openRecord({ databaseUrl: process.env.DATABASE_URL, dir: '.codemesh/pg' });
  */
 export async function openRecord(opts: OpenRecordOptions = {}): Promise<RecordStore> {
-  const key = opts.databaseUrl ? `pg:${opts.databaseUrl}` : opts.dir ? `pglite:${resolve(opts.dir)}` : undefined;
+  const key = opts.databaseUrl
+    ? `pg:${opts.databaseUrl}`
+    : opts.dir
+      ? `pglite:${resolve(opts.dir)}`
+      : undefined;
   let shared = key ? open.get(key) : undefined;
   if (!shared) {
-    shared = { store: opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.log) : openPglite(opts.dir), refs: 0 };
+    shared = {
+      store: opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.log) : openPglite(opts.dir),
+      refs: 0,
+    };
     if (key) open.set(key, shared);
     shared.store.catch(() => key && open.delete(key));
   }
@@ -83,11 +92,17 @@ export async function openRecord(opts: OpenRecordOptions = {}): Promise<RecordSt
 
 async function openPglite(dir?: string) {
   if (dir) mkdirSync(dir, { recursive: true });
+  // initdb in WASM takes seconds: a new database (in memory or an empty dir) starts from a migrated template.
+  const fresh = !dir || readdirSync(dir).length === 0;
+  const template = fresh ? await pgliteTemplate() : undefined;
   // The options-object form: `new PGlite(undefined, opts)` silently drops the extensions.
-  const client = await PGlite.create({ ...(dir ? { dataDir: resolve(dir) } : {}), extensions: { vector } });
+  const client = await PGlite.create({
+    ...(dir ? { dataDir: resolve(dir) } : {}),
+    ...(template ? { loadDataDir: template } : {}),
+    extensions: { vector },
+  });
   const db = drizzlePglite({ client, schema: tables });
-  await migratePglite(db, { migrationsFolder: join(MIGRATIONS, 'core'), migrationsTable: '__codemesh_core' });
-  await migratePglite(db, { migrationsFolder: join(MIGRATIONS, 'vector'), migrationsTable: '__codemesh_vector' });
+  await migrateAll(db);
   return {
     db: db as unknown as RecordDb,
     driver: 'pglite' as const,
@@ -96,11 +111,49 @@ async function openPglite(dir?: string) {
   };
 }
 
+async function migrateAll(db: Parameters<typeof migratePglite>[0]): Promise<void> {
+  await migratePglite(db, { migrationsFolder: join(MIGRATIONS, 'core'), migrationsTable: '__codemesh_core' });
+  await migratePglite(db, {
+    migrationsFolder: join(MIGRATIONS, 'vector'),
+    migrationsTable: '__codemesh_vector',
+  });
+}
+
+let templateBlob: Promise<Blob | undefined> | undefined;
+
+/** A migrated, empty data directory as a tarball, cached in memory and in the OS temp dir per migration set. */
+function pgliteTemplate(): Promise<Blob | undefined> {
+  templateBlob ??= (async () => {
+    const hash = createHash('sha256');
+    for (const part of ['core', 'vector'])
+      hash.update(readFileSync(join(MIGRATIONS, part, 'meta', '_journal.json')));
+    const file = join(tmpdir(), `codemesh-pglite-${hash.digest('hex').slice(0, 16)}.tar.gz`);
+    if (existsSync(file)) return new Blob([readFileSync(file)]);
+    const client = await PGlite.create({ extensions: { vector } });
+    try {
+      await migrateAll(drizzlePglite({ client, schema: tables }));
+      const blob = await client.dumpDataDir('gzip');
+      const tmp = `${file}.${process.pid}`;
+      writeFileSync(tmp, Buffer.from(await blob.arrayBuffer()));
+      renameSync(tmp, file);
+      return blob;
+    } catch {
+      return undefined;
+    } finally {
+      await client.close();
+    }
+  })();
+  return templateBlob;
+}
+
 async function openPostgres(url: string, log?: (line: string) => void) {
   const client = postgres(url, { max: 8, onnotice: () => undefined, connect_timeout: 10 });
   try {
     const db = drizzlePostgres({ client, schema: tables });
-    await migratePostgres(db, { migrationsFolder: join(MIGRATIONS, 'core'), migrationsTable: '__codemesh_core' });
+    await migratePostgres(db, {
+      migrationsFolder: join(MIGRATIONS, 'core'),
+      migrationsTable: '__codemesh_core',
+    });
     const rows = await client`select 1 from pg_available_extensions where name = 'vector'`;
     let vectorNote: string | undefined;
     if (rows.length > 0) {

@@ -1,6 +1,6 @@
 // Projects one task event (and the blackboard entries it points at) onto the record. Idempotent: every write
 // is keyed by an event id or a natural key with ON CONFLICT, so replaying a stream leaves the same rows.
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Blackboard } from '../../blackboard/index.ts';
 import {
   Approval,
@@ -44,7 +44,9 @@ export async function upsertTask(
   task: TaskRecord,
   opts: { seq?: number; createdBy?: string } = {},
 ): Promise<void> {
-  const repo = (await db.select({ id: repos.id, orgId: repos.orgId }).from(repos).where(eq(repos.path, task.repoPath)))[0];
+  const repo = (
+    await db.select({ id: repos.id, orgId: repos.orgId }).from(repos).where(eq(repos.path, task.repoPath))
+  )[0];
   const row = {
     id: task.id,
     repoId: repo?.id ?? null,
@@ -89,7 +91,12 @@ export async function upsertTask(
  * Writes what `event` (stream sequence `seq`) says into the record. Blackboard entries it refers to are read
  * now; they are write-once, so a replay reads the same values.
  */
-export async function projectEvent(db: RecordDb, board: Blackboard, seq: number, event: TaskEvent): Promise<void> {
+export async function projectEvent(
+  db: RecordDb,
+  board: Blackboard,
+  seq: number,
+  event: TaskEvent,
+): Promise<void> {
   const taskId = event.taskId;
   await db
     .insert(traces)
@@ -113,6 +120,17 @@ export async function projectEvent(db: RecordDb, board: Blackboard, seq: number,
   if (!exists) return;
   const terminal = TERMINAL_STATUS[event.type];
   if (terminal && !record) await db.update(tasks).set({ status: terminal }).where(eq(tasks.id, taskId));
+  // The conductor's record stays `completed` after a rollback (its workflow is final); the record says more.
+  if (record?.status === 'completed')
+    await db
+      .update(tasks)
+      .set({ status: 'rolled_back' })
+      .where(
+        and(
+          eq(tasks.id, taskId),
+          sql`exists (select 1 from ${traces} where ${traces.taskId} = ${taskId} and ${traces.type} = 'task.rolled_back')`,
+        ),
+      );
 
   const attempt = event.step?.attempt ?? record?.attempt ?? 1;
   switch (event.type) {

@@ -1,16 +1,7 @@
 // Puts unfinished tasks back on an empty (or partly lost) blackboard from the record.
 import { and, asc, eq, notInArray } from 'drizzle-orm';
 import type { Blackboard } from '../../blackboard/index.ts';
-import {
-  Approval,
-  CostLedger,
-  keys,
-  Patch,
-  Plan,
-  Review,
-  TaskRecord,
-  TestRun,
-} from '../../schemas/index.ts';
+import { Approval, CostLedger, keys, Patch, Plan, Review, TaskRecord, TestRun } from '../../schemas/index.ts';
 import type { RecordDb } from './db.ts';
 import { approvals, patches, plans, reviews, tasks, testruns, toolCalls } from './schema.ts';
 
@@ -37,7 +28,11 @@ export async function rebuildBlackboard(db: RecordDb, board: Blackboard): Promis
     if ((await created).created) report.written[kind]++;
   };
   const keep = () => true;
-  const open = await db.select().from(tasks).where(notInArray(tasks.status, FINISHED)).orderBy(asc(tasks.createdAt));
+  const open = await db
+    .select()
+    .from(tasks)
+    .where(notInArray(tasks.status, FINISHED))
+    .orderBy(asc(tasks.createdAt));
   for (const t of open) {
     const record = TaskRecord.safeParse(t.record);
     if (!record.success) continue;

@@ -14,7 +14,17 @@ import { createTestDatabase, type TestDatabase } from './test-postgres.ts';
 import { embeddings } from './vector-schema.ts';
 
 const PROJECTED = [
-  s.tasks, s.plans, s.patches, s.testruns, s.reviews, s.approvals, s.agentRuns, s.toolCalls, s.budgets, s.traces, s.prRecords,
+  s.tasks,
+  s.plans,
+  s.patches,
+  s.testruns,
+  s.reviews,
+  s.approvals,
+  s.agentRuns,
+  s.toolCalls,
+  s.budgets,
+  s.traces,
+  s.prRecords,
 ] as const;
 
 async function dump(db: RecordDb): Promise<Record<string, unknown[]>> {
@@ -68,7 +78,9 @@ function recordSuite(name: string, open: () => Promise<RecordStore | undefined>,
       expect(await db.select().from(s.reviews)).toHaveLength(1);
       expect(await db.select().from(s.traces)).toHaveLength(9);
       const runs = await db.select().from(s.agentRuns);
-      expect(runs).toEqual([expect.objectContaining({ id: `${id}-plan-1#1`, state: 'done', instanceId: 'planner-1' })]);
+      expect(runs).toEqual([
+        expect.objectContaining({ id: `${id}-plan-1#1`, state: 'done', instanceId: 'planner-1' }),
+      ]);
       const [budget] = await db.select().from(s.budgets);
       expect(budget).toMatchObject({ promptTokens: 100, completionTokens: 20, calls: 1 });
       expect(budget!.costUsd).toBeCloseTo(0.08, 10);
@@ -76,7 +88,9 @@ function recordSuite(name: string, open: () => Promise<RecordStore | undefined>,
       await seedApproval(mesh, id);
       const again = await replayTwice(db, id);
       expect(again.second).toEqual(again.first);
-      expect(await db.select().from(s.approvals)).toEqual([expect.objectContaining({ decision: 'approve', by: 'u' })]);
+      expect(await db.select().from(s.approvals)).toEqual([
+        expect.objectContaining({ decision: 'approve', by: 'u' }),
+      ]);
     });
 
     it('the recorder actor projects live events through its durable consumer and survives a restart', async (ctx) => {
@@ -94,7 +108,11 @@ function recordSuite(name: string, open: () => Promise<RecordStore | undefined>,
       await r2.start();
       await r2.waitForSeq(last + 1);
       await r2.stop();
-      const rows = await rec.db.select().from(s.traces).where(sql`${s.traces.taskId} = ${id}`).orderBy(asc(s.traces.seq));
+      const rows = await rec.db
+        .select()
+        .from(s.traces)
+        .where(sql`${s.traces.taskId} = ${id}`)
+        .orderBy(asc(s.traces.seq));
       expect(rows.map((r) => r.type).at(-1)).toBe('approval.granted');
       expect(rows).toHaveLength(10);
     });
@@ -110,7 +128,15 @@ function recordSuite(name: string, open: () => Promise<RecordStore | undefined>,
       expect(report.tasks).toContain(id);
       const n = report.tasks.length;
       expect(n).toBeGreaterThanOrEqual(2);
-      expect(report.written).toEqual({ task: n, plan: n, patch: n, testrun: n, review: n, approval: n, cost: n });
+      expect(report.written).toEqual({
+        task: n,
+        plan: n,
+        patch: n,
+        testrun: n,
+        review: n,
+        approval: n,
+        cost: n,
+      });
       const restored = await board.get(keys.task(id), TaskRecord);
       expect(restored?.value).toEqual((await mesh.board.get(keys.task(id), TaskRecord))?.value);
       const again = await rebuildBlackboard(rec.db, board);
@@ -147,18 +173,35 @@ describe('vectors on PGlite', () => {
     const rec = await openRecord();
     try {
       expect(rec.vector).toBe(true);
-      const unit = (i: number) => Array.from({ length: 384 }, (_, k) => (k === i ? 1 : k === i + 1 ? 0.5 : 0));
+      const unit = (i: number) =>
+        Array.from({ length: 384 }, (_, k) => (k === i ? 1 : k === i + 1 ? 0.5 : 0));
       await rec.db.insert(embeddings).values(
-        [0, 10, 20, 30].map((i) => ({ id: `e${i}`, indexId: 'ix', repoId: 'r', path: `f${i}.ts`, startLine: 1, endLine: 2, embedding: unit(i) })),
+        [0, 10, 20, 30].map((i) => ({
+          id: `e${i}`,
+          indexId: 'ix',
+          repoId: 'r',
+          path: `f${i}.ts`,
+          startLine: 1,
+          endLine: 2,
+          embedding: unit(i),
+        })),
       );
-      const idx = await rec.db.execute(sql`select indexdef from pg_indexes where indexname = 'embeddings_hnsw_cosine_idx'`);
+      const idx = await rec.db.execute(
+        sql`select indexdef from pg_indexes where indexname = 'embeddings_hnsw_cosine_idx'`,
+      );
       expect(JSON.stringify(idx)).toMatch(/USING hnsw \(embedding vector_cosine_ops\)/);
       const q = unit(20);
       const dist = cosineDistance(embeddings.embedding, q);
       await rec.db.execute(sql`set enable_seqscan = off`);
-      const plan = await rec.db.execute(sql`explain select id from embeddings order by embedding <=> ${JSON.stringify(q)}::vector limit 2`);
+      const plan = await rec.db.execute(
+        sql`explain select id from embeddings order by embedding <=> ${JSON.stringify(q)}::vector limit 2`,
+      );
       expect(JSON.stringify(plan)).toMatch(/embeddings_hnsw_cosine_idx/);
-      const rows = await rec.db.select({ id: embeddings.id, d: dist }).from(embeddings).orderBy(dist).limit(2);
+      const rows = await rec.db
+        .select({ id: embeddings.id, d: dist })
+        .from(embeddings)
+        .orderBy(dist)
+        .limit(2);
       expect(rows[0]).toEqual({ id: 'e20', d: expect.closeTo(0, 6) });
       expect(rows[1]!.d).toBeGreaterThan(0.5);
     } finally {

@@ -1,13 +1,12 @@
 // The recorder actor: a durable consumer of its own on CODEMESH_EVENTS that projects every event onto the
 // record and acks only after the database write (a crash before the ack means a redelivery, which is harmless).
-import type { ConsumerMessages } from '@nats-io/jetstream';
-import { decodeEvent, ensureDurable, type MeshConnection } from '../../blackboard/index.ts';
-import { Streams } from '../../schemas/index.ts';
+import { consumeEvents, type MeshConnection } from '../../blackboard/index.ts';
+import { Consumers } from '../../schemas/index.ts';
 import type { RecordDb } from './db.ts';
 import { projectEvent } from './project.ts';
 
-/** The recorder's durable consumer on the events stream. TODO(lead): move into schemas' `Consumers`. */
-export const RECORDER_CONSUMER = 'recorder';
+/** The recorder's durable consumer on the events stream (named in schemas' `Consumers`). */
+export const RECORDER_CONSUMER = Consumers.recorder;
 
 export interface RecorderOptions {
   consumer?: string;
@@ -17,7 +16,7 @@ export interface RecorderOptions {
 }
 
 export class Recorder {
-  private messages?: ConsumerMessages;
+  private consumer?: { close(): Promise<void> };
   private loop?: Promise<void>;
   private projected = 0;
   private lastSeq = 0;
@@ -30,34 +29,28 @@ export class Recorder {
   ) {}
 
   async start(): Promise<void> {
-    const name = this.opts.consumer ?? RECORDER_CONSUMER;
-    await ensureDurable(this.mesh.jsm, name);
-    const consumer = await this.mesh.js.consumers.get(Streams.events.name, name);
-    this.messages = await consumer.consume({ max_messages: 256 });
-    this.loop = (async () => {
-      // One event at a time, in stream order: per-task order matters (status, agent runs) and the
-      // projection is cheap next to the agents' work.
-      for await (const m of this.messages!) {
-        let event: ReturnType<typeof decodeEvent>;
+    // One event at a time, in stream order: per-task order matters (status, agent runs) and the
+    // projection is cheap next to the agents' work.
+    const consumer = await consumeEvents(
+      this.mesh.js,
+      this.mesh.jsm,
+      this.opts.consumer ?? RECORDER_CONSUMER,
+      async (event, d) => {
         try {
-          event = decodeEvent(m);
-        } catch (err) {
-          this.log(`dropping invalid event ${m.seq}: ${String(err)}`);
-          m.term();
-          continue;
-        }
-        try {
-          await projectEvent(this.db, this.mesh.board, m.seq, event);
-          m.ack();
+          await projectEvent(this.db, this.mesh.board, d.seq, event);
+          d.ack();
           this.projected++;
-          this.lastSeq = Math.max(this.lastSeq, m.seq);
+          this.lastSeq = Math.max(this.lastSeq, d.seq);
           this.wake();
         } catch (err) {
           this.log(`event ${event.id} not recorded, will be redelivered: ${String(err)}`);
-          m.nak(this.opts.retryMs ?? 1000);
+          d.nak(this.opts.retryMs ?? 1000);
         }
-      }
-    })();
+      },
+      (l) => this.log(l),
+    );
+    this.consumer = consumer;
+    this.loop = consumer.done;
   }
 
   /** Events projected by this instance so far (for /v1/metrics and tests). */
@@ -69,7 +62,10 @@ export class Recorder {
   waitForSeq(seq: number, timeoutMs = 10_000): Promise<void> {
     if (this.lastSeq >= seq) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`recorder did not reach seq ${seq} in ${timeoutMs} ms`)), timeoutMs);
+      const t = setTimeout(
+        () => reject(new Error(`recorder did not reach seq ${seq} in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.waiters.push({
         seq,
         resolve: () => {
@@ -91,7 +87,7 @@ export class Recorder {
   }
 
   async stop(): Promise<void> {
-    await this.messages?.close().catch(() => undefined);
+    await this.consumer?.close();
     await this.loop?.catch(() => undefined);
   }
 

@@ -28,7 +28,9 @@ async function reachable(url: string): Promise<boolean> {
 export async function createTestDatabase(): Promise<TestDatabase | { unavailable: string }> {
   if (!(await reachable(ADMIN_URL))) {
     try {
-      execFileSync('bash', [join(import.meta.dirname, '..', '..', 'deploy', 'postgres.sh')], { stdio: 'ignore' });
+      execFileSync('bash', [join(import.meta.dirname, '..', '..', 'deploy', 'postgres.sh')], {
+        stdio: 'ignore',
+      });
     } catch (err) {
       return { unavailable: `deploy/postgres.sh failed: ${(err as Error).message}` };
     }

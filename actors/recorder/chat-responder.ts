@@ -1,0 +1,65 @@
+// A minimal agent responder for `POST /v1/chat/{task}`: answers over NATS request/reply with a summary of the
+// task's state read from the blackboard. It does not call a model; it reports what the agents left behind.
+import type { Subscription } from '@nats-io/transport-node';
+import type { MeshConnection } from '../../blackboard/index.ts';
+import { type ChatAnswer, ChatQuestion, chatSubjectAll } from '../../schemas/api.ts';
+import { CostLedger, keys, Patch, Plan, Review, TaskRecord, TestRun } from '../../schemas/index.ts';
+
+export async function summarizeTask(mesh: MeshConnection, q: ChatQuestion): Promise<string> {
+  const task = (await mesh.board.get(keys.task(q.taskId), TaskRecord))?.value;
+  if (!task) return `I have no state for task ${q.taskId} on the blackboard.`;
+  const a = task.attempt;
+  const [plan, patch, run, review, cost] = await Promise.all([
+    mesh.board.get(keys.plan(task.id), Plan),
+    a ? mesh.board.get(keys.patch(`${task.id}-p${a}`), Patch) : undefined,
+    a ? mesh.board.get(keys.testrun(task.id, a), TestRun) : undefined,
+    a ? mesh.board.get(keys.review(task.id, a), Review) : undefined,
+    mesh.board.get(keys.cost(task.id), CostLedger),
+  ]);
+  const lines = [`Task "${task.request.title}" is ${task.status.replace('_', ' ')} (attempt ${a}).`];
+  if (plan) lines.push(`Plan: ${plan.value.summary} (${plan.value.subtasks.length} subtask(s)).`);
+  if (patch)
+    lines.push(
+      `Latest patch ${patch.value.id}: ${patch.value.summary}; files ${patch.value.files.join(', ')}.`,
+    );
+  if (run)
+    lines.push(
+      `Tests (${run.value.runner}): ${run.value.passed ? 'passed' : 'failed'}, ${run.value.counts.passed} passed, ${run.value.counts.failed} failed.`,
+    );
+  if (review)
+    lines.push(
+      `Review: ${review.value.decision} (confidence ${review.value.confidence.toFixed(2)}): ${review.value.critique}`,
+    );
+  if (task.reason) lines.push(`Reason: ${task.reason}`);
+  if (task.branch)
+    lines.push(`Branch: ${task.branch}${task.commit ? ` at ${task.commit.slice(0, 12)}` : ''}.`);
+  if (cost)
+    lines.push(
+      `Spent so far: ${cost.value.totals.calls} model call(s), $${cost.value.totals.costUsd.toFixed(4)}.`,
+    );
+  if (/\b(why|fail|wrong)\b/i.test(q.message) && run && !run.value.passed) {
+    const failed = run.value.tests.filter((t) => t.status === 'failed').map((t) => t.name);
+    if (failed.length) lines.push(`Failing tests: ${failed.slice(0, 10).join(', ')}.`);
+  }
+  return lines.join('\n');
+}
+
+/** Subscribes (queue group `chat`) and answers every question until `stop`. */
+export function startChatResponder(mesh: MeshConnection, by = 'codemesh-status-agent'): { stop(): void } {
+  const sub: Subscription = mesh.nc.subscribe(chatSubjectAll, {
+    queue: 'chat',
+    callback: (err, msg) => {
+      if (err) return;
+      void (async () => {
+        let answer: ChatAnswer;
+        try {
+          answer = { answer: await summarizeTask(mesh, ChatQuestion.parse(msg.json())), by };
+        } catch (e) {
+          answer = { answer: `I could not read the task's state: ${(e as Error).message}`, by };
+        }
+        msg.respond(JSON.stringify(answer));
+      })();
+    },
+  });
+  return { stop: () => sub.unsubscribe() };
+}

@@ -1,0 +1,187 @@
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { schema } from '../actors/recorder/index.ts';
+import { keys, TaskRecord } from '../schemas/index.ts';
+import { DEV, startTestGateway, type TestGateway } from './test-setup.ts';
+
+let g: TestGateway;
+beforeAll(async () => {
+  g = await startTestGateway({ limits: { ratePerSec: 5, burst: 400, maxSsePerToken: 2 } });
+});
+afterAll(async () => g?.stop());
+
+describe('API', () => {
+  it('serves an OpenAPI document without a token, naming every route', async () => {
+    const doc = (await (await g.call('GET', '/openapi.json')).json()) as { paths: Record<string, unknown> };
+    for (const p of [
+      '/v1/tasks',
+      '/v1/tasks/{id}/events',
+      '/v1/patches/{id}/rollback',
+      '/v1/metrics',
+      '/v1/traces/{id}',
+      '/v1/chat/{id}',
+      '/v1/config/models',
+      '/v1/repos/index',
+    ])
+      expect(Object.keys(doc.paths)).toContain(p);
+  });
+
+  it('lists tasks newest first with a cursor', async () => {
+    const first = (await (await g.call('GET', '/v1/tasks?limit=1', DEV)).json()) as {
+      items: Array<{ id: string }>;
+      nextCursor: string;
+    };
+    expect(first.items).toHaveLength(1);
+    const second = (await (
+      await g.call('GET', `/v1/tasks?limit=1&cursor=${first.nextCursor}`, DEV)
+    ).json()) as { items: Array<{ id: string }>; nextCursor: string | null };
+    expect(second.items).toHaveLength(1);
+    expect(new Set([first.items[0]!.id, second.items[0]!.id])).toEqual(new Set([g.taskA, g.taskB]));
+    expect(second.nextCursor).toBeNull();
+    expect((await g.call('GET', '/v1/tasks?cursor=nonsense', DEV)).status).toBe(400);
+  });
+
+  it('exports a trace as JSONL with keys, tokens, bearer strings and emails redacted', async () => {
+    const res = await g.call('GET', `/v1/traces/${g.taskA}`, DEV);
+    expect(res.headers.get('content-type')).toMatch(/ndjson/);
+    const text = await res.text();
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string });
+    expect(lines.filter((l) => l.kind === 'event')).toHaveLength(9);
+    expect(lines.map((l) => l.kind)).toEqual(
+      expect.arrayContaining(['task', 'plan', 'patch', 'testrun', 'review', 'model_call']),
+    );
+    expect(text).not.toMatch(/sk-abcdefghijklmnop1234|dev@example\.com|abc\.def\.ghi/);
+    expect(text).toContain('[REDACTED_KEY]');
+    expect(text).toContain('[REDACTED_EMAIL]');
+    expect(text).toContain('Bearer [REDACTED]');
+  });
+
+  it('stores per-role model settings, never echoing the key, and audits the change', async () => {
+    const res = await g.call('POST', '/v1/config/models', DEV, {
+      org: 'org-a',
+      roles: { coder: { model: 'gpt-x', apiKey: 'sk-supersecretvalue123' } },
+    });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).not.toContain('sk-supersecret');
+    expect(JSON.parse(text)).toEqual({ org: 'org-a', roles: { coder: { model: 'gpt-x', apiKeySet: true } } });
+    const again = await (await g.call('GET', '/v1/config/models?org=org-a', DEV)).text();
+    expect(again).not.toContain('sk-supersecret');
+    const audit = await g.record.db
+      .select({ detail: schema.auditLog.detail })
+      .from(schema.auditLog)
+      .where(eq(schema.auditLog.action, 'config.models'));
+    expect(audit).toHaveLength(1);
+    expect(JSON.stringify(audit[0]!.detail)).not.toContain('sk-supersecret');
+  });
+
+  it('answers chat questions from the task state, threaded', async () => {
+    const r1 = (await (
+      await g.call('POST', `/v1/chat/${g.taskA}`, DEV, { message: 'where are we?' })
+    ).json()) as { threadId: string; answer: string; messages: number };
+    expect(r1.answer).toMatch(/awaiting approval/);
+    expect(r1.answer).toMatch(/Tests \(vitest\): passed/);
+    const r2 = (await (
+      await g.call('POST', `/v1/chat/${g.taskA}`, DEV, { message: 'and now?', threadId: r1.threadId })
+    ).json()) as { threadId: string; messages: number };
+    expect(r2.threadId).toBe(r1.threadId);
+    expect(r2.messages).toBe(4);
+  });
+
+  it('asks for the rollback of a completed task only, audited; the Integrator does it (see test/e2e)', async () => {
+    const notYet = await g.call('POST', `/v1/patches/${g.taskA}-p1/rollback`, DEV, {});
+    expect(notYet.status).toBe(409);
+    expect(((await notYet.json()) as { error: { code: string } }).error.code).toBe('ROLLBACK_REFUSED');
+    await g.mesh.board.mutate(keys.task(g.taskA), TaskRecord, (t) =>
+      t
+        ? {
+            ...t,
+            status: 'completed' as const,
+            commit: 'c'.repeat(40),
+            branch: `codemesh/${g.taskA}`,
+            workflow: { value: 'completed', context: { ...t.workflow.context, patchId: `${g.taskA}-p1` } },
+          }
+        : undefined,
+    );
+    const wrongPatch = await g.call('POST', `/v1/patches/${g.taskA}-p9/rollback`, DEV, {});
+    expect(wrongPatch.status).toBe(409);
+    const res = await g.call('POST', `/v1/patches/${g.taskA}-p1/rollback`, DEV, { reason: 'broke prod' });
+    expect(res.status, await res.clone().text()).toBe(202);
+    const { rollback } = (await res.json()) as { rollback: { branch: string; revertOf: string } };
+    expect(rollback).toMatchObject({ branch: `codemesh/${g.taskA}-rollback`, revertOf: 'c'.repeat(40) });
+    // Asking twice is one request: the event is de-duplicated by its id.
+    expect((await g.call('POST', `/v1/patches/${g.taskA}-p1/rollback`, DEV, {})).status).toBe(202);
+    const asked = (await g.mesh.bus.history(g.taskA)).filter((e) => e.event.type === 'rollback.requested');
+    expect(asked).toHaveLength(1);
+    expect(asked[0]!.event.data).toMatchObject({ patchId: `${g.taskA}-p1`, reason: 'broke prod' });
+  });
+
+  it('limits open event streams per token (429) and frees the slot when a stream closes', async () => {
+    const pat = (
+      (await (await g.call('POST', '/v1/tokens', DEV, { name: 'sse', scopes: ['tasks:read'] })).json()) as {
+        token: string;
+      }
+    ).token;
+    const a = await g.call('GET', `/v1/tasks/${g.taskB}/events`, pat);
+    const b = await g.call('GET', `/v1/tasks/${g.taskB}/events`, pat);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    const c = await g.call('GET', `/v1/tasks/${g.taskB}/events`, pat);
+    expect(c.status).toBe(429);
+    expect(((await c.json()) as { error: { code: string } }).error.code).toBe('TOO_MANY_STREAMS');
+    await a.body!.cancel();
+    await new Promise((r) => setTimeout(r, 100));
+    const d = await g.call('GET', `/v1/tasks/${g.taskB}/events`, pat);
+    expect(d.status).toBe(200);
+    await b.body!.cancel();
+    await d.body!.cancel();
+  });
+
+  it('rate-limits per token with 429 and Retry-After; other tokens are unaffected; /healthz stays open', async () => {
+    const pat = (
+      (await (await g.call('POST', '/v1/tokens', DEV, { name: 'rl', scopes: ['tasks:read'] })).json()) as {
+        token: string;
+      }
+    ).token;
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 450; i++) {
+      const r = await g.call('GET', `/v1/tasks?limit=1`, pat);
+      statuses.push(r.status);
+      if (r.status === 429) retryAfter = r.headers.get('retry-after');
+      await r.body?.cancel();
+    }
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(400);
+    expect(statuses).toContain(429);
+    expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+    const other = (
+      (await (await g.call('POST', '/v1/tokens', DEV, { name: 'rl2', scopes: ['tasks:read'] })).json()) as {
+        token: string;
+      }
+    ).token;
+    expect((await g.call('GET', '/v1/tasks?limit=1', other)).status).toBe(200);
+    expect((await g.call('GET', '/healthz')).status).toBe(200);
+  });
+
+  it('exposes Prometheus metrics: tasks by status, events, tokens, cost, HTTP requests and latency', async () => {
+    const text = await (await g.call('GET', '/v1/metrics', DEV)).text();
+    expect(text).toMatch(/^codemesh_tasks\{status="awaiting_approval"\} \d+$/m);
+    expect(text).toMatch(/^codemesh_events_total\{type="task.created"\} 2$/m);
+    expect(text).toMatch(/^codemesh_tokens_total\{kind="prompt"\} 200$/m);
+    expect(text).toMatch(/^codemesh_cost_usd_total 0\.16/m);
+    expect(text).toMatch(
+      /^codemesh_http_requests_total\{method="GET",route="\/v1\/tasks",status="200"\} \d+$/m,
+    );
+    expect(text).toMatch(
+      /^codemesh_http_request_duration_seconds_bucket\{method="GET",route="\/v1\/tasks\/:id\/events",le="\+Inf"\} \d+$/m,
+    );
+  });
+
+  it('answers 501 for repository indexing when no Curator is wired', async () => {
+    const r = await g.call('POST', '/v1/repos/index', DEV, { repo: g.repoA });
+    expect(r.status).toBe(501);
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe('INDEXER_NOT_WIRED');
+  });
+});

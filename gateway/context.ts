@@ -1,0 +1,69 @@
+// What every route of the gateway shares: the mesh, the record, access checks, limits, metrics, audit.
+import type { Context } from 'hono';
+import { type RecordDb, schema } from '../actors/recorder/index.ts';
+import type { MeshConnection } from '../blackboard/index.ts';
+import { TaskId } from '../schemas/index.ts';
+import type { Access } from './access.ts';
+import type { Authenticator } from './auth.ts';
+import { ApiError } from './errors.ts';
+import type { StreamSlots } from './limits.ts';
+import type { HttpMetrics } from './metrics.ts';
+import type { GatewayOptions, Limits, Principal } from './types.ts';
+
+export type Env = { Variables: { principal: Principal } };
+export type Ctx = Context<Env>;
+
+export interface Gateway {
+  mesh: MeshConnection;
+  db: RecordDb;
+  access: Access;
+  auth: Authenticator;
+  limits: Limits;
+  slots: StreamSlots;
+  metrics: HttpMetrics;
+  opts: GatewayOptions;
+  now: () => number;
+  audit(
+    p: Principal,
+    action: string,
+    target: string,
+    orgId: string | null,
+    detail?: Record<string, unknown>,
+  ): Promise<void>;
+}
+
+export function makeAudit(db: RecordDb, now: () => number): Gateway['audit'] {
+  return async (p, action, target, orgId, detail = {}) => {
+    await db.insert(schema.auditLog).values({
+      at: new Date(now()),
+      actor: p.userId,
+      via: p.via === 'pat' ? p.tokenKey : p.via,
+      action,
+      target,
+      orgId,
+      detail,
+    });
+  };
+}
+
+/** Reads a JSON body of at most `max` bytes (413 above, 400 when it is not JSON). */
+export async function jsonBody(c: Ctx, max: number): Promise<unknown> {
+  const declared = Number(c.req.header('content-length') ?? '0');
+  if (declared > max) throw new ApiError(413, 'BODY_TOO_LARGE', `the body is larger than ${max} bytes`);
+  const text = await c.req.text();
+  if (Buffer.byteLength(text) > max)
+    throw new ApiError(413, 'BODY_TOO_LARGE', `the body is larger than ${max} bytes`);
+  if (text.trim() === '') throw new ApiError(400, 'INVALID_JSON', 'the body is empty; send a JSON object');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError(400, 'INVALID_JSON', 'the body is not valid JSON');
+  }
+}
+
+export function taskIdParam(raw: string): string {
+  const r = TaskId.safeParse(raw);
+  if (!r.success)
+    throw new ApiError(400, 'INVALID_ID', 'the id is not a task id (t-<lowercase letters and digits>)');
+  return r.data;
+}

@@ -1,0 +1,179 @@
+// The OpenAPI 3.1 document of `/openapi.json`: paths written here, bodies generated from the zod schemas.
+import { z } from 'zod';
+import {
+  ChatBody,
+  CreateOrgBody,
+  CreatePatBody,
+  CreateTaskBody,
+  ErrorBody,
+  IndexRepoBody,
+  ModelConfigBody,
+  RegisterRepoBody,
+  RollbackBody,
+  SetMemberBody,
+  TaskList,
+} from '../schemas/api.ts';
+import { ApprovalRequest } from '../schemas/index.ts';
+
+const json = (schema: z.ZodType) => ({
+  'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) },
+});
+const err = (description: string) => ({ description, content: json(ErrorBody) });
+const STD = {
+  '400': err('malformed request (INVALID_JSON, INVALID_REQUEST, INVALID_ID)'),
+  '401': err('missing, expired or invalid token (UNAUTHORIZED)'),
+  '403': err('scope or role missing (INSUFFICIENT_SCOPE, FORBIDDEN, REPO_NOT_REGISTERED)'),
+  '413': err('body too large (BODY_TOO_LARGE)'),
+  '429': err('rate or stream limit (RATE_LIMITED, TOO_MANY_STREAMS); see Retry-After'),
+};
+const idParam = (name: string, description: string) => ({
+  name,
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+  description,
+});
+const op = (summary: string, scope: string | undefined, extra: Record<string, unknown> = {}) => ({
+  summary,
+  ...(scope ? { security: [{ bearer: [scope] }] } : {}),
+  responses: { '200': { description: 'ok' }, ...STD },
+  ...extra,
+});
+const body = (schema: z.ZodType) => ({ requestBody: { required: true, content: json(schema) } });
+
+export function openApiDocument(): Record<string, unknown> {
+  const task = [idParam('id', 'task id, t-…')];
+  const patch = [idParam('id', 'patch id, <task id>-p<attempt>')];
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'codemesh gateway',
+      version: '1.0.0',
+      description:
+        'Bearer tokens: OIDC JWTs (JWKS; exp - iat at most the configured lifetime), HS256 JWTs in development, personal access tokens `cmp_<id>_<secret>`, or the development admin token. Every error is JSON `{error: {code, message}}` with a stable code.',
+    },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    paths: {
+      '/healthz': {
+        get: {
+          summary: 'liveness of NATS and the record (no token)',
+          responses: { '200': { description: 'ok' }, '503': { description: 'degraded' } },
+        },
+      },
+      '/openapi.json': {
+        get: { summary: 'this document (no token)', responses: { '200': { description: 'ok' } } },
+      },
+      '/v1/tasks': {
+        post: op('submit a task (role developer on the repository)', 'tasks:write', {
+          ...body(CreateTaskBody),
+          responses: {
+            '201': { description: 'created' },
+            '422': err('not a git repository (REPO_NOT_FOUND)'),
+            ...STD,
+          },
+        }),
+        get: op('list visible tasks, newest first', 'tasks:read', {
+          parameters: [
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100 } },
+            { name: 'cursor', in: 'query', schema: { type: 'string' } },
+            { name: 'status', in: 'query', schema: { type: 'string' } },
+            { name: 'repo', in: 'query', schema: { type: 'string' } },
+          ],
+          responses: { '200': { description: 'a page', content: json(TaskList) }, ...STD },
+        }),
+      },
+      '/v1/tasks/{id}': {
+        get: op('a task with its plan, patches, test runs, reviews, cost (role viewer)', 'tasks:read', {
+          parameters: task,
+        }),
+      },
+      '/v1/tasks/{id}/events': {
+        get: op(
+          'the task events as server-sent events; resumes after Last-Event-ID (or ?after=)',
+          'tasks:read',
+          {
+            parameters: [...task, { name: 'Last-Event-ID', in: 'header', schema: { type: 'string' } }],
+          },
+        ),
+      },
+      '/v1/repos': {
+        post: op('register a repository path in an org (org admin)', 'config:write', body(RegisterRepoBody)),
+      },
+      '/v1/repos/index': {
+        post: op(
+          'index a repository with the Curator (role developer); 501 when not wired',
+          'repos:index',
+          body(IndexRepoBody),
+        ),
+      },
+      '/v1/patches/{id}': {
+        get: op('a patch and its approval (role viewer)', 'tasks:read', { parameters: patch }),
+      },
+      '/v1/patches/{id}/approve': {
+        post: op('approve or request changes (role approver; audited)', 'patches:approve', {
+          parameters: patch,
+          ...body(ApprovalRequest),
+        }),
+      },
+      '/v1/patches/{id}/rollback': {
+        post: op(
+          'revert the integrated patch of a completed task on codemesh/<task>-rollback (role approver; audited)',
+          'patches:approve',
+          {
+            parameters: patch,
+            ...body(RollbackBody),
+          },
+        ),
+      },
+      '/v1/orgs': { post: op('create an org (instance admin)', 'config:write', body(CreateOrgBody)) },
+      '/v1/orgs/{org}/members/{user}': {
+        put: op(
+          'set a member role in an org, or on one of its repositories (org admin; audited)',
+          'config:write',
+          {
+            parameters: [idParam('org', 'org id'), idParam('user', 'user id')],
+            ...body(SetMemberBody),
+          },
+        ),
+      },
+      '/v1/tokens': {
+        post: op(
+          'create a personal access token (not with a PAT; scopes ⊆ yours); the secret is shown once',
+          undefined,
+          body(CreatePatBody),
+        ),
+        get: op('your personal access tokens (no secrets)', undefined),
+      },
+      '/v1/tokens/{id}': {
+        delete: op('revoke a personal access token', undefined, { parameters: [idParam('id', 'token id')] }),
+      },
+      '/v1/config/models': {
+        post: op(
+          'store per-role model settings for an org (org admin; audited); API keys are never returned',
+          'config:write',
+          body(ModelConfigBody),
+        ),
+        get: op('per-role model settings of an org, without keys', 'config:write', {
+          parameters: [{ name: 'org', in: 'query', required: true, schema: { type: 'string' } }],
+        }),
+      },
+      '/v1/metrics': {
+        get: op(
+          'Prometheus text: tasks by status, events, tokens, cost, HTTP requests and latency',
+          'metrics:read',
+        ),
+      },
+      '/v1/traces/{id}': {
+        get: op("JSONL export of the task's events and records, secrets and emails redacted", 'traces:read', {
+          parameters: task,
+        }),
+      },
+      '/v1/chat/{id}': {
+        post: op("ask the task's agents (NATS request/reply); threaded by threadId", 'tasks:read', {
+          parameters: task,
+          ...body(ChatBody),
+        }),
+      },
+    },
+  };
+}

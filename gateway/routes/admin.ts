@@ -1,0 +1,213 @@
+// Administration: orgs, members and repo roles, repository registration, personal access tokens, model
+// settings. Every change goes to the audit log (who, what, when).
+import { and, desc, eq } from 'drizzle-orm';
+import type { Hono } from 'hono';
+import { basename } from 'node:path';
+import { schema } from '../../actors/recorder/index.ts';
+import { resolveRepo } from '../../actors/runtime/git.ts';
+import {
+  CreateOrgBody,
+  CreatePatBody,
+  ModelConfigBody,
+  RegisterRepoBody,
+  SetMemberBody,
+} from '../../schemas/api.ts';
+import { newId } from '../../schemas/index.ts';
+import { atLeast } from '../access.ts';
+import { requireScope } from '../auth.ts';
+import { type Ctx, type Env, type Gateway, jsonBody } from '../context.ts';
+import { ApiError } from '../errors.ts';
+import { mintPat } from '../pat.ts';
+import type { Principal } from '../types.ts';
+
+const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+async function requireOrgAdmin(gw: Gateway, p: Principal, orgId: string): Promise<void> {
+  requireScope(p, 'config:write');
+  if (!SLUG.test(orgId) || !atLeast(await gw.access.orgRole(p, orgId), 'admin'))
+    throw new ApiError(403, 'FORBIDDEN', `you need the admin role in org ${orgId.slice(0, 64)}`);
+}
+
+/** Model settings as stored, with every API key replaced by whether one is set. */
+function withoutKeys(roles: Record<string, Record<string, unknown>>) {
+  return Object.fromEntries(
+    Object.entries(roles).map(([role, { apiKey, ...rest }]) => [
+      role,
+      { ...rest, apiKeySet: typeof apiKey === 'string' },
+    ]),
+  );
+}
+
+export function adminRoutes(app: Hono<Env>, gw: Gateway): void {
+  const body = (c: Ctx) => jsonBody(c, gw.limits.maxBodyBytes);
+
+  app.post('/v1/orgs', async (c) => {
+    const p = c.get('principal');
+    requireScope(p, 'config:write');
+    if (!p.superuser) throw new ApiError(403, 'FORBIDDEN', 'only an instance administrator creates orgs');
+    const { name } = CreateOrgBody.parse(await body(c));
+    const created = await gw.db
+      .insert(schema.orgs)
+      .values({ id: name, name })
+      .onConflictDoNothing()
+      .returning();
+    if (created.length === 0) throw new ApiError(409, 'ORG_EXISTS', `org ${name} exists`);
+    await gw.db
+      .insert(schema.memberships)
+      .values({ userId: p.userId, orgId: name, role: 'admin' })
+      .onConflictDoNothing();
+    await gw.audit(p, 'org.create', name, name);
+    return c.json({ org: { id: name, name } }, 201);
+  });
+
+  app.put('/v1/orgs/:org/members/:user', async (c) => {
+    const p = c.get('principal');
+    const orgId = c.req.param('org');
+    await requireOrgAdmin(gw, p, orgId);
+    const userId = c.req.param('user');
+    const { role, repo } = SetMemberBody.parse(await body(c));
+    const [user] = await gw.db
+      .select({ id: schema.users.id })
+      .from(schema.users)
+      .where(eq(schema.users.id, userId));
+    if (!user)
+      throw new ApiError(404, 'USER_NOT_FOUND', 'no such user (users appear after their first sign-in)');
+    if (repo) {
+      const r = await gw.access.repoById(repo);
+      if (!r || r.orgId !== orgId)
+        throw new ApiError(404, 'REPO_NOT_FOUND', `org ${orgId} has no repository ${repo.slice(0, 64)}`);
+      await gw.db
+        .insert(schema.repoRoles)
+        .values({ userId, repoId: repo, role })
+        .onConflictDoUpdate({ target: [schema.repoRoles.userId, schema.repoRoles.repoId], set: { role } });
+    } else {
+      await gw.db
+        .insert(schema.memberships)
+        .values({ userId, orgId, role })
+        .onConflictDoUpdate({ target: [schema.memberships.userId, schema.memberships.orgId], set: { role } });
+    }
+    gw.access.forgetRoles();
+    await gw.audit(p, 'member.set', userId, orgId, { role, ...(repo ? { repo } : {}) });
+    return c.json({ member: { userId, orgId, role, repo: repo ?? null } });
+  });
+
+  app.post('/v1/repos', async (c) => {
+    const p = c.get('principal');
+    const req = RegisterRepoBody.parse(await body(c));
+    await requireOrgAdmin(gw, p, req.org);
+    const path = await resolveRepo(req.path);
+    const repo = { id: newId('r'), orgId: req.org, path, name: req.name ?? basename(path) };
+    const created = await gw.db.insert(schema.repos).values(repo).onConflictDoNothing().returning();
+    if (created.length === 0)
+      throw new ApiError(409, 'REPO_EXISTS', 'this repository path is already registered');
+    await gw.audit(p, 'repo.register', repo.id, req.org, { path });
+    return c.json({ repo }, 201);
+  });
+
+  app.post('/v1/tokens', async (c) => {
+    const p = c.get('principal');
+    if (p.via === 'pat') throw new ApiError(403, 'FORBIDDEN', 'an access token cannot create access tokens');
+    const req = CreatePatBody.parse(await body(c));
+    const missing = req.scopes.filter((s) => !p.scopes.has(s));
+    if (missing.length)
+      throw new ApiError(
+        403,
+        'INSUFFICIENT_SCOPE',
+        `you cannot grant scopes you lack: ${missing.join(', ')}`,
+      );
+    const pat = mintPat();
+    const expiresAt = new Date(gw.now() + req.expiresInDays * 86_400_000);
+    await gw.db.insert(schema.personalAccessTokens).values({
+      id: pat.id,
+      userId: p.userId,
+      name: req.name,
+      secretSha256: pat.secretSha256,
+      scopes: req.scopes,
+      expiresAt,
+    });
+    await gw.audit(p, 'token.create', pat.id, null, {
+      name: req.name,
+      scopes: req.scopes,
+      expiresAt: expiresAt.toISOString(),
+    });
+    // The only time the secret is shown.
+    return c.json(
+      { token: pat.token, id: pat.id, scopes: req.scopes, expiresAt: expiresAt.toISOString() },
+      201,
+    );
+  });
+
+  app.get('/v1/tokens', async (c) => {
+    const p = c.get('principal');
+    const t = schema.personalAccessTokens;
+    const rows = await gw.db
+      .select({
+        id: t.id,
+        name: t.name,
+        scopes: t.scopes,
+        expiresAt: t.expiresAt,
+        revokedAt: t.revokedAt,
+        createdAt: t.createdAt,
+      })
+      .from(t)
+      .where(eq(t.userId, p.userId))
+      .orderBy(desc(t.createdAt))
+      .limit(200);
+    return c.json({ items: rows });
+  });
+
+  app.delete('/v1/tokens/:id', async (c) => {
+    const p = c.get('principal');
+    const id = c.req.param('id');
+    if (!/^[a-z0-9]{12}$/.test(id)) throw new ApiError(400, 'INVALID_ID', 'the id is not a token id');
+    const t = schema.personalAccessTokens;
+    const owner = p.superuser ? undefined : eq(t.userId, p.userId);
+    const done = await gw.db
+      .update(t)
+      .set({ revokedAt: new Date(gw.now()) })
+      .where(owner ? and(eq(t.id, id), owner) : eq(t.id, id))
+      .returning({ id: t.id });
+    if (done.length === 0) throw new ApiError(404, 'TOKEN_NOT_FOUND', 'no such token of yours');
+    gw.auth.forgetPat(id);
+    await gw.audit(p, 'token.revoke', id, null);
+    return c.json({ revoked: id });
+  });
+
+  app.post('/v1/config/models', async (c) => {
+    const p = c.get('principal');
+    const req = ModelConfigBody.parse(await body(c));
+    await requireOrgAdmin(gw, p, req.org);
+    const [cur] = await gw.db
+      .select({ body: schema.policies.body })
+      .from(schema.policies)
+      .where(and(eq(schema.policies.orgId, req.org), eq(schema.policies.kind, 'models')));
+    const prev = (cur?.body ?? {}) as Record<string, Record<string, unknown>>;
+    const next: Record<string, Record<string, unknown>> = { ...prev };
+    for (const [role, setting] of Object.entries(req.roles))
+      next[role] = { ...(prev[role] ?? {}), ...setting };
+    const at = new Date(gw.now());
+    await gw.db
+      .insert(schema.policies)
+      .values({ orgId: req.org, kind: 'models', body: next, updatedBy: p.userId, updatedAt: at })
+      .onConflictDoUpdate({
+        target: [schema.policies.orgId, schema.policies.kind],
+        set: { body: next, updatedBy: p.userId, updatedAt: at },
+      });
+    // The audit entry names what changed, never the key itself.
+    await gw.audit(p, 'config.models', req.org, req.org, {
+      roles: withoutKeys(req.roles as Record<string, Record<string, unknown>>),
+    });
+    return c.json({ org: req.org, roles: withoutKeys(next) });
+  });
+
+  app.get('/v1/config/models', async (c) => {
+    const p = c.get('principal');
+    const org = c.req.query('org') ?? '';
+    await requireOrgAdmin(gw, p, org);
+    const [cur] = await gw.db
+      .select({ body: schema.policies.body })
+      .from(schema.policies)
+      .where(and(eq(schema.policies.orgId, org), eq(schema.policies.kind, 'models')));
+    return c.json({ org, roles: withoutKeys((cur?.body ?? {}) as Record<string, Record<string, unknown>>) });
+  });
+}

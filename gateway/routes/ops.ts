@@ -1,0 +1,198 @@
+// Operations: index a repository (Curator), Prometheus metrics, redacted trace export, chat with a task.
+import { and, asc, count, eq, sum } from 'drizzle-orm';
+import type { Hono } from 'hono';
+import { resolve as resolvePath } from 'node:path';
+import { schema } from '../../actors/recorder/index.ts';
+import { ChatAnswer, ChatBody, chatSubject, IndexRepoBody } from '../../schemas/api.ts';
+import { newId } from '../../schemas/index.ts';
+import { atLeast } from '../access.ts';
+import { requireScope } from '../auth.ts';
+import { type Env, type Gateway, jsonBody, taskIdParam } from '../context.ts';
+import { ApiError } from '../errors.ts';
+import { gauge } from '../metrics.ts';
+import { redact } from '../redact.ts';
+
+export function opsRoutes(app: Hono<Env>, gw: Gateway): void {
+  const { db } = gw;
+
+  app.post('/v1/repos/index', async (c) => {
+    const p = c.get('principal');
+    requireScope(p, 'repos:index');
+    const req = IndexRepoBody.parse(await jsonBody(c, gw.limits.maxBodyBytes));
+    const repo = req.repo.startsWith('/')
+      ? await gw.access.repoByPath(resolvePath(req.repo))
+      : await gw.access.repoById(req.repo);
+    if (!repo || !atLeast(await gw.access.repoRole(p, repo), 'developer'))
+      throw new ApiError(
+        403,
+        'REPO_NOT_REGISTERED',
+        'this repository is not registered in any org where you are a developer',
+      );
+    if (!gw.opts.indexer)
+      throw new ApiError(
+        501,
+        'INDEXER_NOT_WIRED',
+        'repository indexing is not wired into this gateway (start it with the Curator: `codemesh up`)',
+      );
+    const s = await gw.opts.indexer.index({ repoPath: repo.path, commit: req.commit });
+    const row = {
+      id: newId('ix'),
+      repoId: repo.id,
+      commit: s.commit,
+      files: s.files,
+      chunks: s.chunks,
+      symbols: s.symbols,
+      source: s.source,
+      ms: s.ms,
+    };
+    await db
+      .insert(schema.indices)
+      .values(row)
+      .onConflictDoUpdate({
+        target: [schema.indices.repoId, schema.indices.commit],
+        set: { files: s.files, chunks: s.chunks, symbols: s.symbols, source: s.source, ms: s.ms },
+      });
+    return c.json({ index: { ...row, repoPath: repo.path } }, 201);
+  });
+
+  app.get('/v1/metrics', async (c) => {
+    const p = c.get('principal');
+    requireScope(p, 'metrics:read');
+    const byStatus = await db
+      .select({ status: schema.tasks.status, n: count() })
+      .from(schema.tasks)
+      .groupBy(schema.tasks.status);
+    const byType = await db
+      .select({ type: schema.traces.type, n: count() })
+      .from(schema.traces)
+      .groupBy(schema.traces.type);
+    const [tok] = await db
+      .select({
+        p: sum(schema.toolCalls.promptTokens),
+        c: sum(schema.toolCalls.completionTokens),
+        u: sum(schema.toolCalls.costUsd),
+      })
+      .from(schema.toolCalls);
+    const lines = [
+      ...gauge(
+        'codemesh_tasks',
+        'Tasks in the record by status.',
+        'gauge',
+        byStatus.map((r) => [{ status: r.status }, r.n]),
+      ),
+      ...gauge(
+        'codemesh_events_total',
+        'Task events recorded, by type.',
+        'counter',
+        byType.map((r) => [{ type: r.type }, r.n]),
+      ),
+      ...gauge('codemesh_tokens_total', 'Model tokens used.', 'counter', [
+        [{ kind: 'prompt' }, Number(tok?.p ?? 0)],
+        [{ kind: 'completion' }, Number(tok?.c ?? 0)],
+      ]),
+      ...gauge('codemesh_cost_usd_total', 'Model cost in US dollars.', 'counter', [
+        [{}, Number(tok?.u ?? 0)],
+      ]),
+      ...gauge('codemesh_sse_streams', 'Open event streams.', 'gauge', [[{}, gw.slots.total]]),
+      ...gw.metrics.render(),
+    ];
+    return c.body(`${lines.join('\n')}\n`, 200, {
+      'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+    });
+  });
+
+  app.get('/v1/traces/:id', async (c) => {
+    const p = c.get('principal');
+    requireScope(p, 'traces:read');
+    const id = taskIdParam(c.req.param('id'));
+    await gw.access.authorizeTask(p, id, 'viewer');
+    const byTask = <T extends { taskId: unknown }>(t: T) => eq(t.taskId as never, id);
+    const lines: string[] = [];
+    const emit = (kind: string, data: unknown) => lines.push(JSON.stringify({ kind, data: redact(data) }));
+    const events = await db
+      .select()
+      .from(schema.traces)
+      .where(eq(schema.traces.taskId, id))
+      .orderBy(asc(schema.traces.seq));
+    if (events.length > 0) for (const e of events) emit('event', e);
+    else for (const e of await gw.mesh.bus.history(id)) emit('event', { seq: e.seq, ...e.event });
+    const [task] = await db.select().from(schema.tasks).where(eq(schema.tasks.id, id));
+    if (task) emit('task', task);
+    for (const [kind, table] of [
+      ['plan', schema.plans],
+      ['patch', schema.patches],
+      ['testrun', schema.testruns],
+      ['review', schema.reviews],
+      ['approval', schema.approvals],
+      ['agent_run', schema.agentRuns],
+      ['model_call', schema.toolCalls],
+      ['branch', schema.prRecords],
+      ['budget', schema.budgets],
+    ] as const)
+      for (const row of await db.select().from(table).where(byTask(table))) emit(kind, row);
+    return c.body(`${lines.join('\n')}\n`, 200, {
+      'content-type': 'application/x-ndjson; charset=utf-8',
+      'content-disposition': `attachment; filename="${id}.jsonl"`,
+    });
+  });
+
+  app.post('/v1/chat/:id', async (c) => {
+    const p = c.get('principal');
+    requireScope(p, 'tasks:read');
+    const id = taskIdParam(c.req.param('id'));
+    await gw.access.authorizeTask(p, id, 'viewer');
+    const req = ChatBody.parse(await jsonBody(c, gw.limits.maxBodyBytes));
+    const threadId = req.threadId ?? newId('th');
+    const m = schema.chatMessages;
+    const history = await db
+      .select({ role: m.role, content: m.content, author: m.author })
+      .from(m)
+      .where(and(eq(m.taskId, id), eq(m.threadId, threadId)))
+      .orderBy(asc(m.at), asc(m.id))
+      .limit(200);
+    if (req.threadId && history.length === 0)
+      throw new ApiError(404, 'THREAD_NOT_FOUND', `no thread ${req.threadId} on task ${id}`);
+    if (req.threadId && !p.superuser && !history.some((h) => h.author === p.userId))
+      throw new ApiError(403, 'FORBIDDEN', 'this thread belongs to someone else');
+    const at = new Date(gw.now());
+    await db.insert(m).values({
+      id: newId('msg'),
+      taskId: id,
+      threadId,
+      author: p.userId,
+      role: 'user',
+      content: req.message,
+      at,
+    });
+    let answer: ChatAnswer;
+    try {
+      const reply = await gw.mesh.nc.request(
+        chatSubject(id),
+        JSON.stringify({
+          taskId: id,
+          threadId,
+          message: req.message,
+          history: history.map(({ role, content }) => ({ role, content })),
+        }),
+        { timeout: gw.opts.chatTimeoutMs ?? 5000 },
+      );
+      answer = ChatAnswer.parse(reply.json());
+    } catch {
+      throw new ApiError(
+        503,
+        'NO_AGENT_ANSWER',
+        'no agent answered; is the recorder (chat responder) running?',
+      );
+    }
+    await db.insert(m).values({
+      id: newId('msg'),
+      taskId: id,
+      threadId,
+      author: answer.by,
+      role: 'agent',
+      content: answer.answer,
+      at: new Date(at.getTime() + 1),
+    });
+    return c.json({ threadId, answer: answer.answer, by: answer.by, messages: history.length + 2 });
+  });
+}

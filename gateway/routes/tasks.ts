@@ -1,0 +1,244 @@
+// Task routes: submit, list (cursor-paginated), read, and the live event feed (SSE, resumable).
+import { resolve as resolvePath, basename } from 'node:path';
+import { and, desc, eq, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
+import type { Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { submitTask } from '../../actors/conductor/submit.ts';
+import { schema, upsertTask } from '../../actors/recorder/index.ts';
+import { resolveRepo } from '../../actors/runtime/git.ts';
+import { CreateTaskBody, ListTasksQuery } from '../../schemas/api.ts';
+import { CostLedger, keys, newId, Patch, Plan, Review, TaskRecord, TestRun } from '../../schemas/index.ts';
+import { atLeast, type RepoRef } from '../access.ts';
+import { requireScope } from '../auth.ts';
+import { DEFAULT_ORG_ID } from '../auth.ts';
+import { type Env, type Gateway, jsonBody, taskIdParam } from '../context.ts';
+import { ApiError } from '../errors.ts';
+import type { Principal } from '../types.ts';
+
+const TERMINAL = new Set(['task.completed', 'task.failed', 'task.rolled_back']);
+const isShutdownError = (err: unknown) => /drain|closed|abort/i.test(String(err));
+
+/**
+ * The repository a new task may run on. Rule: the path must be registered (`POST /v1/repos`) in an org where
+ * the caller is developer or above. An unregistered path is refused (403 REPO_NOT_REGISTERED) unless the caller
+ * is admin of the org named by `org` (or superuser, default org `default`): then it is registered there on the
+ * fly. A path another org registered is refused with the same 403, so nothing about it leaks.
+ */
+async function repoForNewTask(gw: Gateway, p: Principal, path: string, org?: string): Promise<RepoRef> {
+  const registered = await gw.access.repoByPath(resolvePath(path));
+  if (registered) {
+    if (!atLeast(await gw.access.repoRole(p, registered), 'developer'))
+      throw new ApiError(
+        403,
+        'REPO_NOT_REGISTERED',
+        'this repository is not registered in any org where you are a developer',
+      );
+    return registered;
+  }
+  const orgId = org ?? (p.superuser ? DEFAULT_ORG_ID : undefined);
+  if (!orgId || !atLeast(await gw.access.orgRole(p, orgId), 'admin'))
+    throw new ApiError(
+      403,
+      'REPO_NOT_REGISTERED',
+      'this repository is not registered in any org where you are a developer; an org admin can register it (POST /v1/repos, or pass "org" when submitting)',
+    );
+  // Only admins reach the filesystem here, so others cannot probe which paths exist.
+  const top = await resolveRepo(path);
+  const existing = await gw.access.repoByPath(top);
+  if (existing) {
+    if (!atLeast(await gw.access.repoRole(p, existing), 'developer'))
+      throw new ApiError(
+        403,
+        'REPO_NOT_REGISTERED',
+        'this repository is not registered in any org where you are a developer',
+      );
+    return existing;
+  }
+  const repo = { id: newId('r'), orgId, path: top, name: basename(top) };
+  await gw.db.insert(schema.repos).values(repo).onConflictDoNothing();
+  const stored = await gw.access.repoByPath(top);
+  if (!stored || stored.orgId !== orgId)
+    throw new ApiError(409, 'REPO_CONFLICT', 'the repository was registered concurrently');
+  await gw.audit(p, 'repo.register', stored.id, orgId, { path: top, via: 'task' });
+  return stored;
+}
+
+function encodeCursor(createdAt: Date, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString('base64url');
+}
+function decodeCursor(c: string): { at: Date; id: string } {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(c, 'base64url').toString()) as [string, string];
+    const d = new Date(at);
+    if (typeof id !== 'string' || Number.isNaN(d.getTime())) throw new Error('bad');
+    return { at: d, id };
+  } catch {
+    throw new ApiError(400, 'INVALID_CURSOR', 'the cursor is not one this API returned');
+  }
+}
+
+export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
+  const { mesh } = gw;
+
+  app.post('/v1/tasks', async (c) => {
+    const p = c.get('principal');
+    requireScope(p, 'tasks:write');
+    const { org, ...request } = CreateTaskBody.parse(await jsonBody(c, gw.limits.maxBodyBytes));
+    const repo = await repoForNewTask(gw, p, request.repo, org);
+    const task = await submitTask(mesh, { ...request, repo: repo.path }, { now: gw.now });
+    await upsertTask(gw.db, task, { createdBy: p.userId });
+    return c.json(
+      {
+        task: {
+          id: task.id,
+          status: task.status,
+          baseCommit: task.baseCommit,
+          repo: task.repoPath,
+          repoId: repo.id,
+        },
+      },
+      201,
+    );
+  });
+
+  app.get('/v1/tasks', async (c) => {
+    const p = c.get('principal');
+    requireScope(p, 'tasks:read');
+    const q = ListTasksQuery.parse(c.req.query());
+    const vis = await gw.access.visibility(p);
+    const t = schema.tasks;
+    const where: SQL[] = [];
+    if (!vis.all) {
+      const parts: SQL[] = [];
+      if (vis.orgIds.length) parts.push(inArray(t.orgId, vis.orgIds));
+      if (vis.repoIds.length) parts.push(inArray(t.repoId, vis.repoIds));
+      if (parts.length === 0) return c.json({ items: [], nextCursor: null });
+      where.push(or(...parts)!);
+    }
+    if (q.status) where.push(eq(t.status, q.status));
+    if (q.repo) where.push(eq(t.repoId, q.repo));
+    if (q.cursor) {
+      const cur = decodeCursor(q.cursor);
+      where.push(or(lt(t.createdAt, cur.at), and(eq(t.createdAt, cur.at), lt(t.id, cur.id)))!);
+    }
+    const rows = await gw.db
+      .select({
+        id: t.id,
+        title: t.title,
+        status: t.status,
+        repoId: t.repoId,
+        orgId: t.orgId,
+        attempt: t.attempt,
+        branch: t.branch,
+        createdAt: t.createdAt,
+        updatedAt: t.updatedAt,
+      })
+      .from(t)
+      .where(where.length ? and(...where) : sql`true`)
+      .orderBy(desc(t.createdAt), desc(t.id))
+      .limit(q.limit + 1);
+    const page = rows.slice(0, q.limit);
+    const last = page.at(-1);
+    return c.json({
+      items: page.map((r) => ({
+        ...r,
+        createdAt: r.createdAt.toISOString(),
+        updatedAt: r.updatedAt.toISOString(),
+      })),
+      nextCursor: rows.length > q.limit && last ? encodeCursor(last.createdAt, last.id) : null,
+    });
+  });
+
+  app.get('/v1/tasks/:id', async (c) => {
+    const p = c.get('principal');
+    requireScope(p, 'tasks:read');
+    const id = taskIdParam(c.req.param('id'));
+    const { record } = await gw.access.authorizeTask(p, id, 'viewer');
+    // The task, plan and cost do not depend on each other: one round trip for the three.
+    const [taskEntry, plan, cost] = await Promise.all([
+      record ? undefined : mesh.board.get(keys.task(id), TaskRecord),
+      mesh.board.get(keys.plan(id), Plan),
+      mesh.board.get(keys.cost(id), CostLedger),
+    ]);
+    const task = record ?? taskEntry?.value;
+    if (!task) return c.json(await fromRecord(gw, id));
+    const attempts = Array.from({ length: task.attempt }, (_, i) => i + 1);
+    const [patches, testRuns, reviews] = await Promise.all([
+      Promise.all(attempts.map((a) => mesh.board.get(keys.patch(`${id}-p${a}`), Patch))),
+      Promise.all(attempts.map((a) => mesh.board.get(keys.testrun(id, a), TestRun))),
+      Promise.all(attempts.map((a) => mesh.board.get(keys.review(id, a), Review))),
+    ]);
+    return c.json({
+      task,
+      plan: plan?.value ?? null,
+      patches: patches.flatMap((x) => (x ? [x.value] : [])),
+      testRuns: testRuns.flatMap((t) => (t ? [{ ...t.value, log: t.value.log.slice(-8000) }] : [])),
+      reviews: reviews.flatMap((r) => (r ? [r.value] : [])),
+      cost: cost?.value.totals ?? { promptTokens: 0, completionTokens: 0, costUsd: 0, calls: 0 },
+    });
+  });
+
+  app.get('/v1/tasks/:id/events', async (c) => {
+    const p = c.get('principal');
+    requireScope(p, 'tasks:read');
+    const id = taskIdParam(c.req.param('id'));
+    await gw.access.authorizeTask(p, id, 'viewer');
+    const last = c.req.header('last-event-id') ?? c.req.query('after');
+    const afterSeq = last && /^\d{1,15}$/.test(last) ? Number(last) : 0;
+    const release = gw.slots.acquire(p.tokenKey);
+    try {
+      return streamSSE(
+        c,
+        async (stream) => {
+          const ac = new AbortController();
+          stream.onAbort(() => {
+            ac.abort();
+            release();
+          });
+          try {
+            for await (const { seq, event } of mesh.bus.follow(id, { afterSeq, signal: ac.signal })) {
+              await stream.writeSSE({ id: String(seq), event: event.type, data: JSON.stringify(event) });
+              if (TERMINAL.has(event.type)) break;
+            }
+          } finally {
+            ac.abort();
+            release();
+          }
+        },
+        async (err) => {
+          // A client gone or NATS draining at shutdown: the stream simply ends.
+          if (!isShutdownError(err)) gw.opts.log?.(`sse ${id}: ${String(err)}`);
+        },
+      );
+    } catch (err) {
+      release();
+      throw err;
+    }
+  });
+}
+
+/** A task that left the blackboard: what the record keeps of it. */
+async function fromRecord(gw: Gateway, id: string) {
+  const [row] = await gw.db.select().from(schema.tasks).where(eq(schema.tasks.id, id));
+  if (!row) throw new ApiError(404, 'TASK_NOT_FOUND', `no task ${id}`);
+  const [plan] = await gw.db.select().from(schema.plans).where(eq(schema.plans.taskId, id));
+  const patches = await gw.db.select().from(schema.patches).where(eq(schema.patches.taskId, id));
+  const reviews = await gw.db.select().from(schema.reviews).where(eq(schema.reviews.taskId, id));
+  const [budget] = await gw.db.select().from(schema.budgets).where(eq(schema.budgets.taskId, id));
+  return {
+    task: { ...(row.record as object), status: row.status },
+    plan: plan?.body ?? null,
+    patches,
+    testRuns: [],
+    reviews,
+    cost: budget
+      ? {
+          promptTokens: budget.promptTokens,
+          completionTokens: budget.completionTokens,
+          costUsd: budget.costUsd,
+          calls: budget.calls,
+        }
+      : { promptTokens: 0, completionTokens: 0, costUsd: 0, calls: 0 },
+    source: 'record',
+  };
+}

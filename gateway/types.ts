@@ -1,0 +1,70 @@
+// Contracts of the gateway: who is calling (Principal), how tokens are checked (AuthConfig), the limits, and
+// the services the routes call through small interfaces so they can be absent (501) or faked in tests.
+import type { MeshConnection } from '../blackboard/index.ts';
+import type { RecordStore } from '../actors/recorder/index.ts';
+import type { Scope } from '../schemas/api.ts';
+
+/** The authenticated caller of one request. */
+export interface Principal {
+  userId: string;
+  /** How the caller authenticated; `dev` is the static development token. */
+  via: 'jwt' | 'pat' | 'dev';
+  /** What rate and SSE limits are counted against: the PAT id, the JWT subject, or `dev`. */
+  tokenKey: string;
+  scopes: ReadonlySet<Scope>;
+  /** The development admin: every org, every repository. */
+  superuser: boolean;
+}
+
+export interface AuthConfig {
+  /** OIDC: tokens must be signed by a key of this JWKS and carry this issuer and audience. */
+  oidc?: { issuer: string; audience: string; jwksUrl: string; algorithms?: string[] };
+  /** Development: HS256 tokens signed with this secret (issuer/audience checked when given). */
+  hs256?: { secret: string; issuer?: string; audience?: string };
+  /** Tokens whose `exp - iat` is larger are refused (default 3600 s). */
+  maxLifetimeSec?: number;
+  /** Static development admin token (the spine's `CODEMESH_TOKEN`); omit it in production. */
+  devToken?: string;
+}
+
+export interface Limits {
+  /** Token bucket per token: sustained requests per second and burst size. */
+  ratePerSec: number;
+  burst: number;
+  maxBodyBytes: number;
+  /** Open SSE streams per token. */
+  maxSsePerToken: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  ratePerSec: 100,
+  burst: 200,
+  maxBodyBytes: 1_000_000,
+  maxSsePerToken: 8,
+};
+
+/** What `POST /v1/repos/index` calls: the Curator, when it is wired. */
+export interface RepoIndexer {
+  index(opts: { repoPath: string; commit?: string }): Promise<{
+    commit: string;
+    files: number;
+    chunks: number;
+    symbols: number;
+    source: string;
+    ms: number;
+  }>;
+}
+
+export interface GatewayOptions {
+  mesh: MeshConnection;
+  record: RecordStore;
+  auth?: AuthConfig;
+  /** Shorthand for `auth.devToken` (the spine's option). */
+  token?: string;
+  limits?: Partial<Limits>;
+  indexer?: RepoIndexer;
+  /** How long `POST /v1/chat` waits for an agent's answer. */
+  chatTimeoutMs?: number;
+  now?: () => number;
+  log?: (line: string) => void;
+}

@@ -1,0 +1,122 @@
+// REST API contract of the gateway: request bodies, query strings and responses, zod-validated.
+// `/openapi.json` is generated from these schemas (gateway/openapi.ts).
+import { z } from 'zod';
+import { subjects } from './subjects.ts';
+import { TaskRequest } from './task.ts';
+
+export const Scope = z.enum([
+  'tasks:read',
+  'tasks:write',
+  'patches:approve',
+  'repos:index',
+  'metrics:read',
+  'traces:read',
+  'config:write',
+]);
+export type Scope = z.infer<typeof Scope>;
+export const ALL_SCOPES: readonly Scope[] = Scope.options;
+
+export const Role = z.enum(['viewer', 'developer', 'approver', 'admin']);
+export type Role = z.infer<typeof Role>;
+
+/** Error body of every non-2xx answer; `code` is stable, `message` is for people. */
+export const ErrorBody = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    fields: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    details: z.unknown().optional(),
+  }),
+});
+
+const Slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes');
+
+/** `POST /v1/tasks`: a task request, plus the org to register an unregistered repository in (admins only). */
+export const CreateTaskBody = TaskRequest.safeExtend({ org: Slug.optional() }).strict();
+export type CreateTaskBody = z.infer<typeof CreateTaskBody>;
+
+export const Limit = z.coerce.number().int().min(1).max(100).default(20);
+
+/** `GET /v1/tasks`: newest first; `cursor` is the `nextCursor` of the previous page. */
+export const ListTasksQuery = z
+  .object({
+    limit: Limit,
+    cursor: z.string().max(200).optional(),
+    status: z.string().max(40).optional(),
+    repo: z.string().max(100).optional(),
+  })
+  .strict();
+
+export const TaskSummary = z.object({
+  id: z.string(),
+  title: z.string(),
+  status: z.string(),
+  repoId: z.string().nullable(),
+  orgId: z.string().nullable(),
+  attempt: z.number(),
+  branch: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export const TaskList = z.object({ items: z.array(TaskSummary), nextCursor: z.string().nullable() });
+
+export const RegisterRepoBody = z
+  .object({ org: Slug, path: z.string().min(1).max(4096), name: z.string().max(200).optional() })
+  .strict();
+export const IndexRepoBody = z
+  .object({ repo: z.string().min(1).max(4096), commit: z.string().min(1).max(200).optional() })
+  .strict();
+
+export const CreateOrgBody = z.object({ name: Slug }).strict();
+export const SetMemberBody = z.object({ role: Role, repo: z.string().max(100).optional() }).strict();
+
+export const CreatePatBody = z
+  .object({
+    name: z.string().min(1).max(100),
+    scopes: z.array(Scope).min(1),
+    /** Lifetime in days, at most a year. */
+    expiresInDays: z.number().int().min(1).max(365).default(30),
+  })
+  .strict();
+
+const ModelSetting = z
+  .object({
+    baseUrl: z.url().max(500).optional(),
+    model: z.string().min(1).max(200).optional(),
+    /** Stored, never returned: answers say `apiKeySet: true`. */
+    apiKey: z.string().min(1).max(500).optional(),
+    priceInPer1k: z.number().min(0).max(1000).optional(),
+    priceOutPer1k: z.number().min(0).max(1000).optional(),
+  })
+  .strict();
+export const ModelRoleName = z.enum(['default', 'planner', 'coder', 'tester', 'reviewer', 'integrator']);
+export const ModelConfigBody = z
+  .object({ org: Slug, roles: z.partialRecord(ModelRoleName, ModelSetting) })
+  .strict();
+export type ModelConfigBody = z.infer<typeof ModelConfigBody>;
+
+export const RollbackBody = z.object({ reason: z.string().max(2000).default('') }).strict();
+
+export const ChatBody = z
+  .object({
+    message: z.string().trim().min(1).max(4000),
+    threadId: z
+      .string()
+      .regex(/^th-[a-z0-9]{6,40}$/)
+      .optional(),
+  })
+  .strict();
+
+/** NATS request/reply of the chat: the gateway asks on `cm.chat.<taskId>`, an agent responder answers. */
+export const ChatQuestion = z.object({
+  taskId: z.string(),
+  threadId: z.string(),
+  message: z.string(),
+  history: z.array(z.object({ role: z.string(), content: z.string() })),
+});
+export type ChatQuestion = z.infer<typeof ChatQuestion>;
+export const ChatAnswer = z.object({ answer: z.string(), by: z.string() });
+export type ChatAnswer = z.infer<typeof ChatAnswer>;
+/** Defined in schemas/subjects.ts; re-exported for the API's users. */
+export const chatSubject = subjects.chat;
+export const chatSubjectAll = subjects.allChats();
