@@ -2,7 +2,7 @@
 // stores a structured result (per-test status) with the full log.
 import { existsSync } from 'node:fs';
 import { mkdir, realpath, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { keys, Patch, patchId, TestRun } from '../../schemas/index.ts';
 import { StepFailure } from '../runtime/ask-json.ts';
 import { addWorktree, applyPatch, removeWorktree } from '../runtime/git.ts';
@@ -38,7 +38,9 @@ async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutp
   await addWorktree(task.repoPath, wt, task.baseCommit);
   try {
     await applyPatch(wt, patch.diff);
-    const readOnlyPaths = await linkInstalledDeps(task.repoPath, wt);
+    // Tools found through binDirs (codemesh's own node_modules) must stay visible too, wherever they live.
+    const toolDirs = (deps.binDirs ?? []).filter(existsSync).map((d) => dirname(d));
+    const readOnlyPaths = [...(await linkInstalledDeps(task.repoPath, wt)), ...toolDirs];
     const plan = await detectRunner(wt, { binDirs: deps.binDirs });
     await prepareReport(plan, wt);
     const started = deps.now();

@@ -239,7 +239,14 @@ describe('runners inside the sandbox', () => {
   async function runPlan(dir: string) {
     const plan = await detectRunner(dir);
     await prepareReport(plan, dir);
-    const res = await sandbox.run({ command: plan.command, workDir: dir, env: plan.env, timeoutMs: 30_000 });
+    // The linked node_modules may live under /tmp (a CI clone), which the sandbox's private /tmp hides.
+    const res = await sandbox.run({
+      command: plan.command,
+      workDir: dir,
+      env: plan.env,
+      timeoutMs: 30_000,
+      readOnlyPaths: [MAIN_NODE_MODULES],
+    });
     return { plan, res, parsed: await parseRunnerOutput(plan, dir, res.stdout, res.stderr, res.exitCode) };
   }
 
