@@ -61,7 +61,7 @@ async function cmdUp(argv: string[]): Promise<number> {
     { port: values.port ? Number(values.port) : s.port },
   );
   console.log(
-    `codemesh up: NATS ${mesh.natsUrl}${mesh.server ? ` (pid ${mesh.server.pid})` : ''}, gateway ${gw.url}`,
+    `codemesh up: NATS ${mesh.natsUrl}${mesh.server ? ` (pid ${mesh.server.pid})` : ''}, gateway ${gw.url}, console ${gw.url}/console/`,
   );
   console.log(
     s.tokenGenerated

@@ -2,6 +2,7 @@
 # `npm run setup`: installs what codemesh needs on a Debian/Ubuntu machine. Idempotent.
 #  - apt: nats-server (the bus), bubblewrap (the sandbox), git, python3 + pytest (for Python repos' tests)
 #  - npm: the pinned dependencies (npm ci)
+#  - the web console (console/dist, served by the gateway at /console/): rebuilt when its sources changed
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,5 +25,9 @@ fi
 node -e 'const [M]=process.versions.node.split(".").map(Number); if (M<20) { console.error("setup: Node 20+ is needed, found "+process.versions.node); process.exit(1) }'
 
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+
+if [ ! -f console/dist/index.html ] || [ -n "$(find console/src console/index.html console/vite.config.ts package-lock.json -newer console/dist/index.html -print -quit)" ]; then
+  npm run --silent console:build -- --logLevel warn
+fi
 
 echo "setup: ok — nats-server $(nats-server --version 2>&1 | head -1 | awk '{print $NF}'), bwrap $(bwrap --version | awk '{print $2}'), node $(node --version)"

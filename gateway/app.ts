@@ -9,6 +9,8 @@ import { StreamSlots, TokenBuckets } from './limits.ts';
 import { HttpMetrics } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { boardRoutes } from './routes/board.ts';
+import { consoleRoutes } from './routes/console.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { patchRoutes } from './routes/patches.ts';
 import { taskRoutes } from './routes/tasks.ts';
@@ -68,6 +70,7 @@ export function createGateway(opts: GatewayOptions): Hono<Env> {
     return c.json({ ok: nats && record, nats, record }, nats && record ? 200 : 503);
   });
   app.get('/openapi.json', (c) => c.json(openApiDocument()));
+  consoleRoutes(app);
 
   app.use('/v1/*', requireAuth(auth));
   app.use('/v1/*', async function rateLimit(c, next) {
@@ -79,5 +82,6 @@ export function createGateway(opts: GatewayOptions): Hono<Env> {
   patchRoutes(app, gw);
   adminRoutes(app, gw);
   opsRoutes(app, gw);
+  boardRoutes(app, gw);
   return app;
 }

@@ -157,6 +157,12 @@ export function openApiDocument(): Record<string, unknown> {
           parameters: [{ name: 'org', in: 'query', required: true, schema: { type: 'string' } }],
         }),
       },
+      '/v1/board/events': {
+        get: op(
+          'SSE: current blackboard entries the caller may see, then every change ({key, revision, op, value}; large values trimmed, secrets scrubbed)',
+          'tasks:read',
+        ),
+      },
       '/v1/metrics': {
         get: op(
           'Prometheus text: tasks by status, events, tokens, cost, HTTP requests and latency',

@@ -1,0 +1,131 @@
+// One task: status, the approval gate, plan DAG, patches, test runs, reviews, cost and the live timeline.
+// The detail (`GET /v1/tasks/{id}`) is fetched again when one of the task's blackboard keys changes.
+import { type Accessor, createEffect, createResource, For, on, onCleanup, Show } from 'solid-js';
+import { api } from '../api.ts';
+import { type BoardState, keyOfTask } from '../lib/board.ts';
+import type { TaskDetail } from '../types.ts';
+import { ApprovalBox } from './ApprovalBox.tsx';
+import { PatchView } from './PatchView.tsx';
+import { PlanDag } from './PlanDag.tsx';
+import { ReviewView } from './ReviewView.tsx';
+import { StatusBadge } from './Status.tsx';
+import { TestRunView } from './TestRuns.tsx';
+import { Timeline } from './Timeline.tsx';
+
+export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
+  const [detail, { refetch }] = createResource(
+    () => props.id,
+    (id) => api<TaskDetail>('GET', `/v1/tasks/${id}`),
+  );
+
+  // The newest moment one of this task's keys changed; a later one means the detail is stale.
+  const lastChange = () => {
+    let t = 0;
+    for (const r of Object.values(props.board()))
+      if (keyOfTask(r.key, props.id) && r.seenAt > t) t = r.seenAt;
+    return t;
+  };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const refreshSoon = () => {
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void refetch();
+    }, 300);
+  };
+  createEffect(on(lastChange, (t, prev) => prev !== undefined && t > prev && refreshSoon(), { defer: true }));
+  onCleanup(() => timer && clearTimeout(timer));
+
+  const pendingPatch = () => {
+    const d = detail();
+    if (d?.task.status !== 'awaiting_approval') return undefined;
+    const p = d.task.workflow?.context.patchId;
+    return typeof p === 'string' ? p : d.patches.at(-1)?.id;
+  };
+  const cost = () => detail()?.cost;
+
+  return (
+    <section class="task">
+      <p>
+        <a href="#/">← tasks</a>
+      </p>
+      <Show when={detail.error}>
+        <p class="error">Could not load the task: {(detail.error as Error).message}</p>
+      </Show>
+      <Show when={detail()} fallback={<p class="muted">Loading…</p>}>
+        {(d) => (
+          <>
+            <header class="task-head">
+              <h2>{d().task.request?.title ?? d().task.id}</h2>
+              <div class="row">
+                <StatusBadge status={d().task.status} />
+                <span class="mono small">{d().task.id}</span>
+                <span class="small muted">attempt {d().task.attempt}</span>
+                <Show when={d().task.branch}>
+                  <span class="mono small">branch {d().task.branch}</span>
+                </Show>
+                <Show when={d().source === 'record'}>
+                  <span class="small muted">(from the record: the task left the blackboard)</span>
+                </Show>
+              </div>
+              <Show when={d().task.reason}>
+                <p class="error">{d().task.reason}</p>
+              </Show>
+              <Show when={d().task.request?.description}>
+                <p class="description">{d().task.request!.description}</p>
+              </Show>
+            </header>
+
+            <Show when={pendingPatch()}>
+              {(pid) => <ApprovalBox patchId={pid()} onDone={() => void refetch()} />}
+            </Show>
+
+            <div class="cards">
+              <div class="card">
+                <h3>Cost</h3>
+                <Show when={cost()}>
+                  {(c) => (
+                    <dl class="cost">
+                      <dt>USD</dt>
+                      <dd>{c().costUsd.toFixed(4)}</dd>
+                      <dt>prompt tokens</dt>
+                      <dd>{c().promptTokens.toLocaleString()}</dd>
+                      <dt>completion tokens</dt>
+                      <dd>{c().completionTokens.toLocaleString()}</dd>
+                      <dt>model calls</dt>
+                      <dd>{c().calls}</dd>
+                    </dl>
+                  )}
+                </Show>
+              </div>
+            </div>
+
+            <h3>Plan</h3>
+            <Show when={d().plan} fallback={<p class="muted">No plan yet.</p>}>
+              {(plan) => <PlanDag plan={plan()} />}
+            </Show>
+
+            <h3>Patches</h3>
+            <Show when={d().patches.length} fallback={<p class="muted">No patch yet.</p>}>
+              <For each={[...d().patches].reverse()}>{(p) => <PatchView patch={p} />}</For>
+            </Show>
+
+            <h3>Test runs</h3>
+            <Show when={d().testRuns.length} fallback={<p class="muted">No test run yet.</p>}>
+              <For each={[...d().testRuns].reverse()}>{(r) => <TestRunView run={r} />}</For>
+            </Show>
+
+            <h3>Reviews</h3>
+            <Show when={d().reviews.length} fallback={<p class="muted">No review yet.</p>}>
+              <For each={[...d().reviews].reverse()}>{(r) => <ReviewView review={r} />}</For>
+            </Show>
+          </>
+        )}
+      </Show>
+      <h3>Timeline</h3>
+      <Show when={props.id} keyed>
+        {(id) => <Timeline taskId={id} onEvent={refreshSoon} />}
+      </Show>
+    </section>
+  );
+}

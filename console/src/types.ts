@@ -1,0 +1,120 @@
+// The shapes of the gateway's responses the console reads (see schemas/ on the server; only what is shown).
+
+export type TaskStatus =
+  | 'planning'
+  | 'coding'
+  | 'testing'
+  | 'reviewing'
+  | 'awaiting_approval'
+  | 'integrating'
+  | 'completed'
+  | 'failed'
+  | 'rolling_back'
+  | 'rolled_back';
+
+export interface TaskSummary {
+  id: string;
+  title: string;
+  status: TaskStatus;
+  repoId: string | null;
+  orgId: string | null;
+  attempt: number;
+  branch: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface TaskList {
+  items: TaskSummary[];
+  nextCursor: string | null;
+}
+
+export interface Subtask {
+  id: string;
+  title: string;
+  description?: string;
+  role?: string;
+  dependsOn: string[];
+  successCriteria?: string[];
+  files?: string[];
+}
+
+export interface Plan {
+  summary: string;
+  subtasks: Subtask[];
+  risks?: string[];
+}
+
+export interface Patch {
+  id: string;
+  attempt: number;
+  diff: string;
+  files: string[];
+  summary: string;
+  stats?: { additions: number; deletions: number };
+  createdAt: string;
+}
+
+export interface TestCase {
+  name: string;
+  status: 'passed' | 'failed' | 'skipped';
+  durationMs?: number;
+  message?: string;
+}
+
+export interface TestRun {
+  id: string;
+  attempt: number;
+  patchId: string;
+  runner: string;
+  command: string[];
+  exitCode: number | null;
+  timedOut: boolean;
+  passed: boolean;
+  counts: { passed: number; failed: number; skipped: number };
+  tests: TestCase[];
+  log: string;
+  durationMs: number;
+}
+
+export interface Review {
+  id: string;
+  attempt: number;
+  patchId: string;
+  decision: 'approve' | 'revise';
+  confidence: number;
+  critique: string;
+  risks: Array<{ level: 'low' | 'medium' | 'high'; note: string }>;
+}
+
+export interface TaskDetail {
+  task: {
+    id: string;
+    status: TaskStatus;
+    attempt: number;
+    repoPath?: string;
+    baseCommit?: string;
+    branch?: string;
+    commit?: string;
+    reason?: string;
+    request?: { title: string; description?: string; approve?: string };
+    workflow?: { value: string; context: Record<string, unknown> };
+    createdAt?: string;
+    updatedAt?: string;
+  };
+  plan: Plan | null;
+  patches: Patch[];
+  testRuns: TestRun[];
+  reviews: Review[];
+  cost: { promptTokens: number; completionTokens: number; costUsd: number; calls: number };
+  source?: 'record';
+}
+
+export interface TaskEvent {
+  id: string;
+  taskId: string;
+  type: string;
+  at: string;
+  step?: { kind: string; attempt: number; round?: number };
+  data: Record<string, unknown>;
+}
