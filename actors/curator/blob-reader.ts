@@ -12,7 +12,11 @@ interface Pending {
 
 export class BlobReader {
   private child: ChildProcessWithoutNullStreams | undefined;
-  private buf: Buffer = Buffer.alloc(0);
+  // Output arrives in 64 KiB pieces; they are joined only once a whole object is there (joining on every
+  // piece is quadratic for large files).
+  private parts: Buffer[] = [];
+  private partsLen = 0;
+  private need = 1;
   private readonly queue: Pending[] = [];
 
   constructor(private readonly repoPath: string) {}
@@ -23,12 +27,15 @@ export class BlobReader {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     child.stdout.on('data', (d: Buffer) => {
-      this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
-      this.drain();
+      this.parts.push(d);
+      this.partsLen += d.length;
+      if (this.partsLen >= this.need) this.drain();
     });
     const failAll = (err: Error) => {
       this.child = undefined;
-      this.buf = Buffer.alloc(0);
+      this.parts = [];
+      this.partsLen = 0;
+      this.need = 1;
       for (const p of this.queue.splice(0)) p.reject(err);
     };
     child.on('error', (e) => failAll(new GitError(`git cat-file failed: ${e.message}`, { cause: e })));
@@ -52,28 +59,36 @@ export class BlobReader {
   }
 
   private drain(): void {
+    let buf = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partsLen);
+    this.need = 1;
     for (;;) {
       const head = this.queue[0];
-      if (!head) {
-        this.setRef(false);
-        return;
+      if (!head) break;
+      const nl = buf.indexOf(10);
+      if (nl < 0) {
+        this.need = buf.length + 1;
+        break;
       }
-      const nl = this.buf.indexOf(10);
-      if (nl < 0) return;
-      const header = this.buf.toString('utf8', 0, nl).split(' ');
+      const header = buf.toString('utf8', 0, nl).split(' ');
       if (header[1] === 'missing') {
-        this.buf = this.buf.subarray(nl + 1);
+        buf = buf.subarray(nl + 1);
         this.queue.shift();
         head.resolve(undefined);
         continue;
       }
-      const size = Number(header[2]);
-      if (this.buf.length < nl + 1 + size + 1) return;
-      const content = Buffer.from(this.buf.subarray(nl + 1, nl + 1 + size));
-      this.buf = this.buf.subarray(nl + 1 + size + 1);
+      const end = nl + 1 + Number(header[2]);
+      if (buf.length < end + 1) {
+        this.need = end + 1;
+        break;
+      }
+      const content = Buffer.from(buf.subarray(nl + 1, end));
+      buf = buf.subarray(end + 1);
       this.queue.shift();
       head.resolve(content);
     }
+    this.parts = buf.length ? [buf] : [];
+    this.partsLen = buf.length;
+    if (this.queue.length === 0) this.setRef(false);
   }
 
   read(blob: string): Promise<Buffer | undefined> {

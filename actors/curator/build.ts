@@ -3,7 +3,14 @@ import { extractFile, type FileRecord, MAX_FILE_BYTES, skippedRecord } from './e
 import { diffNames, listTree, readBlobs, type TreeEntry } from './git.ts';
 
 /** Reads blobs in batches so a large repository never holds all its contents at once. */
-async function extractEntries(repoPath: string, entries: TreeEntry[]): Promise<FileRecord[]> {
+/** Receives the content of every file read, so a caller can keep texts without reading them again. */
+export type OnContent = (blob: string, content: Buffer) => void;
+
+async function extractEntries(
+  repoPath: string,
+  entries: TreeEntry[],
+  onContent?: OnContent,
+): Promise<FileRecord[]> {
   const records: FileRecord[] = [];
   const toRead: TreeEntry[] = [];
   for (const e of entries) {
@@ -16,14 +23,21 @@ async function extractEntries(repoPath: string, entries: TreeEntry[]): Promise<F
     const blobs = await readBlobs(repoPath, [...new Set(batch.map((e) => e.blob))]);
     for (const e of batch) {
       const content = blobs.get(e.blob);
-      if (content) records.push(extractFile(e.path, e.blob, content));
+      if (!content) continue;
+      const record = extractFile(e.path, e.blob, content);
+      records.push(record);
+      if (!record.skip) onContent?.(e.blob, content);
     }
   }
   return records;
 }
 
-export async function buildAll(repoPath: string, commit: string): Promise<FileRecord[]> {
-  return extractEntries(repoPath, listTree(repoPath, commit));
+export async function buildAll(
+  repoPath: string,
+  commit: string,
+  onContent?: OnContent,
+): Promise<FileRecord[]> {
+  return extractEntries(repoPath, listTree(repoPath, commit), onContent);
 }
 
 export interface Delta {
@@ -39,6 +53,7 @@ export async function buildDelta(
   from: string,
   to: string,
   known?: string[],
+  onContent?: OnContent,
 ): Promise<Delta> {
   const names = known ?? diffNames(repoPath, from, to);
   if (names.length === 0) return { changed: [], deleted: [], names };
@@ -46,5 +61,5 @@ export async function buildDelta(
   const entries = listTree(repoPath, to).filter((e) => wanted.has(e.path));
   const present = new Set(entries.map((e) => e.path));
   const deleted = names.filter((n) => !present.has(n));
-  return { changed: await extractEntries(repoPath, entries), deleted, names };
+  return { changed: await extractEntries(repoPath, entries, onContent), deleted, names };
 }

@@ -107,6 +107,7 @@ export async function cmdEvalLocalize(
       limit: args.limit,
       filter: only ? (i) => only.test(i.instance_id) : undefined,
       curator: { cacheDir: args.cacheDir, weights: { ...DEFAULT_WEIGHTS, ...args.weights } },
+      onWarning: (m) => io.err(`warning: ${m}`),
       // Progress goes to stderr, so `--json` output on stdout stays one object.
       onInstance: args.quiet
         ? undefined

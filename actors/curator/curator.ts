@@ -22,6 +22,7 @@ export interface CuratorOptions {
 
 /** Above this share of changed files, loading a snapshot of the target commit beats an incremental move. */
 const INCREMENTAL_SHARE = 0.2;
+const CONTENT_BUDGET_BYTES = 512 * 1024 * 1024;
 
 interface Warm {
   index: RepoIndex;
@@ -40,7 +41,20 @@ export class Curator {
   private readonly options: CuratorOptions;
   private readonly warm = new Map<string, Warm>();
   private readonly locks = new Map<string, Promise<unknown>>();
-  private readonly texts = new Map<string, string>();
+  // Contents by blob id, kept from indexing (reading a blob back from git can cost far more than
+  // the query itself when it sits deep in a delta chain). Oldest first out past the byte budget.
+  private readonly contents = new Map<string, Buffer>();
+  private contentBytes = 0;
+  private readonly keepContent: (blob: string, content: Buffer) => void = (blob, content) => {
+    if (this.contents.has(blob)) return;
+    this.contents.set(blob, content);
+    this.contentBytes += content.length;
+    while (this.contentBytes > CONTENT_BUDGET_BYTES) {
+      const [oldest, buf] = this.contents.entries().next().value!;
+      this.contents.delete(oldest);
+      this.contentBytes -= buf.length;
+    }
+  };
   private readonly commonDirs = new Map<string, string>();
   weights: RankWeights;
 
@@ -109,18 +123,16 @@ export class Curator {
     for (const p of paths) {
       const blob = index.records.get(p)?.blob;
       if (!blob) continue;
-      const cached = this.texts.get(blob);
-      if (cached !== undefined) out.set(p, cached);
-      else missing.push(p);
+      const content = this.contents.get(blob);
+      if (content) out.set(p, content.toString('utf8'));
+      else missing.push(blob);
     }
     if (missing.length > 0) {
-      const blobs = await reader.readMany(missing.map((p) => index.records.get(p)!.blob));
-      for (const p of missing) {
-        const blob = index.records.get(p)!.blob;
-        const text = blobs.get(blob)?.toString('utf8') ?? '';
-        out.set(p, text);
-        this.texts.set(blob, text);
-        if (this.texts.size > 500) this.texts.delete(this.texts.keys().next().value!);
+      const blobs = await reader.readMany(missing);
+      for (const [blob, content] of blobs) this.keepContent(blob, content);
+      for (const p of paths) {
+        const content = this.contents.get(index.records.get(p)?.blob ?? '');
+        if (!out.has(p) && content) out.set(p, content.toString('utf8'));
       }
     }
     return out;
@@ -186,12 +198,12 @@ export class Curator {
         }
       }
       if (!index) {
-        const records = await buildAll(opts.repoPath, sha);
+        const records = await buildAll(opts.repoPath, sha, this.keepContent);
         filesRead = records.length;
         index = new RepoIndex(sha, records);
         source = 'full';
       } else if (index.commit !== sha) {
-        const d = await buildDelta(opts.repoPath, index.commit, sha, delta);
+        const d = await buildDelta(opts.repoPath, index.commit, sha, delta, this.keepContent);
         filesRead = d.changed.length;
         index.update(sha, d.changed, d.deleted);
         source = 'incremental';

@@ -28,6 +28,7 @@ export interface EvalLocalizeOptions {
   checkout?: boolean;
   curator?: CuratorOptions;
   onInstance?: (r: InstanceResult, done: number, total: number) => void;
+  onWarning?: (message: string) => void;
 }
 
 export interface InstanceResult {
