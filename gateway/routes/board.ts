@@ -2,7 +2,7 @@
 // the tasks and repositories the caller may see, with large strings trimmed and secrets scrubbed.
 import { inArray } from 'drizzle-orm';
 import type { Hono } from 'hono';
-import { streamSSE } from 'hono/streaming';
+import { sseWithSlot } from '../sse.ts';
 import { schema } from '../../actors/recorder/index.ts';
 import type { BoardChange } from '../../blackboard/index.ts';
 import { hashKey, type KeyKind, keys } from '../../schemas/index.ts';
@@ -167,48 +167,24 @@ class BoardFilter {
   }
 }
 
-const isShutdownError = (err: unknown) => /drain|closed|abort/i.test(String(err));
-
 export function boardRoutes(app: Hono<Env>, gw: Gateway): void {
   app.get('/v1/board/events', async (c) => {
     const p = c.get('principal');
     requireScope(p, 'tasks:read');
     const filter = new BoardFilter(gw, p);
-    const release = gw.slots.acquire(p.tokenKey);
-    try {
-      return streamSSE(
-        c,
-        async (stream) => {
-          const ac = new AbortController();
-          stream.onAbort(() => {
-            ac.abort();
-            release();
-          });
-          // Proxies close idle connections: a comment line now and then keeps the stream open.
-          const keepalive = setInterval(() => void stream.write(': keepalive\n\n'), KEEPALIVE_MS);
-          try {
-            // LastValue first (every current key), then live changes, in stream order.
-            for await (const change of gw.mesh.board.watch({ signal: ac.signal })) {
-              if (!(await filter.allows(change.key, change.value))) continue;
-              // No `id:` line: a reconnecting client gets the current values again, not a resumed feed.
-              await stream.writeSSE({
-                event: kindOfKey(change.key)!,
-                data: boardEventData(change),
-              });
-            }
-          } finally {
-            clearInterval(keepalive);
-            ac.abort();
-            release();
-          }
-        },
-        async (err) => {
-          if (!isShutdownError(err)) gw.opts.log?.(`board sse: ${String(err)}`);
-        },
-      );
-    } catch (err) {
-      release();
-      throw err;
-    }
+    return sseWithSlot(c, gw, p, 'board', async (stream, signal) => {
+      // Proxies close idle connections: a comment line now and then keeps the stream open.
+      const keepalive = setInterval(() => void stream.write(': keepalive\n\n'), KEEPALIVE_MS);
+      try {
+        // LastValue first (every current key), then live changes, in stream order.
+        for await (const change of gw.mesh.board.watch({ signal })) {
+          if (!(await filter.allows(change.key, change.value))) continue;
+          // No `id:` line: a reconnecting client gets the current values again, not a resumed feed.
+          await stream.writeSSE({ event: kindOfKey(change.key)!, data: boardEventData(change) });
+        }
+      } finally {
+        clearInterval(keepalive);
+      }
+    });
   });
 }

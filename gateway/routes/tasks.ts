@@ -2,7 +2,7 @@
 import { resolve as resolvePath, basename } from 'node:path';
 import { and, desc, eq, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { Hono } from 'hono';
-import { streamSSE } from 'hono/streaming';
+import { sseWithSlot } from '../sse.ts';
 import { submitTask } from '../../actors/conductor/submit.ts';
 import { schema, upsertTask } from '../../actors/recorder/index.ts';
 import { resolveRepo } from '../../actors/runtime/git.ts';
@@ -16,7 +16,6 @@ import { ApiError } from '../errors.ts';
 import type { Principal } from '../types.ts';
 
 const TERMINAL = new Set(['task.completed', 'task.failed', 'task.rolled_back']);
-const isShutdownError = (err: unknown) => /drain|closed|abort/i.test(String(err));
 
 /**
  * The repository a new task may run on. Rule: the path must be registered (`POST /v1/repos`) in an org where
@@ -185,35 +184,12 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
     await gw.access.authorizeTask(p, id, 'viewer');
     const last = c.req.header('last-event-id') ?? c.req.query('after');
     const afterSeq = last && /^\d{1,15}$/.test(last) ? Number(last) : 0;
-    const release = gw.slots.acquire(p.tokenKey);
-    try {
-      return streamSSE(
-        c,
-        async (stream) => {
-          const ac = new AbortController();
-          stream.onAbort(() => {
-            ac.abort();
-            release();
-          });
-          try {
-            for await (const { seq, event } of mesh.bus.follow(id, { afterSeq, signal: ac.signal })) {
-              await stream.writeSSE({ id: String(seq), event: event.type, data: JSON.stringify(event) });
-              if (TERMINAL.has(event.type)) break;
-            }
-          } finally {
-            ac.abort();
-            release();
-          }
-        },
-        async (err) => {
-          // A client gone or NATS draining at shutdown: the stream simply ends.
-          if (!isShutdownError(err)) gw.opts.log?.(`sse ${id}: ${String(err)}`);
-        },
-      );
-    } catch (err) {
-      release();
-      throw err;
-    }
+    return sseWithSlot(c, gw, p, id, async (stream, signal) => {
+      for await (const { seq, event } of mesh.bus.follow(id, { afterSeq, signal })) {
+        await stream.writeSSE({ id: String(seq), event: event.type, data: JSON.stringify(event) });
+        if (TERMINAL.has(event.type)) break;
+      }
+    });
   });
 }
 
