@@ -134,9 +134,17 @@ export async function evalLocalize(opts: EvalLocalizeOptions): Promise<EvalRepor
     list.sort((a, b) => times.get(a.base_commit)! - times.get(b.base_commit)!);
     for (const inst of list) {
       if (opts.checkout !== false) {
-        execFileSync('git', ['-C', wt, 'checkout', '--detach', '-f', '-q', inst.base_commit], {
-          stdio: 'ignore',
-        });
+        try {
+          execFileSync('git', ['-C', wt, 'checkout', '--detach', '-f', '-q', inst.base_commit], {
+            stdio: 'ignore',
+          });
+        } catch {
+          // A mirror may lack some large blobs, which fails the checkout; the index reads the commit's git
+          // objects and skips missing blobs, so the instance is still evaluated.
+          opts.onWarning?.(
+            `${inst.instance_id}: checkout of ${inst.base_commit} failed; indexing from git objects`,
+          );
+        }
       }
       const summary = await curator.index({ repoPath: wt, commit: inst.base_commit });
       indexMs += summary.ms;
