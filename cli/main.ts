@@ -95,43 +95,8 @@ async function cmdActor(argv: string[]): Promise<number> {
 }
 
 async function curator(cmd: string, argv: string[]): Promise<number> {
-  const c = await import('../actors/curator/cli.ts');
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      repo: { type: 'string' },
-      commit: { type: 'string' },
-      query: { type: 'string' },
-      'top-k': { type: 'string' },
-      json: { type: 'boolean', default: false },
-      dataset: { type: 'string' },
-      repos: { type: 'string' },
-      limit: { type: 'string' },
-      out: { type: 'string' },
-    },
-    strict: true,
-  });
-  const need = (k: keyof typeof values) => {
-    const v = values[k];
-    if (typeof v !== 'string' || !v) throw new UsageError(`--${k} is required for codemesh ${cmd}`);
-    return v;
-  };
-  if (cmd === 'index') return c.cmdIndex({ repo: need('repo'), commit: values.commit, json: values.json });
-  if (cmd === 'search')
-    return c.cmdSearch({
-      repo: need('repo'),
-      query: need('query'),
-      commit: values.commit,
-      topK: values['top-k'] ? Number(values['top-k']) : undefined,
-      json: values.json,
-    });
-  return c.cmdEvalLocalize({
-    dataset: need('dataset'),
-    repos: need('repos'),
-    limit: values.limit ? Number(values.limit) : undefined,
-    json: values.json,
-    out: values.out,
-  });
+  const { main: curatorMain } = await import('../actors/curator/main.ts');
+  return curatorMain([cmd, ...argv]);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -148,7 +113,7 @@ export async function main(argv: string[]): Promise<number> {
       return curator(cmd, rest);
     case 'eval':
       if (rest[0] !== 'localize') throw new UsageError('codemesh eval takes: localize');
-      return curator('eval', rest.slice(1));
+      return curator('eval-localize', rest.slice(1));
     case undefined:
     case 'help':
     case '--help':

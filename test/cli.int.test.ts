@@ -73,3 +73,31 @@ it('codemesh run --approve auto takes a task to a commit and ends with the branc
   expect(stdout).not.toContain('sk-cli-test-key');
   expect(git(repo, 'rev-list', '--count', `${base}..${branch}`)).toBe('1');
 }, 120_000);
+
+it('codemesh index and search --json rank the file that defines what the query names', async () => {
+  const repo = makeFixtureRepo('py-calc');
+  const cli = join(CODEMESH_ROOT, 'bin', 'codemesh.js');
+  const env = { PATH: process.env.PATH, HOME: mkdtempSync(join(tmpdir(), 'codemesh-home-')) };
+  const idx = await run(process.execPath, [cli, 'index', '--repo', repo, '--json'], { env, timeout: 60_000 });
+  expect(JSON.parse(idx.stdout)).toMatchObject({ files: 3, skipped: { binary: 0 } });
+  const s = await run(
+    process.execPath,
+    [cli, 'search', '--repo', repo, '--query', 'subtract returns the wrong value', '--json'],
+    {
+      env,
+      timeout: 60_000,
+    },
+  );
+  const out = JSON.parse(s.stdout) as {
+    files: Array<{ path: string }>;
+    chunks: Array<{ path: string; symbol: string }>;
+  };
+  expect(out.files[0]?.path).toBe('calc.py');
+  expect(out.chunks.some((c) => c.path === 'calc.py' && c.symbol === 'subtract')).toBe(true);
+  const bad = await run(process.execPath, [cli, 'search', '--repo', '/nowhere', '--query', 'x'], {
+    env,
+    timeout: 60_000,
+  }).catch((e: { code: number; stderr: string }) => e);
+  expect('code' in bad && bad.code).toBe(2);
+  expect(bad.stderr).toMatch(/not a git repo|does not exist|nowhere/i);
+}, 120_000);

@@ -1,4 +1,4 @@
-// Runnable entry for the Curator's commands until they are wired into the `codemesh` CLI:
+// The Curator's commands, as `codemesh index|search|eval localize` runs them (and runnable alone):
 //   npx tsx actors/curator/main.ts index --repo PATH [--commit REV] [--json]
 //   npx tsx actors/curator/main.ts search --repo PATH --query TEXT [--top-k N] [--commit REV] [--json]
 //   npx tsx actors/curator/main.ts eval-localize --dataset FILE --repos DIR [--limit N] [--only REGEX] [--json]
@@ -57,8 +57,16 @@ export async function main(argv: string[]): Promise<number> {
       weights: values.weights ? JSON.parse(readFileSync(values.weights, 'utf8')) : undefined,
     });
   }
-  process.stderr.write(`${USAGE}\n`);
-  return 64;
+  const need: Record<string, string[]> = {
+    index: ['repo'],
+    search: ['repo', 'query'],
+    'eval-localize': ['dataset', 'repos'],
+  };
+  const missing = (need[command ?? ''] ?? []).filter((k) => !values[k as keyof typeof values]);
+  process.stderr.write(
+    missing.length ? `codemesh ${command}: --${missing.join(' and --')} required\n${USAGE}\n` : `${USAGE}\n`,
+  );
+  return 2;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
