@@ -42,6 +42,16 @@ export class Bm25Index implements LexicalIndex {
     return this.n;
   }
 
+  /** Internal document numbers handed out so far (live and deleted): bounds `idAt`/`groupAt`. */
+  get docCount(): number {
+    return this.ids.length;
+  }
+
+  /** False for a document number whose document was deleted or replaced. */
+  isAlive(doc: number): boolean {
+    return this.alive[doc] === true;
+  }
+
   /** Adds or replaces a document. The term map is kept by reference: do not mutate it afterwards. */
   put(id: string, terms: Map<string, number>, group?: string): void {
     this.delete(id);
@@ -133,9 +143,11 @@ export class Bm25Index implements LexicalIndex {
       const w = idf * qw * (k1 + 1);
       const pd = p.docs;
       const pt = p.tfs;
+      // A posting without deleted documents (the usual case) needs no liveness check per document.
+      const check = p.live !== pd.length;
       for (let i = 0; i < pd.length; i++) {
         const doc = pd[i]!;
-        if (!alive[doc]) continue;
+        if (check && !alive[doc]) continue;
         const tf = pt[i]!;
         if (acc[doc] === 0) docs.push(doc);
         acc[doc]! += (w * tf) / (tf + c0 + c1 * lens[doc]!);

@@ -4,6 +4,7 @@ import { buildAll, buildDelta } from './build.ts';
 import { StaleIndexError } from './errors.ts';
 import { lineStarts, sliceLines } from './extract-file.ts';
 import { BlobReader } from './blob-reader.ts';
+import { type DenseSignal, resolveDenseSignal } from './dense-signal.ts';
 import { diffNames, gitCommonDir, resolveCommit } from './git.ts';
 import { DEFAULT_WEIGHTS, type RankWeights, rank } from './rank.ts';
 import { RepoIndex } from './repo-index.ts';
@@ -18,6 +19,11 @@ export interface CuratorOptions {
   /** Snapshots kept per repository (default 8). */
   maxSnapshots?: number;
   weights?: RankWeights;
+  /**
+   * Opt-in dense signal fused with the ranking by reciprocal rank (see `dense-signal.ts`): a `DenseSignal`,
+   * `true` for one from `CODEMESH_EMBED_*`, `false` for none. Unset: on only when `CODEMESH_CURATOR_DENSE=1`.
+   */
+  dense?: DenseSignal | boolean;
 }
 
 /** Above this share of changed files, loading a snapshot of the target commit beats an incremental move. */
@@ -57,10 +63,12 @@ export class Curator {
   };
   private readonly commonDirs = new Map<string, string>();
   weights: RankWeights;
+  private readonly dense: DenseSignal | undefined;
 
   constructor(options: CuratorOptions = {}) {
     this.options = options;
     this.weights = options.weights ?? DEFAULT_WEIGHTS;
+    this.dense = resolveDenseSignal(options.dense, process.env);
   }
 
   /** Brings the repository's index to `commit` (default HEAD) and says how. */
@@ -91,7 +99,17 @@ export class Curator {
       if (!starts.has(c.path)) starts.set(c.path, lineStarts(text));
       c.text = sliceLines(text, starts.get(c.path)!, c.startLine, c.endLine);
     }
-    return { commit: index.commit, files: ranking.files.slice(0, topK), chunks, ms: performance.now() - t0 };
+    // Opt-in dense signal (off by default): re-orders files after the ranking; a failure keeps the ranking.
+    const files = this.dense
+      ? await this.dense.fuse({
+          repo: this.commonDir(opts.repoPath),
+          index,
+          readTexts: (paths) => this.fileTexts(reader, index, paths),
+          query: opts.query,
+          files: ranking.files,
+        })
+      : ranking.files;
+    return { commit: index.commit, files: files.slice(0, topK), chunks, ms: performance.now() - t0 };
   }
 
   /** True when the warm index of the repository is at another commit than the one asked for. */

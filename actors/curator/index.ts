@@ -5,6 +5,23 @@ import type { IndexRepoOptions, IndexSummary, SearchRepoOptions, SearchResult } 
 export { Bm25Index } from './bm25.ts';
 export { cmdEvalLocalize, cmdIndex, cmdSearch } from './cli.ts';
 export { Curator, type CuratorOptions } from './curator.ts';
+export {
+  DENSE_DIMS,
+  type DenseChunk,
+  type DenseHit,
+  type DenseIndex,
+  type DenseIndexInput,
+  type DenseIndexSummary,
+  PgvectorDenseIndex,
+} from './dense-index.ts';
+export { DenseSignal, type DenseSignalOptions, denseSignalFromEnv } from './dense-signal.ts';
+export { EmbeddingError } from './embed-error.ts';
+export {
+  createEmbeddingProvider,
+  type EmbeddingConfig,
+  type EmbeddingProvider,
+  resolveEmbeddingConfig,
+} from './embed-provider.ts';
 export { ElasticLexicalIndex } from './elastic-lexical.ts';
 export { CuratorError, GitError, NotAGitRepoError, StaleIndexError, UnknownCommitError } from './errors.ts';
 export { packContext } from './pack-context.ts';

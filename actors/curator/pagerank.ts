@@ -7,12 +7,15 @@ export interface PageRankOptions {
   iterations?: number;
 }
 
-/** Scores per path (summing to 1) for a restart distribution given as path → weight. */
-export function personalizedPageRank(
+/**
+ * Scores per graph node (summing to 1) for a restart distribution given as path → weight; undefined when
+ * no seed is a node with a positive weight.
+ */
+export function personalizedPageRankNodes(
   graph: FileGraph,
   seeds: Map<string, number>,
   options: PageRankOptions = {},
-): Map<string, number> {
+): Float64Array | undefined {
   const damping = options.damping ?? 0.85;
   const iterations = options.iterations ?? 20;
   const n = graph.paths.length;
@@ -24,8 +27,7 @@ export function personalizedPageRank(
     restart[i]! += w;
     total += w;
   }
-  const out = new Map<string, number>();
-  if (total === 0) return out;
+  if (total === 0) return undefined;
   for (let i = 0; i < n; i++) restart[i]! /= total;
   let rank = Float64Array.from(restart);
   let next = new Float64Array(n);
@@ -42,12 +44,25 @@ export function personalizedPageRank(
         continue;
       }
       const share = (damping * r) / ow;
-      for (let e = offsets[i]!; e < offsets[i + 1]!; e++) next[targets[e]!]! += share * weights[e]!;
+      const end = offsets[i + 1]!;
+      for (let e = offsets[i]!; e < end; e++) next[targets[e]!]! += share * weights[e]!;
     }
     const back = 1 - damping + damping * dangling;
     for (let i = 0; i < n; i++) next[i]! += back * restart[i]!;
     [rank, next] = [next, rank];
   }
-  for (let i = 0; i < n; i++) if (rank[i]! > 0) out.set(graph.paths[i]!, rank[i]!);
+  return rank;
+}
+
+/** Scores per path (summing to 1) for a restart distribution given as path → weight. */
+export function personalizedPageRank(
+  graph: FileGraph,
+  seeds: Map<string, number>,
+  options: PageRankOptions = {},
+): Map<string, number> {
+  const out = new Map<string, number>();
+  const rank = personalizedPageRankNodes(graph, seeds, options);
+  if (!rank) return out;
+  for (let i = 0; i < rank.length; i++) if (rank[i]! > 0) out.set(graph.paths[i]!, rank[i]!);
   return out;
 }

@@ -1,7 +1,7 @@
 // Ranks chunks: their own BM25, their file's fused score and symbols the query names; at most three chunks
 // per file, each further one damped, so a result shows several places rather than one file's every method.
 import type { Mentions } from './mentions.ts';
-import { parseChunkId, type RepoIndex } from './repo-index.ts';
+import type { FileTable } from './signals.ts';
 import type { ChunkKind } from './types.ts';
 
 export interface RankedChunk {
@@ -18,32 +18,27 @@ const PER_FILE = 3;
 const DAMPING = 0.8;
 
 /**
- * @param chunkScores chunk id → BM25 normalised to the best chunk (only chunks worth considering)
- * @param topFiles files whose every chunk is considered, matched or not
+ * @param chunkDocs `chunkLex` documents worth considering, with `chunkLex` their BM25 normalised to the best chunk
+ * @param topFiles files (of `table`) whose every chunk is considered, matched or not, best first
+ * @param fileScore the fused score of a file; `maxFile` its maximum over files (or 0)
  */
 export function rankChunks(
-  index: RepoIndex,
-  chunkScores: Map<string, number>,
-  topFiles: Set<string>,
-  fileScores: Map<string, number>,
+  table: FileTable,
+  chunkDocs: number[],
+  chunkLex: number[],
+  topFiles: number[],
+  fileScore: (file: number) => number,
+  maxFile: number,
   mentions: Mentions,
   topK: number,
 ): RankedChunk[] {
-  let maxFile = 0;
-  for (const v of fileScores.values()) if (v > maxFile) maxFile = v;
-  const keys = new Set<string>();
-  for (const id of chunkScores.keys()) keys.add(id);
-  for (const path of topFiles) {
-    const n = index.records.get(path)?.chunks.length ?? 0;
-    for (let i = 0; i < n; i++) keys.add(`${path}#${i}`);
-  }
+  const { chunkMark } = table.scratch;
   const candidates: RankedChunk[] = [];
-  for (const key of keys) {
-    const { path, index: i } = parseChunkId(key);
-    const c = index.records.get(path)?.chunks[i];
-    if (!c) continue;
-    const lex = chunkScores.get(key) ?? 0;
-    const file = (fileScores.get(path) ?? 0) / (maxFile || 1);
+  const consider = (f: number, i: number, lex: number) => {
+    const path = table.paths[f]!;
+    const c = table.records[f]!.chunks[i];
+    if (!c) return;
+    const file = fileScore(f) / (maxFile || 1);
     const last = c.symbol.slice(c.symbol.lastIndexOf('.') + 1);
     const named = Math.min(
       2,
@@ -59,6 +54,26 @@ export function rankChunks(
       endLine: c.endLine,
       score,
     });
+  };
+  try {
+    for (let k = 0; k < chunkDocs.length; k++) {
+      const doc = chunkDocs[k]!;
+      if (chunkMark[doc]) continue;
+      chunkMark[doc] = 1;
+      const f = table.chunkDocSlot[doc]!;
+      if (f >= 0) consider(f, table.chunkDocIndex[doc]!, chunkLex[k]!);
+    }
+    for (const f of topFiles) {
+      const start = table.chunkStart[f]!;
+      const n = table.chunkStart[f + 1]! - start;
+      for (let i = 0; i < n; i++) {
+        const doc = table.chunkDocs[start + i]!;
+        if (doc >= 0 && chunkMark[doc]) continue;
+        consider(f, i, 0);
+      }
+    }
+  } finally {
+    for (const doc of chunkDocs) chunkMark[doc] = 0;
   }
   candidates.sort((a, b) => b.score - a.score);
   const perFile = new Map<string, number>();

@@ -2,10 +2,10 @@
 // personalized PageRank seeded by the best files and the files the text names (expansion along imports and
 // references), with priors that demote tests, docs and non-code files. Chunks are ranked after the files.
 import type { Mentions } from './mentions.ts';
-import { personalizedPageRank } from './pagerank.ts';
+import { personalizedPageRankNodes } from './pagerank.ts';
 import { type RankedChunk, rankChunks } from './rank-chunks.ts';
 import type { RepoIndex } from './repo-index.ts';
-import { FILE_SIGNALS, type FileSignal, normalise, signals } from './signals.ts';
+import { FILE_SIGNALS, type FileSignal, isDocPath, isTestPath, signals } from './signals.ts';
 
 export type { RankedChunk } from './rank-chunks.ts';
 
@@ -59,24 +59,57 @@ export interface Ranking {
   mentions: Mentions;
 }
 
-const TEST_RE =
-  /(^|\/)(tests?|testing|test_utils)\/|(^|\/)(test_[^/]*|[^/]*_tests?\.py|conftest\.py)$|\.(test|spec)\.[jt]sx?$/;
-const DOC_RE = /(^|\/)(docs?|examples?|benchmarks?|asv_bench|tutorials?|galleries)\//;
-
 export function filePrior(path: string, language: string, w: RankWeights): number {
-  let p = 1;
-  if (TEST_RE.test(path)) p *= w.testPrior;
-  if (DOC_RE.test(path)) p *= w.docPrior;
-  if (language === 'text') p *= w.textPrior;
-  return p;
+  return prior(isTestPath(path), isDocPath(path), language === 'text', w);
 }
 
 export function filePenalty(path: string, language: string, w: RankWeights): number {
-  let p = 0;
-  if (TEST_RE.test(path)) p += w.testPenalty;
-  if (DOC_RE.test(path)) p += w.docPenalty;
-  if (language === 'text') p += w.textPenalty;
+  return penalty(isTestPath(path), isDocPath(path), language === 'text', w);
+}
+
+function prior(
+  test: boolean | number,
+  doc: boolean | number,
+  text: boolean | number,
+  w: RankWeights,
+): number {
+  let p = 1;
+  if (test) p *= w.testPrior;
+  if (doc) p *= w.docPrior;
+  if (text) p *= w.textPrior;
   return p;
+}
+
+function penalty(
+  test: boolean | number,
+  doc: boolean | number,
+  text: boolean | number,
+  w: RankWeights,
+): number {
+  let p = 0;
+  if (test) p += w.testPenalty;
+  if (doc) p += w.docPenalty;
+  if (text) p += w.textPenalty;
+  return p;
+}
+
+/** The first `k` of `items` by `before` (a strict order, ties kept in input order), by insertion. */
+function topBy(items: number[], k: number, before: (a: number, b: number) => boolean): number[] {
+  const top: number[] = [];
+  if (k <= 0) return top;
+  for (const f of items) {
+    let j = top.length;
+    if (j === k) {
+      if (!before(f, top[k - 1]!)) continue;
+      j = k - 1;
+    }
+    while (j > 0 && before(f, top[j - 1]!)) {
+      top[j] = top[j - 1]!;
+      j--;
+    }
+    top[j] = f;
+  }
+  return top;
 }
 
 export function rank(
@@ -86,50 +119,104 @@ export function rank(
   w: RankWeights = DEFAULT_WEIGHTS,
 ): Ranking {
   const sig = signals(index, query);
-  const base = new Map<string, number>();
-  for (const name of FILE_SIGNALS) {
-    const weight = w[name];
-    if (!weight) continue;
-    for (const [p, v] of sig.files[name]) base.set(p, (base.get(p) ?? 0) + weight * v);
-  }
-  if (w.size) {
-    for (const [p, v] of base)
-      base.set(p, v + (w.size * Math.log10(1 + (index.records.get(p)?.lines ?? 0))) / 4);
-  }
-  const prior = (p: string) => filePrior(p, index.records.get(p)?.language ?? 'text', w);
-  for (const [p, v] of base) base.set(p, v * prior(p));
-
-  let scores = base;
-  if (w.pagerank > 0) {
-    const seeds = new Map([...base].sort((a, b) => b[1] - a[1]).slice(0, w.seeds));
-    for (const name of ['path', 'module', 'frame'] as const) {
-      for (const [p, v] of sig.files[name]) seeds.set(p, Math.max(seeds.get(p) ?? 0, v));
+  const t = sig.table;
+  const { paths, isTest, isDoc, isText } = t;
+  const { score, fileMark, topMark } = t.scratch;
+  // Files with any evidence, in the order they first got some (that order breaks ties between seeds).
+  const order: number[] = [];
+  try {
+    for (const name of FILE_SIGNALS) {
+      const weight = w[name];
+      if (!weight) continue;
+      const { slots, values } = sig.files[name];
+      for (let k = 0; k < slots.length; k++) {
+        const f = slots[k]!;
+        if (!fileMark[f]) {
+          fileMark[f] = 1;
+          order.push(f);
+        }
+        score[f] = score[f]! + weight * values[k]!;
+      }
     }
-    const pr = normalise(personalizedPageRank(index.graph, seeds));
-    scores = new Map(base);
-    for (const [p, v] of pr) scores.set(p, (scores.get(p) ?? 0) + w.pagerank * v * prior(p));
-  }
-  if (w.testPenalty || w.docPenalty || w.textPenalty) {
-    for (const [p, v] of scores)
-      scores.set(p, v + filePenalty(p, index.records.get(p)?.language ?? 'text', w));
-  }
-  const files = [...scores]
-    .filter(([p]) => index.records.has(p))
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-    .map(([path, score]) => ({ path, score }));
+    if (w.size) for (const f of order) score[f] = score[f]! + (w.size * t.logLines[f]!) / 4;
+    const priorOf = (f: number) => prior(isTest[f]!, isDoc[f]!, isText[f]!, w);
+    for (const f of order) score[f] = score[f]! * priorOf(f);
 
-  const topFiles = new Set(files.slice(0, 10).map((f) => f.path));
-  const { chunkDocs: docs, chunkLex: lex, maxChunk } = sig;
-  const chunkScores = new Map<string, number>();
-  for (let i = 0; i < docs.length; i++) {
-    const doc = docs[i]!;
-    if (lex[i]! > 0.5 * maxChunk || topFiles.has(index.chunkLex.groupAt(doc)!)) {
-      chunkScores.set(index.chunkLex.idAt(doc), lex[i]! / (maxChunk || 1));
+    if (w.pagerank > 0) {
+      // As `[...base].sort(desc).slice(0, seeds)` would pick: ties in first-seen order.
+      const k = w.seeds >= 0 ? Math.trunc(w.seeds) : Math.max(0, order.length + Math.trunc(w.seeds));
+      const seeds = new Map<string, number>();
+      for (const f of topBy(order, k, (a, b) => score[a]! > score[b]!)) seeds.set(paths[f]!, score[f]!);
+      for (const name of ['path', 'module', 'frame'] as const) {
+        const { slots, values } = sig.files[name];
+        for (let i = 0; i < slots.length; i++) {
+          const p = paths[slots[i]!]!;
+          seeds.set(p, Math.max(seeds.get(p) ?? 0, values[i]!));
+        }
+      }
+      const pr = personalizedPageRankNodes(t.graph, seeds);
+      if (pr) {
+        let max = 0;
+        for (let i = 0; i < pr.length; i++) if (pr[i]! > max) max = pr[i]!;
+        for (let i = 0; i < pr.length; i++) {
+          const f = t.slotOfNode[i]!;
+          if (!(pr[i]! > 0) || f < 0) continue;
+          if (!fileMark[f]) {
+            fileMark[f] = 1;
+            order.push(f);
+          }
+          score[f] = score[f]! + w.pagerank * (pr[i]! / max) * priorOf(f);
+        }
+      }
+    }
+    if (w.testPenalty || w.docPenalty || w.textPenalty) {
+      for (const f of order) score[f] = score[f]! + penalty(isTest[f]!, isDoc[f]!, isText[f]!, w);
+    }
+    const byScore = (a: number, b: number) =>
+      score[a]! > score[b]! || (score[a] === score[b] && paths[a]! < paths[b]!);
+    const n = Math.max(topK, 20);
+    const best =
+      n <= 64
+        ? topBy(order, n, byScore)
+        : order
+            .slice()
+            .sort((a, b) => (byScore(a, b) ? -1 : byScore(b, a) ? 1 : 0))
+            .slice(0, n);
+    const files = best.map((f) => ({ path: paths[f]!, score: score[f]! }));
+
+    const topFiles = best.slice(0, 10);
+    for (const f of topFiles) topMark[f] = 1;
+    const { chunkDocs: docs, chunkLex: lex, maxChunk } = sig;
+    const chunkDocs: number[] = [];
+    const chunkLex: number[] = [];
+    for (let i = 0; i < docs.length; i++) {
+      const f = t.chunkDocSlot[docs[i]!]!;
+      if (lex[i]! > 0.5 * maxChunk || (f >= 0 && topMark[f])) {
+        chunkDocs.push(docs[i]!);
+        chunkLex.push(lex[i]! / (maxChunk || 1));
+      }
+    }
+    let maxFile = 0;
+    for (const f of order) if (score[f]! > maxFile) maxFile = score[f]!;
+    return {
+      files,
+      chunks: rankChunks(
+        t,
+        chunkDocs,
+        chunkLex,
+        topFiles,
+        (f) => (fileMark[f] ? score[f]! : 0),
+        maxFile,
+        sig.mentions,
+        topK,
+      ),
+      mentions: sig.mentions,
+    };
+  } finally {
+    for (const f of order) {
+      score[f] = 0;
+      fileMark[f] = 0;
+      topMark[f] = 0;
     }
   }
-  return {
-    files: files.slice(0, Math.max(topK, 20)),
-    chunks: rankChunks(index, chunkScores, topFiles, scores, sig.mentions, topK),
-    mentions: sig.mentions,
-  };
 }
