@@ -27,7 +27,11 @@ export function TestRunView(props: { run: TestRun }) {
                       <pre class="t-msg">{t.message}</pre>
                     </Show>
                   </td>
-                  <td class="small muted">{t.durationMs !== undefined ? `${t.durationMs < 10 ? t.durationMs.toFixed(1) : Math.round(t.durationMs)} ms` : ''}</td>
+                  <td class="small muted">
+                    {t.durationMs !== undefined
+                      ? `${t.durationMs < 10 ? t.durationMs.toFixed(1) : Math.round(t.durationMs)} ms`
+                      : ''}
+                  </td>
                 </tr>
               )}
             </For>
