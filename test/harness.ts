@@ -47,7 +47,8 @@ export async function startHarness(
     CODEMESH_LLM_PRICE_OUT_PER_1K: String(PRICE_OUT),
     CODEMESH_LLM_MAX_RETRIES: '0',
   };
-  const mesh = await startEmbedded({ dataDir, env, roles: opts.roles, leaseMs: opts.leaseMs ?? 3000 });
+  // A long lease: under a loaded CI machine a scripted (sequence) model must not see a step re-run.
+  const mesh = await startEmbedded({ dataDir, env, roles: opts.roles, leaseMs: opts.leaseMs ?? 10_000 });
   const client = await connectMesh({ url: mesh.natsUrl, name: 'gateway' });
   // The same PGlite directory as the recorder role: one database per process, shared.
   const record = await openRecord({ dir: join(dataDir, 'pg') });
