@@ -122,9 +122,18 @@ export class Conductor {
   }
 
   /** Publishes what the task's state implies and makes sure its current step is announced and awarded. */
-  private async advance(taskId: string): Promise<void> {
+  private async advance(taskId: string, opts: { sweep?: boolean } = {}): Promise<void> {
     const task = (await this.mesh.board.get(keys.task(taskId), TaskRecord))?.value;
     if (!task) return;
+    // A sweep only re-announces stalled steps. The events a state implies are published when an event is
+    // handled (a redelivery after a crash publishes them again); re-publishing them from every sweep would
+    // repeat them once the stream's de-duplication window has passed.
+    if (opts.sweep && !currentStep(task.workflow)) {
+      // Finished tasks leave the sweep; a later event (a rollback request) brings one back.
+      if (task.status === 'completed' || task.status === 'failed' || task.status === 'rolled_back')
+        this.active.delete(taskId);
+      return;
+    }
     const at = new Date(this.now()).toISOString();
     const ctx = task.workflow.context as { patchId?: string };
     switch (task.status) {
@@ -250,7 +259,7 @@ export class Conductor {
   async sweep(): Promise<void> {
     for (const taskId of [...this.active]) {
       if (this.queues.has(taskId)) continue;
-      this.enqueue(taskId, () => this.advance(taskId));
+      this.enqueue(taskId, () => this.advance(taskId, { sweep: true }));
     }
   }
 }
