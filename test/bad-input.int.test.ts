@@ -102,6 +102,24 @@ describe('a model that keeps returning malformed edits', () => {
   });
 });
 
+describe('repository indexing over HTTP', () => {
+  it('indexes a registered repository (files, chunks, symbols) and refuses an unregistered one', async () => {
+    const repo = makeFixtureRepo('py-calc');
+    const refused = await h.api('/v1/repos/index', { method: 'POST', body: JSON.stringify({ repo }) });
+    expect(refused.status).toBe(403);
+    // Submitting a task as the org admin registers the repository.
+    await h.api('/v1/tasks', { method: 'POST', body: JSON.stringify({ repo, title: 'register' }) });
+    const r = await h.api('/v1/repos/index', { method: 'POST', body: JSON.stringify({ repo }) });
+    expect(r.status).toBe(201);
+    const { index } = (await r.json()) as {
+      index: { files: number; chunks: number; symbols: number; commit: string };
+    };
+    expect(index).toMatchObject({ files: 3 });
+    expect(index.symbols).toBeGreaterThanOrEqual(4);
+    expect(index.commit).toBe(git(repo, 'rev-parse', 'HEAD'));
+  });
+});
+
 describe('budgets', () => {
   it('a task that spends more than its budget stops with the reason', async () => {
     h.setScript(({ roleHint }) =>

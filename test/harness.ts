@@ -52,7 +52,17 @@ export async function startHarness(
   const client = await connectMesh({ url: mesh.natsUrl, name: 'gateway' });
   // The same PGlite directory as the recorder role: one database per process, shared.
   const record = await openRecord({ dir: join(dataDir, 'pg') });
-  const server = await serveGateway(createGateway({ mesh: client, record, token: TOKEN }));
+  const server = await serveGateway(
+    createGateway({
+      mesh: client,
+      record,
+      token: TOKEN,
+      indexer: {
+        index: async (o) =>
+          (await import('../actors/curator/index.ts')).indexRepo({ ...o, cacheDir: join(dataDir, 'index') }),
+      },
+    }),
+  );
   const api = (path: string, init: RequestInit = {}) =>
     fetch(`${server.url}${path}`, {
       ...init,
