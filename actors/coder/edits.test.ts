@@ -1,6 +1,17 @@
 // Edit blocks: parsing, all-or-nothing application inside a root, and diffs from a real git repository.
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -406,6 +417,26 @@ describe('diffWorktree', () => {
     git('config', 'user.email', 'test@codemesh.invalid');
     git('config', 'commit.gpgsign', 'false');
   };
+
+  it('sees a same-size edit made in the same second as the checkout (racy-git stat)', async () => {
+    initRepo();
+    // ctime cannot be set from a test: take it out of git's stat check so only size and mtime decide.
+    git('config', 'core.trustctime', 'false');
+    const file = path.join(root, 'calc.ts');
+    const past = new Date(Date.now() - 3_600_000);
+    await put('calc.ts', 'return a + b;\n');
+    await utimes(file, past, past);
+    git('add', '-A');
+    git('commit', '-q', '-m', 'base');
+    // The index was written in the same second as the file: git must compare its content, not trust its stat.
+    const index = path.join(root, '.git', 'index');
+    await utimes(index, past, past);
+    await put('calc.ts', 'return a - b;\n');
+    await utimes(file, past, past);
+    const d = await diffWorktree(root);
+    expect(d.files).toEqual(['calc.ts']);
+    expect(d.diff).toContain('+return a - b;');
+  });
 
   it('diffs edits, new files and deletions against HEAD without touching the index', async () => {
     initRepo();

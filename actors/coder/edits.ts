@@ -12,7 +12,9 @@ import {
   realpath,
   rename,
   rm,
+  stat,
   unlink,
+  utimes,
   writeFile,
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -438,7 +440,15 @@ export async function diffWorktree(
     const realIndex = (
       await git(rootDir, ['rev-parse', '--path-format=absolute', '--git-path', 'index'])
     ).trim();
-    await copyFile(realIndex, index).catch(() => {}); // No index yet (fresh repository): start empty.
+    // The copy keeps the original's timestamps: git trusts an entry's cached stat only when the file is older
+    // than the index file, so a fresh mtime on the copy would hide an edit made in the same second as the
+    // checkout with the same size (a one-character fix), and the diff would come out empty.
+    await copyFile(realIndex, index)
+      .then(async () => {
+        const st = await stat(realIndex);
+        await utimes(index, st.atime, st.mtime);
+      })
+      .catch(() => {}); // No index yet (fresh repository): start empty.
     const env = { GIT_INDEX_FILE: index };
     const hasBase = await git(rootDir, ['rev-parse', '--verify', '--quiet', `${base}^{commit}`]).then(
       () => true,
