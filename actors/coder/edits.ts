@@ -1,6 +1,5 @@
 // The Coder's edit blocks: parse SEARCH/REPLACE blocks, apply them all-or-nothing inside a worktree, diff with git.
 // One file on purpose: the error texts of the three stages are one vocabulary that goes back to the model.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   chmod,
@@ -19,6 +18,7 @@ import {
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { GitError, git as runGit } from '../runtime/git.ts';
 
 /** One SEARCH/REPLACE block. Lines carry no line terminators. */
 export interface Edit {
@@ -480,27 +480,15 @@ export async function diffWorktree(
   }
 }
 
-function git(cwd: string, args: string[], env: Record<string, string> = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      'git',
-      ['-c', 'core.quotepath=off', ...args],
-      {
-        cwd,
-        env: { ...process.env, ...env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0' },
-        maxBuffer: 256 * 1024 * 1024,
-      },
-      (err, stdout, stderr) => {
-        if (err) {
-          reject(
-            new GitDiffError(`git ${args[0]} failed in ${cwd}: ${stderr.trim() || err.message}`, {
-              cause: err,
-            }),
-          );
-        } else {
-          resolve(stdout);
-        }
-      },
-    );
-  });
+/** The runtime's git runner, with paths unquoted and failures as `GitDiffError` (what this module's callers catch). */
+async function git(cwd: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+  try {
+    const r = await runGit(cwd, ['-c', 'core.quotepath=off', ...args], {
+      env: { ...env, GIT_OPTIONAL_LOCKS: '0' },
+    });
+    return r.stdout;
+  } catch (err) {
+    const detail = err instanceof GitError ? err.stderr.trim() : (err as Error).message;
+    throw new GitDiffError(`git ${args[0]} failed in ${cwd}: ${detail}`, { cause: err });
+  }
 }
