@@ -5,6 +5,7 @@ const all: Record<string, () => Promise<Array<{ name: string; value: number; uni
   sandbox: async () => (await import('./sandbox.ts')).benchSandbox(),
   pipeline: async () => (await import('./pipeline.ts')).benchPipeline(),
   curator: async () => (await import('./curator.ts')).benchCurator(),
+  'curator-repo': async () => (await import('./curator-repo.ts')).benchCuratorRepo(),
   gateway: async () => {
     // Imported by a computed path: the gateway benchmark lands with the API work and may not exist yet.
     const path = './gateway.ts';

@@ -1,5 +1,5 @@
 // CLI commands of the Curator: each takes parsed arguments, prints to stdout and returns an exit code.
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { Curator } from './curator.ts';
 import { CuratorError } from './errors.ts';
 import { evalLocalize } from './eval-localize.ts';
@@ -96,10 +96,13 @@ export async function cmdEvalLocalize(
     quiet?: boolean;
     /** Overrides of the ranking weights (for tuning runs). */
     weights?: Partial<RankWeights>;
+    /** JSONL file to write each instance's candidate features to (input of `fit-weights.ts`). */
+    features?: string;
   },
   io: CliIO = stdio,
 ): Promise<number> {
   try {
+    if (args.features) writeFileSync(args.features, '');
     const only = args.only ? new RegExp(args.only) : undefined;
     const report = await evalLocalize({
       dataset: args.dataset,
@@ -108,6 +111,9 @@ export async function cmdEvalLocalize(
       filter: only ? (i) => only.test(i.instance_id) : undefined,
       curator: { cacheDir: args.cacheDir, weights: { ...DEFAULT_WEIGHTS, ...args.weights } },
       onWarning: (m) => io.err(`warning: ${m}`),
+      onFeatures: args.features
+        ? (row) => appendFileSync(args.features!, `${JSON.stringify(row)}\n`)
+        : undefined,
       // Progress goes to stderr, so `--json` output on stdout stays one object.
       onInstance: args.quiet
         ? undefined

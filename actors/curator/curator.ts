@@ -6,6 +6,7 @@ import { lineStarts, sliceLines } from './extract-file.ts';
 import { BlobReader } from './blob-reader.ts';
 import { type DenseSignal, resolveDenseSignal } from './dense-signal.ts';
 import { diffNames, gitCommonDir, resolveCommit } from './git.ts';
+import { CommitHistory } from './history.ts';
 import { DEFAULT_WEIGHTS, type RankWeights, rank } from './rank.ts';
 import { RepoIndex } from './repo-index.ts';
 import { defaultCacheDir, SnapshotStore } from './snapshot-store.ts';
@@ -24,6 +25,13 @@ export interface CuratorOptions {
    * `true` for one from `CODEMESH_EMBED_*`, `false` for none. Unset: on only when `CODEMESH_CURATOR_DENSE=1`.
    */
   dense?: DenseSignal | boolean;
+  /**
+   * Read the commit's git history for the history signals (similar past commits, churn; see `history.ts`).
+   * Default: on, unless `CODEMESH_CURATOR_HISTORY=0`.
+   */
+  history?: boolean;
+  /** Told when something was left out but the index still stands (a mirror missing history). */
+  onWarning?: (message: string) => void;
 }
 
 /** Above this share of changed files, loading a snapshot of the target commit beats an incremental move. */
@@ -64,11 +72,13 @@ export class Curator {
   private readonly commonDirs = new Map<string, string>();
   weights: RankWeights;
   private readonly dense: DenseSignal | undefined;
+  private readonly useHistory: boolean;
 
   constructor(options: CuratorOptions = {}) {
     this.options = options;
     this.weights = options.weights ?? DEFAULT_WEIGHTS;
     this.dense = resolveDenseSignal(options.dense, process.env);
+    this.useHistory = options.history ?? process.env.CODEMESH_CURATOR_HISTORY !== '0';
   }
 
   /** Brings the repository's index to `commit` (default HEAD) and says how. */
@@ -229,6 +239,14 @@ export class Curator {
       if (source !== 'disk' && this.options.persist !== false) store.save(sha, index.records.values());
       warm = { index, repoPath: opts.repoPath, store, reader: warm?.reader ?? new BlobReader(opts.repoPath) };
       this.warm.set(commonDir, warm);
+    }
+    const { index } = warm;
+    if (this.useHistory && index.history?.commit !== sha) {
+      index.history = index.history
+        ? index.history.moveTo(opts.repoPath, sha)
+        : CommitHistory.read(opts.repoPath, sha);
+      if (index.history.warning)
+        this.options.onWarning?.(`history of ${sha.slice(0, 12)}: ${index.history.warning}`);
     }
     const summary: IndexSummary = {
       commit: sha,

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Curator, type CuratorOptions } from './curator.ts';
+import { type FileFeatures, rank } from './rank.ts';
 
 export interface LocalizeInstance {
   instance_id: string;
@@ -29,6 +30,17 @@ export interface EvalLocalizeOptions {
   curator?: CuratorOptions;
   onInstance?: (r: InstanceResult, done: number, total: number) => void;
   onWarning?: (message: string) => void;
+  /** Called per instance with the features of its best `FEATURE_CANDIDATES` files (for fitting weights). */
+  onFeatures?: (row: FeatureRow) => void;
+}
+
+/** Candidates per instance whose features are recorded for fitting. */
+export const FEATURE_CANDIDATES = 200;
+
+export interface FeatureRow {
+  instance_id: string;
+  gold_files: string[];
+  candidates: Array<{ path: string; features: FileFeatures }>;
 }
 
 export interface InstanceResult {
@@ -121,7 +133,7 @@ export async function evalLocalize(opts: EvalLocalizeOptions): Promise<EvalRepor
   if (opts.limit) instances = instances.slice(0, opts.limit);
   const byRepo = new Map<string, LocalizeInstance[]>();
   for (const inst of instances) byRepo.set(inst.repo, [...(byRepo.get(inst.repo) ?? []), inst]);
-  const curator = new Curator(opts.curator);
+  const curator = new Curator({ onWarning: opts.onWarning, ...opts.curator });
   const worktrees = opts.worktrees ?? join(tmpdir(), 'codemesh-eval-worktrees');
   const results: InstanceResult[] = [];
   let indexMs = 0;
@@ -157,6 +169,17 @@ export async function evalLocalize(opts: EvalLocalizeOptions): Promise<EvalRepor
       });
       const queryMs = performance.now() - t0;
       const ranked = res.files.map((f) => f.path);
+      if (opts.onFeatures) {
+        const index = curator.indexAt(wt, inst.base_commit);
+        const { files } = rank(index, inst.problem_statement, FEATURE_CANDIDATES, curator.weights, {
+          explain: true,
+        });
+        opts.onFeatures({
+          instance_id: inst.instance_id,
+          gold_files: inst.gold_files,
+          candidates: files.map((f) => ({ path: f.path, features: f.features! })),
+        });
+      }
       const { all, first } = scoreInstance(inst.gold_files, ranked);
       const r: InstanceResult = {
         instance_id: inst.instance_id,

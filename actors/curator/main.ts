@@ -2,7 +2,7 @@
 //   npx tsx actors/curator/main.ts index --repo PATH [--commit REV] [--json]
 //   npx tsx actors/curator/main.ts search --repo PATH --query TEXT [--top-k N] [--commit REV] [--json]
 //   npx tsx actors/curator/main.ts eval-localize --dataset FILE --repos DIR [--limit N] [--only REGEX] [--json]
-//     [--out FILE] [--weights weights.json]
+//     [--out FILE] [--weights weights.json] [--features features.jsonl]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { cmdEvalLocalize, cmdIndex, cmdSearch } from './cli.ts';
@@ -27,6 +27,7 @@ export async function main(argv: string[]): Promise<number> {
       out: { type: 'string' },
       'cache-dir': { type: 'string' },
       weights: { type: 'string' },
+      features: { type: 'string' },
     },
   });
   const cacheDir = values['cache-dir'];
@@ -54,6 +55,7 @@ export async function main(argv: string[]): Promise<number> {
       out: values.out,
       only: values.only,
       cacheDir,
+      features: values.features,
       weights: values.weights ? JSON.parse(readFileSync(values.weights, 'utf8')) : undefined,
     });
   }

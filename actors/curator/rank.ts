@@ -5,7 +5,7 @@ import type { Mentions } from './mentions.ts';
 import { personalizedPageRankNodes } from './pagerank.ts';
 import { type RankedChunk, rankChunks } from './rank-chunks.ts';
 import type { RepoIndex } from './repo-index.ts';
-import { FILE_SIGNALS, type FileSignal, isDocPath, isTestPath, signals } from './signals.ts';
+import { FILE_SIGNALS, type FileSignal, isDocPath, isTestPath, type Signals, signals } from './signals.ts';
 
 export type { RankedChunk } from './rank-chunks.ts';
 
@@ -42,6 +42,10 @@ export const DEFAULT_WEIGHTS: RankWeights = {
   symbol: 1.281,
   codeSymbol: -0.929,
   qualified: 0.782,
+  history: 0,
+  historyTitle: 0,
+  churn: 0,
+  recentChurn: 0,
   pagerank: 0.823,
   size: 0.198,
   testPrior: 1,
@@ -53,8 +57,12 @@ export const DEFAULT_WEIGHTS: RankWeights = {
   seeds: 10,
 };
 
+/** What a file's score is made of: each signal's value (0–1), PageRank, size and the path facts. */
+export type FileFeatures = Record<FileSignal | 'pagerank' | 'size' | 'test' | 'doc' | 'text', number>;
+
 export interface Ranking {
-  files: Array<{ path: string; score: number }>;
+  /** `features` only when `rank` was asked to explain. */
+  files: Array<{ path: string; score: number; features?: FileFeatures }>;
   chunks: RankedChunk[];
   mentions: Mentions;
 }
@@ -112,13 +120,69 @@ function topBy(items: number[], k: number, before: (a: number, b: number) => boo
   return top;
 }
 
+/**
+ * Personalized PageRank per graph node, best node 1, seeded by the `w.seeds` best files so far (their scores
+ * in `sig.table.scratch.score`) and the files the text names by path, module or traceback frame.
+ */
+export function pagerankOfFiles(sig: Signals, order: number[], w: RankWeights): Float64Array | undefined {
+  const t = sig.table;
+  const { paths } = t;
+  const { score } = t.scratch;
+  // As `[...base].sort(desc).slice(0, seeds)` would pick: ties in first-seen order.
+  const k = w.seeds >= 0 ? Math.trunc(w.seeds) : Math.max(0, order.length + Math.trunc(w.seeds));
+  const seeds = new Map<string, number>();
+  for (const f of topBy(order, k, (a, b) => score[a]! > score[b]!)) seeds.set(paths[f]!, score[f]!);
+  for (const name of ['path', 'module', 'frame'] as const) {
+    const { slots, values } = sig.files[name];
+    for (let i = 0; i < slots.length; i++) {
+      const p = paths[slots[i]!]!;
+      seeds.set(p, Math.max(seeds.get(p) ?? 0, values[i]!));
+    }
+  }
+  const pr = personalizedPageRankNodes(t.graph, seeds);
+  if (!pr) return undefined;
+  let max = 0;
+  for (let i = 0; i < pr.length; i++) if (pr[i]! > max) max = pr[i]!;
+  for (let i = 0; i < pr.length; i++) pr[i] = pr[i]! / max;
+  return pr;
+}
+
+function explain(sig: Signals, pr: Float64Array | undefined, best: number[], files: Ranking['files']): void {
+  const t = sig.table;
+  const at = new Map(best.map((f, i) => [f, i] as const));
+  const rows = best.map((f) => {
+    const node = t.graph.indexOf.get(t.paths[f]!);
+    const row = {
+      pagerank: pr && node !== undefined ? pr[node]! : 0,
+      size: t.logLines[f]! / 4,
+    } as FileFeatures;
+    row.test = t.isTest[f]!;
+    row.doc = t.isDoc[f]!;
+    row.text = t.isText[f]!;
+    for (const name of FILE_SIGNALS) row[name] = 0;
+    return row;
+  });
+  for (const name of FILE_SIGNALS) {
+    const { slots, values } = sig.files[name];
+    for (let k = 0; k < slots.length; k++) {
+      const i = at.get(slots[k]!);
+      if (i !== undefined) rows[i]![name] = values[k]!;
+    }
+  }
+  files.forEach((file, i) => {
+    file.features = rows[i];
+  });
+}
+
 export function rank(
   index: RepoIndex,
   query: string,
   topK: number,
   w: RankWeights = DEFAULT_WEIGHTS,
+  opts: { explain?: boolean } = {},
 ): Ranking {
   const sig = signals(index, query);
+  let pr: Float64Array | undefined;
   const t = sig.table;
   const { paths, isTest, isDoc, isText } = t;
   const { score, fileMark, topMark } = t.scratch;
@@ -143,21 +207,8 @@ export function rank(
     for (const f of order) score[f] = score[f]! * priorOf(f);
 
     if (w.pagerank > 0) {
-      // As `[...base].sort(desc).slice(0, seeds)` would pick: ties in first-seen order.
-      const k = w.seeds >= 0 ? Math.trunc(w.seeds) : Math.max(0, order.length + Math.trunc(w.seeds));
-      const seeds = new Map<string, number>();
-      for (const f of topBy(order, k, (a, b) => score[a]! > score[b]!)) seeds.set(paths[f]!, score[f]!);
-      for (const name of ['path', 'module', 'frame'] as const) {
-        const { slots, values } = sig.files[name];
-        for (let i = 0; i < slots.length; i++) {
-          const p = paths[slots[i]!]!;
-          seeds.set(p, Math.max(seeds.get(p) ?? 0, values[i]!));
-        }
-      }
-      const pr = personalizedPageRankNodes(t.graph, seeds);
+      pr = pagerankOfFiles(sig, order, w);
       if (pr) {
-        let max = 0;
-        for (let i = 0; i < pr.length; i++) if (pr[i]! > max) max = pr[i]!;
         for (let i = 0; i < pr.length; i++) {
           const f = t.slotOfNode[i]!;
           if (!(pr[i]! > 0) || f < 0) continue;
@@ -165,7 +216,7 @@ export function rank(
             fileMark[f] = 1;
             order.push(f);
           }
-          score[f] = score[f]! + w.pagerank * (pr[i]! / max) * priorOf(f);
+          score[f] = score[f]! + w.pagerank * pr[i]! * priorOf(f);
         }
       }
     }
@@ -182,7 +233,8 @@ export function rank(
             .slice()
             .sort((a, b) => (byScore(a, b) ? -1 : byScore(b, a) ? 1 : 0))
             .slice(0, n);
-    const files = best.map((f) => ({ path: paths[f]!, score: score[f]! }));
+    const files: Ranking['files'] = best.map((f) => ({ path: paths[f]!, score: score[f]! }));
+    if (opts.explain) explain(sig, pr, best, files);
 
     const topFiles = best.slice(0, 10);
     for (const f of topFiles) topMark[f] = 1;

@@ -1,6 +1,7 @@
 // The in-memory index of one repository at one commit: file records, two BM25 indices (files, chunks),
 // the symbol index, the module resolver and the file graph. Updated in place when moved to another commit.
 import { Bm25Index } from './bm25.ts';
+import type { CommitHistory } from './history.ts';
 import type { FileRecord } from './extract-file.ts';
 import { ModuleResolver } from './imports.ts';
 import { buildDefIndex, buildFileGraph, type FileGraph } from './symbol-graph.ts';
@@ -30,6 +31,8 @@ export class RepoIndex {
   defs = new Map<string, string[]>();
   resolver = new ModuleResolver([]);
   byBasename = new Map<string, string[]>();
+  /** The commit's past (set by the Curator); used only while its `commit` equals the index's. */
+  history: CommitHistory | undefined;
   private graphCache: FileGraph | undefined;
 
   constructor(commit: string, records: Iterable<FileRecord>) {

@@ -7,6 +7,7 @@
 // would have been filled, which keeps the fused ranking (ties included) what the map-based code produced.
 import type { FileRecord } from './extract-file.ts';
 import type { FileGraph } from './symbol-graph.ts';
+import type { CommitHistory } from './history.ts';
 import { findMentions, type Mentions } from './mentions.ts';
 import type { RepoIndex } from './repo-index.ts';
 import { addTerms } from './tokenize.ts';
@@ -38,6 +39,14 @@ export const FILE_SIGNALS = [
   'codeSymbol',
   /** Definitions of qualified names (`QuerySet.order_by`). */
   'qualified',
+  /** Files changed by the past commits whose messages best match the query (see `history.ts`). */
+  'history',
+  /** The same, for the query's first line only. */
+  'historyTitle',
+  /** How often the file changed: log(1 + commits), all history (a prior, the same for every query). */
+  'churn',
+  /** How often the file changed in the last thousand commits. */
+  'recentChurn',
 ] as const;
 export type FileSignal = (typeof FILE_SIGNALS)[number];
 
@@ -249,6 +258,26 @@ export function queryTerms(text: string): Map<string, number> {
   return tf;
 }
 
+// Churn is the same for every query: computed once per (history, file table) pair. Callers only read it.
+const churnCache = new WeakMap<
+  FileTable,
+  { history: CommitHistory; size: number; all: SparseScores; recent: SparseScores }
+>();
+
+function churnSignals(history: CommitHistory, table: FileTable): { all: SparseScores; recent: SparseScores } {
+  const hit = churnCache.get(table);
+  if (hit && hit.history === history && hit.size === history.size) return hit;
+  const { all, recent } = history.churn();
+  const entry = {
+    history,
+    size: history.size,
+    all: fromMap(all, table.slotOf),
+    recent: fromMap(recent, table.slotOf),
+  };
+  churnCache.set(table, entry);
+  return entry;
+}
+
 export function signals(index: RepoIndex, query: string): Signals {
   const table = fileTable(index);
   const terms = queryTerms(query);
@@ -291,6 +320,9 @@ export function signals(index: RepoIndex, query: string): Signals {
   };
   const names = index.nameLex.scoreDocs(terms);
   const { slotOf } = table;
+  const history = index.history?.commit === index.commit ? index.history : undefined;
+  const churn = history ? churnSignals(history, table) : undefined;
+  const none = new Map<string, number>();
   const files: Record<FileSignal, SparseScores> = {
     bm25: file(terms),
     bm25Flat: file(terms, 0.3),
@@ -305,6 +337,10 @@ export function signals(index: RepoIndex, query: string): Signals {
     symbol: fromMap(mentions.symbols, slotOf),
     codeSymbol: fromMap(mentions.codeSymbols, slotOf),
     qualified: fromMap(mentions.qualified, slotOf),
+    history: fromMap(history?.similar(terms) ?? none, slotOf),
+    historyTitle: fromMap(history?.similar(queryTerms(title)) ?? none, slotOf),
+    churn: churn?.all ?? fromMap(none, slotOf),
+    recentChurn: churn?.recent ?? fromMap(none, slotOf),
   };
   return { table, terms, mentions, files, chunkDocs: docs, chunkLex: lex, maxChunk };
 }

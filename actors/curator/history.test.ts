@@ -1,0 +1,95 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Curator } from './curator.ts';
+import { CommitHistory } from './history.ts';
+import { queryTerms } from './signals.ts';
+import { makeTestRepo, type TestRepo } from './test-repo.ts';
+
+const git = (repo: TestRepo, ...args: string[]) =>
+  execFileSync('git', ['-C', repo.path, ...args], { encoding: 'utf8' }).trim();
+
+describe('CommitHistory', () => {
+  let repo: TestRepo;
+  let c1: string;
+  let c2: string;
+  let c3: string;
+  let side: string;
+  let cacheDir: string;
+
+  beforeAll(() => {
+    repo = makeTestRepo();
+    cacheDir = mkdtempSync(join(tmpdir(), 'curator-history-cache-'));
+    c1 = repo.commit(
+      {
+        'lib/cache.py': 'def get(key):\n    return None\n',
+        'lib/http.py': 'def fetch(url):\n    return url\n',
+        'lib/util.py': 'def helper():\n    return 1\n',
+      },
+      'initial import',
+    );
+    c2 = repo.commit(
+      { 'lib/cache.py': 'def get(key):\n    return STORE.get(key)\n' },
+      'Fixed eviction of expired entries in the memcached backend',
+    );
+    c3 = repo.commit({ 'lib/util.py': 'def helper():\n    return 2\n' }, 'Tidied helpers');
+    // A commit that is not an ancestor of c3 (a later fix on a side branch) must never count.
+    git(repo, 'checkout', '-q', '-b', 'side', c3);
+    side = repo.commit(
+      { 'lib/http.py': 'def fetch(url):\n    return url.strip()\n' },
+      'Fixed memcached eviction',
+    );
+    git(repo, 'checkout', '-q', 'main');
+  });
+  afterAll(() => {
+    repo.cleanup();
+    rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  it('votes for the files of past commits whose messages match, ancestors only', () => {
+    const h = CommitHistory.read(repo.path, c3);
+    expect(h.size).toBe(3);
+    const votes = h.similar(queryTerms('memcached entries are not evicted when expired'));
+    expect([...votes.keys()]).toEqual(['lib/cache.py']);
+    expect(votes.has('lib/http.py')).toBe(false);
+  });
+
+  it('counts changes per path (churn), all history and recent', () => {
+    const { all } = CommitHistory.read(repo.path, c3).churn();
+    expect(all.get('lib/cache.py')).toBeCloseTo(Math.log1p(2));
+    expect(all.get('lib/http.py')).toBeCloseTo(Math.log1p(1));
+  });
+
+  it('moves forward by reading only the new commits, and re-reads when the target is not a descendant', () => {
+    const h = CommitHistory.read(repo.path, c1);
+    expect(h.size).toBe(1);
+    const moved = h.moveTo(repo.path, side);
+    expect(moved).toBe(h);
+    expect(moved.size).toBe(4);
+    expect([...moved.similar(queryTerms('memcached eviction')).keys()].sort()).toEqual([
+      'lib/cache.py',
+      'lib/http.py',
+    ]);
+    const back = moved.moveTo(repo.path, c2);
+    expect(back).not.toBe(h);
+    expect(back.size).toBe(2);
+  });
+
+  it('lifts the file a similar past fix changed in the Curator ranking, and can be turned off', async () => {
+    const query = 'memcached expired entries eviction';
+    const withHistory = new Curator({
+      cacheDir,
+      history: true,
+      weights: { ...new Curator().weights, history: 5 },
+    });
+    const without = new Curator({ cacheDir, history: false, weights: withHistory.weights });
+    const a = await withHistory.search({ repoPath: repo.path, commit: c3, query, topK: 3 });
+    const b = await without.search({ repoPath: repo.path, commit: c3, query, topK: 3 });
+    expect(a.files[0]?.path).toBe('lib/cache.py');
+    expect(b.files.some((f) => f.path === 'lib/cache.py')).toBe(false);
+    withHistory.close();
+    without.close();
+  });
+});

@@ -1,0 +1,177 @@
+// The repository's own history as evidence (BugLocator-style): past commits whose messages resemble the
+// query point at the files they changed, and how often a file changed is a prior. Only ancestors of the
+// indexed commit are read, so an index never sees a fix made after it.
+import { spawnSync } from 'node:child_process';
+import { Bm25Index } from './bm25.ts';
+import { addTerms } from './tokenize.ts';
+
+export interface PastCommit {
+  sha: string;
+  /** Paths the commit changed (no merges, no renames). */
+  files: string[];
+}
+
+/** Commits touching more files than this are sweeping changes (formatting, renames): no evidence. */
+const MAX_FILES = 30;
+/** Newest commits read per history; older ones add little and cost memory. */
+const MAX_COMMITS = 50_000;
+/** How many of the most similar past commits vote for their files. */
+const TOP_COMMITS = 30;
+/** The "recent churn" window, in commits. */
+const RECENT = 1000;
+const SEP_COMMIT = '\x01';
+const SEP_BODY = '\x02';
+const MAX_BUFFER = 512 * 1024 * 1024;
+
+export interface HistoryLog {
+  commits: Array<PastCommit & { message: string }>;
+  /** Set when git stopped early (a mirror missing some trees): the commits read before that are kept. */
+  warning?: string;
+}
+
+/** Non-merge commits of `range` (newest first) with their messages and changed paths. */
+export function readLog(repoPath: string, range: string[], max = MAX_COMMITS): HistoryLog {
+  const r = spawnSync(
+    'git',
+    [
+      '-C',
+      repoPath,
+      'log',
+      '--no-merges',
+      '--no-renames',
+      '--name-only',
+      `-n${max}`,
+      `--format=${SEP_COMMIT}%H%n%s%n%b${SEP_BODY}`,
+      ...range,
+      '--',
+    ],
+    { encoding: 'utf8', maxBuffer: MAX_BUFFER },
+  );
+  const out = r.stdout ?? '';
+  const commits: HistoryLog['commits'] = [];
+  for (const rec of out.split(SEP_COMMIT)) {
+    const end = rec.indexOf(SEP_BODY);
+    if (end < 0) continue;
+    const head = rec.slice(0, end);
+    const nl = head.indexOf('\n');
+    const sha = head.slice(0, nl);
+    const message = head
+      .slice(nl + 1)
+      .replace(/^(signed-off-by|co-authored-by|reviewed-by|cc):.*$/gim, '')
+      .trim();
+    const files = rec
+      .slice(end + 1)
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+    if (/^[0-9a-f]{40}$/.test(sha)) commits.push({ sha, message, files });
+  }
+  const warning =
+    r.status === 0
+      ? undefined
+      : `git log stopped early (${(r.stderr ?? '').trim().split('\n')[0] ?? r.status})`;
+  return { commits, warning };
+}
+
+function isAncestor(repoPath: string, older: string, newer: string): boolean {
+  return (
+    spawnSync('git', ['-C', repoPath, 'merge-base', '--is-ancestor', older, newer], { stdio: 'ignore' })
+      .status === 0
+  );
+}
+
+/**
+ * The past commits of one commit: a BM25 index of their messages, and per-path change counts.
+ *
+ * @example
+ * const h = CommitHistory.read(repo, sha);
+ * const votes = h.similar(queryTerms(issue)); // path → evidence from similar past changes
+ */
+export class CommitHistory {
+  commit: string;
+  warning: string | undefined;
+  private readonly lex = new Bm25Index();
+  /** Newest last (so a move forward appends). */
+  private readonly commits: PastCommit[] = [];
+  private churnCache: { all: Map<string, number>; recent: Map<string, number> } | undefined;
+
+  private constructor(commit: string) {
+    this.commit = commit;
+  }
+
+  static read(repoPath: string, commit: string): CommitHistory {
+    const h = new CommitHistory(commit);
+    const log = readLog(repoPath, [commit]);
+    h.warning = log.warning;
+    h.append(log.commits.reverse());
+    return h;
+  }
+
+  /** This history moved to `commit`: by reading only the new commits when it is a descendant. */
+  moveTo(repoPath: string, commit: string): CommitHistory {
+    if (commit === this.commit) return this;
+    if (!isAncestor(repoPath, this.commit, commit)) return CommitHistory.read(repoPath, commit);
+    const log = readLog(repoPath, [`${this.commit}..${commit}`]);
+    if (log.warning) return CommitHistory.read(repoPath, commit);
+    this.append(log.commits.reverse());
+    this.commit = commit;
+    return this;
+  }
+
+  get size(): number {
+    return this.commits.length;
+  }
+
+  private append(oldestFirst: Array<PastCommit & { message: string }>): void {
+    for (const c of oldestFirst) {
+      const i = this.commits.length;
+      this.commits.push({ sha: c.sha, files: c.files });
+      if (c.files.length > 0 && c.files.length <= MAX_FILES) this.lex.put(String(i), addTerms(c.message));
+    }
+    this.churnCache = undefined;
+  }
+
+  /**
+   * Votes of the past commits most similar to the query: each gives its BM25 score, spread over the files
+   * it changed (divided by the square root of their number).
+   */
+  similar(terms: Map<string, number>, top = TOP_COMMITS): Map<string, number> {
+    const { docs, scores } = this.lex.scoreDocs(terms);
+    const best: number[] = [];
+    for (let i = 0; i < docs.length; i++) {
+      if (best.length === top && scores[i]! <= scores[best[top - 1]!]!) continue;
+      let j = Math.min(best.length, top - 1);
+      while (j > 0 && scores[i]! > scores[best[j - 1]!]!) {
+        best[j] = best[j - 1]!;
+        j--;
+      }
+      best[j] = i;
+    }
+    const out = new Map<string, number>();
+    for (const i of best) {
+      const c = this.commits[Number(this.lex.idAt(docs[i]!))]!;
+      const v = scores[i]! / Math.sqrt(c.files.length);
+      for (const f of c.files) out.set(f, (out.get(f) ?? 0) + v);
+    }
+    return out;
+  }
+
+  /** log(1 + commits that changed the path), over all history and over the last `RECENT` commits. */
+  churn(): { all: Map<string, number>; recent: Map<string, number> } {
+    if (this.churnCache) return this.churnCache;
+    const all = new Map<string, number>();
+    const recent = new Map<string, number>();
+    const n = this.commits.length;
+    for (let i = 0; i < n; i++) {
+      const c = this.commits[i]!;
+      if (c.files.length > MAX_FILES) continue;
+      for (const f of c.files) {
+        all.set(f, (all.get(f) ?? 0) + 1);
+        if (i >= n - RECENT) recent.set(f, (recent.get(f) ?? 0) + 1);
+      }
+    }
+    for (const m of [all, recent]) for (const [k, v] of m) m.set(k, Math.log1p(v));
+    this.churnCache = { all, recent };
+    return this.churnCache;
+  }
+}
