@@ -9,7 +9,7 @@ import type { FeatureRow } from './eval-localize.ts';
 import { DEFAULT_WEIGHTS, type FileFeatures, type RankWeights } from './rank.ts';
 import { FILE_SIGNALS } from './signals.ts';
 
-export const FEATURES = [...FILE_SIGNALS, 'pagerank', 'size', 'test', 'doc', 'text'] as const;
+export const FEATURES = [...FILE_SIGNALS, 'pagerank', 'cochange', 'size', 'test', 'doc', 'text'] as const;
 
 interface Example {
   id: string;
@@ -77,7 +77,8 @@ export function fitWeights(
   opts: { l2?: number; steps?: number; init?: Float64Array } = {},
 ): Float64Array {
   const l2 = opts.l2 ?? 0.001;
-  const w = opts.init ? Float64Array.from(opts.init) : new Float64Array(FEATURES.length);
+  const dims = data.find((e) => e.x.length > 0)?.x[0]?.length ?? FEATURES.length;
+  const w = opts.init ? Float64Array.from(opts.init) : new Float64Array(dims);
   const m = new Float64Array(w.length);
   const v = new Float64Array(w.length);
   const lr = 0.05;

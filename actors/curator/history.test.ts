@@ -62,6 +62,23 @@ describe('CommitHistory', () => {
     expect(all.get('lib/http.py')).toBeCloseTo(Math.log1p(1));
   });
 
+  it('finds files changed together with the seeds, in proportion to the seed commits', () => {
+    const r = makeTestRepo();
+    try {
+      r.commit({ 'a.py': '1', 'b.py': '1', 'c.py': '1' }, 'start');
+      r.commit({ 'a.py': '2', 'b.py': '2' }, 'a and b');
+      r.commit({ 'a.py': '3', 'b.py': '3' }, 'a and b again');
+      const head = r.commit({ 'a.py': '4', 'c.py': '2' }, 'a and c');
+      const co = CommitHistory.read(r.path, head).coChanged(new Map([['a.py', 1]]));
+      // The first commit (3 files) counts too: a.py changed in 4 commits, with b.py in 3, with c.py in 2.
+      expect(co.get('b.py')).toBeCloseTo(3 / 4);
+      expect(co.get('c.py')).toBeCloseTo(2 / 4);
+      expect(co.has('a.py')).toBe(false);
+    } finally {
+      r.cleanup();
+    }
+  });
+
   it('moves forward by reading only the new commits, and re-reads when the target is not a descendant', () => {
     const h = CommitHistory.read(repo.path, c1);
     expect(h.size).toBe(1);

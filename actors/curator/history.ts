@@ -15,6 +15,8 @@ export interface PastCommit {
 const MAX_FILES = 30;
 /** Newest commits read per history; older ones add little and cost memory. */
 const MAX_COMMITS = 50_000;
+/** Commits of more files than this say little about which files belong together. */
+const MAX_CO_FILES = 10;
 /** How many of the most similar past commits vote for their files. */
 const TOP_COMMITS = 30;
 /** The "recent churn" window, in commits. */
@@ -93,6 +95,7 @@ export class CommitHistory {
   private readonly lex = new Bm25Index();
   /** Newest last (so a move forward appends). */
   private readonly commits: PastCommit[] = [];
+  private coCache: Map<string, number[]> | undefined;
   private churnCache: { all: Map<string, number>; recent: Map<string, number> } | undefined;
 
   private constructor(commit: string) {
@@ -129,6 +132,7 @@ export class CommitHistory {
       if (c.files.length > 0 && c.files.length <= MAX_FILES) this.lex.put(String(i), addTerms(c.message));
     }
     this.churnCache = undefined;
+    this.coCache = undefined;
   }
 
   /**
@@ -152,6 +156,34 @@ export class CommitHistory {
       const c = this.commits[Number(this.lex.idAt(docs[i]!))]!;
       const v = scores[i]! / Math.sqrt(c.files.length);
       for (const f of c.files) out.set(f, (out.get(f) ?? 0) + v);
+    }
+    return out;
+  }
+
+  /**
+   * Files changed together with the seeds: each seed gives its weight times the share of its commits (of
+   * at most `MAX_CO_FILES` files) that also changed the file.
+   */
+  coChanged(seeds: Map<string, number>): Map<string, number> {
+    if (!this.coCache) {
+      this.coCache = new Map();
+      this.commits.forEach((c, i) => {
+        if (c.files.length < 2 || c.files.length > MAX_CO_FILES) return;
+        for (const f of c.files) {
+          const list = this.coCache!.get(f);
+          if (list) list.push(i);
+          else this.coCache!.set(f, [i]);
+        }
+      });
+    }
+    const out = new Map<string, number>();
+    for (const [seed, weight] of seeds) {
+      const list = this.coCache.get(seed);
+      if (!list || !(weight > 0)) continue;
+      const v = weight / list.length;
+      for (const i of list) {
+        for (const f of this.commits[i]!.files) if (f !== seed) out.set(f, (out.get(f) ?? 0) + v);
+      }
     }
     return out;
   }

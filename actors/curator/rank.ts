@@ -5,13 +5,23 @@ import type { Mentions } from './mentions.ts';
 import { personalizedPageRankNodes } from './pagerank.ts';
 import { type RankedChunk, rankChunks } from './rank-chunks.ts';
 import type { RepoIndex } from './repo-index.ts';
-import { FILE_SIGNALS, type FileSignal, isDocPath, isTestPath, type Signals, signals } from './signals.ts';
+import {
+  FILE_SIGNALS,
+  type FileSignal,
+  isDocPath,
+  isTestPath,
+  normalise,
+  type Signals,
+  signals,
+} from './signals.ts';
 
 export type { RankedChunk } from './rank-chunks.ts';
 
 /** Weights of the ranking. Tuned on part of the localization dev set (see the Curator's report). */
 export interface RankWeights extends Record<FileSignal, number> {
   pagerank: number;
+  /** Files changed together with the seed files in past commits (see `CommitHistory.coChanged`). */
+  cochange: number;
   /** Weight of log10(1 + lines) / 4. */
   size: number;
   /** Multipliers for tests, docs/examples, and non-code text files (1 = no change). */
@@ -46,6 +56,7 @@ export const DEFAULT_WEIGHTS: RankWeights = {
   historyTitle: 0,
   churn: 0,
   recentChurn: 0,
+  cochange: 0,
   pagerank: 0.823,
   size: 0.198,
   testPrior: 1,
@@ -58,7 +69,10 @@ export const DEFAULT_WEIGHTS: RankWeights = {
 };
 
 /** What a file's score is made of: each signal's value (0–1), PageRank, size and the path facts. */
-export type FileFeatures = Record<FileSignal | 'pagerank' | 'size' | 'test' | 'doc' | 'text', number>;
+export type FileFeatures = Record<
+  FileSignal | 'pagerank' | 'cochange' | 'size' | 'test' | 'doc' | 'text',
+  number
+>;
 
 export interface Ranking {
   /** `features` only when `rank` was asked to explain. */
@@ -121,13 +135,12 @@ function topBy(items: number[], k: number, before: (a: number, b: number) => boo
 }
 
 /**
- * Personalized PageRank per graph node, best node 1, seeded by the `w.seeds` best files so far (their scores
- * in `sig.table.scratch.score`) and the files the text names by path, module or traceback frame.
+ * The files that seed expansion: the `w.seeds` best files so far (their scores in `sig.table.scratch.score`)
+ * and the files the text names by path, module or traceback frame.
  */
-export function pagerankOfFiles(sig: Signals, order: number[], w: RankWeights): Float64Array | undefined {
-  const t = sig.table;
-  const { paths } = t;
-  const { score } = t.scratch;
+export function seedFiles(sig: Signals, order: number[], w: RankWeights): Map<string, number> {
+  const { paths } = sig.table;
+  const { score } = sig.table.scratch;
   // As `[...base].sort(desc).slice(0, seeds)` would pick: ties in first-seen order.
   const k = w.seeds >= 0 ? Math.trunc(w.seeds) : Math.max(0, order.length + Math.trunc(w.seeds));
   const seeds = new Map<string, number>();
@@ -139,7 +152,12 @@ export function pagerankOfFiles(sig: Signals, order: number[], w: RankWeights): 
       seeds.set(p, Math.max(seeds.get(p) ?? 0, values[i]!));
     }
   }
-  const pr = personalizedPageRankNodes(t.graph, seeds);
+  return seeds;
+}
+
+/** Personalized PageRank per graph node from the seeds (expansion along imports and references), best 1. */
+export function pagerankOfFiles(sig: Signals, seeds: Map<string, number>): Float64Array | undefined {
+  const pr = personalizedPageRankNodes(sig.table.graph, seeds);
   if (!pr) return undefined;
   let max = 0;
   for (let i = 0; i < pr.length; i++) if (pr[i]! > max) max = pr[i]!;
@@ -147,13 +165,20 @@ export function pagerankOfFiles(sig: Signals, order: number[], w: RankWeights): 
   return pr;
 }
 
-function explain(sig: Signals, pr: Float64Array | undefined, best: number[], files: Ranking['files']): void {
+function explain(
+  sig: Signals,
+  pr: Float64Array | undefined,
+  co: Map<string, number> | undefined,
+  best: number[],
+  files: Ranking['files'],
+): void {
   const t = sig.table;
   const at = new Map(best.map((f, i) => [f, i] as const));
   const rows = best.map((f) => {
     const node = t.graph.indexOf.get(t.paths[f]!);
     const row = {
       pagerank: pr && node !== undefined ? pr[node]! : 0,
+      cochange: co?.get(t.paths[f]!) ?? 0,
       size: t.logLines[f]! / 4,
     } as FileFeatures;
     row.test = t.isTest[f]!;
@@ -183,6 +208,7 @@ export function rank(
 ): Ranking {
   const sig = signals(index, query);
   let pr: Float64Array | undefined;
+  let co: Map<string, number> | undefined;
   const t = sig.table;
   const { paths, isTest, isDoc, isText } = t;
   const { score, fileMark, topMark } = t.scratch;
@@ -206,8 +232,23 @@ export function rank(
     const priorOf = (f: number) => prior(isTest[f]!, isDoc[f]!, isText[f]!, w);
     for (const f of order) score[f] = score[f]! * priorOf(f);
 
+    const history = index.history?.commit === index.commit ? index.history : undefined;
+    const expand = w.pagerank > 0 || (w.cochange !== 0 && history) || opts.explain;
+    const seeds = expand ? seedFiles(sig, order, w) : undefined;
+    if (seeds && (w.pagerank > 0 || opts.explain)) pr = pagerankOfFiles(sig, seeds);
+    if (seeds && history && (w.cochange !== 0 || opts.explain)) co = normalise(history.coChanged(seeds));
+    if (co && w.cochange !== 0) {
+      for (const [p, v] of co) {
+        const f = t.slotOf.get(p);
+        if (f === undefined) continue;
+        if (!fileMark[f]) {
+          fileMark[f] = 1;
+          order.push(f);
+        }
+        score[f] = score[f]! + w.cochange * v * priorOf(f);
+      }
+    }
     if (w.pagerank > 0) {
-      pr = pagerankOfFiles(sig, order, w);
       if (pr) {
         for (let i = 0; i < pr.length; i++) {
           const f = t.slotOfNode[i]!;
@@ -234,7 +275,7 @@ export function rank(
             .sort((a, b) => (byScore(a, b) ? -1 : byScore(b, a) ? 1 : 0))
             .slice(0, n);
     const files: Ranking['files'] = best.map((f) => ({ path: paths[f]!, score: score[f]! }));
-    if (opts.explain) explain(sig, pr, best, files);
+    if (opts.explain) explain(sig, pr, co, best, files);
 
     const topFiles = best.slice(0, 10);
     for (const f of topFiles) topMark[f] = 1;
