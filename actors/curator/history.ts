@@ -7,8 +7,24 @@ import { addTerms } from './tokenize.ts';
 
 export interface PastCommit {
   sha: string;
-  /** Paths the commit changed (no merges, no renames). */
+  /** Paths the commit changed (a merge: against its first parent; renames as delete + add). */
   files: string[];
+}
+
+/** Ticket, issue and pull-request numbers a text cites: `#1234`, `ticket:1234`, `/issues/1234`, `gh-1234`. */
+export function citedNumbers(text: string): string[] {
+  const out = new Set<string>();
+  for (const m of text.matchAll(/(?:#|\bticket[:/ ]*#?|\/(?:issues|pull|ticket)\/|\bgh-?)(\d{2,6})\b/gi))
+    out.add(m[1]!);
+  return [...out];
+}
+
+/** Hex words that may be commit ids (7 to 40 characters, at least one digit and one letter). */
+export function citedShas(text: string): string[] {
+  const out = new Set<string>();
+  for (const m of text.matchAll(/\b[0-9a-f]{7,40}\b/g))
+    if (/\d/.test(m[0]) && /[a-f]/.test(m[0])) out.add(m[0]);
+  return [...out];
 }
 
 /** Commits touching more files than this are sweeping changes (formatting, renames): no evidence. */
@@ -31,7 +47,7 @@ export interface HistoryLog {
   warning?: string;
 }
 
-/** Non-merge commits of `range` (newest first) with their messages and changed paths. */
+/** Commits of `range` (newest first) with their messages and changed paths. */
 export function readLog(repoPath: string, range: string[], max = MAX_COMMITS): HistoryLog {
   const r = spawnSync(
     'git',
@@ -39,7 +55,8 @@ export function readLog(repoPath: string, range: string[], max = MAX_COMMITS): H
       '-C',
       repoPath,
       'log',
-      '--no-merges',
+      // A merge counts with its first-parent diff: the files of the whole pull request, under its title.
+      '--diff-merges=first-parent',
       '--no-renames',
       '--name-only',
       `-n${max}`,
@@ -96,6 +113,9 @@ export class CommitHistory {
   /** Newest last (so a move forward appends). */
   private readonly commits: PastCommit[] = [];
   private coCache: Map<string, number[]> | undefined;
+  /** Cited number → commits whose message cites it; abbreviated id (7 hex) → commits. */
+  private readonly byNumber = new Map<string, number[]>();
+  private readonly byShortSha = new Map<string, number[]>();
   private churnCache: { all: Map<string, number>; recent: Map<string, number> } | undefined;
 
   private constructor(commit: string) {
@@ -129,6 +149,11 @@ export class CommitHistory {
     for (const c of oldestFirst) {
       const i = this.commits.length;
       this.commits.push({ sha: c.sha, files: c.files });
+      const short = c.sha.slice(0, 7);
+      this.byShortSha.set(short, [...(this.byShortSha.get(short) ?? []), i]);
+      if (c.files.length > 0 && c.files.length <= MAX_FILES) {
+        for (const n of citedNumbers(c.message)) this.byNumber.set(n, [...(this.byNumber.get(n) ?? []), i]);
+      }
       if (c.files.length > 0 && c.files.length <= MAX_FILES) this.lex.put(String(i), addTerms(c.message));
     }
     this.churnCache = undefined;
@@ -156,6 +181,26 @@ export class CommitHistory {
       const c = this.commits[Number(this.lex.idAt(docs[i]!))]!;
       const v = scores[i]! / Math.sqrt(c.files.length);
       for (const f of c.files) out.set(f, (out.get(f) ?? 0) + v);
+    }
+    return out;
+  }
+
+  /**
+   * Files changed by the commits the text cites: by id (`d4fff711`), or by a ticket, issue or pull-request
+   * number their messages also cite (`#31274`). Each commit gives 1 / sqrt(its files) to each of its files.
+   */
+  cited(text: string): Map<string, number> {
+    const hits = new Set<number>();
+    for (const sha of citedShas(text)) {
+      for (const i of this.byShortSha.get(sha.slice(0, 7)) ?? [])
+        if (this.commits[i]!.sha.startsWith(sha)) hits.add(i);
+    }
+    for (const n of citedNumbers(text)) for (const i of this.byNumber.get(n) ?? []) hits.add(i);
+    const out = new Map<string, number>();
+    for (const i of hits) {
+      const { files } = this.commits[i]!;
+      const v = 1 / Math.sqrt(files.length);
+      for (const f of files) out.set(f, (out.get(f) ?? 0) + v);
     }
     return out;
   }

@@ -54,6 +54,7 @@ export const DEFAULT_WEIGHTS: RankWeights = {
   qualified: 0.782,
   history: 0,
   historyTitle: 0,
+  cited: 0,
   churn: 0,
   recentChurn: 0,
   cochange: 0,

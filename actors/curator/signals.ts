@@ -43,6 +43,8 @@ export const FILE_SIGNALS = [
   'history',
   /** The same, for the query's first line only. */
   'historyTitle',
+  /** Files changed by the commits the text cites, by id or by ticket / issue / pull-request number. */
+  'cited',
   /** How often the file changed: log(1 + commits), all history (a prior, the same for every query). */
   'churn',
   /** How often the file changed in the last thousand commits. */
@@ -339,6 +341,7 @@ export function signals(index: RepoIndex, query: string): Signals {
     qualified: fromMap(mentions.qualified, slotOf),
     history: fromMap(history?.similar(terms) ?? none, slotOf),
     historyTitle: fromMap(history?.similar(queryTerms(title)) ?? none, slotOf),
+    cited: fromMap(history?.cited(query) ?? none, slotOf),
     churn: churn?.all ?? fromMap(none, slotOf),
     recentChurn: churn?.recent ?? fromMap(none, slotOf),
   };
