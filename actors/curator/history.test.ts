@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Curator } from './curator.ts';
-import { CommitHistory } from './history.ts';
+import { CommitHistory, citedNumbers, citedShas } from './history.ts';
 import { queryTerms } from './signals.ts';
 import { makeTestRepo, type TestRepo } from './test-repo.ts';
 
@@ -60,6 +60,29 @@ describe('CommitHistory', () => {
     const { all } = CommitHistory.read(repo.path, c3).churn();
     expect(all.get('lib/cache.py')).toBeCloseTo(Math.log1p(2));
     expect(all.get('lib/http.py')).toBeCloseTo(Math.log1p(1));
+  });
+
+  it('finds the files of commits the text cites, by id or by ticket number', () => {
+    const r = makeTestRepo();
+    try {
+      r.commit({ 'a.py': '1', 'b.py': '1', 'c.py': '1' }, 'start');
+      const byId = r.commit({ 'a.py': '2' }, 'Changed the session format');
+      r.commit({ 'b.py': '2' }, 'Fixed #31274 -- Kept old sessions readable');
+      const head = r.commit({ 'c.py': '2' }, 'Unrelated (#999)');
+      const h = CommitHistory.read(r.path, head);
+      expect([...h.cited(`In ${byId.slice(0, 10)} we changed the format`).keys()]).toEqual(['a.py']);
+      expect([...h.cited('As in ticket #31274, old sessions break').keys()]).toEqual(['b.py']);
+      expect(h.cited('version 3.1 and deadbeef and 1234567 break').size).toBe(0);
+    } finally {
+      r.cleanup();
+    }
+  });
+
+  it('reads cited numbers and ids from issue text', () => {
+    expect(
+      citedNumbers('ticket:27200#comment:14, #29406, https://github.com/o/r/issues/12 and GH-77'),
+    ).toEqual(['27200', '29406', '12', '77']);
+    expect(citedShas('d4fff711d4c9 deadbeef 1234567 abc1234')).toEqual(['d4fff711d4c9', 'abc1234']);
   });
 
   it('finds files changed together with the seeds, in proportion to the seed commits', () => {

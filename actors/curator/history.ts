@@ -92,6 +92,12 @@ export function readLog(repoPath: string, range: string[], max = MAX_COMMITS): H
   return { commits, warning };
 }
 
+function pushTo(m: Map<string, number[]>, key: string, value: number): void {
+  const list = m.get(key);
+  if (list) list.push(value);
+  else m.set(key, [value]);
+}
+
 function isAncestor(repoPath: string, older: string, newer: string): boolean {
   return (
     spawnSync('git', ['-C', repoPath, 'merge-base', '--is-ancestor', older, newer], { stdio: 'ignore' })
@@ -112,7 +118,8 @@ export class CommitHistory {
   private readonly lex = new Bm25Index();
   /** Newest last (so a move forward appends). */
   private readonly commits: PastCommit[] = [];
-  private coCache: Map<string, number[]> | undefined;
+  /** Path → commits (of 2 to `MAX_CO_FILES` files) that changed it; kept up to date by `append`. */
+  private readonly coIndex = new Map<string, number[]>();
   /** Cited number → commits whose message cites it; abbreviated id (7 hex) → commits. */
   private readonly byNumber = new Map<string, number[]>();
   private readonly byShortSha = new Map<string, number[]>();
@@ -149,15 +156,17 @@ export class CommitHistory {
     for (const c of oldestFirst) {
       const i = this.commits.length;
       this.commits.push({ sha: c.sha, files: c.files });
+      if (c.files.length >= 2 && c.files.length <= MAX_CO_FILES) {
+        for (const f of c.files) pushTo(this.coIndex, f, i);
+      }
       const short = c.sha.slice(0, 7);
-      this.byShortSha.set(short, [...(this.byShortSha.get(short) ?? []), i]);
+      pushTo(this.byShortSha, short, i);
       if (c.files.length > 0 && c.files.length <= MAX_FILES) {
-        for (const n of citedNumbers(c.message)) this.byNumber.set(n, [...(this.byNumber.get(n) ?? []), i]);
+        for (const n of citedNumbers(c.message)) pushTo(this.byNumber, n, i);
       }
       if (c.files.length > 0 && c.files.length <= MAX_FILES) this.lex.put(String(i), addTerms(c.message));
     }
     this.churnCache = undefined;
-    this.coCache = undefined;
   }
 
   /**
@@ -210,20 +219,9 @@ export class CommitHistory {
    * at most `MAX_CO_FILES` files) that also changed the file.
    */
   coChanged(seeds: Map<string, number>): Map<string, number> {
-    if (!this.coCache) {
-      this.coCache = new Map();
-      this.commits.forEach((c, i) => {
-        if (c.files.length < 2 || c.files.length > MAX_CO_FILES) return;
-        for (const f of c.files) {
-          const list = this.coCache!.get(f);
-          if (list) list.push(i);
-          else this.coCache!.set(f, [i]);
-        }
-      });
-    }
     const out = new Map<string, number>();
     for (const [seed, weight] of seeds) {
-      const list = this.coCache.get(seed);
+      const list = this.coIndex.get(seed);
       if (!list || !(weight > 0)) continue;
       const v = weight / list.length;
       for (const i of list) {
