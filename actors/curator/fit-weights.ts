@@ -1,11 +1,13 @@
 // Fits the ranking's linear weights to recorded candidate features (`eval localize --features`): a softmax
 // over each instance's candidate files, maximising the probability of the files the fix edited.
 //   npx tsx actors/curator/fit-weights.ts --features f.jsonl [--train-mod 3] [--l2 0.001] [--out w.json]
+//   npx tsx actors/curator/fit-weights.ts --split-report eval-out.json --dataset dev.jsonl   (an `eval --out` file
+//   scored on the same split: what the end-to-end ranking gets on the training and held-out instances)
 // Training instances are those with md5(instance_id) % mod == 0; the rest are held out and reported apart.
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { FeatureRow } from './eval-localize.ts';
+import { type FeatureRow, readDataset, scoreInstance } from './eval-localize.ts';
 import { DEFAULT_WEIGHTS, type FileFeatures, type RankWeights } from './rank.ts';
 import { FILE_SIGNALS } from './signals.ts';
 
@@ -147,8 +149,34 @@ async function main(argv: string[]): Promise<number> {
       l2: { type: 'string', default: '0.001' },
       out: { type: 'string' },
       drop: { type: 'string' },
+      'split-report': { type: 'string' },
+      dataset: { type: 'string' },
     },
   });
+  if (values['split-report'] && values.dataset) {
+    const gold = new Map(readDataset(values.dataset).map((i) => [i.instance_id, i.gold_files]));
+    const out = JSON.parse(readFileSync(values['split-report'], 'utf8')) as {
+      instances: Array<{ instance_id: string; ranked_files: string[] }>;
+    };
+    const mod = Number(values['train-mod']);
+    const results = out.instances.map((i) => {
+      const { all, first } = scoreInstance(gold.get(i.instance_id) ?? [], i.ranked_files);
+      return { id: i.instance_id, all, first };
+    });
+    for (const [name, keep] of [
+      ['train', (id: string) => isTraining(id, mod)],
+      ['held-out', (id: string) => !isTraining(id, mod)],
+      ['all', () => true],
+    ] as const) {
+      const rs = results.filter((r) => keep(r.id));
+      const acc = [1, 3, 5].map((k) =>
+        ((100 * rs.filter((r) => r.all > 0 && r.all <= k).length) / rs.length).toFixed(2),
+      );
+      const mrr = rs.reduce((a, r) => a + (r.first ? 1 / r.first : 0), 0) / rs.length;
+      process.stdout.write(`${name}(${rs.length}) Acc@1/3/5 ${acc.join(' / ')}  MRR ${mrr.toFixed(3)}\n`);
+    }
+    return 0;
+  }
   if (!values.features) {
     process.stderr.write(
       'fit-weights: --features FILE required (written by `eval localize --features FILE`)\n',
