@@ -31,6 +31,8 @@ export function citedShas(text: string): string[] {
 const MAX_FILES = 30;
 /** Newest commits read per history; older ones add little and cost memory. */
 const MAX_COMMITS = 50_000;
+/** Commit messages kept per file for its history profile. */
+const PROFILE_COMMITS = 50;
 /** Commits of more files than this say little about which files belong together. */
 const MAX_CO_FILES = 10;
 /** How many of the most similar past commits vote for their files. */
@@ -116,6 +118,9 @@ export class CommitHistory {
   commit: string;
   warning: string | undefined;
   private readonly lex = new Bm25Index();
+  /** Per path, the messages of the last `PROFILE_COMMITS` commits that changed it: what the file is fixed for. */
+  private readonly profiles = new Bm25Index();
+  private readonly profileMessages = new Map<string, Array<Map<string, number>>>();
   /** Newest last (so a move forward appends). */
   private readonly commits: PastCommit[] = [];
   /** Path → commits (of 2 to `MAX_CO_FILES` files) that changed it; kept up to date by `append`. */
@@ -153,6 +158,7 @@ export class CommitHistory {
   }
 
   private append(oldestFirst: Array<PastCommit & { message: string }>): void {
+    const touched = new Set<string>();
     for (const c of oldestFirst) {
       const i = this.commits.length;
       this.commits.push({ sha: c.sha, files: c.files });
@@ -164,9 +170,29 @@ export class CommitHistory {
       if (c.files.length > 0 && c.files.length <= MAX_FILES) {
         for (const n of citedNumbers(c.message)) pushTo(this.byNumber, n, i);
       }
-      if (c.files.length > 0 && c.files.length <= MAX_FILES) this.lex.put(String(i), addTerms(c.message));
+      if (c.files.length > 0 && c.files.length <= MAX_FILES) {
+        const terms = addTerms(c.message);
+        this.lex.put(String(i), terms);
+        for (const f of c.files) {
+          const list = this.profileMessages.get(f) ?? [];
+          list.push(terms);
+          if (list.length > PROFILE_COMMITS) list.shift();
+          this.profileMessages.set(f, list);
+          touched.add(f);
+        }
+      }
+    }
+    for (const f of touched) {
+      const tf = new Map<string, number>();
+      for (const m of this.profileMessages.get(f)!) for (const [t, n] of m) tf.set(t, (tf.get(t) ?? 0) + n);
+      this.profiles.put(f, tf);
     }
     this.churnCache = undefined;
+  }
+
+  /** BM25 of the query against each file's history profile (the messages of the commits that changed it). */
+  profileScores(terms: Map<string, number>): Map<string, number> {
+    return this.profiles.scoreAll(terms);
   }
 
   /**
