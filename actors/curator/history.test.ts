@@ -56,6 +56,17 @@ describe('CommitHistory', () => {
     expect(votes.has('lib/http.py')).toBe(false);
   });
 
+  it('scores files by the messages of the commits that changed them (history profile)', () => {
+    const h = CommitHistory.read(repo.path, c3);
+    const scores = h.profileScores(queryTerms('memcached backend eviction'));
+    expect([...scores.keys()]).toEqual(['lib/cache.py']);
+    const moved = CommitHistory.read(repo.path, c3).moveTo(repo.path, side);
+    expect([...moved.profileScores(queryTerms('memcached eviction')).keys()].sort()).toEqual([
+      'lib/cache.py',
+      'lib/http.py',
+    ]);
+  });
+
   it('counts changes per path (churn), all history and recent', () => {
     const { all } = CommitHistory.read(repo.path, c3).churn();
     expect(all.get('lib/cache.py')).toBeCloseTo(Math.log1p(2));
