@@ -47,8 +47,6 @@ export const FILE_SIGNALS = [
   'historyProfile',
   /** The same, for the query's first line. */
   'historyProfileTitle',
-  /** Definitions of identifiers the query's first line uses. */
-  'titleSymbol',
   /** Files changed by the commits the text cites, by id or by ticket / issue / pull-request number. */
   'cited',
   /** How often the file changed: log(1 + commits), all history (a prior, the same for every query). */
@@ -322,7 +320,6 @@ export function signals(index: RepoIndex, query: string): Signals {
     t2[f] = 0;
   }
   const title = query.trimStart().split('\n', 1)[0] ?? '';
-  const titleMentions = findMentions(index, title);
   const file = (q: Map<string, number>, b?: number) => {
     const r = index.fileLex.scoreDocs(q, b);
     return byDoc(r.docs, r.scores, table.fileDocSlot);
@@ -351,7 +348,6 @@ export function signals(index: RepoIndex, query: string): Signals {
     cited: fromMap(history?.cited(query) ?? none, slotOf),
     historyProfile: fromMap(history?.profileScores(terms) ?? none, slotOf),
     historyProfileTitle: fromMap(history?.profileScores(queryTerms(title)) ?? none, slotOf),
-    titleSymbol: fromMap(titleMentions.symbols, slotOf),
     churn: churn?.all ?? fromMap(none, slotOf),
     recentChurn: churn?.recent ?? fromMap(none, slotOf),
   };
