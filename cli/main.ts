@@ -20,6 +20,7 @@ const USAGE = `codemesh — a mesh of coding agents on NATS
   codemesh index --repo <path> [--commit <sha>] [--json]
   codemesh search --repo <path> --query <text> [--top-k N] [--json]
   codemesh eval localize --dataset <file.jsonl> --repos <dir> [--limit N] [--json] [--out <file>]
+      [--weights <file.json>] [--features <file.jsonl>]   (tuning: see actors/curator/fit-weights.ts)
 
 Settings (env): CODEMESH_LLM_BASE_URL, CODEMESH_LLM_API_KEY, CODEMESH_LLM_MODEL (and CODEMESH_<ROLE>_LLM_*),
 NATS_URL, CODEMESH_TOKEN (development admin token), CODEMESH_HOME (state dir, default ./.codemesh), CODEMESH_PORT,

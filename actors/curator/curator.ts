@@ -243,8 +243,8 @@ export class Curator {
     const { index } = warm;
     if (this.useHistory && index.history?.commit !== sha) {
       index.history = index.history
-        ? index.history.moveTo(opts.repoPath, sha)
-        : CommitHistory.read(opts.repoPath, sha);
+        ? await index.history.moveTo(opts.repoPath, sha)
+        : await CommitHistory.read(opts.repoPath, sha);
       if (index.history.warning)
         this.options.onWarning?.(`history of ${sha.slice(0, 12)}: ${index.history.warning}`);
     }

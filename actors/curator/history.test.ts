@@ -48,39 +48,39 @@ describe('CommitHistory', () => {
     rmSync(cacheDir, { recursive: true, force: true });
   });
 
-  it('votes for the files of past commits whose messages match, ancestors only', () => {
-    const h = CommitHistory.read(repo.path, c3);
+  it('votes for the files of past commits whose messages match, ancestors only', async () => {
+    const h = await CommitHistory.read(repo.path, c3);
     expect(h.size).toBe(3);
     const votes = h.similar(queryTerms('memcached entries are not evicted when expired'));
     expect([...votes.keys()]).toEqual(['lib/cache.py']);
     expect(votes.has('lib/http.py')).toBe(false);
   });
 
-  it('scores files by the messages of the commits that changed them (history profile)', () => {
-    const h = CommitHistory.read(repo.path, c3);
+  it('scores files by the messages of the commits that changed them (history profile)', async () => {
+    const h = await CommitHistory.read(repo.path, c3);
     const scores = h.profileScores(queryTerms('memcached backend eviction'));
     expect([...scores.keys()]).toEqual(['lib/cache.py']);
-    const moved = CommitHistory.read(repo.path, c3).moveTo(repo.path, side);
+    const moved = await (await CommitHistory.read(repo.path, c3)).moveTo(repo.path, side);
     expect([...moved.profileScores(queryTerms('memcached eviction')).keys()].sort()).toEqual([
       'lib/cache.py',
       'lib/http.py',
     ]);
   });
 
-  it('counts changes per path (churn), all history and recent', () => {
-    const { all } = CommitHistory.read(repo.path, c3).churn();
+  it('counts changes per path (churn), all history and recent', async () => {
+    const { all } = (await CommitHistory.read(repo.path, c3)).churn();
     expect(all.get('lib/cache.py')).toBeCloseTo(Math.log1p(2));
     expect(all.get('lib/http.py')).toBeCloseTo(Math.log1p(1));
   });
 
-  it('finds the files of commits the text cites, by id or by ticket number', () => {
+  it('finds the files of commits the text cites, by id or by ticket number', async () => {
     const r = makeTestRepo();
     try {
       r.commit({ 'a.py': '1', 'b.py': '1', 'c.py': '1' }, 'start');
       const byId = r.commit({ 'a.py': '2' }, 'Changed the session format');
       r.commit({ 'b.py': '2' }, 'Fixed #31274 -- Kept old sessions readable');
       const head = r.commit({ 'c.py': '2' }, 'Unrelated (#999)');
-      const h = CommitHistory.read(r.path, head);
+      const h = await CommitHistory.read(r.path, head);
       expect([...h.cited(`In ${byId} we changed the format`).keys()]).toEqual(['a.py']);
       expect([...h.cited('As in ticket #31274, old sessions break').keys()]).toEqual(['b.py']);
       expect(h.cited('version 3.1 and deadbeef and 1234567 break').size).toBe(0);
@@ -89,21 +89,21 @@ describe('CommitHistory', () => {
     }
   });
 
-  it('reads cited numbers and ids from issue text', () => {
+  it('reads cited numbers and ids from issue text', async () => {
     expect(
       citedNumbers('ticket:27200#comment:14, #29406, https://github.com/o/r/issues/12 and GH-77'),
     ).toEqual(['27200', '29406', '12', '77']);
     expect(citedShas('d4fff711d4c9 deadbeef 1234567 abc1234')).toEqual(['d4fff711d4c9', 'abc1234']);
   });
 
-  it('finds files changed together with the seeds, in proportion to the seed commits', () => {
+  it('finds files changed together with the seeds, in proportion to the seed commits', async () => {
     const r = makeTestRepo();
     try {
       r.commit({ 'a.py': '1', 'b.py': '1', 'c.py': '1' }, 'start');
       r.commit({ 'a.py': '2', 'b.py': '2' }, 'a and b');
       r.commit({ 'a.py': '3', 'b.py': '3' }, 'a and b again');
       const head = r.commit({ 'a.py': '4', 'c.py': '2' }, 'a and c');
-      const co = CommitHistory.read(r.path, head).coChanged(new Map([['a.py', 1]]));
+      const co = (await CommitHistory.read(r.path, head)).coChanged(new Map([['a.py', 1]]));
       // The first commit (3 files) counts too: a.py changed in 4 commits, with b.py in 3, with c.py in 2.
       expect(co.get('b.py')).toBeCloseTo(3 / 4);
       expect(co.get('c.py')).toBeCloseTo(2 / 4);
@@ -113,17 +113,42 @@ describe('CommitHistory', () => {
     }
   });
 
-  it('moves forward by reading only the new commits, and re-reads when the target is not a descendant', () => {
-    const h = CommitHistory.read(repo.path, c1);
+  it('keeps what git could read when history objects are missing, with a warning', async () => {
+    const r = makeTestRepo();
+    try {
+      const first = r.commit({ 'a.py': '1' }, 'start');
+      r.commit({ 'a.py': '2' }, 'second');
+      const head = r.commit({ 'a.py': '3' }, 'third');
+      const tree = execFileSync('git', ['-C', r.path, 'rev-parse', `${first}^{tree}`], {
+        encoding: 'utf8',
+      }).trim();
+      rmSync(join(r.path, '.git', 'objects', tree.slice(0, 2), tree.slice(2)));
+      const h = await CommitHistory.read(r.path, head);
+      expect(h.warning).toMatch(/git log stopped early/);
+      expect(h.size).toBeGreaterThanOrEqual(1);
+      const warnings: string[] = [];
+      const curator = new Curator({ cacheDir, history: true, onWarning: (m) => warnings.push(m) });
+      // The index reads the head's tree (intact); only the history is cut short.
+      const res = await curator.search({ repoPath: r.path, commit: head, query: 'third' });
+      expect(res.commit).toBe(head);
+      expect(warnings.join('\n')).toMatch(/history of .*stopped early/);
+      curator.close();
+    } finally {
+      r.cleanup();
+    }
+  });
+
+  it('moves forward by reading only the new commits, and re-reads when the target is not a descendant', async () => {
+    const h = await CommitHistory.read(repo.path, c1);
     expect(h.size).toBe(1);
-    const moved = h.moveTo(repo.path, side);
+    const moved = await h.moveTo(repo.path, side);
     expect(moved).toBe(h);
     expect(moved.size).toBe(4);
     expect([...moved.similar(queryTerms('memcached eviction')).keys()].sort()).toEqual([
       'lib/cache.py',
       'lib/http.py',
     ]);
-    const back = moved.moveTo(repo.path, c2);
+    const back = await moved.moveTo(repo.path, c2);
     expect(back).not.toBe(h);
     expect(back.size).toBe(2);
   });

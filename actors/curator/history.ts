@@ -1,7 +1,7 @@
 // The repository's own history as evidence (BugLocator-style): past commits whose messages resemble the
 // query point at the files they changed, and how often a file changed is a prior. Only ancestors of the
 // indexed commit are read, so an index never sees a fix made after it.
-import { spawnSync } from 'node:child_process';
+import { git } from '../runtime/git.ts';
 import { Bm25Index } from './bm25.ts';
 import { addTerms } from './tokenize.ts';
 
@@ -41,7 +41,6 @@ const TOP_COMMITS = 30;
 const RECENT = 1000;
 const SEP_COMMIT = '\x01';
 const SEP_BODY = '\x02';
-const MAX_BUFFER = 512 * 1024 * 1024;
 
 export interface HistoryLog {
   commits: Array<PastCommit & { message: string }>;
@@ -50,12 +49,12 @@ export interface HistoryLog {
 }
 
 /** Commits of `range` (newest first) with their messages and changed paths. */
-export function readLog(repoPath: string, range: string[], max = MAX_COMMITS): HistoryLog {
-  const r = spawnSync(
-    'git',
+export async function readLog(repoPath: string, range: string[], max = MAX_COMMITS): Promise<HistoryLog> {
+  // Asynchronous: on django this reads ~12 MB from git for a second or two, which must not stall the actors
+  // that share the event loop.
+  const r = await git(
+    repoPath,
     [
-      '-C',
-      repoPath,
       'log',
       // A merge counts with its first-parent diff: the files of the whole pull request, under its title.
       '--diff-merges=first-parent',
@@ -66,9 +65,9 @@ export function readLog(repoPath: string, range: string[], max = MAX_COMMITS): H
       ...range,
       '--',
     ],
-    { encoding: 'utf8', maxBuffer: MAX_BUFFER },
+    { allowFail: true },
   );
-  const out = r.stdout ?? '';
+  const out = r.stdout;
   const commits: HistoryLog['commits'] = [];
   for (const rec of out.split(SEP_COMMIT)) {
     const end = rec.indexOf(SEP_BODY);
@@ -88,9 +87,7 @@ export function readLog(repoPath: string, range: string[], max = MAX_COMMITS): H
     if (/^[0-9a-f]{40}$/.test(sha)) commits.push({ sha, message, files });
   }
   const warning =
-    r.status === 0
-      ? undefined
-      : `git log stopped early (${(r.stderr ?? '').trim().split('\n')[0] ?? r.status})`;
+    r.exitCode === 0 ? undefined : `git log stopped early (${r.stderr.trim().split('\n')[0] || r.exitCode})`;
   return { commits, warning };
 }
 
@@ -100,18 +97,16 @@ function pushTo(m: Map<string, number[]>, key: string, value: number): void {
   else m.set(key, [value]);
 }
 
-function isAncestor(repoPath: string, older: string, newer: string): boolean {
-  return (
-    spawnSync('git', ['-C', repoPath, 'merge-base', '--is-ancestor', older, newer], { stdio: 'ignore' })
-      .status === 0
-  );
+async function isAncestor(repoPath: string, older: string, newer: string): Promise<boolean> {
+  const r = await git(repoPath, ['merge-base', '--is-ancestor', older, newer], { allowFail: true });
+  return r.exitCode === 0;
 }
 
 /**
  * The past commits of one commit: a BM25 index of their messages, and per-path change counts.
  *
  * @example
- * const h = CommitHistory.read(repo, sha);
+ * const h = await CommitHistory.read(repo, sha);
  * const votes = h.similar(queryTerms(issue)); // path → evidence from similar past changes
  */
 export class CommitHistory {
@@ -134,19 +129,19 @@ export class CommitHistory {
     this.commit = commit;
   }
 
-  static read(repoPath: string, commit: string): CommitHistory {
+  static async read(repoPath: string, commit: string): Promise<CommitHistory> {
     const h = new CommitHistory(commit);
-    const log = readLog(repoPath, [commit]);
+    const log = await readLog(repoPath, [commit]);
     h.warning = log.warning;
     h.append(log.commits.reverse());
     return h;
   }
 
   /** This history moved to `commit`: by reading only the new commits when it is a descendant. */
-  moveTo(repoPath: string, commit: string): CommitHistory {
+  async moveTo(repoPath: string, commit: string): Promise<CommitHistory> {
     if (commit === this.commit) return this;
-    if (!isAncestor(repoPath, this.commit, commit)) return CommitHistory.read(repoPath, commit);
-    const log = readLog(repoPath, [`${this.commit}..${commit}`]);
+    if (!(await isAncestor(repoPath, this.commit, commit))) return CommitHistory.read(repoPath, commit);
+    const log = await readLog(repoPath, [`${this.commit}..${commit}`]);
     if (log.warning) return CommitHistory.read(repoPath, commit);
     this.append(log.commits.reverse());
     this.commit = commit;
