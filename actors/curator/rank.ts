@@ -45,8 +45,6 @@ export const DEFAULT_WEIGHTS: RankWeights = {
   chunkTop3: 1.769,
   title: 2.016,
   names: 1.533,
-  namesTitle: 0,
-  chunkTitle: 0,
   path: 2.048,
   module: 0.638,
   package: -0.302,

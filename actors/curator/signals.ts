@@ -25,10 +25,6 @@ export const FILE_SIGNALS = [
   'title',
   /** BM25 over the file's path and the names it defines. */
   'names',
-  /** The same, for the query's first line. */
-  'namesTitle',
-  /** Best chunk BM25 of the file for the query's first line. */
-  'chunkTitle',
   /** Written paths (`django/db/models/query.py`). */
   'path',
   /** Dotted module names (`django.db.models.query`, imports in code blocks). */
@@ -268,24 +264,6 @@ export function queryTerms(text: string): Map<string, number> {
   return tf;
 }
 
-/** The best chunk score of each file, normalised. */
-function bestChunkPerFile(r: { docs: number[]; scores: Float64Array }, table: FileTable): SparseScores {
-  const { a: best } = table.scratch;
-  const seen: number[] = [];
-  for (let i = 0; i < r.docs.length; i++) {
-    const f = table.chunkDocSlot[r.docs[i]!]!;
-    if (f < 0) continue;
-    if (best[f] === 0) seen.push(f);
-    if (r.scores[i]! > best[f]!) best[f] = r.scores[i]!;
-  }
-  const out: SparseScores = { slots: Int32Array.from(seen), values: new Float64Array(seen.length) };
-  seen.forEach((f, k) => {
-    out.values[k] = best[f]!;
-    best[f] = 0;
-  });
-  return normaliseInPlace(out);
-}
-
 // Churn is the same for every query: computed once per (history, file table) pair. Callers only read it.
 const churnCache = new WeakMap<
   FileTable,
@@ -347,9 +325,6 @@ export function signals(index: RepoIndex, query: string): Signals {
     return byDoc(r.docs, r.scores, table.fileDocSlot);
   };
   const names = index.nameLex.scoreDocs(terms);
-  const titleTerms = queryTerms(title);
-  const namesTitle = index.nameLex.scoreDocs(titleTerms);
-  const chunkTitle = bestChunkPerFile(index.chunkLex.scoreDocs(titleTerms), table);
   const { slotOf } = table;
   const history = index.history?.commit === index.commit ? index.history : undefined;
   const churn = history ? churnSignals(history, table) : undefined;
@@ -359,10 +334,8 @@ export function signals(index: RepoIndex, query: string): Signals {
     bm25Flat: file(terms, 0.3),
     chunk: normaliseInPlace(best),
     chunkTop3: normaliseInPlace(top3),
-    title: file(titleTerms),
+    title: file(queryTerms(title)),
     names: byDoc(names.docs, names.scores, table.nameDocSlot),
-    namesTitle: byDoc(namesTitle.docs, namesTitle.scores, table.nameDocSlot),
-    chunkTitle,
     path: fromMap(mentions.paths, slotOf),
     module: fromMap(mentions.modules, slotOf),
     package: fromMap(mentions.packages, slotOf),
@@ -371,10 +344,10 @@ export function signals(index: RepoIndex, query: string): Signals {
     codeSymbol: fromMap(mentions.codeSymbols, slotOf),
     qualified: fromMap(mentions.qualified, slotOf),
     history: fromMap(history?.similar(terms) ?? none, slotOf),
-    historyTitle: fromMap(history?.similar(titleTerms) ?? none, slotOf),
+    historyTitle: fromMap(history?.similar(queryTerms(title)) ?? none, slotOf),
     cited: fromMap(history?.cited(query) ?? none, slotOf),
     historyProfile: fromMap(history?.profileScores(terms) ?? none, slotOf),
-    historyProfileTitle: fromMap(history?.profileScores(titleTerms) ?? none, slotOf),
+    historyProfileTitle: fromMap(history?.profileScores(queryTerms(title)) ?? none, slotOf),
     churn: churn?.all ?? fromMap(none, slotOf),
     recentChurn: churn?.recent ?? fromMap(none, slotOf),
   };
