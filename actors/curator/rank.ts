@@ -141,7 +141,7 @@ function topBy(items: number[], k: number, before: (a: number, b: number) => boo
  * The files that seed expansion: the `w.seeds` best files so far (their scores in `sig.table.scratch.score`)
  * and the files the text names by path, module or traceback frame.
  */
-export function seedFiles(sig: Signals, order: number[], w: RankWeights): Map<string, number> {
+function seedFiles(sig: Signals, order: number[], w: RankWeights): Map<string, number> {
   const { paths } = sig.table;
   const { score } = sig.table.scratch;
   // As `[...base].sort(desc).slice(0, seeds)` would pick: ties in first-seen order.
@@ -159,7 +159,7 @@ export function seedFiles(sig: Signals, order: number[], w: RankWeights): Map<st
 }
 
 /** Personalized PageRank per graph node from the seeds (expansion along imports and references), best 1. */
-export function pagerankOfFiles(sig: Signals, seeds: Map<string, number>): Float64Array | undefined {
+function pagerankOfFiles(sig: Signals, seeds: Map<string, number>): Float64Array | undefined {
   const pr = personalizedPageRankNodes(sig.table.graph, seeds);
   if (!pr) return undefined;
   let max = 0;
@@ -235,7 +235,7 @@ export function rank(
     const priorOf = (f: number) => prior(isTest[f]!, isDoc[f]!, isText[f]!, w);
     for (const f of order) score[f] = score[f]! * priorOf(f);
 
-    const history = index.history?.commit === index.commit ? index.history : undefined;
+    const history = index.historyAtCommit;
     const expand = w.pagerank > 0 || (w.cochange !== 0 && history) || opts.explain;
     const seeds = expand ? seedFiles(sig, order, w) : undefined;
     if (seeds && (w.pagerank > 0 || opts.explain)) pr = pagerankOfFiles(sig, seeds);

@@ -31,7 +31,7 @@ export class RepoIndex {
   defs = new Map<string, string[]>();
   resolver = new ModuleResolver([]);
   byBasename = new Map<string, string[]>();
-  /** The commit's past (set by the Curator); used only while its `commit` equals the index's. */
+  /** The commit's past (set by the Curator); see `historyAtCommit`. */
   history: CommitHistory | undefined;
   private graphCache: FileGraph | undefined;
 
@@ -47,6 +47,11 @@ export class RepoIndex {
     for (const r of changed) this.put(r);
     this.commit = commit;
     this.rebuildDerived();
+  }
+
+  /** The history when it is at this index's commit (never a history of another commit). */
+  get historyAtCommit(): CommitHistory | undefined {
+    return this.history?.commit === this.commit ? this.history : undefined;
   }
 
   /** The file graph (imports and references), rebuilt with every change so queries never pay for it. */

@@ -320,13 +320,14 @@ export function signals(index: RepoIndex, query: string): Signals {
     t2[f] = 0;
   }
   const title = query.trimStart().split('\n', 1)[0] ?? '';
+  const titleTerms = queryTerms(title);
   const file = (q: Map<string, number>, b?: number) => {
     const r = index.fileLex.scoreDocs(q, b);
     return byDoc(r.docs, r.scores, table.fileDocSlot);
   };
   const names = index.nameLex.scoreDocs(terms);
   const { slotOf } = table;
-  const history = index.history?.commit === index.commit ? index.history : undefined;
+  const history = index.historyAtCommit;
   const churn = history ? churnSignals(history, table) : undefined;
   const none = new Map<string, number>();
   const files: Record<FileSignal, SparseScores> = {
@@ -334,7 +335,7 @@ export function signals(index: RepoIndex, query: string): Signals {
     bm25Flat: file(terms, 0.3),
     chunk: normaliseInPlace(best),
     chunkTop3: normaliseInPlace(top3),
-    title: file(queryTerms(title)),
+    title: file(titleTerms),
     names: byDoc(names.docs, names.scores, table.nameDocSlot),
     path: fromMap(mentions.paths, slotOf),
     module: fromMap(mentions.modules, slotOf),
@@ -344,10 +345,10 @@ export function signals(index: RepoIndex, query: string): Signals {
     codeSymbol: fromMap(mentions.codeSymbols, slotOf),
     qualified: fromMap(mentions.qualified, slotOf),
     history: fromMap(history?.similar(terms) ?? none, slotOf),
-    historyTitle: fromMap(history?.similar(queryTerms(title)) ?? none, slotOf),
+    historyTitle: fromMap(history?.similar(titleTerms) ?? none, slotOf),
     cited: fromMap(history?.cited(query) ?? none, slotOf),
     historyProfile: fromMap(history?.profileScores(terms) ?? none, slotOf),
-    historyProfileTitle: fromMap(history?.profileScores(queryTerms(title)) ?? none, slotOf),
+    historyProfileTitle: fromMap(history?.profileScores(titleTerms) ?? none, slotOf),
     churn: churn?.all ?? fromMap(none, slotOf),
     recentChurn: churn?.recent ?? fromMap(none, slotOf),
   };
