@@ -103,7 +103,8 @@ async function isAncestor(repoPath: string, older: string, newer: string): Promi
 }
 
 /**
- * The past commits of one commit: a BM25 index of their messages, and per-path change counts.
+ * The past commits of one commit: BM25 over their messages and over each file's history profile, the
+ * commits cited by id or by ticket number, co-change lists and per-path change counts.
  *
  * @example
  * const h = await CommitHistory.read(repo, sha);
@@ -164,8 +165,6 @@ export class CommitHistory {
       pushTo(this.byShortSha, short, i);
       if (c.files.length > 0 && c.files.length <= MAX_FILES) {
         for (const n of citedNumbers(c.message)) pushTo(this.byNumber, n, i);
-      }
-      if (c.files.length > 0 && c.files.length <= MAX_FILES) {
         const terms = addTerms(c.message);
         this.lex.put(String(i), terms);
         for (const f of c.files) {
