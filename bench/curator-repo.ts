@@ -10,12 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { Curator } from '../actors/curator/index.ts';
 import { readDataset } from '../actors/curator/eval-localize.ts';
-import type { BenchMetric } from './curator.ts';
-
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? 0;
-};
+import { type BenchMetric, percentile } from './metric.ts';
 
 export async function benchCuratorRepo(env = process.env): Promise<BenchMetric[]> {
   const repo = env.CODEMESH_BENCH_REPO;
@@ -53,8 +48,8 @@ export async function benchCuratorRepo(env = process.env): Promise<BenchMetric[]
       { name: `curator_repo_files`, value: full.files, unit: 'files' },
       { name: `curator_repo_full_index_ms`, value: r(full.ms), unit: 'ms' },
       { name: `curator_repo_one_commit_forward_ms`, value: r(forward.ms), unit: 'ms' },
-      { name: `curator_repo_query_ms_p50`, value: r(pct(ms, 50)), unit: 'ms' },
-      { name: `curator_repo_query_ms_p95`, value: r(pct(ms, 95)), unit: 'ms' },
+      { name: `curator_repo_query_ms_p50`, value: r(percentile(ms, 50)), unit: 'ms' },
+      { name: `curator_repo_query_ms_p95`, value: r(percentile(ms, 95)), unit: 'ms' },
       { name: `curator_repo_queries`, value: ms.length, unit: 'queries' },
     ];
   } finally {

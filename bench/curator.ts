@@ -5,12 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Curator } from '../actors/curator/index.ts';
-
-export interface BenchMetric {
-  name: string;
-  value: number;
-  unit: string;
-}
+import { type BenchMetric, percentile } from './metric.ts';
 
 const WORDS = (
   'account order invoice payment customer cart product price tax discount coupon shipping address user ' +
@@ -88,11 +83,6 @@ export function makeSyntheticRepo(files = 300, seed = 42): string {
   execFileSync('git', ['-C', root, 'add', '-A'], { env });
   execFileSync('git', ['-C', root, 'commit', '-q', '-m', 'synthetic'], { env });
   return root;
-}
-
-function percentile(values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? 0;
 }
 
 export async function benchCurator(): Promise<BenchMetric[]> {

@@ -7,7 +7,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type FeatureRow, readDataset, scoreInstance } from './eval-localize.ts';
+import {
+  type FeatureRow,
+  type InstanceResult,
+  readDataset,
+  scoreInstance,
+  summarise,
+} from './eval-localize.ts';
 import { DEFAULT_WEIGHTS, type FileFeatures, type RankWeights } from './rank.ts';
 import { FILE_SIGNALS } from './signals.ts';
 
@@ -159,21 +165,31 @@ async function main(argv: string[]): Promise<number> {
       instances: Array<{ instance_id: string; ranked_files: string[] }>;
     };
     const mod = Number(values['train-mod']);
-    const results = out.instances.map((i) => {
-      const { all, first } = scoreInstance(gold.get(i.instance_id) ?? [], i.ranked_files);
-      return { id: i.instance_id, all, first };
+    const results = out.instances.map((i): InstanceResult => {
+      const gold_files = gold.get(i.instance_id) ?? [];
+      const { all, first } = scoreInstance(gold_files, i.ranked_files);
+      const base = { query_ms: 0, index_ms: 0, index_source: '' };
+      return {
+        ...base,
+        instance_id: i.instance_id,
+        gold_files,
+        ranked_files: i.ranked_files,
+        all_gold_rank: all,
+        first_gold_rank: first,
+      };
     });
     for (const [name, keep] of [
       ['train', (id: string) => isTraining(id, mod)],
       ['held-out', (id: string) => !isTraining(id, mod)],
       ['all', () => true],
     ] as const) {
-      const rs = results.filter((r) => keep(r.id));
-      const acc = [1, 3, 5].map((k) =>
-        ((100 * rs.filter((r) => r.all > 0 && r.all <= k).length) / rs.length).toFixed(2),
+      const r = summarise(
+        results.filter((x) => keep(x.instance_id)),
+        0,
       );
-      const mrr = rs.reduce((a, r) => a + (r.first ? 1 / r.first : 0), 0) / rs.length;
-      process.stdout.write(`${name}(${rs.length}) Acc@1/3/5 ${acc.join(' / ')}  MRR ${mrr.toFixed(3)}\n`);
+      process.stdout.write(
+        `${name}(${r.n}) Acc@1/3/5 ${[r.acc_at_1, r.acc_at_3, r.acc_at_5].join(' / ')}  MRR ${r.mrr.toFixed(3)}\n`,
+      );
     }
     return 0;
   }
