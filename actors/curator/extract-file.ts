@@ -3,6 +3,7 @@ import { type ChunkSpan, chunkAst } from './chunk-ast.ts';
 import { chunkLines, countLines } from './chunk-lines.ts';
 import { extractImports } from './imports.ts';
 import { languageOf } from './languages.ts';
+import { extractPhrases } from './phrases.ts';
 import { addTerms, pathTerms, splitIdentifier } from './tokenize.ts';
 import type { Language } from './types.ts';
 
@@ -27,6 +28,8 @@ export interface FileRecord {
   refs: Map<string, number>;
   /** Import specs (see `imports.ts`). */
   imports: string[];
+  /** Normalised fragments of the file's string literals (see `phrases.ts`); empty for text files. */
+  phrases: string[];
 }
 
 const IDENT = /[A-Za-z_][A-Za-z0-9_]{2,63}/g;
@@ -45,6 +48,7 @@ export function skippedRecord(path: string, blob: string, skip: 'binary' | 'tooL
     defs: [],
     refs: new Map(),
     imports: [],
+    phrases: [],
   };
 }
 
@@ -102,7 +106,8 @@ export function extractFile(path: string, blob: string, content: Buffer): FileRe
     for (const d of defs) if (!d.includes('.')) refs.delete(d);
   }
   const imports = extractImports(path, language, text);
-  return { path, blob, language, parseError, lines, chunks, chunkTerms, terms, defs, refs, imports };
+  const phrases = language === 'text' ? [] : extractPhrases(text);
+  return { path, blob, language, parseError, lines, chunks, chunkTerms, terms, defs, refs, imports, phrases };
 }
 
 /** Terms of a definition name, for matching names mentioned in prose. */

@@ -59,6 +59,7 @@ export const DEFAULT_WEIGHTS: RankWeights = {
   historyProfileTitle: 2.278,
   churn: 0.034,
   recentChurn: 0.26,
+  phrase: 1.5,
   cochange: 0.964,
   pagerank: 0.552,
   size: 0.385,

@@ -9,6 +9,7 @@ import type { FileRecord } from './extract-file.ts';
 import type { FileGraph } from './symbol-graph.ts';
 import type { CommitHistory } from './history.ts';
 import { findMentions, type Mentions } from './mentions.ts';
+import { PhraseIndex } from './phrases.ts';
 import type { RepoIndex } from './repo-index.ts';
 import { addTerms } from './tokenize.ts';
 
@@ -53,6 +54,8 @@ export const FILE_SIGNALS = [
   'churn',
   /** How often the file changed in the last thousand commits. */
   'recentChurn',
+  /** String literals of the file (messages, formats) that the text quotes verbatim (see `phrases.ts`). */
+  'phrase',
 ] as const;
 export type FileSignal = (typeof FILE_SIGNALS)[number];
 
@@ -91,6 +94,8 @@ export interface FileTable {
   chunkDocs: Int32Array;
   /** Per-query scratch, all zero between queries. */
   records: FileRecord[];
+  /** The files' string-literal phrases, by file number. */
+  phrases: PhraseIndex;
   /** Per-query scratch, all zero between queries: three per-file score arrays and marks. */
   scratch: {
     a: Float64Array;
@@ -181,6 +186,7 @@ export function fileTable(index: RepoIndex): FileTable {
     chunkStart,
     chunkDocs,
     records,
+    phrases: new PhraseIndex(records.map((r) => r.phrases)),
     scratch: {
       a: new Float64Array(n),
       b: new Float64Array(n),
@@ -255,6 +261,10 @@ function fromMap(m: Map<string, number>, slotOf: Map<string, number>): SparseSco
     values[k++] = v;
   }
   return normaliseInPlace({ slots: slots.subarray(0, k), values: values.subarray(0, k) });
+}
+
+function fromSlots(m: Map<number, number>): SparseScores {
+  return normaliseInPlace({ slots: Int32Array.from(m.keys()), values: Float64Array.from(m.values()) });
 }
 
 /** Query terms with damped frequencies (1 + ln tf): a long issue should not drown in one repeated word. */
@@ -351,6 +361,7 @@ export function signals(index: RepoIndex, query: string): Signals {
     historyProfileTitle: fromMap(history?.profileScores(titleTerms) ?? none, slotOf),
     churn: churn?.all ?? fromMap(none, slotOf),
     recentChurn: churn?.recent ?? fromMap(none, slotOf),
+    phrase: fromSlots(table.phrases.match(query)),
   };
   return { table, terms, mentions, files, chunkDocs: docs, chunkLex: lex, maxChunk };
 }
