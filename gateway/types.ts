@@ -2,7 +2,7 @@
 // the services the routes call through small interfaces so they can be absent (501) or faked in tests.
 import type { MeshConnection } from '../blackboard/index.ts';
 import type { RecordStore } from '../actors/recorder/index.ts';
-import type { Scope } from '../schemas/api.ts';
+import type { IndexMode, Scope } from '../schemas/api.ts';
 
 /** The authenticated caller of one request. */
 export interface Principal {
@@ -52,6 +52,8 @@ export interface RepoIndexer {
     symbols: number;
     source: string;
     ms: number;
+    /** Counts per part (see `IndexRepoBody.modes`); by mode name. */
+    modes: Record<IndexMode, Record<string, number>>;
   }>;
 }
 

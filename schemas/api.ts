@@ -63,8 +63,16 @@ export const TaskList = z.object({ items: z.array(TaskSummary), nextCursor: z.st
 export const RegisterRepoBody = z
   .object({ org: Slug, path: z.string().min(1).max(4096), name: z.string().max(200).optional() })
   .strict();
+/** Parts of an index to report: AST chunks, symbols (definitions, references, imports), docs (text files). */
+export const IndexMode = z.enum(['ast', 'symbols', 'docs']);
+export type IndexMode = z.infer<typeof IndexMode>;
 export const IndexRepoBody = z
-  .object({ repo: z.string().min(1).max(4096), commit: z.string().min(1).max(200).optional() })
+  .object({
+    repo: z.string().min(1).max(4096),
+    commit: z.string().min(1).max(200).optional(),
+    /** Defaults to all three. The index itself is always whole: ranking uses every part. */
+    modes: z.array(IndexMode).min(1).max(3).optional(),
+  })
   .strict();
 
 export const CreateOrgBody = z.object({ name: Slug }).strict();

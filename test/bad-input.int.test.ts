@@ -117,6 +117,30 @@ describe('repository indexing over HTTP', () => {
     expect(index).toMatchObject({ files: 3 });
     expect(index.symbols).toBeGreaterThanOrEqual(4);
     expect(index.commit).toBe(git(repo, 'rev-parse', 'HEAD'));
+    // Modes: only the parts asked for are reported, each with its own counts; an unknown mode is a 400.
+    const some = await h.api('/v1/repos/index', {
+      method: 'POST',
+      body: JSON.stringify({ repo, modes: ['symbols', 'docs'] }),
+    });
+    expect(some.status).toBe(201);
+    const { index: parts } = (await some.json()) as {
+      index: { modes: Record<string, Record<string, number>> };
+    };
+    expect(Object.keys(parts.modes).sort()).toEqual(['docs', 'symbols']);
+    expect(parts.modes.symbols!.symbols).toBe(index.symbols);
+    expect(parts.modes.symbols!.definitions).toBeGreaterThanOrEqual(parts.modes.symbols!.symbols!);
+    const all = (await (
+      await h.api('/v1/repos/index', { method: 'POST', body: JSON.stringify({ repo }) })
+    ).json()) as { index: { modes: Record<string, Record<string, number>> } };
+    // calc.py and test_calc.py are parsed by tree-sitter; pyproject.toml is a text file.
+    expect(all.index.modes.ast!.files).toBe(2);
+    expect(all.index.modes.docs!.files).toBe(1);
+    const bad = await h.api('/v1/repos/index', {
+      method: 'POST',
+      body: JSON.stringify({ repo, modes: ['vectors'] }),
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBeTruthy();
   });
 });
 

@@ -40,6 +40,12 @@ export async function cmdIndex(
         `indexed ${args.repo} @ ${s.commit.slice(0, 12)} (${s.source}, ${s.filesRead} files read) in ${(s.ms / 1000).toFixed(2)} s`,
       );
       io.out(`files ${s.files}  chunks ${s.chunks}  symbols ${s.symbols}`);
+      const { ast, symbols, docs } = s.modes;
+      io.out(`ast: ${ast.files} source files, ${ast.chunks} chunks`);
+      io.out(
+        `symbols: ${symbols.definitions} definitions of ${symbols.symbols} names, ${symbols.references} references, ${symbols.imports} imports`,
+      );
+      io.out(`docs: ${docs.files} text files, ${docs.chunks} line windows`);
       io.out(
         `skipped: binary ${s.skipped.binary}, too large ${s.skipped.tooLarge}; parse errors ${s.skipped.parseErrors}`,
       );

@@ -6,7 +6,7 @@ import type { FileRecord } from './extract-file.ts';
 import { ModuleResolver } from './imports.ts';
 import { buildDefIndex, buildFileGraph, type FileGraph } from './symbol-graph.ts';
 import { addTerms, pathTerms } from './tokenize.ts';
-import type { SkippedCounts } from './types.ts';
+import type { IndexModes, SkippedCounts } from './types.ts';
 
 export const chunkId = (path: string, i: number) => `${path}#${i}`;
 
@@ -60,8 +60,13 @@ export class RepoIndex {
     return this.graphCache;
   }
 
-  summary(): { files: number; chunks: number; symbols: number; skipped: SkippedCounts } {
+  summary(): { files: number; chunks: number; symbols: number; skipped: SkippedCounts; modes: IndexModes } {
     const skipped: SkippedCounts = { binary: 0, tooLarge: 0, parseErrors: 0 };
+    const modes: IndexModes = {
+      ast: { files: 0, chunks: 0 },
+      symbols: { symbols: this.defs.size, definitions: 0, references: 0, imports: 0 },
+      docs: { files: 0, chunks: 0 },
+    };
     let files = 0;
     let chunks = 0;
     for (const r of this.records.values()) {
@@ -71,9 +76,15 @@ export class RepoIndex {
         files++;
         chunks += r.chunks.length;
         if (r.parseError) skipped.parseErrors++;
+        const part = r.language === 'text' ? modes.docs : modes.ast;
+        part.files++;
+        part.chunks += r.chunks.length;
+        modes.symbols.definitions += r.defs.length;
+        modes.symbols.references += r.refs.size;
+        modes.symbols.imports += r.imports.length;
       }
     }
-    return { files, chunks, symbols: this.defs.size, skipped };
+    return { files, chunks, symbols: this.defs.size, skipped, modes };
   }
 
   private put(r: FileRecord): void {

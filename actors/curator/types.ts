@@ -41,6 +41,16 @@ export interface IndexRepoOptions {
   cacheDir?: string;
 }
 
+/** The parts of an index, each counted on its own (`POST /v1/repos/index` reports the `modes` asked for). */
+export interface IndexModes {
+  /** Source files chunked by tree-sitter (functions, methods, classes, module code). */
+  ast: { files: number; chunks: number };
+  /** Distinct names defined, definitions, distinct identifiers referenced per file (summed), import specs. */
+  symbols: { symbols: number; definitions: number; references: number; imports: number };
+  /** Non-code text files (docs, READMEs, config), cut into line windows. */
+  docs: { files: number; chunks: number };
+}
+
 /** The result of `indexRepo`: counts for the index of `commit` (a full 40-hex id). */
 export interface IndexSummary {
   commit: string;
@@ -50,6 +60,8 @@ export interface IndexSummary {
   /** Distinct symbols defined in the indexed files. */
   symbols: number;
   skipped: SkippedCounts;
+  /** The same index, part by part. */
+  modes: IndexModes;
   /** Wall time of this call. */
   ms: number;
   /** How the index was obtained: already in memory, loaded from disk, moved from another commit, built. */

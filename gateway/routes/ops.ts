@@ -3,7 +3,7 @@ import { and, asc, count, eq, sum } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { resolve as resolvePath } from 'node:path';
 import { schema } from '../../actors/recorder/index.ts';
-import { ChatAnswer, ChatBody, chatSubject, IndexRepoBody } from '../../schemas/api.ts';
+import { ChatAnswer, ChatBody, chatSubject, IndexMode, IndexRepoBody } from '../../schemas/api.ts';
 import { newId } from '../../schemas/index.ts';
 import { atLeast } from '../access.ts';
 import { requireScope } from '../auth.ts';
@@ -52,7 +52,8 @@ export function opsRoutes(app: Hono<Env>, gw: Gateway): void {
         target: [schema.indices.repoId, schema.indices.commit],
         set: { files: s.files, chunks: s.chunks, symbols: s.symbols, source: s.source, ms: s.ms },
       });
-    return c.json({ index: { ...row, repoPath: repo.path } }, 201);
+    const modes = Object.fromEntries((req.modes ?? IndexMode.options).map((m) => [m, s.modes[m]]));
+    return c.json({ index: { ...row, repoPath: repo.path, modes } }, 201);
   });
 
   app.get('/v1/metrics', async (c) => {
