@@ -72,4 +72,20 @@ describe('rank', () => {
       expect(f.score).toBeCloseTo(g.score, 9);
     }
   });
+
+  it('scores the file whose message the issue quotes (phrase signal), and only that file', () => {
+    const index = new RepoIndex('c1', [
+      ...Object.entries(FILES).map(([p, t]) => file(p, t)),
+      file(
+        'pkg/fields.py',
+        'def resolve(name, choices):\n    raise ValueError("Cannot resolve keyword %r into field. Choices are: %s" % (name, choices))\n',
+      ),
+    ]);
+    const issue =
+      "Filtering fails\n\nValueError: Cannot resolve keyword 'colour' into field. Choices are: id, name";
+    const r = rank(index, issue, 5, undefined, { explain: true });
+    const phrase = Object.fromEntries(r.files.map((f) => [f.path, f.features?.phrase ?? 0]));
+    expect(phrase['pkg/fields.py']).toBe(1);
+    expect(Object.entries(phrase).filter(([, v]) => v > 0)).toHaveLength(1);
+  });
 });
