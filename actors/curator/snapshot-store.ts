@@ -16,7 +16,7 @@ import { deserialize, serialize } from 'node:v8';
 import type { FileRecord } from './extract-file.ts';
 
 /** Bump when `FileRecord` or extraction changes: older snapshots are then ignored. */
-export const SNAPSHOT_VERSION = 5;
+export const SNAPSHOT_VERSION = 6;
 
 interface Snapshot {
   version: number;
