@@ -244,7 +244,11 @@ export class Curator {
     if (this.useHistory && index.history?.commit !== sha) {
       index.history = index.history
         ? await index.history.moveTo(opts.repoPath, sha)
-        : await CommitHistory.read(opts.repoPath, sha);
+        : await CommitHistory.read(
+            opts.repoPath,
+            sha,
+            this.options.persist !== false ? warm.store : undefined,
+          );
       if (index.history.warning)
         this.options.onWarning?.(`history of ${sha.slice(0, 12)}: ${index.history.warning}`);
     }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Curator } from './curator.ts';
-import { CommitHistory, citedNumbers, citedShas } from './history.ts';
+import { CommitHistory, citedNumbers, citedShas, type HistoryLog, type HistoryLogCache } from './history.ts';
 import { queryTerms } from './signals.ts';
 import { makeTestRepo, type TestRepo } from './test-repo.ts';
 
@@ -151,6 +151,44 @@ describe('CommitHistory', () => {
     const back = await moved.moveTo(repo.path, c2);
     expect(back).not.toBe(h);
     expect(back.size).toBe(2);
+  });
+
+  it('reuses a saved log: the same commit without git log, a descendant by reading only the commits since', async () => {
+    let saved: { commit: string; commits: HistoryLog['commits'] } | undefined;
+    const saves: string[] = [];
+    const cache: HistoryLogCache = {
+      loadHistoryLog: () => saved,
+      saveHistoryLog: (commit, commits) => {
+        saves.push(commit);
+        saved = { commit, commits };
+      },
+    };
+    const fresh = await CommitHistory.read(repo.path, c2, cache);
+    expect(fresh.size).toBe(2);
+    expect(saves).toEqual([c2]);
+    // Same commit: nothing new is saved, and the saved log is what the history is built from.
+    saved = {
+      commit: c2,
+      commits: saved!.commits.map((c) => (c.sha === c1 ? { ...c, message: 'Rewritten cached message' } : c)),
+    };
+    const again = await CommitHistory.read(repo.path, c2, cache);
+    expect(saves).toEqual([c2]);
+    expect([...again.similar(queryTerms('rewritten cached')).keys()].sort()).toEqual([
+      'lib/cache.py',
+      'lib/http.py',
+      'lib/util.py',
+    ]);
+    // A descendant: the saved commits plus those since, saved again for the new commit.
+    const later = await CommitHistory.read(repo.path, side, cache);
+    expect(saves).toEqual([c2, side]);
+    expect(later.size).toBe(4);
+    expect(later.similar(queryTerms('rewritten cached')).has('lib/cache.py')).toBe(true);
+    expect([...later.similar(queryTerms('tidied helpers')).keys()]).toEqual(['lib/util.py']);
+    expect(saved!.commits.map((c) => c.sha)).toEqual([side, c3, c2, c1]);
+    // Not a descendant: read from git, as without a cache.
+    const back = await CommitHistory.read(repo.path, c1, cache);
+    expect(back.size).toBe(1);
+    expect(saves).toEqual([c2, side, c1]);
   });
 
   it('lifts the file a similar past fix changed in the Curator ranking, and can be turned off', async () => {

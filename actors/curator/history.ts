@@ -42,6 +42,12 @@ const RECENT = 1000;
 const SEP_COMMIT = '\x01';
 const SEP_BODY = '\x02';
 
+/** Where a repository's git log is kept between processes (`SnapshotStore`). */
+export interface HistoryLogCache {
+  loadHistoryLog(): { commit: string; commits: HistoryLog['commits'] } | undefined;
+  saveHistoryLog(commit: string, commits: HistoryLog['commits']): void;
+}
+
 export interface HistoryLog {
   commits: Array<PastCommit & { message: string }>;
   /** Set when git stopped early (a mirror missing some trees): the commits read before that are kept. */
@@ -130,11 +136,23 @@ export class CommitHistory {
     this.commit = commit;
   }
 
-  static async read(repoPath: string, commit: string): Promise<CommitHistory> {
+  /**
+   * The history of `commit`. With a `cache`, a log saved for an ancestor of `commit` (or `commit` itself) is
+   * reused and only the commits since are read from git; the log of `commit` is then saved in its place.
+   */
+  static async read(repoPath: string, commit: string, cache?: HistoryLogCache): Promise<CommitHistory> {
     const h = new CommitHistory(commit);
-    const log = await readLog(repoPath, [commit]);
+    const saved = cache?.loadHistoryLog();
+    let log: HistoryLog | undefined;
+    if (saved && saved.commit === commit) log = { commits: saved.commits };
+    else if (saved && (await isAncestor(repoPath, saved.commit, commit))) {
+      const since = await readLog(repoPath, [`${saved.commit}..${commit}`]);
+      if (!since.warning) log = { commits: [...since.commits, ...saved.commits].slice(0, MAX_COMMITS) };
+    }
+    log ??= await readLog(repoPath, [commit]);
     h.warning = log.warning;
-    h.append(log.commits.reverse());
+    if (cache && !log.warning && saved?.commit !== commit) cache.saveHistoryLog(commit, log.commits);
+    h.append(log.commits.slice().reverse());
     return h;
   }
 

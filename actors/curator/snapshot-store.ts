@@ -18,6 +18,15 @@ import type { FileRecord } from './extract-file.ts';
 /** Bump when `FileRecord` or extraction changes: older snapshots are then ignored. */
 export const SNAPSHOT_VERSION = 6;
 
+const HISTORY_FILE = 'history-log.bin';
+
+/** A repository's git log up to `commit`, newest first, as `readLog` returns it. */
+export interface HistoryLogFile {
+  version: number;
+  commit: string;
+  commits: Array<{ sha: string; message: string; files: string[] }>;
+}
+
 interface Snapshot {
   version: number;
   commit: string;
@@ -76,6 +85,24 @@ export class SnapshotStore {
       .map((n) => ({ commit: n.slice(0, -suffix.length), mtime: statSync(join(this.dir, n)).mtimeMs }))
       .sort((a, b) => b.mtime - a.mtime)
       .map((s) => s.commit);
+  }
+
+  /** The saved git log (see `CommitHistory.read`): one per repository, the last one written. */
+  loadHistoryLog(): HistoryLogFile | undefined {
+    try {
+      const f = deserialize(readFileSync(join(this.dir, HISTORY_FILE))) as HistoryLogFile;
+      return f.version === SNAPSHOT_VERSION && Array.isArray(f.commits) ? f : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  saveHistoryLog(commit: string, commits: HistoryLogFile['commits']): void {
+    mkdirSync(this.dir, { recursive: true });
+    const file = join(this.dir, HISTORY_FILE);
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, serialize({ version: SNAPSHOT_VERSION, commit, commits } satisfies HistoryLogFile));
+    renameSync(tmp, file);
   }
 
   /** Writes atomically (temp file + rename), then keeps only the newest `maxSnapshots`. */
