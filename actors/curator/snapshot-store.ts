@@ -102,7 +102,10 @@ export class SnapshotStore {
     const file = join(this.dir, HISTORY_FILE);
     const tmp = `${file}.${process.pid}.tmp`;
     // JSON: about half the size of v8 serialization for this (mostly ASCII) text, and as fast to read.
-    writeFileSync(tmp, JSON.stringify({ version: SNAPSHOT_VERSION, commit, commits } satisfies HistoryLogFile));
+    writeFileSync(
+      tmp,
+      JSON.stringify({ version: SNAPSHOT_VERSION, commit, commits } satisfies HistoryLogFile),
+    );
     renameSync(tmp, file);
   }
 
