@@ -4,7 +4,6 @@ import { chunkLines, countLines } from './chunk-lines.ts';
 import { extractImports } from './imports.ts';
 import { languageOf } from './languages.ts';
 import { extractPhrases } from './phrases.ts';
-import { extractDocRefs } from './doc-refs.ts';
 import { addTerms, pathTerms, splitIdentifier } from './tokenize.ts';
 import type { Language } from './types.ts';
 
@@ -31,8 +30,6 @@ export interface FileRecord {
   imports: string[];
   /** Normalised fragments of the file's string literals (see `phrases.ts`); empty for text files. */
   phrases: string[];
-  /** Text files: per chunk, the code names it cross-references or documents (see `doc-refs.ts`); else empty. */
-  docRefs: string[][];
 }
 
 const IDENT = /[A-Za-z_][A-Za-z0-9_]{2,63}/g;
@@ -52,7 +49,6 @@ export function skippedRecord(path: string, blob: string, skip: 'binary' | 'tooL
     refs: new Map(),
     imports: [],
     phrases: [],
-    docRefs: [],
   };
 }
 
@@ -111,10 +107,6 @@ export function extractFile(path: string, blob: string, content: Buffer): FileRe
   }
   const imports = extractImports(path, language, text);
   const phrases = language === 'text' ? [] : extractPhrases(text);
-  let docRefs: string[][] = [];
-  if (language === 'text' && /:`|\.\. \w/.test(text)) {
-    docRefs = chunks.map((c) => extractDocRefs(sliceLines(text, starts, c.startLine, c.endLine)));
-  }
   return {
     path,
     blob,
@@ -128,7 +120,6 @@ export function extractFile(path: string, blob: string, content: Buffer): FileRe
     refs,
     imports,
     phrases,
-    docRefs,
   };
 }
 

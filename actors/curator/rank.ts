@@ -60,7 +60,6 @@ export const DEFAULT_WEIGHTS: RankWeights = {
   churn: -0.023,
   recentChurn: 0.158,
   phrase: 0.353,
-  docRef: 1,
   cochange: 1.292,
   pagerank: 0.59,
   size: 0.33,

@@ -8,7 +8,6 @@
 import type { FileRecord } from './extract-file.ts';
 import type { FileGraph } from './symbol-graph.ts';
 import type { CommitHistory } from './history.ts';
-import { docRefScores } from './doc-refs.ts';
 import { findMentions, type Mentions } from './mentions.ts';
 import { PhraseIndex } from './phrases.ts';
 import type { RepoIndex } from './repo-index.ts';
@@ -57,8 +56,6 @@ export const FILE_SIGNALS = [
   'recentChurn',
   /** String literals of the file (messages, formats) that the text quotes verbatim (see `phrases.ts`). */
   'phrase',
-  /** Files defining what the best-matching doc sections cross-reference or document (see `doc-refs.ts`). */
-  'docRef',
 ] as const;
 export type FileSignal = (typeof FILE_SIGNALS)[number];
 
@@ -365,7 +362,6 @@ export function signals(index: RepoIndex, query: string): Signals {
     churn: churn?.all ?? fromMap(none, slotOf),
     recentChurn: churn?.recent ?? fromMap(none, slotOf),
     phrase: fromSlots(table.phrases.match(query)),
-    docRef: fromSlots(docRefScores(index, table, docs, lex)),
   };
   return { table, terms, mentions, files, chunkDocs: docs, chunkLex: lex, maxChunk };
 }
