@@ -31,8 +31,11 @@ export function citedShas(text: string): string[] {
 const MAX_FILES = 30;
 /** Newest commits read per history; older ones add little and cost memory. */
 const MAX_COMMITS = 50_000;
-/** Commit messages kept per file for its history profile. */
-const PROFILE_COMMITS = 50;
+/**
+ * Commit messages kept per file for its history profile (the newest). Measured on the localization dev set
+ * (3-fold, fit on one third): 50 → 59.7 / 78.0 / 84.3, 200 → 60.1 / 78.5 / 84.9, 1000 → 60.7 / 78.1 / 85.4.
+ */
+const PROFILE_COMMITS = 1000;
 /** Commits of more files than this say little about which files belong together. */
 const MAX_CO_FILES = 10;
 /** How many of the most similar past commits vote for their files. */
