@@ -14,6 +14,7 @@ import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import type { FileRecord } from './extract-file.ts';
+import type { HistoryLog } from './history.ts';
 
 /** Bump when `FileRecord` or extraction changes: older snapshots are then ignored. */
 export const SNAPSHOT_VERSION = 6;
@@ -21,10 +22,10 @@ export const SNAPSHOT_VERSION = 6;
 const HISTORY_FILE = 'history-log.json';
 
 /** A repository's git log up to `commit`, newest first, as `readLog` returns it. */
-export interface HistoryLogFile {
+interface HistoryLogFile {
   version: number;
   commit: string;
-  commits: Array<{ sha: string; message: string; files: string[] }>;
+  commits: HistoryLog['commits'];
 }
 
 interface Snapshot {
