@@ -228,7 +228,19 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      // A missing or unreadable input file is the usual cause: one line, not a stack.
+      const err = e as NodeJS.ErrnoException;
+      process.stderr.write(
+        err.code === 'ENOENT'
+          ? `fit-weights: no such file: ${err.path} (write it with \`eval localize --features\` or \`--out\`)\n`
+          : `fit-weights: ${err.message ?? String(e)}\n`,
+      );
+      process.exitCode = 2;
+    },
+  );
 }
