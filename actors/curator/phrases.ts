@@ -7,7 +7,7 @@
 // substring: a phrase counts when the query contains it.
 
 /** Fragments shorter than this (characters, after normalising) or with fewer than three words are dropped. */
-export const MIN_PHRASE_CHARS = 18;
+const MIN_PHRASE_CHARS = 18;
 const MAX_PHRASE_CHARS = 300;
 const MAX_PHRASES_PER_FILE = 4000;
 /** Lookup key: a phrase's first characters. */
@@ -18,7 +18,7 @@ const STRING_RE = /"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\\n]|\\.)*`/g
 const PLACEHOLDER_RE =
   /%\([^)]*\)[-#0 +]*\d*(?:\.\d+)?[a-zA-Z]|%[-#0 +]*\d*(?:\.\d+)?[sdrifgxXeEcaoub]|\$?\{[^{}]*\}/g;
 
-export const normalisePhrase = (s: string): string => s.toLowerCase().replace(/\s+/g, ' ').trim();
+const normalisePhrase = (s: string): string => s.toLowerCase().replace(/\s+/g, ' ').trim();
 
 function unescapeLiteral(s: string): string {
   return s.replace(/\\(.)/g, (_, c: string) => (c === 'n' || c === 't' || c === 'r' ? ' ' : c));
@@ -70,10 +70,6 @@ export class PhraseIndex {
         this.holders[id]!.push(f);
       }
     });
-  }
-
-  get size(): number {
-    return this.phrases.length;
   }
 
   /**
