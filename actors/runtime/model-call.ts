@@ -49,18 +49,53 @@ export async function callModel(
   return result;
 }
 
-/** Parses a JSON object out of a model answer (tolerating a ```json fence around it). */
+/**
+ * Parses a JSON object out of a model answer: the whole answer, else the first balanced `{...}` that parses
+ * (scanned with string literals respected, so a ``` fence or a brace inside a JSON string never cuts it).
+ * A ```json fence around the object needs no special case: the scan starts inside it.
+ */
 export function extractJson(text: string | null): unknown {
   if (!text) throw new Error('the answer was empty; reply with a JSON object');
-  const fenced = /```(?:json)?\s*([\s\S]*?)```/.exec(text);
-  const body = (fenced ? fenced[1]! : text).trim();
-  const start = body.indexOf('{');
-  const end = body.lastIndexOf('}');
-  if (start < 0 || end < start)
-    throw new Error('no JSON object found in the answer; reply with one JSON object');
-  try {
-    return JSON.parse(body.slice(start, end + 1));
-  } catch (err) {
-    throw new Error(`the JSON object does not parse: ${(err as Error).message}`);
+  const whole = text.trim();
+  let firstError: string | undefined;
+  const tryParse = (candidate: string): unknown => {
+    try {
+      const v: unknown = JSON.parse(candidate);
+      return v !== null && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
+    } catch (err) {
+      firstError ??= (err as Error).message;
+      return undefined;
+    }
+  };
+  if (whole.startsWith('{')) {
+    const v = tryParse(whole);
+    if (v !== undefined) return v;
   }
+  // Each start is one linear scan; a bounded number of them keeps a hostile answer cheap.
+  let tries = 0;
+  for (let start = whole.indexOf('{'); start >= 0 && tries < 64; start = whole.indexOf('{', start + 1)) {
+    tries++;
+    const end = balancedEnd(whole, start);
+    if (end < 0) continue;
+    const v = tryParse(whole.slice(start, end + 1));
+    if (v !== undefined) return v;
+  }
+  if (firstError) throw new Error(`the JSON object does not parse: ${firstError}`);
+  throw new Error('no JSON object found in the answer; reply with one JSON object');
+}
+
+/** Index of the `}` closing the `{` at `start` (strings and escapes respected), or -1. */
+function balancedEnd(text: string, start: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) return i;
+  }
+  return -1;
 }
