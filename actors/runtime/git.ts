@@ -236,6 +236,8 @@ function run(
         res({ stdout: String(stdout), stderr: String(stderr), exitCode: code });
       },
     );
+    // git may exit before reading all of its input (a patch it rejects): that is its answer, not a crash.
+    child.stdin?.on('error', () => {});
     if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
 }
@@ -262,7 +264,9 @@ export async function git(
     return { stdout: '', stderr, exitCode: 128 };
   };
   for (let attempt = 0; ; attempt++) {
-    const listed = await run(cwd, [...GLOBAL_ARGS, ...where, ...LIST_CONFIG], gitEnv(), opts);
+    const listed = await run(cwd, [...GLOBAL_ARGS, ...where, ...LIST_CONFIG], gitEnv(), {
+      signal: opts.signal,
+    });
     if (listed.exitCode !== 0) return fail(listed.stderr);
     const config = overridesFrom(listed.stdout, cwd);
     if (typeof config === 'string') return fail(config);
