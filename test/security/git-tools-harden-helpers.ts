@@ -42,7 +42,7 @@ export const HOOKS = [
 export interface Trap {
   root: string;
   markers: string;
-  /** A script that records `name` in the markers folder when run, passing stdin through (a working filter). */
+  /** A script that records `name` in the markers folder when run (a clean/smudge/textconv one passes stdin through). */
   script(name: string): string;
   /** Names of the markers written so far: must stay empty. */
   fired(): string[];
@@ -59,7 +59,9 @@ export function makeTrap(): Trap {
     markers,
     script(name) {
       const p = join(bin, name);
-      writeFileSync(p, `#!/bin/sh\necho "$0 $*" > '${join(markers, name)}'\ncat\n`);
+      // Filters and textconv pass their input through; anything else exits at once (nothing may wait on it).
+      const tail = /clean|smudge|textconv/.test(name) ? 'exec cat' : 'exit 0';
+      writeFileSync(p, `#!/bin/sh\necho "$0 $*" > '${join(markers, name)}'\n${tail}\n`);
       chmodSync(p, 0o755);
       return p;
     },
