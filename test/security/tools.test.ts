@@ -33,7 +33,8 @@ beforeAll(async () => {
   symlinkSync('/root', join(repo, 'hostroot'));
   symlinkSync('/etc/shadow', join(repo, 'shadow'));
   symlinkSync(outside, join(repo, 'outdir'));
-  symlinkSync('../../secret/canary.txt', join(repo, 'src', 'rel-escape'));
+  // Relative, from the worktree's src/ (<root>/data/work/<wt>/src) up to <root>/secret.
+  symlinkSync('../../../../secret/canary.txt', join(repo, 'src', 'rel-escape'));
   symlinkSync('a.ts', join(repo, 'src', 'inlink.ts'));
   symlinkSync('src', join(repo, 'indir'));
   symlinkSync('.git/config', join(repo, 'gitlink'));
@@ -92,7 +93,7 @@ describe('list_files', () => {
   });
 
   it('lists a linked directory that stays inside', async () => {
-    expect((await tool('list_files', { dir: 'indir' })).split('\n')).toContain('src/a.ts');
+    expect(await tool('list_files', { dir: 'indir' })).toMatch(/^(src|indir)\/a\.ts$/m);
   });
 });
 
