@@ -177,13 +177,17 @@ function locate(cwd: string, worktree: boolean): string[] {
 }
 
 /** `origin\0key\nvalue\0` records of `git config --list -z --show-origin`. */
-function parseConfigList(out: string): Array<{ origin: string; key: string }> {
+function parseConfigList(out: string): Array<{ origin: string; key: string; value: string }> {
   const parts = out.split('\0');
-  const recs: Array<{ origin: string; key: string }> = [];
+  const recs: Array<{ origin: string; key: string; value: string }> = [];
   for (let i = 0; i + 1 < parts.length; i += 2) {
     const kv = parts[i + 1]!;
     const nl = kv.indexOf('\n');
-    recs.push({ origin: parts[i]!, key: nl < 0 ? kv : kv.slice(0, nl) });
+    recs.push({
+      origin: parts[i]!,
+      key: nl < 0 ? kv : kv.slice(0, nl),
+      value: nl < 0 ? '' : kv.slice(nl + 1),
+    });
   }
   return recs;
 }
@@ -193,28 +197,116 @@ function isInside(parent: string, child: string): boolean {
   return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
 }
 
+interface RepoConfig {
+  config: Array<[string, string]>;
+  /** Files whose change (or appearance) means the listing must be read again. */
+  watch: string[];
+  /** False when an includeIf condition (branch, remote URL, ...) can flip without any file changing. */
+  cacheable: boolean;
+}
+
 /**
  * The command-line config for one git run: FIXED_CONFIG plus every filter/diff/merge driver the effective
  * config (all files git will read, includes followed) defines, emptied. A config file included from a
  * codemesh worktree is refused: the test sandbox writes there, so its content could change between this
  * reading and git's own.
  */
-function overridesFrom(listing: string, cwd: string): Array<[string, string]> | string {
+function overridesFrom(listing: string, cwd: string): RepoConfig | string {
   const names = new Map<string, [string, string]>();
   const writable = [...worktrees.keys()];
-  for (const { origin, key } of parseConfigList(listing)) {
+  const watch = new Set<string>();
+  let cacheable = true;
+  for (const { origin, key, value } of parseConfigList(listing)) {
+    let from = cwd;
     if (origin.startsWith('file:')) {
       const file = resolve(cwd, origin.slice(5));
+      from = dirname(file);
+      watch.add(file);
       const real = existsSync(file) ? realpathSync(file) : file;
       if (writable.some((w) => isInside(w, real)))
         return `repository config includes ${file}, inside a codemesh worktree; remove that include`;
     }
+    // An include that does not exist yet is skipped by git: watch for it to appear.
+    if (/^include\.path$/i.test(key)) watch.add(resolve(from, value.replace(/^~(?=\/)/, home())));
+    if (/^includeif\./i.test(key)) cacheable = false;
     const m = DRIVER_KEY.exec(key);
     if (m) names.set(`${m[1]}\0${m[2]}`, [m[1]!, m[2]!]);
   }
-  const out: Array<[string, string]> = [...FIXED_CONFIG.map(([k, v]) => [k, v] as [string, string])];
-  for (const [kind, name] of names.values()) out.push(...driverOverrides(kind, name));
-  return out;
+  const config: Array<[string, string]> = [...FIXED_CONFIG.map(([k, v]) => [k, v] as [string, string])];
+  for (const [kind, name] of names.values()) config.push(...driverOverrides(kind, name));
+  return { config, watch: [...watch], cacheable };
+}
+
+/**
+ * Listings are cached per (directory, git dir) while none of the files they came from changed (inode, size,
+ * mtime and ctime in ns: ctime cannot be set back by a writer). A git spawn costs several ms (far more on a
+ * loaded host), and a second one per command doubled codemesh's git time.
+ */
+const configCache = new Map<string, { repo: RepoConfig; sig: string }>();
+
+function signature(files: string[]): string {
+  return files
+    .map((f) => {
+      try {
+        const st = lstatSync(f, { bigint: true });
+        return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.mode}`;
+      } catch {
+        return '-';
+      }
+    })
+    .join('|');
+}
+
+/** What, besides the config files, decides which repository git reads at `cwd`; undefined: do not cache. */
+function anchors(cwd: string, where: string[]): string[] | undefined {
+  const gitDir = where[0]?.startsWith('--git-dir=') ? where[0].slice('--git-dir='.length) : undefined;
+  if (gitDir) return [join(gitDir, 'commondir')];
+  // Discovery from a repository's own top level: only while its .git stays that very directory.
+  const dotGit = join(cwd, '.git');
+  try {
+    if (lstatSync(dotGit).isDirectory()) return [dotGit];
+  } catch {}
+  return undefined;
+}
+
+function cacheKey(cwd: string, where: string[]): string {
+  return JSON.stringify([resolve(cwd), ...where]);
+}
+
+function cached(cwd: string, where: string[]): RepoConfig | undefined {
+  const hit = configCache.get(cacheKey(cwd, where));
+  const extra = anchors(cwd, where);
+  if (!hit || !extra) return undefined;
+  // A .git directory's own mtime/ctime move with every lock file: only its identity counts.
+  const anchorSig = extra.map((f) => (f.endsWith('.git') ? identity(f) : signature([f])));
+  return hit.sig === `${anchorSig.join('|')}#${signature(hit.repo.watch)}` ? hit.repo : undefined;
+}
+
+function identity(f: string): string {
+  try {
+    const st = lstatSync(f, { bigint: true });
+    return `${st.dev}:${st.ino}:${st.mode}`;
+  } catch {
+    return '-';
+  }
+}
+
+function remember(cwd: string, where: string[], repo: RepoConfig, anchorSig: string, since: number): void {
+  if (!repo.cacheable) return;
+  // A file changed around the listing may have been read before or after the change: do not keep it.
+  const recent = BigInt(Math.floor(since - 2000)) * 1_000_000n;
+  for (const f of repo.watch) {
+    try {
+      if (lstatSync(f, { bigint: true }).ctimeNs >= recent) return;
+    } catch {}
+  }
+  if (configCache.size >= 256) configCache.delete(configCache.keys().next().value!);
+  configCache.set(cacheKey(cwd, where), { repo, sig: `${anchorSig}#${signature(repo.watch)}` });
+}
+
+function anchorSignature(cwd: string, where: string[]): string | undefined {
+  const extra = anchors(cwd, where);
+  return extra?.map((f) => (f.endsWith('.git') ? identity(f) : signature([f]))).join('|');
 }
 
 const LIST_CONFIG = ['config', '--list', '-z', '--show-origin', '--includes'];
@@ -264,13 +356,21 @@ export async function git(
     return { stdout: '', stderr, exitCode: 128 };
   };
   for (let attempt = 0; ; attempt++) {
-    const listed = await run(cwd, [...GLOBAL_ARGS, ...where, ...LIST_CONFIG], gitEnv(), {
-      signal: opts.signal,
-    });
-    if (listed.exitCode !== 0) return fail(listed.stderr);
-    const config = overridesFrom(listed.stdout, cwd);
-    if (typeof config === 'string') return fail(config);
-    const r = await run(cwd, [...GLOBAL_ARGS, ...where, ...args], gitEnv(opts.env, config), opts);
+    let repo = cached(cwd, where);
+    if (!repo) {
+      // Taken before listing: a change made while git lists is then seen by the next call.
+      const anchorSig = anchorSignature(cwd, where);
+      const since = Date.now();
+      const listed = await run(cwd, [...GLOBAL_ARGS, ...where, ...LIST_CONFIG], gitEnv(), {
+        signal: opts.signal,
+      });
+      if (listed.exitCode !== 0) return fail(listed.stderr);
+      const read = overridesFrom(listed.stdout, cwd);
+      if (typeof read === 'string') return fail(read);
+      repo = read;
+      if (anchorSig !== undefined) remember(cwd, where, repo, anchorSig, since);
+    }
+    const r = await run(cwd, [...GLOBAL_ARGS, ...where, ...args], gitEnv(opts.env, repo.config), opts);
     if (
       r.exitCode !== 0 &&
       /\.lock'?: File exists|could not lock|Unable to create .*\.lock/i.test(r.stderr) &&
@@ -300,9 +400,9 @@ export function gitSpawnSync(repo: string): { args: string[]; env: Record<string
   } catch (err) {
     throw new GitError(LIST_CONFIG, String((err as { stderr?: unknown }).stderr ?? ''), 128);
   }
-  const config = overridesFrom(listing, repo);
-  if (typeof config === 'string') throw new GitError(LIST_CONFIG, config, 128);
-  return { args: ['-C', repo, ...GLOBAL_ARGS], env: gitEnv({}, config) };
+  const read = overridesFrom(listing, repo);
+  if (typeof read === 'string') throw new GitError(LIST_CONFIG, read, 128);
+  return { args: ['-C', repo, ...GLOBAL_ARGS], env: gitEnv({}, read.config) };
 }
 
 /** The top-level directory of the git repository at `path`, or a RepoNotFoundError naming the problem. */
