@@ -485,6 +485,8 @@ async function git(cwd: string, args: string[], env: Record<string, string> = {}
   try {
     const r = await runGit(cwd, ['-c', 'core.quotepath=off', ...args], {
       env: { ...env, GIT_OPTIONAL_LOCKS: '0' },
+      // Addressed through the main repository's admin dir, never the worktree's own `.git` file.
+      worktree: true,
     });
     return r.stdout;
   } catch (err) {

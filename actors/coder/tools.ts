@@ -1,6 +1,9 @@
 // The Coder's read-only tools over its worktree: read_file, list_files, grep (and search, with a Curator).
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, normalize, relative, sep } from 'node:path';
+// The worktree holds committed symlinks, so every path is confined by where it really leads (realpath), not
+// by how it is spelled: a link may point anywhere inside the repository, never out of it or into .git.
+import { open, readdir, realpath } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { isAbsolute, join, normalize, relative, sep } from 'node:path';
 import { z } from 'zod';
 import type { ToolSpec } from '../llm/index.ts';
 import { git } from '../runtime/git.ts';
@@ -59,6 +62,25 @@ export function insideRoot(root: string, p: string): string {
   return abs;
 }
 
+/** `real` lies inside `realRoot` and outside its .git (both already resolved by realpath). */
+function confined(realRoot: string, real: string): boolean {
+  const rel = relative(realRoot, real);
+  if (rel === '') return true;
+  if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return false;
+  return rel.split(sep)[0] !== '.git';
+}
+
+/** The real path a model-given path leads to, if it stays inside the repository; else an error for the model. */
+async function realInside(root: string, p: string): Promise<{ realRoot: string; real: string }> {
+  const abs = insideRoot(root, p);
+  const realRoot = await realpath(root);
+  const real = await realpath(abs).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(err.code === 'ENOENT' ? `${p} does not exist` : `${p} cannot be read (${err.code})`);
+  });
+  if (!confined(realRoot, real)) throw new Error(`path ${p} is outside the repository`);
+  return { realRoot, real };
+}
+
 /** Runs one tool call; errors come back as text for the model, never as exceptions. */
 export async function runTool(
   root: string,
@@ -77,10 +99,19 @@ export async function runTool(
     switch (name) {
       case 'read_file': {
         const a = ReadArgs.parse(args);
-        const abs = insideRoot(root, a.path);
-        if ((await stat(abs)).size > 1_000_000)
-          return `error: ${a.path} is larger than 1 MB; read a line range`;
-        const lines = (await readFile(abs, 'utf8')).split('\n');
+        const { real } = await realInside(root, a.path);
+        // O_NOFOLLOW: the resolved path has no link left in it; if one appears now, refuse rather than follow.
+        const fh = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+        let text: string;
+        try {
+          const st = await fh.stat();
+          if (!st.isFile()) return `error: ${a.path} is not a regular file`;
+          if (st.size > 1_000_000) return `error: ${a.path} is larger than 1 MB; read a line range`;
+          text = await fh.readFile('utf8');
+        } finally {
+          await fh.close();
+        }
+        const lines = text.split('\n');
         const from = a.startLine ?? 1;
         const to = Math.min(a.endLine ?? lines.length, lines.length);
         return lines
@@ -90,7 +121,7 @@ export async function runTool(
       }
       case 'list_files': {
         const a = ListArgs.parse(args);
-        const base = insideRoot(root, a.dir ?? '.');
+        const { realRoot, real: base } = await realInside(root, a.dir ?? '.');
         const out: string[] = [];
         const walk = async (dir: string) => {
           for (const e of await readdir(dir, { withFileTypes: true })) {
@@ -98,7 +129,9 @@ export async function runTool(
             if (e.name === '.git' || e.name === 'node_modules' || e.name.startsWith('.codemesh')) continue;
             const p = join(dir, e.name);
             if (e.isDirectory()) await walk(p);
-            else out.push(relative(root, p));
+            else if (!e.isSymbolicLink()) out.push(relative(realRoot, p));
+            // A link is listed (not descended: its target is listed where it lives) only if it stays inside.
+            else if (confined(realRoot, await realpath(p).catch(() => '/'))) out.push(relative(realRoot, p));
           }
         };
         await walk(base);
@@ -112,11 +145,27 @@ export async function runTool(
       }
       case 'grep': {
         const a = GrepArgs.parse(args);
-        const r = await git(root, ['grep', '-n', '-I', '-E', '--no-color', '-e', a.pattern], {
-          allowFail: true,
-          signal,
-        });
-        const lines = r.stdout.split('\n').filter(Boolean);
+        const r = await git(
+          root,
+          ['grep', '-n', '-I', '-E', '-z', '--no-color', '--no-textconv', '-e', a.pattern],
+          {
+            allowFail: true,
+            signal,
+            worktree: true,
+          },
+        );
+        // git reads a tracked path through whatever its directories are now, links included: keep only
+        // matches whose file really lies inside the repository.
+        const realRoot = await realpath(root);
+        const ok = new Map<string, boolean>();
+        const lines: string[] = [];
+        for (const rec of r.stdout.split('\n')) {
+          const [path, line, ...text] = rec.split('\0');
+          if (!path || line === undefined) continue;
+          if (!ok.has(path))
+            ok.set(path, confined(realRoot, await realpath(join(realRoot, path)).catch(() => '/')));
+          if (ok.get(path)) lines.push(`${path}:${line}:${text.join('\0')}`);
+        }
         return lines.length === 0
           ? 'no matches'
           : lines.slice(0, 100).join('\n') + (lines.length > 100 ? `\n... ${lines.length - 100} more` : '');

@@ -2,6 +2,7 @@
 // Spawning costs tens of milliseconds once the process holds a large index (fork copies page tables),
 // which alone would blow the query latency budget.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { gitEnv } from '../runtime/git.ts';
 import { GitError } from './errors.ts';
 
 interface Pending {
@@ -23,7 +24,8 @@ export class BlobReader {
 
   private start(): ChildProcessWithoutNullStreams {
     if (this.child) return this.child;
-    const child = spawn('git', ['-C', this.repoPath, 'cat-file', '--batch'], {
+    const child = spawn('git', ['-C', this.repoPath, '--no-pager', 'cat-file', '--batch'], {
+      env: gitEnv(),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     child.stdout.on('data', (d: Buffer) => {

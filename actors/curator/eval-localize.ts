@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Curator, type CuratorOptions } from './curator.ts';
 import { type FileFeatures, rank } from './rank.ts';
+import { gitEnv, gitSpawnSync } from '../runtime/git.ts';
 
 export interface LocalizeInstance {
   instance_id: string;
@@ -85,16 +86,21 @@ function percentile(values: number[], p: number): number {
 
 function commitTime(repoPath: string, commit: string): number {
   return Number(
-    execFileSync('git', ['-C', repoPath, 'show', '-s', '--format=%ct', commit], { encoding: 'utf8' }).trim(),
+    execFileSync('git', ['-C', repoPath, '--no-pager', 'show', '-s', '--format=%ct', commit], {
+      encoding: 'utf8',
+      env: gitEnv(),
+    }).trim(),
   );
 }
 
 function ensureWorktree(clone: string, dir: string): void {
   if (existsSync(join(dir, '.git'))) return;
   mkdirSync(join(dir, '..'), { recursive: true });
-  execFileSync('git', ['-C', clone, 'worktree', 'prune'], { stdio: 'ignore' });
-  execFileSync('git', ['-C', clone, 'worktree', 'add', '--detach', '--no-checkout', dir, 'HEAD'], {
+  const safe = gitSpawnSync(clone);
+  execFileSync('git', [...safe.args, 'worktree', 'prune'], { stdio: 'ignore', env: safe.env });
+  execFileSync('git', [...safe.args, 'worktree', 'add', '--detach', '--no-checkout', dir, 'HEAD'], {
     stdio: 'ignore',
+    env: safe.env,
   });
 }
 
@@ -147,8 +153,10 @@ export async function evalLocalize(opts: EvalLocalizeOptions): Promise<EvalRepor
     for (const inst of list) {
       if (opts.checkout !== false) {
         try {
-          execFileSync('git', ['-C', wt, 'checkout', '--detach', '-f', '-q', inst.base_commit], {
+          const safe = gitSpawnSync(wt);
+          execFileSync('git', [...safe.args, 'checkout', '--detach', '-f', '-q', inst.base_commit], {
             stdio: 'ignore',
+            env: safe.env,
           });
         } catch {
           // A mirror may lack some large blobs, which fails the checkout; the index reads the commit's git

@@ -1,6 +1,7 @@
 // Reads a repository at a commit straight from git objects, so an index never depends on a work tree's state.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { gitEnv } from '../runtime/git.ts';
 import { GitError, NotAGitRepoError, UnknownCommitError } from './errors.ts';
 
 export interface TreeEntry {
@@ -12,7 +13,10 @@ export interface TreeEntry {
 const MAX_BUFFER = 256 * 1024 * 1024;
 
 function git(repoPath: string, args: string[], input?: string): string {
-  return execFileSync('git', ['-C', repoPath, ...args], {
+  // The runtime's hardened env (no hooks, fsmonitor, pager, external diff; no parent env): these reads of git
+  // objects run no repository-defined driver, so the per-driver overrides are not needed.
+  return execFileSync('git', ['-C', repoPath, '--no-pager', ...args], {
+    env: gitEnv(),
     encoding: 'utf8',
     maxBuffer: MAX_BUFFER,
     input,
@@ -56,7 +60,16 @@ export function listTree(repoPath: string, commit: string): TreeEntry[] {
 
 /** Paths that differ between two commits (added, modified, deleted; renames as delete + add). */
 export function diffNames(repoPath: string, from: string, to: string): string[] {
-  const out = git(repoPath, ['diff', '--name-only', '--no-renames', '-z', from, to]);
+  const out = git(repoPath, [
+    'diff',
+    '--name-only',
+    '--no-renames',
+    '--no-ext-diff',
+    '--no-textconv',
+    '-z',
+    from,
+    to,
+  ]);
   return out.split('\0').filter(Boolean);
 }
 
@@ -65,7 +78,10 @@ export function readBlobs(repoPath: string, blobs: string[]): Promise<Map<string
   const result = new Map<string, Buffer>();
   if (blobs.length === 0) return Promise.resolve(result);
   return new Promise((resolve, reject) => {
-    const child = spawn('git', ['-C', repoPath, 'cat-file', '--batch'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('git', ['-C', repoPath, '--no-pager', 'cat-file', '--batch'], {
+      env: gitEnv(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     const parts: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => parts.push(d));

@@ -2,7 +2,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Patch, PathLock, TaskRecord } from '../../schemas/index.ts';
-import { branchCommit, git } from '../runtime/git.ts';
+import { branchCommit, git, receivePackFor } from '../runtime/git.ts';
 
 export class IntegrationConflictError extends Error {
   override readonly name = 'IntegrationConflictError';
@@ -142,9 +142,27 @@ export async function pushBranch(
   const remotes = (await git(repo, ['remote'])).stdout.split('\n').filter(Boolean);
   const remote = remotes.includes('origin') ? 'origin' : remotes[0];
   if (!remote) return { pushed: false };
-  const r = await git(repo, ['push', '--quiet', remote, `refs/heads/${branch}:refs/heads/${branch}`], {
-    allowFail: true,
-  });
+  const urls = (await git(repo, ['remote', 'get-url', '--push', '--all', remote], { allowFail: true })).stdout
+    .split('\n')
+    .filter(Boolean);
+  // One receive-pack for all push URLs: the hardened local one as soon as any URL is not ssh/http(s).
+  const packs = new Set(urls.map(receivePackFor));
+  const receivePack = packs.size === 1 ? [...packs][0]! : receivePackFor('.');
+  const sshAgent = process.env.SSH_AUTH_SOCK;
+  const r = await git(
+    repo,
+    [
+      'push',
+      '--quiet',
+      '--no-verify',
+      '--no-signed',
+      '--no-recurse-submodules',
+      `--receive-pack=${receivePack}`,
+      remote,
+      `refs/heads/${branch}:refs/heads/${branch}`,
+    ],
+    { allowFail: true, env: sshAgent ? { SSH_AUTH_SOCK: sshAgent } : {} },
+  );
   return r.exitCode === 0
     ? { pushed: true, remote }
     : { pushed: false, remote, error: r.stderr.trim().slice(0, 500) };
@@ -174,7 +192,9 @@ export async function revertOnNewBranch(opts: {
   const index = join(opts.workDir, `index-rollback-${opts.taskId}-${process.pid}-${Date.now()}`);
   const env = { GIT_INDEX_FILE: index };
   try {
-    const diff = (await git(repo, ['diff', '--binary', `${commit}~1`, commit])).stdout;
+    const diff = (
+      await git(repo, ['diff', '--binary', '--no-ext-diff', '--no-textconv', `${commit}~1`, commit])
+    ).stdout;
     await git(repo, ['read-tree', commit], { env });
     if (diff.trim())
       await git(repo, ['apply', '--cached', '-R', '--whitespace=nowarn', '-'], { input: diff, env });
