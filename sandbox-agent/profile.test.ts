@@ -28,6 +28,7 @@ describe('bwrapArgs', () => {
     expect(joined).toContain('--uid 1000 --gid 1000');
     expect(joined).toContain('--cap-drop ALL');
     expect(joined).toContain('--seccomp 3');
+    expect(joined).toContain('--proc /proc --ro-bind /proc/sys /proc/sys');
   });
 
   it('binds no host root, state, home, /run or secret /etc entry', () => {

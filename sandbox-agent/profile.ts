@@ -152,6 +152,9 @@ export function bwrapArgs(spec: ProfileSpec): string[] {
     '--ro-bind-data', String(fds.group), '/etc/group',
     '--ro-bind-data', String(fds.hosts), '/etc/hosts',
     '--proc', '/proc',
+    // Sysctls are checked against the host uid, not capabilities: when bwrap runs as root, the job's uid is
+    // the host's root and could set kernel.core_pattern (code execution as root on the next crash).
+    '--ro-bind', '/proc/sys', '/proc/sys',
     '--dev', '/dev',
     '--perms', '1777', ...sizes(spec.shmBytes), '--tmpfs', '/dev/shm',
     '--perms', '1777', ...sizes(diskBytes), '--tmpfs', '/tmp',
