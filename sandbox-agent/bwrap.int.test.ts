@@ -60,40 +60,87 @@ async function killProcessesWith(token: string): Promise<void> {
 }
 
 describe('BwrapSandbox filesystem', () => {
-  it('lets the job write inside workDir, visible on the host', async () => {
-    const res = await sh('echo from-sandbox > out.txt && mkdir -p a/b && echo deep > a/b/c.txt');
-    expect(res.exitCode).toBe(0);
-    expect(await readFile(join(workDir, 'out.txt'), 'utf8')).toBe('from-sandbox\n');
-    expect(await readFile(join(workDir, 'a/b/c.txt'), 'utf8')).toBe('deep\n');
-  });
-
-  it('refuses writes to /etc, a sibling directory and the parent of workDir', async () => {
+  it('runs on a copy of workDir: writes stay in the sandbox, declared outputs come back', async () => {
+    await writeFile(join(workDir, 'in.txt'), 'from-host\n');
     const res = await sh(
-      `echo x > /etc/codemesh-probe; echo "etc=$?"; echo x > ${sibling}/f; echo "sib=$?"; ` +
-        `echo x > ${root}/f; echo "parent=$?"`,
+      'cat in.txt && echo from-sandbox > out.txt && echo changed > in.txt && mkdir -p a/b report && ' +
+        'echo deep > a/b/c.txt && echo r1 > report/one.xml && echo r2 > report/two.xml',
+      { outputs: ['report', 'a/b/c.txt'] },
     );
-    expect(res.stdout).toMatch(/etc=[1-9]/);
-    expect(res.stdout).toMatch(/sib=[1-9]/);
-    expect(res.stdout).toMatch(/parent=[1-9]/);
-    expect(res.stderr).toMatch(/Read-only file system/);
-    expect(existsSync('/etc/codemesh-probe')).toBe(false);
-    expect(existsSync(join(sibling, 'f'))).toBe(false);
-    expect(existsSync(join(root, 'f'))).toBe(false);
+    expect(res.exitCode, res.stderr).toBe(0);
+    expect(res.stdout).toBe('from-host\n');
+    expect(await readFile(join(workDir, 'in.txt'), 'utf8')).toBe('from-host\n');
+    expect(existsSync(join(workDir, 'out.txt'))).toBe(false);
+    expect(await readFile(join(workDir, 'a/b/c.txt'), 'utf8')).toBe('deep\n');
+    expect(await readFile(join(workDir, 'report/one.xml'), 'utf8')).toBe('r1\n');
+    expect(await readFile(join(workDir, 'report/two.xml'), 'utf8')).toBe('r2\n');
   });
 
-  it('works with a workDir under /tmp (bound over the private tmpfs)', async () => {
+  it('copies back the Tester report directory by default, and nothing after a timeout', async () => {
+    const res = await sh('mkdir -p .codemesh-report && echo ok > .codemesh-report/r.json');
+    expect(res.exitCode, res.stderr).toBe(0);
+    expect(await readFile(join(workDir, '.codemesh-report/r.json'), 'utf8')).toBe('ok\n');
+    const late = await sh('echo late > .codemesh-report/late.json; sleep 30', { timeoutMs: 500 });
+    expect(late.timedOut).toBe(true);
+    expect(existsSync(join(workDir, '.codemesh-report/late.json'))).toBe(false);
+  });
+
+  it('works with a workDir under /tmp (mounted over the private tmpfs)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'codemesh-sbx-tmp-'));
     try {
+      await writeFile(join(dir, 'input'), 'in\n');
       const res = await sandbox.run({
-        command: ['/bin/sh', '-c', 'echo ok > f'],
+        command: ['/bin/sh', '-c', 'cat input > f && pwd'],
         workDir: dir,
         timeoutMs: 5_000,
+        outputs: ['f'],
       });
-      expect(res.exitCode).toBe(0);
-      expect(await readFile(join(dir, 'f'), 'utf8')).toBe('ok\n');
+      expect(res.exitCode, res.stderr).toBe(0);
+      expect(res.stdout).toBe(`${dir}\n`);
+      expect(await readFile(join(dir, 'f'), 'utf8')).toBe('in\n');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('caps the space of the work tree and of /tmp at diskMb', async () => {
+    const res = await sh(
+      'head -c 40000000 /dev/zero > big; echo "work=$?"; head -c 40000000 /dev/zero > /tmp/big; echo "tmp=$?"; ' +
+        'du -sk big /tmp/big',
+      { diskMb: 16 },
+    );
+    expect(res.stdout).toMatch(/work=[1-9]/);
+    expect(res.stdout).toMatch(/tmp=[1-9]/);
+    expect(res.stderr).toMatch(/No space left on device/);
+    const sizes = [...res.stdout.matchAll(/^(\d+)\s/gm)].map((m) => Number(m[1]));
+    expect(sizes.length).toBe(2);
+    for (const kb of sizes) expect(kb).toBeLessThanOrEqual(16 * 1024);
+  });
+
+  it('fails clearly when the work tree does not fit in diskMb', async () => {
+    const dir = await mkdtemp(join(root, 'big-'));
+    await writeFile(join(dir, 'blob'), Buffer.alloc(3 * 1024 * 1024, 1));
+    const res = await sandbox.run({ command: ['true'], workDir: dir, timeoutMs: 10_000, diskMb: 1 });
+    expect(res.exitCode).toBe(125);
+    expect(res.stderr).toMatch(/cannot copy the work tree/);
+  });
+
+  it('runs python3 (with Debian packages) and node, and sees readOnlyPaths only', async () => {
+    const res = await sandbox.run({
+      command: [
+        '/bin/sh',
+        '-c',
+        'python3 -c "import pytest, ssl; print(\'py\', pytest.__name__)" && node -e "console.log(\'node\', 6*7)" && ' +
+          `ls ${sibling} >/dev/null && echo sibling-visible; ls /root /home /var/lib 2>/dev/null | wc -l`,
+      ],
+      workDir,
+      timeoutMs: 20_000,
+      readOnlyPaths: [sibling],
+    });
+    expect(res.stdout, res.stderr).toContain('py pytest');
+    expect(res.stdout).toContain('node 42');
+    expect(res.stdout).toContain('sibling-visible');
+    expect(res.stdout.trim().split('\n').at(-1)).toBe('0');
   });
 
   it('gives the job a private /tmp', async () => {

@@ -1,61 +1,115 @@
-// BwrapSandbox: runs a job under bubblewrap with a read-only host, a private /tmp, no network, one
-// writable directory and (when cgroups allow) memory and process caps.
-import { spawn } from 'node:child_process';
+// BwrapSandbox: runs a job under bubblewrap as an unprivileged user without capabilities, behind a seccomp
+// filter, with no network, on a size-capped copy of its work tree and (when cgroups allow) memory and process
+// caps. When this process is root, bwrap itself runs as an unprivileged host user too.
+import { type ChildProcess, spawn } from 'node:child_process';
 import { constants, createWriteStream, type WriteStream } from 'node:fs';
 import { access, realpath, stat } from 'node:fs/promises';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { delimiter, dirname, isAbsolute, join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { type CgroupLimits, createJobCgroup, type JobCgroup } from './cgroup.ts';
+import { isCleanRelative, parseOutputs, writeOutput } from './outputs.ts';
+import { bwrapArgs, hostLayout, OUTPUTS_FD, syntheticEtc, TREE_FD, WRAPPER } from './profile.ts';
+import { seccompProgram } from './seccomp.ts';
 import { type Sandbox, type SandboxJob, type SandboxResult, SandboxUnavailableError } from './types.ts';
 
 const DEFAULT_MEMORY_MB = 2048;
 const DEFAULT_MAX_PROCS = 512;
+const DEFAULT_DISK_MB = 1024;
+const SHM_BYTES = 64 * 1024 * 1024;
 const OUTPUT_CAP_BYTES = 256 * 1024;
+const OUTPUTS_CAP_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_OUTPUTS: readonly string[] = ['.codemesh-report'];
+/** Host user bwrap runs as when this process is root: "nobody", which owns no file the job could reach. */
+const DEFAULT_HOST_USER = { uid: 65534, gid: 65534 };
+
+// File descriptors of the bwrap process: data it reads at setup, then the wrapper's two streams.
+const FD = { seccomp: 3, passwd: 4, group: 5, hosts: 6, tree: TREE_FD, outputs: OUTPUTS_FD };
 
 // The launcher joins the job's cgroups before exec'ing bwrap, so every descendant is born inside them.
 const JOIN_CGROUPS =
   'echo $$ > "$1" && echo $$ > "$2" || { echo "codemesh-sandbox: cannot join job cgroup" >&2; exit 125; }; ' +
   'shift 2; exec "$@"';
 
+/** Host credentials to start bwrap with; `undefined` keeps this process's own. */
+type HostUser = { uid: number; gid: number } | undefined;
+
 export interface BwrapSandboxOptions {
   /** Path of the bwrap binary; default: found on PATH. */
   bwrapPath?: string;
   /** Set false to skip cgroups entirely (results then say `capsEnforced: false`). */
   useCgroups?: boolean;
+  /**
+   * Host uid/gid bwrap runs as when this process is root (default 65534:65534, "nobody"); `'self'` keeps
+   * root. Either way the job inside is uid 1000 with no capabilities; a non-root host uid also means no host
+   * file owned by root is the job's, should one ever be visible. Ignored when not root.
+   */
+  hostUser?: { uid: number; gid: number } | 'self';
+}
+
+interface Ready {
+  bwrap: string;
+  user: HostUser;
 }
 
 let warnedNoCaps = false;
 
 export class BwrapSandbox implements Sandbox {
-  private ready: Promise<string> | undefined;
+  private ready: Promise<Ready> | undefined;
 
   constructor(private readonly options: BwrapSandboxOptions = {}) {}
 
   async run(job: SandboxJob): Promise<SandboxResult> {
-    const workDir = await checkJob(job);
-    const bwrap = await this.ensureReady();
+    const checked = await checkJob(job);
+    const ready = await this.ensureReady();
     const started = performance.now();
     if (job.signal?.aborted) return emptyResult({ aborted: true, started });
 
-    const cgroup = await this.jobCgroup({
-      memoryMb: job.memoryMb ?? DEFAULT_MEMORY_MB,
-      maxProcs: job.maxProcs ?? DEFAULT_MAX_PROCS,
-    });
+    const user = await jobUser(ready.user, checked.readOnlyPaths);
+    const cgroup = await this.jobCgroup(
+      { memoryMb: job.memoryMb ?? DEFAULT_MEMORY_MB, maxProcs: job.maxProcs ?? DEFAULT_MAX_PROCS },
+      user,
+    );
     let log: WriteStream | undefined;
     try {
       log = job.logFile ? await openLog(job.logFile) : undefined;
-      const sandboxed = [bwrap, ...bwrapArgs(workDir, job.readOnlyPaths), '--', ...job.command];
+      const args = bwrapArgs({
+        workDir: checked.workDir,
+        readOnlyPaths: checked.readOnlyPaths,
+        diskBytes: (job.diskMb ?? DEFAULT_DISK_MB) * 1024 * 1024,
+        shmBytes: SHM_BYTES,
+        fds: FD,
+      });
+      const outputs = checked.outputs.map((o) => `./${o}`);
+      const wrapper = ['/bin/sh', '-c', WRAPPER, 'codemesh-sandbox', checked.workDir, String(outputs.length)];
+      const sandboxed = [ready.bwrap, ...args, '--', ...wrapper, ...outputs, ...job.command];
       const launcher = cgroup ? ['/bin/sh', '-c', JOIN_CGROUPS, 'sh', ...cgroup.procsFiles] : [];
-      const argv = [...launcher, ...sandboxed];
-      return await execute(argv, cgroup, job, minimalEnv(job.env), log, started);
+      const res = await execute({
+        argv: [...launcher, ...sandboxed],
+        cgroup,
+        job,
+        workDir: checked.workDir,
+        user,
+        log,
+        started,
+      });
+      if (res.outputs) {
+        const notes: string[] = [];
+        for (const file of parseOutputs(res.outputs, checked.outputs)) {
+          await writeOutput(checked.workDir, file).catch((err: Error) => notes.push(err.message));
+        }
+        if (res.outputsOverflow) notes.push(`outputs over ${OUTPUTS_CAP_BYTES} bytes: not all copied back`);
+        if (notes.length > 0) res.result.stderr += notes.map((n) => `\ncodemesh-sandbox: ${n}`).join('');
+      }
+      return res.result;
     } finally {
       await cgroup?.remove();
       if (log) await new Promise<void>((resolve) => log?.end(resolve));
     }
   }
 
-  private async jobCgroup(limits: CgroupLimits): Promise<JobCgroup | undefined> {
+  private async jobCgroup(limits: CgroupLimits, owner: HostUser): Promise<JobCgroup | undefined> {
     if (this.options.useCgroups === false) return undefined;
-    const cg = await createJobCgroup(limits);
+    const cg = await createJobCgroup(limits, owner);
     if (typeof cg !== 'string') return cg;
     if (!warnedNoCaps) {
       warnedNoCaps = true;
@@ -66,56 +120,72 @@ export class BwrapSandbox implements Sandbox {
     return undefined;
   }
 
-  /** Find bwrap and check once that it can create namespaces here. */
-  private ensureReady(): Promise<string> {
-    this.ready ??= probe(this.options.bwrapPath).catch((err: unknown) => {
+  /** Find bwrap and check once that it can build the sandbox here, as the host user it will run as. */
+  private ensureReady(): Promise<Ready> {
+    this.ready ??= this.probeAll().catch((err: unknown) => {
       this.ready = undefined;
       throw err;
     });
     return this.ready;
   }
+
+  private async probeAll(): Promise<Ready> {
+    const bwrap = this.options.bwrapPath ?? (await which('bwrap'));
+    if (!bwrap) throw new SandboxUnavailableError('bwrap (bubblewrap) not found on PATH');
+    const wanted = this.options.hostUser;
+    const user: HostUser =
+      process.getuid?.() === 0 && wanted !== 'self' ? (wanted ?? DEFAULT_HOST_USER) : undefined;
+    const failure = await probe(bwrap, user);
+    if (failure === undefined) return { bwrap, user };
+    if (user !== undefined && (await probe(bwrap, undefined)) === undefined) {
+      // Still no capability and an unprivileged uid inside, but the job's files are root's on the host.
+      process.emitWarning(
+        `sandbox runs bwrap as root: uid ${user.uid} cannot create user namespaces here (${failure})`,
+        { code: 'CODEMESH_SANDBOX_AS_ROOT' },
+      );
+      return { bwrap, user: undefined };
+    }
+    throw new SandboxUnavailableError(`bwrap cannot create namespaces: ${failure}`);
+  }
 }
 
-/** bwrap arguments: order matters, later mounts go on top of earlier ones (workDir may live in /tmp). */
-export function bwrapArgs(workDir: string, readOnly: readonly string[] = []): string[] {
-  // biome-ignore format: flag/value pairs read better kept together
-  return [
-    '--ro-bind', '/', '/',
-    '--dev', '/dev',
-    '--proc', '/proc',
-    '--tmpfs', '/tmp',
-    // Host paths the job may read that the private /tmp would hide (e.g. a repository's installed deps).
-    ...readOnly.flatMap((p) => ['--ro-bind', p, p]),
-    '--bind', workDir, workDir,
-    '--unshare-all',
-    // bwrap 0.8 also arms the parent-death signal on its own outer process: if this Node process dies,
-    // even by SIGKILL, the job dies with it instead of running on without its timeout.
-    '--die-with-parent',
-    '--new-session',
-    '--chdir', workDir,
-  ];
+interface ExecSpec {
+  argv: string[];
+  cgroup: JobCgroup | undefined;
+  job: SandboxJob;
+  workDir: string;
+  user: HostUser;
+  log: WriteStream | undefined;
+  started: number;
 }
 
-function execute(
-  argv: string[],
-  cgroup: JobCgroup | undefined,
-  job: SandboxJob,
-  env: Record<string, string>,
-  log: WriteStream | undefined,
-  started: number,
-): Promise<SandboxResult> {
+interface ExecOutcome {
+  result: SandboxResult;
+  /** The outputs stream, when the command ran to its end (not killed). */
+  outputs?: Buffer;
+  outputsOverflow?: boolean;
+}
+
+function execute(spec: ExecSpec): Promise<ExecOutcome> {
+  const { argv, cgroup, job, log, started } = spec;
   const stdout = new TailBuffer(OUTPUT_CAP_BYTES);
   const stderr = new TailBuffer(OUTPUT_CAP_BYTES);
+  const outputs: Buffer[] = [];
+  let outputsSize = 0;
+  let outputsOverflow = false;
   let timedOut = false;
   let aborted = false;
+  let tar: ChildProcess | undefined;
 
-  return new Promise<SandboxResult>((resolve, reject) => {
-    // detached: the launcher leads its own process group, which we kill as a whole.
+  return new Promise<ExecOutcome>((resolve, reject) => {
+    // detached: the launcher leads its own process group, which we kill as a whole. cwd '/': the host user
+    // bwrap runs as may not be allowed into the work tree, which the sandbox does not bind anyway.
     const child = spawn(argv[0]!, argv.slice(1), {
-      cwd: job.workDir,
-      env,
+      cwd: '/',
+      env: minimalEnv(job.env),
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+      ...(spec.user ?? {}),
     });
     const kill = () => {
       if (child.pid !== undefined) {
@@ -125,6 +195,7 @@ function execute(
           // group already gone
         }
       }
+      tar?.kill('SIGKILL');
       // bwrap's --die-with-parent tears the pid namespace down; the cgroup sweep catches any straggler.
       void cgroup?.killAll();
     };
@@ -142,33 +213,76 @@ function execute(
     job.signal?.addEventListener('abort', onAbort, { once: true });
     if (job.signal?.aborted) onAbort(); // aborted while the cgroup was being set up
 
-    child.stdout.on('data', (chunk: Buffer) => {
+    const stdio = child.stdio as Array<Readable | Writable | null>;
+    const etc = syntheticEtc();
+    const feed = (fd: number, data: string | Buffer) => {
+      const stream = stdio[fd] as Writable;
+      stream.on('error', () => {}); // bwrap failed before reading: its stderr says why
+      stream.end(data);
+    };
+    feed(FD.seccomp, seccompProgram());
+    feed(FD.passwd, etc.passwd);
+    feed(FD.group, etc.group);
+    feed(FD.hosts, etc.hosts);
+    // The work tree goes in as a tar stream written straight into the wrapper's fd by a host tar: no path
+    // of the host tree is bound, and .git (a worktree's link to the repository, its hooks) stays out.
+    const treeEnd = stdio[FD.tree] as Writable & { destroy(): void };
+    treeEnd.on('error', () => {});
+    tar = spawn('tar', ['-c', '-f', '-', '--exclude=.git', '-C', spec.workDir, '.'], {
+      stdio: ['ignore', treeEnd, 'pipe'],
+    });
+    treeEnd.destroy(); // tar holds the only writing end now: the wrapper sees EOF when tar is done
+    const tarErr = new TailBuffer(4096);
+    tar.stderr?.on('data', (c: Buffer) => tarErr.push(c));
+    tar.once('error', (err) => tarErr.push(Buffer.from(`host tar: ${err.message}`)));
+    const outputsEnd = stdio[FD.outputs] as Readable;
+    outputsEnd.on('error', () => {});
+    outputsEnd.on('data', (chunk: Buffer) => {
+      if (outputsOverflow) return;
+      if (outputsSize + chunk.length > OUTPUTS_CAP_BYTES) {
+        outputsOverflow = true;
+        outputsEnd.destroy();
+        return;
+      }
+      outputs.push(chunk);
+      outputsSize += chunk.length;
+    });
+
+    child.stdout?.on('data', (chunk: Buffer) => {
       stdout.push(chunk);
       log?.write(chunk);
     });
-    child.stderr.on('data', (chunk: Buffer) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
       stderr.push(chunk);
       log?.write(chunk);
     });
     child.once('error', (err) => {
       clearTimeout(timer);
+      tar?.kill('SIGKILL');
       job.signal?.removeEventListener('abort', onAbort);
       reject(new SandboxUnavailableError(`cannot start bwrap (${err.message})`, { cause: err }));
     });
     child.once('close', async (code, signal) => {
       clearTimeout(timer);
       job.signal?.removeEventListener('abort', onAbort);
+      tar?.kill('SIGKILL');
       const oomKilled = cgroup ? await cgroup.oomKilled() : undefined;
+      let err = stderr.toString();
+      if (code === 125 && tarErr.size > 0) err += `\ncodemesh-sandbox: ${tarErr.toString().trim()}`;
+      const killed = timedOut || aborted;
       resolve({
-        exitCode: code,
-        signal,
-        timedOut,
-        aborted,
-        durationMs: performance.now() - started,
-        stdout: stdout.toString(),
-        stderr: stderr.toString(),
-        capsEnforced: cgroup !== undefined,
-        ...(oomKilled === undefined ? {} : { oomKilled }),
+        result: {
+          exitCode: code,
+          signal,
+          timedOut,
+          aborted,
+          durationMs: performance.now() - started,
+          stdout: stdout.toString(),
+          stderr: err,
+          capsEnforced: cgroup !== undefined,
+          ...(oomKilled === undefined ? {} : { oomKilled }),
+        },
+        ...(killed ? {} : { outputs: Buffer.concat(outputs), outputsOverflow }),
       });
     });
   });
@@ -185,31 +299,100 @@ export function minimalEnv(extra: Record<string, string> = {}): Record<string, s
   };
 }
 
-async function checkJob(job: SandboxJob): Promise<string> {
+interface CheckedJob {
+  workDir: string;
+  readOnlyPaths: string[];
+  outputs: string[];
+}
+
+async function checkJob(job: SandboxJob): Promise<CheckedJob> {
   if (job.command.length === 0 || !job.command[0]) throw new TypeError('sandbox job: empty command');
   if (!isAbsolute(job.workDir)) throw new TypeError(`sandbox job: workDir must be absolute: ${job.workDir}`);
   if (!(job.timeoutMs > 0)) throw new TypeError('sandbox job: timeoutMs must be > 0');
+  if (job.diskMb !== undefined && !(job.diskMb > 0)) throw new TypeError('sandbox job: diskMb must be > 0');
   const info = await stat(job.workDir).catch(() => undefined);
   if (!info?.isDirectory()) throw new TypeError(`sandbox job: workDir is not a directory: ${job.workDir}`);
-  // Bind the real path: a symlinked mount point on the read-only host could not be mounted over.
-  return realpath(job.workDir);
+  // The real path: the tmpfs goes there, and a symlink on the way could not be mounted over.
+  const workDir = await realpath(job.workDir);
+  if (workDir === '/') throw new TypeError('sandbox job: workDir cannot be /');
+  const readOnlyPaths: string[] = [];
+  for (const p of job.readOnlyPaths ?? []) {
+    if (!isAbsolute(p) || p === '/') throw new TypeError(`sandbox job: bad readOnlyPaths entry: ${p}`);
+    if (!(await stat(p).catch(() => undefined))) {
+      throw new TypeError(`sandbox job: readOnlyPaths entry does not exist: ${p}`);
+    }
+    readOnlyPaths.push(p);
+  }
+  const outputs = job.outputs ?? [...DEFAULT_OUTPUTS];
+  for (const o of outputs) {
+    if (!isCleanRelative(o)) throw new TypeError(`sandbox job: outputs must be relative paths: ${o}`);
+  }
+  return { workDir, readOnlyPaths, outputs };
 }
 
-async function probe(explicit: string | undefined): Promise<string> {
-  const bwrap = explicit ?? (await which('bwrap'));
-  if (!bwrap) throw new SandboxUnavailableError('bwrap (bubblewrap) not found on PATH');
-  const args = ['--ro-bind', '/', '/', '--unshare-all', '--die-with-parent', '--', '/bin/true'];
+let warnedAsRoot = false;
+
+/**
+ * The host user of one job: bwrap mounts `readOnlyPaths` with the permissions of the user it runs as, so a
+ * path that user cannot reach (a repository under /root) makes the job run bwrap as root instead, said once.
+ */
+async function jobUser(user: HostUser, readOnlyPaths: readonly string[]): Promise<HostUser> {
+  if (user === undefined) return undefined;
+  for (const p of readOnlyPaths) {
+    if (await reachableBy(p, user)) continue;
+    if (!warnedAsRoot) {
+      warnedAsRoot = true;
+      process.emitWarning(
+        `sandbox runs bwrap as root for jobs that need ${p}: uid ${user.uid} cannot read it ` +
+          '(make it and its parents world-readable, or pass hostUser to the sandbox)',
+        { code: 'CODEMESH_SANDBOX_AS_ROOT' },
+      );
+    }
+    return undefined;
+  }
+  return user;
+}
+
+/** Whether `user` may traverse every parent of `path` and read it (plain mode bits; no ACLs here). */
+async function reachableBy(path: string, user: { uid: number; gid: number }): Promise<boolean> {
+  const allows = (st: { uid: number; gid: number; mode: number }, bits: number) => {
+    const shift = st.uid === user.uid ? 6 : st.gid === user.gid ? 3 : 0;
+    return ((st.mode >> shift) & bits) === bits;
+  };
+  const target = await stat(path).catch(() => undefined);
+  if (!target || !allows(target, target.isDirectory() ? 0o5 : 0o4)) return false;
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const st = await stat(dir).catch(() => undefined);
+    if (!st || !allows(st, 0o1)) return false;
+    if (dir === '/') return true;
+  }
+}
+
+/** Undefined when bwrap builds the sandbox's namespaces as `user`, otherwise why not. */
+async function probe(bwrap: string, user: HostUser): Promise<string | undefined> {
+  const layout = hostLayout().flatMap((e) =>
+    e.kind === 'link' ? ['--symlink', e.target, e.path] : ['--ro-bind', e.path, e.path],
+  );
+  // biome-ignore format: flag/value pairs read better kept together
+  const args = [
+    '--unshare-all', '--unshare-user', '--disable-userns', '--uid', '1000', '--gid', '1000',
+    '--cap-drop', 'ALL', '--die-with-parent', ...layout, '--', '/bin/true',
+  ];
   const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = spawn(bwrap, args, { stdio: ['ignore', 'ignore', 'pipe'], env: minimalEnv() });
+    const child = spawn(bwrap, args, {
+      cwd: '/',
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: minimalEnv(),
+      ...(user ?? {}),
+    });
     let err = '';
-    child.stderr.on('data', (c: Buffer) => {
+    child.stderr?.on('data', (c: Buffer) => {
       err += c.toString();
     });
     child.once('error', (e) => resolve({ code: -1, stderr: e.message }));
     child.once('close', (c) => resolve({ code: c, stderr: err }));
   });
-  if (code !== 0) throw new SandboxUnavailableError(`bwrap cannot create namespaces: ${stderr.trim()}`);
-  return bwrap;
+  return code === 0 ? undefined : stderr.trim() || `exit code ${code}`;
 }
 
 async function which(name: string): Promise<string | undefined> {
@@ -254,7 +437,7 @@ function emptyResult(o: { aborted: boolean; started: number }): SandboxResult {
 /** Keeps the last `cap` bytes of a stream. */
 class TailBuffer {
   private chunks: Buffer[] = [];
-  private size = 0;
+  size = 0;
   constructor(private readonly cap: number) {}
 
   push(chunk: Buffer): void {

@@ -1,6 +1,6 @@
 // Per-job cgroup v1 (memory + pids) so a sandboxed job cannot exhaust the machine. Job groups are nested
 // under this process's own cgroup, so any limit already placed on us still applies to our jobs.
-import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** A live per-job cgroup pair. Pass `procsFiles` to the launcher, which writes its own pid into each. */
@@ -30,13 +30,17 @@ let rootsPromise: Promise<Roots | string> | undefined;
 let seq = 0;
 
 /**
- * Create the cgroups of one job, or return why caps cannot be enforced on this machine.
+ * Create the cgroups of one job, or return why caps cannot be enforced on this machine. With `owner`, the
+ * groups' `cgroup.procs` files are handed to that host user, so a launcher running as it can join them.
  *
  * @example
  * const cg = await createJobCgroup({ memoryMb: 512, maxProcs: 64 });
  * if (typeof cg === 'string') console.warn(`no caps: ${cg}`);
  */
-export async function createJobCgroup(limits: CgroupLimits): Promise<JobCgroup | string> {
+export async function createJobCgroup(
+  limits: CgroupLimits,
+  owner?: { uid: number; gid: number },
+): Promise<JobCgroup | string> {
   rootsPromise ??= findRoots();
   const roots = await rootsPromise;
   if (typeof roots === 'string') return roots;
@@ -55,6 +59,11 @@ export async function createJobCgroup(limits: CgroupLimits): Promise<JobCgroup |
     // has no swap accounting, which is fine.
     await writeFile(join(memDir, 'memory.memsw.limit_in_bytes'), bytes).catch(() => {});
     await writeFile(join(pidsDir, 'pids.max'), String(Math.max(1, Math.floor(limits.maxProcs))));
+    if (owner) {
+      // cgroup v1 lets a process move itself in when it may write the file: only cgroup.procs, not limits.
+      await chown(join(memDir, 'cgroup.procs'), owner.uid, owner.gid);
+      await chown(join(pidsDir, 'cgroup.procs'), owner.uid, owner.gid);
+    }
   } catch (err) {
     await Promise.all(created.map((dir) => rmdir(dir).catch(() => {})));
     return `cannot create job cgroup: ${(err as Error).message}`;

@@ -1,8 +1,9 @@
-// Public surface of the sandbox: run a command with a read-only host, one writable directory, no network.
+// Public surface of the sandbox: run a command unprivileged, without network, on a size-capped copy of its work
+// tree, with only the system directories and the paths it is given visible (read-only).
 import { BwrapSandbox, type BwrapSandboxOptions } from './bwrap.ts';
 import type { Sandbox } from './types.ts';
 
-export { BwrapSandbox, type BwrapSandboxOptions } from './bwrap.ts';
+export { BwrapSandbox, type BwrapSandboxOptions, DEFAULT_OUTPUTS } from './bwrap.ts';
 export type { Sandbox, SandboxJob, SandboxResult } from './types.ts';
 export { SandboxUnavailableError } from './types.ts';
 

@@ -1,15 +1,27 @@
 // Contracts of the sandbox: how a job (a test run, a build) is described, what comes back, and the one
 // error that means "this machine cannot sandbox at all".
 
-/** One command to run with a read-only host, a single writable directory and no network. */
+/**
+ * One command to run in isolation: an unprivileged user with no capabilities, no network, a seccomp filter, a
+ * filesystem holding only the system directories, a minimal /etc, `readOnlyPaths` and a size-capped copy of
+ * the work tree.
+ */
 export interface SandboxJob {
   /** argv, e.g. `['npx', 'vitest', 'run']`. `command[0]` is looked up on the sandbox's `PATH`. */
   command: string[];
   /**
-   * Absolute path of an existing directory: the only writable host path, bound read-write at the same path
-   * and used as the working directory. Everything else of the host is visible read-only.
+   * Absolute path of an existing directory, copied (without any `.git`) into a size-capped tmpfs mounted at
+   * the same path, which is the job's working directory. The job works on the copy: the host directory is
+   * neither visible nor changed, except for `outputs`, copied back when the job ends.
    */
   workDir: string;
+  /**
+   * Paths relative to `workDir` copied back to the host tree after the command exits (not after a timeout or
+   * abort): a file, or a directory whose regular files (one level) are copied. Symlinks and other special
+   * files are skipped; the total is capped at 32 MiB. Default `['.codemesh-report']`, the directory the
+   * Tester's runners write their reports to.
+   */
+  outputs?: string[];
   /**
    * Extra environment. The child never inherits the parent's environment: it gets `PATH` (the parent's
    * value), `HOME=/tmp`, `LANG`, `CI=1`, then these entries (which may override the former).
@@ -21,9 +33,18 @@ export interface SandboxJob {
   memoryMb?: number;
   /** Cap on processes plus threads of the whole tree (default 512). Enforced only when `capsEnforced`. */
   maxProcs?: number;
+  /**
+   * Size in MiB of the work tree's tmpfs (the copy plus whatever the job writes there) and, separately, of
+   * /tmp (default 1024 each). Always enforced; tmpfs pages also count against `memoryMb`.
+   */
+  diskMb?: number;
   /** If set, stdout and stderr are also written (interleaved, untruncated) to this host file. */
   logFile?: string;
-  /** Absolute host paths made visible read-only even where the private /tmp would hide them. */
+  /**
+   * Absolute host paths (directories or files) visible read-only at the same path: toolchains and installed
+   * dependencies outside the system directories, e.g. a `node_modules` the work tree links to. Nothing else
+   * of the host is visible (no home directories, /run, /var, state directories).
+   */
   readOnlyPaths?: string[];
   /** Aborting kills the job; the promise still resolves, with `aborted: true`. */
   signal?: AbortSignal;
@@ -72,7 +93,8 @@ export class SandboxUnavailableError extends Error {
   constructor(detail: string, options?: { cause?: unknown }) {
     super(
       `sandbox unavailable: ${detail}. Run \`npm run setup\` (installs bubblewrap), or make sure ` +
-        'user namespaces are allowed (sysctl kernel.unprivileged_userns_clone=1 when not root)',
+        'user namespaces are allowed (sysctl kernel.unprivileged_userns_clone=1, ' +
+        'user.max_user_namespaces > 0)',
       options,
     );
   }

@@ -1,8 +1,8 @@
 // How a repository runs its tests (detectRunner) and what the run said, test by test (parseRunnerOutput).
 // Plans are made to run inside the sandbox: only workDir is writable, so reports and caches stay there or
 // in the sandbox's private /tmp.
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { lstat, mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 
@@ -307,12 +307,35 @@ function goEnv(): Record<string, string> {
 
 async function readReport(plan: RunnerPlan, workDir: string): Promise<string | { error: string }> {
   if (!plan.reportFile) return { error: `${plan.kind}: plan has no report file` };
-  try {
-    return await readFile(join(workDir, plan.reportFile), 'utf8');
-  } catch {
+  const REPORT_CAP = 64 * 1024 * 1024;
+  const refused = (why: string) => ({ error: `${plan.kind} report ${plan.reportFile} refused: ${why}` });
+  // The report is written by the repository's code: never follow a symlink (to a host file) on the way or
+  // at the end, read a regular file only (a FIFO would block), and cap the size.
+  const parts = plan.reportFile.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) return refused('path leaves the work tree');
+  let dir = workDir;
+  for (const part of parts.slice(0, -1)) {
+    dir = join(dir, part);
+    const st = await lstat(dir).catch(() => undefined);
+    if (st && !st.isDirectory()) return refused(`${part} is not a plain directory`);
+  }
+  const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+  const handle = await open(join(workDir, ...parts), flags).catch((err: NodeJS.ErrnoException) => err);
+  if (handle instanceof Error) {
+    if (handle.code === 'ELOOP') return refused('it is a symlink');
     return {
       error: `${plan.kind} wrote no report (${plan.reportFile}): the runner crashed or did not start`,
     };
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) return refused('not a regular file');
+    if (st.size > REPORT_CAP) return refused(`larger than ${REPORT_CAP} bytes`);
+    const buf = Buffer.alloc(st.size);
+    const { bytesRead } = await handle.read(buf, 0, st.size, 0);
+    return buf.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
   }
 }
 
