@@ -175,7 +175,7 @@ export function openApiDocument(): Record<string, unknown> {
         }),
       },
       '/v1/chat/{id}': {
-        post: op("ask the task's agents (NATS request/reply); threaded by threadId", 'tasks:read', {
+        post: op("ask the task's agents (NATS request/reply); threaded by threadId", 'tasks:write', {
           parameters: task,
           ...body(ChatBody),
         }),

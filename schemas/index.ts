@@ -7,4 +7,5 @@ export * from './plan.ts';
 export * from './step.ts';
 export * from './subjects.ts';
 export * from './task.ts';
+export * from './text.ts';
 export * from './work.ts';

@@ -139,7 +139,8 @@ export function opsRoutes(app: Hono<Env>, gw: Gateway): void {
 
   app.post('/v1/chat/:id', async (c) => {
     const p = c.get('principal');
-    requireScope(p, 'tasks:read');
+    // Writing to a task's thread is a write: tasks:write, as documented.
+    requireScope(p, 'tasks:write');
     const id = taskIdParam(c.req.param('id'));
     await gw.access.authorizeTask(p, id, 'viewer');
     const req = ChatBody.parse(await jsonBody(c, gw.limits.maxBodyBytes));
