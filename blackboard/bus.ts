@@ -1,4 +1,5 @@
-// The task event log on JetStream: publish with de-duplication, replay and follow per task.
+// The task event log on JetStream: publish with de-duplication, replay and follow per task; durable
+// consumers with bounded redelivery, whose give-ups go to the dead-letter stream with their reason.
 import {
   AckPolicy,
   DeliverPolicy,
@@ -8,10 +9,39 @@ import {
   RetentionPolicy,
   StorageType,
 } from '@nats-io/jetstream';
-import { Streams, subjects, TaskEvent, type TaskEventInput } from '../schemas/index.ts';
+import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  DeadLetter,
+  Streams,
+  subjects,
+  TaskEvent,
+  type TaskEventInput,
+  toSafeText,
+} from '../schemas/index.ts';
 import type { EventBus, PublishedEvent } from './types.ts';
 
 const NS = 1_000_000;
+
+/** Events are small (keys, counts, reasons); one larger than this has its long strings cut, with a marker. */
+export const MAX_EVENT_BYTES = 64 * 1024;
+const CUT_AT = 2000;
+
+function cutStrings(v: unknown): unknown {
+  if (typeof v === 'string')
+    return v.length > CUT_AT ? `${v.slice(0, CUT_AT)}… [cut: ${v.length - CUT_AT} more characters]` : v;
+  if (Array.isArray(v)) return v.slice(0, 200).map(cutStrings);
+  if (v && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, cutStrings(x)]));
+  return v;
+}
+
+/** The event as it is published: itself, or with long strings cut so it fits in one message. */
+function fitEvent(event: TaskEvent): TaskEvent {
+  if (Buffer.byteLength(JSON.stringify(event)) <= MAX_EVENT_BYTES) return event;
+  const cut = { ...event, data: cutStrings(event.data) as TaskEvent['data'] };
+  if (Buffer.byteLength(JSON.stringify(cut)) <= MAX_EVENT_BYTES) return cut;
+  return { ...event, data: { cut: 'the event data was too large to publish' } };
+}
 
 /** Creates (or updates) the streams codemesh uses. Safe to call from every process at start. */
 export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
@@ -32,6 +62,16 @@ export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
       max_age: 24 * 3600 * 1000 * NS,
       duplicate_window: 2 * 60 * 1000 * NS,
     },
+    {
+      name: Streams.dlq.name,
+      subjects: [...Streams.dlq.subjects],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      max_age: 30 * 24 * 3600 * 1000 * NS,
+      max_msgs: 100_000,
+      // Several instances of one consumer may all see the server's max-deliveries advisory: one letter.
+      duplicate_window: 10 * 60 * 1000 * NS,
+    },
   ];
   for (const cfg of want) {
     try {
@@ -43,14 +83,33 @@ export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
   }
 }
 
-/** Creates the durable, explicit-ack consumer of a role on the events stream if it does not exist. */
+/** How often a durable consumer tries one message, and how long it waits between tries. */
+export interface RedeliveryPolicy {
+  /** Deliveries before the message goes to the dead-letter stream (the first one counts). */
+  maxDeliver: number;
+  /** Wait before the n-th redelivery (the last value repeats). */
+  backoffMs: readonly number[];
+}
+
+export const DEFAULT_REDELIVERY: RedeliveryPolicy = {
+  maxDeliver: 6,
+  backoffMs: [500, 2000, 5000, 15_000, 30_000],
+};
+
+/**
+ * Creates the durable, explicit-ack consumer of a role on the events stream, or brings an existing one's
+ * delivery bound up to date. The server's `max_deliver` is a backstop two above the policy's: a process that
+ * crashes on a message every time (no nak, no ack) still stops getting it, and the advisory dead-letters it.
+ */
 export async function ensureDurable(
   jsm: JetStreamManager,
   name: string,
-  opts: { ackWaitMs?: number; filter?: string } = {},
+  opts: { ackWaitMs?: number; filter?: string; maxDeliver?: number } = {},
 ): Promise<void> {
+  const maxDeliver = (opts.maxDeliver ?? DEFAULT_REDELIVERY.maxDeliver) + 2;
+  let existing: Awaited<ReturnType<typeof jsm.consumers.info>> | undefined;
   try {
-    await jsm.consumers.info(Streams.events.name, name);
+    existing = await jsm.consumers.info(Streams.events.name, name);
   } catch {
     await jsm.consumers.add(Streams.events.name, {
       durable_name: name,
@@ -59,8 +118,12 @@ export async function ensureDurable(
       deliver_policy: DeliverPolicy.All,
       filter_subject: opts.filter ?? subjects.allEvents(),
       max_ack_pending: 1000,
+      max_deliver: maxDeliver,
     });
+    return;
   }
+  if (existing.config.max_deliver !== maxDeliver)
+    await jsm.consumers.update(Streams.events.name, name, { max_deliver: maxDeliver });
 }
 
 export function decodeEvent(m: JsMsg): TaskEvent {
@@ -74,7 +137,7 @@ export class JetStreamEventBus implements EventBus {
   ) {}
 
   async publish(input: TaskEventInput): Promise<PublishedEvent> {
-    const event = TaskEvent.parse(input);
+    const event = fitEvent(TaskEvent.parse(input));
     const ack = await this.js.publish(subjects.event(event.taskId), JSON.stringify(event), {
       msgID: event.id,
     });
@@ -132,14 +195,41 @@ export class JetStreamEventBus implements EventBus {
 
 export interface Delivery {
   seq: number;
+  /** This delivery's number: 1 the first time. */
+  deliveries: number;
   ack(): void;
-  /** Redeliver after `delayMs`. */
-  nak(delayMs: number): void;
+  /**
+   * The message could not be processed: redelivered after the policy's backoff, or, on its last delivery,
+   * written to the dead-letter stream with `reason` and never delivered again.
+   */
+  fail(reason: unknown): Promise<void>;
+}
+
+const describe = (reason: unknown) =>
+  toSafeText(reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason)).slice(0, 4000);
+
+/** Writes a dead letter for message `seq` of the events stream (idempotent per consumer and sequence). */
+export async function deadLetter(
+  js: JetStreamClient,
+  letter: Omit<DeadLetter, 'at' | 'stream' | 'payload'> & { payload: Uint8Array | string },
+): Promise<void> {
+  const raw = typeof letter.payload === 'string' ? letter.payload : new TextDecoder().decode(letter.payload);
+  const body = DeadLetter.parse({
+    ...letter,
+    stream: Streams.events.name,
+    reason: toSafeText(letter.reason),
+    payload: toSafeText(raw.slice(0, 16_384)),
+    at: new Date().toISOString(),
+  });
+  await js.publish(subjects.dlq(letter.consumer), JSON.stringify(body), {
+    msgID: `dlq:${letter.consumer}:${letter.seq}`,
+  });
 }
 
 /**
  * Runs a durable, explicit-ack consumer on the events stream: each valid event goes to `onEvent` with its
- * delivery (ack only once the effect is durable); a message that can never be valid is terminated.
+ * delivery (ack only once the effect is durable; `fail` on an error). Redelivery is bounded by `policy`; a
+ * message that can never be valid, or that failed on its last delivery, goes to the dead-letter stream.
  * @example const c = await consumeEvents(mesh.js, mesh.jsm, 'recorder', async (e, d) => { await write(e); d.ack(); });
  */
 export async function consumeEvents(
@@ -148,27 +238,121 @@ export async function consumeEvents(
   name: string,
   onEvent: (event: TaskEvent, delivery: Delivery) => Promise<void> | void,
   log: (line: string) => void = () => undefined,
+  opts: { policy?: RedeliveryPolicy; nc?: NatsConnection } = {},
 ): Promise<{ close(): Promise<void>; done: Promise<void> }> {
-  await ensureDurable(jsm, name);
+  const policy = opts.policy ?? DEFAULT_REDELIVERY;
+  await ensureDurable(jsm, name, { maxDeliver: policy.maxDeliver });
   const consumer = await js.consumers.get(Streams.events.name, name);
   const messages = await consumer.consume({ max_messages: 256 });
+  const advisories = opts.nc ? watchMaxDeliveries(opts.nc, js, jsm, name, log) : undefined;
   const done = (async () => {
     for await (const m of messages) {
+      const deliveries = m.info.deliveryCount;
       let event: TaskEvent;
       try {
         event = decodeEvent(m);
       } catch (err) {
-        log(`dropping invalid event ${m.seq}: ${String(err)}`);
+        log(`event ${m.seq} is not a valid event: dead-lettered`);
+        await deadLetter(js, {
+          consumer: name,
+          seq: m.seq,
+          deliveries,
+          reason: `not a valid event: ${describe(err)}`,
+          payload: m.data,
+        }).catch((e) => log(`dead letter of ${m.seq} not written: ${String(e)}`));
         m.term();
         continue;
       }
-      await onEvent(event, { seq: m.seq, ack: () => m.ack(), nak: (ms) => m.nak(ms) });
+      const fail = async (reason: unknown) => {
+        if (deliveries >= policy.maxDeliver) {
+          log(`event ${event.id} failed ${deliveries} times: dead-lettered (${describe(reason)})`);
+          try {
+            await deadLetter(js, {
+              consumer: name,
+              seq: m.seq,
+              deliveries,
+              reason: describe(reason),
+              eventId: event.id,
+              taskId: event.taskId,
+              type: event.type,
+              payload: m.data,
+            });
+            m.term();
+          } catch (err) {
+            // Without its dead letter the message must not vanish: the server's backstop redelivers it.
+            log(`dead letter of ${event.id} not written, left for redelivery: ${String(err)}`);
+            m.nak(policy.backoffMs.at(-1) ?? 1000);
+          }
+          return;
+        }
+        const wait = policy.backoffMs[Math.min(deliveries - 1, policy.backoffMs.length - 1)] ?? 1000;
+        log(`event ${event.id} failed (delivery ${deliveries}/${policy.maxDeliver}), retry in ${wait} ms`);
+        m.nak(wait);
+      };
+      await onEvent(event, { seq: m.seq, deliveries, ack: () => m.ack(), fail });
     }
   })();
   return {
     done,
     async close() {
+      advisories?.unsubscribe();
       await messages.close().catch(() => undefined);
     },
   };
+}
+
+/**
+ * The server gives up on a message after `max_deliver` deliveries without ack or term (a consumer that crashed
+ * or hung on it each time) and says so in an advisory: that message is dead-lettered too.
+ */
+function watchMaxDeliveries(
+  nc: NatsConnection,
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  name: string,
+  log: (line: string) => void,
+): { unsubscribe(): void } {
+  const subject = `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${Streams.events.name}.${name}`;
+  return nc.subscribe(subject, {
+    callback: (err, msg) => {
+      if (err) return;
+      void (async () => {
+        const a = msg.json<{ stream_seq: number; deliveries: number }>();
+        const stored = await jsm.streams.getMessage(Streams.events.name, { seq: a.stream_seq });
+        if (!stored) return;
+        let known: Partial<TaskEvent> = {};
+        try {
+          known = TaskEvent.parse(stored.json());
+        } catch {}
+        await deadLetter(js, {
+          consumer: name,
+          seq: a.stream_seq,
+          deliveries: a.deliveries,
+          reason: 'delivered the maximum number of times without an ack (the consumer crashed or hung on it)',
+          eventId: known.id,
+          taskId: known.taskId,
+          type: known.type,
+          payload: stored.data,
+        });
+      })().catch((e) => log(`max-deliveries advisory not dead-lettered: ${String(e)}`));
+    },
+  });
+}
+
+/** The newest dead letters first (at most `limit`), with their DLQ stream sequence. */
+export async function listDeadLetters(
+  jsm: JetStreamManager,
+  opts: { limit: number; beforeSeq?: number },
+): Promise<Array<{ dlqSeq: number; letter: DeadLetter }>> {
+  const info = await jsm.streams.info(Streams.dlq.name);
+  const out: Array<{ dlqSeq: number; letter: DeadLetter }> = [];
+  const first = info.state.first_seq;
+  let seq = Math.min(info.state.last_seq, (opts.beforeSeq ?? Number.POSITIVE_INFINITY) - 1);
+  for (; seq >= first && seq > 0 && out.length < opts.limit; seq--) {
+    const m = await jsm.streams.getMessage(Streams.dlq.name, { seq }).catch(() => null);
+    if (!m) continue;
+    const r = DeadLetter.safeParse(m.json());
+    if (r.success) out.push({ dlqSeq: seq, letter: r.data });
+  }
+  return out;
 }

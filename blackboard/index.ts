@@ -1,9 +1,13 @@
 // Public surface of the blackboard: NATS KV state, the JetStream event log, the embedded nats-server.
 export {
   consumeEvents,
+  DEFAULT_REDELIVERY,
   type Delivery,
+  deadLetter,
   decodeEvent,
   ensureDurable,
+  listDeadLetters,
+  type RedeliveryPolicy,
   ensureStreams,
   JetStreamEventBus,
 } from './bus.ts';

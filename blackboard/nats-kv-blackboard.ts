@@ -1,6 +1,9 @@
-// The blackboard as a NATS KV bucket: JSON entries, zod-validated, compare-and-set on revisions.
+// The blackboard as a NATS KV bucket: JSON entries, zod-validated, compare-and-set on revisions. An entry larger
+// than one NATS message (max_payload, 1 MB by default) is stored in content-addressed parts under `blob.<sha>.<n>`
+// and the key holds a small pointer to them: a 3 MB patch or a test run with 400 long failures still fits.
 import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
 import { type KV, Kvm, KvWatchInclude } from '@nats-io/kv';
+import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { z } from 'zod';
 import { Buckets } from '../schemas/index.ts';
@@ -9,6 +12,24 @@ import type { BoardChange, Blackboard, Entry } from './types.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
+
+/** Entries up to this size are stored inline; larger ones in parts of PART_BYTES. */
+export const INLINE_MAX_BYTES = 512 * 1024;
+const PART_BYTES = 256 * 1024;
+/** Keys under this prefix hold parts of large entries; they are not entries themselves. */
+export const BLOB_PREFIX = 'blob.';
+interface BlobPointer {
+  $cmBlob: { id: string; parts: number; bytes: number };
+}
+const isPointer = (v: unknown): v is BlobPointer =>
+  !!v && typeof v === 'object' && '$cmBlob' in v && typeof (v as BlobPointer).$cmBlob?.id === 'string';
+
+export class EntryTooLargeError extends Error {
+  override readonly name = 'EntryTooLargeError';
+  readonly code = 'ENTRY_TOO_LARGE';
+}
+/** Even in parts an entry stays below this (the bucket is not a file store). */
+const MAX_ENTRY_BYTES = 64 * 1024 * 1024;
 
 function isCasConflict(err: unknown): boolean {
   if (err instanceof JetStreamApiError) {
@@ -39,16 +60,50 @@ export class NatsKvBlackboard implements Blackboard {
     return new NatsKvBlackboard(kv);
   }
 
+  /** The bytes to store under a key: the JSON itself, or a pointer to its parts (written first). */
+  private async encode(key: string, value: unknown): Promise<Uint8Array> {
+    const bytes = enc.encode(JSON.stringify(value));
+    if (bytes.length <= INLINE_MAX_BYTES) return bytes;
+    if (bytes.length > MAX_ENTRY_BYTES)
+      throw new EntryTooLargeError(
+        `${key} is ${bytes.length} bytes; the blackboard holds entries up to ${MAX_ENTRY_BYTES} bytes`,
+      );
+    // Content-addressed: a retried write rewrites the same parts; a CAS loser leaves parts nobody points to.
+    const id = createHash('sha256').update(bytes).digest('hex').slice(0, 40);
+    const parts = Math.ceil(bytes.length / PART_BYTES);
+    for (let i = 0; i < parts; i++)
+      await this.kv.put(`${BLOB_PREFIX}${id}.${i}`, bytes.subarray(i * PART_BYTES, (i + 1) * PART_BYTES));
+    const pointer: BlobPointer = { $cmBlob: { id, parts, bytes: bytes.length } };
+    return enc.encode(JSON.stringify(pointer));
+  }
+
+  /** The JSON value stored under a key, reassembled from its parts when it is a pointer. */
+  private async decode(key: string, raw: Uint8Array): Promise<unknown> {
+    const v = JSON.parse(dec.decode(raw)) as unknown;
+    if (!isPointer(v)) return v;
+    const { id, parts, bytes } = v.$cmBlob;
+    const out = new Uint8Array(bytes);
+    let at = 0;
+    for (let i = 0; i < parts; i++) {
+      const part = await this.kv.get(`${BLOB_PREFIX}${id}.${i}`);
+      if (part?.operation !== 'PUT') throw new InvalidEntryError(key, `part ${i} of its value is missing`);
+      out.set(part.value, at);
+      at += part.value.length;
+    }
+    if (at !== bytes) throw new InvalidEntryError(key, `its parts hold ${at} bytes, not ${bytes}`);
+    return JSON.parse(dec.decode(out));
+  }
+
   async get<S extends z.ZodType>(key: string, schema: S): Promise<Entry<z.infer<S>> | undefined> {
     const e = await this.kv.get(key);
     if (e?.operation !== 'PUT' || e.length === 0) return undefined;
-    return { key, value: parse(key, schema, e.json()), revision: e.revision };
+    return { key, value: parse(key, schema, await this.decode(key, e.value)), revision: e.revision };
   }
 
   async create<S extends z.ZodType>(key: string, schema: S, value: z.input<S>): Promise<Entry<z.infer<S>>> {
     const v = parse(key, schema, value);
     try {
-      const revision = await this.kv.create(key, enc.encode(JSON.stringify(v)));
+      const revision = await this.kv.create(key, await this.encode(key, v));
       return { key, value: v, revision };
     } catch (err) {
       if (isCasConflict(err)) throw new RevisionConflictError(key, { cause: err });
@@ -64,7 +119,7 @@ export class NatsKvBlackboard implements Blackboard {
   ): Promise<Entry<z.infer<S>>> {
     const v = parse(key, schema, value);
     try {
-      const rev = await this.kv.update(key, enc.encode(JSON.stringify(v)), revision);
+      const rev = await this.kv.update(key, await this.encode(key, v), revision);
       return { key, value: v, revision: rev };
     } catch (err) {
       if (isCasConflict(err)) throw new RevisionConflictError(key, { cause: err });
@@ -133,8 +188,9 @@ export class NatsKvBlackboard implements Blackboard {
     opts.signal?.addEventListener('abort', stop, { once: true });
     try {
       for await (const e of it) {
+        if (e.key.startsWith(BLOB_PREFIX)) continue;
         const op = e.operation as BoardChange['op'];
-        const value = op === 'PUT' && e.length > 0 ? (JSON.parse(dec.decode(e.value)) as unknown) : null;
+        const value = op === 'PUT' && e.length > 0 ? await this.decode(e.key, e.value) : null;
         yield { key: e.key, revision: e.revision, op, value };
       }
     } finally {

@@ -5,9 +5,11 @@ import { openRecord } from '../actors/recorder/index.ts';
 import { isRole, Roles, startActor, startEmbedded } from '../actors/mesh.ts';
 import { connectMesh, NatsUnavailableError } from '../blackboard/index.ts';
 import { createGateway, serveGateway } from '../gateway/index.ts';
-import { UsageError } from './errors.ts';
+import { RepoPathRefusedError, RepoRootsError, parseRepoRoots } from '../actors/conductor/repo-policy.ts';
+import { PortBusyError, UsageError } from './errors.ts';
 import { cmdRun, RUN_USAGE } from './run.ts';
 import { authFromEnv, settingsFromEnv } from './settings.ts';
+import { acquireStateLock, StateDirBusyError } from './state-lock.ts';
 
 const USAGE = `codemesh — a mesh of coding agents on NATS
 
@@ -25,7 +27,9 @@ const USAGE = `codemesh — a mesh of coding agents on NATS
 Settings (env): CODEMESH_LLM_BASE_URL, CODEMESH_LLM_API_KEY, CODEMESH_LLM_MODEL (and CODEMESH_<ROLE>_LLM_*),
 NATS_URL, CODEMESH_TOKEN (development admin token), CODEMESH_HOME (state dir, default ./.codemesh), CODEMESH_PORT,
 DATABASE_URL (Postgres for the record; default PGlite under CODEMESH_HOME/pg), CODEMESH_OIDC_ISSUER,
-CODEMESH_OIDC_AUDIENCE, CODEMESH_OIDC_JWKS_URL, CODEMESH_JWT_HS256_SECRET, CODEMESH_JWT_MAX_LIFETIME_SEC.`;
+CODEMESH_OIDC_AUDIENCE, CODEMESH_OIDC_JWKS_URL, CODEMESH_JWT_HS256_SECRET (with CODEMESH_JWT_ISSUER and
+CODEMESH_JWT_AUDIENCE, default codemesh), CODEMESH_JWT_MAX_LIFETIME_SEC, CODEMESH_REPO_ROOTS (colon-separated
+directories where org admins may register repositories; unset: only the instance admin registers).`;
 
 function waitForSignal(): Promise<void> {
   return new Promise((resolve) => {
@@ -34,35 +38,79 @@ function waitForSignal(): Promise<void> {
   });
 }
 
+/** Throws PortBusyError when `port` on loopback cannot be listened on (before anything else starts). */
+async function checkPortFree(port: number): Promise<void> {
+  const { createServer } = await import('node:net');
+  await new Promise<void>((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' || err.code === 'EACCES' ? new PortBusyError(port, err.code) : err),
+    );
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve()));
+  });
+}
+
 async function cmdUp(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { port: { type: 'string' } }, strict: true });
   const s = settingsFromEnv();
-  const mesh = await startEmbedded({
-    dataDir: s.dataDir,
-    natsUrl: s.natsUrl,
-    leaseMs: s.leaseMs,
-    log: (l) => console.error(l),
-  });
-  const client = await connectMesh({ url: mesh.natsUrl, name: 'codemesh-gateway' });
-  const record = await openRecord({
-    databaseUrl: process.env.DATABASE_URL || undefined,
-    dir: join(s.dataDir, 'pg'),
-  });
-  if (record.vectorNote) console.error(`codemesh: ${record.vectorNote}`);
-  const gw = await serveGateway(
-    createGateway({
-      mesh: client,
-      record,
-      token: s.token,
-      auth: authFromEnv(process.env),
-      // The Curator is loaded on first use: `POST /v1/repos/index` works without slowing start.
-      indexer: { index: async (o) => (await import('../actors/curator/index.ts')).indexRepo(o) },
+  const port = values.port ? Number(values.port) : s.port;
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port takes a port number, not "${values.port ?? s.port}"`);
+  const repoRoots = parseRepoRoots(process.env.CODEMESH_REPO_ROOTS, s.dataDir);
+  // Refused before anything starts, so nothing is left running: a busy port, a state dir another process owns.
+  if (port !== 0) await checkPortFree(port);
+  const lock = acquireStateLock(s.dataDir, 'up');
+  const started: Array<() => Promise<void>> = [async () => lock.release()];
+  const stopAll = async () => {
+    for (const stop of started.reverse()) await stop().catch(() => undefined);
+  };
+  let gw: Awaited<ReturnType<typeof serveGateway>>;
+  let natsUrl: string;
+  let natsPid: number | undefined;
+  try {
+    const mesh = await startEmbedded({
+      dataDir: s.dataDir,
+      natsUrl: s.natsUrl,
+      leaseMs: s.leaseMs,
       log: (l) => console.error(l),
-    }),
-    { port: values.port ? Number(values.port) : s.port },
-  );
+    });
+    started.push(() => mesh.stop());
+    natsUrl = mesh.natsUrl;
+    natsPid = mesh.server?.pid;
+    lock.update({ natsUrl });
+    const client = await connectMesh({ url: mesh.natsUrl, name: 'codemesh-gateway' });
+    started.push(() => client.close());
+    const record = await openRecord({
+      databaseUrl: process.env.DATABASE_URL || undefined,
+      dir: join(s.dataDir, 'pg'),
+    });
+    started.push(() => record.close());
+    if (record.vectorNote) console.error(`codemesh: ${record.vectorNote}`);
+    gw = await serveGateway(
+      createGateway({
+        mesh: client,
+        record,
+        token: s.token,
+        auth: authFromEnv(process.env),
+        repoRoots,
+        stateDir: s.dataDir,
+        // The Curator is loaded on first use: `POST /v1/repos/index` works without slowing start.
+        indexer: { index: async (o) => (await import('../actors/curator/index.ts')).indexRepo(o) },
+        log: (l) => console.error(l),
+      }),
+      { port },
+    ).catch((err: NodeJS.ErrnoException) => {
+      // Taken between the check and now.
+      throw err.code === 'EADDRINUSE' ? new PortBusyError(port, err.code) : err;
+    });
+    started.push(() => gw.close());
+    lock.update({ gatewayUrl: gw.url });
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
   console.log(
-    `codemesh up: NATS ${mesh.natsUrl}${mesh.server ? ` (pid ${mesh.server.pid})` : ''}, gateway ${gw.url}, console ${gw.url}/console/`,
+    `codemesh up: NATS ${natsUrl}${natsPid ? ` (pid ${natsPid})` : ''}, gateway ${gw.url}, console ${gw.url}/console/`,
   );
   console.log(
     s.tokenGenerated
@@ -70,10 +118,7 @@ async function cmdUp(argv: string[]): Promise<number> {
       : 'gateway token: from CODEMESH_TOKEN',
   );
   await waitForSignal();
-  await gw.close();
-  await client.close();
-  await mesh.stop();
-  await record.close();
+  await stopAll();
   return 0;
 }
 
@@ -131,6 +176,14 @@ try {
 } catch (err) {
   const e = err as Error & { code?: string };
   if (
+    err instanceof StateDirBusyError ||
+    err instanceof PortBusyError ||
+    err instanceof RepoRootsError ||
+    err instanceof RepoPathRefusedError
+  ) {
+    console.error(`codemesh: ${e.message}`);
+    process.exitCode = 2;
+  } else if (
     err instanceof UsageError ||
     e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
     e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'

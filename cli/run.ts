@@ -2,18 +2,20 @@
 import { createInterface } from 'node:readline/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { submitTask } from '../actors/conductor/submit.ts';
+import { prepareTask, publishTask } from '../actors/conductor/submit.ts';
+import { RepoPathRefusedError } from '../actors/conductor/repo-policy.ts';
 import { ModelError } from '../actors/llm/index.ts';
 import { type EmbeddedMesh, startEmbedded } from '../actors/mesh.ts';
 import { openRecord } from '../actors/recorder/index.ts';
 import { RepoNotFoundError } from '../actors/runtime/git.ts';
 import { connectMesh, type MeshConnection } from '../blackboard/index.ts';
 import { createGateway, serveGateway } from '../gateway/index.ts';
-import { ApproveMode } from '../schemas/index.ts';
+import { ApproveMode, TaskRequest, type TaskRequestInput } from '../schemas/index.ts';
 import { UsageError } from './errors.ts';
 import { checkModels } from './preflight.ts';
 import { renderEvent, type Totals } from './progress.ts';
 import { settingsFromEnv } from './settings.ts';
+import { acquireStateLock, StateDirBusyError, type StateLock } from './state-lock.ts';
 
 export const RUN_USAGE = `usage: codemesh run --repo <path> --title <text> [--description <text>] [--approve auto|manual]
                     [--base <ref>] [--max-attempts N] [--max-cost-usd X]`;
@@ -37,6 +39,24 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
   if (!approve.success) throw new UsageError(`--approve takes auto or manual, not "${values.approve}"`);
   const settings = settingsFromEnv();
   const print = (s: string) => out.write(`${s}\n`);
+  const input: TaskRequestInput = {
+    repo: values.repo,
+    title: values.title,
+    description: values.description,
+    approve: approve.data,
+    baseRef: values.base,
+    budget: {
+      ...(values['max-attempts'] ? { maxAttempts: Number(values['max-attempts']) } : {}),
+      ...(values['max-cost-usd'] ? { maxCostUsd: Number(values['max-cost-usd']) } : {}),
+    },
+  };
+  // Checked before anything starts or is submitted (NUL bytes, lone surrogates, lengths, budgets).
+  const valid = TaskRequest.safeParse(input);
+  if (!valid.success) {
+    const i = valid.error.issues[0]!;
+    const flag = i.path[0] === 'baseRef' ? 'base' : String(i.path.at(-1) ?? i.path[0]);
+    throw new UsageError(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${i.message}`);
+  }
 
   try {
     await checkModels(process.env);
@@ -48,39 +68,60 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
     throw err;
   }
 
-  let embedded: EmbeddedMesh | undefined;
-  if (!settings.natsUrl) embedded = await startEmbedded({ dataDir: settings.dataDir });
-  const natsUrl = settings.natsUrl ?? embedded!.natsUrl;
-  const mesh = await connectMesh({ url: natsUrl, name: 'codemesh-cli' });
-  const record = await openRecord({
-    databaseUrl: process.env.DATABASE_URL || undefined,
-    dir: join(settings.dataDir, 'pg'),
-  });
-  const gateway = await serveGateway(createGateway({ mesh, record, token: settings.token }), { port: 0 });
+  // The local operator may run on any repository of the machine, but never on codemesh's own state dir.
+  let task: Awaited<ReturnType<typeof prepareTask>>;
   try {
-    const task = await submitTask(mesh, {
-      repo: values.repo,
-      title: values.title,
-      description: values.description,
-      approve: approve.data,
-      baseRef: values.base,
-      budget: {
-        ...(values['max-attempts'] ? { maxAttempts: Number(values['max-attempts']) } : {}),
-        ...(values['max-cost-usd'] ? { maxCostUsd: Number(values['max-cost-usd']) } : {}),
-      },
-    });
-    return await follow(mesh, task.id, { print, gatewayUrl: gateway.url, token: settings.token });
+    task = await prepareTask(input, { placement: { stateDir: settings.dataDir } });
   } catch (err) {
-    if (err instanceof RepoNotFoundError) {
+    if (err instanceof RepoNotFoundError || err instanceof RepoPathRefusedError) {
       print(`codemesh: ${err.message}`);
       return 2;
     }
     throw err;
+  }
+
+  // One process owns the state dir. When a `codemesh up` holds it, this run joins that mesh (its NATS, its
+  // actors, its record and gateway) instead of starting a second nats-server on the same store.
+  let lock: StateLock | undefined;
+  let joined: { natsUrl?: string; gatewayUrl?: string } | undefined;
+  try {
+    lock = acquireStateLock(settings.dataDir, 'run');
+  } catch (err) {
+    if (!(err instanceof StateDirBusyError) || err.holder.command !== 'up' || !err.holder.natsUrl) throw err;
+    joined = err.holder;
+    print(`codemesh: joining \`codemesh up\` (pid ${err.holder.pid}) at ${err.holder.natsUrl}`);
+  }
+  let embedded: EmbeddedMesh | undefined;
+  let mesh: MeshConnection | undefined;
+  let record: Awaited<ReturnType<typeof openRecord>> | undefined;
+  let gateway: Awaited<ReturnType<typeof serveGateway>> | undefined;
+  try {
+    if (!settings.natsUrl && !joined) {
+      embedded = await startEmbedded({ dataDir: settings.dataDir });
+      lock?.update({ natsUrl: embedded.natsUrl });
+    }
+    const natsUrl = settings.natsUrl ?? joined?.natsUrl ?? embedded!.natsUrl;
+    mesh = await connectMesh({ url: natsUrl, name: 'codemesh-cli' });
+    let gatewayUrl = joined?.gatewayUrl ?? '';
+    if (!joined) {
+      record = await openRecord({
+        databaseUrl: process.env.DATABASE_URL || undefined,
+        dir: join(settings.dataDir, 'pg'),
+      });
+      gateway = await serveGateway(
+        createGateway({ mesh, record, token: settings.token, stateDir: settings.dataDir }),
+        { port: 0 },
+      );
+      gatewayUrl = gateway.url;
+    }
+    await publishTask(mesh, task);
+    return await follow(mesh, task.id, { print, gatewayUrl, token: settings.token });
   } finally {
-    await gateway.close();
-    await mesh.close();
+    await gateway?.close();
+    await mesh?.close();
     await embedded?.stop();
-    await record.close();
+    await record?.close();
+    lock?.release();
   }
 }
 

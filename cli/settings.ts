@@ -35,7 +35,15 @@ export function authFromEnv(
   } = env;
   return {
     ...(issuer && audience && jwksUrl ? { oidc: { issuer, audience, jwksUrl } } : {}),
-    ...(env.CODEMESH_JWT_HS256_SECRET ? { hs256: { secret: env.CODEMESH_JWT_HS256_SECRET } } : {}),
+    ...(env.CODEMESH_JWT_HS256_SECRET
+      ? {
+          hs256: {
+            secret: env.CODEMESH_JWT_HS256_SECRET,
+            issuer: env.CODEMESH_JWT_ISSUER || 'codemesh',
+            audience: env.CODEMESH_JWT_AUDIENCE || 'codemesh',
+          },
+        }
+      : {}),
     ...(env.CODEMESH_JWT_MAX_LIFETIME_SEC
       ? { maxLifetimeSec: Number(env.CODEMESH_JWT_MAX_LIFETIME_SEC) }
       : {}),

@@ -11,6 +11,9 @@ import { parsePat, secretMatches } from './pat.ts';
 import type { AuthConfig, Principal } from './types.ts';
 
 export const DEV_USER_ID = 'u-dev-admin';
+/** What HS256 tokens must carry as `iss` and `aud` when the settings name nothing else. */
+export const DEFAULT_HS256_ISSUER = 'codemesh';
+export const DEFAULT_HS256_AUDIENCE = 'codemesh';
 export const DEFAULT_ORG_ID = 'default';
 
 /** The user id codemesh gives the subject `sub` of `issuer` (stable, so admins can grant roles up front). */
@@ -158,18 +161,21 @@ export class Authenticator {
       });
     }
     if (this.hsKey && this.cfg.hs256) {
-      const h = this.cfg.hs256;
+      // Issuer and audience are always checked: a token minted for another service that shares the
+      // secret (or for another codemesh instance) must not be accepted here.
+      const hsIssuer = this.cfg.hs256.issuer || DEFAULT_HS256_ISSUER;
+      const hsAudience = this.cfg.hs256.audience || DEFAULT_HS256_AUDIENCE;
       tries.push(async () => {
         payload = (
           await jwtVerify(token, this.hsKey!, {
             algorithms: ['HS256'],
-            requiredClaims: ['exp', 'iat', 'sub'],
+            requiredClaims: ['exp', 'iat', 'sub', 'iss', 'aud'],
             currentDate,
-            ...(h.issuer ? { issuer: h.issuer } : {}),
-            ...(h.audience ? { audience: h.audience } : {}),
+            issuer: hsIssuer,
+            audience: hsAudience,
           })
         ).payload;
-        issuer = h.issuer ?? 'hs256';
+        issuer = hsIssuer;
       });
     }
     let reason = 'no token issuer is configured';

@@ -1,9 +1,14 @@
 // The authorization matrix: every endpoint × {no token, expired, bad signature, wrong issuer, too long-lived,
-// wrong scope, another org's resource, revoked PAT} → 401/403 and nothing of the resource in the answer.
+// HS256 with a foreign issuer or audience, wrong scope, another org's resource, revoked PAT} → 401/403 and
+// nothing of the resource in the answer; then repository roots, one org per path, and unsafe text.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../actors/recorder/index.ts';
 import type { Scope } from '../schemas/api.ts';
+import { CODEMESH_ROOT, makeFixtureRepo } from '../test/fixture-repo.ts';
 import { DEV, startTestGateway, type TestGateway } from './test-setup.ts';
 
 let g: TestGateway;
@@ -32,6 +37,9 @@ beforeAll(async () => {
     wrongIssuer: await g.jwt('alice', { iss: 'https://evil.example' }),
     wrongAudience: await g.jwt('alice', { aud: 'someone-else' }),
     tooLongLived: await g.jwt('alice', { iat: now, exp: now + 24 * 3600 }),
+    // Signed with the right HS256 secret, but minted for someone else.
+    hsForeignIssuer: await g.jwt('alice', { key: 'hs256', iss: 'https://other-service', aud: 'codemesh' }),
+    hsForeignAudience: await g.jwt('alice', { key: 'hs256', iss: 'codemesh', aud: 'other-api' }),
     noScopes: await g.jwt('alice', { scopes: [] }),
     revokedPat: pat.token,
     garbage: 'cmp_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
@@ -131,7 +139,7 @@ const E = (): Endpoint[] => [
   },
   {
     name: 'POST /v1/chat/{id}',
-    scope: 'tasks:read',
+    scope: 'tasks:write',
     own: () => ['POST', `/v1/chat/${g.taskA}`, { message: 'status?' }],
     other: () => ['POST', `/v1/chat/${g.taskB}`, { message: 'status?' }],
   },
@@ -177,6 +185,8 @@ describe('authorization matrix', () => {
     ['wrongIssuer', [401]],
     ['wrongAudience', [401]],
     ['tooLongLived', [401]],
+    ['hsForeignIssuer', [401]],
+    ['hsForeignAudience', [401]],
     ['revokedPat', [401]],
     ['garbage', [401]],
   ];
@@ -206,6 +216,24 @@ describe('authorization matrix', () => {
       }
     },
   );
+
+  it('HS256 tokens with the expected issuer and audience are accepted (default `codemesh`)', async () => {
+    const hs = await g.jwt('alice', { key: 'hs256', iss: 'codemesh', aud: 'codemesh' });
+    const res = await g.call('GET', '/v1/tokens', hs);
+    expect(res.status, await res.text()).toBe(200);
+    const noIss = await g.jwt('alice', { key: 'hs256', iss: '', aud: 'codemesh' });
+    expect((await g.call('GET', '/v1/tokens', noIss)).status).toBe(401);
+  });
+
+  it('chat needs tasks:write: a read-only token reads the task but cannot post to its thread', async () => {
+    const reader = await g.jwt('alice', { scopes: ['tasks:read'] });
+    expect((await g.call('GET', `/v1/tasks/${g.taskA}`, reader)).status).toBe(200);
+    const res = await g.call('POST', `/v1/chat/${g.taskA}`, reader, { message: 'status?' });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('INSUFFICIENT_SCOPE');
+    const writer = await g.jwt('alice', { scopes: ['tasks:read', 'tasks:write'] });
+    expect((await g.call('POST', `/v1/chat/${g.taskA}`, writer, { message: 'status?' })).status).toBe(200);
+  });
 
   it('the same tokens are accepted where they should be (the matrix can fail)', async () => {
     expect((await g.call('GET', `/v1/tasks/${g.taskA}`, tokens.alice)).status).toBe(200);
@@ -268,5 +296,89 @@ describe('authorization matrix', () => {
       .from(schema.auditLog)
       .where(eq(schema.auditLog.action, 'patch.approve'));
     expect(audit).toEqual([{ actor: carolId, action: 'patch.approve', target: `${g.taskA}-p1` }]);
+  });
+});
+
+describe('repository roots and one org per path', () => {
+  const codeOf = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
+
+  it("an org admin cannot register codemesh's own tree, the state dir, or a path outside the roots", async () => {
+    const alice = await g.jwt('alice');
+    // codemesh's own checkout is a git repository outside the configured root.
+    const own = await g.call('POST', '/v1/repos', alice, { org: 'org-a', path: CODEMESH_ROOT });
+    expect(own.status).toBe(403);
+    expect(await codeOf(own)).toBe('REPO_PATH_REFUSED');
+    // A left-over work dir under the state dir (a git repository, inside the root) is refused too.
+    const left = join(g.stateDir, 'work', 'leftover');
+    mkdirSync(left, { recursive: true });
+    execFileSync('git', ['init', '-q', left]);
+    const inState = await g.call('POST', '/v1/repos', alice, { org: 'org-a', path: left });
+    expect(inState.status).toBe(403);
+    expect(await codeOf(inState)).toBe('REPO_PATH_REFUSED');
+    // Nor through the on-the-fly registration of POST /v1/tasks, superuser included.
+    for (const [token, org] of [
+      [alice, 'org-a'],
+      [DEV, 'default'],
+    ] as const) {
+      const t = await g.call('POST', '/v1/tasks', token, { repo: left, title: 'x', org });
+      expect(t.status).toBe(403);
+      expect(await codeOf(t)).toBe('REPO_PATH_REFUSED');
+      const own2 = await g.call('POST', '/v1/tasks', token, { repo: CODEMESH_ROOT, title: 'x', org });
+      expect(own2.status).toBe(403);
+    }
+    const repos = await g.record.db.select({ path: schema.repos.path }).from(schema.repos);
+    expect(repos.map((r) => r.path)).not.toContain(CODEMESH_ROOT);
+    expect(repos.some((r) => r.path.startsWith(g.stateDir))).toBe(false);
+  });
+
+  it('a path belongs to one org: another org registering the same real path (via a symlink) → 409', async () => {
+    const bob = await g.jwt('bob');
+    const link = join(mkdtempSync(join(g.repoRoot, 'codemesh-link-')), 'alias');
+    symlinkSync(g.repoA, link);
+    const res = await g.call('POST', '/v1/repos', bob, { org: 'org-b', path: link });
+    expect(res.status).toBe(409);
+    expect(await codeOf(res)).toBe('REPO_EXISTS');
+    // And a task through the alias is not run in org-b's name.
+    const t = await g.call('POST', '/v1/tasks', bob, { repo: link, title: 'x', org: 'org-b' });
+    expect(t.status).toBe(403);
+  });
+
+  it('inside the roots an org admin registers a new repository (the roots can pass)', async () => {
+    const fresh = makeFixtureRepo('py-calc');
+    const res = await g.call('POST', '/v1/repos', await g.jwt('alice'), { org: 'org-a', path: fresh });
+    expect(res.status, await res.clone().text()).toBe(201);
+  });
+});
+
+describe('unsafe text: NUL bytes and lone surrogates', () => {
+  it('→ 400 INVALID_TEXT on every body, and no task is created or run', async () => {
+    const before = (await g.mesh.board.keys('task.>')).length;
+    const rows = async () => (await g.record.db.select({ id: schema.tasks.id }).from(schema.tasks)).length;
+    const beforeRows = await rows();
+    for (const body of [
+      { repo: g.repoA, title: 'nul \u0000 here' },
+      { repo: g.repoA, title: 'ok', description: 'lone \ud800 surrogate' },
+      { repo: g.repoA, title: 'ok', description: 'low \udc00 first' },
+    ]) {
+      // JSON.stringify writes NUL and lone surrogates as \u escapes, as a hostile client sends them.
+      const raw = JSON.stringify(body);
+      const res = await g.call('POST', '/v1/tasks', DEV, raw);
+      expect(res.status, raw).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('INVALID_TEXT');
+    }
+    for (const [path, body] of [
+      [`/v1/chat/${g.taskA}`, { message: 'a\u0000b' }],
+      [`/v1/patches/${g.taskA}-p1/approve`, { decision: 'request_changes', comment: '\ud83d' }],
+      ['/v1/tokens', { name: 'x\u0000', scopes: ['tasks:read'] }],
+      ['/v1/repos', { org: 'org-a', path: `${g.repoA}\u0000` }],
+    ] as const) {
+      const res = await g.call('POST', path, DEV, body);
+      expect(res.status, path).toBe(400);
+    }
+    expect((await g.mesh.board.keys('task.>')).length).toBe(before);
+    expect(await rows()).toBe(beforeRows);
+    // Well-formed non-ASCII text (an emoji: a surrogate pair) is fine.
+    const ok = await g.call('POST', '/v1/tasks', DEV, { repo: g.repoA, title: 'Fix 😀 rendering' });
+    expect(ok.status, await ok.clone().text()).toBe(201);
   });
 });

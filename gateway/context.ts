@@ -1,8 +1,9 @@
 // What every route of the gateway shares: the mesh, the record, access checks, limits, metrics, audit.
 import type { Context } from 'hono';
+import type { RepoPlacement } from '../actors/conductor/repo-policy.ts';
 import { type RecordDb, schema } from '../actors/recorder/index.ts';
 import type { MeshConnection } from '../blackboard/index.ts';
-import { TaskId } from '../schemas/index.ts';
+import { findUnsafeText, TaskId, UNSAFE_TEXT_MESSAGE } from '../schemas/index.ts';
 import type { Access } from './access.ts';
 import type { Authenticator } from './auth.ts';
 import { ApiError } from './errors.ts';
@@ -54,11 +55,19 @@ export async function jsonBody(c: Ctx, max: number): Promise<unknown> {
   if (Buffer.byteLength(text) > max)
     throw new ApiError(413, 'BODY_TOO_LARGE', `the body is larger than ${max} bytes`);
   if (text.trim() === '') throw new ApiError(400, 'INVALID_JSON', 'the body is empty; send a JSON object');
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new ApiError(400, 'INVALID_JSON', 'the body is not valid JSON');
   }
+  // One check for every string of every body, before any route acts on it.
+  const bad = findUnsafeText(value);
+  if (bad)
+    throw new ApiError(400, 'INVALID_TEXT', `${bad.slice(0, 200)} ${UNSAFE_TEXT_MESSAGE}`, {
+      field: bad.slice(0, 200),
+    });
+  return value;
 }
 
 export function taskIdParam(raw: string): string {
@@ -66,4 +75,18 @@ export function taskIdParam(raw: string): string {
   if (!r.success)
     throw new ApiError(400, 'INVALID_ID', 'the id is not a task id (t-<lowercase letters and digits>)');
   return r.data;
+}
+
+/**
+ * Where `p` may register repositories: under the configured roots, never in the state dir. Without roots only
+ * the instance administrator registers (anywhere but the state dir): 403 for everyone else.
+ */
+export function placementFor(gw: Gateway, p: Principal): RepoPlacement {
+  if (!gw.opts.repoRoots && !p.superuser)
+    throw new ApiError(
+      403,
+      'REPO_ROOTS_NOT_CONFIGURED',
+      'this instance allows no repository paths yet; its administrator sets CODEMESH_REPO_ROOTS',
+    );
+  return { roots: gw.opts.repoRoots, stateDir: gw.opts.stateDir };
 }

@@ -5,6 +5,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ZodError } from 'zod';
 import { RepoNotFoundError } from '../actors/runtime/git.ts';
 import { WriteOnceError } from '../blackboard/index.ts';
+import { RepoPathRefusedError } from '../actors/conductor/repo-policy.ts';
 import { RollbackRefusedError } from '../actors/conductor/rollback.ts';
 
 export class ApiError extends Error {
@@ -45,6 +46,8 @@ export function toErrorResponse(err: unknown, c: Context): Response {
     );
   if (err instanceof RepoNotFoundError)
     return c.json({ error: { code: err.code, message: err.message } }, 422);
+  if (err instanceof RepoPathRefusedError)
+    return c.json({ error: { code: err.code, message: err.message } }, 403);
   if (err instanceof RollbackRefusedError)
     return c.json({ error: { code: err.code, message: err.message } }, 409);
   if (err instanceof WriteOnceError)

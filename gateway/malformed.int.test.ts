@@ -49,6 +49,8 @@ const path = fc.oneof(
     '/v1/orgs',
     '/v1/tokens',
     '/v1/metrics',
+    '/v1/deadletters',
+    '/v1/deadletters?limit=0&before=-1',
     '/v1/nope',
     '/',
   ),
@@ -151,3 +153,65 @@ it('a body over the limit → 413 JSON (declared or streamed)', async () => {
   } as RequestInit);
   expect(chunked.status).toBe(413);
 });
+
+// Unsafe text anywhere in a body: a NUL byte or a lone surrogate, in any field of any route's body, in keys
+// too. Always 400 INVALID_TEXT (never 2xx, never 5xx), and never a task.
+const unsafeChar = fc.constantFrom('\u0000', '\ud800', '\udbff', '\udc00', '\udfff', '\ud83d');
+const unsafeText = fc
+  .tuple(fc.string({ maxLength: 20 }), unsafeChar, fc.string({ maxLength: 20 }))
+  .map(([a, u, b]) => a + u + b);
+const bodyWithUnsafe = fc
+  .tuple(
+    fc.constantFrom(
+      'repo',
+      'title',
+      'description',
+      'baseRef',
+      'org',
+      'message',
+      'comment',
+      'name',
+      'path',
+      'reason',
+    ),
+    unsafeText,
+    fc.boolean(),
+  )
+  .map(([field, text, asKey]) => {
+    const body: Record<string, unknown> = {
+      repo: g.repoA,
+      title: 'fine',
+      decision: 'approve',
+      scopes: ['tasks:read'],
+    };
+    if (asKey) body[text] = 'x';
+    else body[field] = field === 'scopes' ? [text] : text;
+    return body;
+  });
+const unsafePath = fc.constantFrom(
+  '/v1/tasks',
+  '/v1/repos',
+  '/v1/repos/index',
+  '/v1/tokens',
+  '/v1/orgs',
+  '/v1/config/models',
+  `/v1/chat/t-aaaaaa000001`,
+  '/v1/patches/t-aaaaaa000001-p1/approve',
+  '/v1/patches/t-aaaaaa000001-p1/rollback',
+);
+
+it('a NUL byte or a lone surrogate in any string of any body → 400 INVALID_TEXT, and no task is created', async () => {
+  const before = (await g.mesh.board.keys('task.>')).length;
+  await fc.assert(
+    fc.asyncProperty(unsafePath, bodyWithUnsafe, async (path, body) => {
+      const res = await g.call('POST', path, DEV, JSON.stringify(body));
+      const text = await res.text();
+      if (res.status !== 400)
+        throw new Error(`${path} ${JSON.stringify(body)} → ${res.status} ${text.slice(0, 200)}`);
+      expect((JSON.parse(text) as { error: { code: string } }).error.code).toBe('INVALID_TEXT');
+      return true;
+    }),
+    { numRuns: 300, seed: 20261202 },
+  );
+  expect((await g.mesh.board.keys('task.>')).length).toBe(before);
+}, 60_000);

@@ -20,9 +20,13 @@ const json = (schema: z.ZodType) => ({
 });
 const err = (description: string) => ({ description, content: json(ErrorBody) });
 const STD = {
-  '400': err('malformed request (INVALID_JSON, INVALID_REQUEST, INVALID_ID)'),
+  '400': err(
+    'malformed request (INVALID_JSON, INVALID_REQUEST, INVALID_ID; INVALID_TEXT: a string with a NUL byte or a lone UTF-16 surrogate)',
+  ),
   '401': err('missing, expired or invalid token (UNAUTHORIZED)'),
-  '403': err('scope or role missing (INSUFFICIENT_SCOPE, FORBIDDEN, REPO_NOT_REGISTERED)'),
+  '403': err(
+    'scope or role missing (INSUFFICIENT_SCOPE, FORBIDDEN, REPO_NOT_REGISTERED), or a repository path outside the allowed roots or inside the state dir (REPO_PATH_REFUSED, REPO_ROOTS_NOT_CONFIGURED)',
+  ),
   '413': err('body too large (BODY_TOO_LARGE)'),
   '429': err('rate or stream limit (RATE_LIMITED, TOO_MANY_STREAMS); see Retry-After'),
 };
@@ -163,6 +167,12 @@ export function openApiDocument(): Record<string, unknown> {
           'tasks:read',
         ),
       },
+      '/v1/deadletters': {
+        get: op(
+          'what the durable consumers gave up on after bounded redelivery (newest first; ?limit, ?before=<nextCursor>): consumer, stream sequence, deliveries, reason, event id/task/type, payload cut and redacted. Instance administrators see all; a metrics:read token the letters of tasks it may view',
+          'metrics:read',
+        ),
+      },
       '/v1/metrics': {
         get: op(
           'Prometheus text: tasks by status, events, tokens, cost, HTTP requests and latency',
@@ -175,7 +185,7 @@ export function openApiDocument(): Record<string, unknown> {
         }),
       },
       '/v1/chat/{id}': {
-        post: op("ask the task's agents (NATS request/reply); threaded by threadId", 'tasks:read', {
+        post: op("ask the task's agents (NATS request/reply); threaded by threadId", 'tasks:write', {
           parameters: task,
           ...body(ChatBody),
         }),

@@ -1,5 +1,8 @@
 // Test helper: a gateway on a real NATS and an in-memory record, an OIDC JWKS on loopback, two orgs.
+import { mkdtempSync, realpathSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import { openRecord, type RecordStore, schema } from '../actors/recorder/index.ts';
@@ -17,6 +20,8 @@ import type { Limits } from './types.ts';
 export const ISSUER = 'https://idp.test.local';
 export const AUDIENCE = 'codemesh-api';
 export const DEV = 'dev-admin-token-0123456789abcdef';
+/** The gateway also accepts HS256 tokens signed with this (issuer and audience left to their defaults). */
+export const HS_SECRET = 'hs256-test-secret-0123456789abcdef0123';
 
 type Signer = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 
@@ -26,6 +31,9 @@ export interface TestGateway {
   record: RecordStore;
   repoA: string;
   repoB: string;
+  /** The gateway's state dir (a temp dir; repositories inside it are refused) and its repository root. */
+  stateDir: string;
+  repoRoot: string;
   /** A task in org-a (alice's) and one in org-b (bob's), both awaiting approval of patch `<id>-p1`. */
   taskA: string;
   taskB: string;
@@ -38,7 +46,7 @@ export interface TestGateway {
       aud?: string;
       iat?: number;
       exp?: number;
-      key?: 'other';
+      key?: 'other' | 'hs256';
     },
   ): Promise<string>;
   call(
@@ -64,11 +72,20 @@ export async function startTestGateway(opts: { limits?: Partial<Limits> } = {}):
   });
   await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', () => r()));
   const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
+  // Fixture repositories are made under the temp dir: that is the one root; the state dir lies inside it.
+  const repoRoot = realpathSync(tmpdir());
+  const stateDir = mkdtempSync(join(repoRoot, 'codemesh-state-'));
   const app = createGateway({
     mesh,
     record,
+    repoRoots: [repoRoot],
+    stateDir,
     token: DEV,
-    auth: { oidc: { issuer: ISSUER, audience: AUDIENCE, jwksUrl }, maxLifetimeSec: 3600 },
+    auth: {
+      oidc: { issuer: ISSUER, audience: AUDIENCE, jwksUrl },
+      hs256: { secret: HS_SECRET },
+      maxLifetimeSec: 3600,
+    },
     limits: opts.limits,
     chatTimeoutMs: 3000,
   });
@@ -87,10 +104,15 @@ export async function startTestGateway(opts: { limits?: Partial<Limits> } = {}):
     );
   const jwt: TestGateway['jwt'] = async (sub, o = {}) => {
     const now = Math.floor(Date.now() / 1000);
-    const key: Signer = o.key === 'other' ? other.privateKey : main.privateKey;
+    const key: Signer | Uint8Array =
+      o.key === 'hs256'
+        ? new TextEncoder().encode(HS_SECRET)
+        : o.key === 'other'
+          ? other.privateKey
+          : main.privateKey;
     const payload: JWTPayload = { scope: (o.scopes ?? ALL_SCOPES).join(' '), email: `${sub}@example.com` };
     return new SignJWT(payload)
-      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .setProtectedHeader(o.key === 'hs256' ? { alg: 'HS256' } : { alg: 'RS256', kid: 'k1' })
       .setIssuer(o.iss ?? ISSUER)
       .setAudience(o.aud ?? AUDIENCE)
       .setSubject(sub)
@@ -131,6 +153,8 @@ export async function startTestGateway(opts: { limits?: Partial<Limits> } = {}):
     record,
     repoA,
     repoB,
+    stateDir,
+    repoRoot,
     taskA,
     taskB,
     userId: (sub) => userIdFor(ISSUER, sub),

@@ -19,7 +19,7 @@ export interface Principal {
 export interface AuthConfig {
   /** OIDC: tokens must be signed by a key of this JWKS and carry this issuer and audience. */
   oidc?: { issuer: string; audience: string; jwksUrl: string; algorithms?: string[] };
-  /** Development: HS256 tokens signed with this secret (issuer/audience checked when given). */
+  /** Development: HS256 tokens signed with this secret; `iss` and `aud` are always checked (default `codemesh`). */
   hs256?: { secret: string; issuer?: string; audience?: string };
   /** Tokens whose `exp - iat` is larger are refused (default 3600 s). */
   maxLifetimeSec?: number;
@@ -65,6 +65,13 @@ export interface GatewayOptions {
   token?: string;
   limits?: Partial<Limits>;
   indexer?: RepoIndexer;
+  /**
+   * Real paths under which repositories may be registered (CODEMESH_REPO_ROOTS). Unset: only the instance
+   * administrator (superuser) registers repositories, anywhere but the state dir.
+   */
+  repoRoots?: readonly string[];
+  /** codemesh's state dir (CODEMESH_HOME): never a repository, nor anything inside it. */
+  stateDir?: string;
   /** How long `POST /v1/chat` waits for an agent's answer. */
   chatTimeoutMs?: number;
   now?: () => number;

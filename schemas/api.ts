@@ -47,6 +47,11 @@ export const ListTasksQuery = z
   })
   .strict();
 
+/** `GET /v1/deadletters`: newest first; `before` is the `nextCursor` of the previous page. */
+export const ListDeadLettersQuery = z
+  .object({ limit: Limit, before: z.coerce.number().int().min(1).optional() })
+  .strict();
+
 export const TaskSummary = z.object({
   id: z.string(),
   title: z.string(),

@@ -1,5 +1,6 @@
 // The message contract of codemesh: every message and blackboard entry is validated with these schemas.
 export * from './curator.ts';
+export * from './deadletter.ts';
 export * from './events.ts';
 export * from './ids.ts';
 export * from './keys.ts';
@@ -7,4 +8,5 @@ export * from './plan.ts';
 export * from './step.ts';
 export * from './subjects.ts';
 export * from './task.ts';
+export * from './text.ts';
 export * from './work.ts';

@@ -12,12 +12,15 @@ export const SubjectRoots = {
   curator: 'cm.curator.query',
   /** Chat with a task's agents (core request/reply): `cm.chat.<taskId>`. */
   chat: 'cm.chat',
+  /** Dead letters (JetStream, stream `dlq`): `cm.dlq.<consumer>`, what a durable consumer gave up on. */
+  dlq: 'cm.dlq',
 } as const;
 export type SubjectRoot = (typeof SubjectRoots)[keyof typeof SubjectRoots];
 
 export const Streams = {
   events: { name: 'CODEMESH_EVENTS', subjects: [`${SubjectRoots.events}.>`] },
   work: { name: 'CODEMESH_WORK', subjects: [`${SubjectRoots.announce}.>`] },
+  dlq: { name: 'CODEMESH_DLQ', subjects: [`${SubjectRoots.dlq}.>`] },
 } as const;
 export type StreamName = (typeof Streams)[keyof typeof Streams]['name'];
 
@@ -43,4 +46,5 @@ export const subjects = {
   curator: () => SubjectRoots.curator,
   chat: (taskId: string) => `${SubjectRoots.chat}.${taskId}`,
   allChats: () => `${SubjectRoots.chat}.*`,
+  dlq: (consumer: string) => `${SubjectRoots.dlq}.${consumer}`,
 } as const;

@@ -1,6 +1,7 @@
 // Task intake and the task record kept on the blackboard.
 import { z } from 'zod';
 import { TaskId } from './ids.ts';
+import { safeString } from './text.ts';
 
 export const ApproveMode = z.enum(['auto', 'manual']);
 export type ApproveMode = z.infer<typeof ApproveMode>;
@@ -8,12 +9,12 @@ export type ApproveMode = z.infer<typeof ApproveMode>;
 /** What a client submits (REST body, CLI flags). */
 export const TaskRequest = z
   .object({
-    repo: z.string().min(1, 'repo is the path of a git repository on the codemesh host'),
-    title: z.string().trim().min(1).max(300),
-    description: z.string().max(20_000).default(''),
+    repo: safeString().min(1, 'repo is the path of a git repository on the codemesh host'),
+    title: safeString().trim().min(1).max(300),
+    description: safeString().max(20_000).default(''),
     approve: ApproveMode.default('manual'),
     /** The branch or commit to start from; defaults to the repository's HEAD. */
-    baseRef: z.string().min(1).max(200).optional(),
+    baseRef: safeString().min(1).max(200).optional(),
     budget: z
       .object({
         maxAttempts: z.number().int().min(1).max(10).default(3),

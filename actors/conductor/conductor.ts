@@ -53,11 +53,12 @@ export class Conductor {
             await this.handle(event);
             delivery.ack();
           } catch (err) {
-            this.log(`event ${event.id} failed, will be redelivered: ${String(err)}`);
-            delivery.nak(500);
+            // Bounded: retried with backoff, then dead-lettered with the reason (blackboard/bus.ts).
+            await delivery.fail(err);
           }
         }),
       (l) => this.log(l),
+      { nc: this.mesh.nc },
     );
     const sweepMs = this.opts.sweepMs ?? 1000;
     this.sweeper = setInterval(

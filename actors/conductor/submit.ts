@@ -1,25 +1,28 @@
 // Task intake: validate the request, pin the repository commit, create the record, publish task.created.
+// Split in two so a caller that keeps its own record (the gateway) can write it between the checks and the
+// publication: nothing runs until `publishTask`, so a refusal before it leaves no task behind.
 import type { MeshConnection } from '../../blackboard/index.ts';
 import { keys, newTaskId, TaskRecord, TaskRequest, type TaskRequestInput } from '../../schemas/index.ts';
 import { resolveCommit, resolveRepo } from '../runtime/git.ts';
+import { checkRepoPlacement, type RepoPlacement } from './repo-policy.ts';
 import { initialWorkflow, statusOf } from './workflow.ts';
 
 /**
- * Throws ZodError for a malformed request and RepoNotFoundError for a path or ref that is not a git commit.
- * @example const task = await submitTask(mesh, { repo: '/src/app', title: 'Fix the off-by-one' });
+ * Validates a request and builds its task record; publishes nothing. Throws ZodError for a malformed request,
+ * RepoNotFoundError for a path or ref that is not a git commit, RepoPathRefusedError for a refused place.
  */
-export async function submitTask(
-  mesh: MeshConnection,
+export async function prepareTask(
   input: TaskRequestInput,
-  opts: { now?: () => number; id?: string } = {},
+  opts: { now?: () => number; id?: string; placement?: RepoPlacement } = {},
 ): Promise<TaskRecord> {
   const request = TaskRequest.parse(input);
   const repoPath = await resolveRepo(request.repo);
+  if (opts.placement) await checkRepoPlacement(repoPath, opts.placement);
   const baseCommit = await resolveCommit(repoPath, request.baseRef ?? 'HEAD');
   const now = new Date((opts.now ?? Date.now)()).toISOString();
   const id = opts.id ?? newTaskId();
   const workflow = initialWorkflow({ maxAttempts: request.budget.maxAttempts, approveMode: request.approve });
-  const record: TaskRecord = {
+  return TaskRecord.parse({
     id,
     request: { ...request, repo: repoPath },
     repoPath,
@@ -29,14 +32,38 @@ export async function submitTask(
     workflow,
     createdAt: now,
     updatedAt: now,
-  };
-  await mesh.board.create(keys.task(id), TaskRecord, record);
+  });
+}
+
+/**
+ * Starts a prepared task: creates its blackboard entry and publishes task.created. Idempotent: a retry
+ * after a failure finds the entry (same id) and re-publishes with the same message id (de-duplicated).
+ */
+export async function publishTask(mesh: MeshConnection, record: TaskRecord): Promise<TaskRecord> {
+  await mesh.board.putOnce(keys.task(record.id), TaskRecord, record, (a, b) => a.id === b.id);
   await mesh.bus.publish({
-    id: `${id}:created`,
-    taskId: id,
+    id: `${record.id}:created`,
+    taskId: record.id,
     type: 'task.created',
-    at: now,
-    data: { title: request.title, repo: repoPath, baseCommit, approve: request.approve },
+    at: record.createdAt,
+    data: {
+      title: record.request.title,
+      repo: record.repoPath,
+      baseCommit: record.baseCommit,
+      approve: record.request.approve,
+    },
   });
   return record;
+}
+
+/**
+ * `prepareTask` then `publishTask`.
+ * @example const task = await submitTask(mesh, { repo: '/src/app', title: 'Fix the off-by-one' });
+ */
+export async function submitTask(
+  mesh: MeshConnection,
+  input: TaskRequestInput,
+  opts: { now?: () => number; id?: string; placement?: RepoPlacement } = {},
+): Promise<TaskRecord> {
+  return publishTask(mesh, await prepareTask(input, opts));
 }

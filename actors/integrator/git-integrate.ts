@@ -23,7 +23,9 @@ async function isAncestor(repo: string, a: string, b: string): Promise<boolean> 
 
 /**
  * The commit to build on: the task's base, or the newest codemesh commit that changed one of its paths since.
- * Two such commits on diverging lines cannot both be built on: that is a conflict.
+ * Two such commits on diverging lines cannot both be built on: that is a conflict. A lock whose last commit
+ * is not in the repository (the path was re-created with `git init`, or the commit was pruned) is stale: it
+ * says nothing about this repository's history and is ignored.
  */
 export async function chooseBase(
   repo: string,
@@ -34,7 +36,12 @@ export async function chooseBase(
   for (const l of locks) if (l.lastCommit && l.lastTask) others.set(l.lastCommit, l.lastTask);
   let base = baseCommit;
   const after: string[] = [];
-  for (const [commit, task] of others) {
+  for (const [commit, task] of [...others]) {
+    const known = await git(repo, ['cat-file', '-e', `${commit}^{commit}`], { allowFail: true });
+    if (known.exitCode !== 0) {
+      others.delete(commit);
+      continue;
+    }
     if (await isAncestor(repo, commit, base)) continue;
     if (await isAncestor(repo, base, commit)) {
       base = commit;

@@ -1,9 +1,28 @@
 // The recorder actor: a durable consumer of its own on CODEMESH_EVENTS that projects every event onto the
 // record and acks only after the database write (a crash before the ack means a redelivery, which is harmless).
-import { consumeEvents, type MeshConnection } from '../../blackboard/index.ts';
-import { Consumers } from '../../schemas/index.ts';
+import {
+  type Blackboard,
+  consumeEvents,
+  DEFAULT_REDELIVERY,
+  type MeshConnection,
+  type RedeliveryPolicy,
+} from '../../blackboard/index.ts';
+import { Consumers, type TaskEvent, toSafeValue } from '../../schemas/index.ts';
 import type { RecordDb } from './db.ts';
 import { projectEvent } from './project.ts';
+
+/**
+ * The blackboard as the projection reads it: every value with NUL bytes and lone surrogates replaced (a test
+ * log may hold anything; Postgres refuses both). The record keeps what it can, never a poisoned row.
+ */
+function safeReads(board: Blackboard): Blackboard {
+  const safe = Object.create(board) as Blackboard;
+  safe.get = async (key, schema) => {
+    const e = await board.get(key, schema);
+    return e && { ...e, value: toSafeValue(e.value) };
+  };
+  return safe;
+}
 
 /** The recorder's durable consumer on the events stream (named in schemas' `Consumers`). */
 export const RECORDER_CONSUMER = Consumers.recorder;
@@ -11,8 +30,10 @@ export const RECORDER_CONSUMER = Consumers.recorder;
 export interface RecorderOptions {
   consumer?: string;
   log?: (line: string) => void;
-  /** Redelivery delay after a failed write. */
-  retryMs?: number;
+  /** Redelivery of an event whose write failed: bounded, then dead-lettered. */
+  redelivery?: RedeliveryPolicy;
+  /** The projection (tests put a failing one in). */
+  project?: (db: RecordDb, board: Blackboard, seq: number, event: TaskEvent) => Promise<void>;
 }
 
 export class Recorder {
@@ -21,12 +42,15 @@ export class Recorder {
   private projected = 0;
   private lastSeq = 0;
   private readonly waiters: Array<{ seq: number; resolve: () => void }> = [];
+  private readonly board: Blackboard;
 
   constructor(
     private readonly mesh: MeshConnection,
     private readonly db: RecordDb,
     private readonly opts: RecorderOptions = {},
-  ) {}
+  ) {
+    this.board = safeReads(mesh.board);
+  }
 
   async start(): Promise<void> {
     // One event at a time, in stream order: per-task order matters (status, agent runs) and the
@@ -37,17 +61,18 @@ export class Recorder {
       this.opts.consumer ?? RECORDER_CONSUMER,
       async (event, d) => {
         try {
-          await projectEvent(this.db, this.mesh.board, d.seq, event);
+          await (this.opts.project ?? projectEvent)(this.db, this.board, d.seq, toSafeValue(event));
           d.ack();
           this.projected++;
           this.lastSeq = Math.max(this.lastSeq, d.seq);
           this.wake();
         } catch (err) {
-          this.log(`event ${event.id} not recorded, will be redelivered: ${String(err)}`);
-          d.nak(this.opts.retryMs ?? 1000);
+          this.log(`event ${event.id} not recorded: ${String(err)}`);
+          await d.fail(err);
         }
       },
       (l) => this.log(l),
+      { policy: this.opts.redelivery ?? DEFAULT_REDELIVERY, nc: this.mesh.nc },
     );
     this.consumer = consumer;
     this.loop = consumer.done;

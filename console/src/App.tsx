@@ -3,6 +3,7 @@ import { createSignal, Match, onCleanup, Show, Switch } from 'solid-js';
 import { clearToken, getToken, setToken } from './api.ts';
 import { useBoardFeed } from './board-store.ts';
 import { BoardPanel } from './components/BoardPanel.tsx';
+import { DeadLettersView } from './components/DeadLetters.tsx';
 import { TaskListView } from './components/TaskList.tsx';
 import { TaskView } from './components/TaskView.tsx';
 import { TokenGate } from './components/TokenGate.tsx';
@@ -35,7 +36,11 @@ export function App() {
 
 function Shell(props: { onSignOut: () => void }) {
   const [taskId, setTaskId] = createSignal(routeOf(location.hash));
-  const onHash = () => setTaskId(routeOf(location.hash));
+  const [letters, setLetters] = createSignal(location.hash === '#/deadletters');
+  const onHash = () => {
+    setTaskId(routeOf(location.hash));
+    setLetters(location.hash === '#/deadletters');
+  };
   window.addEventListener('hashchange', onHash);
   onCleanup(() => window.removeEventListener('hashchange', onHash));
   const feed = useBoardFeed();
@@ -51,6 +56,9 @@ function Shell(props: { onSignOut: () => void }) {
         <span class={`feed feed-${feed.state()}`} title={feed.error()?.message ?? ''}>
           board {feed.state()}
         </span>
+        <a class="link" href="#/deadletters">
+          dead letters
+        </a>
         <button type="button" class="link" onClick={() => props.onSignOut()}>
           sign out
         </button>
@@ -66,6 +74,9 @@ function Shell(props: { onSignOut: () => void }) {
       <main class="main">
         <Switch>
           <Match when={taskId()}>{(id) => <TaskView id={id()} board={feed.board} />}</Match>
+          <Match when={letters()}>
+            <DeadLettersView />
+          </Match>
           <Match when={!taskId()}>
             <TaskListView board={feed.board} />
           </Match>

@@ -118,3 +118,22 @@ export interface TaskEvent {
   step?: { kind: string; attempt: number; round?: number };
   data: Record<string, unknown>;
 }
+
+/** `GET /v1/deadletters`: what a durable consumer gave up on after bounded redelivery. */
+export interface DeadLetter {
+  dlqSeq: number;
+  consumer: string;
+  stream: string;
+  seq: number;
+  deliveries: number;
+  reason: string;
+  at: string;
+  eventId?: string;
+  taskId?: string;
+  type?: string;
+  payload: string;
+}
+export interface DeadLetterList {
+  items: DeadLetter[];
+  nextCursor: number | null;
+}

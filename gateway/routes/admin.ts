@@ -15,7 +15,8 @@ import {
 import { newId } from '../../schemas/index.ts';
 import { atLeast } from '../access.ts';
 import { requireScope } from '../auth.ts';
-import { type Ctx, type Env, type Gateway, jsonBody } from '../context.ts';
+import { checkRepoPlacement } from '../../actors/conductor/repo-policy.ts';
+import { type Ctx, type Env, type Gateway, jsonBody, placementFor } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { mintPat } from '../pat.ts';
 import type { Principal } from '../types.ts';
@@ -95,11 +96,13 @@ export function adminRoutes(app: Hono<Env>, gw: Gateway): void {
     const p = c.get('principal');
     const req = RegisterRepoBody.parse(await body(c));
     await requireOrgAdmin(gw, p, req.org);
-    const path = await resolveRepo(req.path);
+    const placement = placementFor(gw, p);
+    // The real path: a symlink or `..` cannot make a second registration of the same checkout.
+    const path = await checkRepoPlacement(await resolveRepo(req.path), placement);
     const repo = { id: newId('r'), orgId: req.org, path, name: req.name ?? basename(path) };
     const created = await gw.db.insert(schema.repos).values(repo).onConflictDoNothing().returning();
     if (created.length === 0)
-      throw new ApiError(409, 'REPO_EXISTS', 'this repository path is already registered');
+      throw new ApiError(409, 'REPO_EXISTS', 'this repository path is already registered (one org per path)');
     await gw.audit(p, 'repo.register', repo.id, req.org, { path });
     return c.json({ repo }, 201);
   });

@@ -3,7 +3,15 @@ import { and, asc, count, eq, sum } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { resolve as resolvePath } from 'node:path';
 import { schema } from '../../actors/recorder/index.ts';
-import { ChatAnswer, ChatBody, chatSubject, IndexMode, IndexRepoBody } from '../../schemas/api.ts';
+import { listDeadLetters } from '../../blackboard/index.ts';
+import {
+  ChatAnswer,
+  ChatBody,
+  chatSubject,
+  IndexMode,
+  IndexRepoBody,
+  ListDeadLettersQuery,
+} from '../../schemas/api.ts';
 import { newId } from '../../schemas/index.ts';
 import { atLeast } from '../access.ts';
 import { requireScope } from '../auth.ts';
@@ -102,6 +110,37 @@ export function opsRoutes(app: Hono<Env>, gw: Gateway): void {
     });
   });
 
+  // What the durable consumers gave up on, and why. Instance administrators see every letter; a metrics:read
+  // token sees the letters of tasks it may view (a letter carries the event: it must not cross orgs).
+  app.get('/v1/deadletters', async (c) => {
+    const p = c.get('principal');
+    if (!p.superuser) requireScope(p, 'metrics:read');
+    const q = ListDeadLettersQuery.parse(c.req.query());
+    const items: Array<Record<string, unknown>> = [];
+    let before = q.before;
+    let scanned = 0;
+    // Filtering may drop letters: read pages until the answer is full or 1000 letters were looked at.
+    while (items.length < q.limit && scanned < 1000) {
+      const page = await listDeadLetters(gw.mesh.jsm, { limit: q.limit, beforeSeq: before });
+      if (page.length === 0) break;
+      scanned += page.length;
+      for (const { dlqSeq, letter } of page) {
+        before = dlqSeq;
+        if (!p.superuser) {
+          if (!letter.taskId) continue;
+          const ok = await gw.access.authorizeTask(p, letter.taskId, 'viewer').then(
+            () => true,
+            () => false,
+          );
+          if (!ok) continue;
+        }
+        items.push({ dlqSeq, ...(redact(letter) as object), payload: redact(letter.payload.slice(0, 4096)) });
+        if (items.length >= q.limit) break;
+      }
+    }
+    return c.json({ items, nextCursor: items.length >= q.limit && before ? before : null });
+  });
+
   app.get('/v1/traces/:id', async (c) => {
     const p = c.get('principal');
     requireScope(p, 'traces:read');
@@ -139,7 +178,8 @@ export function opsRoutes(app: Hono<Env>, gw: Gateway): void {
 
   app.post('/v1/chat/:id', async (c) => {
     const p = c.get('principal');
-    requireScope(p, 'tasks:read');
+    // Writing to a task's thread is a write: tasks:write, as documented.
+    requireScope(p, 'tasks:write');
     const id = taskIdParam(c.req.param('id'));
     await gw.access.authorizeTask(p, id, 'viewer');
     const req = ChatBody.parse(await jsonBody(c, gw.limits.maxBodyBytes));

@@ -3,7 +3,8 @@ import { resolve as resolvePath, basename } from 'node:path';
 import { and, desc, eq, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { sseWithSlot } from '../sse.ts';
-import { submitTask } from '../../actors/conductor/submit.ts';
+import { checkRepoPlacement } from '../../actors/conductor/repo-policy.ts';
+import { prepareTask, publishTask } from '../../actors/conductor/submit.ts';
 import { schema, upsertTask } from '../../actors/recorder/index.ts';
 import { resolveRepo } from '../../actors/runtime/git.ts';
 import { CreateTaskBody, ListTasksQuery } from '../../schemas/api.ts';
@@ -11,7 +12,7 @@ import { CostLedger, keys, newId, Patch, Plan, Review, TaskRecord, TestRun } fro
 import { atLeast, type RepoRef } from '../access.ts';
 import { requireScope } from '../auth.ts';
 import { DEFAULT_ORG_ID } from '../auth.ts';
-import { type Env, type Gateway, jsonBody, taskIdParam } from '../context.ts';
+import { type Env, type Gateway, jsonBody, placementFor, taskIdParam } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import type { Principal } from '../types.ts';
 
@@ -32,6 +33,8 @@ async function repoForNewTask(gw: Gateway, p: Principal, path: string, org?: str
         'REPO_NOT_REGISTERED',
         'this repository is not registered in any org where you are a developer',
       );
+    // Registered before the roots changed, or swapped for a symlink since: checked again at every task.
+    await checkRepoPlacement(registered.path, { roots: gw.opts.repoRoots, stateDir: gw.opts.stateDir });
     return registered;
   }
   const orgId = org ?? (p.superuser ? DEFAULT_ORG_ID : undefined);
@@ -42,7 +45,8 @@ async function repoForNewTask(gw: Gateway, p: Principal, path: string, org?: str
       'this repository is not registered in any org where you are a developer; an org admin can register it (POST /v1/repos, or pass "org" when submitting)',
     );
   // Only admins reach the filesystem here, so others cannot probe which paths exist.
-  const top = await resolveRepo(path);
+  const placement = placementFor(gw, p);
+  const top = await checkRepoPlacement(await resolveRepo(path), placement);
   const existing = await gw.access.repoByPath(top);
   if (existing) {
     if (!atLeast(await gw.access.repoRole(p, existing), 'developer'))
@@ -84,8 +88,20 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
     requireScope(p, 'tasks:write');
     const { org, ...request } = CreateTaskBody.parse(await jsonBody(c, gw.limits.maxBodyBytes));
     const repo = await repoForNewTask(gw, p, request.repo, org);
-    const task = await submitTask(mesh, { ...request, repo: repo.path }, { now: gw.now });
+    // Validate, record, then start: once the task is published nothing may fail, or the caller would be told
+    // it failed while it runs. A record write that fails refuses the task before it exists anywhere else.
+    const task = await prepareTask({ ...request, repo: repo.path }, { now: gw.now });
     await upsertTask(gw.db, task, { createdBy: p.userId });
+    try {
+      await publishTask(mesh, task);
+    } catch (err) {
+      await gw.db
+        .update(schema.tasks)
+        .set({ status: 'failed', reason: 'not started: the mesh did not accept the task' })
+        .where(eq(schema.tasks.id, task.id))
+        .catch(() => undefined);
+      throw err;
+    }
     return c.json(
       {
         task: {

@@ -1,0 +1,64 @@
+// Dead letters (`GET /v1/deadletters`): events a consumer (recorder, conductor) gave up on, with the reason.
+import { createResource, For, Show } from 'solid-js';
+import { api, ApiCallError } from '../api.ts';
+import type { DeadLetterList } from '../types.ts';
+
+export function DeadLettersView() {
+  const [list] = createResource(() => api<DeadLetterList>('GET', '/v1/deadletters?limit=100'));
+  const denied = () => list.error instanceof ApiCallError && list.error.status === 403;
+  return (
+    <section>
+      <h2>Dead letters</h2>
+      <p class="muted">
+        Events a consumer could not process after its bounded retries. They are kept here (30 days) and not
+        retried; the reason says what to fix.
+      </p>
+      <Show when={denied()}>
+        <p class="error">This token cannot see dead letters (it needs the metrics:read scope).</p>
+      </Show>
+      <Show when={list.error && !denied()}>
+        <p class="error">Could not load the dead letters: {(list.error as Error).message}</p>
+      </Show>
+      <Show when={list()} fallback={<Show when={!list.error}>{<p class="muted">Loading…</p>}</Show>}>
+        {(l) => (
+          <Show when={l().items.length > 0} fallback={<p class="muted">No dead letters.</p>}>
+            <table class="tasks">
+              <thead>
+                <tr>
+                  <th>when</th>
+                  <th>consumer</th>
+                  <th>event</th>
+                  <th>task</th>
+                  <th>tries</th>
+                  <th>reason</th>
+                </tr>
+              </thead>
+              <tbody>
+                <For each={l().items}>
+                  {(d) => (
+                    <tr>
+                      <td>{new Date(d.at).toLocaleString()}</td>
+                      <td>{d.consumer}</td>
+                      <td title={d.eventId ?? ''}>
+                        {d.type ?? 'invalid'} #{d.seq}
+                      </td>
+                      <td>
+                        <Show when={d.taskId} fallback="—">
+                          {(t) => <a href={`#/tasks/${t()}`}>{t()}</a>}
+                        </Show>
+                      </td>
+                      <td>{d.deliveries}</td>
+                      <td>
+                        <code>{d.reason}</code>
+                      </td>
+                    </tr>
+                  )}
+                </For>
+              </tbody>
+            </table>
+          </Show>
+        )}
+      </Show>
+    </section>
+  );
+}
