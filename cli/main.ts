@@ -5,14 +5,17 @@ import { openRecord } from '../actors/recorder/index.ts';
 import { isRole, Roles, startActor, startEmbedded } from '../actors/mesh.ts';
 import { connectMesh, NatsUnavailableError } from '../blackboard/index.ts';
 import { createGateway, serveGateway } from '../gateway/index.ts';
+import { cmdDoctor } from './doctor.ts';
 import { UsageError } from './errors.ts';
 import { cmdRun, RUN_USAGE } from './run.ts';
 import { authFromEnv, settingsFromEnv } from './settings.ts';
 
 const USAGE = `codemesh — a mesh of coding agents on NATS
 
-  codemesh run --repo <path> --title <text> [--description <text>] [--approve auto|manual]
+  codemesh run --repo <path> --title <text> [--description <text>] [--approve auto|manual] [--push]
       one task, end to end, with live progress; ends with the branch name
+  codemesh doctor --repo <path> [--commit <ref>] [--files a,b] [--issue <text>] [--json]
+      how the Tester would test the repository at that commit: runner, command, env, setup, tests, why
   codemesh up [--port N]
       nats-server (unless NATS_URL is set), every actor and the gateway in one process
   codemesh actor <${Roles.join('|')}>
@@ -105,6 +108,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'run':
       return cmdRun(rest);
+    case 'doctor':
+      return cmdDoctor(rest);
     case 'up':
       return cmdUp(rest);
     case 'actor':

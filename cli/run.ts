@@ -16,7 +16,9 @@ import { renderEvent, type Totals } from './progress.ts';
 import { settingsFromEnv } from './settings.ts';
 
 export const RUN_USAGE = `usage: codemesh run --repo <path> --title <text> [--description <text>] [--approve auto|manual]
-                    [--base <ref>] [--max-attempts N] [--max-cost-usd X]`;
+                    [--base <ref>] [--max-attempts N] [--max-cost-usd X] [--push]
+  --push   push codemesh/<task> to the repository's remote after integrating (default: never, unless
+           .codemesh.yml says push: true)`;
 
 export async function cmdRun(argv: string[], out = process.stdout): Promise<number> {
   const { values } = parseArgs({
@@ -29,6 +31,7 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
       base: { type: 'string' },
       'max-attempts': { type: 'string' },
       'max-cost-usd': { type: 'string' },
+      push: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -68,6 +71,7 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
         ...(values['max-attempts'] ? { maxAttempts: Number(values['max-attempts']) } : {}),
         ...(values['max-cost-usd'] ? { maxCostUsd: Number(values['max-cost-usd']) } : {}),
       },
+      ...(values.push ? { config: { push: true } } : {}),
     });
     return await follow(mesh, task.id, { print, gatewayUrl: gateway.url, token: settings.token });
   } catch (err) {
