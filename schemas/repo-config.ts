@@ -93,6 +93,8 @@ export function formatConfigIssues(error: z.ZodError, source: string): string {
     const where = path || '(top level)';
     if (issue.code === 'invalid_value' && 'values' in issue) {
       lines.push(`${source}: ${where} must be one of ${issue.values.map(String).join(', ')}`);
+    } else if (issue.code === 'invalid_key') {
+      lines.push(`${source}: ${where} is not an environment variable name`);
     } else if (issue.code === 'invalid_type' && path === '' && issue.expected === 'object') {
       lines.push(`${source}: expected a mapping of settings (test:, push:)`);
     } else {

@@ -95,7 +95,9 @@ export async function planTests(input: PlanTestsInput): Promise<TestPlan> {
   });
   why.push(...sel.why);
   if (sel.labels.length > 0) {
-    return { ...plan, selected: sel.files, labels: sel.labels, command: [...runner.command, ...sel.labels] };
+    // `go test ./...` means every package: the selected packages replace it.
+    const base = runner.kind === 'go' ? runner.command.filter((a) => a !== './...') : runner.command;
+    return { ...plan, selected: sel.files, labels: sel.labels, command: [...base, ...sel.labels] };
   }
   const suiteSize = runner.language ? files.filter((f) => isTestFile(f, runner.language)).length : 0;
   if (suiteSize <= maxFiles) {

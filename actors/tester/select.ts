@@ -222,7 +222,8 @@ function sharedPrefix(a: string, b: string): number {
 function importPattern(src: string, lang: Language | undefined, files: string[]): string | undefined {
   if (lang === 'python') {
     const mod = pythonModule(src, files);
-    if (!mod || !mod.includes('.')) return undefined; // a top-level package is imported by everything
+    if (!mod) return undefined;
+    if (!mod.includes('.')) return `^\\s*(import|from) ${mod}\\b`;
     const parent = mod.slice(0, mod.lastIndexOf('.')).replace(/\./g, '\\.');
     const leaf = mod.slice(mod.lastIndexOf('.') + 1);
     return `${mod.replace(/\./g, '\\.')}\\b|from ${parent} import .*\\b${leaf}\\b`;
