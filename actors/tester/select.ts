@@ -84,6 +84,11 @@ export async function selectTests(input: SelectInput): Promise<Selection> {
     if (!pattern) continue;
     for (const t of await grepFiles(input.workDir, pattern, tests)) add(related, t, `imports ${src}`);
   }
+  // The package's own test module (`test_requests.py` for `requests/models.py`).
+  for (const src of sources) {
+    const top = lang === 'python' ? pythonModule(src, input.files)?.split('.')[0] : undefined;
+    if (top) for (const t of namedAfter(`${top}.py`, tests)) add(related, t, `named after the package ${top}`);
+  }
   // Tests the issue mentions by source path (a traceback frame, a module) pull in their tests too.
   for (const path of mentionedPaths(issue)) {
     if (testSet.has(path) || languageOf(path) !== lang || !input.files.includes(path)) continue;
