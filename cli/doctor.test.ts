@@ -25,7 +25,7 @@ async function doctor(args: string[]): Promise<{ code: number; out: string }> {
       done();
     },
   });
-  const code = await cmdDoctor(args, sink as unknown as NodeJS.WriteStream);
+  const code = await cmdDoctor(args, sink);
   return { code, out };
 }
 
@@ -46,7 +46,9 @@ describe('codemesh doctor', () => {
     const { code, out } = await doctor(['--repo', dir, '--commit', commit, '--files', 'src/app/core.py']);
     expect(code).toBe(0);
     expect(out).toMatch(/^runner: {3}pytest$/m);
-    expect(out).toMatch(/^command: .* -m pytest .*--junitxml=<checkout>\/\.codemesh-report\/junit\.xml tests\/test_core\.py$/m);
+    expect(out).toMatch(
+      /^command: .* -m pytest .*--junitxml=<checkout>\/\.codemesh-report\/junit\.xml tests\/test_core\.py$/m,
+    );
     expect(out).toMatch(/^env: .*PYTHONPATH=src:\. EXTRA=1$/m);
     expect(out).toMatch(/^timeout: {2}120 s$/m);
     expect(out).toContain('selected: 1\n  - tests/test_core.py');

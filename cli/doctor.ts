@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { planTests } from '../actors/tester/plan.ts';
-import { addWorktree, RepoNotFoundError, removeWorktree, resolveCommit, resolveRepo } from '../actors/runtime/git.ts';
+import {
+  addWorktree,
+  RepoNotFoundError,
+  removeWorktree,
+  resolveCommit,
+  resolveRepo,
+} from '../actors/runtime/git.ts';
 import { RepoConfigError } from '../schemas/repo-config.ts';
 import type { TestPlan } from '../actors/tester/types.ts';
 import { UsageError } from './errors.ts';
@@ -13,7 +19,10 @@ import { UsageError } from './errors.ts';
 export const DOCTOR_USAGE =
   'usage: codemesh doctor --repo <path> [--commit <ref>] [--files a.py,b.py] [--issue <text>] [--json]';
 
-export async function cmdDoctor(argv: string[], out = process.stdout): Promise<number> {
+export async function cmdDoctor(
+  argv: string[],
+  out: { write(text: string): unknown } = process.stdout,
+): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {

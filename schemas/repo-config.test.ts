@@ -52,7 +52,9 @@ describe('parseRepoConfig', () => {
     expect(bad({ test: { timeout: 'ten' } })).toBe('.codemesh.yml: test.timeout: a whole number of seconds');
     expect(bad({ test: { timeout: 1.5 } })).toBe('.codemesh.yml: test.timeout: a whole number of seconds');
     expect(bad({ test: { scope: 'some' } })).toBe('.codemesh.yml: test.scope must be one of selected, all');
-    expect(bad({ test: { runner: 'nose' } })).toMatch(/^\.codemesh\.yml: test\.runner must be one of pytest, django/);
+    expect(bad({ test: { runner: 'nose' } })).toMatch(
+      /^\.codemesh\.yml: test\.runner must be one of pytest, django/,
+    );
     expect(bad({ push: 'yes' })).toBe('.codemesh.yml: push: true or false');
     expect(bad({ test: { env: { 'BAD-NAME': 'x' } } })).toBe(
       '.codemesh.yml: test.env.BAD-NAME is not an environment variable name',
@@ -63,7 +65,10 @@ describe('parseRepoConfig', () => {
 
 describe('mergeRepoConfigs', () => {
   it('repo file < registered repo < task, env merged key by key', () => {
-    const file = parseRepoConfig({ push: true, test: { timeout: 100, scope: 'all', env: { A: '1', B: '1' } } }, 'f');
+    const file = parseRepoConfig(
+      { push: true, test: { timeout: 100, scope: 'all', env: { A: '1', B: '1' } } },
+      'f',
+    );
     const registered = parseRepoConfig({ test: { timeout: 200, env: { B: '2' } } }, 'r');
     const task = parseRepoConfig({ push: false, test: { env: { C: '3' } } }, 't');
     expect(mergeRepoConfigs(file, registered, task)).toEqual({
@@ -78,6 +83,8 @@ describe('TaskRequest.config', () => {
   it('takes the same settings and refuses unknown ones', () => {
     const ok = TaskRequest.parse({ repo: '/r', title: 't', config: { push: true, test: { timeout: 60 } } });
     expect(ok.config).toEqual({ push: true, test: { timeout: 60 } });
-    expect(TaskRequest.safeParse({ repo: '/r', title: 't', config: { test: { timout: 1 } } }).success).toBe(false);
+    expect(TaskRequest.safeParse({ repo: '/r', title: 't', config: { test: { timout: 1 } } }).success).toBe(
+      false,
+    );
   });
 });

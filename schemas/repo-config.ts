@@ -85,7 +85,9 @@ export function formatConfigIssues(error: z.ZodError, source: string): string {
         const full = path ? `${path}.${key}` : key;
         const near = closest(key, KNOWN[path] ?? []);
         const hint = near ? ` (did you mean ${path ? `${path}.` : ''}${near}?)` : '';
-        const known = KNOWN[path] ? `; settings: ${KNOWN[path].map((k) => (path ? `${path}.${k}` : k)).join(', ')}` : '';
+        const known = KNOWN[path]
+          ? `; settings: ${KNOWN[path].map((k) => (path ? `${path}.${k}` : k)).join(', ')}`
+          : '';
         lines.push(`${source}: ${full} is not a setting${hint || known}`);
       }
       continue;

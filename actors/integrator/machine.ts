@@ -40,7 +40,8 @@ export async function pushIfAsked(task: TaskRecord, branch: string): Promise<Pus
     if (!(err instanceof RepoConfigError)) throw err;
     return { pushed: false, reason: `not pushed: ${err.message}` };
   }
-  if (!push) return { pushed: false, reason: 'push is off (push: true in .codemesh.yml, or codemesh run --push)' };
+  if (!push)
+    return { pushed: false, reason: 'push is off (push: true in .codemesh.yml, or codemesh run --push)' };
   return pushBranch(task.repoPath, branch);
 }
 

@@ -44,13 +44,19 @@ function setup(files: Record<string, string> = { 'a.txt': 'one\n' }) {
 it('does not push by default, even with an origin remote', async () => {
   const { task, remoteHas } = setup();
   const r = await pushIfAsked(task(), 'codemesh/t-push00001');
-  expect(r).toEqual({ pushed: false, reason: 'push is off (push: true in .codemesh.yml, or codemesh run --push)' });
+  expect(r).toEqual({
+    pushed: false,
+    reason: 'push is off (push: true in .codemesh.yml, or codemesh run --push)',
+  });
   expect(remoteHas()).toBe(false);
 });
 
 it('pushes when the task asks (codemesh run --push)', async () => {
   const { task, remoteHas } = setup();
-  expect(await pushIfAsked(task({ push: true }), 'codemesh/t-push00001')).toEqual({ pushed: true, remote: 'origin' });
+  expect(await pushIfAsked(task({ push: true }), 'codemesh/t-push00001')).toEqual({
+    pushed: true,
+    remote: 'origin',
+  });
   expect(remoteHas()).toBe(true);
 });
 

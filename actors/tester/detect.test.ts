@@ -32,7 +32,8 @@ describe('Python src layout against an installed copy of the same package', () =
       {
         'pyproject.toml': '[project]\nname = "mypkg"\nversion = "0"\n',
         'src/mypkg/__init__.py': 'WHERE = "checkout"\n',
-        'tests/test_where.py': 'import mypkg\n\ndef test_checkout_wins():\n    assert mypkg.WHERE == "checkout"\n',
+        'tests/test_where.py':
+          'import mypkg\n\ndef test_checkout_wins():\n    assert mypkg.WHERE == "checkout"\n',
       },
       root,
     );
@@ -48,7 +49,12 @@ describe('Python src layout against an installed copy of the same package', () =
 
   it("the plan's env makes python import the checkout, where a bare interpreter imports the installed copy", async () => {
     const { dir, commit, userBase } = setup();
-    const plan = await planTests({ workDir: dir, repoPath: dir, baseCommit: commit, changedFiles: ['src/mypkg/__init__.py'] });
+    const plan = await planTests({
+      workDir: dir,
+      repoPath: dir,
+      baseCommit: commit,
+      changedFiles: ['src/mypkg/__init__.py'],
+    });
     expect(plan.kind).toBe('pytest');
     expect(plan.env.PYTHONPATH?.split(':')[0]).toBe('src');
     expect(plan.why.join('\n')).toMatch(/src layout \(mypkg\)/);
@@ -64,7 +70,12 @@ describe('Python src layout against an installed copy of the same package', () =
 
   it('runs the selected test in the sandbox against the checkout', async () => {
     const { dir, commit, userBase } = setup();
-    const plan = await planTests({ workDir: dir, repoPath: dir, baseCommit: commit, changedFiles: ['src/mypkg/__init__.py'] });
+    const plan = await planTests({
+      workDir: dir,
+      repoPath: dir,
+      baseCommit: commit,
+      changedFiles: ['src/mypkg/__init__.py'],
+    });
     expect(plan.selected).toEqual(['tests/test_where.py']);
     await prepareReport(plan, dir);
     const res = await createSandbox().run({
@@ -76,7 +87,9 @@ describe('Python src layout against an installed copy of the same package', () =
     });
     const parsed = await parseRunnerOutput(plan, dir, res.stdout, res.stderr, res.exitCode);
     expect(parsed.error, res.stdout + res.stderr).toBeUndefined();
-    expect(parsed.tests.map((t) => [t.name, t.status])).toEqual([['tests.test_where::test_checkout_wins', 'passed']]);
+    expect(parsed.tests.map((t) => [t.name, t.status])).toEqual([
+      ['tests.test_where::test_checkout_wins', 'passed'],
+    ]);
   });
 
   it('honours pytest pythonpath from pyproject.toml and prefers a .venv interpreter', async () => {
@@ -135,16 +148,34 @@ describe('Django-like project (tests/runtests.py) with a package.json for its JS
 
   it('runs tests/runtests.py with dotted labels, not npm test, and reads unittest results in the sandbox', async () => {
     const { dir, commit } = makeRepo(files, tmp());
-    const plan = await planTests({ workDir: dir, repoPath: dir, baseCommit: commit, changedFiles: ['django/core/validators.py'] });
+    const plan = await planTests({
+      workDir: dir,
+      repoPath: dir,
+      baseCommit: commit,
+      changedFiles: ['django/core/validators.py'],
+    });
     expect(plan.kind).toBe('django');
     expect(plan.command).toEqual(
-      expect.arrayContaining([PY, 'tests/runtests.py', '--verbosity', '2', '--settings=test_sqlite', '--parallel', '1']),
+      expect.arrayContaining([
+        PY,
+        'tests/runtests.py',
+        '--verbosity',
+        '2',
+        '--settings=test_sqlite',
+        '--parallel',
+        '1',
+      ]),
     );
     expect(plan.labels).toEqual(['validators.tests']);
     expect(plan.command.at(-1)).toBe('validators.tests');
     expect(plan.env.PYTHONPATH).toBe('.');
     await prepareReport(plan, dir);
-    const res = await createSandbox().run({ command: plan.command, workDir: dir, env: plan.env, timeoutMs: 60_000 });
+    const res = await createSandbox().run({
+      command: plan.command,
+      workDir: dir,
+      env: plan.env,
+      timeoutMs: 60_000,
+    });
     const parsed = await parseRunnerOutput(plan, dir, res.stdout, res.stderr, res.exitCode);
     expect(res.exitCode).toBe(1);
     expect(parsed.tests.map((t) => [t.name, t.status]).sort()).toEqual([
@@ -165,7 +196,10 @@ describe('a package.json that only lints', () => {
   it('does not turn a Python project into an npm one, even when the change touches only JS', async () => {
     const { dir } = makeRepo(
       {
-        'package.json': JSON.stringify({ scripts: { test: 'eslint . && prettier --check .' }, devDependencies: { eslint: '8' } }),
+        'package.json': JSON.stringify({
+          scripts: { test: 'eslint . && prettier --check .' },
+          devDependencies: { eslint: '8' },
+        }),
         'static/app.js': '',
         'setup.py': '',
         'pkg/__init__.py': '',
@@ -198,10 +232,20 @@ describe('SymPy-like project (bin/test)', () => {
       },
       tmp(),
     );
-    const plan = await planTests({ workDir: dir, repoPath: dir, baseCommit: commit, changedFiles: ['sympy/geometry/point.py'] });
+    const plan = await planTests({
+      workDir: dir,
+      repoPath: dir,
+      baseCommit: commit,
+      changedFiles: ['sympy/geometry/point.py'],
+    });
     expect(plan.kind).toBe('sympy');
     const bin = plan.command.indexOf('bin/test');
-    expect(plan.command.slice(bin)).toEqual(['bin/test', '-C', '--verbose', 'sympy/geometry/tests/test_point.py']);
+    expect(plan.command.slice(bin)).toEqual([
+      'bin/test',
+      '-C',
+      '--verbose',
+      'sympy/geometry/tests/test_point.py',
+    ]);
     expect(plan.command.slice(0, 2)).toEqual(['sh', '-c']);
     expect(plan.reportFile).toBe('.codemesh-report/sympy.log');
     expect(plan.env.PYTHONHASHSEED).toBe('0');
@@ -233,7 +277,12 @@ describe('JS and Go', () => {
       { 'go.mod': 'module ex\n\ngo 1.22\n', 'pkg/a/a.go': '', 'pkg/a/a_test.go': '', 'pkg/b/b_test.go': '' },
       tmp(),
     );
-    const plan = await planTests({ workDir: dir, repoPath: dir, baseCommit: commit, changedFiles: ['pkg/a/a.go'] });
+    const plan = await planTests({
+      workDir: dir,
+      repoPath: dir,
+      baseCommit: commit,
+      changedFiles: ['pkg/a/a.go'],
+    });
     expect(plan.kind).toBe('go');
     expect(plan.command).toEqual(['go', 'test', '-json', './pkg/a']);
   });
@@ -254,20 +303,29 @@ describe('setup and config', () => {
     expect(plan.setup).toHaveLength(1);
     execFileSync(plan.setup[0]![0]!, plan.setup[0]!.slice(1), { cwd: dir });
     expect(readFileSync(join(dir, 'src/tool/_version.py'), 'utf8')).toContain('version = "1.2.3"');
-    const out = execFileSync(PY, ['-c', 'import tool; print(tool.version)'], { cwd: dir, env: { ...process.env, ...plan.env } });
+    const out = execFileSync(PY, ['-c', 'import tool; print(tool.version)'], {
+      cwd: dir,
+      env: { ...process.env, ...plan.env },
+    });
     expect(String(out).trim()).toBe('1.2.3');
   });
 
   it('applies test.command, test.env, test.setup, test.timeout, test.scope and push from the settings', async () => {
     const { dir, commit } = makeRepo(
       {
-        '.codemesh.yml': 'push: true\ntest:\n  command: python3 -m pytest -x\n  runner: pytest\n  env:\n    FOO: 1\n  setup:\n    - echo hi > gen.txt\n  timeout: 42\n  scope: all\n',
+        '.codemesh.yml':
+          'push: true\ntest:\n  command: python3 -m pytest -x\n  runner: pytest\n  env:\n    FOO: 1\n  setup:\n    - echo hi > gen.txt\n  timeout: 42\n  scope: all\n',
         'pyproject.toml': '',
         'tests/test_a.py': '',
       },
       tmp(),
     );
-    const plan = await planTests({ workDir: dir, repoPath: dir, baseCommit: commit, config: { test: { env: { BAR: 'x' } } } });
+    const plan = await planTests({
+      workDir: dir,
+      repoPath: dir,
+      baseCommit: commit,
+      config: { test: { env: { BAR: 'x' } } },
+    });
     expect(plan).toMatchObject({ kind: 'pytest', timeoutMs: 42_000, scope: 'all', push: true, selected: [] });
     expect(plan.command.slice(0, 4)).toEqual(['sh', '-c', 'python3 -m pytest -x "$@"', 'sh']);
     expect(plan.command.at(-1)).toMatch(/^--junitxml=/);
@@ -277,7 +335,10 @@ describe('setup and config', () => {
   });
 
   it('a test.command without a runner is one pass/fail result', async () => {
-    const { dir, commit } = makeRepo({ '.codemesh.yml': 'test:\n  command: [make, check]\n', 'Makefile': '' }, tmp());
+    const { dir, commit } = makeRepo(
+      { '.codemesh.yml': 'test:\n  command: [make, check]\n', Makefile: '' },
+      tmp(),
+    );
     const plan = await planTests({ workDir: dir, repoPath: dir, baseCommit: commit });
     expect(plan).toMatchObject({ kind: 'custom', command: ['make', 'check'] });
     const parsed = await parseRunnerOutput(plan, dir, '', 'boom', 2);

@@ -66,14 +66,19 @@ describe('parseUnittestText (Django runtests.py, verbosity 2)', () => {
     const tests = parseUnittestText(DJANGO);
     expect(tests.map((t) => [t.name, t.status])).toEqual([
       ['basic.tests.ModelTest::test_emptyqs_distinct', 'skipped'],
-      ['custom_managers.tests.CustomManagersRegressTestCase::test_save_clears_annotations_from_base_manager', 'passed'],
+      [
+        'custom_managers.tests.CustomManagersRegressTestCase::test_save_clears_annotations_from_base_manager',
+        'passed',
+      ],
       ['basic.tests.ManagerTest::test_manager_method_signature', 'failed'],
       ['basic.tests.LegacyTest::test_old_style', 'passed'],
       ['basic.tests.LegacyTest::test_broken', 'failed'],
       ['basic.tests.LegacyTest::test_expected', 'skipped'],
     ]);
     expect(tests[2]?.file).toBe('basic.tests');
-    expect(tests[2]?.message).toMatch(/^Traceback[\s\S]*AssertionError: '\(\*args, \*\*kwargs\)' != '\(objs\)'$/);
+    expect(tests[2]?.message).toMatch(
+      /^Traceback[\s\S]*AssertionError: '\(\*args, \*\*kwargs\)' != '\(objs\)'$/,
+    );
     expect(tests[4]?.message).toContain('ZeroDivisionError');
   });
 });

@@ -27,7 +27,8 @@ export function parseUnittestText(output: string): TestOutcome[] {
     pending = undefined;
   }
   // Failure sections: `FAIL: test_x (mod.Class.test_x)` then a dashed line, then text up to the next `====`.
-  const section = /^(?:FAIL|ERROR): (\w+) \(([\w.]+)\)[^\n]*\n(?:[^\n]*\n)?-{20,}\n([\s\S]*?)(?=^={20,}|^-{20,}\nRan |$(?![\s\S]))/gm;
+  const section =
+    /^(?:FAIL|ERROR): (\w+) \(([\w.]+)\)[^\n]*\n(?:[^\n]*\n)?-{20,}\n([\s\S]*?)(?=^={20,}|^-{20,}\nRan |$(?![\s\S]))/gm;
   for (const m of output.matchAll(section)) {
     const { name, module } = testName(m[1]!, m[2]!);
     const t = tests.get(name) ?? { name, status: 'failed' as const, file: module };
@@ -69,7 +70,11 @@ export function parseSympyText(output: string): TestOutcome[] {
     const m = /^(test_\w+)\s+(ok|F|E|f|s|w|X|T|Skipped)\b/.exec(line.trim());
     if (!m) continue;
     const status: TestOutcome['status'] =
-      m[2] === 'ok' || m[2] === 'X' ? 'passed' : m[2] === 'F' || m[2] === 'E' || m[2] === 'T' ? 'failed' : 'skipped';
+      m[2] === 'ok' || m[2] === 'X'
+        ? 'passed'
+        : m[2] === 'F' || m[2] === 'E' || m[2] === 'T'
+          ? 'failed'
+          : 'skipped';
     const name = file ? `${file}::${m[1]}` : m[1]!;
     tests.set(name, { name, status, ...(file ? { file } : {}) });
   }

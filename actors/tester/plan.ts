@@ -78,7 +78,9 @@ export async function planTests(input: PlanTestsInput): Promise<TestPlan> {
     return plan;
   }
   if (runner.kind === 'npm' || runner.kind === 'custom') {
-    why.push(`${runner.kind === 'npm' ? 'npm test' : 'test.command'} takes no test selection: it runs as it is`);
+    why.push(
+      `${runner.kind === 'npm' ? 'npm test' : 'test.command'} takes no test selection: it runs as it is`,
+    );
     return plan;
   }
   const maxFiles = test.max_files ?? DEFAULT_MAX_FILES;
@@ -101,7 +103,9 @@ export async function planTests(input: PlanTestsInput): Promise<TestPlan> {
   }
   const suiteSize = runner.language ? files.filter((f) => isTestFile(f, runner.language)).length : 0;
   if (suiteSize <= maxFiles) {
-    why.push(`no test relates to the change; the suite has ${suiteSize} test file(s) (≤ ${maxFiles}): all run`);
+    why.push(
+      `no test relates to the change; the suite has ${suiteSize} test file(s) (≤ ${maxFiles}): all run`,
+    );
     return plan;
   }
   why.push(

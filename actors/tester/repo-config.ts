@@ -1,7 +1,12 @@
 // Reads a repository's `.codemesh.yml` from the git objects of a commit (never from a work tree, which a patch
 // may have changed) and merges it with the registered and per-task settings.
 import { parse as parseYaml } from 'yaml';
-import { mergeRepoConfigs, parseRepoConfig, type RepoConfig, RepoConfigError } from '../../schemas/repo-config.ts';
+import {
+  mergeRepoConfigs,
+  parseRepoConfig,
+  type RepoConfig,
+  RepoConfigError,
+} from '../../schemas/repo-config.ts';
 import { git } from '../runtime/git.ts';
 
 export const CONFIG_FILES = ['.codemesh.yml', '.codemesh.yaml'] as const;
@@ -39,7 +44,9 @@ export async function resolveRepoConfig(opts: {
   const file = await loadRepoConfig(opts.repoPath, opts.commit);
   const sources = file.source ? [file.source] : [];
   const registered =
-    opts.registered === undefined ? undefined : parseRepoConfig(opts.registered, 'registered repository settings');
+    opts.registered === undefined
+      ? undefined
+      : parseRepoConfig(opts.registered, 'registered repository settings');
   if (registered) sources.push('registered repository settings');
   const task = opts.task === undefined ? undefined : parseRepoConfig(opts.task, 'task config');
   if (task) sources.push('task config');

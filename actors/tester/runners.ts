@@ -1,9 +1,7 @@
-// How a repository runs its tests (detectRunner) and what the run said, test by test (parseRunnerOutput).
+// What a test run said, test by test (parseRunnerOutput); detection lives in detect.ts and plan.ts, test by test (parseRunnerOutput).
 // Plans are made to run inside the sandbox: only workDir is writable, so reports and caches stay there or
 // in the sandbox's private /tmp.
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { parseSympyText, parseUnittestText } from './parse-text.ts';
 import { REPORT_DIR, type RunnerPlan } from './types.ts';

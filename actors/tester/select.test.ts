@@ -35,7 +35,13 @@ function project() {
 }
 
 async function select(dir: string, extra: Partial<Parameters<typeof selectTests>[0]>) {
-  return selectTests({ workDir: dir, kind: 'pytest', files: await listFiles(dir), changedFiles: [], ...extra });
+  return selectTests({
+    workDir: dir,
+    kind: 'pytest',
+    files: await listFiles(dir),
+    changedFiles: [],
+    ...extra,
+  });
 }
 
 describe('selectTests', () => {
@@ -85,7 +91,12 @@ describe('selectTests', () => {
 describe('planTests scope', () => {
   it('runs nothing for an unrelated change in a large suite, and everything with scope all', async () => {
     const { dir, commit } = project();
-    const none = await planTests({ workDir: dir, repoPath: dir, baseCommit: commit, changedFiles: ['README.md'] });
+    const none = await planTests({
+      workDir: dir,
+      repoPath: dir,
+      baseCommit: commit,
+      changedFiles: ['README.md'],
+    });
     expect(none.command).toEqual([]);
     expect(none.why.at(-1)).toMatch(/nothing runs \(set test.scope: all/);
     const all = await planTests({
@@ -118,14 +129,25 @@ describe('labels', () => {
     expect(djangoLabel('tests/forms_tests/tests/test_forms.py')).toBe('forms_tests.tests.test_forms');
     expect(djangoLabel('django/contrib/admin/tests.py')).toBeUndefined();
     expect(labelsFor('django', ['tests/validators/tests.py'])).toEqual(['validators.tests']);
-    expect(labelsFor('sympy', ['sympy/core/tests/test_basic.py'])).toEqual(['sympy/core/tests/test_basic.py']);
-    expect(labelsFor('go', ['pkg/a/a_test.go'], ['main.go', 'pkg/b/b.go'])).toEqual(['./pkg/a', '.', './pkg/b']);
+    expect(labelsFor('sympy', ['sympy/core/tests/test_basic.py'])).toEqual([
+      'sympy/core/tests/test_basic.py',
+    ]);
+    expect(labelsFor('go', ['pkg/a/a_test.go'], ['main.go', 'pkg/b/b.go'])).toEqual([
+      './pkg/a',
+      '.',
+      './pkg/b',
+    ]);
     expect(labelsFor('vitest', ['packages/a/src/x.test.ts'], [], 'packages/a')).toEqual(['src/x.test.ts']);
     expect(labelsFor('npm', ['a.test.js'])).toEqual([]);
   });
 
   it('names Python modules with their source root stripped', () => {
-    const files = ['src/flask/__init__.py', 'src/flask/app.py', 'django/__init__.py', 'django/core/__init__.py'];
+    const files = [
+      'src/flask/__init__.py',
+      'src/flask/app.py',
+      'django/__init__.py',
+      'django/core/__init__.py',
+    ];
     expect(pythonModule('src/flask/app.py', files)).toBe('flask.app');
     expect(pythonModule('src/flask/__init__.py', files)).toBe('flask');
     expect(pythonModule('django/core/validators.py', files)).toBe('django.core.validators');

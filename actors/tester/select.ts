@@ -87,7 +87,8 @@ export async function selectTests(input: SelectInput): Promise<Selection> {
   // The package's own test module (`test_requests.py` for `requests/models.py`).
   for (const src of sources) {
     const top = lang === 'python' ? pythonModule(src, input.files)?.split('.')[0] : undefined;
-    if (top) for (const t of namedAfter(`${top}.py`, tests)) add(related, t, `named after the package ${top}`);
+    if (top)
+      for (const t of namedAfter(`${top}.py`, tests)) add(related, t, `named after the package ${top}`);
   }
   // Tests the issue mentions by source path (a traceback frame, a module) pull in their tests too.
   for (const path of mentionedPaths(issue)) {
@@ -100,7 +101,8 @@ export async function selectTests(input: SelectInput): Promise<Selection> {
   const extra = [...related.entries()];
   chosen.push(...extra.slice(0, cap));
   for (const [file, reason] of chosen) why.push(`${file}: ${reason}`);
-  if (extra.length > cap) why.push(`${extra.length - cap} more related test files left out (cap ${cap}, test.max_files)`);
+  if (extra.length > cap)
+    why.push(`${extra.length - cap} more related test files left out (cap ${cap}, test.max_files)`);
   if (primary.size > MAX_PRIMARY) why.push(`${primary.size - MAX_PRIMARY} more named test files left out`);
 
   const files = chosen.map(([f]) => f);
@@ -108,7 +110,12 @@ export async function selectTests(input: SelectInput): Promise<Selection> {
 }
 
 /** Runner arguments for the chosen test files. */
-export function labelsFor(kind: RunnerKind, files: string[], changedFiles: string[] = [], packageDir?: string): string[] {
+export function labelsFor(
+  kind: RunnerKind,
+  files: string[],
+  changedFiles: string[] = [],
+  packageDir?: string,
+): string[] {
   switch (kind) {
     case 'django':
       return unique(files.map(djangoLabel).filter((l): l is string => !!l));
@@ -118,7 +125,9 @@ export function labelsFor(kind: RunnerKind, files: string[], changedFiles: strin
     }
     case 'vitest':
     case 'jest':
-      return files.map((f) => (packageDir && f.startsWith(`${packageDir}/`) ? f.slice(packageDir.length + 1) : f));
+      return files.map((f) =>
+        packageDir && f.startsWith(`${packageDir}/`) ? f.slice(packageDir.length + 1) : f,
+      );
     case 'npm':
     case 'custom':
     case 'none':
@@ -148,7 +157,7 @@ function languageOfKind(kind: RunnerKind): Language | undefined {
 
 function mentionedPaths(text: string): string[] {
   const out = new Set<string>();
-  for (const m of text.matchAll(/(?:^|[\s"'`(\[])((?:[\w.-]+\/)*[\w.-]+\.(?:py|[cm]?[jt]sx?|go))\b/g)) {
+  for (const m of text.matchAll(/(?:^|[\s"'`([])((?:[\w.-]+\/)*[\w.-]+\.(?:py|[cm]?[jt]sx?|go))\b/g)) {
     out.add(m[1]!.replace(/^(?:\.\/|[ab]\/)/, ''));
   }
   return [...out];
@@ -170,7 +179,8 @@ function moduleToFile(label: string, tests: string[], kind: RunnerKind): string 
   const parts = label.split('.');
   for (let n = parts.length; n >= 1; n--) {
     const path = parts.slice(0, n).join('/');
-    const candidates = kind === 'django' ? [`tests/${path}.py`] : [`${path}.py`, `tests/${path}.py`, `src/${path}.py`];
+    const candidates =
+      kind === 'django' ? [`tests/${path}.py`] : [`${path}.py`, `tests/${path}.py`, `src/${path}.py`];
     const hit = candidates.find((c) => tests.includes(c));
     if (hit && (n > 1 || /^test/.test(parts[0]!))) return hit;
   }
@@ -259,11 +269,9 @@ async function grepFiles(workDir: string, pattern: string, within: string[]): Pr
   // Pathspecs of the test directories keep git grep off the rest of a large repository.
   const dirs = unique(within.map((f) => (f.includes('/') ? f.slice(0, f.indexOf('/')) : f)));
   const specs = dirs.length <= 200 ? dirs : [];
-  const r = await git(
-    workDir,
-    ['grep', '-l', '-I', '-E', '--untracked', '-e', pattern, '--', ...specs],
-    { allowFail: true },
-  );
+  const r = await git(workDir, ['grep', '-l', '-I', '-E', '--untracked', '-e', pattern, '--', ...specs], {
+    allowFail: true,
+  });
   if (r.exitCode !== 0) return [];
   return r.stdout.split('\n').filter((f) => wanted.has(f));
 }
