@@ -7,12 +7,23 @@ import { submitTask } from '../../actors/conductor/submit.ts';
 import { schema, upsertTask } from '../../actors/recorder/index.ts';
 import { resolveRepo } from '../../actors/runtime/git.ts';
 import { CreateTaskBody, ListTasksQuery } from '../../schemas/api.ts';
-import { CostLedger, keys, newId, Patch, Plan, Review, TaskRecord, TestRun } from '../../schemas/index.ts';
+import {
+  CostLedger,
+  keys,
+  mergeRepoConfigs,
+  newId,
+  Patch,
+  Plan,
+  Review,
+  TaskRecord,
+  TestRun,
+} from '../../schemas/index.ts';
 import { atLeast, type RepoRef } from '../access.ts';
 import { requireScope } from '../auth.ts';
 import { DEFAULT_ORG_ID } from '../auth.ts';
 import { type Env, type Gateway, jsonBody, taskIdParam } from '../context.ts';
 import { ApiError } from '../errors.ts';
+import { registeredRepoConfig } from './admin.ts';
 import type { Principal } from '../types.ts';
 
 const TERMINAL = new Set(['task.completed', 'task.failed', 'task.rolled_back']);
@@ -84,7 +95,14 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
     requireScope(p, 'tasks:write');
     const { org, ...request } = CreateTaskBody.parse(await jsonBody(c, gw.limits.maxBodyBytes));
     const repo = await repoForNewTask(gw, p, request.repo, org);
-    const task = await submitTask(mesh, { ...request, repo: repo.path }, { now: gw.now });
+    // The registered settings travel with the task (registered < task); the repo file is read at test time.
+    const registered = await registeredRepoConfig(gw, repo);
+    const config = registered ? mergeRepoConfigs(registered, request.config) : request.config;
+    const task = await submitTask(
+      mesh,
+      { ...request, repo: repo.path, ...(config ? { config } : {}) },
+      { now: gw.now },
+    );
     await upsertTask(gw.db, task, { createdBy: p.userId });
     return c.json(
       {
