@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeRepo } from '../../test/temp-repo.ts';
 import { listFiles } from './detect.ts';
-import { planTests } from './plan.ts';
+import { planTests, retargetPlan } from './plan.ts';
 import { djangoLabel, labelsFor, pythonModule, selectTests } from './select.ts';
 
 const roots: string[] = [];
@@ -151,5 +151,22 @@ describe('labels', () => {
     expect(pythonModule('src/flask/app.py', files)).toBe('flask.app');
     expect(pythonModule('src/flask/__init__.py', files)).toBe('flask');
     expect(pythonModule('django/core/validators.py', files)).toBe('django.core.validators');
+  });
+});
+
+describe('retargetPlan', () => {
+  it('moves the work-tree paths of a plan to another checkout, keeping the selected tests', async () => {
+    const { dir, commit } = project();
+    const plan = await planTests({
+      workDir: dir,
+      repoPath: dir,
+      baseCommit: commit,
+      changedFiles: ['shop/cart.py'],
+    });
+    const other = retargetPlan(plan, dir, '/elsewhere/wt');
+    expect(other.command).toContain('--junitxml=/elsewhere/wt/.codemesh-report/junit.xml');
+    expect(other.command.join(' ')).not.toContain(dir);
+    expect(other.labels).toEqual(plan.labels);
+    expect(other.command.slice(-2)).toEqual(plan.command.slice(-2));
   });
 });
