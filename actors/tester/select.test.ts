@@ -170,3 +170,22 @@ describe('retargetPlan', () => {
     expect(other.command.slice(-2)).toEqual(plan.command.slice(-2));
   });
 });
+
+describe('the package test module', () => {
+  it("selects test_<package>.py for a change in the package, and not every test under the package's folder", async () => {
+    const { dir } = makeRepo(
+      {
+        'setup.py': '',
+        'requests/__init__.py': '',
+        'requests/models.py': '',
+        'test_requests.py': 'import requests\n',
+        'requests/sub/__init__.py': '',
+        'requests/sub/tests/test_unrelated.py': '',
+      },
+      tmp(),
+    );
+    const s = await select(dir, { changedFiles: ['requests/models.py'] });
+    expect(s.files).toEqual(['test_requests.py']);
+    expect(s.why).toEqual(['test_requests.py: named after the package requests']);
+  });
+});

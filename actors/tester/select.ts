@@ -88,7 +88,8 @@ export async function selectTests(input: SelectInput): Promise<Selection> {
   for (const src of sources) {
     const top = lang === 'python' ? pythonModule(src, input.files)?.split('.')[0] : undefined;
     if (top)
-      for (const t of namedAfter(`${top}.py`, tests)) add(related, t, `named after the package ${top}`);
+      for (const t of namedAfter(`${top}.py`, tests, { dirs: false }))
+        add(related, t, `named after the package ${top}`);
   }
   // Tests the issue mentions by source path (a traceback frame, a module) pull in their tests too.
   for (const path of mentionedPaths(issue)) {
@@ -211,13 +212,15 @@ function addedTests(diff: string, lang: Language | undefined): Map<string, strin
 }
 
 /** Test files named after a source file: `test_point.py`, `point_test.go`, `point.test.ts`, `tests/point/`. */
-function namedAfter(src: string, tests: string[]): string[] {
+function namedAfter(src: string, tests: string[], opts: { dirs?: boolean } = {}): string[] {
   const stem = posix.basename(src).replace(/\.[^.]+$/, '');
   const name = stem === '__init__' ? posix.basename(posix.dirname(src)) : stem;
   if (!name || name === '.' || name.length < 3) return [];
   const esc = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  // A folder named after the module (`tests/validators/`), unless only file names count.
+  const dirs = opts.dirs === false ? '' : `|(^|/)(${esc}s?|${esc}_tests)/`;
   const re = new RegExp(
-    `(^|/)(test_${esc}s?\\.py|${esc}s?_tests?\\.(py|go)|${esc}\\.(test|spec)\\.[cm]?[jt]sx?)$|(^|/)(${esc}s?|${esc}_tests)/`,
+    `(^|/)(test_${esc}s?\\.py|${esc}s?_tests?\\.(py|go)|${esc}\\.(test|spec)\\.[cm]?[jt]sx?)$${dirs}`,
   );
   const srcDir = posix.dirname(src);
   return tests
