@@ -181,6 +181,7 @@ describe('the package test module', () => {
         'test_requests.py': 'import requests\n',
         'requests/sub/__init__.py': '',
         'requests/sub/tests/test_unrelated.py': '',
+        'examples/deep/test_requests.py': '',
       },
       tmp(),
     );

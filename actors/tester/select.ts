@@ -87,9 +87,11 @@ export async function selectTests(input: SelectInput): Promise<Selection> {
   // The package's own test module (`test_requests.py` for `requests/models.py`).
   for (const src of sources) {
     const top = lang === 'python' ? pythonModule(src, input.files)?.split('.')[0] : undefined;
-    if (top)
-      for (const t of namedAfter(`${top}.py`, tests, { dirs: false }))
-        add(related, t, `named after the package ${top}`);
+    if (!top) continue;
+    for (const t of namedAfter(`${top}.py`, tests, { dirs: false })) {
+      // Only at the top (`test_requests.py`, `tests/test_requests.py`), not deep in another folder.
+      if (/^((tests?|testing)\/)?[^/]+$/.test(t)) add(related, t, `named after the package ${top}`);
+    }
   }
   // Tests the issue mentions by source path (a traceback frame, a module) pull in their tests too.
   for (const path of mentionedPaths(issue)) {
