@@ -6,6 +6,7 @@ import { isRole, Roles, startActor, startEmbedded } from '../actors/mesh.ts';
 import { connectMesh, NatsUnavailableError } from '../blackboard/index.ts';
 import { createGateway, serveGateway } from '../gateway/index.ts';
 import { RepoPathRefusedError, RepoRootsError, parseRepoRoots } from '../actors/conductor/repo-policy.ts';
+import { cmdDoctor } from './doctor.ts';
 import { PortBusyError, UsageError } from './errors.ts';
 import { cmdRun, RUN_USAGE } from './run.ts';
 import { authFromEnv, settingsFromEnv } from './settings.ts';
@@ -13,8 +14,10 @@ import { acquireStateLock, StateDirBusyError } from './state-lock.ts';
 
 const USAGE = `codemesh — a mesh of coding agents on NATS
 
-  codemesh run --repo <path> --title <text> [--description <text>] [--approve auto|manual]
+  codemesh run --repo <path> --title <text> [--description <text>] [--approve auto|manual] [--push]
       one task, end to end, with live progress; ends with the branch name
+  codemesh doctor --repo <path> [--commit <ref>] [--files a,b] [--issue <text>] [--json]
+      how the Tester would test the repository at that commit: runner, command, env, setup, tests, why
   codemesh up [--port N]
       nats-server (unless NATS_URL is set), every actor and the gateway in one process
   codemesh actor <${Roles.join('|')}>
@@ -150,6 +153,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'run':
       return cmdRun(rest);
+    case 'doctor':
+      return cmdDoctor(rest);
     case 'up':
       return cmdUp(rest);
     case 'actor':

@@ -18,7 +18,9 @@ import { settingsFromEnv } from './settings.ts';
 import { acquireStateLock, StateDirBusyError, type StateLock } from './state-lock.ts';
 
 export const RUN_USAGE = `usage: codemesh run --repo <path> --title <text> [--description <text>] [--approve auto|manual]
-                    [--base <ref>] [--max-attempts N] [--max-cost-usd X]`;
+                    [--base <ref>] [--max-attempts N] [--max-cost-usd X] [--push]
+  --push   push codemesh/<task> to the repository's remote after integrating (default: never, unless
+           .codemesh.yml says push: true)`;
 
 export async function cmdRun(argv: string[], out = process.stdout): Promise<number> {
   const { values } = parseArgs({
@@ -31,6 +33,7 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
       base: { type: 'string' },
       'max-attempts': { type: 'string' },
       'max-cost-usd': { type: 'string' },
+      push: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -49,6 +52,7 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
       ...(values['max-attempts'] ? { maxAttempts: Number(values['max-attempts']) } : {}),
       ...(values['max-cost-usd'] ? { maxCostUsd: Number(values['max-cost-usd']) } : {}),
     },
+    ...(values.push ? { config: { push: true } } : {}),
   };
   // Checked before anything starts or is submitted (NUL bytes, lone surrogates, lengths, budgets).
   const valid = TaskRequest.safeParse(input);

@@ -9,6 +9,7 @@ import {
   IndexRepoBody,
   ModelConfigBody,
   RegisterRepoBody,
+  RepoConfigBody,
   RollbackBody,
   SetMemberBody,
   TaskList,
@@ -102,6 +103,13 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/v1/repos': {
         post: op('register a repository path in an org (org admin)', 'config:write', body(RegisterRepoBody)),
+      },
+      '/v1/repos/{id}/config': {
+        put: op(
+          'replace the test and push settings of a registered repository (org admin; audited)',
+          'config:write',
+          { parameters: [idParam('id', 'repository id, r-…')], ...body(RepoConfigBody) },
+        ),
       },
       '/v1/repos/index': {
         post: op(

@@ -1,6 +1,7 @@
 // REST API contract of the gateway: request bodies, query strings and responses, zod-validated.
 // `/openapi.json` is generated from these schemas (gateway/openapi.ts).
 import { z } from 'zod';
+import { RepoConfig } from './repo-config.ts';
 import { subjects } from './subjects.ts';
 import { TaskRequest } from './task.ts';
 
@@ -66,8 +67,16 @@ export const TaskSummary = z.object({
 export const TaskList = z.object({ items: z.array(TaskSummary), nextCursor: z.string().nullable() });
 
 export const RegisterRepoBody = z
-  .object({ org: Slug, path: z.string().min(1).max(4096), name: z.string().max(200).optional() })
+  .object({
+    org: Slug,
+    path: z.string().min(1).max(4096),
+    name: z.string().max(200).optional(),
+    /** Test and push settings for every task on this repository (the `.codemesh.yml` keys; they win over it). */
+    config: RepoConfig.optional(),
+  })
   .strict();
+/** `PUT /v1/repos/{id}/config`: replaces the registered settings (`{}` clears them). */
+export const RepoConfigBody = RepoConfig;
 /** Parts of an index to report: AST chunks, symbols (definitions, references, imports), docs (text files). */
 export const IndexMode = z.enum(['ast', 'symbols', 'docs']);
 export type IndexMode = z.infer<typeof IndexMode>;

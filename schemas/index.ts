@@ -5,6 +5,7 @@ export * from './events.ts';
 export * from './ids.ts';
 export * from './keys.ts';
 export * from './plan.ts';
+export * from './repo-config.ts';
 export * from './step.ts';
 export * from './subjects.ts';
 export * from './task.ts';

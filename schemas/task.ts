@@ -1,6 +1,7 @@
 // Task intake and the task record kept on the blackboard.
 import { z } from 'zod';
 import { TaskId } from './ids.ts';
+import { RepoConfig } from './repo-config.ts';
 import { safeString } from './text.ts';
 
 export const ApproveMode = z.enum(['auto', 'manual']);
@@ -22,6 +23,11 @@ export const TaskRequest = z
         maxTokens: z.number().int().min(1).max(50_000_000).default(2_000_000),
       })
       .prefault({}),
+    /**
+     * Test and push settings for this task only (the `.codemesh.yml` keys); they win over the repository's
+     * file and its registered settings. `codemesh run --push` sets `push: true`.
+     */
+    config: RepoConfig.optional(),
   })
   .strict();
 export type TaskRequest = z.infer<typeof TaskRequest>;

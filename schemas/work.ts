@@ -30,7 +30,7 @@ export const TestRun = z.object({
   taskId: z.string(),
   attempt: z.number().int().min(1),
   patchId: z.string(),
-  runner: z.enum(['vitest', 'jest', 'npm', 'pytest', 'go', 'none']),
+  runner: z.enum(['vitest', 'jest', 'npm', 'pytest', 'django', 'sympy', 'go', 'custom', 'none']),
   command: z.array(z.string()),
   exitCode: z.number().int().nullable(),
   timedOut: z.boolean(),

@@ -1,7 +1,9 @@
 // The Integrator agent: takes path locks, builds on the latest codemesh change of those paths, commits on
-// codemesh/<task-id>, pushes when a remote exists. Conflicts become events, never lost edits.
-import { keys, Patch, patchId, Plan, Review } from '../../schemas/index.ts';
+// codemesh/<task-id>, pushes only when asked (config `push: true` or `codemesh run --push`). Conflicts become
+// events, never lost edits.
+import { keys, Patch, patchId, Plan, Review, RepoConfigError, type TaskRecord } from '../../schemas/index.ts';
 import { StepFailure } from '../runtime/ask-json.ts';
+import { resolveRepoConfig } from '../tester/repo-config.ts';
 import { oneEffectMachine } from '../runtime/step-machine.ts';
 import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts';
 import {
@@ -18,6 +20,30 @@ import { acquirePathLocks, LockTimeoutError } from './locks.ts';
 
 export const LOCK_LEASE_MS = 10_000;
 export const LOCK_MAX_WAIT_MS = 120_000;
+
+export type PushOutcome = Awaited<ReturnType<typeof pushBranch>> | { pushed: false; reason: string };
+
+/**
+ * Pushes `branch` only when the settings ask for it (`push: true` in `.codemesh.yml`, the registered repository
+ * settings or the task's config, which `--push` sets); a repository with a remote is never pushed by default.
+ */
+export async function pushIfAsked(task: TaskRecord, branch: string): Promise<PushOutcome> {
+  let push = false;
+  try {
+    const { config } = await resolveRepoConfig({
+      repoPath: task.repoPath,
+      commit: task.baseCommit,
+      task: task.request.config,
+    });
+    push = config.push ?? false;
+  } catch (err) {
+    if (!(err instanceof RepoConfigError)) throw err;
+    return { pushed: false, reason: `not pushed: ${err.message}` };
+  }
+  if (!push)
+    return { pushed: false, reason: 'push is off (push: true in .codemesh.yml, or codemesh run --push)' };
+  return pushBranch(task.repoPath, branch);
+}
 
 async function integrate(input: StepInput, signal: AbortSignal): Promise<StepOutput> {
   const { task, mesh, deps } = input;
@@ -63,7 +89,7 @@ async function integrate(input: StepInput, signal: AbortSignal): Promise<StepOut
       workDir: `${deps.dataDir}/work`,
       message: commitMessage(task, patch, extra),
     });
-    const push = await pushBranch(task.repoPath, branch);
+    const push = await pushIfAsked(task, branch);
     const data = { branch, commit, files: patch.files, base, rebasedOnto: after, push };
     await deps.emit({
       id: `${input.stepId}:integrate.committed`,
@@ -96,7 +122,7 @@ async function rollback(input: StepInput): Promise<StepOutput> {
     commit: task.commit,
     workDir: `${deps.dataDir}/work`,
   });
-  const push = await pushBranch(task.repoPath, branch);
+  const push = await pushIfAsked(task, branch);
   const data = { branch, commit, reverts: task.commit, push };
   await deps.emit({
     id: `${input.stepId}:rollback.committed`,

@@ -1,6 +1,6 @@
 // Runner detection and report parsing: parsers on sample reports, detection on temp repos, and real runs of
 // a vitest and a pytest fixture inside the sandbox.
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,8 @@ import {
   type RunnerPlan,
 } from './runners.ts';
 
-const MAIN_NODE_MODULES = join(import.meta.dirname, '..', '..', 'node_modules');
+// Resolved: in a git worktree node_modules is a symlink, which bwrap cannot bind over itself.
+const MAIN_NODE_MODULES = realpathSync(join(import.meta.dirname, '..', '..', 'node_modules'));
 let root: string;
 
 beforeAll(async () => {
@@ -229,7 +230,7 @@ describe('detectRunner', () => {
     });
     expect((await detectRunner(defaultScript)).kind).toBe('pytest');
     const none = await repo('none', { 'README.md': 'hi' });
-    expect(await detectRunner(none)).toEqual({ kind: 'none', command: [] });
+    expect(await detectRunner(none)).toMatchObject({ kind: 'none', command: [] });
   });
 });
 

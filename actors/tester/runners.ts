@@ -1,22 +1,15 @@
-// How a repository runs its tests (detectRunner) and what the run said, test by test (parseRunnerOutput).
+// What a test run said, test by test (parseRunnerOutput); detection lives in detect.ts and plan.ts, test by test (parseRunnerOutput).
 // Plans are made to run inside the sandbox: only workDir is writable, so reports and caches stay there or
 // in the sandbox's private /tmp.
-import { constants, existsSync } from 'node:fs';
-import { lstat, mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import { parseSympyText, parseUnittestText } from './parse-text.ts';
+import { REPORT_DIR, type RunnerPlan } from './types.ts';
 
-export type RunnerKind = 'vitest' | 'jest' | 'npm' | 'pytest' | 'go' | 'none';
-
-export interface RunnerPlan {
-  kind: RunnerKind;
-  /** argv to run with cwd = workDir; empty for `none`. */
-  command: string[];
-  /** Path relative to workDir where the runner writes its machine-readable report. */
-  reportFile?: string;
-  /** Environment the command needs (merge into the sandbox job's env). */
-  env?: Record<string, string>;
-}
+export { detectRunner } from './detect.ts';
+export type { RunnerKind, RunnerPlan, TestPlan } from './types.ts';
+export { REPORT_DIR } from './types.ts';
 
 export interface TestOutcome {
   /** Unique within a run: `file > describe > title` (JS), `class::name` (pytest), `package::Test` (go). */
@@ -36,82 +29,7 @@ export interface ParsedRun {
   error?: string;
 }
 
-export interface DetectOptions {
-  /** Extra directories searched for `vitest` / `jest` when the repo has no local node_modules/.bin. */
-  binDirs?: string[];
-}
-
-/** Directory (inside workDir) for runner reports; holds a `.gitignore` so it never shows up in diffs. */
-export const REPORT_DIR = '.codemesh-report';
 const MESSAGE_CAP = 4096;
-// Colour codes only get in the way of the logs the agents read.
-const NODE_ENV = { NO_COLOR: '1', FORCE_COLOR: '0' };
-const DEFAULT_NPM_TEST = /no test specified/;
-
-/**
- * Work out how the repository at `workDir` runs its tests.
- *
- * @example
- * const plan = await detectRunner(wt, { binDirs: ['/work/main/node_modules/.bin'] });
- * await prepareReport(plan, wt);
- * const res = await sandbox.run({ command: plan.command, workDir: wt, env: plan.env, timeoutMs: 300_000 });
- * const parsed = await parseRunnerOutput(plan, wt, res.stdout, res.stderr, res.exitCode);
- */
-export async function detectRunner(workDir: string, options: DetectOptions = {}): Promise<RunnerPlan> {
-  const pkg = await readJson(join(workDir, 'package.json'));
-  if (pkg) {
-    const deps = { ...asRecord(pkg.dependencies), ...asRecord(pkg.devDependencies) };
-    const testScript = String(asRecord(pkg.scripts).test ?? '');
-    const files = await readdir(workDir).catch(() => [] as string[]);
-    const hasConfig = (tool: string) => files.some((f) => f.startsWith(`${tool}.config.`));
-    if ('vitest' in deps || /\bvitest\b/.test(testScript) || hasConfig('vitest')) {
-      const reportFile = `${REPORT_DIR}/vitest.json`;
-      const bin = toolPath('vitest', workDir, options);
-      const args = [
-        'run',
-        '--reporter=default',
-        '--reporter=json',
-        `--outputFile.json=${join(workDir, reportFile)}`,
-      ];
-      return { kind: 'vitest', command: [bin, ...args], reportFile, env: NODE_ENV };
-    }
-    if ('jest' in deps || /\bjest\b/.test(testScript) || hasConfig('jest')) {
-      const reportFile = `${REPORT_DIR}/jest.json`;
-      const bin = toolPath('jest', workDir, options);
-      return {
-        kind: 'jest',
-        command: [bin, '--ci', '--json', `--outputFile=${join(workDir, reportFile)}`],
-        reportFile,
-        env: NODE_ENV,
-      };
-    }
-    if (testScript && !DEFAULT_NPM_TEST.test(testScript)) {
-      return { kind: 'npm', command: ['npm', 'test'], env: NODE_ENV };
-    }
-  }
-  if (await isPythonProject(workDir)) {
-    const reportFile = `${REPORT_DIR}/junit.xml`;
-    return {
-      kind: 'pytest',
-      // no:cacheprovider keeps .pytest_cache out of the tree; bytecode stays off the disk as well.
-      command: [
-        'python3',
-        '-m',
-        'pytest',
-        '-q',
-        '-p',
-        'no:cacheprovider',
-        `--junitxml=${join(workDir, reportFile)}`,
-      ],
-      reportFile,
-      env: { PYTHONDONTWRITEBYTECODE: '1' },
-    };
-  }
-  if (existsSync(join(workDir, 'go.mod'))) {
-    return { kind: 'go', command: ['go', 'test', '-json', './...'], env: goEnv() };
-  }
-  return { kind: 'none', command: [] };
-}
 
 /** Create the report directory (git-ignored) and delete a stale report, so an old file is never read. */
 export async function prepareReport(plan: RunnerPlan, workDir: string): Promise<void> {
@@ -123,8 +41,8 @@ export async function prepareReport(plan: RunnerPlan, workDir: string): Promise<
 }
 
 /**
- * Per-test results of a finished run. `exitCode` is only used by the `npm` kind, which has no report and
- * yields one synthetic test named `npm test`.
+ * Per-test results of a finished run. `exitCode` is used by the `npm` and `custom` kinds, which have no report
+ * and yield one synthetic test (`npm test` / `test.command`), and to tell a crashed text runner from an empty one.
  */
 export async function parseRunnerOutput(
   plan: RunnerPlan,
@@ -151,12 +69,23 @@ export async function parseRunnerOutput(
     }
     case 'go':
       return withCounts(parseGoTestJson(stdout, stderr));
-    case 'npm': {
-      if (exitCode === undefined) return broken('npm test: no exit code given', '');
+    case 'django':
+    case 'sympy': {
+      const report = plan.reportFile ? await readReport(plan, workDir) : undefined;
+      const output = typeof report === 'string' ? report : `${stdout}\n${stderr}`;
+      const tests = plan.kind === 'django' ? parseUnittestText(output) : parseSympyText(output);
+      if (tests.length === 0 && exitCode !== 0)
+        return broken(`${plan.kind}: no per-test results in the output (exit ${exitCode})`, output);
+      return withCounts(tests);
+    }
+    case 'npm':
+    case 'custom': {
+      const label = plan.kind === 'npm' ? 'npm test' : 'test.command';
+      if (exitCode === undefined) return broken(`${label}: no exit code given`, '');
       const passed = exitCode === 0;
       const message = passed ? undefined : cap(tail(`${stdout}\n${stderr}`.trim(), MESSAGE_CAP));
       return withCounts([
-        { name: 'npm test', status: passed ? 'passed' : 'failed', ...(message ? { message } : {}) },
+        { name: label, status: passed ? 'passed' : 'failed', ...(message ? { message } : {}) },
       ]);
     }
     case 'none':
@@ -277,34 +206,6 @@ export function parseGoTestJson(stdout: string, stderr = ''): TestOutcome[] {
   return tests;
 }
 
-async function isPythonProject(workDir: string): Promise<boolean> {
-  const markers = ['pyproject.toml', 'setup.py', 'setup.cfg', 'pytest.ini', 'tox.ini', 'conftest.py'];
-  if (markers.some((f) => existsSync(join(workDir, f)))) return true;
-  const isTestFile = (f: string) => /^test_.*\.py$|_test\.py$/.test(f);
-  const top = await readdir(workDir).catch(() => [] as string[]);
-  if (top.some(isTestFile)) return true;
-  const tests = await readdir(join(workDir, 'tests')).catch(() => [] as string[]);
-  return tests.some(isTestFile);
-}
-
-function toolPath(tool: string, workDir: string, options: DetectOptions): string {
-  const local = join(workDir, 'node_modules', '.bin', tool);
-  if (existsSync(local)) return local;
-  for (const dir of options.binDirs ?? []) {
-    if (existsSync(join(dir, tool))) return join(dir, tool);
-  }
-  return tool; // resolved on the sandbox's PATH
-}
-
-function goEnv(): Record<string, string> {
-  // HOME is /tmp in the sandbox: keep the build cache there, never fetch (no network), and read modules
-  // from the host's module cache (read-only is enough to build).
-  const env: Record<string, string> = { GOCACHE: '/tmp/go-build', GOTOOLCHAIN: 'local', GOPROXY: 'off' };
-  const modCache = process.env.GOMODCACHE ?? join(process.env.GOPATH ?? join(homedir(), 'go'), 'pkg', 'mod');
-  if (existsSync(modCache)) env.GOMODCACHE = modCache;
-  return env;
-}
-
 async function readReport(plan: RunnerPlan, workDir: string): Promise<string | { error: string }> {
   if (!plan.reportFile) return { error: `${plan.kind}: plan has no report file` };
   const REPORT_CAP = 64 * 1024 * 1024;
@@ -386,14 +287,6 @@ function cap(text: string, max = MESSAGE_CAP): string {
 
 function tail(text: string, max: number): string {
   return text.length <= max ? text : `…${text.slice(-max)}`;
-}
-
-async function readJson(path: string): Promise<Record<string, unknown> | undefined> {
-  try {
-    return asRecord(JSON.parse(await readFile(path, 'utf8')));
-  } catch {
-    return undefined;
-  }
 }
 
 function asRecord(v: unknown): Record<string, unknown> {

@@ -10,9 +10,10 @@ import {
   CreatePatBody,
   ModelConfigBody,
   RegisterRepoBody,
+  RepoConfigBody,
   SetMemberBody,
 } from '../../schemas/api.ts';
-import { newId } from '../../schemas/index.ts';
+import { newId, RepoConfig } from '../../schemas/index.ts';
 import { atLeast } from '../access.ts';
 import { requireScope } from '../auth.ts';
 import { checkRepoPlacement } from '../../actors/conductor/repo-policy.ts';
@@ -37,6 +38,39 @@ function withoutKeys(roles: Record<string, Record<string, unknown>>) {
       { ...rest, apiKeySet: typeof apiKey === 'string' },
     ]),
   );
+}
+
+/** Registered settings live with the org's policies (kind `repo-config:<repo id>`): no table change. */
+export const repoConfigKind = (repoId: string) => `repo-config:${repoId}`;
+
+async function storeRepoConfig(
+  gw: Gateway,
+  p: Principal,
+  repo: { id: string; orgId: string },
+  config: RepoConfig,
+): Promise<void> {
+  const at = new Date(gw.now());
+  const kind = repoConfigKind(repo.id);
+  await gw.db
+    .insert(schema.policies)
+    .values({ orgId: repo.orgId, kind, body: config, updatedBy: p.userId, updatedAt: at })
+    .onConflictDoUpdate({
+      target: [schema.policies.orgId, schema.policies.kind],
+      set: { body: config, updatedBy: p.userId, updatedAt: at },
+    });
+  await gw.audit(p, 'repo.config', repo.id, repo.orgId, { config });
+}
+
+/** The settings stored for a registered repository, if any. */
+export async function registeredRepoConfig(
+  gw: Gateway,
+  repo: { id: string; orgId: string },
+): Promise<RepoConfig | undefined> {
+  const [row] = await gw.db
+    .select({ body: schema.policies.body })
+    .from(schema.policies)
+    .where(and(eq(schema.policies.orgId, repo.orgId), eq(schema.policies.kind, repoConfigKind(repo.id))));
+  return row ? RepoConfig.parse(row.body) : undefined;
 }
 
 export function adminRoutes(app: Hono<Env>, gw: Gateway): void {
@@ -104,7 +138,19 @@ export function adminRoutes(app: Hono<Env>, gw: Gateway): void {
     if (created.length === 0)
       throw new ApiError(409, 'REPO_EXISTS', 'this repository path is already registered (one org per path)');
     await gw.audit(p, 'repo.register', repo.id, req.org, { path });
-    return c.json({ repo }, 201);
+    if (req.config) await storeRepoConfig(gw, p, repo, req.config);
+    return c.json({ repo: { ...repo, config: req.config ?? {} } }, 201);
+  });
+
+  app.put('/v1/repos/:id/config', async (c) => {
+    const p = c.get('principal');
+    const id = c.req.param('id');
+    const repo = /^[a-z0-9_-]{1,64}$/i.test(id) ? await gw.access.repoById(id) : undefined;
+    if (!repo) throw new ApiError(404, 'REPO_NOT_FOUND', 'no such registered repository');
+    await requireOrgAdmin(gw, p, repo.orgId);
+    const config = RepoConfigBody.parse(await body(c));
+    await storeRepoConfig(gw, p, repo, config);
+    return c.json({ repo: { id: repo.id, config } });
   });
 
   app.post('/v1/tokens', async (c) => {

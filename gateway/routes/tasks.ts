@@ -8,12 +8,23 @@ import { prepareTask, publishTask } from '../../actors/conductor/submit.ts';
 import { schema, upsertTask } from '../../actors/recorder/index.ts';
 import { resolveRepo } from '../../actors/runtime/git.ts';
 import { CreateTaskBody, ListTasksQuery } from '../../schemas/api.ts';
-import { CostLedger, keys, newId, Patch, Plan, Review, TaskRecord, TestRun } from '../../schemas/index.ts';
+import {
+  CostLedger,
+  keys,
+  mergeRepoConfigs,
+  newId,
+  Patch,
+  Plan,
+  Review,
+  TaskRecord,
+  TestRun,
+} from '../../schemas/index.ts';
 import { atLeast, type RepoRef } from '../access.ts';
 import { requireScope } from '../auth.ts';
 import { DEFAULT_ORG_ID } from '../auth.ts';
 import { type Env, type Gateway, jsonBody, placementFor, taskIdParam } from '../context.ts';
 import { ApiError } from '../errors.ts';
+import { registeredRepoConfig } from './admin.ts';
 import type { Principal } from '../types.ts';
 
 const TERMINAL = new Set(['task.completed', 'task.failed', 'task.rolled_back']);
@@ -88,9 +99,15 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
     requireScope(p, 'tasks:write');
     const { org, ...request } = CreateTaskBody.parse(await jsonBody(c, gw.limits.maxBodyBytes));
     const repo = await repoForNewTask(gw, p, request.repo, org);
+    // The registered settings travel with the task (registered < task); the repo file is read at test time.
+    const registered = await registeredRepoConfig(gw, repo);
+    const config = registered ? mergeRepoConfigs(registered, request.config) : request.config;
     // Validate, record, then start: once the task is published nothing may fail, or the caller would be told
     // it failed while it runs. A record write that fails refuses the task before it exists anywhere else.
-    const task = await prepareTask({ ...request, repo: repo.path }, { now: gw.now });
+    const task = await prepareTask(
+      { ...request, repo: repo.path, ...(config ? { config } : {}) },
+      { now: gw.now },
+    );
     await upsertTask(gw.db, task, { createdBy: p.userId });
     try {
       await publishTask(mesh, task);
