@@ -2,7 +2,7 @@
 // Plans are made to run inside the sandbox: only workDir is writable, so reports and caches stay there or
 // in the sandbox's private /tmp.
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { parseSympyText, parseUnittestText } from './parse-text.ts';
 import { REPORT_DIR, type RunnerPlan } from './types.ts';
