@@ -18,7 +18,13 @@ import {
   pushBranch,
   revertOnNewBranch,
 } from '../../actors/integrator/git-integrate.ts';
-import { addWorktree, applyPatch, headCommit, removeWorktree } from '../../actors/runtime/git.ts';
+import {
+  addWorktree,
+  applyPatch,
+  headCommit,
+  receivePackFor,
+  removeWorktree,
+} from '../../actors/runtime/git.ts';
 import { armHooks, makeHostileRepo, makeTrap, patchA, sh, shIn } from './git-tools-harden-helpers.ts';
 
 function taskFor(repo: string, base: string, diff: string): { task: TaskRecord; patch: Patch } {
@@ -204,4 +210,36 @@ it('refuses repository config that includes a file inside a codemesh worktree (t
   expect(trap.fired()).toEqual([]);
   sh(repo, 'config', '--unset', 'include.path');
   await removeWorktree(repo, wt);
+});
+
+it('a driver added to the repository config after codemesh cached its reading is still neutralised', async () => {
+  const trap = makeTrap();
+  const repo = join(trap.root, 'repo');
+  mkdirSync(repo);
+  sh(repo, 'init', '-q', '-b', 'main');
+  writeFileSync(join(repo, 'a.txt'), 'one\ntwo\nthree\nfour\nfive\nsix\nseven\n');
+  sh(repo, 'add', '-A');
+  sh(repo, '-c', 'user.name=D', '-c', 'user.email=d@e.f', 'commit', '-q', '-m', 'init');
+  const base = sh(repo, 'rev-parse', 'HEAD');
+  const wt = join(trap.root, 'data', 'work', 't-late001-code-1-r0');
+  mkdirSync(join(trap.root, 'data', 'work'), { recursive: true });
+  // Old enough config files are cached; then the config changes under the cache.
+  await new Promise((r) => setTimeout(r, 2100));
+  await addWorktree(repo, wt, base);
+  expect(await headCommit(wt)).toBe(base);
+  expect(await headCommit(wt)).toBe(base);
+  sh(repo, 'config', 'filter.late.clean', trap.script('late-clean'));
+  sh(repo, 'config', 'core.fsmonitor', trap.script('late-fsmonitor'));
+  writeFileSync(join(wt, '.gitattributes'), '* filter=late\n');
+  writeFileSync(join(wt, 'a.txt'), 'changed\n');
+  expect((await diffWorktree(wt)).files.sort()).toEqual(['.gitattributes', 'a.txt']);
+  expect(trap.fired()).toEqual([]);
+  await removeWorktree(repo, wt);
+});
+
+it('a push to a local remote runs its receive-pack with hooks off; ssh and https remotes get the plain program', () => {
+  for (const local of ['/srv/x.git', './x.git', 'file:///srv/x.git', '../a:b.git'])
+    expect(receivePackFor(local)).toMatch(/^git -c core\.hooksPath=\/dev\/null .* receive-pack$/);
+  for (const remote of ['ssh://host/x.git', 'git@github.com:o/r.git', 'https://github.com/o/r.git'])
+    expect(receivePackFor(remote)).toBe('git-receive-pack');
 });
