@@ -18,6 +18,7 @@ const DEFAULT_DISK_MB = 1024;
 const SHM_BYTES = 64 * 1024 * 1024;
 const OUTPUT_CAP_BYTES = 256 * 1024;
 const OUTPUTS_CAP_BYTES = 32 * 1024 * 1024;
+const MAX_OUTPUT_FILES = 64;
 export const DEFAULT_OUTPUTS: readonly string[] = ['.codemesh-report'];
 /** Host user bwrap runs as when this process is root: "nobody", which owns no file the job could reach. */
 const DEFAULT_HOST_USER = { uid: 65534, gid: 65534 };
@@ -94,9 +95,12 @@ export class BwrapSandbox implements Sandbox {
       });
       if (res.outputs) {
         const notes: string[] = [];
-        for (const file of parseOutputs(res.outputs, checked.outputs)) {
+        const files = parseOutputs(res.outputs, checked.outputs);
+        for (const file of files.slice(0, MAX_OUTPUT_FILES)) {
           await writeOutput(checked.workDir, file).catch((err: Error) => notes.push(err.message));
         }
+        if (files.length > MAX_OUTPUT_FILES)
+          notes.push(`only the first ${MAX_OUTPUT_FILES} outputs copied back`);
         if (res.outputsOverflow) notes.push(`outputs over ${OUTPUTS_CAP_BYTES} bytes: not all copied back`);
         if (notes.length > 0) res.result.stderr += notes.map((n) => `\ncodemesh-sandbox: ${n}`).join('');
       }

@@ -18,7 +18,7 @@ export interface SandboxJob {
   /**
    * Paths relative to `workDir` copied back to the host tree after the command exits (not after a timeout or
    * abort): a file, or a directory whose regular files (one level) are copied. Symlinks and other special
-   * files are skipped; the total is capped at 32 MiB. Default `['.codemesh-report']`, the directory the
+   * files are skipped; at most 64 files and 32 MiB in all. Default `['.codemesh-report']`, the directory the
    * Tester's runners write their reports to.
    */
   outputs?: string[];

@@ -2,7 +2,7 @@
 // the sandbox, with one assertion that it held. Runs as CI runs (as root, when CI is root). The tally by
 // category is printed at the end (and written as JSON to $CODEMESH_SECURITY_RESULTS when set).
 import { existsSync } from 'node:fs';
-import { readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -339,6 +339,17 @@ describe('resources', () => {
     await new Promise((r) => setTimeout(r, 300));
     const held = res.stdout.includes('started') && (await pidsWith(token)).length === 0;
     expect(rec('resources', 'daemonize', held)).toBe(true);
+  });
+
+  it('floods the host tree through the report directory (5000 files)', async () => {
+    const res = await run(
+      'mkdir -p .codemesh-report && cd .codemesh-report && i=0; while [ $i -lt 5000 ]; do : > f$i; i=$((i+1)); done',
+      { timeoutMs: 60_000 },
+    );
+    const landed = (await readdir(join(res.workDir, '.codemesh-report')).catch(() => [])).length;
+    expect(record('resources', 'output flood (files copied back)', landed <= 64), `${landed} files`).toBe(
+      true,
+    );
   });
 
   it('floods stdout', async () => {
