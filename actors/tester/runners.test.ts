@@ -307,3 +307,17 @@ describe('runners inside the sandbox', () => {
     expect(existsSync(join(dir, 'tests', '__pycache__'))).toBe(false);
   });
 });
+
+describe('prepareReport on a hostile tree', () => {
+  it('a committed report-dir symlink makes the host neither write nor delete outside the tree', async () => {
+    const wt = await mkdtemp(join(root, 'wt-'));
+    const outside = await mkdtemp(join(root, 'outside-'));
+    await writeFile(join(outside, 'junit.xml'), 'host file');
+    await symlink(outside, join(wt, REPORT_DIR));
+    const plan: RunnerPlan = { kind: 'pytest', command: ['true'], reportFile: `${REPORT_DIR}/junit.xml` };
+    await prepareReport(plan, wt);
+    expect(await readFile(join(outside, 'junit.xml'), 'utf8')).toBe('host file');
+    expect(existsSync(join(outside, '.gitignore'))).toBe(false);
+    expect(await readFile(join(wt, REPORT_DIR, '.gitignore'), 'utf8')).toBe('*\n');
+  });
+});

@@ -3,7 +3,7 @@
 // in the sandbox's private /tmp.
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseSympyText, parseUnittestText } from './parse-text.ts';
 import { REPORT_DIR, type RunnerPlan } from './types.ts';
 
@@ -34,10 +34,22 @@ const MESSAGE_CAP = 4096;
 /** Create the report directory (git-ignored) and delete a stale report, so an old file is never read. */
 export async function prepareReport(plan: RunnerPlan, workDir: string): Promise<void> {
   if (!plan.reportFile) return;
-  const file = join(workDir, plan.reportFile);
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(join(workDir, REPORT_DIR, '.gitignore'), '*\n');
-  await rm(file, { force: true });
+  // The tree comes from the repository: a committed `.codemesh-report -> /somewhere` must not make the host
+  // write or delete there. Whatever stands on the way and is not a plain directory is removed (rm never
+  // follows a link), then the directory is made.
+  const parts = plan.reportFile.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) throw new Error(`report path ${plan.reportFile} leaves the work tree`);
+  let dir = workDir;
+  for (const part of parts.slice(0, -1)) {
+    dir = join(dir, part);
+    const st = await lstat(dir).catch(() => undefined);
+    if (st && !st.isDirectory()) await rm(dir, { force: true, recursive: true });
+    if (!st?.isDirectory()) await mkdir(dir);
+  }
+  const ignore = join(workDir, REPORT_DIR, '.gitignore');
+  await rm(ignore, { force: true, recursive: true });
+  await writeFile(ignore, '*\n', { flag: 'wx' });
+  await rm(join(workDir, ...parts), { force: true, recursive: true });
 }
 
 /**
