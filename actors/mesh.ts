@@ -20,6 +20,7 @@ import { reviewer } from './reviewer/machine.ts';
 import { AgentHost } from './runtime/agent-host.ts';
 import { curatorClient } from './runtime/retrieve.ts';
 import type { AgentDefinition, AgentDeps, ModelProvider } from './runtime/types.ts';
+import { pruneStaleWorktrees } from './runtime/worktrees.ts';
 import { tester } from './tester/machine.ts';
 
 export const agents = { planner, coder, tester, reviewer, integrator } as const satisfies Record<
@@ -115,6 +116,8 @@ export async function startActor(role: Role, opts: ActorOptions): Promise<Runnin
       },
     };
   }
+  // Worktrees of a killed process stay registered in users' repositories until someone removes them.
+  if (role === 'coder' || role === 'tester') await pruneStaleWorktrees(resolve(opts.dataDir));
   const host = new AgentHost(mesh, {
     definition: agents[role],
     deps: agentDeps(mesh, opts),

@@ -1,12 +1,13 @@
 // `codemesh run`: one task from intake to an approved commit on codemesh/<task-id>, with live progress.
 import { createInterface } from 'node:readline/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { submitTask } from '../actors/conductor/submit.ts';
 import { ModelError } from '../actors/llm/index.ts';
 import { type EmbeddedMesh, startEmbedded } from '../actors/mesh.ts';
 import { openRecord } from '../actors/recorder/index.ts';
 import { RepoNotFoundError } from '../actors/runtime/git.ts';
+import { pruneStaleWorktrees } from '../actors/runtime/worktrees.ts';
 import { connectMesh, type MeshConnection } from '../blackboard/index.ts';
 import { createGateway, serveGateway } from '../gateway/index.ts';
 import { ApproveMode } from '../schemas/index.ts';
@@ -57,6 +58,22 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
     dir: join(settings.dataDir, 'pg'),
   });
   const gateway = await serveGateway(createGateway({ mesh, record, token: settings.token }), { port: 0 });
+  // Ctrl-C: stop the actors (their steps abort), then remove the worktrees this process added to the repo,
+  // which the stopped steps may not get to.
+  let stopping = false;
+  const interrupt = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    print(`codemesh: ${signal}, stopping`);
+    void (async () => {
+      await embedded?.stop().catch(() => undefined);
+      await pruneStaleWorktrees(resolve(settings.dataDir), { includeOwn: true }).catch(() => undefined);
+      await Promise.allSettled([gateway.close(), mesh.close(), record.close()]);
+      process.exit(130);
+    })();
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
   try {
     const task = await submitTask(mesh, {
       repo: values.repo,
@@ -77,6 +94,8 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
     }
     throw err;
   } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
     await gateway.close();
     await mesh.close();
     await embedded?.stop();
