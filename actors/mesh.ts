@@ -50,6 +50,8 @@ export interface ActorOptions {
   models?: ModelProvider;
   sandbox?: Sandbox;
   binDirs?: string[];
+  /** Wall-clock cap of one test run (default 300 s). */
+  testTimeoutMs?: number;
   leaseMs?: number;
   conductor?: ConductorOptions;
   concurrency?: number;
@@ -77,6 +79,7 @@ export function agentDeps(mesh: MeshConnection, opts: ActorOptions): AgentDeps {
     sandbox: opts.sandbox ?? createSandbox(),
     binDirs: opts.binDirs ?? [join(import.meta.dirname, '..', 'node_modules', '.bin')],
     now: Date.now,
+    ...(opts.testTimeoutMs ? { testTimeoutMs: opts.testTimeoutMs } : {}),
     retrieve: curatorClient(mesh),
     emit: async (e) => {
       await mesh.bus.publish({ ...e, at: new Date().toISOString() });

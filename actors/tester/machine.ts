@@ -79,7 +79,10 @@ interface Executed {
 async function execute(plan: TestPlan, wt: string, ctx: RunContext): Promise<Executed> {
   const { deps, task } = ctx.input;
   // Tools found through binDirs (codemesh's own node_modules) must stay visible too, wherever they live.
-  const toolDirs = (deps.binDirs ?? []).filter(existsSync).map((d) => dirname(d));
+  // Their real paths: bwrap cannot always mount onto a path that is a symlink.
+  const toolDirs = await Promise.all(
+    (deps.binDirs ?? []).filter(existsSync).map((d) => realpath(dirname(d))),
+  );
   const readOnlyPaths = [...(await linkInstalledDeps(task.repoPath, wt)), ...toolDirs];
   await prepareReport(plan, wt);
   const res =

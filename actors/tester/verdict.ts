@@ -59,6 +59,13 @@ const ENV_MESSAGE =
  */
 export function runProblem(run: RunSummary, timeoutMs: number): RunProblem | undefined {
   if (run.timedOut) return { kind: 'timeout', detail: `timed out after ${formatSeconds(timeoutMs)}` };
+  // Every result is a collection or import error (pytest stops at collection errors): no test ran.
+  const env = run.tests.filter((t) => t.status === 'failed' && t.message && ENV_MESSAGE.test(t.message));
+  if (env.length > 0 && env.length === run.tests.filter((t) => t.status !== 'skipped').length)
+    return {
+      kind: 'env_error',
+      detail: `no test ran, ${env.length === 1 ? 'a collection error' : `${env.length} collection errors`}: ${env[0]!.name}: ${envLine(env[0]!.message!)}`,
+    };
   if (run.tests.length > 0) return undefined;
   const output = run.output ?? '';
   const missing = output.split('\n').find((l) => MISSING_TOOL.test(l));
@@ -114,7 +121,7 @@ export function decide(input: VerdictInput): Verdict {
     if (t.message && ENV_MESSAGE.test(t.message))
       verdict.envErrors.push({
         name: t.name,
-        message: firstLines(t.message, 1).slice(0, 300),
+        message: envLine(t.message),
         onBase: b?.status === 'failed',
       });
     if (b?.status === 'failed') {
@@ -197,6 +204,14 @@ function names(list: string[], max = 5): string {
   return list.length <= max
     ? list.join(', ')
     : `${list.slice(0, max).join(', ')} and ${list.length - max} more`;
+}
+
+/** The line of a failure message that names the environment problem. */
+function envLine(message: string): string {
+  const lines = message.split('\n');
+  return (lines.find((l) => /Error:|No module named|not found/.test(l)) ?? lines[0] ?? '')
+    .trim()
+    .slice(0, 300);
 }
 
 function firstLines(text: string, n: number): string {
