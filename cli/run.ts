@@ -58,18 +58,17 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
     dir: join(settings.dataDir, 'pg'),
   });
   const gateway = await serveGateway(createGateway({ mesh, record, token: settings.token }), { port: 0 });
-  // Ctrl-C: stop the actors (their steps abort), then remove the worktrees this process added to the repo,
-  // which the stopped steps may not get to.
-  let stopping = false;
+  // Ctrl-C: stop following, stop the actors (their steps abort), then remove the worktrees this process
+  // added to the repository, which stopped steps may not get to.
+  const stop = new AbortController();
+  let interrupted: Promise<void> | undefined;
   const interrupt = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
+    if (interrupted) return;
     print(`codemesh: ${signal}, stopping`);
-    void (async () => {
+    stop.abort();
+    interrupted = (async () => {
       await embedded?.stop().catch(() => undefined);
       await pruneStaleWorktrees(resolve(settings.dataDir), { includeOwn: true }).catch(() => undefined);
-      await Promise.allSettled([gateway.close(), mesh.close(), record.close()]);
-      process.exit(130);
     })();
   };
   process.once('SIGINT', interrupt);
@@ -86,8 +85,15 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
         ...(values['max-cost-usd'] ? { maxCostUsd: Number(values['max-cost-usd']) } : {}),
       },
     });
-    return await follow(mesh, task.id, { print, gatewayUrl: gateway.url, token: settings.token });
+    const code = await follow(mesh, task.id, {
+      print,
+      gatewayUrl: gateway.url,
+      token: settings.token,
+      signal: stop.signal,
+    });
+    return interrupted ? 130 : code;
   } catch (err) {
+    if (interrupted) return 130; // the mesh went away under a request
     if (err instanceof RepoNotFoundError) {
       print(`codemesh: ${err.message}`);
       return 2;
@@ -96,9 +102,10 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
   } finally {
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);
+    if (interrupted) await interrupted;
     await gateway.close();
-    await mesh.close();
-    await embedded?.stop();
+    await mesh.close().catch(() => undefined);
+    if (!interrupted) await embedded?.stop();
     await record.close();
   }
 }
@@ -106,10 +113,11 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
 async function follow(
   mesh: MeshConnection,
   taskId: string,
-  io: { print: (s: string) => void; gatewayUrl: string; token: string },
+  io: { print: (s: string) => void; gatewayUrl: string; token: string; signal: AbortSignal },
 ): Promise<number> {
   const totals: Totals = { tokens: 0, costUsd: 0 };
   const ac = new AbortController();
+  io.signal.addEventListener('abort', () => ac.abort(), { once: true });
   for await (const { event } of mesh.bus.follow(taskId, { signal: ac.signal })) {
     const line = renderEvent(event, totals);
     if (line) io.print(line);

@@ -69,13 +69,28 @@ async function runTask(
   });
   expect(res.status).toBe(201);
   const { task } = (await res.json()) as { task: { id: string } };
-  await h.waitForStatus(task.id, status, 120_000).catch(async (err) => {
-    const dump = (await (await h.api(`/v1/tasks/${task.id}`)).json()) as TaskBody;
-    throw new Error(
-      `${(err as Error).message}\n${dump.testRuns.map((t) => `${t.outcome} ${t.reason}\n${t.log.slice(-2000)}`).join('\n----\n')}`,
-    );
-  });
-  return (await (await h.api(`/v1/tasks/${task.id}`)).json()) as TaskBody;
+  // Polled here, not with h.waitForStatus: on a loaded machine a poll may hit a reset keep-alive socket.
+  const deadline = Date.now() + 150_000;
+  for (;;) {
+    const body = (await getJson(`/v1/tasks/${task.id}`)) as TaskBody | undefined;
+    const now = body?.task.status;
+    if (now === status) return body!;
+    if (now && ['completed', 'failed'].includes(now)) {
+      throw new Error(
+        `task ended ${now} (${body!.task.reason}), wanted ${status}\n${body!.testRuns.map((t) => `${t.outcome} ${t.reason}\n${t.log.slice(-2000)}`).join('\n----\n')}`,
+      );
+    }
+    if (Date.now() > deadline) throw new Error(`task ${task.id} still ${now} after 150 s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function getJson(path: string): Promise<unknown> {
+  try {
+    return await (await h.api(path)).json();
+  } catch {
+    return undefined;
+  }
 }
 
 const reviewerPrompts = () =>
