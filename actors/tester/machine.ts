@@ -78,6 +78,7 @@ interface Executed {
 /** Runs a plan in a worktree (its installed dependencies linked in) and reads its per-test results. */
 async function execute(plan: TestPlan, wt: string, ctx: RunContext): Promise<Executed> {
   const { deps, task } = ctx.input;
+  if (ctx.signal.aborted) throw new StepFailure('the test step was stopped');
   // Tools found through binDirs (codemesh's own node_modules) must stay visible too, wherever they live.
   // Their real paths: bwrap cannot always mount onto a path that is a symlink.
   const toolDirs = await Promise.all(
