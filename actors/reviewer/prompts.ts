@@ -10,7 +10,8 @@ and test results. Reply with one JSON object and nothing else:
 Approve only a patch that does what the task asks and carries no unexplained risk. The tests ran with the patch
 and on the base commit without it; judge by the comparison: a regression (a test that passed before and fails
 with the patch, or a new test that fails) is never approved; pre-existing failures (failing before the patch
-too) and flaky tests (outcome changed between runs of the same code) do not block; environment errors (missing
+too) and flaky tests (outcome changed between runs of the same code) do not block by themselves, but a patch
+that leaves failing a test the task is about does not do what it asks; environment errors (missing
 modules or tools, collection errors) are reported in your risks, not held against the patch. When you ask for
 a revision, the critique must say exactly what to change.`;
 }
