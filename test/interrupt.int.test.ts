@@ -63,7 +63,7 @@ it('SIGINT stops the run and removes the worktrees it added to the repository', 
   });
   const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
   try {
-    const deadline = Date.now() + 90_000;
+    const deadline = Date.now() + 150_000;
     while (worktrees(repo).length < 2) {
       if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no worktree appeared:\n${out}`);
       await new Promise((r) => setTimeout(r, 200));
@@ -76,4 +76,4 @@ it('SIGINT stops the run and removes the worktrees it added to the repository', 
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
-}, 150_000);
+}, 240_000);
