@@ -20,6 +20,7 @@ import { reviewer } from './reviewer/machine.ts';
 import { AgentHost } from './runtime/agent-host.ts';
 import { curatorClient } from './runtime/retrieve.ts';
 import type { AgentDefinition, AgentDeps, ModelProvider } from './runtime/types.ts';
+import { pruneStaleWorktrees } from './runtime/worktrees.ts';
 import { tester } from './tester/machine.ts';
 
 export const agents = { planner, coder, tester, reviewer, integrator } as const satisfies Record<
@@ -49,6 +50,8 @@ export interface ActorOptions {
   models?: ModelProvider;
   sandbox?: Sandbox;
   binDirs?: string[];
+  /** Wall-clock cap of one test run (default 300 s). */
+  testTimeoutMs?: number;
   leaseMs?: number;
   conductor?: ConductorOptions;
   concurrency?: number;
@@ -76,6 +79,7 @@ export function agentDeps(mesh: MeshConnection, opts: ActorOptions): AgentDeps {
     sandbox: opts.sandbox ?? createSandbox(),
     binDirs: opts.binDirs ?? [join(import.meta.dirname, '..', 'node_modules', '.bin')],
     now: Date.now,
+    ...(opts.testTimeoutMs ? { testTimeoutMs: opts.testTimeoutMs } : {}),
     retrieve: curatorClient(mesh),
     emit: async (e) => {
       await mesh.bus.publish({ ...e, at: new Date().toISOString() });
@@ -115,6 +119,8 @@ export async function startActor(role: Role, opts: ActorOptions): Promise<Runnin
       },
     };
   }
+  // Worktrees of a killed process stay registered in users' repositories until someone removes them.
+  if (role === 'coder' || role === 'tester') await pruneStaleWorktrees(resolve(opts.dataDir));
   const host = new AgentHost(mesh, {
     definition: agents[role],
     deps: agentDeps(mesh, opts),

@@ -23,9 +23,11 @@ export function renderEvent(e: TaskEvent, totals: Totals): string | undefined {
     }
     case 'patch.proposed':
       return `patch${attempt}: ${d.summary} — ${(d.files as string[]).join(', ')}`;
-    case 'test.completed': {
-      const c = d.counts as { passed: number; failed: number; skipped: number };
-      return `tests${attempt} (${d.runner}): ${d.passed ? 'PASS' : 'FAIL'} — ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`;
+    case 'test.completed':
+      return `tests${attempt} (${d.runner}): ${testSummary(d)}`;
+    case 'test.flaky': {
+      const tests = (d.tests as string[] | undefined) ?? [];
+      return `flaky${attempt}: ${tests.join(', ')} — changed outcome between runs of the same code; consider quarantining ${tests.length === 1 ? 'it' : 'them'}`;
     }
     case 'review.completed':
       return `review${attempt}: ${d.decision} (confidence ${Number(d.confidence).toFixed(2)}) — ${d.critique}`;
@@ -50,4 +52,37 @@ export function renderEvent(e: TaskEvent, totals: Totals): string | undefined {
     default:
       return undefined;
   }
+}
+
+interface VerdictCounts {
+  fixed: number;
+  regressions: number;
+  stillFailing: number;
+  flaky: number;
+  newTests: number;
+  envErrors: number;
+}
+
+/**
+ * `PASS — 5 passed, 0 failed, 0 skipped; 3 fixed, 0 regressions, 2 pre-existing failures (not blocking), 1 flaky`,
+ * `timed out after 300s`, `could not run — tests never ran: …`. Events from before verdicts keep the old form.
+ */
+export function testSummary(d: Record<string, unknown>): string {
+  const c = d.counts as { passed: number; failed: number; skipped: number };
+  const counts = `${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`;
+  const v = d.verdict as VerdictCounts | undefined;
+  if (d.outcome === 'timeout') return String(d.reason ?? 'timed out');
+  if (d.outcome === 'env_error') return `could not run — ${d.reason}`;
+  if (!v) return `${d.passed ? 'PASS' : 'FAIL'} — ${counts}`;
+  const parts = [`${v.fixed} fixed`, `${v.regressions} regression${v.regressions === 1 ? '' : 's'}`];
+  if (v.stillFailing)
+    parts.push(`${v.stillFailing} pre-existing failure${v.stillFailing === 1 ? '' : 's'} (not blocking)`);
+  if (v.flaky) parts.push(`${v.flaky} flaky`);
+  if (v.newTests) parts.push(`${v.newTests} new`);
+  if (v.envErrors) parts.push(`${v.envErrors} environment error${v.envErrors === 1 ? '' : 's'}`);
+  const regressions = (d.regressions as string[] | undefined) ?? [];
+  const which = regressions.length ? ` (${regressions.join(', ')})` : '';
+  const cached = d.baselineCached ? '; baseline cached' : '';
+  const broke = d.outcome === 'regression' && !v.regressions ? ` — ${d.reason}` : '';
+  return `${d.passed ? 'PASS' : 'FAIL'} — ${counts}; ${parts.join(', ')}${which}${broke}${cached}`;
 }

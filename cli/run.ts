@@ -1,6 +1,6 @@
 // `codemesh run`: one task from intake to an approved commit on codemesh/<task-id>, with live progress.
 import { createInterface } from 'node:readline/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { prepareTask, publishTask } from '../actors/conductor/submit.ts';
 import { RepoPathRefusedError } from '../actors/conductor/repo-policy.ts';
@@ -8,6 +8,7 @@ import { ModelError } from '../actors/llm/index.ts';
 import { type EmbeddedMesh, startEmbedded } from '../actors/mesh.ts';
 import { openRecord } from '../actors/recorder/index.ts';
 import { RepoNotFoundError } from '../actors/runtime/git.ts';
+import { pruneStaleWorktrees } from '../actors/runtime/worktrees.ts';
 import { connectMesh, type MeshConnection } from '../blackboard/index.ts';
 import { createGateway, serveGateway } from '../gateway/index.ts';
 import { ApproveMode, TaskRequest, type TaskRequestInput } from '../schemas/index.ts';
@@ -95,10 +96,25 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
     joined = err.holder;
     print(`codemesh: joining \`codemesh up\` (pid ${err.holder.pid}) at ${err.holder.natsUrl}`);
   }
+  // Ctrl-C: stop following, stop the actors (their steps abort), then remove the worktrees this process
+  // added to the repository, which stopped steps may not get to.
+  const stop = new AbortController();
+  let interrupted: Promise<void> | undefined;
   let embedded: EmbeddedMesh | undefined;
   let mesh: MeshConnection | undefined;
   let record: Awaited<ReturnType<typeof openRecord>> | undefined;
   let gateway: Awaited<ReturnType<typeof serveGateway>> | undefined;
+  const interrupt = (signal: NodeJS.Signals) => {
+    if (interrupted) return;
+    print(`codemesh: ${signal}, stopping`);
+    stop.abort();
+    interrupted = (async () => {
+      await embedded?.stop().catch(() => undefined);
+      await pruneStaleWorktrees(resolve(settings.dataDir), { includeOwn: true }).catch(() => undefined);
+    })();
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
   try {
     if (!settings.natsUrl && !joined) {
       embedded = await startEmbedded({ dataDir: settings.dataDir });
@@ -119,11 +135,23 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
       gatewayUrl = gateway.url;
     }
     await publishTask(mesh, task);
-    return await follow(mesh, task.id, { print, gatewayUrl, token: settings.token });
+    const code = await follow(mesh, task.id, {
+      print,
+      gatewayUrl,
+      token: settings.token,
+      signal: stop.signal,
+    });
+    return interrupted ? 130 : code;
+  } catch (err) {
+    if (interrupted) return 130; // the mesh went away under a request
+    throw err;
   } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+    if (interrupted) await interrupted;
     await gateway?.close();
-    await mesh?.close();
-    await embedded?.stop();
+    await mesh?.close().catch(() => undefined);
+    if (!interrupted) await embedded?.stop();
     await record?.close();
     lock?.release();
   }
@@ -132,10 +160,11 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
 async function follow(
   mesh: MeshConnection,
   taskId: string,
-  io: { print: (s: string) => void; gatewayUrl: string; token: string },
+  io: { print: (s: string) => void; gatewayUrl: string; token: string; signal: AbortSignal },
 ): Promise<number> {
   const totals: Totals = { tokens: 0, costUsd: 0 };
   const ac = new AbortController();
+  io.signal.addEventListener('abort', () => ac.abort(), { once: true });
   for await (const { event } of mesh.bus.follow(taskId, { signal: ac.signal })) {
     const line = renderEvent(event, totals);
     if (line) io.print(line);

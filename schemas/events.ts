@@ -11,6 +11,8 @@ export const EventType = z.enum([
   'step.failed',
   'patch.proposed',
   'test.completed',
+  /** Tests whose outcome changed between runs of the same code; data: `{ tests, quarantine }`. */
+  'test.flaky',
   'review.completed',
   'approval.requested',
   'approval.granted',

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
  * Merge rules:
  * - `task`: last-writer-wins, every write a compare-and-set on the revision read.
  * - `plan`, `patch`, `testrun`, `review`, `approval`, `result`: written once (create); a second write is refused.
+ * - `baseline`: written once per base commit + test plan (a cache: equal keys mean equal runs, first wins).
  * - `award`: created once per step; then compare-and-set by the winner (lease renewals, state).
  * - `cost`: append-only list under compare-and-set, de-duplicated by call id.
  * - `lock`: compare-and-set lease records.
@@ -18,6 +19,8 @@ export const keys = {
   approval: (patchId: string) => `approval.${patchId}`,
   cost: (taskId: string) => `cost.${taskId}`,
   award: (stepId: string) => `award.${stepId}`,
+  /** Test results of the base commit (no patch) for one test plan; `hash` = hashKey of repo, commit, plan. */
+  baseline: (hash: string) => `baseline.${hash}`,
   /** Free-form result of a step (for steps whose output is not one of the typed entries above). */
   result: (stepId: string) => `result.${stepId}`,
   lock: (repoKey: string, path: string) => `lock.${repoKey}.${hashKey(path)}`,

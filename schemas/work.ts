@@ -24,16 +24,105 @@ export const TestCase = z.object({
 });
 export type TestCase = z.infer<typeof TestCase>;
 
+/**
+ * What a test step concluded, comparing the patched run with the same tests on the base commit:
+ * - `pass`: no regression (pre-existing failures and flaky tests do not block);
+ * - `regression`: a test that passed on the base fails with the patch (confirmed by re-runs), a new test
+ *   fails, or the run broke only with the patch;
+ * - `timeout`: the patched run hit the time limit;
+ * - `env_error`: the tests could not run, on the base commit as well (missing tool, no report, nothing
+ *   collected): no patch can fix that;
+ * - `no_tests`: the repository has no test runner.
+ */
+export const TestOutcome = z.enum(['pass', 'regression', 'timeout', 'env_error', 'no_tests']);
+export type TestOutcome = z.infer<typeof TestOutcome>;
+
+/** A test whose failure comes from the environment (import/collection errors, missing tools). */
+export const EnvError = z.object({
+  /** The test (or collection unit) name; `(run)` for a problem of the whole run. */
+  name: z.string(),
+  message: z.string(),
+  /** True when the base commit's run shows it too: not caused by the patch. */
+  onBase: z.boolean(),
+});
+export type EnvError = z.infer<typeof EnvError>;
+
+/** Per-test comparison of the patched run with the base run. Names are TestCase names. */
+export const TestVerdict = z.object({
+  /** Failed on the base, pass with the patch. */
+  fixed: z.array(z.string()),
+  /** Passed on the base (or absent from it) and fail with the patch on every re-run: these block. */
+  regressions: z.array(z.string()),
+  /** Failed on the base and still fail: pre-existing, never blocking. */
+  stillFailing: z.array(z.string()),
+  /** Absent from the base run (added or first collected with the patch), whatever their status. */
+  newTests: z.array(z.string()),
+  /** Ran on the base, absent with the patch (deleted, renamed, or no longer collected). */
+  missing: z.array(z.string()),
+  /** Outcome differed between runs of the same code: never counted as regressions. */
+  flaky: z.array(z.string()),
+  envErrors: z.array(EnvError),
+  /** Passed on both. */
+  passing: z.number().int(),
+});
+export type TestVerdict = z.infer<typeof TestVerdict>;
+
+/** What the base run (no patch applied) said, as the test run keeps it. */
+export const BaselineSummary = z.object({
+  /** Blackboard key of the cached baseline (`baseline.<hash>`); absent when it was not cached. */
+  key: z.string().optional(),
+  commit: z.string(),
+  /** True when the baseline came from the cache and no base run happened for this step. */
+  cached: z.boolean(),
+  exitCode: z.number().int().nullable(),
+  timedOut: z.boolean(),
+  counts: z.object({ passed: z.number().int(), failed: z.number().int(), skipped: z.number().int() }),
+  /** Set when the base run had no per-test results (tool missing, no report, timeout). */
+  problem: z.string().optional(),
+  durationMs: z.number(),
+});
+export type BaselineSummary = z.infer<typeof BaselineSummary>;
+
+/**
+ * `baseline.<hash>`: per-test results of the base commit (no patch) for one test plan, so later attempts
+ * and tasks on the same base skip that run. Only runs that produced per-test results are cached.
+ */
+export const Baseline = z.object({
+  key: z.string(),
+  repoPath: z.string(),
+  commit: z.string(),
+  runner: z.string(),
+  /** The plan's command with its worktree path replaced by `$WORKDIR`. */
+  command: z.array(z.string()),
+  exitCode: z.number().int().nullable(),
+  timedOut: z.boolean(),
+  counts: z.object({ passed: z.number().int(), failed: z.number().int(), skipped: z.number().int() }),
+  /** Failure messages are cut to their first 500 characters (kept to tell environment errors apart). */
+  tests: z.array(TestCase.pick({ name: true, status: true, message: true })),
+  durationMs: z.number(),
+  createdAt: z.string(),
+});
+export type Baseline = z.infer<typeof Baseline>;
+
+/** A flaky test and the outcomes of its runs, first the suite run, then the re-runs alone. */
+export const FlakyRecord = z.object({
+  name: z.string(),
+  runs: z.array(z.enum(['passed', 'failed', 'skipped', 'absent'])),
+});
+export type FlakyRecord = z.infer<typeof FlakyRecord>;
+
 /** `testrun.<taskId>-<attempt>`: written once by the test step. */
 export const TestRun = z.object({
   id: z.string(),
   taskId: z.string(),
   attempt: z.number().int().min(1),
   patchId: z.string(),
-  runner: z.enum(['vitest', 'jest', 'npm', 'pytest', 'django', 'sympy', 'go', 'custom', 'none']),
+  /** vitest, jest, npm, pytest, go, django, sympy, unittest, custom, none, … (the runner kinds grow). */
+  runner: z.string().min(1),
   command: z.array(z.string()),
   exitCode: z.number().int().nullable(),
   timedOut: z.boolean(),
+  /** True when nothing blocks: outcome `pass` or `no_tests`. */
   passed: z.boolean(),
   counts: z.object({ passed: z.number().int(), failed: z.number().int(), skipped: z.number().int() }),
   tests: z.array(TestCase),
@@ -41,6 +130,17 @@ export const TestRun = z.object({
   log: z.string(),
   durationMs: z.number(),
   createdAt: z.string(),
+  // Absent on runs recorded before baselines existed.
+  outcome: TestOutcome.optional(),
+  /** One line for people: `timed out after 300s`, `2 regressions: a, b`, `tests never ran: …`. */
+  reason: z.string().optional(),
+  /** The outcome is the environment's (the base run shows the same problem): the patch cannot fix it. */
+  envFault: z.boolean().optional(),
+  timeoutMs: z.number().optional(),
+  baseline: BaselineSummary.optional(),
+  verdict: TestVerdict.optional(),
+  /** Flaky tests suggested for quarantine, with the outcomes seen. */
+  quarantine: z.array(FlakyRecord).optional(),
 });
 export type TestRun = z.infer<typeof TestRun>;
 

@@ -130,7 +130,12 @@ describe.each(LANGS)('a task on the $fixture fixture', (l) => {
     expect(approve.status).toBe(202);
     const body = (await h.waitForStatus(task.id, 'completed')) as {
       task: { branch: string; commit: string };
-      testRuns: Array<{ attempt: number; passed: boolean; tests: Array<{ name: string; status: string }> }>;
+      testRuns: Array<{
+        attempt: number;
+        passed: boolean;
+        tests: Array<{ name: string; status: string }>;
+        verdict: { fixed: string[]; stillFailing: string[]; regressions: string[] };
+      }>;
       reviews: Array<{ decision: string; confidence: number }>;
       cost: { promptTokens: number; completionTokens: number; costUsd: number; calls: number };
     };
@@ -146,14 +151,17 @@ describe.each(LANGS)('a task on the $fixture fixture', (l) => {
     expect(git(repo, 'rev-parse', 'main')).toBe(mainBefore);
     expect(git(repo, 'log', '-1', '--format=%B', branch)).toContain(`Codemesh-Patch: ${patchId}`);
 
-    // Test runs: attempt 1 fails on the subtract test, attempt 2 passes.
+    // Test runs: attempt 1 still fails the subtract test, which failed on the base too (pre-existing: it
+    // does not block by itself, the Reviewer sends the patch back); attempt 2 fixes it.
     expect(body.testRuns.map((t) => [t.attempt, t.passed])).toEqual([
-      [1, false],
+      [1, true],
       [2, true],
     ]);
     const failed = body.testRuns[0]!.tests.filter((t) => t.status === 'failed').map((t) => t.name);
     expect(failed).toHaveLength(1);
     expect(failed[0]).toMatch(l.failingTest);
+    expect(body.testRuns[0]!.verdict).toMatchObject({ fixed: [], stillFailing: failed, regressions: [] });
+    expect(body.testRuns[1]!.verdict).toMatchObject({ fixed: failed, stillFailing: [], regressions: [] });
     expect(body.testRuns[1]!.tests.every((t) => t.status === 'passed')).toBe(true);
     expect(body.reviews.map((r) => r.decision)).toEqual(['revise', 'approve']);
 

@@ -32,7 +32,7 @@ export interface Harness {
 }
 
 export async function startHarness(
-  opts: { roles?: readonly Role[]; leaseMs?: number } = {},
+  opts: { roles?: readonly Role[]; leaseMs?: number; testTimeoutMs?: number } = {},
 ): Promise<Harness> {
   let script: Script = () => {
     throw new Error('no script set');
@@ -48,7 +48,13 @@ export async function startHarness(
     CODEMESH_LLM_MAX_RETRIES: '0',
   };
   // A long lease: under a loaded CI machine a scripted (sequence) model must not see a step re-run.
-  const mesh = await startEmbedded({ dataDir, env, roles: opts.roles, leaseMs: opts.leaseMs ?? 10_000 });
+  const mesh = await startEmbedded({
+    dataDir,
+    env,
+    roles: opts.roles,
+    leaseMs: opts.leaseMs ?? 10_000,
+    testTimeoutMs: opts.testTimeoutMs,
+  });
   const client = await connectMesh({ url: mesh.natsUrl, name: 'gateway' });
   // The same PGlite directory as the recorder role: one database per process, shared.
   const record = await openRecord({ dir: join(dataDir, 'pg') });

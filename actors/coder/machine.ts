@@ -6,7 +6,8 @@ import { assign, fromPromise, setup } from 'xstate';
 import { keys, Patch, patchId, Plan, TestRun } from '../../schemas/index.ts';
 import type { ChatMessage, ChatResult } from '../llm/index.ts';
 import { errorText, StepFailure } from '../runtime/ask-json.ts';
-import { addWorktree, applyPatch, removeWorktree } from '../runtime/git.ts';
+import { applyPatch } from '../runtime/git.ts';
+import { addOwnedWorktree, removeOwnedWorktree } from '../runtime/worktrees.ts';
 import { callModel } from '../runtime/model-call.ts';
 import { repoOverview } from '../runtime/repo-context.ts';
 import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts';
@@ -36,7 +37,7 @@ export const coderMachine = setup({
       const { step, worktree } = input;
       const { task, mesh } = step;
       await mkdir(join(step.deps.dataDir, 'work'), { recursive: true });
-      await addWorktree(task.repoPath, worktree, task.baseCommit);
+      await addOwnedWorktree(step.deps.dataDir, task.repoPath, worktree, task.baseCommit);
       const plan = (await mesh.board.get(keys.plan(task.id), Plan))?.value;
       let previous: { patch: Patch; testRun?: TestRun } | undefined;
       if (step.attempt > 1) {
@@ -104,7 +105,7 @@ export const coderMachine = setup({
       return { ok: true, data: { patchId: id, files: stored.files, summary: stored.summary } };
     }),
     cleanup: fromPromise<void, { step: StepInput; worktree: string }>(async ({ input }) => {
-      await removeWorktree(input.step.task.repoPath, input.worktree);
+      await removeOwnedWorktree(input.step.deps.dataDir, input.step.task.repoPath, input.worktree);
     }),
   },
   actions: {

@@ -79,4 +79,47 @@ describe('task workflow', () => {
     const w = run(start, done('plan', 1), { type: 'BUDGET_EXCEEDED', reason: 'budget: $6 of $5' });
     expect(w.value).toBe('failed');
   });
+
+  it('tests that cannot run (the base commit fails the same way) end the task saying so, without a review', () => {
+    const w = run(
+      start,
+      done('plan', 1),
+      done('code', 1, { patchId: 'p1' }),
+      done('test', 1, {
+        outcome: 'env_error',
+        envFault: true,
+        reason: 'tests never ran: command not found: pytest',
+      }),
+    );
+    expect(w.value).toBe('failed');
+    expect(w.context.reason).toBe('tests never ran: command not found: pytest');
+  });
+
+  it('a suite that times out on the base commit too ends the task as a timeout', () => {
+    const w = run(
+      start,
+      done('plan', 1),
+      done('code', 1, { patchId: 'p1' }),
+      done('test', 1, {
+        outcome: 'timeout',
+        envFault: true,
+        reason: 'timed out after 300s (on the base commit too)',
+      }),
+    );
+    expect(w.value).toBe('failed');
+    expect(w.context.reason).toBe('the tests never finished: timed out after 300s (on the base commit too)');
+  });
+
+  it('a regression or a timeout caused by the patch still goes to review', () => {
+    const w = run(
+      start,
+      done('plan', 1),
+      done('code', 1, { patchId: 'p1' }),
+      done('test', 1, { outcome: 'timeout', envFault: false, reason: 'timed out after 300s' }),
+    );
+    expect(w.value).toBe('reviewing');
+    // A stale test event of another attempt cannot end the task.
+    const stale = applyWorkflowEvent(w, done('test', 3, { outcome: 'env_error', envFault: true }));
+    expect(stale.changed).toBe(false);
+  });
 });

@@ -43,6 +43,8 @@ export const workflowMachine = setup({
         params.kind === 'integrate' ||
         params.kind === 'rollback' ||
         event.attempt === context.attempt),
+    testsCannotRun: ({ context, event }) =>
+      isStepDone(context, event, 'test') && event.type === 'STEP_DONE' && event.data.envFault === true,
     approvedReview: ({ event }) => event.type === 'STEP_DONE' && event.data.decision === 'approve',
     autoApprove: ({ context }) => context.approveMode === 'auto',
     attemptsLeft: ({ context }) => context.attempt < context.maxAttempts,
@@ -63,7 +65,9 @@ export const workflowMachine = setup({
       reason:
         event.type === 'STEP_FAILED' || event.type === 'BUDGET_EXCEEDED'
           ? event.reason
-          : 'the reviewer kept asking for revisions and the attempt budget is used up',
+          : event.type === 'STEP_DONE' && event.kind === 'test'
+            ? testsCannotRunReason(event.data)
+            : 'the reviewer kept asking for revisions and the attempt budget is used up',
     })),
   },
 }).createMachine({
@@ -93,7 +97,11 @@ export const workflowMachine = setup({
     },
     testing: {
       on: {
-        STEP_DONE: { guard: isStep('test'), target: 'reviewing' },
+        STEP_DONE: [
+          // The tests cannot run here (the base commit fails the same way): no revision can fix that.
+          { guard: 'testsCannotRun', target: 'failed', actions: 'failWith' },
+          { guard: isStep('test'), target: 'reviewing' },
+        ],
         STEP_FAILED: { guard: isStep('test'), target: 'failed', actions: 'failWith' },
       },
     },
@@ -152,6 +160,12 @@ export const workflowMachine = setup({
     failed: { type: 'final' },
   },
 });
+
+function testsCannotRunReason(data: Record<string, unknown>): string {
+  const reason = String(data.reason ?? 'the tests could not run');
+  if (data.outcome === 'timeout') return `the tests never finished: ${reason}`;
+  return reason.startsWith('tests never ran') ? reason : `tests never ran: ${reason}`;
+}
 
 function dataOf(e: WorkflowEvent): Record<string, unknown> {
   return e.type === 'STEP_DONE' ? e.data : {};

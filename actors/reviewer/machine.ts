@@ -6,19 +6,56 @@ import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts
 import { reviewerSystem, reviewerUser } from './prompts.ts';
 
 /**
- * A patch whose tests fail is never approved, whatever the model says: the verdict becomes `revise` and
- * the failing tests are added to the critique.
+ * The tests' verdict overrides the model: a patch with a regression (or whose tests time out with it) is
+ * never approved — the verdict becomes `revise` and the critique names what broke. Pre-existing failures,
+ * flaky tests and environment errors do not block; an environment error is added as a risk.
+ * Test runs recorded before verdicts existed fall back to `passed`.
  */
 export function enforceTests(verdict: ReviewVerdict, testRun: TestRun | undefined): ReviewVerdict {
-  if (!testRun || testRun.passed || verdict.decision === 'revise') return verdict;
-  const failed = testRun.tests.filter((t) => t.status === 'failed').map((t) => t.name);
+  if (!testRun) return verdict;
+  const outcome = testRun.outcome ?? (testRun.passed ? 'pass' : 'regression');
+  const envRisks = (testRun.verdict?.envErrors ?? []).length
+    ? [{ level: 'medium' as const, note: `environment errors in the test run: ${envErrorText(testRun)}` }]
+    : [];
+  if (outcome === 'env_error')
+    return {
+      ...verdict,
+      risks: [...verdict.risks, { level: 'high', note: `the tests could not run: ${testRun.reason ?? ''}` }],
+    };
+  const blocks = outcome === 'regression' || outcome === 'timeout';
+  if (!blocks || verdict.decision === 'revise') return { ...verdict, risks: [...verdict.risks, ...envRisks] };
+  const regressions =
+    testRun.verdict?.regressions ?? testRun.tests.filter((t) => t.status === 'failed').map((t) => t.name);
+  const why =
+    outcome === 'timeout'
+      ? `The tests ${testRun.reason ?? 'timed out'} with this patch.`
+      : regressions.length
+        ? `Regressions (passed before the patch, fail with it): ${regressions.join(', ')}.`
+        : `The tests fail with this patch: ${testRun.reason ?? `exit ${testRun.exitCode}`}.`;
   return {
     ...verdict,
     decision: 'revise',
     confidence: Math.min(verdict.confidence, 0.2),
-    critique: `${verdict.critique}\nTests fail${failed.length ? `: ${failed.join(', ')}` : ` (exit ${testRun.exitCode})`}.`,
-    risks: [...verdict.risks, { level: 'high', note: 'the test suite fails with this patch' }],
+    critique: `${verdict.critique}\n${why}`,
+    risks: [
+      ...verdict.risks,
+      ...envRisks,
+      {
+        level: 'high',
+        note:
+          outcome === 'timeout'
+            ? 'the test run times out with this patch'
+            : 'the patch breaks tests that passed before',
+      },
+    ],
   };
+}
+
+function envErrorText(run: TestRun): string {
+  return (run.verdict?.envErrors ?? [])
+    .slice(0, 5)
+    .map((e) => `${e.name} (${e.message.slice(0, 120)})${e.onBase ? ' also on the base commit' : ''}`)
+    .join('; ');
 }
 
 async function reviewStep(input: StepInput, signal: AbortSignal): Promise<StepOutput> {

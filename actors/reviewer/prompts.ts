@@ -7,8 +7,13 @@ export function reviewerSystem(): string {
 and test results. Reply with one JSON object and nothing else:
 {"decision": "approve"|"revise", "confidence": number between 0 and 1, "critique": string,
  "risks": [{"level": "low"|"medium"|"high", "note": string}]}
-Approve only a patch that does what the task asks, passes its tests and carries no unexplained risk. When you
-ask for a revision, the critique must say exactly what to change.`;
+Approve only a patch that does what the task asks and carries no unexplained risk. The tests ran with the patch
+and on the base commit without it; judge by the comparison: a regression (a test that passed before and fails
+with the patch, or a new test that fails) is never approved; pre-existing failures (failing before the patch
+too) and flaky tests (outcome changed between runs of the same code) do not block by themselves, but a patch
+that leaves failing a test the task is about does not do what it asks; environment errors (missing
+modules or tools, collection errors) are reported in your risks, not held against the patch. When you ask for
+a revision, the critique must say exactly what to change.`;
 }
 
 export function reviewerUser(
@@ -25,15 +30,59 @@ export function reviewerUser(
       ...plan.subtasks.map((s) => `- ${s.title}: ${s.successCriteria.join('; ')}`),
     );
   parts.push('', `Patch ${patch.id} (${patch.summary}):`, patch.diff.slice(0, 30_000));
-  if (testRun) {
-    parts.push(
-      '',
-      `Tests (${testRun.runner}, exit ${testRun.exitCode}${testRun.timedOut ? ', timed out' : ''}): ${testRun.counts.passed} passed, ${testRun.counts.failed} failed, ${testRun.counts.skipped} skipped.`,
-      ...testRun.tests
+  if (testRun) parts.push('', ...testLines(testRun));
+  else parts.push('', 'No test run is recorded for this patch.');
+  return parts.join('\n');
+}
+
+const LIST_MAX = 15;
+
+/** The test run in compact form: outcome, the categories, then the failing tests that matter with messages. */
+export function testLines(run: TestRun): string[] {
+  const head = `Tests (${run.runner}, exit ${run.exitCode}${run.timedOut ? ', timed out' : ''}): ${run.counts.passed} passed, ${run.counts.failed} failed, ${run.counts.skipped} skipped.`;
+  const v = run.verdict;
+  if (!v || !run.outcome) {
+    return [
+      head,
+      ...run.tests
         .filter((t) => t.status === 'failed')
         .slice(0, 20)
         .map((t) => `FAILED ${t.name}: ${(t.message ?? '').slice(0, 500)}`),
-    );
-  } else parts.push('', 'No test run is recorded for this patch.');
-  return parts.join('\n');
+    ];
+  }
+  const byName = new Map(run.tests.map((t) => [t.name, t]));
+  const list = (label: string, names: string[], withMessage = false) => {
+    if (names.length === 0) return [];
+    const shown = names.slice(0, LIST_MAX);
+    const more = names.length > shown.length ? ` (+${names.length - shown.length} more)` : '';
+    if (!withMessage) return [`${label} (${names.length}): ${shown.join(', ')}${more}`];
+    return [
+      `${label} (${names.length})${more}:`,
+      ...shown.map((n) => `- ${n}: ${(byName.get(n)?.message ?? '').slice(0, 500)}`),
+    ];
+  };
+  const base = run.baseline;
+  return [
+    head,
+    `Outcome: ${run.outcome} — ${run.reason ?? ''}`,
+    base
+      ? `Base commit (no patch${base.cached ? ', cached' : ''}): ${base.problem ? `could not run: ${base.problem}` : `${base.counts.passed} passed, ${base.counts.failed} failed`}.`
+      : 'No base-commit run to compare with.',
+    ...list('REGRESSIONS, blocking', v.regressions, true),
+    ...list('Fixed by the patch', v.fixed),
+    ...list('Pre-existing failures, not blocking', v.stillFailing),
+    ...list('Flaky, not blocking', v.flaky),
+    ...list('New tests', v.newTests),
+    ...list('Missing with the patch (ran on the base)', v.missing),
+    ...(v.envErrors.length
+      ? [
+          `Environment errors (${v.envErrors.length}), report them, they do not block:`,
+          ...v.envErrors
+            .slice(0, LIST_MAX)
+            .map(
+              (e) => `- ${e.name}: ${e.message.slice(0, 200)}${e.onBase ? ' (also on the base commit)' : ''}`,
+            ),
+        ]
+      : []),
+  ];
 }

@@ -1,16 +1,49 @@
-// The Tester agent: applies the patch in a fresh worktree, runs the repository's tests in the sandbox and
-// stores a structured result (per-test status) with the full log.
+// The Tester agent: runs the repository's tests with the patch applied and on the base commit (cached per
+// base commit and test plan), re-runs tests that newly fail to tell regressions from flaky tests, and stores
+// a structured result (per-test status, verdict, outcome) with the full log.
 import { existsSync } from 'node:fs';
 import { mkdir, realpath, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { keys, Patch, patchId, TestRun } from '../../schemas/index.ts';
+import {
+  Baseline,
+  type BaselineSummary,
+  hashKey,
+  keys,
+  Patch,
+  patchId,
+  TestRun,
+} from '../../schemas/index.ts';
 import { StepFailure } from '../runtime/ask-json.ts';
-import { addWorktree, applyPatch, removeWorktree } from '../runtime/git.ts';
+import { applyPatch } from '../runtime/git.ts';
 import { oneEffectMachine } from '../runtime/step-machine.ts';
 import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts';
-import { detectRunner, parseRunnerOutput, prepareReport } from './runners.ts';
+import { addOwnedWorktree, removeOwnedWorktree } from '../runtime/worktrees.ts';
+import { relocatePlan, rerunPlan } from './rerun.ts';
+import {
+  detectRunner,
+  type ParsedRun,
+  parseRunnerOutput,
+  prepareReport,
+  type RunnerPlan,
+} from './runners.ts';
+import { decide, type RerunStatus, type RunSummary, rerunCandidates, runProblem } from './verdict.ts';
 
 const LOG_CAP = 256 * 1024;
+/** Re-runs of a test that failed with the patch but not on the base, before it counts as a regression. */
+export const FLAKY_RERUNS = 3;
+/** Beyond this many newly failing tests the patch is plainly broken: no re-runs. */
+const MAX_RERUN_CANDIDATES = 20;
+const DEFAULT_TIMEOUT_MS = 300_000;
+// A blackboard value must fit one NATS message (1 MiB by default); bigger baselines are not cached.
+const MAX_BASELINE_BYTES = 900_000;
+
+/** A test plan; the planner (tests selected from the patch) may also give a time limit. */
+type TestPlan = RunnerPlan & { timeoutMs?: number };
+
+/** The one place the step obtains its test plan. */
+function planTests(wt: string, input: StepInput): Promise<TestPlan> {
+  return detectRunner(wt, { binDirs: input.deps.binDirs });
+}
 
 /**
  * A worktree has only tracked files. The sandbox has no network to install dependencies, so the ones the
@@ -28,6 +61,155 @@ async function linkInstalledDeps(repoPath: string, wt: string): Promise<string[]
   return visible;
 }
 
+interface RunContext {
+  input: StepInput;
+  signal: AbortSignal;
+  timeoutMs: number;
+}
+
+interface Executed {
+  summary: RunSummary;
+  parsed: ParsedRun;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+/** Runs a plan in a worktree (its installed dependencies linked in) and reads its per-test results. */
+async function execute(plan: TestPlan, wt: string, ctx: RunContext): Promise<Executed> {
+  const { deps, task } = ctx.input;
+  if (ctx.signal.aborted) throw new StepFailure('the test step was stopped');
+  // Tools found through binDirs (codemesh's own node_modules) must stay visible too, wherever they live.
+  // Their real paths: bwrap cannot always mount onto a path that is a symlink.
+  const toolDirs = await Promise.all(
+    (deps.binDirs ?? []).filter(existsSync).map((d) => realpath(dirname(d))),
+  );
+  const readOnlyPaths = [...(await linkInstalledDeps(task.repoPath, wt)), ...toolDirs];
+  await prepareReport(plan, wt);
+  const res =
+    plan.kind === 'none'
+      ? { exitCode: 0, timedOut: false, stdout: 'no test runner detected', stderr: '', durationMs: 0 }
+      : await deps.sandbox.run({
+          command: plan.command,
+          workDir: wt,
+          env: plan.env,
+          readOnlyPaths,
+          timeoutMs: ctx.timeoutMs,
+          signal: ctx.signal,
+        });
+  // A stopped step stores nothing: its next round runs the tests again.
+  if (ctx.signal.aborted) throw new StepFailure('the test step was stopped');
+  const parsed = await parseRunnerOutput(plan, wt, res.stdout, res.stderr, res.exitCode);
+  return {
+    summary: {
+      tests: parsed.tests,
+      exitCode: res.exitCode,
+      timedOut: res.timedOut,
+      ...(parsed.error ? { error: parsed.error } : {}),
+      output: `${res.stdout.slice(-4096)}\n${res.stderr.slice(-4096)}`,
+    },
+    parsed,
+    stdout: res.stdout,
+    stderr: res.stderr,
+    durationMs: res.durationMs,
+  };
+}
+
+/** The base commit's results for this plan: from the blackboard when cached, else run and cached. */
+async function baseline(
+  plan: TestPlan,
+  wt: string,
+  ctx: RunContext,
+): Promise<{ run: RunSummary; summary: BaselineSummary }> {
+  const { task, mesh, deps, stepId } = ctx.input;
+  const portable = relocatePlan(plan, wt, '$WORKDIR');
+  const key = keys.baseline(
+    hashKey(
+      JSON.stringify([task.repoPath, task.baseCommit, portable.kind, portable.command, portable.env ?? {}]),
+    ),
+  );
+  const hit = (await mesh.board.get(key, Baseline))?.value;
+  if (hit) {
+    const { exitCode, timedOut, counts, durationMs } = hit;
+    return {
+      run: { tests: hit.tests, exitCode, timedOut },
+      summary: { key, commit: task.baseCommit, cached: true, exitCode, timedOut, counts, durationMs },
+    };
+  }
+  const baseWt = `${wt}-base`;
+  await addOwnedWorktree(deps.dataDir, task.repoPath, baseWt, task.baseCommit);
+  try {
+    const ex = await execute(relocatePlan(plan, wt, baseWt), baseWt, ctx);
+    await writeFile(
+      join(deps.dataDir, 'logs', `${stepId}-base.log`),
+      `${ex.stdout}\n--- stderr ---\n${ex.stderr}`.slice(-LOG_CAP),
+    );
+    const problem = runProblem(ex.summary, ctx.timeoutMs);
+    const entry: Baseline = {
+      key,
+      repoPath: task.repoPath,
+      commit: task.baseCommit,
+      runner: plan.kind,
+      command: portable.command,
+      exitCode: ex.summary.exitCode,
+      timedOut: ex.summary.timedOut,
+      counts: ex.parsed.counts,
+      tests: ex.parsed.tests.map(({ name, status, message }) => ({
+        name,
+        status,
+        ...(status === 'failed' && message ? { message: message.slice(0, 500) } : {}),
+      })),
+      durationMs: ex.durationMs,
+      createdAt: new Date(deps.now()).toISOString(),
+    };
+    // A broken base run is not cached: once the environment is fixed, the next step sees it.
+    const cacheable = !problem && JSON.stringify(entry).length <= MAX_BASELINE_BYTES;
+    if (cacheable) await mesh.board.putOnce(key, Baseline, entry, (a, b) => a.key === b.key);
+    return {
+      run: ex.summary,
+      summary: {
+        ...(cacheable ? { key } : {}),
+        commit: task.baseCommit,
+        cached: false,
+        exitCode: entry.exitCode,
+        timedOut: entry.timedOut,
+        counts: entry.counts,
+        ...(problem ? { problem: problem.detail } : {}),
+        durationMs: entry.durationMs,
+      },
+    };
+  } finally {
+    await removeOwnedWorktree(deps.dataDir, task.repoPath, baseWt);
+  }
+}
+
+/**
+ * Re-runs newly failing tests alone (on the patched worktree) up to FLAKY_RERUNS times; a test stops being
+ * re-run once it passed (it is flaky). Returns each test's re-run outcomes and a log section.
+ */
+async function rerun(
+  plan: TestPlan,
+  wt: string,
+  candidates: string[],
+  ctx: RunContext,
+): Promise<{ reruns: Map<string, RerunStatus[]>; log: string }> {
+  const reruns = new Map<string, RerunStatus[]>(candidates.map((n) => [n, []]));
+  const lines: string[] = [];
+  let pending = candidates;
+  for (let i = 1; i <= FLAKY_RERUNS && pending.length > 0; i++) {
+    const only = rerunPlan(plan, wt, pending);
+    const ex = await execute(only ?? plan, wt, ctx);
+    const byName = new Map(ex.parsed.tests.map((t) => [t.name, t.status]));
+    for (const n of pending) reruns.get(n)!.push(byName.get(n) ?? 'absent');
+    lines.push(
+      `re-run ${i}/${FLAKY_RERUNS} (${only ? only.command.slice(plan.command.length).join(' ') || 'selected' : 'whole plan'}): ` +
+        pending.map((n) => `${n}=${byName.get(n) ?? 'absent'}`).join(', '),
+    );
+    pending = pending.filter((n) => byName.get(n) !== 'passed');
+  }
+  return { reruns, log: lines.join('\n') };
+}
+
 async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutput> {
   const { task, mesh, deps, attempt } = input;
   const pid = patchId(task.id, attempt);
@@ -35,30 +217,43 @@ async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutp
   if (!patch) throw new StepFailure(`patch ${pid} is not on the blackboard`);
   const wt = join(deps.dataDir, 'work', `${input.stepId}-r${input.round}`);
   await mkdir(join(deps.dataDir, 'logs'), { recursive: true });
-  await addWorktree(task.repoPath, wt, task.baseCommit);
+  await addOwnedWorktree(deps.dataDir, task.repoPath, wt, task.baseCommit);
   try {
     await applyPatch(wt, patch.diff);
-    // Tools found through binDirs (codemesh's own node_modules) must stay visible too, wherever they live.
-    const toolDirs = (deps.binDirs ?? []).filter(existsSync).map((d) => dirname(d));
-    const readOnlyPaths = [...(await linkInstalledDeps(task.repoPath, wt)), ...toolDirs];
-    const plan = await detectRunner(wt, { binDirs: deps.binDirs });
-    await prepareReport(plan, wt);
+    const plan = await planTests(wt, input);
+    const timeoutMs = plan.timeoutMs ?? deps.testTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const ctx: RunContext = { input, signal, timeoutMs };
     const started = deps.now();
-    const res =
-      plan.kind === 'none'
-        ? { exitCode: 0, timedOut: false, stdout: 'no test runner detected', stderr: '', durationMs: 0 }
-        : await deps.sandbox.run({
-            command: plan.command,
-            workDir: wt,
-            env: plan.env,
-            readOnlyPaths,
-            timeoutMs: deps.testTimeoutMs ?? 300_000,
-            signal,
-          });
-    const parsed = await parseRunnerOutput(plan, wt, res.stdout, res.stderr, res.exitCode);
-    const log = `${res.stdout}\n--- stderr ---\n${res.stderr}`.slice(-LOG_CAP);
+    // The base run (when not cached) and the patched run go in parallel, each in its own worktree.
+    const [baseRes, patchedRes] = await Promise.allSettled([
+      plan.kind === 'none' ? undefined : baseline(plan, wt, ctx),
+      execute(plan, wt, ctx),
+    ]);
+    if (patchedRes.status === 'rejected') throw patchedRes.reason;
+    if (baseRes.status === 'rejected') throw baseRes.reason;
+    const base = baseRes.value;
+    const patched = patchedRes.value;
+    const candidates = runProblem(patched.summary, timeoutMs)
+      ? []
+      : rerunCandidates(base?.run, patched.summary, timeoutMs);
+    const again =
+      candidates.length > 0 && candidates.length <= MAX_RERUN_CANDIDATES
+        ? await rerun(plan, wt, candidates, ctx)
+        : undefined;
+    const v = decide({
+      ...(base ? { base: base.run } : {}),
+      patched: patched.summary,
+      ...(again ? { reruns: again.reruns } : {}),
+      timeoutMs,
+      noRunner: plan.kind === 'none',
+    });
+    const log = [
+      `${patched.stdout}\n--- stderr ---\n${patched.stderr}`,
+      ...(again ? [`--- codemesh: flaky check ---\n${again.log}`] : []),
+    ]
+      .join('\n')
+      .slice(-LOG_CAP);
     await writeFile(join(deps.dataDir, 'logs', `${input.stepId}.log`), log);
-    const passed = res.exitCode === 0 && !res.timedOut && !parsed.error && parsed.counts.failed === 0;
     const run: TestRun = {
       id: `${task.id}-${attempt}`,
       taskId: task.id,
@@ -66,29 +261,44 @@ async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutp
       patchId: pid,
       runner: plan.kind,
       command: plan.command,
-      exitCode: res.exitCode,
-      timedOut: res.timedOut,
-      passed,
-      counts: parsed.counts,
-      tests: parsed.tests.map(({ name, status, durationMs, message }) => ({
+      exitCode: patched.summary.exitCode,
+      timedOut: patched.summary.timedOut,
+      passed: v.passed,
+      counts: patched.parsed.counts,
+      tests: patched.parsed.tests.map(({ name, status, durationMs, message }) => ({
         name,
         status,
         durationMs,
         message,
       })),
       log,
-      durationMs: res.durationMs || deps.now() - started,
+      durationMs: deps.now() - started,
       createdAt: new Date(deps.now()).toISOString(),
+      outcome: v.outcome,
+      reason: v.reason,
+      envFault: v.envFault,
+      timeoutMs,
+      ...(base ? { baseline: base.summary } : {}),
+      verdict: v.verdict,
+      quarantine: v.quarantine,
     };
     const stored = (
       await mesh.board.putOnce(keys.testrun(task.id, attempt), TestRun, run, (a, b) => a.id === b.id)
     ).entry.value;
-    const data = {
-      testRunId: stored.id,
-      passed: stored.passed,
-      counts: stored.counts,
-      runner: stored.runner,
-    };
+    if (stored.quarantine?.length) {
+      await deps.emit({
+        id: `${input.stepId}:test.flaky`,
+        taskId: task.id,
+        type: 'test.flaky',
+        step: { kind: 'test', attempt },
+        data: {
+          testRunId: stored.id,
+          tests: stored.quarantine.map((q) => q.name),
+          quarantine: stored.quarantine,
+        },
+      });
+    }
+    const data = testCompletedData(stored);
     await deps.emit({
       id: `${input.stepId}:test.completed`,
       taskId: task.id,
@@ -98,8 +308,40 @@ async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutp
     });
     return { ok: true, data };
   } finally {
-    await removeWorktree(task.repoPath, wt);
+    await removeOwnedWorktree(deps.dataDir, task.repoPath, wt);
   }
+}
+
+/** The small summary that `test.completed` and `step.completed` carry (the conductor's flow reads it). */
+export function testCompletedData(run: TestRun): Record<string, unknown> {
+  const v = run.verdict;
+  const few = (xs: string[] | undefined) => (xs ?? []).slice(0, 10);
+  return {
+    testRunId: run.id,
+    passed: run.passed,
+    counts: run.counts,
+    runner: run.runner,
+    outcome: run.outcome,
+    reason: run.reason,
+    envFault: run.envFault ?? false,
+    timeoutMs: run.timeoutMs,
+    baselineCached: run.baseline?.cached ?? false,
+    ...(v
+      ? {
+          verdict: {
+            fixed: v.fixed.length,
+            regressions: v.regressions.length,
+            stillFailing: v.stillFailing.length,
+            newTests: v.newTests.length,
+            missing: v.missing.length,
+            flaky: v.flaky.length,
+            envErrors: v.envErrors.length,
+          },
+          regressions: few(v.regressions),
+          flaky: few(v.flaky),
+        }
+      : {}),
+  };
 }
 
 export const testerMachine = oneEffectMachine('tester', runTests);

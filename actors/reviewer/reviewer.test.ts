@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import type { ReviewVerdict, TestRun } from '../../schemas/index.ts';
+import { enforceTests } from './machine.ts';
+import { testLines } from './prompts.ts';
+
+const approve: ReviewVerdict = { decision: 'approve', confidence: 0.9, critique: 'Fine.', risks: [] };
+const emptyVerdict = {
+  fixed: [],
+  regressions: [],
+  stillFailing: [],
+  newTests: [],
+  missing: [],
+  flaky: [],
+  envErrors: [],
+  passing: 4,
+};
+const run = (over: Partial<TestRun>): TestRun => ({
+  id: 't-1-1',
+  taskId: 't-1',
+  attempt: 1,
+  patchId: 't-1-p1',
+  runner: 'pytest',
+  command: ['pytest'],
+  exitCode: 1,
+  timedOut: false,
+  passed: true,
+  counts: { passed: 4, failed: 2, skipped: 0 },
+  tests: [
+    { name: 'a::legacy', status: 'failed', message: 'assert False' },
+    { name: 'a::opt', status: 'failed', message: "ModuleNotFoundError: No module named 'yaml'" },
+  ],
+  log: '',
+  durationMs: 1,
+  createdAt: '2026-12-02T00:00:00Z',
+  outcome: 'pass',
+  reason: '0 fixed, 0 regressions, 2 pre-existing failures (not blocking)',
+  verdict: {
+    ...emptyVerdict,
+    stillFailing: ['a::legacy', 'a::opt'],
+    envErrors: [{ name: 'a::opt', message: "ModuleNotFoundError: No module named 'yaml'", onBase: true }],
+  },
+  ...over,
+});
+
+describe('enforceTests', () => {
+  it('pre-existing failures and flaky tests do not block; environment errors become a risk', () => {
+    // The old rule ("failing tests are never approved") sent this back although the patch broke nothing.
+    const v = enforceTests(approve, run({ verdict: { ...run({}).verdict!, flaky: ['a::f'] } }));
+    expect(v.decision).toBe('approve');
+    expect(v.risks).toEqual([
+      { level: 'medium', note: expect.stringMatching(/environment errors.*a::opt.*also on the base commit/) },
+    ]);
+  });
+
+  it('a regression is never approved and the critique names it', () => {
+    const v = enforceTests(
+      approve,
+      run({
+        passed: false,
+        outcome: 'regression',
+        verdict: { ...emptyVerdict, regressions: ['a::add'] },
+      }),
+    );
+    expect(v.decision).toBe('revise');
+    expect(v.confidence).toBeLessThanOrEqual(0.2);
+    expect(v.critique).toMatch(/Regressions \(passed before the patch, fail with it\): a::add/);
+  });
+
+  it('a timeout blocks and says it timed out', () => {
+    const v = enforceTests(
+      approve,
+      run({ passed: false, outcome: 'timeout', timedOut: true, reason: 'timed out after 300s', tests: [] }),
+    );
+    expect(v.decision).toBe('revise');
+    expect(v.critique).toContain('The tests timed out after 300s with this patch.');
+  });
+
+  it('a run recorded before verdicts still blocks on failures', () => {
+    const legacy = run({ passed: false });
+    delete legacy.outcome;
+    delete legacy.verdict;
+    expect(enforceTests(approve, legacy).decision).toBe('revise');
+  });
+});
+
+describe('the test part of the Reviewer prompt', () => {
+  it('lists the categories compactly, failing messages only for regressions', () => {
+    const lines = testLines(
+      run({
+        baseline: {
+          commit: 'abc',
+          cached: true,
+          exitCode: 1,
+          timedOut: false,
+          counts: { passed: 4, failed: 2, skipped: 0 },
+          durationMs: 5,
+        },
+      }),
+    );
+    expect(lines).toEqual([
+      'Tests (pytest, exit 1): 4 passed, 2 failed, 0 skipped.',
+      'Outcome: pass — 0 fixed, 0 regressions, 2 pre-existing failures (not blocking)',
+      'Base commit (no patch, cached): 4 passed, 2 failed.',
+      'Pre-existing failures, not blocking (2): a::legacy, a::opt',
+      'Environment errors (1), report them, they do not block:',
+      "- a::opt: ModuleNotFoundError: No module named 'yaml' (also on the base commit)",
+    ]);
+  });
+});
