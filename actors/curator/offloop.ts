@@ -33,6 +33,19 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
+/** The promise's value if it settles within `ms`, else undefined (the promise goes on; its failure is thrown). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, ms, undefined);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Which repository at which commit a request is about (as asked: `HEAD` stays `HEAD`). */
 const keyOf = (o: IndexRepoOptions) => `${o.repoPath}\0${o.commit ?? 'HEAD'}`;
 
@@ -150,6 +163,8 @@ export class OffloopCurator {
   private readonly quick: WorkerThread;
   private readonly firstAnswerMs: number;
   private readonly warmAnswerMs: number;
+  /** Index builds asked of the index thread and not finished, by repository and commit. */
+  private readonly indexing = new Map<string, Promise<IndexSummary>>();
 
   constructor(options: OffloopCuratorOptions = {}) {
     const { onWarning, firstAnswerMs, warmAnswerMs, ...rest } = options;
@@ -162,29 +177,36 @@ export class OffloopCurator {
 
   /** Brings the repository's index to `commit` in the worker, however long that takes. */
   index(opts: IndexRepoOptions): Promise<IndexSummary> {
-    return this.full.request<IndexSummary>({ op: 'index', opts }).promise;
+    const key = keyOf(opts);
+    let building = this.indexing.get(key);
+    if (!building) {
+      building = this.full.request<IndexSummary>({ op: 'index', opts }).promise.finally(() => {
+        this.indexing.delete(key);
+      });
+      // A search may stop waiting for the build; its failure must not go unobserved then.
+      building.catch(() => undefined);
+      this.indexing.set(key, building);
+    }
+    return building;
   }
 
   /**
    * The full index's answer if it comes within `firstAnswerMs`; otherwise the first answer from paths and
-   * mentions (`index: 'quick'`) while the full index goes on building.
+   * mentions (`index: 'quick'`) while the full index goes on building. One build per repository and commit,
+   * however many searches wait for it; a search is sent to the index thread only once its index is built.
    */
   async search(opts: SearchRepoOptions): Promise<SearchResult> {
     this.quick.start();
-    const wait = this.full.ready(opts) ? this.warmAnswerMs : this.firstAnswerMs;
-    const full = this.full.request<SearchResult | undefined>({ op: 'search', opts });
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<undefined>((resolve) => {
-      timer = setTimeout(resolve, wait, undefined);
-    });
     try {
-      const first = await Promise.race([full.promise, late]);
-      if (first) return first;
-      this.full.cancel(full.id);
+      if (this.full.ready(opts) || (await within(this.index(opts), this.firstAnswerMs))) {
+        const wait = this.full.ready(opts) ? this.warmAnswerMs : this.firstAnswerMs;
+        const full = this.full.request<SearchResult | undefined>({ op: 'search', opts });
+        const r = await within(full.promise, wait);
+        if (r) return r;
+        this.full.cancel(full.id);
+      }
     } catch {
       // A failed full search (a bad commit, a dead worker) still gets the quick path's answer or its error.
-    } finally {
-      clearTimeout(timer);
     }
     return this.quick.request<SearchResult>({ op: 'quick', opts }).promise;
   }

@@ -1,8 +1,9 @@
 // The Curator's bounded first answer for a repository it has not indexed yet: lexical over paths (BM25 on
-// path terms) plus the files the query names (paths, traceback frames, dotted modules), from the commit's
-// tree alone; then a window of the best few files around the lines that share most words with the query.
-// Reads only `git ls-tree` and the shown files' blobs, so it costs milliseconds where a full index costs
-// minutes. The full index (`curator.ts`) replaces it as soon as it is built.
+// path terms), the files the query names (paths, traceback frames, dotted modules), and the files whose text
+// holds the query's most specific words (one `git grep` over the commit, cut off at a deadline); then a
+// window of the best few files around the lines that share most words with the query. Costs a second or
+// two where a full index costs minutes; the full index (`curator.ts`) replaces it as soon as it is built.
+import { spawn } from 'node:child_process';
 import { Bm25Index } from './bm25.ts';
 import { isBinary, MAX_FILE_BYTES } from './extract-file.ts';
 import { listTree, readBlobs, resolveCommit, type TreeEntry } from './git.ts';
@@ -11,13 +12,15 @@ import { languageOf } from './languages.ts';
 import { findMentions } from './mentions.ts';
 import { DEFAULT_WEIGHTS, filePrior } from './rank.ts';
 import { queryTerms } from './signals.ts';
-import { pathTerms } from './tokenize.ts';
+import { pathTerms, STOPWORDS } from './tokenize.ts';
 import type { ChunkHit, SearchRepoOptions, SearchResult } from './types.ts';
 
 /** Lines shown of each file. */
 const WINDOW = 60;
 /** Files whose text is read for a snippet. */
 const MAX_READ = 8;
+/** How long the text search may take before its partial result is used. */
+const GREP_MS = 1500;
 
 interface Tree {
   commit: string;
@@ -58,16 +61,90 @@ function treeOf(repoPath: string, rev: string): Tree {
   return tree;
 }
 
-/** Files ranked by path words and mentions (no contents read), best first. */
-export function rankPaths(tree: Tree, query: string): Array<{ path: string; score: number }> {
+/** Words of a query worth a text search: code-like identifiers first, then the longest words; at most `max`. */
+export function grepWords(query: string, max = 8): string[] {
+  const seen = new Map<string, number>();
+  for (const m of query.matchAll(/[A-Za-z_][A-Za-z0-9_]{3,40}/g)) {
+    const w = m[0];
+    const lower = w.toLowerCase();
+    if (STOPWORDS.has(lower) || seen.has(lower)) continue;
+    const codeLike = /[a-z0-9]_[a-zA-Z0-9]|[a-z][A-Z]|^_/.test(w);
+    seen.set(lower, (codeLike ? 100 : 0) + w.length);
+  }
+  return [...seen]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, max)
+    .map(([w]) => w);
+}
+
+/**
+ * Per file, the query words its text holds, scored like BM25's idf (a word few files hold counts more):
+ * one `git grep -o` over the commit's blobs, killed at `deadlineMs` (what it printed by then still counts).
+ */
+export function grepScores(
+  repoPath: string,
+  commit: string,
+  words: string[],
+  fileCount: number,
+  deadlineMs: number,
+): Promise<Map<string, number>> {
+  const scores = new Map<string, number>();
+  if (words.length === 0) return Promise.resolve(scores);
+  return new Promise((resolve) => {
+    const args = ['-C', repoPath, 'grep', '-I', '-i', '-o', '-w', '-F', '--no-color'];
+    for (const w of words) args.push('-e', w);
+    const child = spawn('git', [...args, commit, '--'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const timer = setTimeout(() => child.kill(), deadlineMs);
+    // word → path → occurrences
+    const hits = new Map<string, Map<string, number>>();
+    let rest = '';
+    const take = (text: string) => {
+      const lines = (rest + text).split('\n');
+      rest = lines.pop()!;
+      for (const line of lines) {
+        const colon = line.lastIndexOf(':');
+        if (colon <= commit.length) continue;
+        const path = line.slice(commit.length + 1, colon);
+        const word = line.slice(colon + 1).toLowerCase();
+        const perPath = hits.get(word) ?? new Map<string, number>();
+        hits.set(word, perPath);
+        perPath.set(path, (perPath.get(path) ?? 0) + 1);
+      }
+    };
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', take);
+    const done = () => {
+      clearTimeout(timer);
+      for (const perPath of hits.values()) {
+        const idf = Math.log(1 + fileCount / perPath.size);
+        for (const [path, n] of perPath) scores.set(path, (scores.get(path) ?? 0) + idf * (1 + Math.log(n)));
+      }
+      resolve(scores);
+    };
+    child.on('close', done);
+    child.on('error', done);
+  });
+}
+
+/** Divides by the largest value, so each signal's best file scores 1. */
+function normalised(m: Map<string, number>): Map<string, number> {
+  let top = 0;
+  for (const s of m.values()) top = Math.max(top, s);
+  return top > 0 ? new Map([...m].map(([k, v]) => [k, v / top])) : m;
+}
+
+/** Files ranked by path words, mentions and (when given) text hits, best first. */
+export function rankPaths(
+  tree: Tree,
+  query: string,
+  textHits: Map<string, number> = new Map(),
+): Array<{ path: string; score: number }> {
   const scores = new Map<string, number>();
   const add = (m: Map<string, number>, w: number) => {
     for (const [p, s] of m) scores.set(p, (scores.get(p) ?? 0) + w * s);
   };
-  const lexical = tree.lex.scoreAll(queryTerms(query));
-  let top = 0;
-  for (const s of lexical.values()) top = Math.max(top, s);
-  if (top > 0) for (const [p, s] of lexical) scores.set(p, s / top);
+  add(normalised(tree.lex.scoreAll(queryTerms(query))), 1.5);
+  add(normalised(textHits), 1);
   const m = findMentions({ byBasename: tree.byBasename, resolver: tree.resolver, defs: new Map() }, query);
   add(m.paths, 4);
   add(m.frames, 3);
@@ -108,7 +185,9 @@ export async function quickSearch(opts: SearchRepoOptions): Promise<SearchResult
   const t0 = performance.now();
   const topK = opts.topK ?? 10;
   const tree = treeOf(opts.repoPath, opts.commit ?? 'HEAD');
-  const files = rankPaths(tree, opts.query).slice(0, topK);
+  const words = grepWords(opts.query);
+  const textHits = await grepScores(opts.repoPath, tree.commit, words, tree.entries.length, GREP_MS);
+  const files = rankPaths(tree, opts.query, textHits).slice(0, topK);
   const sizes = new Map(tree.entries.map((e) => [e.path, e]));
   const shown = files
     .map((f) => sizes.get(f.path)!)
