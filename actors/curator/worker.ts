@@ -25,18 +25,13 @@ const cancelled = new Set<number>();
 async function handle(req: Extract<WorkerRequest, { opts: unknown }>): Promise<unknown> {
   if (req.op === 'quick') return quickSearch(req.opts);
   const c = await theCurator();
-  const t0 = performance.now();
   const summary = await c.index(req.opts);
-  if (process.env.CM_TRACE) console.error(`[worker] ${req.op} ${req.id} index ${Math.round(performance.now() - t0)} ms ${summary.source}`);
   port.postMessage({ indexed: req.id } satisfies WorkerResponse);
   if (req.op === 'index') return summary;
   // Lets a cancel that came during the indexing be seen before the ranking.
   await new Promise((resolve) => setImmediate(resolve));
   if (cancelled.delete(req.id)) return undefined;
-  const t1 = performance.now();
-  const r = { ...(await c.search(req.opts)), index: 'full' };
-  if (process.env.CM_TRACE) console.error(`[worker] search ${req.id} rank ${Math.round(performance.now() - t1)} ms`);
-  return r;
+  return { ...(await c.search(req.opts)), index: 'full' };
 }
 
 port.on('message', (req: WorkerRequest) => {
