@@ -29,10 +29,10 @@ const tempDir = (prefix: string) => {
 };
 
 beforeAll(async () => {
-  repo = makeSyntheticRepo(3000);
+  repo = makeSyntheticRepo(2000);
   dirs.push(repo);
   nats = await startNatsFixture();
-});
+}, 300_000);
 afterAll(async () => {
   await nats?.stop();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -70,7 +70,7 @@ it('answers a cold repository first from paths, then from the full index, withou
     expect(first.chunks[0]!.text).toContain('mod3_helper');
 
     let r = first;
-    const until = Date.now() + 200_000;
+    const until = Date.now() + 400_000;
     while (r.index !== 'full' && Date.now() < until) {
       await sleep(200);
       r = await curator.search({ repoPath: repo, query, topK: 5 });
@@ -84,7 +84,7 @@ it('answers a cold repository first from paths, then from the full index, withou
   } finally {
     await curator.close();
   }
-}, 240_000);
+}, 480_000);
 
 it('keeps the mesh responsive while its Curator indexes a cold repository, and still answers', async () => {
   const actor = await startActor('curator', {

@@ -10,7 +10,7 @@ import { listTree, readBlobs, resolveCommit, type TreeEntry } from './git.ts';
 import { ModuleResolver } from './imports.ts';
 import { languageOf } from './languages.ts';
 import { findMentions } from './mentions.ts';
-import { DEFAULT_WEIGHTS, filePrior } from './rank.ts';
+import { DEFAULT_WEIGHTS, filePenalty, filePrior } from './rank.ts';
 import { queryTerms } from './signals.ts';
 import { pathTerms, STOPWORDS } from './tokenize.ts';
 import type { ChunkHit, SearchRepoOptions, SearchResult } from './types.ts';
@@ -151,8 +151,14 @@ export function rankPaths(
   add(m.modules, 3);
   add(m.packages, 0.5);
   return [...scores]
-    .map(([path, s]) => ({ path, score: s * filePrior(path, languageOf(path), DEFAULT_WEIGHTS) }))
-    .filter((f) => f.score > 0)
+    .filter(([, s]) => s > 0)
+    .map(([path, s]) => {
+      // The ranking's own priors and penalties (tests, docs, non-code text), at half strength: these
+      // scores run lower than the full ranking's.
+      const lang = languageOf(path);
+      const w = DEFAULT_WEIGHTS;
+      return { path, score: s * filePrior(path, lang, w) + 0.5 * filePenalty(path, lang, w) };
+    })
     .sort((a, b) => b.score - a.score || (a.path < b.path ? -1 : 1));
 }
 
