@@ -196,7 +196,12 @@ export class OffloopCurator {
    * however many searches wait for it; a search is sent to the index thread only once its index is built.
    */
   async search(opts: SearchRepoOptions): Promise<SearchResult> {
-    this.quick.start();
+    // A cold index: the quick answer is worked out while the full one is awaited, so it is there at the
+    // deadline (and thrown away when the full index answers in time).
+    const quick = this.full.ready(opts)
+      ? undefined
+      : this.quick.request<SearchResult>({ op: 'quick', opts }).promise;
+    quick?.catch(() => undefined);
     try {
       if (this.full.ready(opts) || (await within(this.index(opts), this.firstAnswerMs))) {
         const wait = this.full.ready(opts) ? this.warmAnswerMs : this.firstAnswerMs;
@@ -208,7 +213,7 @@ export class OffloopCurator {
     } catch {
       // A failed full search (a bad commit, a dead worker) still gets the quick path's answer or its error.
     }
-    return this.quick.request<SearchResult>({ op: 'quick', opts }).promise;
+    return quick ?? this.quick.request<SearchResult>({ op: 'quick', opts }).promise;
   }
 
   /** Stops both worker threads; a later call starts them again (with cold indexes). */
