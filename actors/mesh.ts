@@ -9,8 +9,9 @@ import {
 } from '../blackboard/index.ts';
 import { createSandbox, type Sandbox } from '../sandbox-agent/index.ts';
 import { coder } from './coder/machine.ts';
-import { Curator } from './curator/curator.ts';
+import { OffloopCurator } from './curator/offloop.ts';
 import { startCuratorResponder } from './curator/responder.ts';
+import { meshIndexDir } from './curator/snapshot-store.ts';
 import { Conductor, type ConductorOptions } from './conductor/conductor.ts';
 import { integrator } from './integrator/machine.ts';
 import { createModelClient, type ModelClient, resolveModelConfig } from './llm/index.ts';
@@ -96,13 +97,19 @@ export interface RunningActor {
 export async function startActor(role: Role, opts: ActorOptions): Promise<RunningActor> {
   const mesh = await connectMesh({ url: opts.natsUrl, name: `codemesh-${role}` });
   if (role === 'curator') {
-    const curator = new Curator({ cacheDir: join(resolve(opts.dataDir), 'index') });
+    // Indexing and ranking run in worker threads: a cold repository must not stall the actors sharing this
+    // process's event loop (`codemesh up`, `codemesh run`). Same snapshots as `codemesh index` (warm-up).
+    const curator = new OffloopCurator({
+      cacheDir: meshIndexDir(opts.dataDir),
+      onWarning: (m) => opts.log?.(`curator: ${m}`),
+    });
     const sub = startCuratorResponder(mesh, curator);
     await mesh.nc.flush();
     return {
       role,
       async stop() {
         sub.unsubscribe();
+        await curator.close();
         await mesh.close();
       },
     };

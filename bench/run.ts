@@ -6,6 +6,7 @@ const all: Record<string, () => Promise<Array<{ name: string; value: number; uni
   pipeline: async () => (await import('./pipeline.ts')).benchPipeline(),
   curator: async () => (await import('./curator.ts')).benchCurator(),
   'curator-repo': async () => (await import('./curator-repo.ts')).benchCuratorRepo(),
+  'curator-stall': async () => (await import('./curator-stall.ts')).benchCuratorStall(),
   gateway: async () => {
     // Imported by a computed path: the gateway benchmark lands with the API work and may not exist yet.
     const path = './gateway.ts';

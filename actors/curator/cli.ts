@@ -40,6 +40,7 @@ export async function cmdIndex(
         `indexed ${args.repo} @ ${s.commit.slice(0, 12)} (${s.source}, ${s.filesRead} files read) in ${(s.ms / 1000).toFixed(2)} s`,
       );
       io.out(`files ${s.files}  chunks ${s.chunks}  symbols ${s.symbols}`);
+      if (args.cacheDir) io.out(`snapshot in ${args.cacheDir}`);
       const { ast, symbols, docs } = s.modes;
       io.out(`ast: ${ast.files} source files, ${ast.chunks} chunks`);
       io.out(

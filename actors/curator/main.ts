@@ -1,11 +1,14 @@
 // The Curator's commands, as `codemesh index|search|eval localize` runs them (and runnable alone):
-//   npx tsx actors/curator/main.ts index --repo PATH [--commit REV] [--json]
+//   npx tsx actors/curator/main.ts index --repo PATH [--commit REV] [--json] [--cache-dir DIR]
 //   npx tsx actors/curator/main.ts search --repo PATH --query TEXT [--top-k N] [--commit REV] [--json]
+// index and search keep snapshots in $CODEMESH_HOME/index (default ./.codemesh/index), where the mesh's
+// Curator looks for them, unless --cache-dir says otherwise; eval-localize in ~/.cache/codemesh/index.
 //   npx tsx actors/curator/main.ts eval-localize --dataset FILE --repos DIR [--limit N] [--only REGEX] [--json]
 //     [--out FILE] [--weights weights.json] [--features features.jsonl]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { cmdEvalLocalize, cmdIndex, cmdSearch } from './cli.ts';
+import { cliIndexDir } from './snapshot-store.ts';
 
 const USAGE =
   'usage: main.ts <index|search|eval-localize> [options] (see the header of actors/curator/main.ts)';
@@ -31,8 +34,14 @@ export async function main(argv: string[]): Promise<number> {
     },
   });
   const cacheDir = values['cache-dir'];
+  // `index` warms, and `search` reads, the snapshots the mesh's Curator uses (`$CODEMESH_HOME/index`).
   if (command === 'index' && values.repo) {
-    return cmdIndex({ repo: values.repo, commit: values.commit, json: values.json, cacheDir });
+    return cmdIndex({
+      repo: values.repo,
+      commit: values.commit,
+      json: values.json,
+      cacheDir: cacheDir ?? cliIndexDir(),
+    });
   }
   if (command === 'search' && values.repo && values.query) {
     const topK = values['top-k'] ? Number(values['top-k']) : 10;
@@ -42,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
       topK,
       commit: values.commit,
       json: values.json,
-      cacheDir,
+      cacheDir: cacheDir ?? cliIndexDir(),
     });
   }
   if (command === 'eval-localize' && values.dataset && values.repos) {

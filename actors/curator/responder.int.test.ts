@@ -23,7 +23,9 @@ it('answers with snippets and their sources; a bad query gets a typed error; no 
   const mesh = await nats.connect('agent');
   const repo = makeFixtureRepo('py-calc');
   const commit = git(repo, 'rev-parse', 'HEAD');
-  const retrieve = curatorClient(mesh, { timeoutMs: 30_000 });
+  // The first query starts the Curator's worker threads (tsx and the index code load in each): seconds on an
+  // idle machine, more on a loaded one. The wait is for correctness, not speed.
+  const retrieve = curatorClient(mesh, { timeoutMs: 100_000 });
   const ac = new AbortController();
 
   expect(await retrieve(repo, commit, 'subtract', ac.signal)).toEqual([]);
@@ -47,4 +49,4 @@ it('answers with snippets and their sources; a bad query gets a typed error; no 
     { timeout: 5000 },
   );
   expect(unknown.json()).toMatchObject({ ok: false });
-});
+}, 180_000);

@@ -1,5 +1,6 @@
 // The Curator as a mesh actor: answers retrieval queries over NATS request/reply (queue group, so any number
-// of Curator instances share the load), with ranked files and snippets packed to a token budget.
+// of Curator instances share the load), with ranked files and snippets packed to a token budget. This is only
+// the NATS face: on the mesh the searching itself runs in worker threads (`OffloopCurator`).
 import type { Subscription } from '@nats-io/transport-node';
 import type { MeshConnection } from '../../blackboard/index.ts';
 import { CuratorQuery, type CuratorReply, subjects } from '../../schemas/index.ts';
@@ -9,7 +10,10 @@ import { packContext } from './pack-context.ts';
 
 export const CURATOR_QUEUE = 'curator';
 
-export async function answerQuery(curator: Curator, raw: unknown): Promise<CuratorReply> {
+/** What the responder needs of a Curator: `Curator` itself, or `OffloopCurator` (off the event loop). */
+export type Searcher = Pick<Curator, 'search'>;
+
+export async function answerQuery(curator: Searcher, raw: unknown): Promise<CuratorReply> {
   const parsed = CuratorQuery.safeParse(raw);
   if (!parsed.success)
     return {
@@ -42,7 +46,7 @@ export async function answerQuery(curator: Curator, raw: unknown): Promise<Curat
   }
 }
 
-export function startCuratorResponder(mesh: MeshConnection, curator: Curator): Subscription {
+export function startCuratorResponder(mesh: MeshConnection, curator: Searcher): Subscription {
   return mesh.nc.subscribe(subjects.curator(), {
     queue: CURATOR_QUEUE,
     callback: (err, msg) => {

@@ -11,7 +11,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import type { FileRecord } from './extract-file.ts';
 import type { HistoryLog } from './history.ts';
@@ -37,6 +37,19 @@ interface Snapshot {
 export function defaultCacheDir(): string {
   const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
   return join(base, 'codemesh', 'index');
+}
+
+/**
+ * The snapshot directory of a codemesh data dir: where the mesh's Curator keeps and finds its indexes, so an
+ * index warmed by `codemesh index` (same `CODEMESH_HOME`) is the one the mesh then uses.
+ */
+export function meshIndexDir(dataDir: string): string {
+  return join(resolve(dataDir), 'index');
+}
+
+/** `meshIndexDir` of the data dir the CLI uses: `CODEMESH_HOME`, default `./.codemesh` (see `cli/settings.ts`). */
+export function cliIndexDir(env: Record<string, string | undefined> = process.env): string {
+  return meshIndexDir(env.CODEMESH_HOME ?? '.codemesh');
 }
 
 export class SnapshotStore {

@@ -103,6 +103,11 @@ export interface SearchResult {
   /** Chunks, best first, at most a few per file (diversity). */
   chunks: ChunkHit[];
   ms: number;
+  /**
+   * What answered: the full index, or the bounded first answer over paths and mentions (`quick.ts`) given
+   * while the full index of a cold repository is still building. Unset from `Curator.search` (full).
+   */
+  index?: 'full' | 'quick';
 }
 
 /** A document of a lexical index: pre-tokenised so every backend sees the same identifier splitting. */
