@@ -11,6 +11,7 @@ import {
   keys,
   Patch,
   patchId,
+  RepoConfigError,
   TestRun,
 } from '../../schemas/index.ts';
 import { StepFailure } from '../runtime/ask-json.ts';
@@ -19,13 +20,10 @@ import { oneEffectMachine } from '../runtime/step-machine.ts';
 import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts';
 import { addOwnedWorktree, removeOwnedWorktree } from '../runtime/worktrees.ts';
 import { relocatePlan, rerunPlan } from './rerun.ts';
-import {
-  detectRunner,
-  type ParsedRun,
-  parseRunnerOutput,
-  prepareReport,
-  type RunnerPlan,
-} from './runners.ts';
+import { planTests as planSelectedTests } from './plan.ts';
+
+import { type ParsedRun, parseRunnerOutput, prepareReport } from './runners.ts';
+import type { TestPlan } from './types.ts';
 import { decide, type RerunStatus, type RunSummary, rerunCandidates, runProblem } from './verdict.ts';
 
 const LOG_CAP = 256 * 1024;
@@ -33,16 +31,42 @@ const LOG_CAP = 256 * 1024;
 export const FLAKY_RERUNS = 3;
 /** Beyond this many newly failing tests the patch is plainly broken: no re-runs. */
 const MAX_RERUN_CANDIDATES = 20;
-const DEFAULT_TIMEOUT_MS = 300_000;
 // A blackboard value must fit one NATS message (1 MiB by default); bigger baselines are not cached.
 const MAX_BASELINE_BYTES = 900_000;
 
-/** A test plan; the planner (tests selected from the patch) may also give a time limit. */
-type TestPlan = RunnerPlan & { timeoutMs?: number };
+/**
+ * The one place the step obtains its test plan: settings (.codemesh.yml < registered repo < task), runner
+ * detection and the tests selected for this patch and issue. A bad setting fails the step with its message.
+ */
+async function planTests(wt: string, input: StepInput, patch: Patch): Promise<TestPlan> {
+  const { task, deps } = input;
+  try {
+    return await planSelectedTests({
+      workDir: wt,
+      repoPath: task.repoPath,
+      baseCommit: task.baseCommit,
+      changedFiles: patch.files,
+      patchDiff: patch.diff,
+      issueText: `${task.request.title}\n\n${task.request.description}`,
+      config: task.request.config,
+      binDirs: deps.binDirs,
+      ...(deps.testTimeoutMs ? { defaultTimeoutMs: deps.testTimeoutMs } : {}),
+    });
+  } catch (err) {
+    if (err instanceof RepoConfigError) throw new StepFailure(err.message);
+    throw err;
+  }
+}
 
-/** The one place the step obtains its test plan. */
-function planTests(wt: string, input: StepInput): Promise<TestPlan> {
-  return detectRunner(wt, { binDirs: input.deps.binDirs });
+/** The command with the plan's setup steps run first, in the same sandbox job (the job's tree is a copy). */
+export function withSetup(plan: Pick<TestPlan, 'command' | 'setup'>): string[] {
+  if (plan.setup.length === 0) return plan.command;
+  const script = `${plan.setup.map((argv) => argv.map(shQuote).join(' ')).join(' && ')} && exec "$@"`;
+  return ['/bin/sh', '-c', script, 'codemesh-setup', ...plan.command];
+}
+
+function shQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /**
@@ -84,22 +108,28 @@ async function execute(plan: TestPlan, wt: string, ctx: RunContext): Promise<Exe
   const toolDirs = await Promise.all(
     (deps.binDirs ?? []).filter(existsSync).map((d) => realpath(dirname(d))),
   );
-  const readOnlyPaths = [...(await linkInstalledDeps(task.repoPath, wt)), ...toolDirs];
+  const readOnlyPaths = [...(await linkInstalledDeps(task.repoPath, wt)), ...toolDirs, ...plan.readOnlyPaths];
   await prepareReport(plan, wt);
-  const res =
-    plan.kind === 'none'
-      ? { exitCode: 0, timedOut: false, stdout: 'no test runner detected', stderr: '', durationMs: 0 }
-      : await deps.sandbox.run({
-          command: plan.command,
-          workDir: wt,
-          env: plan.env,
-          readOnlyPaths,
-          timeoutMs: ctx.timeoutMs,
-          signal: ctx.signal,
-        });
+  const nothing = plan.command.length === 0;
+  const res = nothing
+    ? { exitCode: 0, timedOut: false, stdout: 'no tests to run', stderr: '', durationMs: 0 }
+    : await deps.sandbox.run({
+        command: withSetup(plan),
+        workDir: wt,
+        env: plan.env,
+        readOnlyPaths,
+        timeoutMs: ctx.timeoutMs,
+        signal: ctx.signal,
+      });
   // A stopped step stores nothing: its next round runs the tests again.
   if (ctx.signal.aborted) throw new StepFailure('the test step was stopped');
-  const parsed = await parseRunnerOutput(plan, wt, res.stdout, res.stderr, res.exitCode);
+  const parsed = await parseRunnerOutput(
+    nothing ? { kind: 'none', command: [] } : plan,
+    wt,
+    res.stdout,
+    res.stderr,
+    res.exitCode,
+  );
   return {
     summary: {
       tests: parsed.tests,
@@ -125,7 +155,14 @@ async function baseline(
   const portable = relocatePlan(plan, wt, '$WORKDIR');
   const key = keys.baseline(
     hashKey(
-      JSON.stringify([task.repoPath, task.baseCommit, portable.kind, portable.command, portable.env ?? {}]),
+      JSON.stringify([
+        task.repoPath,
+        task.baseCommit,
+        portable.kind,
+        portable.command,
+        portable.env ?? {},
+        portable.setup,
+      ]),
     ),
   );
   const hit = (await mesh.board.get(key, Baseline))?.value;
@@ -220,13 +257,14 @@ async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutp
   await addOwnedWorktree(deps.dataDir, task.repoPath, wt, task.baseCommit);
   try {
     await applyPatch(wt, patch.diff);
-    const plan = await planTests(wt, input);
-    const timeoutMs = plan.timeoutMs ?? deps.testTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const plan = await planTests(wt, input, patch);
+    const timeoutMs = plan.timeoutMs;
+    const nothingToRun = plan.command.length === 0;
     const ctx: RunContext = { input, signal, timeoutMs };
     const started = deps.now();
     // The base run (when not cached) and the patched run go in parallel, each in its own worktree.
     const [baseRes, patchedRes] = await Promise.allSettled([
-      plan.kind === 'none' ? undefined : baseline(plan, wt, ctx),
+      nothingToRun ? undefined : baseline(plan, wt, ctx),
       execute(plan, wt, ctx),
     ]);
     if (patchedRes.status === 'rejected') throw patchedRes.reason;
@@ -245,7 +283,7 @@ async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutp
       patched: patched.summary,
       ...(again ? { reruns: again.reruns } : {}),
       timeoutMs,
-      noRunner: plan.kind === 'none',
+      noRunner: nothingToRun,
     });
     const log = [
       `${patched.stdout}\n--- stderr ---\n${patched.stderr}`,

@@ -9,12 +9,17 @@ import type { RunnerPlan } from './runners.ts';
  *
  * @example relocatePlan(plan, '/data/work/t-1-test-1-r1', '$WORKDIR') // a worktree-independent cache key
  */
-export function relocatePlan<P extends RunnerPlan>(plan: P, fromDir: string, toDir: string): P {
+export function relocatePlan<P extends RunnerPlan & { setup?: string[][] }>(
+  plan: P,
+  fromDir: string,
+  toDir: string,
+): P {
   const swap = (s: string) => s.split(fromDir).join(toDir);
   return {
     ...plan,
     command: plan.command.map(swap),
     ...(plan.env ? { env: Object.fromEntries(Object.entries(plan.env).map(([k, v]) => [k, swap(v)])) } : {}),
+    ...(plan.setup ? { setup: plan.setup.map((argv) => argv.map(swap)) } : {}),
   };
 }
 
@@ -23,7 +28,7 @@ export function relocatePlan<P extends RunnerPlan>(plan: P, fromDir: string, toD
  * runner cannot select tests (then the whole plan is re-run). pytest selects node ids, go a `-run` pattern,
  * vitest and jest the tests' files.
  */
-export function rerunPlan<P extends RunnerPlan>(
+export function rerunPlan<P extends RunnerPlan & { labels?: string[] }>(
   plan: P,
   workDir: string,
   names: readonly string[],
@@ -33,7 +38,14 @@ export function rerunPlan<P extends RunnerPlan>(
     case 'pytest': {
       const ids = names.map((n) => pytestNodeId(n, workDir));
       if (ids.some((id) => id === undefined)) return undefined;
-      return { ...plan, command: [...plan.command, ...(ids as string[])] };
+      // The selected files (the plan's trailing labels) give way to the node ids: only those tests re-run.
+      const labels = plan.labels ?? [];
+      const tail = plan.command.slice(plan.command.length - labels.length);
+      const base =
+        labels.length > 0 && tail.every((a, i) => a === labels[i])
+          ? plan.command.slice(0, plan.command.length - labels.length)
+          : plan.command;
+      return { ...plan, command: [...base, ...(ids as string[])] };
     }
     case 'go': {
       const byPkg = new Map<string, string[]>();
