@@ -88,18 +88,29 @@ export function repoDir(repos: string, repo: string): string {
   return dir;
 }
 
-/** The project an instance belongs to, by its log parser (or its repository). */
+/** The project an instance belongs to (its repository): decides how its tests are set up here. */
 export type Project = 'django' | 'sympy' | 'pytest' | 'requests' | 'flask' | 'other';
 
-export function projectOf(inst: Pick<SweInstance, 'repo' | 'log_parser'>): Project {
-  const byParser = /^parse_log_(django|sympy|pytest|requests|flask)$/.exec(inst.log_parser ?? '')?.[1];
-  if (byParser) return byParser as Project;
-  const byRepo: Record<string, Project> = {
-    'django/django': 'django',
-    'sympy/sympy': 'sympy',
-    'pytest-dev/pytest': 'pytest',
-    'psf/requests': 'requests',
-    'pallets/flask': 'flask',
-  };
-  return byRepo[inst.repo] ?? 'other';
+const PROJECTS: Record<string, Project> = {
+  'django/django': 'django',
+  'sympy/sympy': 'sympy',
+  'pytest-dev/pytest': 'pytest',
+  'psf/requests': 'requests',
+  'pallets/flask': 'flask',
+};
+
+export function projectOf(inst: Pick<SweInstance, 'repo'>): Project {
+  return PROJECTS[inst.repo] ?? 'other';
+}
+
+/** Which log parser reads the instance's test output: its `log_parser`, else its project's. */
+export type LogParser = 'django' | 'sympy' | 'pytest' | 'pytest_options';
+
+export function parserOf(inst: Pick<SweInstance, 'repo' | 'log_parser'>): LogParser {
+  const named = /^parse_log_(\w+)$/.exec(inst.log_parser ?? '')?.[1];
+  const key = named ?? projectOf(inst);
+  if (key === 'django' || key === 'sympy') return key;
+  // SWE-bench reads requests (and pydicom, pylint) with the options-normalizing pytest parser.
+  if (key === 'requests' || key === 'pytest_options') return 'pytest_options';
+  return 'pytest';
 }

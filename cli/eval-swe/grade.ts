@@ -107,7 +107,7 @@ export async function grade(o: GradeOptions): Promise<GradeResult> {
     }
     const test_s = (Date.now() - started) / 1000;
     if (res.timedOut) return { ...fail(`the tests timed out after ${o.timeoutMs ?? 1_800_000} ms`), test_s };
-    const map = parseLog(plan.project, text);
+    const map = parseLog(plan.parser, text);
     const f2p_failed = o.inst.FAIL_TO_PASS.filter((t) => !passed(map, t));
     const baseline = o.p2pBaseline ? new Set(o.p2pBaseline) : undefined;
     const p2pAll = o.inst.PASS_TO_PASS.filter((t) => !passed(map, t));
@@ -145,17 +145,21 @@ export function run(
     const child = spawn(cmd, args, {
       cwd: opts.cwd,
       env: { ...process.env, GIT_TERMINAL_PROMPT: '0', ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdout?.on('data', (b: Buffer) => out.push(b));
+    child.stderr?.on('data', (b: Buffer) => err.push(b));
     child.on('error', reject);
     child.on('close', (code) =>
       resolve({ code: code ?? 1, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') }),
     );
-    child.stdin.end(opts.input ?? '');
+    if (child.stdin) {
+      // A process may exit without reading all of its input (EPIPE): its exit code tells what happened.
+      child.stdin.on('error', () => {});
+      child.stdin.end(opts.input);
+    }
   });
 }
 

@@ -1,6 +1,6 @@
 // Test logs → per-test status, with the semantics of SWE-bench's log parsers (swebench/harness/log_parsers/
 // python.py): the names they produce are the names FAIL_TO_PASS and PASS_TO_PASS use.
-import type { Project } from './dataset.ts';
+import type { LogParser } from './dataset.ts';
 
 export type TestStatus = 'PASSED' | 'FAILED' | 'SKIPPED' | 'ERROR' | 'XFAIL';
 const STATUSES: readonly TestStatus[] = ['FAILED', 'PASSED', 'SKIPPED', 'ERROR', 'XFAIL'];
@@ -115,13 +115,13 @@ export function parseSympy(log: string): StatusMap {
   return out;
 }
 
-export function parseLog(project: Project, log: string): StatusMap {
-  switch (project) {
+export function parseLog(parser: LogParser, log: string): StatusMap {
+  switch (parser) {
     case 'django':
       return parseDjango(log);
     case 'sympy':
       return parseSympy(log);
-    case 'requests':
+    case 'pytest_options':
       return parsePytestOptions(log);
     default:
       return parsePytest(log);

@@ -1,7 +1,7 @@
 // The instance's own test command (from its SWE-bench eval_script), rewritten for this machine: the system
 // interpreter /usr/bin/python3 with Debian's packages instead of SWE-bench's conda environment.
 import { join } from 'node:path';
-import { type Project, projectOf, type SweInstance } from './dataset.ts';
+import { type LogParser, type Project, parserOf, projectOf, type SweInstance } from './dataset.ts';
 
 export const PYTHON = '/usr/bin/python3';
 const START = ": '>>>>> Start Test Output'";
@@ -72,6 +72,7 @@ export function shellWords(line: string): string[] {
 
 export interface TestPlan {
   project: Project;
+  parser: LogParser;
   /** argv, run with cwd = the checkout. */
   argv: string[];
   env: Record<string, string>;
@@ -149,7 +150,7 @@ export function planTests(inst: SweInstance, workDir: string, shimDir: string): 
       path.push(workDir);
   }
   env.PYTHONPATH = path.join(':');
-  return { project, argv, env, files, needsShim: shim };
+  return { project, parser: parserOf(inst), argv, env, files, needsShim: shim };
 }
 
 function versionTuple(version: string | undefined): number[] {
