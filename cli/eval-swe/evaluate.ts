@@ -1,6 +1,6 @@
 // `codemesh eval swe`: SWE-bench instances through the whole mesh (or the gold patches alone), graded in the
 // sandbox, summarised as resolution rate, pass@k, tokens, cost and timings.
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -188,7 +188,10 @@ export async function evalSwe(o: EvalSweOptions): Promise<EvalSweReport> {
     };
   }
   const meshDir = await mkdtemp(join(o.home, 'mesh-'));
-  const mesh = await startEmbedded({ dataDir: meshDir, env: modelEnv, sandbox: o.sandbox });
+  // codemesh's own tools, by their real path: the sandbox cannot bind a symlinked node_modules.
+  const bin = join(import.meta.dirname, '..', '..', 'node_modules', '.bin');
+  const binDirs = existsSync(bin) ? [realpathSync(bin)] : [];
+  const mesh = await startEmbedded({ dataDir: meshDir, env: modelEnv, sandbox: o.sandbox, binDirs });
   const client = await connectMesh({ url: mesh.natsUrl, name: 'codemesh-eval-swe' });
   try {
     await pool(o.instances, o.concurrency ?? 1, async (inst, i) => {
@@ -231,7 +234,10 @@ export async function evalSwe(o: EvalSweOptions): Promise<EvalSweReport> {
             ...(m.verdict_s !== undefined ? { verdict_s: round(m.verdict_s) } : {}),
           });
           await mkdir(join(o.home, 'logs'), { recursive: true });
-          await writeFile(join(o.home, 'logs', `${inst.instance_id}.${a}.events.jsonl`), `${events.join('\n')}\n`);
+          await writeFile(
+            join(o.home, 'logs', `${inst.instance_id}.${a}.events.jsonl`),
+            `${events.join('\n')}\n`,
+          );
           for (const [kind, s] of Object.entries(m.steps)) row.steps[kind] = round(s);
           row.steps.mesh = round(m.mesh_s);
           gold ??= await goldBaseline(inst, o, false);
@@ -304,8 +310,18 @@ export function summarize(mode: EvalSweReport['mode'], rows: InstanceRow[], k: n
     pass_at_k: passAtK,
     tokens_mean: all.length ? round(all.reduce((s, r) => s + r.tokens, 0) / all.length, 1) : 0,
     cost_usd_mean: all.length ? round(all.reduce((s, r) => s + r.cost_usd, 0) / all.length, 6) : 0,
-    wall_s_p50: round(quantile(all.map((r) => r.wall_s), 0.5)),
-    wall_s_p95: round(quantile(all.map((r) => r.wall_s), 0.95)),
+    wall_s_p50: round(
+      quantile(
+        all.map((r) => r.wall_s),
+        0.5,
+      ),
+    ),
+    wall_s_p95: round(
+      quantile(
+        all.map((r) => r.wall_s),
+        0.95,
+      ),
+    ),
     ...(verdicts.length ? { verdict_s_p50: round(quantile(verdicts, 0.5)) } : {}),
     instances: rows,
   };

@@ -86,7 +86,9 @@ export async function grade(o: GradeOptions): Promise<GradeResult> {
     if (tp) return fail(`the test patch does not apply: ${tp}`);
     const plan = planTests(o.inst, tree, o.shimDir);
     if (plan.needsShim && !existsSync(join(o.shimDir, 'sitecustomize.py'))) {
-      return fail(`the compatibility shim is missing (${o.shimDir}/sitecustomize.py): run bash deploy/eval-env.sh`);
+      return fail(
+        `the compatibility shim is missing (${o.shimDir}/sitecustomize.py): run bash deploy/eval-env.sh`,
+      );
     }
     for (const [rel, content] of Object.entries(plan.files)) await writeFile(join(tree, rel), content);
     const log = join(root, 'test.log');

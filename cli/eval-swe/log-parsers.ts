@@ -72,7 +72,8 @@ export function parseDjango(log: string): StatusMap {
   let prev: string | undefined;
   for (const raw of log.split('\n')) {
     let line = raw.trim();
-    if (line.includes('--version is equivalent to version')) set('--version is equivalent to version', 'PASSED');
+    if (line.includes('--version is equivalent to version'))
+      set('--version is equivalent to version', 'PASSED');
     if (line.includes(' ... ')) prev = line.split(' ... ')[0];
     for (const suffix of [' ... ok', ' ... OK', ' ...  OK']) {
       if (line.endsWith(suffix)) {

@@ -45,7 +45,8 @@ export async function cmdEvalSwe(argv: string[], out = process.stdout): Promise<
     },
     strict: true,
   });
-  if (!values.dataset || !values.repos) throw new UsageError(`--dataset and --repos are required\n${EVAL_SWE_USAGE}`);
+  if (!values.dataset || !values.repos)
+    throw new UsageError(`--dataset and --repos are required\n${EVAL_SWE_USAGE}`);
   if (values.provider !== 'replay' && values.provider !== 'env') {
     throw new UsageError(`--provider takes replay or env, not "${values.provider}"`);
   }

@@ -128,7 +128,13 @@ export async function runThroughMesh(o: MeshRunOptions): Promise<MeshRunResult> 
   if (res.status === 'timeout') res.reason = `no task.completed or task.failed within ${o.timeoutMs} ms`;
   if (res.status === 'completed' && res.branch) {
     res.commit ??= (await git(o.repo, ['rev-parse', `refs/heads/${res.branch}`])).trim();
-    res.model_patch = await git(o.repo, ['diff', '--no-color', '--no-ext-diff', o.inst.base_commit, res.commit]);
+    res.model_patch = await git(o.repo, [
+      'diff',
+      '--no-color',
+      '--no-ext-diff',
+      o.inst.base_commit,
+      res.commit,
+    ]);
   }
   return res;
 }

@@ -112,7 +112,8 @@ export function planTests(inst: SweInstance, workDir: string, shimDir: string): 
   if (!words.length) throw new TestCommandError('the test command is empty');
   const [exe, ...args] = words as [string, ...string[]];
   let argv: string[];
-  if (exe === 'pytest' || exe === 'py.test') argv = [PYTHON, '-m', 'pytest', '-p', 'no:cacheprovider', ...args];
+  if (exe === 'pytest' || exe === 'py.test')
+    argv = [PYTHON, '-m', 'pytest', '-p', 'no:cacheprovider', ...args];
   else if (exe === 'python' || exe === 'python3') argv = [PYTHON, ...args];
   else if (/\.py$/.test(exe) || exe === 'bin/test' || exe === './bin/test') argv = [PYTHON, exe, ...args];
   else throw new TestCommandError(`unsupported test program "${exe}"`);
