@@ -57,6 +57,92 @@ if not hasattr(inspect, "getargspec"):
         return _ArgSpec(spec.args, spec.varargs, spec.varkw, spec.defaults)
 
     inspect.getargspec = getargspec
+
+# Python 3.10+ requires locations on every AST node, also on the `alias` nodes that old pytest's assertion
+# rewriter builds without them.
+import ast
+import builtins
+
+_compile = builtins.compile
+
+
+def _compile_with_locations(source, *args, **kwargs):
+    if isinstance(source, ast.AST):
+        ast.fix_missing_locations(source)
+        # Copied start positions without end positions leave ranges that end before they start.
+        for node in ast.walk(source):
+            line = getattr(node, "lineno", None)
+            if line is None:
+                continue
+            end = getattr(node, "end_lineno", None)
+            if end is None or end < line:
+                node.end_lineno = line
+                node.end_col_offset = getattr(node, "col_offset", 0)
+            elif end == line and (getattr(node, "end_col_offset", None) or 0) < (node.col_offset or 0):
+                node.end_col_offset = node.col_offset
+    return _compile(source, *args, **kwargs)
+
+
+builtins.compile = _compile_with_locations
 PY
 mv "$tmp" "$shim_dir/sitecustomize.py"
+
+# pytest < 6 imports atomicwrites (not packaged here): the one function it uses.
+tmp="$(mktemp "$shim_dir/.atomicwrites.XXXXXX")"
+cat > "$tmp" <<'PY'
+# Written by codemesh deploy/eval-env.sh: the part of the atomicwrites package old pytest releases use.
+import contextlib
+import os
+import tempfile
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode="w", overwrite=False, **open_kwargs):
+    path = os.fspath(path)
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(path)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".atomicwrites-")
+    try:
+        with os.fdopen(fd, mode, **open_kwargs) as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+PY
+mv "$tmp" "$shim_dir/atomicwrites.py"
+
+# pytest 5.x also imports wcwidth and importlib_metadata (backports not packaged here).
+tmp="$(mktemp "$shim_dir/.wcwidth.XXXXXX")"
+cat > "$tmp" <<'PY'
+# Written by codemesh deploy/eval-env.sh: the two functions of the wcwidth package old pytest releases use.
+import unicodedata
+
+
+def wcwidth(c):
+    o = ord(c)
+    if o == 0:
+        return 0
+    if o < 32 or 0x7F <= o < 0xA0:
+        return -1
+    if unicodedata.combining(c) or unicodedata.category(c) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
+
+
+def wcswidth(s, n=None):
+    total = 0
+    for c in s if n is None else s[:n]:
+        w = wcwidth(c)
+        if w < 0:
+            return -1
+        total += w
+    return total
+PY
+mv "$tmp" "$shim_dir/wcwidth.py"
+printf '%s\n' '# Written by codemesh deploy/eval-env.sh: the standard library has what this backport offered.' \
+  'from importlib.metadata import *  # noqa: F401,F403' \
+  'from importlib.metadata import PackageNotFoundError, distribution, distributions, entry_points, metadata, version  # noqa: F401' \
+  > "$shim_dir/importlib_metadata.py"
 echo "eval-env: ok — shim at $shim_dir/sitecustomize.py (python $(/usr/bin/python3 -c 'import sys; print(sys.version.split()[0])'))"

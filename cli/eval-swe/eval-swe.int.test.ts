@@ -114,7 +114,7 @@ describe('eval swe', () => {
 
   it('CLI: --gold --json prints the report; bad flags are one-line usage errors', async () => {
     const chunks: string[] = [];
-    const out = { write: (s: string) => chunks.push(s) } as unknown as NodeJS.WriteStream;
+    const out = { write: (s: string) => chunks.push(s) };
     const prev = process.env.CODEMESH_HOME;
     process.env.CODEMESH_HOME = join(root, 'cli-home');
     try {

@@ -24,7 +24,10 @@ function positiveInt(name: string, v: string | undefined): number | undefined {
   return n;
 }
 
-export async function cmdEvalSwe(argv: string[], out = process.stdout): Promise<number> {
+export async function cmdEvalSwe(
+  argv: string[],
+  out: { write(s: string): unknown } = process.stdout,
+): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {

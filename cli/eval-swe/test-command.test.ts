@@ -96,7 +96,7 @@ describe('planTests', () => {
       '/s',
     );
     expect(p.files['src/_pytest/_version.py']).toContain("version = '5.4.0'");
-    expect(p.env.PYTHONPATH).toBe('/w/src');
+    expect(p.env.PYTHONPATH).toBe('/s:/w/src');
     const r = planTests(
       inst('psf/requests', 'pytest -rA test_requests.py', { log_parser: 'parse_log_requests' }),
       '/w',

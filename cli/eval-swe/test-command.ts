@@ -70,6 +70,12 @@ export function shellWords(line: string): string[] {
   return words;
 }
 
+const HTTPBIN_PORT = 8765;
+const WITH_HTTPBIN =
+  `env -u PYTHONPATH ${PYTHON} -m httpbin.core --port ${HTTPBIN_PORT} >/dev/null 2>&1 & ` +
+  `i=0; while [ $i -lt 50 ] && ! ${PYTHON} -c 'import socket; socket.create_connection(("127.0.0.1", ${HTTPBIN_PORT}), 0.2)' 2>/dev/null; ` +
+  'do sleep 0.2; i=$((i+1)); done; exec "$@"';
+
 export interface TestPlan {
   project: Project;
   parser: LogParser;
@@ -82,9 +88,12 @@ export interface TestPlan {
   needsShim: boolean;
 }
 
-/** Python releases whose code needs `collections.Mapping` & co. (removed in 3.10). */
+/**
+ * Old releases that need the shim: `collections.Mapping` & co. (removed in Python 3.10) for sympy and requests;
+ * for pytest < 6 the atomicwrites module and AST nodes with locations (its assertion rewriter).
+ */
 function needsShim(project: Project): boolean {
-  return project === 'sympy' || project === 'requests';
+  return project === 'sympy' || project === 'requests' || project === 'pytest';
 }
 
 /**
@@ -146,6 +155,10 @@ export function planTests(inst: SweInstance, workDir: string, shimDir: string): 
     }
     case 'requests':
       path.push(workDir);
+      // Old releases test against HTTPBIN_URL (default httpbin.org; the sandbox has no network): a local
+      // httpbin on the sandbox's own loopback instead, started before the tests and gone with the sandbox.
+      env.HTTPBIN_URL = `http://127.0.0.1:${HTTPBIN_PORT}/`;
+      argv = ['/bin/sh', '-c', WITH_HTTPBIN, 'sh', ...argv];
       break;
     default:
       path.push(workDir);
