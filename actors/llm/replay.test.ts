@@ -8,7 +8,14 @@ import { applyEdits, parseEditBlocks } from '../coder/edits.ts';
 import { coderSystem } from '../coder/prompts.ts';
 import { plannerSystem } from '../planner/prompts.ts';
 import { reviewerSystem } from '../reviewer/prompts.ts';
-import { createModelClient, ModelRequestError, preflight } from './index.ts';
+import { git, makeFixtureRepo } from '../../test/fixture-repo.ts';
+import {
+  createModelClient,
+  ModelConfigError,
+  ModelRequestError,
+  preflight,
+  resolveModelConfig,
+} from './index.ts';
 import { REPLAY_MODEL, type ReplayServer, startReplayServer } from './replay.ts';
 import type { ModelConfig } from './types.ts';
 
@@ -127,5 +134,48 @@ describe('replay model', () => {
       ],
     });
     expect(r.message.content).toContain('acme__calc-2');
+  });
+});
+
+describe('CODEMESH_LLM_PROVIDER=replay', () => {
+  it('serves a SWE-bench dataset through the ordinary model settings', async () => {
+    const repos = join(dir, 'repos');
+    const repo = makeFixtureRepo('py-calc', repos);
+    const base = git(repo, 'rev-parse', 'HEAD');
+    const dataset = join(dir, 'd.jsonl');
+    const row = {
+      instance_id: 'acme__py-calc-1',
+      repo: 'acme/py-calc',
+      base_commit: base,
+      problem_statement: TASK,
+      patch: GOLD,
+    };
+    writeFileSync(dataset, `not json\n${JSON.stringify(row)}\n`);
+    const { renameSync } = await import('node:fs');
+    renameSync(repo, join(repos, 'acme__py-calc'));
+    const env = {
+      CODEMESH_LLM_PROVIDER: 'replay',
+      CODEMESH_REPLAY_DATASET: dataset,
+      CODEMESH_REPLAY_REPOS: repos,
+    };
+    const cfg = resolveModelConfig('coder', { env });
+    expect(cfg.model).toBe(REPLAY_MODEL);
+    expect((await preflight(cfg)).modelListed).toBe(true);
+    const r = await createModelClient(cfg).chat({
+      role: 'coder',
+      taskId: 't-9',
+      messages: [{ role: 'system', content: coderSystem() }, user()],
+    });
+    expect(r.message.content).toContain('    return a - b');
+    expect(parseEditBlocks(r.message.content ?? '').edits).toHaveLength(1);
+  });
+
+  it('names the settings it needs, and refuses an unknown provider', () => {
+    expect(() => resolveModelConfig('coder', { env: { CODEMESH_LLM_PROVIDER: 'replay' } })).toThrow(
+      /CODEMESH_REPLAY_DATASET/,
+    );
+    expect(() => resolveModelConfig('coder', { env: { CODEMESH_LLM_PROVIDER: 'replya' } })).toThrow(
+      ModelConfigError,
+    );
   });
 });

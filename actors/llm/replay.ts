@@ -2,9 +2,13 @@
 // instance's known-correct answer (a plan, the known fix as the Coder's edit blocks, an approving review),
 // so everything around the model runs on real code over the real wire. It recognises the instance by its
 // task text in the prompt and reports usage as the prompt's characters / 4.
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { diffToEditBlocks, parseUnifiedDiff } from './replay-edits.ts';
+import { ModelConfigError } from './errors.ts';
 import { parseRoleMarker } from './types.ts';
 
 /** One instance the replay model knows. */
@@ -27,6 +31,8 @@ export interface ReplayServer {
   errors: string[];
   /** Adds cases while running (an eval adds each instance as it starts it). */
   add(c: ReplayCase): void;
+  /** Lets the process exit while the server still listens. */
+  unref(): void;
   close(): Promise<void>;
 }
 
@@ -186,6 +192,7 @@ export async function startReplayServer(cases: ReplayCase[] = []): Promise<Repla
     served,
     errors,
     add,
+    unref: () => void server.unref(),
     close: () => {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -223,4 +230,39 @@ function send(res: ServerResponse, status: number, payload: unknown): void {
   const text = JSON.stringify(payload);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/**
+ * The cases of a SWE-bench JSON-lines dataset (instance_id, repo, base_commit, problem_statement, patch), with
+ * files read from `<repos>/<owner>__<name>` at the base commit. Bad lines are skipped; no usable line at all
+ * is a `ModelConfigError`.
+ */
+export function replayCasesFromDataset(dataset: string, repos: string): ReplayCase[] {
+  if (!existsSync(dataset)) throw new ModelConfigError(`CODEMESH_REPLAY_DATASET: ${dataset} does not exist`);
+  const cases: ReplayCase[] = [];
+  for (const line of readFileSync(dataset, 'utf8').split('\n')) {
+    let row: Record<string, unknown>;
+    try {
+      row = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    const { instance_id: id, repo, base_commit: base, problem_statement: task, patch } = row;
+    if (![id, repo, base, task, patch].every((v) => typeof v === 'string')) continue;
+    if (!/^[0-9a-f]{40}$/.test(base as string) || !/^[\w.-]+\/[\w.-]+$/.test(repo as string)) continue;
+    const gitDir = join(repos, (repo as string).replace('/', '__'));
+    cases.push({
+      id: id as string,
+      task: task as string,
+      patch: patch as string,
+      read: (path) =>
+        new Promise((resolve) =>
+          execFile('git', ['-C', gitDir, 'show', `${base}:${path}`], { maxBuffer: 64 << 20 }, (err, out) =>
+            resolve(err ? undefined : out),
+          ),
+        ),
+    });
+  }
+  if (!cases.length) throw new ModelConfigError(`CODEMESH_REPLAY_DATASET: no usable rows in ${dataset}`);
+  return cases;
 }
