@@ -29,7 +29,8 @@ const GOLD = `diff --git a/calc.py b/calc.py
 -    return a + b
 +    return a - b
 `;
-const TASK = 'subtract() adds its arguments\n\nCalling subtract(5, 3) returns 8 instead of 2.';
+// Longer than the part of it that identifies the instance, as real issues are.
+const TASK = `subtract() adds its arguments\n\nCalling subtract(5, 3) returns 8 instead of 2.\n${'More detail. '.repeat(40)}`;
 
 let replay: ReplayServer;
 let cfg: ModelConfig;
@@ -54,6 +55,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** The task the way agents put it in their prompts: after a title, before the repository overview. */
 const user = (extra = '') => ({
   role: 'user' as const,
   content: `Task: ${TASK.split('\n')[0]}\n\n${TASK}\n${extra}`,

@@ -39,9 +39,13 @@ export interface ReplayServer {
 export const REPLAY_MODEL = 'replay';
 const MAX_BODY = 32 * 1024 * 1024;
 
+function normalize(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
 /** A whitespace-normalized prefix of the task text: long enough to be unique, short enough to survive. */
 function fingerprint(text: string): string {
-  return text.replace(/\s+/g, ' ').trim().slice(0, 240);
+  return normalize(text).slice(0, 240);
 }
 
 interface Msg {
@@ -69,7 +73,7 @@ export async function startReplayServer(cases: ReplayCase[] = []): Promise<Repla
   cases.forEach(add);
 
   const find = (messages: Msg[]): ReplayCase | undefined => {
-    const text = fingerprint(
+    const text = normalize(
       messages
         .filter((m) => m.role === 'user')
         .map(textOf)

@@ -183,7 +183,6 @@ export async function evalSwe(o: EvalSweOptions): Promise<EvalSweReport> {
     modelEnv = {
       CODEMESH_LLM_BASE_URL: replay.url,
       CODEMESH_LLM_MODEL: REPLAY_MODEL,
-      CODEMESH_LLM_API_KEY: 'replay',
       CODEMESH_LLM_MAX_RETRIES: '0',
     };
   }
