@@ -110,7 +110,7 @@ describe('eval swe', () => {
       pass_at_k: { '1': 100 },
     });
     expect(report.tokens_mean).toBe(row.tokens);
-  }, 180_000);
+  }, 300_000);
 
   it('CLI: --gold --json prints the report; bad flags are one-line usage errors', async () => {
     const chunks: string[] = [];

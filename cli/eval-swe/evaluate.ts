@@ -4,7 +4,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { startEmbedded } from '../../actors/mesh.ts';
+import { Roles, startEmbedded } from '../../actors/mesh.ts';
 import { REPLAY_MODEL, type ReplayServer, startReplayServer } from '../../actors/llm/replay.ts';
 import { connectMesh } from '../../blackboard/index.ts';
 import type { Sandbox } from '../../sandbox-agent/index.ts';
@@ -190,12 +190,21 @@ export async function evalSwe(o: EvalSweOptions): Promise<EvalSweReport> {
   // codemesh's own tools, by their real path: the sandbox cannot bind a symlinked node_modules.
   const bin = join(import.meta.dirname, '..', '..', 'node_modules', '.bin');
   const binDirs = existsSync(bin) ? [realpathSync(bin)] : [];
-  const mesh = await startEmbedded({ dataDir: meshDir, env: modelEnv, sandbox: o.sandbox, binDirs });
+  // Every agent, the conductor and the Curator; not the recorder (the report is made from the events here).
+  const roles = Roles.filter((r) => r !== 'recorder');
+  const mesh = await startEmbedded({ dataDir: meshDir, env: modelEnv, sandbox: o.sandbox, binDirs, roles });
   const client = await connectMesh({ url: mesh.natsUrl, name: 'codemesh-eval-swe' });
   try {
     await pool(o.instances, o.concurrency ?? 1, async (inst, i) => {
       const attempts: AttemptRow[] = [];
+      // The baseline first, outside the attempts' clocks: wall_s is codemesh's run and its grading only.
       let gold: GoldBaseline | undefined;
+      let goldError: string | undefined;
+      try {
+        gold = await goldBaseline(inst, o, false);
+      } catch (err) {
+        goldError = `gold baseline: ${(err as Error).message}`.slice(0, 1000);
+      }
       for (let a = 1; a <= k; a++) {
         const t = Date.now();
         const clone = join(o.home, 'clones', `${inst.instance_id}-${a}`);
@@ -239,13 +248,13 @@ export async function evalSwe(o: EvalSweOptions): Promise<EvalSweReport> {
           );
           for (const [kind, s] of Object.entries(m.steps)) row.steps[kind] = round(s);
           row.steps.mesh = round(m.mesh_s);
-          gold ??= await goldBaseline(inst, o, false);
+          if (!gold) throw new Error(goldError ?? 'no gold baseline');
           if (m.status === 'completed' && m.commit) {
             const g: GradeResult = await grade({
               inst,
               gitDir: clone,
               commit: m.commit,
-              p2pBaseline: inst.PASS_TO_PASS.filter((t) => !gold!.p2p_env.includes(t)),
+              p2pBaseline: inst.PASS_TO_PASS.filter((t) => !gold.p2p_env.includes(t)),
               sandbox: o.sandbox,
               shimDir: o.shimDir,
               timeoutMs: o.testTimeoutMs,
