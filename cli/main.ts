@@ -26,6 +26,9 @@ const USAGE = `codemesh — a mesh of coding agents on NATS
   codemesh search --repo <path> --query <text> [--top-k N] [--json]
   codemesh eval localize --dataset <file.jsonl> --repos <dir> [--limit N] [--json] [--out <file>]
       [--weights <file.json>] [--features <file.jsonl>]   (tuning: see actors/curator/fit-weights.ts)
+  codemesh eval swe --dataset <file.jsonl> --repos <dir> [--instances id,...] [--limit N] [--gold]
+      [--provider replay|env] [--k N] [--concurrency N] [--out <file>] [--json]
+      SWE-bench issues through the whole mesh, graded in the sandbox (see cli/eval-swe/)
 
 Settings (env): CODEMESH_LLM_BASE_URL, CODEMESH_LLM_API_KEY, CODEMESH_LLM_MODEL (and CODEMESH_<ROLE>_LLM_*),
 NATS_URL, CODEMESH_TOKEN (development admin token), CODEMESH_HOME (state dir, default ./.codemesh), CODEMESH_PORT,
@@ -163,7 +166,8 @@ export async function main(argv: string[]): Promise<number> {
     case 'search':
       return curator(cmd, rest);
     case 'eval':
-      if (rest[0] !== 'localize') throw new UsageError('codemesh eval takes: localize');
+      if (rest[0] === 'swe') return (await import('./eval-swe/main.ts')).cmdEvalSwe(rest.slice(1));
+      if (rest[0] !== 'localize') throw new UsageError('codemesh eval takes: localize, swe');
       return curator('eval-localize', rest.slice(1));
     case undefined:
     case 'help':

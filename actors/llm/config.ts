@@ -36,7 +36,7 @@ const RoleSettings = z
 export const ModelConfigFile = z.record(z.string().regex(/^[a-z][a-z0-9]*$/), RoleSettings);
 export type ModelConfigFile = z.infer<typeof ModelConfigFile>;
 
-type Field = keyof ModelConfig;
+type Field = Exclude<keyof ModelConfig, 'replay'>;
 const ENV_SUFFIX: Record<Field, string> = {
   baseURL: 'BASE_URL',
   apiKey: 'API_KEY',
@@ -107,6 +107,24 @@ export function resolveModelConfig(role: string, opts: ResolveOptions): ModelCon
     priceInPer1k: pick('priceInPer1k') ?? known?.in ?? 0,
     priceOutPer1k: pick('priceOutPer1k') ?? known?.out ?? 0,
   };
+  const provider = (
+    env[`CODEMESH_${role.toUpperCase()}_LLM_PROVIDER`] ||
+    env.CODEMESH_LLM_PROVIDER ||
+    ''
+  ).trim();
+  if (provider === 'replay') {
+    const dataset = env.CODEMESH_REPLAY_DATASET?.trim();
+    const repos = env.CODEMESH_REPLAY_REPOS?.trim();
+    if (!dataset || !repos) {
+      throw new ModelConfigError(
+        'CODEMESH_LLM_PROVIDER=replay needs CODEMESH_REPLAY_DATASET (SWE-bench JSON lines) and CODEMESH_REPLAY_REPOS (<dir>/<owner>__<name> clones)',
+      );
+    }
+    cfg.replay = { dataset, repos };
+    if (!pick('model')) cfg.model = 'replay';
+  } else if (provider && provider !== 'openai') {
+    throw new ModelConfigError(`CODEMESH_LLM_PROVIDER takes openai or replay, not "${provider}"`);
+  }
   validateModelConfig(cfg);
   return cfg;
 }

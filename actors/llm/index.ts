@@ -1,5 +1,14 @@
 // The model client of codemesh: settings per role, chat completions with retries and costs, a preflight check.
-export { createModelClient, type ModelClientDeps, preflight, toCostEntry } from './client.ts';
+export { type ModelClientDeps, toCostEntry } from './client.ts';
+export { createModelClient, preflight } from './provider.ts';
+export {
+  REPLAY_MODEL,
+  type ReplayCase,
+  ReplayError,
+  type ReplayServer,
+  replayCasesFromDataset,
+  startReplayServer,
+} from './replay.ts';
 export {
   computeCostUsd,
   DEFAULT_BASE_URL,

@@ -24,6 +24,11 @@ export interface ModelConfig {
   priceInPer1k: number;
   /** USD per 1,000 completion tokens. */
   priceOutPer1k: number;
+  /**
+   * `replay` (CODEMESH_LLM_PROVIDER=replay): codemesh's own replay model answers, on a loopback server started
+   * on first use, from a SWE-bench dataset (see actors/llm/replay.ts); `baseURL` is then ignored.
+   */
+  replay?: { dataset: string; repos: string };
 }
 
 /** A tool call as the model emits it. `arguments` is a JSON string the model wrote: parse it and check it. */

@@ -1,0 +1,336 @@
+// `codemesh eval swe`: SWE-bench instances through the whole mesh (or the gold patches alone), graded in the
+// sandbox, summarised as resolution rate, pass@k, tokens, cost and timings.
+import { existsSync, realpathSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Roles, startEmbedded } from '../../actors/mesh.ts';
+import { REPLAY_MODEL, type ReplayServer, startReplayServer } from '../../actors/llm/replay.ts';
+import { connectMesh } from '../../blackboard/index.ts';
+import type { Sandbox } from '../../sandbox-agent/index.ts';
+import { repoDir, type SweInstance } from './dataset.ts';
+import { type GradeResult, grade, gitShow } from './grade.ts';
+import { freshClone, type MeshRunResult, runThroughMesh } from './mesh-run.ts';
+
+export type Provider = 'replay' | 'env';
+
+export interface EvalSweOptions {
+  instances: SweInstance[];
+  repos: string;
+  provider: Provider;
+  /** Grade the gold patches only (the environment baseline). */
+  gold?: boolean;
+  k?: number;
+  concurrency?: number;
+  /** State: gold baselines, clones, the mesh's store, test logs. */
+  home: string;
+  shimDir: string;
+  sandbox: Sandbox;
+  /** Model settings for `env` (CODEMESH_LLM_*). */
+  env?: Record<string, string | undefined>;
+  taskTimeoutMs?: number;
+  testTimeoutMs?: number;
+  maxAttempts?: number;
+  keep?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface AttemptRow {
+  resolved: boolean;
+  f2p_failed: string[];
+  p2p_failed: string[];
+  p2p_env: string[];
+  env_error?: string;
+  status?: MeshRunResult['status'];
+  reason?: string;
+  task_id?: string;
+  model_patch: string;
+  tokens: number;
+  cost_usd: number;
+  wall_s: number;
+  verdict_s?: number;
+  steps: Record<string, number>;
+}
+
+export interface InstanceRow extends AttemptRow {
+  instance_id: string;
+  /** Whether the gold patch resolves the instance here (undefined when not graded). */
+  gold_ok?: boolean;
+  /** Every attempt, when k > 1. */
+  attempts?: AttemptRow[];
+}
+
+export interface EvalSweReport {
+  mode: 'gold' | Provider;
+  n: number;
+  k: number;
+  resolved: number;
+  resolved_pct: number;
+  gold_ok?: number;
+  pass_at_k: Record<string, number>;
+  tokens_mean: number;
+  cost_usd_mean: number;
+  wall_s_p50: number;
+  wall_s_p95: number;
+  verdict_s_p50?: number;
+  instances: InstanceRow[];
+}
+
+export function defaultShimDir(env: Record<string, string | undefined> = process.env): string {
+  return (
+    env.CODEMESH_EVAL_SHIM || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'codemesh', 'eval-shim')
+  );
+}
+
+function quantile(xs: number[], q: number): number {
+  if (!xs.length) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+}
+const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
+
+async function pool<T>(items: T[], n: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
+}
+
+interface GoldBaseline {
+  gold_ok: boolean;
+  f2p_failed: string[];
+  /** PASS_TO_PASS tests that fail even with the gold patch here. */
+  p2p_env: string[];
+  env_error?: string;
+  test_s: number;
+}
+
+/** Grades the gold patch and caches the result (it is the baseline every other run is graded against). */
+async function goldBaseline(inst: SweInstance, o: EvalSweOptions, fresh: boolean): Promise<GoldBaseline> {
+  const file = join(o.home, 'gold', `${inst.instance_id}.json`);
+  if (!fresh && existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as GoldBaseline;
+  const r = await grade({
+    inst,
+    gitDir: repoDir(o.repos, inst.repo),
+    commit: inst.base_commit,
+    patch: inst.patch,
+    sandbox: o.sandbox,
+    shimDir: o.shimDir,
+    timeoutMs: o.testTimeoutMs,
+    logFile: join(o.home, 'logs', `${inst.instance_id}.gold.log`),
+  });
+  const b: GoldBaseline = {
+    gold_ok: r.f2p_failed.length === 0 && !r.env_error,
+    f2p_failed: r.f2p_failed,
+    p2p_env: r.p2p_failed,
+    ...(r.env_error ? { env_error: r.env_error } : {}),
+    test_s: r.test_s,
+  };
+  await mkdir(join(o.home, 'gold'), { recursive: true });
+  await writeFile(file, `${JSON.stringify(b, null, 1)}\n`);
+  return b;
+}
+
+export async function evalSwe(o: EvalSweOptions): Promise<EvalSweReport> {
+  const log = o.log ?? (() => {});
+  const k = o.gold ? 1 : Math.max(1, o.k ?? 1);
+  await mkdir(o.home, { recursive: true });
+  const rows: InstanceRow[] = new Array(o.instances.length);
+  for (const inst of o.instances) repoDir(o.repos, inst.repo);
+
+  if (o.gold) {
+    await pool(o.instances, o.concurrency ?? 1, async (inst, i) => {
+      const t = Date.now();
+      const b = await goldBaseline(inst, o, true);
+      rows[i] = {
+        instance_id: inst.instance_id,
+        resolved: b.gold_ok,
+        gold_ok: b.gold_ok,
+        f2p_failed: b.f2p_failed,
+        p2p_failed: [],
+        p2p_env: b.p2p_env,
+        ...(b.env_error ? { env_error: b.env_error } : {}),
+        model_patch: inst.patch,
+        tokens: 0,
+        cost_usd: 0,
+        wall_s: round((Date.now() - t) / 1000),
+        steps: { grade: round(b.test_s) },
+      };
+      log(
+        `${inst.instance_id}: gold ${b.gold_ok ? 'ok' : 'NOT ok'} (${round(b.test_s, 1)} s)${b.env_error ? ` — ${b.env_error}` : ''}${b.f2p_failed.length ? ` — F2P failing: ${b.f2p_failed.length}` : ''}${b.p2p_env.length ? `, P2P failing here: ${b.p2p_env.length}` : ''}`,
+      );
+    });
+    return summarize('gold', rows, 1);
+  }
+
+  let replay: ReplayServer | undefined;
+  let modelEnv = o.env ?? process.env;
+  if (o.provider === 'replay') {
+    replay = await startReplayServer();
+    for (const inst of o.instances) {
+      const src = repoDir(o.repos, inst.repo);
+      replay.add({
+        id: inst.instance_id,
+        task: inst.problem_statement,
+        patch: inst.patch,
+        read: async (p) => (await gitShow(src, inst.base_commit, p))?.toString('utf8'),
+      });
+    }
+    modelEnv = {
+      CODEMESH_LLM_BASE_URL: replay.url,
+      CODEMESH_LLM_MODEL: REPLAY_MODEL,
+      CODEMESH_LLM_MAX_RETRIES: '0',
+    };
+  }
+  const meshDir = await mkdtemp(join(o.home, 'mesh-'));
+  // codemesh's own tools, by their real path: the sandbox cannot bind a symlinked node_modules.
+  const bin = join(import.meta.dirname, '..', '..', 'node_modules', '.bin');
+  const binDirs = existsSync(bin) ? [realpathSync(bin)] : [];
+  // Every agent, the conductor and the Curator; not the recorder (the report is made from the events here).
+  const roles = Roles.filter((r) => r !== 'recorder');
+  const mesh = await startEmbedded({ dataDir: meshDir, env: modelEnv, sandbox: o.sandbox, binDirs, roles });
+  const client = await connectMesh({ url: mesh.natsUrl, name: 'codemesh-eval-swe' });
+  try {
+    await pool(o.instances, o.concurrency ?? 1, async (inst, i) => {
+      const attempts: AttemptRow[] = [];
+      // The baseline first, outside the attempts' clocks: wall_s is codemesh's run and its grading only.
+      let gold: GoldBaseline | undefined;
+      let goldError: string | undefined;
+      try {
+        gold = await goldBaseline(inst, o, false);
+      } catch (err) {
+        goldError = `gold baseline: ${(err as Error).message}`.slice(0, 1000);
+      }
+      for (let a = 1; a <= k; a++) {
+        const t = Date.now();
+        const clone = join(o.home, 'clones', `${inst.instance_id}-${a}`);
+        const src = repoDir(o.repos, inst.repo);
+        const row: AttemptRow = {
+          resolved: false,
+          f2p_failed: [...inst.FAIL_TO_PASS],
+          p2p_failed: [],
+          p2p_env: [],
+          model_patch: '',
+          tokens: 0,
+          cost_usd: 0,
+          wall_s: 0,
+          steps: {},
+        };
+        try {
+          await freshClone(src, clone, inst.base_commit);
+          row.steps.checkout = round((Date.now() - t) / 1000);
+          const events: string[] = [];
+          const m = await runThroughMesh({
+            onEvent: (e) => events.push(JSON.stringify(e)),
+            mesh: client,
+            inst,
+            repo: clone,
+            timeoutMs: o.taskTimeoutMs ?? 3_600_000,
+            maxAttempts: o.maxAttempts,
+          });
+          Object.assign(row, {
+            status: m.status,
+            ...(m.reason ? { reason: m.reason } : {}),
+            task_id: m.task_id,
+            model_patch: m.model_patch,
+            tokens: m.tokens,
+            cost_usd: round(m.cost_usd, 6),
+            ...(m.verdict_s !== undefined ? { verdict_s: round(m.verdict_s) } : {}),
+          });
+          await mkdir(join(o.home, 'logs'), { recursive: true });
+          await writeFile(
+            join(o.home, 'logs', `${inst.instance_id}.${a}.events.jsonl`),
+            `${events.join('\n')}\n`,
+          );
+          for (const [kind, s] of Object.entries(m.steps)) row.steps[kind] = round(s);
+          row.steps.mesh = round(m.mesh_s);
+          if (!gold) throw new Error(goldError ?? 'no gold baseline');
+          if (m.status === 'completed' && m.commit) {
+            const g: GradeResult = await grade({
+              inst,
+              gitDir: clone,
+              commit: m.commit,
+              p2pBaseline: inst.PASS_TO_PASS.filter((t) => !gold.p2p_env.includes(t)),
+              sandbox: o.sandbox,
+              shimDir: o.shimDir,
+              timeoutMs: o.testTimeoutMs,
+              logFile: join(o.home, 'logs', `${inst.instance_id}.${a}.log`),
+            });
+            Object.assign(row, {
+              resolved: g.resolved,
+              f2p_failed: g.f2p_failed,
+              p2p_failed: g.p2p_failed,
+              p2p_env: g.p2p_env,
+              ...(g.env_error ? { env_error: g.env_error } : {}),
+            });
+            row.steps.grade = round(g.test_s);
+          }
+        } catch (err) {
+          row.env_error = `${(err as Error).message}`.slice(0, 1000);
+        } finally {
+          if (!o.keep) await rm(clone, { recursive: true, force: true });
+        }
+        row.wall_s = round((Date.now() - t) / 1000);
+        attempts.push(row);
+        log(
+          `${inst.instance_id} #${a}: ${row.resolved ? 'RESOLVED' : 'not resolved'} — ${row.status ?? 'error'}${row.reason ? ` (${row.reason.slice(0, 200)})` : ''}${row.env_error ? ` [${row.env_error.slice(0, 200)}]` : ''}, ${row.tokens} tokens, ${row.wall_s} s`,
+        );
+      }
+      rows[i] = {
+        instance_id: inst.instance_id,
+        ...attempts[0]!,
+        resolved: attempts[0]!.resolved,
+        ...(gold ? { gold_ok: gold.gold_ok } : {}),
+        ...(k > 1 ? { attempts } : {}),
+      };
+    });
+  } finally {
+    await client.close();
+    await mesh.stop();
+    await replay?.close();
+    if (!o.keep) await rm(meshDir, { recursive: true, force: true });
+  }
+  return summarize(o.provider, rows, k);
+}
+
+export function summarize(mode: EvalSweReport['mode'], rows: InstanceRow[], k: number): EvalSweReport {
+  const n = rows.length;
+  const resolved = rows.filter((r) => r.resolved).length;
+  const all = rows.flatMap((r) => r.attempts ?? [r]);
+  const verdicts = all.map((r) => r.verdict_s).filter((v): v is number => v !== undefined);
+  const golds = rows.filter((r) => r.gold_ok !== undefined);
+  const passAtK: Record<string, number> = {};
+  for (const j of new Set([1, k])) {
+    const hit = rows.filter((r) => (r.attempts ?? [r]).slice(0, j).some((a) => a.resolved)).length;
+    passAtK[String(j)] = n ? round((100 * hit) / n, 2) : 0;
+  }
+  return {
+    mode,
+    n,
+    k,
+    resolved,
+    resolved_pct: n ? round((100 * resolved) / n, 2) : 0,
+    ...(golds.length ? { gold_ok: golds.filter((r) => r.gold_ok).length } : {}),
+    pass_at_k: passAtK,
+    tokens_mean: all.length ? round(all.reduce((s, r) => s + r.tokens, 0) / all.length, 1) : 0,
+    cost_usd_mean: all.length ? round(all.reduce((s, r) => s + r.cost_usd, 0) / all.length, 6) : 0,
+    wall_s_p50: round(
+      quantile(
+        all.map((r) => r.wall_s),
+        0.5,
+      ),
+    ),
+    wall_s_p95: round(
+      quantile(
+        all.map((r) => r.wall_s),
+        0.95,
+      ),
+    ),
+    ...(verdicts.length ? { verdict_s_p50: round(quantile(verdicts, 0.5)) } : {}),
+    instances: rows,
+  };
+}

@@ -1,0 +1,129 @@
+// `codemesh eval swe`: argument parsing, the model check for `--provider env`, and the report output.
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ModelError } from '../../actors/llm/index.ts';
+import { createSandbox } from '../../sandbox-agent/index.ts';
+import { UsageError } from '../errors.ts';
+import { checkModels } from '../preflight.ts';
+import { settingsFromEnv } from '../settings.ts';
+import { DatasetError, loadDataset } from './dataset.ts';
+import { defaultShimDir, type EvalSweReport, evalSwe, type Provider } from './evaluate.ts';
+
+export const EVAL_SWE_USAGE = `usage: codemesh eval swe --dataset <file.jsonl> --repos <dir> [--instances id,...] [--limit N]
+         [--provider replay|env] [--k N] [--concurrency N] [--gold] [--out <file>] [--json]
+         [--task-timeout-s N] [--test-timeout-s N] [--max-attempts N] [--keep]
+  SWE-bench rows; <dir>/<owner>__<name> are full git clones. --gold grades the gold patches only (which
+  instances this machine can resolve at all); --provider replay answers every agent with the known fix
+  (checks the mesh on real code), env uses CODEMESH_LLM_* (pass@k over --k attempts).`;
+
+function positiveInt(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} takes a positive integer, not "${v}"`);
+  return n;
+}
+
+export async function cmdEvalSwe(
+  argv: string[],
+  out: { write(s: string): unknown } = process.stdout,
+): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      dataset: { type: 'string' },
+      repos: { type: 'string' },
+      instances: { type: 'string' },
+      limit: { type: 'string' },
+      provider: { type: 'string', default: 'replay' },
+      k: { type: 'string' },
+      concurrency: { type: 'string' },
+      gold: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'task-timeout-s': { type: 'string' },
+      'test-timeout-s': { type: 'string' },
+      'max-attempts': { type: 'string' },
+      keep: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (!values.dataset || !values.repos)
+    throw new UsageError(`--dataset and --repos are required\n${EVAL_SWE_USAGE}`);
+  if (values.provider !== 'replay' && values.provider !== 'env') {
+    throw new UsageError(`--provider takes replay or env, not "${values.provider}"`);
+  }
+  const provider: Provider = values.provider;
+  const k = positiveInt('k', values.k) ?? 1;
+  const concurrency = positiveInt('concurrency', values.concurrency) ?? 1;
+  const limit = positiveInt('limit', values.limit);
+  const taskTimeout = positiveInt('task-timeout-s', values['task-timeout-s']);
+  const testTimeout = positiveInt('test-timeout-s', values['test-timeout-s']);
+  const maxAttempts = positiveInt('max-attempts', values['max-attempts']);
+  const print = (s: string) => out.write(`${s}\n`);
+  let instances: ReturnType<typeof loadDataset>;
+  try {
+    instances = loadDataset(resolve(values.dataset), {
+      instances: values.instances
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+      limit,
+    });
+  } catch (err) {
+    if (err instanceof DatasetError) throw new UsageError(err.message);
+    throw err;
+  }
+  if (!values.gold && provider === 'env') {
+    try {
+      await checkModels(process.env);
+    } catch (err) {
+      if (err instanceof ModelError) {
+        print(`codemesh: no model reachable: ${err.message}`);
+        return 3;
+      }
+      throw err;
+    }
+  }
+  let report: EvalSweReport;
+  try {
+    report = await evalSwe({
+      instances,
+      repos: resolve(values.repos),
+      provider,
+      gold: values.gold,
+      k,
+      concurrency,
+      home: join(settingsFromEnv().dataDir, 'eval-swe'),
+      shimDir: defaultShimDir(),
+      sandbox: createSandbox(),
+      env: process.env,
+      ...(taskTimeout ? { taskTimeoutMs: taskTimeout * 1000 } : {}),
+      ...(testTimeout ? { testTimeoutMs: testTimeout * 1000 } : {}),
+      ...(maxAttempts ? { maxAttempts } : {}),
+      keep: values.keep,
+      log: (l) => console.error(l),
+    });
+  } catch (err) {
+    if (err instanceof DatasetError) throw new UsageError(err.message);
+    throw err;
+  }
+  const text = JSON.stringify(report, null, 1);
+  if (values.out) await writeFile(resolve(values.out), `${text}\n`);
+  if (values.json) print(text);
+  else {
+    print(
+      `eval swe (${report.mode}): ${report.resolved}/${report.n} resolved (${report.resolved_pct}%)` +
+        (report.gold_ok !== undefined ? `, gold ok here: ${report.gold_ok}` : '') +
+        `, pass@k ${JSON.stringify(report.pass_at_k)}, tokens/instance ${report.tokens_mean}, ` +
+        `$${report.cost_usd_mean}/instance, wall p50 ${report.wall_s_p50} s, p95 ${report.wall_s_p95} s` +
+        (report.verdict_s_p50 !== undefined ? `, patch→verdict p50 ${report.verdict_s_p50} s` : ''),
+    );
+    for (const r of report.instances) {
+      print(
+        `  ${r.resolved ? '✔' : '✘'} ${r.instance_id}${r.env_error ? ` (env: ${r.env_error.slice(0, 160)})` : ''}${r.reason ? ` (${r.reason.slice(0, 160)})` : ''}`,
+      );
+    }
+  }
+  return 0;
+}
