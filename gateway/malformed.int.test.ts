@@ -173,6 +173,7 @@ const bodyWithUnsafe = fc
       'name',
       'path',
       'reason',
+      'scopes',
     ),
     unsafeText,
     fc.boolean(),
