@@ -379,7 +379,29 @@ describe('one process per state dir', () => {
 
   const cli = join(CODEMESH_ROOT, 'bin', 'codemesh.js');
   const children: ChildProcess[] = [];
+  // A model that fixes py-calc's subtract, so a task joined onto an `up` runs to its branch.
+  let model: ScriptedLlm;
+  beforeAll(async () => {
+    model = await startScriptedLlm(({ roleHint }) => {
+      if (roleHint === 'planner')
+        return {
+          content: JSON.stringify({
+            summary: 'Fix subtract',
+            subtasks: [{ id: 'fix', title: 'Fix subtract', successCriteria: ['tests pass'] }],
+          }),
+        };
+      if (roleHint === 'reviewer')
+        return {
+          content: JSON.stringify({ decision: 'approve', confidence: 0.9, critique: 'Right.', risks: [] }),
+        };
+      return {
+        content:
+          'calc.py\n<<<<<<< SEARCH\ndef subtract(a, b):\n    return a + b\n=======\ndef subtract(a, b):\n    return a - b\n>>>>>>> REPLACE\n',
+      };
+    });
+  });
   afterAll(async () => {
+    await model?.close();
     for (const c of children)
       if (c.exitCode === null && c.signalCode === null) {
         c.kill('SIGTERM');
@@ -388,7 +410,8 @@ describe('one process per state dir', () => {
   });
   const start = (args: string[], env: Record<string, string>) => {
     const c = spawn(process.execPath, [cli, ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      // Debian's python3 first: its pytest is the one the sandboxed tests can import (see STACK.md).
+      env: { PATH: `/usr/bin:/bin:${process.env.PATH}`, HOME: process.env.HOME, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(c);
@@ -418,7 +441,13 @@ describe('one process per state dir', () => {
 
   it('a second `up` says who holds the state dir; a busy port is one line and leaves nothing running', async () => {
     const home = mkdtempSync(join(tmpdir(), 'codemesh-up-'));
-    const env = { CODEMESH_HOME: home, CODEMESH_TOKEN: 'tenancy-up-token-0123456789' };
+    const env = {
+      CODEMESH_HOME: home,
+      CODEMESH_TOKEN: 'tenancy-up-token-0123456789',
+      CODEMESH_LLM_BASE_URL: model.url,
+      CODEMESH_LLM_API_KEY: 'sk-tenancy-test-key',
+      CODEMESH_LLM_MODEL: 'scripted-model',
+    };
     const first = start(['up', '--port', '0'], env);
     await waitFor('the first up', () => /codemesh up: NATS/.test(first.out()), 60_000);
     const holder = JSON.parse(readFileSync(lockFile(home), 'utf8')) as { pid: number; natsUrl: string };
@@ -430,6 +459,23 @@ describe('one process per state dir', () => {
     expect(second.err().trim().split('\n')).toHaveLength(1);
     expect(second.err()).toContain(`in use by \`codemesh up\` (pid ${first.c.pid}`);
     expect(natsServersIn(home)).toHaveLength(1);
+
+    // `codemesh run` on the same state dir joins the running `up` (its NATS and actors): the task completes and
+    // no second nats-server ever opens the store.
+    const repo = makeFixtureRepo('py-calc');
+    const joined = start(['run', '--repo', repo, '--title', 'Fix subtract', '--approve', 'auto'], env);
+    const servers: number[] = [];
+    const watch = setInterval(() => servers.push(natsServersIn(home).length), 200);
+    const code = await joined.exit;
+    clearInterval(watch);
+    // The up's actors took the task past planning (on the old code it stayed `planning` forever). Whether its
+    // tests pass depends on the machine's pytest inside the sandbox, not on joining: 0 or 1, never a hang.
+    expect([0, 1], joined.out() + joined.err()).toContain(code);
+    expect(joined.out()).toContain(`joining \`codemesh up\` (pid ${first.c.pid})`);
+    expect(joined.out()).toMatch(/plan: Fix subtract/);
+    expect(joined.out()).toMatch(/patch #1: 1 file\(s\), \+1 -1 — calc\.py/);
+    expect(joined.out()).toMatch(/(✔ done|✘ failed)/);
+    expect(Math.max(...servers)).toBe(1);
 
     // A busy port, on another state dir: one line, exit 2, no nats-server left behind.
     const blocker = createServer();
@@ -451,5 +497,5 @@ describe('one process per state dir', () => {
     expect(await first.exit).toBe(0);
     expect(existsSync(lockFile(home))).toBe(false);
     expect(natsServersIn(home)).toHaveLength(0);
-  }, 120_000);
+  }, 240_000);
 });
