@@ -1,6 +1,6 @@
 // `codemesh doctor`: how the Tester would test a repository at a commit (runner, command, env, setup, timeout,
 // the tests it would select, and why), without running anything.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -53,8 +53,10 @@ export async function cmdDoctor(
     .map((f) => f.trim().replace(/^\.\//, ''))
     .filter(Boolean);
   // Detection looks at a checkout of the commit (the repository's own work tree may be elsewhere or absent).
+  // Under a `work/` folder: codemesh's git only touches work directories it made there.
   const dir = await mkdtemp(join(tmpdir(), 'codemesh-doctor-'));
-  const wt = join(dir, 'wt');
+  const wt = join(dir, 'work', 'doctor');
+  await mkdir(join(dir, 'work'));
   try {
     await addWorktree(repo, wt, commit);
     const plan = await planTests({

@@ -65,6 +65,8 @@ async function runTask(
       title: 'Fix subtract',
       description: 'subtract(5, 3) returns 8',
       approve: 'auto',
+      // The verdict categories are about every test of the suite; by default only related tests would run.
+      config: { test: { scope: 'all' } },
     }),
   });
   expect(res.status).toBe(201);
@@ -164,8 +166,9 @@ describe('the test verdict on a Python repository', () => {
   }, 180_000);
 
   it('a test that fails once and passes on a re-run is flaky: marked, suggested for quarantine, not a regression', async () => {
-    // Fails on its first run in a checkout once calc.py carries the marker the patch adds (state left in
-    // the work dir, like a warm cache): deterministic flakiness.
+    // Fails on its first run in a checkout once calc.py carries the marker the patch adds (state left
+    // behind, like a warm cache): deterministic flakiness. Each sandbox job works on a copy of the tree and
+    // only the report directory comes back, so that is where the state survives from one run to the next.
     const repo = repoWith({
       'test_flaky.py': [
         'import os',
@@ -173,8 +176,9 @@ describe('the test verdict on a Python repository', () => {
         'def test_warm_cache():',
         "    if 'warm-cache' not in open('calc.py').read():",
         '        return',
-        "    n = int(open('.flaky-count').read()) + 1 if os.path.exists('.flaky-count') else 1",
-        "    open('.flaky-count', 'w').write(str(n))",
+        "    state = '.codemesh-report/flaky-count'",
+        '    n = int(open(state).read()) + 1 if os.path.exists(state) else 1',
+        "    open(state, 'w').write(str(n))",
         "    assert n % 2 == 0, f'cold cache on run {n}'",
         '',
       ].join('\n'),
