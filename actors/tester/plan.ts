@@ -121,18 +121,3 @@ export function filesOfDiff(diff: string): string[] {
   for (const m of diff.matchAll(/^\+\+\+ b\/(\S+)$/gm)) out.add(m[1]!);
   return [...out];
 }
-
-/**
- * The same plan for another checkout of the repository (e.g. the base commit without the patch, for a baseline
- * run): absolute paths under `from` (report options, a .venv interpreter) are moved under `to`. The selected
- * tests stay the same, so both runs are comparable test by test.
- */
-export function retargetPlan(plan: TestPlan, from: string, to: string): TestPlan {
-  const move = (s: string) => s.split(from).join(to);
-  return {
-    ...plan,
-    command: plan.command.map(move),
-    env: Object.fromEntries(Object.entries(plan.env).map(([k, v]) => [k, move(v)])),
-    setup: plan.setup.map((argv) => argv.map(move)),
-  };
-}

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeRepo } from '../../test/temp-repo.ts';
 import { listFiles } from './detect.ts';
-import { planTests, retargetPlan } from './plan.ts';
+import { planTests } from './plan.ts';
+import { relocatePlan } from './rerun.ts';
 import { djangoLabel, labelsFor, pythonModule, selectTests } from './select.ts';
 
 const roots: string[] = [];
@@ -154,7 +155,7 @@ describe('labels', () => {
   });
 });
 
-describe('retargetPlan', () => {
+describe('relocatePlan on a planned run', () => {
   it('moves the work-tree paths of a plan to another checkout, keeping the selected tests', async () => {
     const { dir, commit } = project();
     const plan = await planTests({
@@ -163,7 +164,7 @@ describe('retargetPlan', () => {
       baseCommit: commit,
       changedFiles: ['shop/cart.py'],
     });
-    const other = retargetPlan(plan, dir, '/elsewhere/wt');
+    const other = relocatePlan(plan, dir, '/elsewhere/wt');
     expect(other.command).toContain('--junitxml=/elsewhere/wt/.codemesh-report/junit.xml');
     expect(other.command.join(' ')).not.toContain(dir);
     expect(other.labels).toEqual(plan.labels);
