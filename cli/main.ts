@@ -198,7 +198,8 @@ try {
     e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
   ) {
     console.error(`codemesh: ${e.message}`);
-    if (!(err instanceof UsageError)) console.error(RUN_USAGE);
+    // A bad flag: the usage of the command it was given to (run's own, else the overview of every command).
+    if (!(err instanceof UsageError)) console.error(process.argv[2] === 'run' ? RUN_USAGE : USAGE);
     process.exitCode = 2;
   } else if (err instanceof NatsUnavailableError) {
     console.error(`codemesh: ${e.message}`);
