@@ -344,7 +344,7 @@ describe('repository roots and one org per path', () => {
   });
 
   it('inside the roots an org admin registers a new repository (the roots can pass)', async () => {
-    const fresh = makeFixtureRepo('py-calc');
+    const fresh = makeFixtureRepo('py-calc', mkdtempSync(join(g.repoRoot, 'codemesh-fx-')));
     const res = await g.call('POST', '/v1/repos', await g.jwt('alice'), { org: 'org-a', path: fresh });
     expect(res.status, await res.clone().text()).toBe(201);
   });

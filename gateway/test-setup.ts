@@ -72,8 +72,9 @@ export async function startTestGateway(opts: { limits?: Partial<Limits> } = {}):
   });
   await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', () => r()));
   const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
-  // Fixture repositories are made under the temp dir: that is the one root; the state dir lies inside it.
-  const repoRoot = realpathSync(tmpdir());
+  // Fixture repositories are made under one fresh directory, the one root; the state dir lies inside it.
+  // (Not the temp dir itself: codemesh's own checkout may live there, as a CI clone does.)
+  const repoRoot = mkdtempSync(join(realpathSync(tmpdir()), 'codemesh-roots-'));
   const stateDir = mkdtempSync(join(repoRoot, 'codemesh-state-'));
   const app = createGateway({
     mesh,
@@ -122,8 +123,8 @@ export async function startTestGateway(opts: { limits?: Partial<Limits> } = {}):
   };
 
   // Two orgs, a repository each; alice is admin of org-a, bob of org-b.
-  const repoA = makeFixtureRepo('ts-calc');
-  const repoB = makeFixtureRepo('py-calc');
+  const repoA = makeFixtureRepo('ts-calc', mkdtempSync(join(repoRoot, 'codemesh-fx-')));
+  const repoB = makeFixtureRepo('py-calc', mkdtempSync(join(repoRoot, 'codemesh-fx-')));
   for (const [org, path, user] of [
     ['org-a', repoA, 'alice'],
     ['org-b', repoB, 'bob'],
