@@ -1,7 +1,6 @@
 // Registered repository settings: stored with POST /v1/repos or PUT /v1/repos/{id}/config, carried into each
 // task under the task's own settings (registered < task), and refused with the key named when unknown.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { keys, TaskRecord } from '../schemas/index.ts';
@@ -9,13 +8,14 @@ import { makeRepo } from '../test/temp-repo.ts';
 import { DEV, startTestGateway, type TestGateway } from './test-setup.ts';
 
 let g: TestGateway;
-const root = mkdtempSync(join(tmpdir(), 'codemesh-repo-config-'));
+let root: string;
 beforeAll(async () => {
   g = await startTestGateway();
+  // Repositories may be registered only under the gateway's configured root.
+  root = mkdtempSync(join(g.repoRoot, 'codemesh-repo-config-'));
 });
 afterAll(async () => {
   await g?.stop();
-  rmSync(root, { recursive: true, force: true });
 });
 
 it('merges the registered settings under the task settings, and PUT replaces them', async () => {
