@@ -345,3 +345,39 @@ describe('setup and config', () => {
     expect(parsed.tests).toEqual([{ name: 'test.command', status: 'failed', message: 'boom' }]);
   });
 });
+
+describe('the compatibility shim for code older than Python 3.10', () => {
+  it('an assertion rewriter building ast.alias without positions compiles under the plan, not without it', async () => {
+    const { dir, commit } = makeRepo(
+      {
+        'pyproject.toml': '[project]\nname = "rw"\nversion = "0"\n',
+        // What old pytest's assertion rewriter does: import nodes without line numbers, then compile.
+        'rw.py': [
+          'import ast',
+          'def build():',
+          '    imp = ast.Import([ast.alias("os", None)])',
+          '    return compile(ast.Module([imp], []), "<rw>", "exec")',
+          '',
+        ].join('\n'),
+        'tests/test_rw.py': 'import rw\n\ndef test_build():\n    rw.build()\n',
+      },
+      tmp(),
+    );
+    const plan = await planTests({
+      workDir: dir,
+      repoPath: dir,
+      baseCommit: commit,
+      changedFiles: ['rw.py'],
+    });
+    expect(plan.why.join('\n')).toMatch(/sitecustomize shim/);
+    const run = (env: Record<string, string>) =>
+      execFileSync(PY, ['-c', 'import rw, atomicwrites; rw.build(); print("ok")'], {
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }).trim();
+    expect(run(plan.env)).toBe('ok');
+    expect(() => run({ PYTHONPATH: '.' })).toThrow(/lineno|atomicwrites/);
+  });
+});

@@ -45,8 +45,10 @@ const DEFAULT_NPM_TEST = /no test specified/;
 const LINT_TOOLS =
   /^(eslint|prettier|stylelint|tslint|standard|xo|biome|jshint|jscs|tsc|markdownlint|npm run lint\S*|lint-staged)\b/;
 const SHIM_DIR = join(import.meta.dirname, 'pyshim');
-const OLD_COLLECTIONS =
-  'collections\\.(Mapping|MutableMapping|Sequence|MutableSequence|MutableSet|Callable|Iterable|Iterator|Hashable|Sized|Container)\\b|from collections import [^#]*\\b(Mapping|MutableMapping|Callable|Iterable|MutableSet|Hashable)\\b';
+// Code that needs the compatibility shim on Python 3.10+: the collections.abc aliases in collections,
+// fractions.gcd, inspect.getargspec, and assertion rewriters that build ast.alias nodes without positions.
+const NEEDS_SHIM =
+  'collections\\.(Mapping|MutableMapping|Sequence|MutableSequence|MutableSet|Callable|Iterable|Iterator|Hashable|Sized|Container)\\b|from collections import [^#]*\\b(Mapping|MutableMapping|Callable|Iterable|MutableSet|Hashable)\\b|fractions\\.gcd\\b|inspect\\.getargspec\\b|ast\\.alias\\(';
 
 export function languageOf(file: string): Language | undefined {
   if (/\.py$/.test(file)) return 'python';
@@ -224,11 +226,11 @@ async function python(
   }
   if (kind !== 'sympy' && !pythonPath.includes('.')) pythonPath.push('.');
 
-  if (await usesOldCollections(workDir)) {
+  if (await needsShim(workDir)) {
     pythonPath.unshift(SHIM_DIR);
     readOnlyPaths.push(SHIM_DIR);
     why.push(
-      'the code uses collections.Mapping & co. (removed in Python 3.10): a sitecustomize shim restores the aliases',
+      'the code uses what Python 3.10+ removed or tightened (collections.Mapping & co., fractions.gcd, inspect.getargspec, ast.alias without positions): a sitecustomize shim restores it',
     );
   }
 
@@ -375,8 +377,8 @@ export async function pytestIni(workDir: string): Promise<PytestIni> {
   return { pythonpath: [], testpaths: [] };
 }
 
-async function usesOldCollections(workDir: string): Promise<boolean> {
-  const r = await git(workDir, ['grep', '-q', '-E', OLD_COLLECTIONS, '--', '*.py'], { allowFail: true });
+async function needsShim(workDir: string): Promise<boolean> {
+  const r = await git(workDir, ['grep', '-q', '-E', NEEDS_SHIM, '--', '*.py'], { allowFail: true });
   return r.exitCode === 0;
 }
 
