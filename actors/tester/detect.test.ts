@@ -310,6 +310,21 @@ describe('setup and config', () => {
     expect(String(out).trim()).toBe('1.2.3');
   });
 
+  it("reads the version file from setup.py's use_scm_version dict too (old pytest)", async () => {
+    const { dir, commit } = makeRepo(
+      {
+        'setup.py':
+          'from setuptools import setup\nsetup(use_scm_version={"write_to": "src/tool/_version.py"})\n',
+        'src/tool/__init__.py': 'from ._version import version\n',
+        'tests/test_v.py': 'import tool\n',
+      },
+      tmp(),
+    );
+    const plan = await planTests({ workDir: dir, repoPath: dir, baseCommit: commit });
+    expect(plan.setup).toHaveLength(1);
+    expect(plan.setup[0]!.join(' ')).toContain('src/tool/_version.py');
+  });
+
   it('applies test.command, test.env, test.setup, test.timeout, test.scope and push from the settings', async () => {
     const { dir, commit } = makeRepo(
       {

@@ -385,7 +385,8 @@ async function needsShim(workDir: string): Promise<boolean> {
 async function generatedVersionFile(workDir: string): Promise<string | undefined> {
   for (const f of ['pyproject.toml', 'setup.py', 'setup.cfg']) {
     const text = await readFile(join(workDir, f), 'utf8').catch(() => '');
-    const m = /\b(?:write_to|version_file)\s*[=:]\s*["']([^"']+\.py)["']/.exec(text);
+    // `write_to = "…"` (setup.cfg, pyproject), `"write_to": "…"` (setup.py's use_scm_version dict), version_file.
+    const m = /\b(?:write_to|version_file)["']?\s*[=:]\s*["']([^"']+\.py)["']/.exec(text);
     if (m?.[1] && !m[1].startsWith('/') && !m[1].includes('..')) return m[1];
   }
   return undefined;
