@@ -1,7 +1,7 @@
 // `codemesh eval swe` end to end on a synthetic SWE-bench instance built on test/fixtures/py-calc: the gold
 // patch fixes subtract(), the test patch adds a failing test. Real git, bwrap, nats-server and the whole mesh
 // with the replay model; no network, no real clones.
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -126,6 +126,21 @@ describe('eval swe', () => {
       const report = JSON.parse(chunks.join(''));
       expect(report).toMatchObject({ mode: 'gold', n: 1, resolved: 1, gold_ok: 1 });
       expect(report.instances[0].model_patch).toBe(inst.patch);
+      // --out writes each row as it is finished; --resume takes them instead of running the instance again.
+      const outFile = join(root, 'gold-report.json');
+      const args = ['--dataset', join(root, 'dataset.jsonl'), '--repos', repos, '--gold', '--out', outFile];
+      expect(await cmdEvalSwe(args, out)).toBe(0);
+      const rows = readFileSync(`${outFile}.rows.jsonl`, 'utf8').trim().split('\n');
+      expect(rows).toHaveLength(1);
+      const marked = { ...JSON.parse(rows[0]!), wall_s: 12345 };
+      writeFileSync(`${outFile}.rows.jsonl`, `${JSON.stringify(marked)}\n{"cut`);
+      expect(await cmdEvalSwe([...args, '--resume'], out)).toBe(0);
+      const resumed = JSON.parse(readFileSync(outFile, 'utf8'));
+      expect(resumed).toMatchObject({ n: 1, resolved: 1 });
+      expect(resumed.instances[0].wall_s).toBe(12345);
+      await expect(cmdEvalSwe([...args.filter((a) => a !== '--gold'), '--resume'], out)).rejects.toThrow(
+        /rows of a gold run/,
+      );
     } finally {
       if (prev === undefined) delete process.env.CODEMESH_HOME;
       else process.env.CODEMESH_HOME = prev;

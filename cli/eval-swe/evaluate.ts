@@ -33,6 +33,13 @@ export interface EvalSweOptions {
   maxAttempts?: number;
   keep?: boolean;
   log?: (line: string) => void;
+  /**
+   * Rows finished before (a `--resume` of a run cut short): their instances are not run again and their rows
+   * go into this report as they are.
+   */
+  done?: InstanceRow[];
+  /** Each row as soon as its instance is finished (e.g. appended to a JSON-lines file). */
+  onRow?: (row: InstanceRow) => Promise<void> | void;
 }
 
 export interface AttemptRow {
@@ -135,18 +142,32 @@ async function goldBaseline(inst: SweInstance, o: EvalSweOptions, fresh: boolean
   return b;
 }
 
-export async function evalSwe(o: EvalSweOptions): Promise<EvalSweReport> {
-  const log = o.log ?? (() => {});
-  const k = o.gold ? 1 : Math.max(1, o.k ?? 1);
-  await mkdir(o.home, { recursive: true });
+export async function evalSwe(opts: EvalSweOptions): Promise<EvalSweReport> {
+  const log = opts.log ?? (() => {});
+  const k = opts.gold ? 1 : Math.max(1, opts.k ?? 1);
+  await mkdir(opts.home, { recursive: true });
+  for (const inst of opts.instances) repoDir(opts.repos, inst.repo);
+  // Instances finished in an earlier run keep their rows; the others run now, each row reported when done.
+  const done = new Map((opts.done ?? []).map((r) => [r.instance_id, r]));
+  const o: EvalSweOptions = { ...opts, instances: opts.instances.filter((i) => !done.has(i.instance_id)) };
+  if (done.size) log(`resuming: ${opts.instances.length - o.instances.length} instance(s) already done`);
   const rows: InstanceRow[] = new Array(o.instances.length);
-  for (const inst of o.instances) repoDir(o.repos, inst.repo);
+  const finish = async (i: number, row: InstanceRow) => {
+    rows[i] = row;
+    await opts.onRow?.(row);
+  };
+  const ordered = () =>
+    opts.instances.flatMap((inst) => {
+      const r = done.get(inst.instance_id) ?? rows.find((x) => x?.instance_id === inst.instance_id);
+      return r ? [r] : [];
+    });
 
+  if (!o.instances.length) return summarize(o.gold ? 'gold' : o.provider, ordered(), k);
   if (o.gold) {
     await pool(o.instances, o.concurrency ?? 1, async (inst, i) => {
       const t = Date.now();
       const b = await goldBaseline(inst, o, true);
-      rows[i] = {
+      await finish(i, {
         instance_id: inst.instance_id,
         resolved: b.gold_ok,
         gold_ok: b.gold_ok,
@@ -159,12 +180,12 @@ export async function evalSwe(o: EvalSweOptions): Promise<EvalSweReport> {
         cost_usd: 0,
         wall_s: round((Date.now() - t) / 1000),
         steps: { grade: round(b.test_s) },
-      };
+      });
       log(
         `${inst.instance_id}: gold ${b.gold_ok ? 'ok' : 'NOT ok'} (${round(b.test_s, 1)} s)${b.env_error ? ` — ${b.env_error}` : ''}${b.f2p_failed.length ? ` — F2P failing: ${b.f2p_failed.length}` : ''}${b.p2p_env.length ? `, P2P failing here: ${b.p2p_env.length}` : ''}`,
       );
     });
-    return summarize('gold', rows, 1);
+    return summarize('gold', ordered(), 1);
   }
 
   let replay: ReplayServer | undefined;
@@ -280,13 +301,13 @@ export async function evalSwe(o: EvalSweOptions): Promise<EvalSweReport> {
           `${inst.instance_id} #${a}: ${row.resolved ? 'RESOLVED' : 'not resolved'} — ${row.status ?? 'error'}${row.reason ? ` (${row.reason.slice(0, 200)})` : ''}${row.env_error ? ` [${row.env_error.slice(0, 200)}]` : ''}, ${row.tokens} tokens, ${row.wall_s} s`,
         );
       }
-      rows[i] = {
+      await finish(i, {
         instance_id: inst.instance_id,
         ...attempts[0]!,
         resolved: attempts[0]!.resolved,
         ...(gold ? { gold_ok: gold.gold_ok } : {}),
         ...(k > 1 ? { attempts } : {}),
-      };
+      });
     });
   } finally {
     await client.close();
@@ -294,7 +315,7 @@ export async function evalSwe(o: EvalSweOptions): Promise<EvalSweReport> {
     await replay?.close();
     if (!o.keep) await rm(meshDir, { recursive: true, force: true });
   }
-  return summarize(o.provider, rows, k);
+  return summarize(o.provider, ordered(), k);
 }
 
 export function summarize(mode: EvalSweReport['mode'], rows: InstanceRow[], k: number): EvalSweReport {

@@ -1,5 +1,5 @@
 // `codemesh eval swe`: argument parsing, the model check for `--provider env`, and the report output.
-import { writeFile } from 'node:fs/promises';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ModelError } from '../../actors/llm/index.ts';
@@ -8,14 +8,39 @@ import { UsageError } from '../errors.ts';
 import { checkModels } from '../preflight.ts';
 import { settingsFromEnv } from '../settings.ts';
 import { DatasetError, loadDataset } from './dataset.ts';
-import { defaultShimDir, type EvalSweReport, evalSwe, type Provider } from './evaluate.ts';
+import { defaultShimDir, type EvalSweReport, evalSwe, type InstanceRow, type Provider } from './evaluate.ts';
 
 export const EVAL_SWE_USAGE = `usage: codemesh eval swe --dataset <file.jsonl> --repos <dir> [--instances id,...] [--limit N]
          [--provider replay|env] [--k N] [--concurrency N] [--gold] [--out <file>] [--json]
-         [--task-timeout-s N] [--test-timeout-s N] [--max-attempts N] [--keep]
+         [--task-timeout-s N] [--test-timeout-s N] [--max-attempts N] [--keep] [--resume]
   SWE-bench rows; <dir>/<owner>__<name> are full git clones. --gold grades the gold patches only (which
   instances this machine can resolve at all); --provider replay answers every agent with the known fix
-  (checks the mesh on real code), env uses CODEMESH_LLM_* (pass@k over --k attempts).`;
+  (checks the mesh on real code), env uses CODEMESH_LLM_* (pass@k over --k attempts). With --out <f>, each
+  finished instance is appended to <f>.rows.jsonl at once; --resume skips the instances already there.`;
+
+/** Rows of an earlier run of the same report (`<out>.rows.jsonl`); a cut last line is ignored. */
+async function readRows(file: string, mode: string): Promise<InstanceRow[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const rows: InstanceRow[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const r = JSON.parse(line) as InstanceRow & { mode?: string };
+      if (r.mode !== mode)
+        throw new UsageError(`${file} holds rows of a ${r.mode} run, not ${mode}: use another --out`);
+      delete r.mode;
+      rows.push(r);
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+    }
+  }
+  return rows;
+}
 
 function positiveInt(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -45,6 +70,7 @@ export async function cmdEvalSwe(
       'test-timeout-s': { type: 'string' },
       'max-attempts': { type: 'string' },
       keep: { type: 'boolean', default: false },
+      resume: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -61,6 +87,11 @@ export async function cmdEvalSwe(
   const testTimeout = positiveInt('test-timeout-s', values['test-timeout-s']);
   const maxAttempts = positiveInt('max-attempts', values['max-attempts']);
   const print = (s: string) => out.write(`${s}\n`);
+  if (values.resume && !values.out) throw new UsageError('--resume needs the --out of the run it resumes');
+  const mode = values.gold ? 'gold' : provider;
+  const rowsFile = values.out ? `${resolve(values.out)}.rows.jsonl` : undefined;
+  const done = rowsFile && values.resume ? await readRows(rowsFile, mode) : [];
+  if (rowsFile && !values.resume) await writeFile(rowsFile, '');
   let instances: ReturnType<typeof loadDataset>;
   try {
     instances = loadDataset(resolve(values.dataset), {
@@ -103,6 +134,10 @@ export async function cmdEvalSwe(
       ...(maxAttempts ? { maxAttempts } : {}),
       keep: values.keep,
       log: (l) => console.error(l),
+      done,
+      ...(rowsFile
+        ? { onRow: (row: InstanceRow) => appendFile(rowsFile, `${JSON.stringify({ mode, ...row })}\n`) }
+        : {}),
     });
   } catch (err) {
     if (err instanceof DatasetError) throw new UsageError(err.message);
