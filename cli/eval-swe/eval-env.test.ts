@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { defaultShimDir } from './evaluate.ts';
 import { PYTHON } from './test-command.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'codemesh-shim-'));
@@ -36,5 +37,15 @@ describe.skipIf(!existsSync(PYTHON))('eval-env shim', () => {
     expect(out.trim()).toBe('ok True');
     // Idempotent: a second run rewrites the same files.
     execFileSync('bash', [script, '--shim-only', dir], { encoding: 'utf8' });
+  });
+});
+
+describe('default shim dir', () => {
+  it('is readable by the sandbox user: a system directory as root, the user cache otherwise', () => {
+    expect(defaultShimDir({ CODEMESH_EVAL_SHIM: '/x' }, 0)).toBe('/x');
+    expect(defaultShimDir({}, 0)).toBe('/usr/local/share/codemesh/eval-shim');
+    expect(defaultShimDir({ XDG_CACHE_HOME: '/home/me/.cache' }, 1000)).toBe(
+      '/home/me/.cache/codemesh/eval-shim',
+    );
   });
 });

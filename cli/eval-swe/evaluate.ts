@@ -83,10 +83,17 @@ export interface EvalSweReport {
   instances: InstanceRow[];
 }
 
-export function defaultShimDir(env: Record<string, string | undefined> = process.env): string {
-  return (
-    env.CODEMESH_EVAL_SHIM || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'codemesh', 'eval-shim')
-  );
+/**
+ * Where `deploy/eval-env.sh` puts the shim: `CODEMESH_EVAL_SHIM`, else the user's cache; as root a system
+ * directory, because the sandbox runs tests as an unprivileged user who cannot read `/root`.
+ */
+export function defaultShimDir(
+  env: Record<string, string | undefined> = process.env,
+  uid: number | undefined = process.getuid?.(),
+): string {
+  if (env.CODEMESH_EVAL_SHIM) return env.CODEMESH_EVAL_SHIM;
+  if (uid === 0) return '/usr/local/share/codemesh/eval-shim';
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'codemesh', 'eval-shim');
 }
 
 function quantile(xs: number[], q: number): number {
