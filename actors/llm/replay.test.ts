@@ -102,6 +102,62 @@ describe('replay model', () => {
     expect(replay.served.get('acme__calc-1')).toBe(3);
   });
 
+  it('sends the tests that came with the fix as well (a new file and a changed one), the fix first', async () => {
+    const TESTS_BEFORE =
+      'from calc import subtract\n\n\ndef test_subtract():\n    assert subtract(5, 3) == 8\n';
+    const TESTS = `diff --git a/test_calc.py b/test_calc.py
+--- a/test_calc.py
++++ b/test_calc.py
+@@ -4,2 +4,2 @@ from calc import subtract
+ def test_subtract():
+-    assert subtract(5, 3) == 8
++    assert subtract(5, 3) == 2
+diff --git a/test_more.py b/test_more.py
+new file mode 100644
+--- /dev/null
++++ b/test_more.py
+@@ -0,0 +1,2 @@
++def test_more():
++    assert True
+diff --git a/calc.py b/calc.py
+--- a/calc.py
++++ b/calc.py
+@@ -1,2 +1,2 @@
+-def add(a, b):
++def add(a, b):  # a test patch never decides the fix
+     return a + b
+`;
+    const task = `${TASK} (with tests)`;
+    const files: Record<string, string> = { 'calc.py': CALC, 'test_calc.py': TESTS_BEFORE };
+    const r = await startReplayServer([
+      { id: 'acme__calc-2', task, patch: GOLD, tests: TESTS, read: async (p) => files[p] },
+    ]);
+    try {
+      const llm = createModelClient({ ...cfg, baseURL: r.url });
+      const code = await llm.chat({
+        role: 'coder',
+        taskId: 't-2',
+        messages: [
+          { role: 'system', content: coderSystem() },
+          { role: 'user', content: `Task: x\n\n${task}` },
+        ],
+      });
+      const { edits, errors } = parseEditBlocks(code.message.content ?? '');
+      expect(errors).toEqual([]);
+      expect(edits.map((e) => e.path)).toEqual(['calc.py', 'test_calc.py', 'test_more.py']);
+      const tree = mkdtempSync(join(tmpdir(), 'codemesh-replay-tests-'));
+      for (const [p, text] of Object.entries(files)) writeFileSync(join(tree, p), text);
+      expect((await applyEdits(tree, edits)).errors).toEqual([]);
+      expect(readFileSync(join(tree, 'calc.py'), 'utf8')).toContain('return a - b');
+      expect(readFileSync(join(tree, 'calc.py'), 'utf8')).not.toContain('never decides');
+      expect(readFileSync(join(tree, 'test_calc.py'), 'utf8')).toContain('== 2');
+      expect(readFileSync(join(tree, 'test_more.py'), 'utf8')).toContain('def test_more');
+      rmSync(tree, { recursive: true, force: true });
+    } finally {
+      await r.close();
+    }
+  });
+
   it('refuses a prompt about no known instance with a 400 the client does not retry', async () => {
     const llm = createModelClient(cfg);
     const err = await llm

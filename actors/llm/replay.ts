@@ -18,6 +18,12 @@ export interface ReplayCase {
   task: string;
   /** The known-correct fix, a unified diff against the task's base commit. */
   patch: string;
+  /**
+   * The tests that came with the fix upstream (SWE-bench's `test_patch`), sent with it: the Coder's answer is
+   * then the whole pull request. Without them, a fix that changes behaviour old tests pinned is rightly sent
+   * back by the Tester as a regression, and no replayed answer can do better.
+   */
+  tests?: string;
   /** A file as it is at the base commit (undefined: no such file). */
   read(path: string): Promise<string | undefined>;
 }
@@ -84,9 +90,9 @@ export async function startReplayServer(cases: ReplayCase[] = []): Promise<Repla
   };
 
   const answer = async (c: ReplayCase, role: string | undefined): Promise<string> => {
-    const files = [...new Set(parseUnifiedDiff(c.patch).map((f) => f.newPath ?? f.oldPath ?? ''))].filter(
-      Boolean,
-    );
+    const files = [
+      ...new Set([c.patch, c.tests ?? ''].flatMap((d) => parseUnifiedDiff(d).map(pathOf))),
+    ].filter(Boolean);
     const title = c.task.trim().split('\n')[0]!.slice(0, 200) || c.id;
     switch (role) {
       case 'planner':
@@ -115,7 +121,7 @@ export async function startReplayServer(cases: ReplayCase[] = []): Promise<Repla
       case 'coder': {
         let text = blocks.get(c.id);
         if (!text) {
-          text = diffToEditBlocks(c.patch, c.read).then((r) => r.text);
+          text = replayEdits(c);
           blocks.set(c.id, text);
         }
         return await text;
@@ -207,6 +213,30 @@ export async function startReplayServer(cases: ReplayCase[] = []): Promise<Repla
   };
 }
 
+const pathOf = (f: { oldPath?: string; newPath?: string }) => f.newPath ?? f.oldPath ?? '';
+
+/** The fix as edit blocks, then its tests (files the fix itself touches are left to the fix). */
+async function replayEdits(c: ReplayCase): Promise<string> {
+  const fix = await diffToEditBlocks(c.patch, c.read);
+  if (!c.tests?.trim()) return fix.text;
+  const own = new Set(parseUnifiedDiff(c.patch).map(pathOf));
+  const files = parseUnifiedDiff(c.tests).filter((f) => !own.has(pathOf(f)));
+  if (!files.length) return fix.text;
+  const tests = await diffToEditBlocks(onlyFiles(c.tests, new Set(files.map(pathOf))), c.read);
+  return `${fix.text.trimEnd()}\n\n${tests.text}`;
+}
+
+/** The parts of a unified diff that touch the given paths (by their `diff --git` sections). */
+function onlyFiles(diff: string, paths: Set<string>): string {
+  const sections = diff.split(/^(?=diff --git )/m);
+  return sections
+    .filter((sec) => {
+      const m = /^diff --git a\/(\S+) b\/(\S+)/.exec(sec);
+      return m ? paths.has(m[2]!) || paths.has(m[1]!) : false;
+    })
+    .join('');
+}
+
 /** A request the replay model cannot answer (400, not retried). */
 export class ReplayError extends Error {
   override readonly name = 'ReplayError';
@@ -241,7 +271,7 @@ function send(res: ServerResponse, status: number, payload: unknown): void {
  * files read from `<repos>/<owner>__<name>` at the base commit. Bad lines are skipped; no usable line at all
  * is a `ModelConfigError`.
  */
-export function replayCasesFromDataset(dataset: string, repos: string): ReplayCase[] {
+export function replayCasesFromDataset(dataset: string, repos: string, withTests = true): ReplayCase[] {
   if (!existsSync(dataset)) throw new ModelConfigError(`CODEMESH_REPLAY_DATASET: ${dataset} does not exist`);
   const cases: ReplayCase[] = [];
   for (const line of readFileSync(dataset, 'utf8').split('\n')) {
@@ -251,7 +281,7 @@ export function replayCasesFromDataset(dataset: string, repos: string): ReplayCa
     } catch {
       continue;
     }
-    const { instance_id: id, repo, base_commit: base, problem_statement: task, patch } = row;
+    const { instance_id: id, repo, base_commit: base, problem_statement: task, patch, test_patch } = row;
     if (![id, repo, base, task, patch].every((v) => typeof v === 'string')) continue;
     if (!/^[0-9a-f]{40}$/.test(base as string) || !/^[\w.-]+\/[\w.-]+$/.test(repo as string)) continue;
     const gitDir = join(repos, (repo as string).replace('/', '__'));
@@ -259,6 +289,7 @@ export function replayCasesFromDataset(dataset: string, repos: string): ReplayCa
       id: id as string,
       task: task as string,
       patch: patch as string,
+      ...(typeof test_patch === 'string' && withTests ? { tests: test_patch } : {}),
       read: (path) =>
         new Promise((resolve) =>
           execFile('git', ['-C', gitDir, 'show', `${base}:${path}`], { maxBuffer: 64 << 20 }, (err, out) =>

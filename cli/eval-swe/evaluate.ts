@@ -32,6 +32,11 @@ export interface EvalSweOptions {
   testTimeoutMs?: number;
   maxAttempts?: number;
   keep?: boolean;
+  /**
+   * The replay answers with the gold fix alone, without the tests that came with it upstream (default: with
+   * them, as the whole pull request — see `ReplayCase.tests`).
+   */
+  replayFixOnly?: boolean;
   log?: (line: string) => void;
   /**
    * Rows finished before (a `--resume` of a run cut short): their instances are not run again and their rows
@@ -205,6 +210,7 @@ export async function evalSwe(opts: EvalSweOptions): Promise<EvalSweReport> {
         id: inst.instance_id,
         task: inst.problem_statement,
         patch: inst.patch,
+        ...(o.replayFixOnly ? {} : { tests: inst.test_patch }),
         read: async (p) => (await gitShow(src, inst.base_commit, p))?.toString('utf8'),
       });
     }

@@ -13,9 +13,11 @@ import { defaultShimDir, type EvalSweReport, evalSwe, type InstanceRow, type Pro
 export const EVAL_SWE_USAGE = `usage: codemesh eval swe --dataset <file.jsonl> --repos <dir> [--instances id,...] [--limit N]
          [--provider replay|env] [--k N] [--concurrency N] [--gold] [--out <file>] [--json]
          [--task-timeout-s N] [--test-timeout-s N] [--max-attempts N] [--keep] [--resume]
+         [--replay-fix-only]
   SWE-bench rows; <dir>/<owner>__<name> are full git clones. --gold grades the gold patches only (which
   instances this machine can resolve at all); --provider replay answers every agent with the known fix
-  (checks the mesh on real code), env uses CODEMESH_LLM_* (pass@k over --k attempts). With --out <f>, each
+  (checks the mesh on real code; with the tests that came with the fix upstream, unless --replay-fix-only),
+  env uses CODEMESH_LLM_* (pass@k over --k attempts). With --out <f>, each
   finished instance is appended to <f>.rows.jsonl at once; --resume skips the instances already there.`;
 
 /** Rows of an earlier run of the same report (`<out>.rows.jsonl`); a cut last line is ignored. */
@@ -71,6 +73,7 @@ export async function cmdEvalSwe(
       'max-attempts': { type: 'string' },
       keep: { type: 'boolean', default: false },
       resume: { type: 'boolean', default: false },
+      'replay-fix-only': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -133,6 +136,7 @@ export async function cmdEvalSwe(
       ...(testTimeout ? { testTimeoutMs: testTimeout * 1000 } : {}),
       ...(maxAttempts ? { maxAttempts } : {}),
       keep: values.keep,
+      replayFixOnly: values['replay-fix-only'],
       log: (l) => console.error(l),
       done,
       ...(rowsFile
