@@ -87,6 +87,31 @@ describe('selectTests', () => {
     expect(s.files).toHaveLength(2);
     expect(s.why.at(-1)).toBe('1 more related test files left out (cap 2, test.max_files)');
   });
+
+  it("leaves django's gis_tests out (they abort a run without a GIS backend), and says so", async () => {
+    const { dir } = makeRepo(
+      {
+        'tests/runtests.py': '',
+        'django/__init__.py': '',
+        'django/db/__init__.py': '',
+        'django/db/models/__init__.py': '',
+        'django/db/models/lookups.py': 'class Lookup:\n    pass\n',
+        'tests/lookup/tests.py': 'from django.db.models.lookups import Lookup\n',
+        'tests/gis_tests/geoapp/tests.py': 'from django.db.models.lookups import Lookup\n',
+      },
+      tmp(),
+    );
+    const s = await selectTests({
+      workDir: dir,
+      kind: 'django',
+      files: await listFiles(dir),
+      changedFiles: ['django/db/models/lookups.py'],
+    });
+    expect(s.labels).toEqual(['lookup.tests']);
+    expect(s.why).toContain(
+      '1 gis_tests file(s) left out: they need a GIS database backend (test.command to run them)',
+    );
+  });
 });
 
 describe('planTests scope', () => {
