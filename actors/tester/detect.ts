@@ -350,7 +350,12 @@ interface PytestIni {
   source?: string;
   pythonpath: string[];
   testpaths: string[];
+  /** Directory patterns pytest does not collect from (its defaults when the file sets none). */
+  norecursedirs: string[];
 }
+
+/** pytest's default `norecursedirs`. */
+const NORECURSE_DEFAULT = ['*.egg', '.*', '_darcs', 'build', 'CVS', 'dist', 'node_modules', 'venv', '{arch}'];
 
 /** pytest's own config lookup order: pytest.ini, pyproject.toml, tox.ini, setup.cfg. */
 export async function pytestIni(workDir: string): Promise<PytestIni> {
@@ -375,9 +380,15 @@ export async function pytestIni(workDir: string): Promise<PytestIni> {
         .split(/\s+/)
         .filter(Boolean);
     };
-    return { source: file, pythonpath: list('pythonpath'), testpaths: list('testpaths') };
+    const norecurse = list('norecursedirs');
+    return {
+      source: file,
+      pythonpath: list('pythonpath'),
+      testpaths: list('testpaths'),
+      norecursedirs: norecurse.length ? norecurse : NORECURSE_DEFAULT,
+    };
   }
-  return { pythonpath: [], testpaths: [] };
+  return { pythonpath: [], testpaths: [], norecursedirs: NORECURSE_DEFAULT };
 }
 
 async function needsShim(workDir: string): Promise<boolean> {

@@ -1,6 +1,6 @@
 // planTests: settings (.codemesh.yml < registered repo < task) + runner detection + test selection → one plain
 // TestPlan the sandbox can run, with the reasons for every choice.
-import { isTestFile, listFiles, detectRunner } from './detect.ts';
+import { detectRunner, isTestFile, listFiles, pytestIni } from './detect.ts';
 import { resolveRepoConfig } from './repo-config.ts';
 import { DEFAULT_MAX_FILES, selectTests } from './select.ts';
 import type { TestPlan } from './types.ts';
@@ -94,6 +94,7 @@ export async function planTests(input: PlanTestsInput): Promise<TestPlan> {
     issueText: input.issueText,
     maxFiles,
     packageDir: runner.packageDir,
+    ...(runner.kind === 'pytest' ? { norecursedirs: (await pytestIni(input.workDir)).norecursedirs } : {}),
   });
   why.push(...sel.why);
   if (sel.labels.length > 0) {

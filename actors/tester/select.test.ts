@@ -136,6 +136,39 @@ describe('planTests scope', () => {
     expect(all.command).toContain('pytest');
   });
 
+  it("never selects a test file under pytest's norecursedirs (old pytest's example_scripts)", async () => {
+    const { dir, commit } = makeRepo(
+      {
+        'tox.ini': '[pytest]\naddopts = -rfEX\nnorecursedirs =\n    testing/example_scripts\n    .tox\n',
+        'src/_pytest/__init__.py': '',
+        'src/_pytest/setuponly.py': 'def show():\n    pass\n',
+        'testing/test_setuponly.py': 'from _pytest.setuponly import show\n',
+        'testing/example_scripts/fixtures/test_setuponly_item.py': 'from _pytest.setuponly import show\n',
+        'testing/example_scripts/conftest.py': '',
+      },
+      tmp(),
+    );
+    const plan = await planTests({
+      workDir: dir,
+      repoPath: dir,
+      baseCommit: commit,
+      changedFiles: ['src/_pytest/setuponly.py'],
+    });
+    expect(plan.selected).toEqual(['testing/test_setuponly.py']);
+    // A pattern without a slash matches a directory's name, anywhere.
+    const sel = await selectTests({
+      workDir: dir,
+      kind: 'pytest',
+      files: await listFiles(dir),
+      changedFiles: ['src/_pytest/setuponly.py'],
+      norecursedirs: ['build'],
+    });
+    expect(sel.files).toEqual([
+      'testing/test_setuponly.py',
+      'testing/example_scripts/fixtures/test_setuponly_item.py',
+    ]);
+  });
+
   it('appends the selected files to the pytest command', async () => {
     const { dir, commit } = project();
     const plan = await planTests({

@@ -23,6 +23,8 @@ export interface SelectInput {
   maxFiles?: number;
   /** Workspace directory the JS runner runs from (its filters are relative to it). */
   packageDir?: string;
+  /** pytest's `norecursedirs`: test files under such a directory are never selected (pytest skips them). */
+  norecursedirs?: string[];
 }
 
 export interface Selection {
@@ -40,7 +42,8 @@ export interface Selection {
  */
 export async function selectTests(input: SelectInput): Promise<Selection> {
   const lang = input.language ?? languageOfKind(input.kind);
-  const tests = input.files.filter((f) => isTestFile(f, lang) && inSuite(f, input.kind));
+  const skipDir = norecurse(input.norecursedirs ?? []);
+  const tests = input.files.filter((f) => isTestFile(f, lang) && inSuite(f, input.kind) && !skipDir(f));
   const testSet = new Set(tests);
   const why: string[] = [];
   const primary = new Map<string, string>(); // file -> reason
@@ -148,6 +151,42 @@ export function labelsFor(
     default:
       return files;
   }
+}
+
+/** A glob (`*`, `?`, `[...]`) as a regular expression over one whole string. */
+function globRe(glob: string): RegExp {
+  let re = '';
+  for (const ch of glob) {
+    if (ch === '*') re += '[^/]*';
+    else if (ch === '?') re += '[^/]';
+    else if (ch === '[' || ch === ']') re += ch;
+    else re += ch.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  try {
+    return new RegExp(`^${re}$`);
+  } catch {
+    return new RegExp(`^${glob.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  }
+}
+
+/**
+ * Whether a file lies under a directory pytest does not recurse into: a pattern without `/` matches a
+ * directory's name, one with `/` the end of its path (`testing/example_scripts`), as pytest's fnmatch does.
+ */
+function norecurse(patterns: string[]): (file: string) => boolean {
+  const res = patterns.map((p) => ({ path: p.includes('/'), re: globRe(p.replace(/\/+$/, '')) }));
+  if (!res.length) return () => false;
+  return (file) => {
+    const dirs = file.split('/').slice(0, -1);
+    for (let i = 0; i < dirs.length; i++) {
+      for (const { path, re } of res) {
+        // A name pattern tests the directory's name; a path pattern every tail of its path.
+        const tails = path ? dirs.slice(0, i + 1).map((_, j) => dirs.slice(j, i + 1).join('/')) : [dirs[i]!];
+        if (tails.some((t) => re.test(t))) return true;
+      }
+    }
+    return false;
+  };
 }
 
 /** `tests/foo/test_bar.py` → `foo.test_bar` (Django's runtests.py runs from tests/). */
