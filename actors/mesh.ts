@@ -103,12 +103,12 @@ export async function startActor(role: Role, opts: ActorOptions): Promise<Runnin
       cacheDir: meshIndexDir(opts.dataDir),
       onWarning: (m) => opts.log?.(`curator: ${m}`),
     });
-    const sub = startCuratorResponder(mesh, curator);
+    const subs = startCuratorResponder(mesh, curator);
     await mesh.nc.flush();
     return {
       role,
       async stop() {
-        sub.unsubscribe();
+        for (const sub of subs) sub.unsubscribe();
         await curator.close();
         await mesh.close();
       },

@@ -6,6 +6,7 @@ import { isRole, Roles, startActor, startEmbedded } from '../actors/mesh.ts';
 import { connectMesh, NatsUnavailableError } from '../blackboard/index.ts';
 import { createGateway, serveGateway } from '../gateway/index.ts';
 import { RepoPathRefusedError, RepoRootsError, parseRepoRoots } from '../actors/conductor/repo-policy.ts';
+import { curatorIndexer } from '../actors/runtime/retrieve.ts';
 import { cmdDoctor } from './doctor.ts';
 import { PortBusyError, UsageError } from './errors.ts';
 import { cmdRun, RUN_USAGE } from './run.ts';
@@ -100,8 +101,8 @@ async function cmdUp(argv: string[]): Promise<number> {
         auth: authFromEnv(process.env),
         repoRoots,
         stateDir: s.dataDir,
-        // The Curator is loaded on first use: `POST /v1/repos/index` works without slowing start.
-        indexer: { index: async (o) => (await import('../actors/curator/index.ts')).indexRepo(o) },
+        // `POST /v1/repos/index` asks the mesh's Curator: the build runs in its worker, into the mesh's cache.
+        indexer: curatorIndexer(client),
         log: (l) => console.error(l),
       }),
       { port },

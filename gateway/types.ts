@@ -53,9 +53,17 @@ export interface RepoIndexer {
     source: string;
     ms: number;
     /** Counts per part (see `IndexRepoBody.modes`); by mode name. */
-    modes: Record<IndexMode, Record<string, number>>;
+    modes: Partial<Record<IndexMode, Record<string, number>>>;
   }>;
 }
+
+/** HTTP status of an indexer failure, by its `code` (the Curator's error codes). */
+export const INDEXER_ERROR_STATUS: Record<string, 422 | 503 | 504> = {
+  'curator.unknown_commit': 422,
+  'curator.not_a_git_repo': 422,
+  'curator.unavailable': 503,
+  'curator.timeout': 504,
+};
 
 export interface GatewayOptions {
   mesh: MeshConnection;

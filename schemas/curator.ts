@@ -32,3 +32,26 @@ export const CuratorReply = z.discriminatedUnion('ok', [
   z.object({ ok: z.literal(false), code: z.string(), error: z.string() }),
 ]);
 export type CuratorReply = z.infer<typeof CuratorReply>;
+
+/** `cm.curator.index`: build (or load) the index of a repository at a commit, in the Curator's process. */
+export const CuratorIndexRequest = z.object({
+  repoPath: z.string().min(1),
+  commit: z.string().min(1).optional(),
+});
+export type CuratorIndexRequest = z.infer<typeof CuratorIndexRequest>;
+
+export const CuratorIndexReply = z.discriminatedUnion('ok', [
+  z.object({
+    ok: z.literal(true),
+    commit: z.string(),
+    files: z.number().int(),
+    chunks: z.number().int(),
+    symbols: z.number().int(),
+    source: z.string(),
+    ms: z.number(),
+    /** Counts per part, by mode (`ast`, `symbols`, `docs`). */
+    modes: z.record(z.string(), z.record(z.string(), z.number())),
+  }),
+  z.object({ ok: z.literal(false), code: z.string(), error: z.string() }),
+]);
+export type CuratorIndexReply = z.infer<typeof CuratorIndexReply>;

@@ -10,6 +10,8 @@ export const SubjectRoots = {
   award: 'cm.work.award',
   /** Curator retrieval queries (core request/reply, queue group `curator`). */
   curator: 'cm.curator.query',
+  /** Index builds asked of a Curator (core request/reply, queue group `curator`): `POST /v1/repos/index`. */
+  curatorIndex: 'cm.curator.index',
   /** Chat with a task's agents (core request/reply): `cm.chat.<taskId>`. */
   chat: 'cm.chat',
   /** Dead letters (JetStream, stream `dlq`): `cm.dlq.<consumer>`, what a durable consumer gave up on. */
@@ -44,6 +46,7 @@ export const subjects = {
   announce: (capability: string) => `${SubjectRoots.announce}.${capability}`,
   award: (instanceId: string) => `${SubjectRoots.award}.${instanceId}`,
   curator: () => SubjectRoots.curator,
+  curatorIndex: () => SubjectRoots.curatorIndex,
   chat: (taskId: string) => `${SubjectRoots.chat}.${taskId}`,
   allChats: () => `${SubjectRoots.chat}.*`,
   dlq: (consumer: string) => `${SubjectRoots.dlq}.${consumer}`,

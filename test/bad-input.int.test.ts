@@ -1,6 +1,7 @@
 // Bad input gets a clear error and loses nothing: malformed requests, missing repos, a model that keeps
 // returning malformed edits, and a CLI with no reachable model.
 import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -141,6 +142,14 @@ describe('repository indexing over HTTP', () => {
     });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBeTruthy();
+    // Built by the mesh's Curator, into the mesh's cache (not the gateway's loop, not ~/.cache).
+    expect(readdirSync(join(h.dataDir, 'index')).length).toBeGreaterThan(0);
+    const unknown = await h.api('/v1/repos/index', {
+      method: 'POST',
+      body: JSON.stringify({ repo, commit: 'f'.repeat(40) }),
+    });
+    expect(unknown.status).toBe(422);
+    expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('UNKNOWN_COMMIT');
   });
 });
 

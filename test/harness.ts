@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type EmbeddedMesh, type Role, startEmbedded } from '../actors/mesh.ts';
 import { openRecord } from '../actors/recorder/index.ts';
+import { curatorIndexer } from '../actors/runtime/retrieve.ts';
 import { connectMesh, type MeshConnection } from '../blackboard/index.ts';
 import { createGateway, serveGateway } from '../gateway/index.ts';
 import type { TaskEvent } from '../schemas/index.ts';
@@ -63,10 +64,8 @@ export async function startHarness(
       mesh: client,
       record,
       token: TOKEN,
-      indexer: {
-        index: async (o) =>
-          (await import('../actors/curator/index.ts')).indexRepo({ ...o, cacheDir: join(dataDir, 'index') }),
-      },
+      // As `codemesh up` wires it: the mesh's Curator builds the index, in its worker, into its cache.
+      indexer: curatorIndexer(client),
     }),
   );
   const api = (path: string, init: RequestInit = {}) =>

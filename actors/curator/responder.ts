@@ -3,7 +3,13 @@
 // the NATS face: on the mesh the searching itself runs in worker threads (`OffloopCurator`).
 import type { Subscription } from '@nats-io/transport-node';
 import type { MeshConnection } from '../../blackboard/index.ts';
-import { CuratorQuery, type CuratorReply, subjects } from '../../schemas/index.ts';
+import {
+  type CuratorIndexReply,
+  CuratorIndexRequest,
+  CuratorQuery,
+  type CuratorReply,
+  subjects,
+} from '../../schemas/index.ts';
 import type { Curator } from './curator.ts';
 import { CuratorError } from './errors.ts';
 import { packContext } from './pack-context.ts';
@@ -11,7 +17,7 @@ import { packContext } from './pack-context.ts';
 export const CURATOR_QUEUE = 'curator';
 
 /** What the responder needs of a Curator: `Curator` itself, or `OffloopCurator` (off the event loop). */
-export type Searcher = Pick<Curator, 'search'>;
+export type Searcher = Pick<Curator, 'search' | 'index'>;
 
 export async function answerQuery(curator: Searcher, raw: unknown): Promise<CuratorReply> {
   const parsed = CuratorQuery.safeParse(raw);
@@ -46,19 +52,46 @@ export async function answerQuery(curator: Searcher, raw: unknown): Promise<Cura
   }
 }
 
-export function startCuratorResponder(mesh: MeshConnection, curator: Searcher): Subscription {
-  return mesh.nc.subscribe(subjects.curator(), {
-    queue: CURATOR_QUEUE,
-    callback: (err, msg) => {
-      if (err) return;
-      let body: unknown;
-      try {
-        body = msg.json();
-      } catch {
-        msg.respond(JSON.stringify({ ok: false, code: 'INVALID_JSON', error: 'the query is not JSON' }));
-        return;
-      }
-      void answerQuery(curator, body).then((reply) => msg.respond(JSON.stringify(reply)));
-    },
-  });
+/** Builds (or loads) an index on request: `POST /v1/repos/index` runs here, in the Curator's process. */
+export async function answerIndex(curator: Searcher, raw: unknown): Promise<CuratorIndexReply> {
+  const parsed = CuratorIndexRequest.safeParse(raw);
+  if (!parsed.success)
+    return {
+      ok: false,
+      code: 'INVALID_QUERY',
+      error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+    };
+  try {
+    const s = await curator.index(parsed.data);
+    const { commit, files, chunks, symbols, source, ms } = s;
+    // Each mode's counts are plain numbers (IndexModes), the record the reply schema describes.
+    const modes: Record<string, Record<string, number>> = { ...s.modes };
+    return { ok: true, commit, files, chunks, symbols, source, ms, modes };
+  } catch (err) {
+    if (err instanceof CuratorError) return { ok: false, code: err.code, error: err.message };
+    return { ok: false, code: 'CURATOR_FAILED', error: (err as Error).message };
+  }
+}
+
+/**
+ * Answers queries (`cm.curator.query`) and index requests (`cm.curator.index`) in the queue group `curator`.
+ * Returns both subscriptions; unsubscribe them to stop.
+ */
+export function startCuratorResponder(mesh: MeshConnection, curator: Searcher): Subscription[] {
+  const serve = (subject: string, answer: (c: Searcher, body: unknown) => Promise<unknown>) =>
+    mesh.nc.subscribe(subject, {
+      queue: CURATOR_QUEUE,
+      callback: (err, msg) => {
+        if (err) return;
+        let body: unknown;
+        try {
+          body = msg.json();
+        } catch {
+          msg.respond(JSON.stringify({ ok: false, code: 'INVALID_JSON', error: 'the request is not JSON' }));
+          return;
+        }
+        void answer(curator, body).then((reply) => msg.respond(JSON.stringify(reply)));
+      },
+    });
+  return [serve(subjects.curator(), answerQuery), serve(subjects.curatorIndex(), answerIndex)];
 }

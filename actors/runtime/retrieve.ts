@@ -1,6 +1,12 @@
 // The agents' side of retrieval: ask any Curator on the mesh (request/reply), fall back to nothing on silence.
 import type { MeshConnection } from '../../blackboard/index.ts';
-import { CuratorReply, type CuratorQueryInput, subjects } from '../../schemas/index.ts';
+import {
+  CuratorIndexReply,
+  type CuratorIndexRequest,
+  CuratorReply,
+  type CuratorQueryInput,
+  subjects,
+} from '../../schemas/index.ts';
 import type { RetrievedSnippet } from './types.ts';
 
 /**
@@ -45,5 +51,47 @@ export function curatorClient(mesh: MeshConnection, opts: { timeoutMs?: number; 
     } finally {
       signal.removeEventListener('abort', onAbort!);
     }
+  };
+}
+
+/** How long `POST /v1/repos/index` waits for a Curator to build an index (a cold large repository: minutes). */
+export const INDEX_TIMEOUT_MS = 15 * 60_000;
+
+/** A failed index request: `code` is the Curator's (`curator.unknown_commit`, ...) or `curator.unavailable`. */
+export class IndexRequestError extends Error {
+  override readonly name = 'IndexRequestError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The gateway's indexer on the mesh: asks any Curator (`cm.curator.index`), so the build runs in the
+ * Curator's own process and cache, never on the gateway's event loop.
+ */
+export function curatorIndexer(mesh: MeshConnection, opts: { timeoutMs?: number } = {}) {
+  return {
+    async index(req: CuratorIndexRequest) {
+      let reply: CuratorIndexReply;
+      try {
+        const msg = await mesh.nc.request(subjects.curatorIndex(), JSON.stringify(req), {
+          timeout: opts.timeoutMs ?? INDEX_TIMEOUT_MS,
+        });
+        reply = CuratorIndexReply.parse(msg.json());
+      } catch (err) {
+        const e = err as Error & { code?: string };
+        const none = /no responders|503/i.test(`${e.code ?? ''} ${e.message}`);
+        throw new IndexRequestError(
+          none ? 'curator.unavailable' : 'curator.timeout',
+          none ? 'no Curator is running on the mesh' : `the Curator did not answer: ${e.message}`,
+        );
+      }
+      if (!reply.ok) throw new IndexRequestError(reply.code, reply.error);
+      const { ok: _ok, ...summary } = reply;
+      return summary;
+    },
   };
 }

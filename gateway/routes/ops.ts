@@ -18,6 +18,7 @@ import { requireScope } from '../auth.ts';
 import { type Env, type Gateway, jsonBody, taskIdParam } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { gauge } from '../metrics.ts';
+import { INDEXER_ERROR_STATUS } from '../types.ts';
 import { redact } from '../redact.ts';
 
 export function opsRoutes(app: Hono<Env>, gw: Gateway): void {
@@ -42,7 +43,14 @@ export function opsRoutes(app: Hono<Env>, gw: Gateway): void {
         'INDEXER_NOT_WIRED',
         'repository indexing is not wired into this gateway (start it with the Curator: `codemesh up`)',
       );
-    const s = await gw.opts.indexer.index({ repoPath: repo.path, commit: req.commit });
+    const s = await gw.opts.indexer
+      .index({ repoPath: repo.path, commit: req.commit })
+      .catch((err: unknown) => {
+        const code = (err as { code?: unknown }).code;
+        const status = typeof code === 'string' ? INDEXER_ERROR_STATUS[code] : undefined;
+        if (!status || typeof code !== 'string') throw err;
+        throw new ApiError(status, code.replace(/^curator\./, '').toUpperCase(), (err as Error).message);
+      });
     const row = {
       id: newId('ix'),
       repoId: repo.id,
@@ -60,7 +68,7 @@ export function opsRoutes(app: Hono<Env>, gw: Gateway): void {
         target: [schema.indices.repoId, schema.indices.commit],
         set: { files: s.files, chunks: s.chunks, symbols: s.symbols, source: s.source, ms: s.ms },
       });
-    const modes = Object.fromEntries((req.modes ?? IndexMode.options).map((m) => [m, s.modes[m]]));
+    const modes = Object.fromEntries((req.modes ?? IndexMode.options).map((m) => [m, s.modes[m] ?? {}]));
     return c.json({ index: { ...row, repoPath: repo.path, modes } }, 201);
   });
 
