@@ -97,7 +97,7 @@ export interface RunningActor {
 export async function startActor(role: Role, opts: ActorOptions): Promise<RunningActor> {
   const mesh = await connectMesh({ url: opts.natsUrl, name: `codemesh-${role}` });
   if (role === 'curator') {
-    // Indexing and ranking run in worker threads: a cold repository must not stall the actors sharing this
+    // Indexing and ranking run in child processes: a cold repository must not stall the actors sharing this
     // process's event loop (`codemesh up`, `codemesh run`). Same snapshots as `codemesh index` (warm-up).
     const curator = new OffloopCurator({
       cacheDir: meshIndexDir(opts.dataDir),

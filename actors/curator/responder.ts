@@ -1,6 +1,6 @@
 // The Curator as a mesh actor: answers retrieval queries over NATS request/reply (queue group, so any number
 // of Curator instances share the load), with ranked files and snippets packed to a token budget. This is only
-// the NATS face: on the mesh the searching itself runs in worker threads (`OffloopCurator`).
+// the NATS face: on the mesh the searching itself runs in child processes (`OffloopCurator`).
 import type { Subscription } from '@nats-io/transport-node';
 import type { MeshConnection } from '../../blackboard/index.ts';
 import {
