@@ -112,6 +112,23 @@ describe('eval swe', () => {
     expect(report.tokens_mean).toBe(row.tokens);
   }, 300_000);
 
+  it('an interrupted run stops the mesh and reports only what was finished', async () => {
+    const interrupt = new AbortController();
+    setTimeout(() => interrupt.abort(), 1500);
+    const report = await evalSwe({
+      instances: [inst, { ...inst, instance_id: 'acme__py-calc-2' }],
+      repos,
+      provider: 'replay',
+      home: join(root, 'home-interrupted'),
+      shimDir: join(root, 'no-shim'),
+      sandbox,
+      taskTimeoutMs: 120_000,
+      signal: interrupt.signal,
+    });
+    // Neither instance is reported: the first was cut short, the second never started.
+    expect(report).toMatchObject({ n: 0, resolved: 0, instances: [] });
+  }, 120_000);
+
   it('CLI: --gold --json prints the report; bad flags are one-line usage errors', async () => {
     const chunks: string[] = [];
     const out = { write: (s: string) => chunks.push(s) };

@@ -43,6 +43,11 @@ export interface EvalSweOptions {
    * go into this report as they are.
    */
   done?: InstanceRow[];
+  /**
+   * Interrupts the run (Ctrl-C): no instance starts after it, the running ones stop being followed and are
+   * left out of the report, the mesh stops; the report holds what was finished.
+   */
+  signal?: AbortSignal;
   /** Each row as soon as its instance is finished (e.g. appended to a JSON-lines file). */
   onRow?: (row: InstanceRow) => Promise<void> | void;
 }
@@ -108,10 +113,15 @@ function quantile(xs: number[], q: number): number {
 }
 const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 
-async function pool<T>(items: T[], n: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+async function pool<T>(
+  items: T[],
+  n: number,
+  fn: (item: T, i: number) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
-    while (next < items.length) {
+    while (next < items.length && !signal?.aborted) {
       const i = next++;
       await fn(items[i]!, i);
     }
@@ -165,6 +175,7 @@ export async function evalSwe(opts: EvalSweOptions): Promise<EvalSweReport> {
   if (done.size) log(`resuming: ${opts.instances.length - o.instances.length} instance(s) already done`);
   const rows: InstanceRow[] = new Array(o.instances.length);
   const finish = async (i: number, row: InstanceRow) => {
+    if (opts.signal?.aborted) return;
     rows[i] = row;
     await opts.onRow?.(row);
   };
@@ -176,27 +187,32 @@ export async function evalSwe(opts: EvalSweOptions): Promise<EvalSweReport> {
 
   if (!o.instances.length) return summarize(o.gold ? 'gold' : o.provider, ordered(), k);
   if (o.gold) {
-    await pool(o.instances, o.concurrency ?? 1, async (inst, i) => {
-      const t = Date.now();
-      const b = await goldBaseline(inst, o, true);
-      await finish(i, {
-        instance_id: inst.instance_id,
-        resolved: b.gold_ok,
-        gold_ok: b.gold_ok,
-        f2p_failed: b.f2p_failed,
-        p2p_failed: [],
-        p2p_env: b.p2p_env,
-        ...(b.env_error ? { env_error: b.env_error } : {}),
-        model_patch: inst.patch,
-        tokens: 0,
-        cost_usd: 0,
-        wall_s: round((Date.now() - t) / 1000),
-        steps: { grade: round(b.test_s) },
-      });
-      log(
-        `${inst.instance_id}: gold ${b.gold_ok ? 'ok' : 'NOT ok'} (${round(b.test_s, 1)} s)${b.env_error ? ` — ${b.env_error}` : ''}${b.f2p_failed.length ? ` — F2P failing: ${b.f2p_failed.length}` : ''}${b.p2p_env.length ? `, P2P failing here: ${b.p2p_env.length}` : ''}`,
-      );
-    });
+    await pool(
+      o.instances,
+      o.concurrency ?? 1,
+      async (inst, i) => {
+        const t = Date.now();
+        const b = await goldBaseline(inst, o, true);
+        await finish(i, {
+          instance_id: inst.instance_id,
+          resolved: b.gold_ok,
+          gold_ok: b.gold_ok,
+          f2p_failed: b.f2p_failed,
+          p2p_failed: [],
+          p2p_env: b.p2p_env,
+          ...(b.env_error ? { env_error: b.env_error } : {}),
+          model_patch: inst.patch,
+          tokens: 0,
+          cost_usd: 0,
+          wall_s: round((Date.now() - t) / 1000),
+          steps: { grade: round(b.test_s) },
+        });
+        log(
+          `${inst.instance_id}: gold ${b.gold_ok ? 'ok' : 'NOT ok'} (${round(b.test_s, 1)} s)${b.env_error ? ` — ${b.env_error}` : ''}${b.f2p_failed.length ? ` — F2P failing: ${b.f2p_failed.length}` : ''}${b.p2p_env.length ? `, P2P failing here: ${b.p2p_env.length}` : ''}`,
+        );
+      },
+      o.signal,
+    );
     return summarize('gold', ordered(), 1);
   }
 
@@ -229,99 +245,105 @@ export async function evalSwe(opts: EvalSweOptions): Promise<EvalSweReport> {
   const mesh = await startEmbedded({ dataDir: meshDir, env: modelEnv, sandbox: o.sandbox, binDirs, roles });
   const client = await connectMesh({ url: mesh.natsUrl, name: 'codemesh-eval-swe' });
   try {
-    await pool(o.instances, o.concurrency ?? 1, async (inst, i) => {
-      const attempts: AttemptRow[] = [];
-      // The baseline first, outside the attempts' clocks: wall_s is codemesh's run and its grading only.
-      let gold: GoldBaseline | undefined;
-      let goldError: string | undefined;
-      try {
-        gold = await goldBaseline(inst, o, false);
-      } catch (err) {
-        goldError = `gold baseline: ${(err as Error).message}`.slice(0, 1000);
-      }
-      for (let a = 1; a <= k; a++) {
-        const t = Date.now();
-        const clone = join(o.home, 'clones', `${inst.instance_id}-${a}`);
-        const src = repoDir(o.repos, inst.repo);
-        const row: AttemptRow = {
-          resolved: false,
-          f2p_failed: [...inst.FAIL_TO_PASS],
-          p2p_failed: [],
-          p2p_env: [],
-          model_patch: '',
-          tokens: 0,
-          cost_usd: 0,
-          wall_s: 0,
-          steps: {},
-        };
+    await pool(
+      o.instances,
+      o.concurrency ?? 1,
+      async (inst, i) => {
+        const attempts: AttemptRow[] = [];
+        // The baseline first, outside the attempts' clocks: wall_s is codemesh's run and its grading only.
+        let gold: GoldBaseline | undefined;
+        let goldError: string | undefined;
         try {
-          await freshClone(src, clone, inst.base_commit);
-          row.steps.checkout = round((Date.now() - t) / 1000);
-          const events: string[] = [];
-          const m = await runThroughMesh({
-            onEvent: (e) => events.push(JSON.stringify(e)),
-            mesh: client,
-            inst,
-            repo: clone,
-            timeoutMs: o.taskTimeoutMs ?? 3_600_000,
-            maxAttempts: o.maxAttempts,
-          });
-          Object.assign(row, {
-            status: m.status,
-            ...(m.reason ? { reason: m.reason } : {}),
-            task_id: m.task_id,
-            model_patch: m.model_patch,
-            tokens: m.tokens,
-            cost_usd: round(m.cost_usd, 6),
-            ...(m.verdict_s !== undefined ? { verdict_s: round(m.verdict_s) } : {}),
-          });
-          await mkdir(join(o.home, 'logs'), { recursive: true });
-          await writeFile(
-            join(o.home, 'logs', `${inst.instance_id}.${a}.events.jsonl`),
-            `${events.join('\n')}\n`,
-          );
-          for (const [kind, s] of Object.entries(m.steps)) row.steps[kind] = round(s);
-          row.steps.mesh = round(m.mesh_s);
-          if (!gold) throw new Error(goldError ?? 'no gold baseline');
-          if (m.status === 'completed' && m.commit) {
-            const g: GradeResult = await grade({
+          gold = await goldBaseline(inst, o, false);
+        } catch (err) {
+          goldError = `gold baseline: ${(err as Error).message}`.slice(0, 1000);
+        }
+        for (let a = 1; a <= k; a++) {
+          const t = Date.now();
+          const clone = join(o.home, 'clones', `${inst.instance_id}-${a}`);
+          const src = repoDir(o.repos, inst.repo);
+          const row: AttemptRow = {
+            resolved: false,
+            f2p_failed: [...inst.FAIL_TO_PASS],
+            p2p_failed: [],
+            p2p_env: [],
+            model_patch: '',
+            tokens: 0,
+            cost_usd: 0,
+            wall_s: 0,
+            steps: {},
+          };
+          try {
+            await freshClone(src, clone, inst.base_commit);
+            row.steps.checkout = round((Date.now() - t) / 1000);
+            const events: string[] = [];
+            const m = await runThroughMesh({
+              onEvent: (e) => events.push(JSON.stringify(e)),
+              mesh: client,
               inst,
-              gitDir: clone,
-              commit: m.commit,
-              p2pBaseline: inst.PASS_TO_PASS.filter((t) => !gold.p2p_env.includes(t)),
-              sandbox: o.sandbox,
-              shimDir: o.shimDir,
-              timeoutMs: o.testTimeoutMs,
-              logFile: join(o.home, 'logs', `${inst.instance_id}.${a}.log`),
+              repo: clone,
+              timeoutMs: o.taskTimeoutMs ?? 3_600_000,
+              maxAttempts: o.maxAttempts,
+              ...(o.signal ? { signal: o.signal } : {}),
             });
             Object.assign(row, {
-              resolved: g.resolved,
-              f2p_failed: g.f2p_failed,
-              p2p_failed: g.p2p_failed,
-              p2p_env: g.p2p_env,
-              ...(g.env_error ? { env_error: g.env_error } : {}),
+              status: m.status,
+              ...(m.reason ? { reason: m.reason } : {}),
+              task_id: m.task_id,
+              model_patch: m.model_patch,
+              tokens: m.tokens,
+              cost_usd: round(m.cost_usd, 6),
+              ...(m.verdict_s !== undefined ? { verdict_s: round(m.verdict_s) } : {}),
             });
-            row.steps.grade = round(g.test_s);
+            await mkdir(join(o.home, 'logs'), { recursive: true });
+            await writeFile(
+              join(o.home, 'logs', `${inst.instance_id}.${a}.events.jsonl`),
+              `${events.join('\n')}\n`,
+            );
+            for (const [kind, s] of Object.entries(m.steps)) row.steps[kind] = round(s);
+            row.steps.mesh = round(m.mesh_s);
+            if (!gold) throw new Error(goldError ?? 'no gold baseline');
+            if (m.status === 'completed' && m.commit) {
+              const g: GradeResult = await grade({
+                inst,
+                gitDir: clone,
+                commit: m.commit,
+                p2pBaseline: inst.PASS_TO_PASS.filter((t) => !gold.p2p_env.includes(t)),
+                sandbox: o.sandbox,
+                shimDir: o.shimDir,
+                timeoutMs: o.testTimeoutMs,
+                logFile: join(o.home, 'logs', `${inst.instance_id}.${a}.log`),
+              });
+              Object.assign(row, {
+                resolved: g.resolved,
+                f2p_failed: g.f2p_failed,
+                p2p_failed: g.p2p_failed,
+                p2p_env: g.p2p_env,
+                ...(g.env_error ? { env_error: g.env_error } : {}),
+              });
+              row.steps.grade = round(g.test_s);
+            }
+          } catch (err) {
+            row.env_error = `${(err as Error).message}`.slice(0, 1000);
+          } finally {
+            if (!o.keep) await rm(clone, { recursive: true, force: true });
           }
-        } catch (err) {
-          row.env_error = `${(err as Error).message}`.slice(0, 1000);
-        } finally {
-          if (!o.keep) await rm(clone, { recursive: true, force: true });
+          row.wall_s = round((Date.now() - t) / 1000);
+          attempts.push(row);
+          log(
+            `${inst.instance_id} #${a}: ${row.resolved ? 'RESOLVED' : 'not resolved'} — ${row.status ?? 'error'}${row.reason ? ` (${row.reason.slice(0, 200)})` : ''}${row.env_error ? ` [${row.env_error.slice(0, 200)}]` : ''}, ${row.tokens} tokens, ${row.wall_s} s`,
+          );
         }
-        row.wall_s = round((Date.now() - t) / 1000);
-        attempts.push(row);
-        log(
-          `${inst.instance_id} #${a}: ${row.resolved ? 'RESOLVED' : 'not resolved'} — ${row.status ?? 'error'}${row.reason ? ` (${row.reason.slice(0, 200)})` : ''}${row.env_error ? ` [${row.env_error.slice(0, 200)}]` : ''}, ${row.tokens} tokens, ${row.wall_s} s`,
-        );
-      }
-      await finish(i, {
-        instance_id: inst.instance_id,
-        ...attempts[0]!,
-        resolved: attempts[0]!.resolved,
-        ...(gold ? { gold_ok: gold.gold_ok } : {}),
-        ...(k > 1 ? { attempts } : {}),
-      });
-    });
+        await finish(i, {
+          instance_id: inst.instance_id,
+          ...attempts[0]!,
+          resolved: attempts[0]!.resolved,
+          ...(gold ? { gold_ok: gold.gold_ok } : {}),
+          ...(k > 1 ? { attempts } : {}),
+        });
+      },
+      o.signal,
+    );
   } finally {
     await client.close();
     await mesh.stop();

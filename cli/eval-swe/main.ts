@@ -119,9 +119,19 @@ export async function cmdEvalSwe(
       throw err;
     }
   }
+  // Ctrl-C (or SIGTERM): finished rows are kept, the mesh and its nats-server stop; a second one exits at once.
+  const interrupt = new AbortController();
+  const onSignal = () => {
+    if (interrupt.signal.aborted) process.exit(130);
+    console.error('eval swe: interrupted — stopping the mesh; the report holds the finished instances');
+    interrupt.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let report: EvalSweReport;
   try {
     report = await evalSwe({
+      signal: interrupt.signal,
       instances,
       repos: resolve(values.repos),
       provider,
@@ -146,6 +156,9 @@ export async function cmdEvalSwe(
   } catch (err) {
     if (err instanceof DatasetError) throw new UsageError(err.message);
     throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
   const text = JSON.stringify(report, null, 1);
   if (values.out) await writeFile(resolve(values.out), `${text}\n`);
@@ -164,5 +177,5 @@ export async function cmdEvalSwe(
       );
     }
   }
-  return 0;
+  return interrupt.signal.aborted ? 130 : 0;
 }

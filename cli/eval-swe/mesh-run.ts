@@ -62,6 +62,8 @@ export interface MeshRunOptions {
   timeoutMs: number;
   maxAttempts?: number;
   onEvent?: (e: TaskEvent) => void;
+  /** Stops following the task (the eval was interrupted): the result is then `timeout`. */
+  signal?: AbortSignal;
 }
 
 export async function runThroughMesh(o: MeshRunOptions): Promise<MeshRunResult> {
@@ -87,6 +89,8 @@ export async function runThroughMesh(o: MeshRunOptions): Promise<MeshRunResult> 
   let firstPatchAt: number | undefined;
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), o.timeoutMs);
+  const stop = () => ac.abort();
+  o.signal?.addEventListener('abort', stop, { once: true });
   try {
     for await (const { event: e } of o.mesh.bus.follow(task.id, { signal: ac.signal })) {
       o.onEvent?.(e);
@@ -122,10 +126,14 @@ export async function runThroughMesh(o: MeshRunOptions): Promise<MeshRunResult> 
     }
   } finally {
     clearTimeout(timer);
+    o.signal?.removeEventListener('abort', stop);
     ac.abort();
   }
   res.mesh_s = (Date.now() - started) / 1000;
-  if (res.status === 'timeout') res.reason = `no task.completed or task.failed within ${o.timeoutMs} ms`;
+  if (res.status === 'timeout')
+    res.reason = o.signal?.aborted
+      ? 'interrupted'
+      : `no task.completed or task.failed within ${o.timeoutMs} ms`;
   if (res.status === 'completed' && res.branch) {
     res.commit ??= (await git(o.repo, ['rev-parse', `refs/heads/${res.branch}`])).trim();
     res.model_patch = await git(o.repo, [
