@@ -85,6 +85,19 @@ describe('BwrapSandbox filesystem', () => {
     expect(existsSync(join(workDir, '.codemesh-report/late.json'))).toBe(false);
   });
 
+  it('runs on an empty work tree (nothing to copy): writable, .git absent, outputs come back', async () => {
+    const dir = await mkdtemp(join(root, 'empty-'));
+    await writeFile(join(dir, '.git'), 'gitdir: /nowhere\n');
+    const res = await sandbox.run({
+      command: ['/bin/sh', '-c', 'ls -A; mkdir -p .codemesh-report && echo ok > .codemesh-report/r.json'],
+      workDir: dir,
+      timeoutMs: 5_000,
+    });
+    expect(res.exitCode, res.stderr).toBe(0);
+    expect(res.stdout).toBe('');
+    expect(await readFile(join(dir, '.codemesh-report/r.json'), 'utf8')).toBe('ok\n');
+  });
+
   it('works with a workDir under /tmp (mounted over the private tmpfs)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'codemesh-sbx-tmp-'));
     try {
@@ -359,6 +372,20 @@ describe('BwrapSandbox limits', () => {
     expect(started).toBeLessThan(32);
     expect(res.stderr).toMatch(/fork/i);
     expect(Date.now() - t0).toBeLessThan(4_000);
+  });
+
+  it('reaps orphans the job leaves, so they do not pile up against the process cap', async () => {
+    // 150 short-lived orphans, never more than a few alive; unreaped, their zombies would hit the cap (24).
+    const script =
+      'i=0; while [ $i -lt 150 ]; do sh -c "sleep 0.01 &" || exit 3; i=$((i+1)); done; echo ALL-DONE';
+    const res = await sh(script, { maxProcs: 24, timeoutMs: 30_000 });
+    expect(res.stdout, res.stderr).toContain('ALL-DONE');
+  });
+
+  it('lets a job that signals itself die of it (the command is not pid 1)', async () => {
+    const res = await sh('kill -TERM $$; sleep 5; echo SURVIVED', { outputs: [] });
+    expect(res.stdout).not.toContain('SURVIVED');
+    expect(res.exitCode).toBe(128 + 15);
   });
 
   it('removes its job cgroups after each run', async () => {

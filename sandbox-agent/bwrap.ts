@@ -3,7 +3,7 @@
 // caps. When this process is root, bwrap itself runs as an unprivileged host user too.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants, createWriteStream, type WriteStream } from 'node:fs';
-import { access, realpath, stat } from 'node:fs/promises';
+import { access, readdir, realpath, stat } from 'node:fs/promises';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { type CgroupLimits, createJobCgroup, type JobCgroup } from './cgroup.ts';
@@ -23,13 +23,19 @@ export const DEFAULT_OUTPUTS: readonly string[] = ['.codemesh-report'];
 /** Host user bwrap runs as when this process is root: "nobody", which owns no file the job could reach. */
 const DEFAULT_HOST_USER = { uid: 65534, gid: 65534 };
 
-// File descriptors of the bwrap process: data it reads at setup, then the wrapper's two streams.
-const FD = { seccomp: 3, passwd: 4, group: 5, hosts: 6, tree: TREE_FD, outputs: OUTPUTS_FD };
-
-// The launcher joins the job's cgroups before exec'ing bwrap, so every descendant is born inside them.
-const JOIN_CGROUPS =
-  'echo $$ > "$1" && echo $$ > "$2" || { echo "codemesh-sandbox: cannot join job cgroup" >&2; exit 125; }; ' +
-  'shift 2; exec "$@"';
+// File descriptors of the bwrap process: data it reads at setup, the wrapper's two streams, and (with a
+// cgroup) bwrap's --info-fd and --block-fd, through which the job's first process is moved into its cgroup
+// before it runs anything.
+const FD = {
+  seccomp: 3,
+  passwd: 4,
+  group: 5,
+  hosts: 6,
+  tree: TREE_FD,
+  outputs: OUTPUTS_FD,
+  info: 9,
+  block: 10,
+};
 
 /** Host credentials to start bwrap with; `undefined` keeps this process's own. */
 type HostUser = { uid: number; gid: number } | undefined;
@@ -65,14 +71,21 @@ export class BwrapSandbox implements Sandbox {
     const started = performance.now();
     if (job.signal?.aborted) return emptyResult({ aborted: true, started });
 
-    const user = await jobUser(ready.user, checked.readOnlyPaths);
-    const cgroup = await this.jobCgroup(
-      { memoryMb: job.memoryMb ?? DEFAULT_MEMORY_MB, maxProcs: job.maxProcs ?? DEFAULT_MAX_PROCS },
-      user,
-    );
-    let log: WriteStream | undefined;
+    // Independent set-up steps run side by side: each is a few file-system calls.
+    const [userSet, cgroupSet, logSet] = await Promise.allSettled([
+      jobUser(ready.user, checked.readOnlyPaths),
+      this.jobCgroup({
+        memoryMb: job.memoryMb ?? DEFAULT_MEMORY_MB,
+        maxProcs: job.maxProcs ?? DEFAULT_MAX_PROCS,
+      }),
+      job.logFile ? openLog(job.logFile) : Promise.resolve(undefined),
+    ]);
+    const cgroup = cgroupSet.status === 'fulfilled' ? cgroupSet.value : undefined;
+    const log = logSet.status === 'fulfilled' ? logSet.value : undefined;
     try {
-      log = job.logFile ? await openLog(job.logFile) : undefined;
+      if (userSet.status === 'rejected') throw userSet.reason;
+      if (cgroupSet.status === 'rejected') throw cgroupSet.reason;
+      if (logSet.status === 'rejected') throw logSet.reason;
       const args = bwrapArgs({
         workDir: checked.workDir,
         readOnlyPaths: checked.readOnlyPaths,
@@ -80,16 +93,26 @@ export class BwrapSandbox implements Sandbox {
         shmBytes: SHM_BYTES,
         fds: FD,
       });
+      // bwrap is this process's child (no launcher shell): with a cgroup it stops before forking anything
+      // until we have moved it in.
+      const hold = cgroup ? ['--info-fd', String(FD.info), '--block-fd', String(FD.block)] : [];
       const outputs = checked.outputs.map((o) => `./${o}`);
-      const wrapper = ['/bin/sh', '-c', WRAPPER, 'codemesh-sandbox', checked.workDir, String(outputs.length)];
-      const sandboxed = [ready.bwrap, ...args, '--', ...wrapper, ...outputs, ...job.command];
-      const launcher = cgroup ? ['/bin/sh', '-c', JOIN_CGROUPS, 'sh', ...cgroup.procsFiles] : [];
+      const tree = checked.hasTree ? '1' : '0';
+      const wrapper = [
+        '/bin/sh',
+        '-c',
+        WRAPPER,
+        'codemesh-sandbox',
+        checked.workDir,
+        tree,
+        String(outputs.length),
+      ];
       const res = await execute({
-        argv: [...launcher, ...sandboxed],
+        argv: [ready.bwrap, ...args, ...hold, '--', ...wrapper, ...outputs, ...job.command],
         cgroup,
         job,
-        workDir: checked.workDir,
-        user,
+        workDir: checked.hasTree ? checked.workDir : undefined,
+        user: userSet.value,
         log,
         started,
       });
@@ -111,9 +134,9 @@ export class BwrapSandbox implements Sandbox {
     }
   }
 
-  private async jobCgroup(limits: CgroupLimits, owner: HostUser): Promise<JobCgroup | undefined> {
+  private async jobCgroup(limits: CgroupLimits): Promise<JobCgroup | undefined> {
     if (this.options.useCgroups === false) return undefined;
-    const cg = await createJobCgroup(limits, owner);
+    const cg = await createJobCgroup(limits);
     if (typeof cg !== 'string') return cg;
     if (!warnedNoCaps) {
       warnedNoCaps = true;
@@ -157,7 +180,8 @@ interface ExecSpec {
   argv: string[];
   cgroup: JobCgroup | undefined;
   job: SandboxJob;
-  workDir: string;
+  /** The host work tree to stream in; undefined when it holds nothing to copy. */
+  workDir: string | undefined;
   user: HostUser;
   log: WriteStream | undefined;
   started: number;
@@ -184,13 +208,15 @@ function execute(spec: ExecSpec): Promise<ExecOutcome> {
   return new Promise<ExecOutcome>((resolve, reject) => {
     // detached: the launcher leads its own process group, which we kill as a whole. cwd '/': the host user
     // bwrap runs as may not be allowed into the work tree, which the sandbox does not bind anyway.
+    const fds = cgroup ? FD.block + 1 : FD.outputs + 1;
     const child = spawn(argv[0]!, argv.slice(1), {
       cwd: '/',
       env: minimalEnv(job.env),
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+      stdio: ['ignore', ...Array<'pipe'>(fds - 1).fill('pipe')],
       ...(spec.user ?? {}),
     });
+    let joinError: string | undefined;
     const kill = () => {
       if (child.pid !== undefined) {
         try {
@@ -228,17 +254,45 @@ function execute(spec: ExecSpec): Promise<ExecOutcome> {
     feed(FD.passwd, etc.passwd);
     feed(FD.group, etc.group);
     feed(FD.hosts, etc.hosts);
+    if (cgroup) {
+      // bwrap reports its namespace child's pid on --info-fd, then that child waits on --block-fd with its
+      // sandbox built and nothing forked: we move it into the job's cgroup and let it go. If that fails it
+      // is killed while still waiting (it is in bwrap's process group until it calls setsid, after the
+      // wait), never released outside its cgroup.
+      const info = stdio[FD.info] as Readable;
+      const block = stdio[FD.block] as Writable;
+      block.on('error', () => {});
+      info.on('error', () => {});
+      let text = '';
+      info.on('data', (c: Buffer) => {
+        text += c.toString();
+      });
+      info.once('end', () => {
+        const pid = Number(/"child-pid":\s*(\d+)/.exec(text)?.[1]);
+        if (!(pid > 0)) return; // bwrap failed before its child existed: its stderr says why
+        try {
+          cgroup.adopt(pid);
+          block.end('1');
+        } catch (err) {
+          joinError = `cannot join the job cgroup: ${(err as Error).message}`;
+          kill();
+        }
+      });
+    }
     // The work tree goes in as a tar stream written straight into the wrapper's fd by a host tar: no path
-    // of the host tree is bound, and .git (a worktree's link to the repository, its hooks) stays out.
+    // of the host tree is bound, and .git (a worktree's link to the repository, its hooks) stays out. An
+    // empty tree needs no tar at all.
     const treeEnd = stdio[FD.tree] as Writable & { destroy(): void };
     treeEnd.on('error', () => {});
-    tar = spawn('tar', ['-c', '-f', '-', '--exclude=.git', '-C', spec.workDir, '.'], {
-      stdio: ['ignore', treeEnd, 'pipe'],
-    });
-    treeEnd.destroy(); // tar holds the only writing end now: the wrapper sees EOF when tar is done
     const tarErr = new TailBuffer(4096);
-    tar.stderr?.on('data', (c: Buffer) => tarErr.push(c));
-    tar.once('error', (err) => tarErr.push(Buffer.from(`host tar: ${err.message}`)));
+    if (spec.workDir !== undefined) {
+      tar = spawn('tar', ['-c', '-f', '-', '--exclude=.git', '-C', spec.workDir, '.'], {
+        stdio: ['ignore', treeEnd, 'pipe'],
+      });
+      tar.stderr?.on('data', (c: Buffer) => tarErr.push(c));
+      tar.once('error', (err) => tarErr.push(Buffer.from(`host tar: ${err.message}`)));
+    }
+    treeEnd.destroy(); // tar (if any) holds the only writing end now: the wrapper sees EOF when it is done
     const outputsEnd = stdio[FD.outputs] as Readable;
     outputsEnd.on('error', () => {});
     outputsEnd.on('data', (chunk: Buffer) => {
@@ -273,6 +327,7 @@ function execute(spec: ExecSpec): Promise<ExecOutcome> {
       const oomKilled = cgroup ? await cgroup.oomKilled() : undefined;
       let err = stderr.toString();
       if (code === 125 && tarErr.size > 0) err += `\ncodemesh-sandbox: ${tarErr.toString().trim()}`;
+      if (joinError) err += `\ncodemesh-sandbox: ${joinError}`;
       const killed = timedOut || aborted;
       resolve({
         result: {
@@ -305,6 +360,8 @@ export function minimalEnv(extra: Record<string, string> = {}): Record<string, s
 
 interface CheckedJob {
   workDir: string;
+  /** Whether the work tree holds anything but `.git` (otherwise nothing is copied in). */
+  hasTree: boolean;
   readOnlyPaths: string[];
   outputs: string[];
 }
@@ -331,7 +388,8 @@ async function checkJob(job: SandboxJob): Promise<CheckedJob> {
   for (const o of outputs) {
     if (!isCleanRelative(o)) throw new TypeError(`sandbox job: outputs must be relative paths: ${o}`);
   }
-  return { workDir, readOnlyPaths, outputs };
+  const hasTree = (await readdir(workDir)).some((name) => name !== '.git');
+  return { workDir, hasTree, readOnlyPaths, outputs };
 }
 
 let warnedAsRoot = false;

@@ -1,12 +1,15 @@
 // Per-job cgroup v1 (memory + pids) so a sandboxed job cannot exhaust the machine. Job groups are nested
 // under this process's own cgroup, so any limit already placed on us still applies to our jobs.
-import { chown, mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** A live per-job cgroup pair. Pass `procsFiles` to the launcher, which writes its own pid into each. */
+/** A live per-job cgroup pair. The job's first process joins it (`adopt`) before it forks anything. */
 export interface JobCgroup {
-  /** `cgroup.procs` files the job's first process must join, memory first. */
+  /** `cgroup.procs` files of the pair, memory first. */
   readonly procsFiles: readonly [string, string];
+  /** Move process `pid` into both groups (its children, forked later, are born there). Throws on failure. */
+  adopt(pid: number): void;
   /** True when the OOM killer fired inside the job's memory group. */
   oomKilled(): Promise<boolean>;
   /** SIGKILL every process still in the job's groups. */
@@ -30,42 +33,35 @@ let rootsPromise: Promise<Roots | string> | undefined;
 let seq = 0;
 
 /**
- * Create the cgroups of one job, or return why caps cannot be enforced on this machine. With `owner`, the
- * groups' `cgroup.procs` files are handed to that host user, so a launcher running as it can join them.
+ * Create the cgroups of one job, or return why caps cannot be enforced on this machine.
  *
  * @example
  * const cg = await createJobCgroup({ memoryMb: 512, maxProcs: 64 });
  * if (typeof cg === 'string') console.warn(`no caps: ${cg}`);
  */
-export async function createJobCgroup(
-  limits: CgroupLimits,
-  owner?: { uid: number; gid: number },
-): Promise<JobCgroup | string> {
+export async function createJobCgroup(limits: CgroupLimits): Promise<JobCgroup | string> {
   rootsPromise ??= findRoots();
   const roots = await rootsPromise;
   if (typeof roots === 'string') return roots;
   const name = `${process.pid}-${++seq}`;
   const memDir = join(roots.memory, name);
   const pidsDir = join(roots.pids, name);
-  const created: string[] = [];
+  const made = await Promise.allSettled([mkdir(memDir), mkdir(pidsDir)]);
   try {
-    await mkdir(memDir);
-    created.push(memDir);
-    await mkdir(pidsDir);
-    created.push(pidsDir);
+    for (const m of made) if (m.status === 'rejected') throw m.reason;
     const bytes = String(Math.max(1, Math.floor(limits.memoryMb)) * 1024 * 1024);
-    await writeFile(join(memDir, 'memory.limit_in_bytes'), bytes);
-    // Without the memsw limit a job could spill into swap instead of being killed; absent when the kernel
-    // has no swap accounting, which is fine.
-    await writeFile(join(memDir, 'memory.memsw.limit_in_bytes'), bytes).catch(() => {});
-    await writeFile(join(pidsDir, 'pids.max'), String(Math.max(1, Math.floor(limits.maxProcs))));
-    if (owner) {
-      // cgroup v1 lets a process move itself in when it may write the file: only cgroup.procs, not limits.
-      await chown(join(memDir, 'cgroup.procs'), owner.uid, owner.gid);
-      await chown(join(pidsDir, 'cgroup.procs'), owner.uid, owner.gid);
-    }
+    await Promise.all([
+      (async () => {
+        await writeFile(join(memDir, 'memory.limit_in_bytes'), bytes);
+        // Without the memsw limit a job could spill into swap instead of being killed; absent when the
+        // kernel has no swap accounting, which is fine. Set after the memory limit: it may not be below it.
+        await writeFile(join(memDir, 'memory.memsw.limit_in_bytes'), bytes).catch(() => {});
+      })(),
+      writeFile(join(pidsDir, 'pids.max'), String(Math.max(1, Math.floor(limits.maxProcs)))),
+    ]);
   } catch (err) {
-    await Promise.all(created.map((dir) => rmdir(dir).catch(() => {})));
+    const dirs = [memDir, pidsDir].filter((_, i) => made[i]?.status === 'fulfilled');
+    await Promise.all(dirs.map((dir) => rmdir(dir).catch(() => {})));
     return `cannot create job cgroup: ${(err as Error).message}`;
   }
   return new V1JobCgroup(memDir, pidsDir);
@@ -78,6 +74,12 @@ class V1JobCgroup implements JobCgroup {
     private readonly pidsDir: string,
   ) {
     this.procsFiles = [join(memDir, 'cgroup.procs'), join(pidsDir, 'cgroup.procs')];
+  }
+
+  adopt(pid: number): void {
+    // Synchronous: two writes of a few bytes to cgroupfs, while the job's first process waits on them (two
+    // thread-pool round trips cost ~10 ms on a loaded machine). One pid per write; memory first.
+    for (const file of this.procsFiles) writeFileSync(file, String(pid));
   }
 
   async oomKilled(): Promise<boolean> {

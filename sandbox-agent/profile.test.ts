@@ -27,6 +27,9 @@ describe('bwrapArgs', () => {
     expect(joined).toContain('--unshare-all --unshare-user --disable-userns');
     expect(joined).toContain('--uid 1000 --gid 1000');
     expect(joined).toContain('--cap-drop ALL');
+    // No bwrap init: the wrapper is pid 1, and the pid namespace dies with it.
+    expect(joined).toContain('--unshare-all');
+    expect(args).toContain('--as-pid-1');
     expect(joined).toContain('--seccomp 3');
     expect(joined).toContain('--proc /proc --ro-bind /proc/sys /proc/sys');
   });

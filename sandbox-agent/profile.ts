@@ -140,6 +140,9 @@ export function bwrapArgs(spec: ProfileSpec): string[] {
     // even by SIGKILL, the job dies with it instead of running on without its timeout.
     '--die-with-parent',
     '--new-session',
+    // The wrapper is pid 1 (it reaps orphans, see WRAPPER) instead of a bwrap init: one process less per
+    // job. When it exits the kernel kills whatever the job left in the pid namespace, as bwrap's init did.
+    '--as-pid-1',
   );
   for (const e of hostLayout()) {
     if (e.kind === 'link') args.push('--symlink', e.target, e.path);
@@ -179,20 +182,26 @@ export const TREE_FD = 7;
 export const OUTPUTS_FD = 8;
 
 /**
- * The sandbox's first process: unpack the work tree (tar on TREE_FD), run the command with neither stream
- * open, then pack the declared outputs (regular files only, symlinks skipped) onto OUTPUTS_FD. Everything
- * it reads is what the job could read anyway. Arguments: workDir, number of outputs, outputs, command.
+ * The sandbox's first process, pid 1 of its pid namespace: unpack the work tree (a tar stream on TREE_FD)
+ * unless told there is none, run the command with neither stream open, then pack the declared outputs
+ * (regular files only, symlinks skipped) onto OUTPUTS_FD. Everything it reads is what the job could read
+ * anyway. Arguments: workDir, 1 or 0 (a tree to unpack or not), number of outputs, outputs, command.
+ *
+ * The command always runs as a child, never exec'd: as pid 1 it would ignore every signal it has no handler
+ * for (a test that SIGTERMs itself would hang) and would not reap orphans. dash waits with wait3(), so
+ * orphans re-parented to the wrapper are reaped while the command runs and do not pile up against the
+ * process cap.
  */
 export const WRAPPER = [
-  'w=$1; n=$2; shift 2',
+  'w=$1; t=$2; n=$3; shift 3',
   'i=0',
   'while [ "$i" -lt "$n" ]; do i=$((i+1)); eval "o$i=\\$1"; shift; done',
-  `if ! err=$(tar -x -p --no-same-owner -f - -C "$w" <&${TREE_FD} 2>&1); then`,
+  `if [ "$t" = 1 ] && ! err=$(tar -x -p --no-same-owner -f - -C "$w" <&${TREE_FD} 2>&1); then`,
   '  echo "codemesh-sandbox: cannot copy the work tree into the sandbox (over its disk limit?)" >&2',
   '  printf "%s\\n" "$err" | head -c 2000 >&2; exit 125',
   'fi',
   `exec ${TREE_FD}<&-`,
-  `if [ "$n" -eq 0 ]; then exec ${OUTPUTS_FD}>&-; exec "$@"; fi`,
+  `if [ "$n" -eq 0 ]; then exec ${OUTPUTS_FD}>&-; "$@"; exit; fi`,
   `"$@" ${OUTPUTS_FD}>&-`,
   's=$?',
   'cd "$w" || exit "$s"',

@@ -132,12 +132,24 @@ export function deniedSyscalls(arch: string = process.arch): Readonly<Record<str
 /**
  * The filter for `arch` as bwrap expects it on its `--seccomp` fd: `struct sock_filter` entries (8 bytes,
  * little-endian). Calls of another architecture (32-bit compat, x32) kill the process: their numbers differ,
- * so they would slip past the list.
+ * so they would slip past the list. Built once per architecture and shared: do not modify the buffer.
  *
  * @example
  * const prog = seccompProgram(); // pass on a pipe: bwrap --seccomp 3
  */
 export function seccompProgram(arch: string = process.arch): Buffer {
+  let prog = compiled.get(arch);
+  if (!prog) {
+    prog = compile(arch);
+    compiled.set(arch, prog);
+  }
+  return prog;
+}
+
+/** Programs already built, per architecture: every job sends the same bytes. */
+const compiled = new Map<string, Buffer>();
+
+function compile(arch: string): Buffer {
   const auditArch = AUDIT_ARCH[arch];
   const numbers = [...new Set(Object.values(deniedSyscalls(arch)))].sort((a, b) => a - b);
   if (auditArch === undefined) throw new Error(`no seccomp support for architecture ${arch}`);

@@ -18,8 +18,13 @@ import {
   summary,
   workTree,
 } from './fixtures.ts';
+import { createSrtSandbox } from './srt-engine.ts';
 
-let sandbox = createSandbox();
+// CODEMESH_SANDBOX_ENGINE=srt runs the suite against @anthropic-ai/sandbox-runtime instead (the issue 10
+// evaluation; see srt-engine.ts): one mode, srt as root, as CI runs.
+const srt = process.env.CODEMESH_SANDBOX_ENGINE === 'srt' ? await createSrtSandbox() : undefined;
+
+let sandbox = srt ?? createSandbox();
 let suffix = '';
 const PY = '/usr/bin/python3';
 const MiB = 1024 * 1024;
@@ -35,6 +40,7 @@ afterAll(async () => {
     await writeFile(process.env.CODEMESH_SECURITY_RESULTS, JSON.stringify(attempts, null, 2));
   }
   await fx.cleanup();
+  await srt?.close();
 });
 
 /** `record`, with the category marked by the bwrap mode when it is not the default one. */
@@ -58,10 +64,12 @@ except Exception as e: print('REFUSED', type(e).__name__)"`;
 
 // Every attack but the resource ones runs twice: bwrap as "nobody" (the default when root) and bwrap as root
 // (what a job gets when its readOnlyPaths are out of nobody's reach): the profile must hold either way.
-const MODES = [
-  { label: 'bwrap as nobody', suffix: '', sandbox: createSandbox() },
-  { label: 'bwrap as root', suffix: ' [bwrap as root]', sandbox: createSandbox({ hostUser: 'self' }) },
-];
+const MODES = srt
+  ? [{ label: 'srt engine (as root)', suffix: ' [srt]', sandbox: srt }]
+  : [
+      { label: 'bwrap as nobody', suffix: '', sandbox: createSandbox() },
+      { label: 'bwrap as root', suffix: ' [bwrap as root]', sandbox: createSandbox({ hostUser: 'self' }) },
+    ];
 
 for (const mode of MODES) {
   describe(mode.label, () => {
