@@ -69,6 +69,21 @@ describe('decide', () => {
     expect(v.outcome).toBe('regression');
   });
 
+  it('a new test that fails for want of the network is an environment error, not a regression', () => {
+    const offline =
+      "ConnectionError: HTTPConnectionPool(host='httpbin.org', port=80): Max retries exceeded (Caused by <class 'socket.gaierror'>: [Errno -3] Temporary failure in name resolution)";
+    const base = run({ a: 'passed', b: 'passed' });
+    const patched = run({ a: 'passed', b: 'passed', fresh: ['failed', offline] });
+    const v = decide({ base, patched, timeoutMs: T });
+    expect(v.verdict.newTests).toEqual(['fresh']);
+    expect(v.verdict.regressions).toEqual([]);
+    expect(v.verdict.envErrors).toEqual([expect.objectContaining({ name: 'fresh', onBase: false })]);
+    expect(v.outcome).toBe('pass');
+    // One that passed before and now wants the network is still a regression.
+    const reached = decide({ base, patched: run({ a: ['failed', offline], b: 'passed' }), timeoutMs: T });
+    expect(reached.verdict.regressions).toEqual(['a']);
+  });
+
   it('a test that passes on a re-run of the same code is flaky: never a regression, suggested for quarantine', () => {
     const base = run({ a: 'passed', b: 'passed' });
     const patched = run({ a: 'failed', b: 'passed' });

@@ -49,7 +49,11 @@ export interface Verdict {
 const MISSING_TOOL = /command not found|execvp[^\n]*No such file|spawn \S+ ENOENT|not found in PATH/i;
 // Failures that come from the environment rather than from an assertion.
 const ENV_MESSAGE =
-  /ModuleNotFoundError|ImportError|No module named|cannot import name|error collecting|collection failure|Cannot find module|ERR_MODULE_NOT_FOUND|command not found/i;
+  /ModuleNotFoundError|ImportError|No module named|cannot import name|error collecting|collection failure|Cannot find module|ERR_MODULE_NOT_FOUND|command not found|Temporary failure in name resolution|Name or service not known|nodename nor servname|getaddrinfo (?:ENOTFOUND|EAI_AGAIN)|Network is unreachable/i;
+
+/** A failure for want of the network: the sandbox has none, so the test could not have passed there. */
+const NO_NETWORK =
+  /Temporary failure in name resolution|Name or service not known|nodename nor servname|getaddrinfo (?:ENOTFOUND|EAI_AGAIN)|Network is unreachable/i;
 
 /**
  * The problem of a run that produced no usable per-test results, or undefined.
@@ -128,6 +132,10 @@ export function decide(input: VerdictInput): Verdict {
       verdict.stillFailing.push(t.name);
       continue;
     }
+    // A new test that needs the internet (the sandbox has none) says nothing about the patch: an
+    // environment error, reported, not a regression. A test that passed before and now wants the network
+    // still is one: the patch made it reach out.
+    if (!b && baseTests && t.message && NO_NETWORK.test(t.message)) continue;
     const runs = reruns.get(t.name) ?? [];
     if (runs.includes('passed')) {
       verdict.flaky.push(t.name);
