@@ -16,7 +16,7 @@ shim_dir="${1:-${CODEMESH_EVAL_SHIM:-$default_shim}}"
 packages=(python3-pytest python3-mpmath python3-tomli python3-hypothesis python3-xmlschema python3-mock
   python3-nose python3-argcomplete python3-attr python3-flask python3-werkzeug python3-click python3-blinker
   python3-itsdangerous python3-jinja2 python3-dotenv python3-asgiref python3-requests python3-socks
-  python3-pytest-httpbin python3-httpbin python3-sqlparse python3-tz)
+  python3-pytest-httpbin python3-httpbin python3-sqlparse python3-tz python3-docutils python3-pil)
 
 if [ "$shim_only" = 0 ]; then
   missing=()

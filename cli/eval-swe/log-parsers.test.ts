@@ -19,6 +19,8 @@ describe('parseDjango', () => {
       "test_sqlite_only (queries.test_qs_combinators.QuerySetSetOperationTests.test_sqlite_only) ... skipped 'not postgres'",
       'test_docstring (auth_tests.test_validators.UserAttributeSimilarityValidatorTest.test_docstring)',
       'Regression test for #12345. ... ok',
+      'test_docfail (a.tests.T.test_docfail)',
+      'Fails loudly. ... FAIL',
       'test_noisy (migrations.test_commands.MakeMigrationsTests.test_noisy) ... Some output printed here',
       'ok',
       '======================================================================',
@@ -30,6 +32,11 @@ describe('parseDjango', () => {
     expect(m.get('test_broken (queries.test_qs_combinators.QuerySetSetOperationTests)')).toBe('ERROR');
     expect(m.get('test_sqlite_only (queries.test_qs_combinators.QuerySetSetOperationTests)')).toBe('SKIPPED');
     expect(m.get('Regression test for #12345.')).toBe('PASSED');
+    // The docstring's status belongs to the name printed alone on the line before (django-12754, -13023).
+    expect(m.get('test_docstring (auth_tests.test_validators.UserAttributeSimilarityValidatorTest)')).toBe(
+      'PASSED',
+    );
+    expect(m.get('test_docfail (a.tests.T)')).toBe('FAILED');
     expect(m.get('test_noisy (migrations.test_commands.MakeMigrationsTests)')).toBe('PASSED');
     expect(passed(m, 'test_union (queries.test_qs_combinators.QuerySetSetOperationTests)')).toBe(true);
     expect(passed(m, 'test_missing (queries.Tests)')).toBe(false);

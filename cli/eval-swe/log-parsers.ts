@@ -70,8 +70,24 @@ export function parseDjango(log: string): StatusMap {
   const out: StatusMap = new Map();
   const set = (name: string, s: TestStatus) => out.set(normalizeDjangoName(name), s);
   let prev: string | undefined;
+  // A test with a docstring is printed as its name alone, then the docstring's first line with the status:
+  // `test_x (mod.Class.test_x)` / `Docstring. ... ok`. The status belongs to the name.
+  let named: string | undefined;
   for (const raw of log.split('\n')) {
     let line = raw.trim();
+    const alone = /^test\w* \([\w.]+\)$/.test(line) ? line : undefined;
+    if (named && !alone && line.includes(' ... ')) {
+      const status = /\s\.\.\.\s+(ok|OK|skipped|FAIL|ERROR)\b/.exec(line)?.[1];
+      const map: Record<string, TestStatus> = {
+        ok: 'PASSED',
+        OK: 'PASSED',
+        skipped: 'SKIPPED',
+        FAIL: 'FAILED',
+        ERROR: 'ERROR',
+      };
+      if (status) set(named, map[status]!);
+      named = undefined;
+    } else named = alone;
     if (line.includes('--version is equivalent to version'))
       set('--version is equivalent to version', 'PASSED');
     if (line.includes(' ... ')) prev = line.split(' ... ')[0];
