@@ -2,7 +2,7 @@
 // TestPlan the sandbox can run, with the reasons for every choice.
 import { detectRunner, isTestFile, listFiles, pytestIni } from './detect.ts';
 import { resolveRepoConfig } from './repo-config.ts';
-import { DEFAULT_MAX_FILES, selectTests } from './select.ts';
+import { defaultMaxFiles, selectTests } from './select.ts';
 import type { TestPlan } from './types.ts';
 
 export const DEFAULT_TIMEOUT_MS = 300_000;
@@ -83,7 +83,7 @@ export async function planTests(input: PlanTestsInput): Promise<TestPlan> {
     );
     return plan;
   }
-  const maxFiles = test.max_files ?? DEFAULT_MAX_FILES;
+  const maxFiles = test.max_files ?? defaultMaxFiles(runner.kind);
   const sel = await selectTests({
     workDir: input.workDir,
     kind: runner.kind,

@@ -169,6 +169,25 @@ describe('planTests scope', () => {
     ]);
   });
 
+  it('caps related SymPy test files at 4 by default (each runs for a minute), test.max_files still rules', async () => {
+    const files: Record<string, string> = {
+      'bin/test': '#!/usr/bin/env python\n',
+      'sympy/__init__.py': '',
+      'sympy/core/__init__.py': '',
+      'sympy/core/basic.py': 'class Basic:\n    pass\n',
+    };
+    for (let i = 0; i < 7; i++)
+      files[`sympy/mod${i}/tests/test_m${i}.py`] = 'from sympy.core.basic import Basic\n';
+    const { dir, commit } = makeRepo(files, tmp());
+    const input = { workDir: dir, repoPath: dir, baseCommit: commit, changedFiles: ['sympy/core/basic.py'] };
+    const plan = await planTests(input);
+    expect(plan.kind).toBe('sympy');
+    expect(plan.selected).toHaveLength(4);
+    expect(plan.why).toContain('3 more related test files left out (cap 4, test.max_files)');
+    const wide = await planTests({ ...input, config: { test: { max_files: 10 } } });
+    expect(wide.selected).toHaveLength(7);
+  });
+
   it('appends the selected files to the pytest command', async () => {
     const { dir, commit } = project();
     const plan = await planTests({

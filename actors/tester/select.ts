@@ -7,6 +7,17 @@ import { isTestFile, type Language, languageOf } from './detect.ts';
 import type { RunnerKind } from './runners.ts';
 
 export const DEFAULT_MAX_FILES = 20;
+
+/**
+ * The cap on related test files when `test.max_files` is not set: lower where one test module runs for a
+ * minute or more (SymPy's symbolic test files, Django's large test packages), so the selected set fits the
+ * default timeout on the base commit and with the patch.
+ */
+export function defaultMaxFiles(kind: RunnerKind): number {
+  if (kind === 'sympy') return 4;
+  if (kind === 'django') return 10;
+  return DEFAULT_MAX_FILES;
+}
 /** Issue-named and patch-touched files are always kept, up to this many. */
 const MAX_PRIMARY = 50;
 
