@@ -7,7 +7,7 @@ import { subjects } from '../../schemas/index.ts';
 import { git, makeFixtureRepo } from '../../test/fixture-repo.ts';
 import { type NatsFixture, startNatsFixture } from '../../test/nats.ts';
 import { type RunningActor, startActor } from '../mesh.ts';
-import { curatorClient } from '../runtime/retrieve.ts';
+import { curatorClient, curatorIndexer } from '../runtime/retrieve.ts';
 
 let nats: NatsFixture;
 let curator: RunningActor | undefined;
@@ -49,4 +49,16 @@ it('answers with snippets and their sources; a bad query gets a typed error; no 
     { timeout: 5000 },
   );
   expect(unknown.json()).toMatchObject({ ok: false });
+
+  // Index requests (what `POST /v1/repos/index` sends): the summary, or the Curator's error code.
+  const indexer = curatorIndexer(mesh, { timeoutMs: 100_000 });
+  expect(await indexer.index({ repoPath: repo, commit })).toMatchObject({ commit, files: 3 });
+  await expect(indexer.index({ repoPath: repo, commit: 'f'.repeat(40) })).rejects.toMatchObject({
+    code: 'curator.unknown_commit',
+  });
+  const badIndex = await mesh.nc.request(subjects.curatorIndex(), JSON.stringify({}), { timeout: 5000 });
+  expect(badIndex.json()).toMatchObject({ ok: false, code: 'INVALID_QUERY' });
+  await curator.stop();
+  curator = undefined;
+  await expect(indexer.index({ repoPath: repo })).rejects.toMatchObject({ code: 'curator.unavailable' });
 }, 180_000);

@@ -2,6 +2,7 @@
 // of Curator instances share the load), with ranked files and snippets packed to a token budget. This is only
 // the NATS face: on the mesh the searching itself runs in child processes (`OffloopCurator`).
 import type { Subscription } from '@nats-io/transport-node';
+import type { ZodError } from 'zod';
 import type { MeshConnection } from '../../blackboard/index.ts';
 import {
   type CuratorIndexReply,
@@ -19,14 +20,18 @@ export const CURATOR_QUEUE = 'curator';
 /** What the responder needs of a Curator: `Curator` itself, or `OffloopCurator` (off the event loop). */
 export type Searcher = Pick<Curator, 'search' | 'index'>;
 
+/** A request that does not match its schema: the failure reply, naming each bad field. */
+function invalid(error: ZodError): { ok: false; code: string; error: string } {
+  return {
+    ok: false,
+    code: 'INVALID_QUERY',
+    error: error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+  };
+}
+
 export async function answerQuery(curator: Searcher, raw: unknown): Promise<CuratorReply> {
   const parsed = CuratorQuery.safeParse(raw);
-  if (!parsed.success)
-    return {
-      ok: false,
-      code: 'INVALID_QUERY',
-      error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
-    };
+  if (!parsed.success) return invalid(parsed.error);
   const q = parsed.data;
   try {
     const r = await curator.search({ repoPath: q.repoPath, commit: q.commit, query: q.query, topK: q.topK });
@@ -55,12 +60,7 @@ export async function answerQuery(curator: Searcher, raw: unknown): Promise<Cura
 /** Builds (or loads) an index on request: `POST /v1/repos/index` runs here, in the Curator's process. */
 export async function answerIndex(curator: Searcher, raw: unknown): Promise<CuratorIndexReply> {
   const parsed = CuratorIndexRequest.safeParse(raw);
-  if (!parsed.success)
-    return {
-      ok: false,
-      code: 'INVALID_QUERY',
-      error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
-    };
+  if (!parsed.success) return invalid(parsed.error);
   try {
     const s = await curator.index(parsed.data);
     const { commit, files, chunks, symbols, source, ms } = s;
