@@ -28,6 +28,11 @@ describe('parseDjango', () => {
     ].join('\n');
     const m = parseDjango(log);
     expect(m.get('test_union (queries.test_qs_combinators.QuerySetSetOperationTests)')).toBe('PASSED');
+    // Recent instances name tests in Python 3.11's long form (django-16454 and every 4.2+ instance).
+    expect(m.get('test_union (queries.test_qs_combinators.QuerySetSetOperationTests.test_union)')).toBe(
+      'PASSED',
+    );
+    expect(m.get('test_docfail (a.tests.T.test_docfail)')).toBe('FAILED');
     expect(m.get('test_order_by (queries.test_qs_combinators.QuerySetSetOperationTests)')).toBe('FAILED');
     expect(m.get('test_broken (queries.test_qs_combinators.QuerySetSetOperationTests)')).toBe('ERROR');
     expect(m.get('test_sqlite_only (queries.test_qs_combinators.QuerySetSetOperationTests)')).toBe('SKIPPED');

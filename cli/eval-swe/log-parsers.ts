@@ -55,8 +55,8 @@ export function parsePytestOptions(log: string): StatusMap {
 }
 
 /**
- * Python 3.11's unittest prints `test_x (mod.Class.test_x)`; SWE-bench's names (Python ≤ 3.10) read
- * `test_x (mod.Class)`.
+ * Python 3.11's unittest prints `test_x (mod.Class.test_x)`; SWE-bench's names for old releases (run on
+ * Python ≤ 3.10) read `test_x (mod.Class)`, for recent ones (run on 3.11) the long form. The parser records both.
  */
 export function normalizeDjangoName(name: string): string {
   const m = /^(\S+) \((\S+)\)$/.exec(name);
@@ -68,7 +68,10 @@ export function normalizeDjangoName(name: string): string {
 /** Django's tests/runtests.py at verbosity 2 (unittest lines `name ... ok`). */
 export function parseDjango(log: string): StatusMap {
   const out: StatusMap = new Map();
-  const set = (name: string, s: TestStatus) => out.set(normalizeDjangoName(name), s);
+  const set = (name: string, s: TestStatus) => {
+    out.set(name, s);
+    out.set(normalizeDjangoName(name), s);
+  };
   let prev: string | undefined;
   // A test with a docstring is printed as its name alone, then the docstring's first line with the status:
   // `test_x (mod.Class.test_x)` / `Docstring. ... ok`. The status belongs to the name.
