@@ -1,14 +1,11 @@
 // The codemesh CLI: run a task, start the mesh, run one actor, and the Curator's index/search/eval commands.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openRecord } from '../actors/recorder/index.ts';
 import { isRole, Roles, startActor, startEmbedded } from '../actors/mesh.ts';
 import { connectMesh, NatsUnavailableError } from '../blackboard/index.ts';
-import { createGateway, serveGateway } from '../gateway/index.ts';
+import type { serveGateway } from '../gateway/index.ts';
 import { RepoPathRefusedError, RepoRootsError, parseRepoRoots } from '../actors/conductor/repo-policy.ts';
-import { cmdDoctor } from './doctor.ts';
 import { PortBusyError, UsageError } from './errors.ts';
-import { cmdRun, RUN_USAGE } from './run.ts';
 import { authFromEnv, settingsFromEnv } from './settings.ts';
 import { acquireStateLock, StateDirBusyError } from './state-lock.ts';
 
@@ -86,6 +83,9 @@ async function cmdUp(argv: string[]): Promise<number> {
     lock.update({ natsUrl });
     const client = await connectMesh({ url: mesh.natsUrl, name: 'codemesh-gateway' });
     started.push(() => client.close());
+    // Loaded here, not at the top: `codemesh actor <role>` needs neither the record nor the gateway.
+    const { openRecord } = await import('../actors/recorder/index.ts');
+    const { createGateway, serveGateway } = await import('../gateway/index.ts');
     const record = await openRecord({
       databaseUrl: process.env.DATABASE_URL || undefined,
       dir: join(s.dataDir, 'pg'),
@@ -154,10 +154,11 @@ async function curator(cmd: string, argv: string[]): Promise<number> {
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
+    // Each command loads what it needs: an actor process starts without the record, the gateway or `run`.
     case 'run':
-      return cmdRun(rest);
+      return (await import('./run.ts')).cmdRun(rest);
     case 'doctor':
-      return cmdDoctor(rest);
+      return (await import('./doctor.ts')).cmdDoctor(rest);
     case 'up':
       return cmdUp(rest);
     case 'actor':
@@ -199,7 +200,8 @@ try {
   ) {
     console.error(`codemesh: ${e.message}`);
     // A bad flag: the usage of the command it was given to (run's own, else the overview of every command).
-    if (!(err instanceof UsageError)) console.error(process.argv[2] === 'run' ? RUN_USAGE : USAGE);
+    if (!(err instanceof UsageError))
+      console.error(process.argv[2] === 'run' ? (await import('./run.ts')).RUN_USAGE : USAGE);
     process.exitCode = 2;
   } else if (err instanceof NatsUnavailableError) {
     console.error(`codemesh: ${e.message}`);

@@ -10,6 +10,7 @@ import {
   type TaskEvent,
   TaskRecord,
 } from '../../schemas/index.ts';
+import { stepOutcomeEvent } from '../runtime/step-event.ts';
 import { runAuction } from './auction.ts';
 import { applyWorkflowEvent, currentStep, statusOf, type WorkflowEvent } from './workflow.ts';
 
@@ -210,7 +211,10 @@ export class Conductor {
     if (mem.inFlight) return;
     let round: number;
     if (award) {
-      if (award.state === 'done' || award.state === 'failed') return;
+      if (award.state === 'done' || award.state === 'failed') {
+        await this.publishUnsentOutcome(award);
+        return;
+      }
       const live = award.state === 'awarded' || award.state === 'running';
       if (live && award.leaseUntil > this.now()) return;
       if (live) {
@@ -254,6 +258,19 @@ export class Conductor {
     } finally {
       this.rounds.set(sid, { round, at: this.now(), inFlight: false });
     }
+  }
+
+  /**
+   * The task still waits for a step whose award is closed: its winner closed the award but its event never
+   * reached the stream (killed in between, or NATS went away). After a lease's time, the conductor publishes
+   * the event from the award's outcome, under the same id (a late original is de-duplicated).
+   */
+  private async publishUnsentOutcome(award: Award): Promise<void> {
+    if (!award.outcome || this.now() - award.leaseUntil < (this.opts.leaseMs ?? 15_000)) return;
+    const event = stepOutcomeEvent(award, award.outcome);
+    const { duplicate } = await this.mesh.bus.publish({ ...event, at: new Date(this.now()).toISOString() });
+    if (!duplicate)
+      this.log(`${award.stepId}: published ${event.type} for ${award.instanceId}, which did not`);
   }
 
   /** Looks at every active task: announces unawarded steps again and takes back lapsed leases. */
