@@ -2,6 +2,7 @@
 export {
   consumeEvents,
   DEFAULT_REDELIVERY,
+  type DeadLettered,
   type Delivery,
   deadLetter,
   decodeEvent,
