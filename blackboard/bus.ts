@@ -205,6 +205,9 @@ export interface Delivery {
   fail(reason: unknown): Promise<void>;
 }
 
+/** A dead letter keeps the message's first this many characters. */
+export const LETTER_PAYLOAD_CHARS = 16_384;
+
 const describe = (reason: unknown) =>
   toSafeText(reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason)).slice(0, 4000);
 
@@ -221,7 +224,7 @@ export async function deadLetter(
     ...letter,
     stream: Streams.events.name,
     reason: toSafeText(letter.reason),
-    payload: toSafeText(raw.slice(0, 16_384)),
+    payload: toSafeText(raw.slice(0, LETTER_PAYLOAD_CHARS)),
     at: new Date().toISOString(),
   });
   const ack = await js.publish(subjects.dlq(letter.consumer), JSON.stringify(body), {
@@ -380,22 +383,4 @@ function watchMaxDeliveries(
       })().catch((e) => log(`max-deliveries advisory not dead-lettered: ${String(e)}`));
     },
   });
-}
-
-/** The newest dead letters first (at most `limit`), with their DLQ stream sequence. */
-export async function listDeadLetters(
-  jsm: JetStreamManager,
-  opts: { limit: number; beforeSeq?: number },
-): Promise<Array<{ dlqSeq: number; letter: DeadLetter }>> {
-  const info = await jsm.streams.info(Streams.dlq.name);
-  const out: Array<{ dlqSeq: number; letter: DeadLetter }> = [];
-  const first = info.state.first_seq;
-  let seq = Math.min(info.state.last_seq, (opts.beforeSeq ?? Number.POSITIVE_INFINITY) - 1);
-  for (; seq >= first && seq > 0 && out.length < opts.limit; seq--) {
-    const m = await jsm.streams.getMessage(Streams.dlq.name, { seq }).catch(() => null);
-    if (!m) continue;
-    const r = DeadLetter.safeParse(m.json());
-    if (r.success) out.push({ dlqSeq: seq, letter: r.data });
-  }
-  return out;
 }

@@ -7,11 +7,11 @@ export {
   deadLetter,
   decodeEvent,
   ensureDurable,
-  listDeadLetters,
   type RedeliveryPolicy,
   ensureStreams,
   JetStreamEventBus,
 } from './bus.ts';
+export { getDeadLetter, listDeadLetters, type Redriven, redriveDeadLetter } from './dead-letters.ts';
 export * from './errors.ts';
 export { connectMesh, type MeshConnection } from './mesh.ts';
 export { NatsKvBlackboard } from './nats-kv-blackboard.ts';

@@ -19,6 +19,10 @@ const USAGE = `codemesh — a mesh of coding agents on NATS
       nats-server (unless NATS_URL is set), every actor and the gateway in one process
   codemesh actor <${Roles.join('|')}>
       one actor alone, on NATS_URL (how the mesh scales out)
+  codemesh deadletters [--limit N] [--json]
+      what the durable consumers gave up on after bounded redelivery, newest first, with the reason
+  codemesh deadletters redrive <seq|all> [--json]
+      publish a dead letter's message again on its original subject and remove the letter
   codemesh index --repo <path> [--commit <sha>] [--json]
   codemesh search --repo <path> --query <text> [--top-k N] [--json]
   codemesh eval localize --dataset <file.jsonl> --repos <dir> [--limit N] [--json] [--out <file>]
@@ -159,6 +163,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./run.ts')).cmdRun(rest);
     case 'doctor':
       return (await import('./doctor.ts')).cmdDoctor(rest);
+    case 'deadletters':
+      return (await import('./deadletters.ts')).cmdDeadletters(rest);
     case 'up':
       return cmdUp(rest);
     case 'actor':

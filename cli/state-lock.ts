@@ -5,7 +5,7 @@ import { join } from 'node:path';
 
 export interface StateLockInfo {
   pid: number;
-  command: 'up' | 'run';
+  command: 'up' | 'run' | 'deadletters';
   startedAt: string;
   natsUrl?: string;
   gatewayUrl?: string;
