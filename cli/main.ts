@@ -137,6 +137,13 @@ async function cmdActor(argv: string[]): Promise<number> {
   if (!role || !isRole(role)) throw new UsageError(`codemesh actor takes one of: ${Roles.join(', ')}`);
   const s = settingsFromEnv();
   const natsUrl = s.natsUrl ?? 'nats://127.0.0.1:4222';
+  // The embedded PGlite under the state dir takes one process: a recorder on it owns the dir, like `up` and
+  // `run` (which run their own recorder on it). A recorder on Postgres (DATABASE_URL) shares nothing here.
+  const lock =
+    role === 'recorder' && !process.env.DATABASE_URL
+      ? acquireStateLock(s.dataDir, 'actor recorder')
+      : undefined;
+  lock?.update({ natsUrl });
   const actor = await startActor(role, {
     natsUrl,
     dataDir: s.dataDir,
@@ -147,6 +154,7 @@ async function cmdActor(argv: string[]): Promise<number> {
   console.error(`codemesh actor ${role} on ${natsUrl} (pid ${process.pid})`);
   await waitForSignal();
   await actor.stop();
+  lock?.release();
   return 0;
 }
 
