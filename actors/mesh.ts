@@ -9,14 +9,10 @@ import {
 } from '../blackboard/index.ts';
 import { createSandbox, type Sandbox } from '../sandbox-agent/index.ts';
 import { coder } from './coder/machine.ts';
-import { OffloopCurator } from './curator/offloop.ts';
-import { startCuratorResponder } from './curator/responder.ts';
-import { meshIndexDir } from './curator/snapshot-store.ts';
 import { Conductor, type ConductorOptions } from './conductor/conductor.ts';
 import { integrator } from './integrator/machine.ts';
 import { createModelClient, type ModelClient, resolveModelConfig } from './llm/index.ts';
 import { planner } from './planner/machine.ts';
-import { startRecorderRole } from './recorder/role.ts';
 import { reviewer } from './reviewer/machine.ts';
 import { AgentHost } from './runtime/agent-host.ts';
 import { curatorClient } from './runtime/retrieve.ts';
@@ -99,6 +95,9 @@ export async function startActor(role: Role, opts: ActorOptions): Promise<Runnin
   if (role === 'curator') {
     // Indexing and ranking run in child processes: a cold repository must not stall the actors sharing this
     // process's event loop (`codemesh up`, `codemesh run`). Same snapshots as `codemesh index` (warm-up).
+    const { OffloopCurator } = await import('./curator/offloop.ts');
+    const { startCuratorResponder } = await import('./curator/responder.ts');
+    const { meshIndexDir } = await import('./curator/snapshot-store.ts');
     const curator = new OffloopCurator({
       cacheDir: meshIndexDir(opts.dataDir),
       onWarning: (m) => opts.log?.(`curator: ${m}`),
@@ -114,7 +113,8 @@ export async function startActor(role: Role, opts: ActorOptions): Promise<Runnin
       },
     };
   }
-  if (role === 'recorder') return startRecorderRole(mesh, opts);
+  // Loaded by the roles that use them: an agent process needs neither PGlite nor the Curator's parsers.
+  if (role === 'recorder') return (await import('./recorder/role.ts')).startRecorderRole(mesh, opts);
   if (role === 'conductor') {
     const conductor = new Conductor(mesh, { leaseMs: opts.leaseMs, log: opts.log, ...opts.conductor });
     await conductor.start();

@@ -205,25 +205,53 @@ export interface Delivery {
   fail(reason: unknown): Promise<void>;
 }
 
+/** A dead letter keeps the message's first this many characters. */
+export const LETTER_PAYLOAD_CHARS = 16_384;
+
 const describe = (reason: unknown) =>
   toSafeText(reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason)).slice(0, 4000);
 
-/** Writes a dead letter for message `seq` of the events stream (idempotent per consumer and sequence). */
+/**
+ * Writes a dead letter for message `seq` of the events stream (idempotent per consumer and sequence) and
+ * returns its sequence in the dead-letter stream.
+ */
 export async function deadLetter(
   js: JetStreamClient,
   letter: Omit<DeadLetter, 'at' | 'stream' | 'payload'> & { payload: Uint8Array | string },
-): Promise<void> {
+): Promise<number> {
   const raw = typeof letter.payload === 'string' ? letter.payload : new TextDecoder().decode(letter.payload);
   const body = DeadLetter.parse({
     ...letter,
     stream: Streams.events.name,
     reason: toSafeText(letter.reason),
-    payload: toSafeText(raw.slice(0, 16_384)),
+    payload: toSafeText(raw.slice(0, LETTER_PAYLOAD_CHARS)),
     at: new Date().toISOString(),
   });
-  await js.publish(subjects.dlq(letter.consumer), JSON.stringify(body), {
+  const ack = await js.publish(subjects.dlq(letter.consumer), JSON.stringify(body), {
     msgID: `dlq:${letter.consumer}:${letter.seq}`,
   });
+  return ack.seq;
+}
+
+/** A message a consumer has just dead-lettered, for the consumer's own follow-up (the conductor fails the task). */
+export interface DeadLettered {
+  consumer: string;
+  /** Sequence of the message in the events stream, and of its letter in the dead-letter stream. */
+  seq: number;
+  dlqSeq: number;
+  deliveries: number;
+  reason: string;
+  eventId?: string;
+  /** The event's task; for a message that was not a valid event, the task its subject names. */
+  taskId?: string;
+  type?: string;
+}
+
+/** `cm.evt.<taskId>` → taskId (a message that is not a valid event still says on which task's subject it came). */
+function taskOfSubject(subject: string): string | undefined {
+  const prefix = subjects.event('');
+  const rest = subject.startsWith(prefix) ? subject.slice(prefix.length) : '';
+  return rest && !rest.includes('.') ? rest : undefined;
 }
 
 /**
@@ -238,13 +266,22 @@ export async function consumeEvents(
   name: string,
   onEvent: (event: TaskEvent, delivery: Delivery) => Promise<void> | void,
   log: (line: string) => void = () => undefined,
-  opts: { policy?: RedeliveryPolicy; nc?: NatsConnection } = {},
+  opts: {
+    policy?: RedeliveryPolicy;
+    nc?: NatsConnection;
+    /** Called after a message was dead-lettered (by this consumer or by the server's max-deliveries). */
+    onDeadLetter?: (letter: DeadLettered) => Promise<void> | void;
+  } = {},
 ): Promise<{ close(): Promise<void>; done: Promise<void> }> {
   const policy = opts.policy ?? DEFAULT_REDELIVERY;
   await ensureDurable(jsm, name, { maxDeliver: policy.maxDeliver });
   const consumer = await js.consumers.get(Streams.events.name, name);
   const messages = await consumer.consume({ max_messages: 256 });
-  const advisories = opts.nc ? watchMaxDeliveries(opts.nc, js, jsm, name, log) : undefined;
+  const notify = (l: DeadLettered) =>
+    void Promise.resolve()
+      .then(() => opts.onDeadLetter?.(l))
+      .catch((e) => log(`after the dead letter of ${l.seq}: ${String(e)}`));
+  const advisories = opts.nc ? watchMaxDeliveries(opts.nc, js, jsm, name, log, notify) : undefined;
   const done = (async () => {
     for await (const m of messages) {
       const deliveries = m.info.deliveryCount;
@@ -253,13 +290,19 @@ export async function consumeEvents(
         event = decodeEvent(m);
       } catch (err) {
         log(`event ${m.seq} is not a valid event: dead-lettered`);
-        await deadLetter(js, {
-          consumer: name,
-          seq: m.seq,
-          deliveries,
-          reason: `not a valid event: ${describe(err)}`,
-          payload: m.data,
-        }).catch((e) => log(`dead letter of ${m.seq} not written: ${String(e)}`));
+        const reason = `not a valid event: ${describe(err)}`;
+        await deadLetter(js, { consumer: name, seq: m.seq, deliveries, reason, payload: m.data }).then(
+          (dlqSeq) =>
+            notify({
+              consumer: name,
+              seq: m.seq,
+              dlqSeq,
+              deliveries,
+              reason,
+              taskId: taskOfSubject(m.subject),
+            }),
+          (e) => log(`dead letter of ${m.seq} not written: ${String(e)}`),
+        );
         m.term();
         continue;
       }
@@ -267,7 +310,7 @@ export async function consumeEvents(
         if (deliveries >= policy.maxDeliver) {
           log(`event ${event.id} failed ${deliveries} times: dead-lettered (${describe(reason)})`);
           try {
-            await deadLetter(js, {
+            const letter = {
               consumer: name,
               seq: m.seq,
               deliveries,
@@ -275,9 +318,10 @@ export async function consumeEvents(
               eventId: event.id,
               taskId: event.taskId,
               type: event.type,
-              payload: m.data,
-            });
+            };
+            const dlqSeq = await deadLetter(js, { ...letter, payload: m.data });
             m.term();
+            notify({ ...letter, dlqSeq });
           } catch (err) {
             // Without its dead letter the message must not vanish: the server's backstop redelivers it.
             log(`dead letter of ${event.id} not written, left for redelivery: ${String(err)}`);
@@ -311,6 +355,7 @@ function watchMaxDeliveries(
   jsm: JetStreamManager,
   name: string,
   log: (line: string) => void,
+  notify: (letter: DeadLettered) => void,
 ): { unsubscribe(): void } {
   const subject = `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${Streams.events.name}.${name}`;
   return nc.subscribe(subject, {
@@ -324,7 +369,7 @@ function watchMaxDeliveries(
         try {
           known = TaskEvent.parse(stored.json());
         } catch {}
-        await deadLetter(js, {
+        const letter = {
           consumer: name,
           seq: a.stream_seq,
           deliveries: a.deliveries,
@@ -332,27 +377,10 @@ function watchMaxDeliveries(
           eventId: known.id,
           taskId: known.taskId,
           type: known.type,
-          payload: stored.data,
-        });
+        };
+        const dlqSeq = await deadLetter(js, { ...letter, payload: stored.data });
+        notify({ ...letter, dlqSeq, taskId: letter.taskId ?? taskOfSubject(stored.subject) });
       })().catch((e) => log(`max-deliveries advisory not dead-lettered: ${String(e)}`));
     },
   });
-}
-
-/** The newest dead letters first (at most `limit`), with their DLQ stream sequence. */
-export async function listDeadLetters(
-  jsm: JetStreamManager,
-  opts: { limit: number; beforeSeq?: number },
-): Promise<Array<{ dlqSeq: number; letter: DeadLetter }>> {
-  const info = await jsm.streams.info(Streams.dlq.name);
-  const out: Array<{ dlqSeq: number; letter: DeadLetter }> = [];
-  const first = info.state.first_seq;
-  let seq = Math.min(info.state.last_seq, (opts.beforeSeq ?? Number.POSITIVE_INFINITY) - 1);
-  for (; seq >= first && seq > 0 && out.length < opts.limit; seq--) {
-    const m = await jsm.streams.getMessage(Streams.dlq.name, { seq }).catch(() => null);
-    if (!m) continue;
-    const r = DeadLetter.safeParse(m.json());
-    if (r.success) out.push({ dlqSeq: seq, letter: r.data });
-  }
-  return out;
 }

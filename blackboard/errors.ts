@@ -37,3 +37,27 @@ export class WriteOnceError extends Error {
     super(`blackboard entry ${key} is write-once and already holds another value`);
   }
 }
+
+/** No dead letter at this sequence of the dead-letter stream (never written, or re-driven already). */
+export class DeadLetterNotFoundError extends Error {
+  override readonly name = 'DeadLetterNotFoundError';
+  readonly code = 'DEAD_LETTER_NOT_FOUND';
+  constructor(readonly dlqSeq: number) {
+    super(`no dead letter ${dlqSeq}`);
+  }
+}
+
+/** The message a dead letter stands for is no longer in its stream, and the letter holds only part of it. */
+export class DeadLetterGoneError extends Error {
+  override readonly name = 'DeadLetterGoneError';
+  readonly code = 'DEAD_LETTER_GONE';
+  constructor(
+    readonly dlqSeq: number,
+    stream: string,
+    seq: number,
+  ) {
+    super(
+      `dead letter ${dlqSeq} cannot be re-driven: message ${seq} is gone from ${stream} and the letter holds only part of it`,
+    );
+  }
+}

@@ -2,15 +2,16 @@
 export {
   consumeEvents,
   DEFAULT_REDELIVERY,
+  type DeadLettered,
   type Delivery,
   deadLetter,
   decodeEvent,
   ensureDurable,
-  listDeadLetters,
   type RedeliveryPolicy,
   ensureStreams,
   JetStreamEventBus,
 } from './bus.ts';
+export { getDeadLetter, listDeadLetters, type Redriven, redriveDeadLetter } from './dead-letters.ts';
 export * from './errors.ts';
 export { connectMesh, type MeshConnection } from './mesh.ts';
 export { NatsKvBlackboard } from './nats-kv-blackboard.ts';

@@ -12,6 +12,14 @@ export interface MeshConnection {
   jsm: JetStreamManager;
   board: Blackboard;
   bus: EventBus;
+  /** How many times the connection dropped since it opened (it reconnects on its own, without limit). */
+  readonly disconnects: number;
+  /**
+   * Calls `listener` each time the connection is back after a drop. Core requests in flight when the server
+   * went away are lost with it (their replies never come): a caller that waits long re-asks here.
+   * Returns the function that removes the listener.
+   */
+  onReconnect(listener: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -36,12 +44,27 @@ export async function connectMesh(opts: { url: string; name: string }): Promise<
   await ensureStreams(jsm);
   const board = await NatsKvBlackboard.open(js);
   const bus = new JetStreamEventBus(js, jsm);
+  let disconnects = 0;
+  const listeners = new Set<() => void>();
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') disconnects++;
+      if (s.type === 'reconnect') for (const l of [...listeners]) l();
+    }
+  })().catch(() => undefined);
   return {
     nc,
     js,
     jsm,
     board,
     bus,
+    get disconnects() {
+      return disconnects;
+    },
+    onReconnect(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     async close() {
       await nc.drain().catch(() => nc.close());
     },

@@ -1,15 +1,12 @@
 // The codemesh CLI: run a task, start the mesh, run one actor, and the Curator's index/search/eval commands.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openRecord } from '../actors/recorder/index.ts';
 import { isRole, Roles, startActor, startEmbedded } from '../actors/mesh.ts';
 import { connectMesh, NatsUnavailableError } from '../blackboard/index.ts';
-import { createGateway, serveGateway } from '../gateway/index.ts';
+import type { serveGateway } from '../gateway/index.ts';
 import { RepoPathRefusedError, RepoRootsError, parseRepoRoots } from '../actors/conductor/repo-policy.ts';
 import { curatorIndexer } from '../actors/runtime/retrieve.ts';
-import { cmdDoctor } from './doctor.ts';
 import { PortBusyError, UsageError } from './errors.ts';
-import { cmdRun, RUN_USAGE } from './run.ts';
 import { authFromEnv, settingsFromEnv } from './settings.ts';
 import { acquireStateLock, StateDirBusyError } from './state-lock.ts';
 
@@ -23,6 +20,10 @@ const USAGE = `codemesh — a mesh of coding agents on NATS
       nats-server (unless NATS_URL is set), every actor and the gateway in one process
   codemesh actor <${Roles.join('|')}>
       one actor alone, on NATS_URL (how the mesh scales out)
+  codemesh deadletters [--limit N] [--json]
+      what the durable consumers gave up on after bounded redelivery, newest first, with the reason
+  codemesh deadletters redrive <seq|all> [--json]
+      publish a dead letter's message again on its original subject and remove the letter
   codemesh index --repo <path> [--commit <sha>] [--json]
   codemesh search --repo <path> --query <text> [--top-k N] [--json]
   codemesh eval localize --dataset <file.jsonl> --repos <dir> [--limit N] [--json] [--out <file>]
@@ -87,6 +88,9 @@ async function cmdUp(argv: string[]): Promise<number> {
     lock.update({ natsUrl });
     const client = await connectMesh({ url: mesh.natsUrl, name: 'codemesh-gateway' });
     started.push(() => client.close());
+    // Loaded here, not at the top: `codemesh actor <role>` needs neither the record nor the gateway.
+    const { openRecord } = await import('../actors/recorder/index.ts');
+    const { createGateway, serveGateway } = await import('../gateway/index.ts');
     const record = await openRecord({
       databaseUrl: process.env.DATABASE_URL || undefined,
       dir: join(s.dataDir, 'pg'),
@@ -134,6 +138,13 @@ async function cmdActor(argv: string[]): Promise<number> {
   if (!role || !isRole(role)) throw new UsageError(`codemesh actor takes one of: ${Roles.join(', ')}`);
   const s = settingsFromEnv();
   const natsUrl = s.natsUrl ?? 'nats://127.0.0.1:4222';
+  // The embedded PGlite under the state dir takes one process: a recorder on it owns the dir, like `up` and
+  // `run` (which run their own recorder on it). A recorder on Postgres (DATABASE_URL) shares nothing here.
+  const lock =
+    role === 'recorder' && !process.env.DATABASE_URL
+      ? acquireStateLock(s.dataDir, 'actor recorder')
+      : undefined;
+  lock?.update({ natsUrl });
   const actor = await startActor(role, {
     natsUrl,
     dataDir: s.dataDir,
@@ -144,6 +155,7 @@ async function cmdActor(argv: string[]): Promise<number> {
   console.error(`codemesh actor ${role} on ${natsUrl} (pid ${process.pid})`);
   await waitForSignal();
   await actor.stop();
+  lock?.release();
   return 0;
 }
 
@@ -155,10 +167,13 @@ async function curator(cmd: string, argv: string[]): Promise<number> {
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
+    // Each command loads what it needs: an actor process starts without the record, the gateway or `run`.
     case 'run':
-      return cmdRun(rest);
+      return (await import('./run.ts')).cmdRun(rest);
     case 'doctor':
-      return cmdDoctor(rest);
+      return (await import('./doctor.ts')).cmdDoctor(rest);
+    case 'deadletters':
+      return (await import('./deadletters.ts')).cmdDeadletters(rest);
     case 'up':
       return cmdUp(rest);
     case 'actor':
@@ -200,7 +215,8 @@ try {
   ) {
     console.error(`codemesh: ${e.message}`);
     // A bad flag: the usage of the command it was given to (run's own, else the overview of every command).
-    if (!(err instanceof UsageError)) console.error(process.argv[2] === 'run' ? RUN_USAGE : USAGE);
+    if (!(err instanceof UsageError))
+      console.error(process.argv[2] === 'run' ? (await import('./run.ts')).RUN_USAGE : USAGE);
     process.exitCode = 2;
   } else if (err instanceof NatsUnavailableError) {
     console.error(`codemesh: ${e.message}`);

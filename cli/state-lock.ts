@@ -5,7 +5,8 @@ import { join } from 'node:path';
 
 export interface StateLockInfo {
   pid: number;
-  command: 'up' | 'run';
+  /** `actor recorder`: a recorder on the state dir's embedded PGlite (one process may open it). */
+  command: 'up' | 'run' | 'deadletters' | 'actor recorder';
   startedAt: string;
   natsUrl?: string;
   gatewayUrl?: string;
@@ -67,9 +68,11 @@ export function describeHolder(dataDir: string, h: StateLockInfo): string {
     .filter(Boolean)
     .join(', ');
   const head = `the state dir ${dataDir} is in use by \`codemesh ${h.command}\` (pid ${h.pid}${where ? `, ${where}` : ''})`;
-  return h.command === 'up'
-    ? `${head}; \`codemesh run\` with the same CODEMESH_HOME joins it, \`NATS_URL=${h.natsUrl ?? '<its NATS URL>'} codemesh actor <role>\` adds actors to it; for a second mesh set CODEMESH_HOME to another dir`
-    : `${head}; wait for it to finish, or set CODEMESH_HOME to another dir`;
+  if (h.command === 'up')
+    return `${head}; \`codemesh run\` with the same CODEMESH_HOME joins it, \`NATS_URL=${h.natsUrl ?? '<its NATS URL>'} codemesh actor <role>\` adds actors to it; for a second mesh set CODEMESH_HOME to another dir`;
+  if (h.command === 'actor recorder')
+    return `${head}, which holds the embedded database under ${dataDir}/pg; run one recorder per state dir, or give every recorder the same Postgres with DATABASE_URL`;
+  return `${head}; wait for it to finish, or set CODEMESH_HOME to another dir`;
 }
 
 /**

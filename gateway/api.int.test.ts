@@ -22,6 +22,8 @@ describe('API', () => {
       '/v1/chat/{id}',
       '/v1/config/models',
       '/v1/repos/index',
+      '/v1/deadletters',
+      '/v1/deadletters/{seq}/redrive',
     ])
       expect(Object.keys(doc.paths)).toContain(p);
   });

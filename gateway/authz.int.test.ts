@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../actors/recorder/index.ts';
+import { deadLetter } from '../blackboard/index.ts';
 import type { Scope } from '../schemas/api.ts';
 import { CODEMESH_ROOT, makeFixtureRepo } from '../test/fixture-repo.ts';
 import { DEV, startTestGateway, type TestGateway } from './test-setup.ts';
@@ -14,8 +15,34 @@ import { DEV, startTestGateway, type TestGateway } from './test-setup.ts';
 let g: TestGateway;
 let tokens: Record<string, string>;
 let bobPatId: string;
+/** Dead letters (DLQ sequences) of an event of taskA and of taskB, and of a message that names no task. */
+const letters = { a: 0, b: 0, noTask: 0 };
 beforeAll(async () => {
   g = await startTestGateway();
+  for (const [k, id] of [
+    ['a', g.taskA],
+    ['b', g.taskB],
+  ] as const) {
+    const [first] = await g.mesh.bus.history(id);
+    letters[k] = await deadLetter(g.mesh.js, {
+      consumer: 'recorder',
+      seq: first!.seq,
+      deliveries: 6,
+      reason: 'Error: the record refused it',
+      eventId: first!.event.id,
+      taskId: id,
+      type: first!.event.type,
+      payload: JSON.stringify(first!.event),
+    });
+  }
+  const stray = await g.mesh.js.publish('cm.evt.stray', 'not an event');
+  letters.noTask = await deadLetter(g.mesh.js, {
+    consumer: 'recorder',
+    seq: stray.seq,
+    deliveries: 1,
+    reason: 'not a valid event',
+    payload: 'not an event',
+  });
   const now = Math.floor(Date.now() / 1000);
   const alice = await g.jwt('alice');
   const pat = (await (
@@ -131,6 +158,19 @@ const E = (): Endpoint[] => [
     other: () => ['GET', '/v1/config/models?org=org-b'],
   },
   { name: 'GET /v1/metrics', scope: 'metrics:read', own: () => ['GET', '/v1/metrics'] },
+  {
+    name: 'GET /v1/deadletters',
+    scope: 'metrics:read',
+    own: () => ['GET', '/v1/deadletters'],
+    other: () => ['GET', '/v1/deadletters?limit=100'],
+    otherIsFiltered: true,
+  },
+  {
+    name: 'POST /v1/deadletters/{seq}/redrive',
+    scope: 'config:write',
+    own: () => ['POST', `/v1/deadletters/${letters.a}/redrive`],
+    other: () => ['POST', `/v1/deadletters/${letters.b}/redrive`],
+  },
   {
     name: 'GET /v1/traces/{id}',
     scope: 'traces:read',
@@ -296,6 +336,61 @@ describe('authorization matrix', () => {
       .from(schema.auditLog)
       .where(eq(schema.auditLog.action, 'patch.approve'));
     expect(audit).toEqual([{ actor: carolId, action: 'patch.approve', target: `${g.taskA}-p1` }]);
+  });
+});
+
+describe('re-driving dead letters', () => {
+  const codeOf = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
+
+  it('an org admin re-drives a letter of its task (audited, once); others and unknown letters are refused', async () => {
+    const alice = await g.jwt('alice');
+    // Viewers and developers of the task are not enough, nor is admin of the org for a letter naming no task.
+    const carol = await g.jwt('carol');
+    expect((await g.call('POST', `/v1/deadletters/${letters.a}/redrive`, carol)).status).toBe(403);
+    const stray = await g.call('POST', `/v1/deadletters/${letters.noTask}/redrive`, alice);
+    expect(stray.status).toBe(403);
+    for (const bad of ['0', '-1', 'abc', '1e3', '99999999999999999'])
+      expect((await g.call('POST', `/v1/deadletters/${bad}/redrive`, alice)).status, bad).toBe(400);
+    const unknown = await g.call('POST', '/v1/deadletters/999999/redrive', alice);
+    expect(unknown.status).toBe(404);
+    expect(await codeOf(unknown)).toBe('DEAD_LETTER_NOT_FOUND');
+
+    const [original] = await g.mesh.bus.history(g.taskA);
+    const res = await g.call('POST', `/v1/deadletters/${letters.a}/redrive`, alice);
+    expect(res.status, await res.clone().text()).toBe(200);
+    const { redriven } = (await res.json()) as { redriven: Record<string, unknown> };
+    expect(redriven).toMatchObject({
+      dlqSeq: letters.a,
+      consumer: 'recorder',
+      originalSeq: original!.seq,
+      eventId: original!.event.id,
+      taskId: g.taskA,
+      subject: `cm.evt.${g.taskA}`,
+      duplicate: false,
+    });
+    // The same message, byte for byte, on its subject again; the letter is gone from the list and the stream.
+    const again = (await g.mesh.bus.history(g.taskA)).find((e) => e.seq === redriven.seq);
+    expect(again?.event).toEqual(original!.event);
+    const list = (await (await g.call('GET', '/v1/deadletters?limit=100', DEV)).json()) as {
+      items: Array<{ dlqSeq: number }>;
+    };
+    expect(list.items.map((l) => l.dlqSeq)).not.toContain(letters.a);
+    expect(list.items.map((l) => l.dlqSeq)).toContain(letters.b);
+    const twice = await g.call('POST', `/v1/deadletters/${letters.a}/redrive`, alice);
+    expect(twice.status).toBe(404);
+
+    const audit = await g.record.db
+      .select({
+        actor: schema.auditLog.actor,
+        target: schema.auditLog.target,
+        orgId: schema.auditLog.orgId,
+      })
+      .from(schema.auditLog)
+      .where(eq(schema.auditLog.action, 'deadletter.redrive'));
+    expect(audit).toEqual([{ actor: g.userId('alice'), target: String(letters.a), orgId: 'org-a' }]);
+
+    // The instance admin re-drives any letter, those naming no task included.
+    expect((await g.call('POST', `/v1/deadletters/${letters.noTask}/redrive`, DEV)).status).toBe(200);
   });
 });
 

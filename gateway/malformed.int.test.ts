@@ -37,6 +37,7 @@ const path = fc.oneof(
   seg.map((s) => `/v1/chat/${s}`),
   seg.map((s) => `/v1/tokens/${s}`),
   seg.map((s) => `/v1/orgs/${s}/members/${s}`),
+  seg.map((s) => `/v1/deadletters/${s}/redrive`),
   fc
     .tuple(fc.string({ maxLength: 20 }), fc.string({ maxLength: 20 }))
     .map(([a, b]) => `/v1/tasks?limit=${encodeURIComponent(a)}&cursor=${encodeURIComponent(b)}`),

@@ -181,6 +181,30 @@ export function openApiDocument(): Record<string, unknown> {
           'metrics:read',
         ),
       },
+      '/v1/deadletters/{seq}/redrive': {
+        post: op(
+          "publish a dead letter's message again on its original subject (every consumer sees it again; message id redrive:<consumer>:<seq>, so a repeat publishes once) and remove the letter; the original comes from the events stream, or from the letter when it was kept whole. Admin of the task's repository, or instance admin (letters naming no task: instance admin only); audited",
+          'config:write',
+          {
+            parameters: [
+              idParam(
+                'seq',
+                "the letter's sequence in the dead-letter stream (dlqSeq of GET /v1/deadletters)",
+              ),
+            ],
+            responses: {
+              '200': {
+                description: '{redriven: {dlqSeq, consumer, eventId, taskId, type, subject, seq, duplicate}}',
+              },
+              '404': err('no such dead letter, or re-driven already (DEAD_LETTER_NOT_FOUND)'),
+              '409': err(
+                'the message is gone from its stream and the letter holds only part of it (DEAD_LETTER_GONE)',
+              ),
+              ...STD,
+            },
+          },
+        ),
+      },
       '/v1/metrics': {
         get: op(
           'Prometheus text: tasks by status, events, tokens, cost, HTTP requests and latency',

@@ -48,6 +48,17 @@ export const Award = z.object({
   state: z.enum(['awarded', 'running', 'done', 'failed', 'expired']),
   leaseUntil: z.number(),
   awardedAt: z.number(),
+  /**
+   * How the step ended (set with state `done` / `failed`): the winner closes the award first and publishes
+   * `step.completed` / `step.failed` after, so a winner killed in between (or a publication lost to a NATS
+   * outage) leaves what a conductor needs to publish that event itself.
+   */
+  outcome: z
+    .union([
+      z.object({ ok: z.literal(true), data: z.record(z.string(), z.unknown()) }),
+      z.object({ ok: z.literal(false), reason: z.string() }),
+    ])
+    .optional(),
 });
 export type Award = z.infer<typeof Award>;
 

@@ -151,6 +151,42 @@ describe('contract-net bidding', () => {
     await live.stop();
   });
 
+  it('a step whose winner closed the award but never published its event is finished by the conductor', async () => {
+    // The winner was killed (or lost NATS) between closing its award and publishing step.completed.
+    await putTask('t-unsent001');
+    const sid = stepId('t-unsent001', 'plan', 1);
+    await mesh.board.create(keys.award(sid), Award, {
+      stepId: sid,
+      taskId: 't-unsent001',
+      kind: 'plan',
+      attempt: 1,
+      round: 1,
+      instanceId: 'p-killed',
+      state: 'done',
+      leaseUntil: Date.now() - 1000,
+      awardedAt: Date.now() - 2000,
+      outcome: { ok: true, data: { subtasks: 1 } },
+    });
+    const conductor = new Conductor(mesh, { leaseMs: 300, sweepMs: 100, reannounceMs: 100 });
+    await conductor.start();
+    await mesh.bus.publish({
+      id: 't-unsent001:created',
+      taskId: 't-unsent001',
+      type: 'task.created',
+      at: new Date().toISOString(),
+    });
+    const task = await waitFor(async () => {
+      const t = (await mesh.board.get(keys.task('t-unsent001'), TaskRecord))?.value;
+      return t?.status === 'coding' ? t : undefined;
+    });
+    expect(task.attempt).toBe(1);
+    const completed = (await mesh.bus.history('t-unsent001')).filter(
+      (e) => e.event.type === 'step.completed',
+    );
+    expect(completed.map((e) => [e.event.id, e.event.data])).toEqual([[`${sid}:completed`, { subtasks: 1 }]]);
+    await conductor.stop();
+  });
+
   it('nobody bidding leaves the step unawarded (it is announced again later)', async () => {
     const inbox = createInbox();
     expect(inbox).toBeTruthy();

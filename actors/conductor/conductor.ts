@@ -1,15 +1,22 @@
 // The conductor: applies task events to each task's workflow, announces and awards the next step, and
 // re-announces steps whose winner went silent. Any number of conductors may run; CAS keeps them consistent.
-import { consumeEvents, type MeshConnection } from '../../blackboard/index.ts';
+import {
+  consumeEvents,
+  type DeadLettered,
+  type MeshConnection,
+  type RedeliveryPolicy,
+} from '../../blackboard/index.ts';
 import {
   Award,
   Consumers,
   CostLedger,
   keys,
   stepId,
+  subjects,
   type TaskEvent,
   TaskRecord,
 } from '../../schemas/index.ts';
+import { stepOutcomeEvent } from '../runtime/step-event.ts';
 import { runAuction } from './auction.ts';
 import { applyWorkflowEvent, currentStep, statusOf, type WorkflowEvent } from './workflow.ts';
 
@@ -22,6 +29,9 @@ export interface ConductorOptions {
   graceMs?: number;
   now?: () => number;
   log?: (line: string) => void;
+  /** The durable consumer's name (tests give each conductor its own) and its bounded redelivery. */
+  consumer?: string;
+  redelivery?: RedeliveryPolicy;
 }
 
 export class Conductor {
@@ -46,7 +56,7 @@ export class Conductor {
     this.consumer = await consumeEvents(
       this.mesh.js,
       this.mesh.jsm,
-      Consumers.conductor,
+      this.opts.consumer ?? Consumers.conductor,
       (event, delivery) =>
         this.enqueue(event.taskId, async () => {
           try {
@@ -58,7 +68,14 @@ export class Conductor {
           }
         }),
       (l) => this.log(l),
-      { nc: this.mesh.nc },
+      {
+        nc: this.mesh.nc,
+        policy: this.opts.redelivery,
+        onDeadLetter: (letter) => {
+          const taskId = letter.taskId;
+          if (taskId) this.enqueue(taskId, () => this.deadLettered(taskId, letter));
+        },
+      },
     );
     const sweepMs = this.opts.sweepMs ?? 1000;
     this.sweeper = setInterval(
@@ -120,6 +137,27 @@ export class Conductor {
         updatedAt: new Date(this.now()).toISOString(),
       };
     });
+  }
+
+  /**
+   * An event of the task was given up on: whatever the task waited for may never come, so it fails (a rollback
+   * under way ends with the commit standing), with a reason that names the dead letter. Retried a few times:
+   * a task left waiting is what this prevents.
+   */
+  private async deadLettered(taskId: string, l: DeadLettered): Promise<void> {
+    const what = l.eventId ? `event ${l.eventId}${l.type ? ` (${l.type})` : ''}` : `message ${l.seq}`;
+    const reason = `the conductor gave up on ${what} after ${l.deliveries} deliveries: dead letter ${l.dlqSeq} on ${subjects.dlq(l.consumer)} (${l.reason.slice(0, 500)})`;
+    for (let i = 0; ; i++) {
+      try {
+        await this.apply(taskId, { type: 'DEAD_LETTER', reason });
+        await this.advance(taskId);
+        this.log(`task ${taskId}: ${reason}`);
+        return;
+      } catch (err) {
+        if (i >= 4) throw err;
+        await new Promise((r) => setTimeout(r, 500 * 2 ** i));
+      }
+    }
   }
 
   /** Publishes what the task's state implies and makes sure its current step is announced and awarded. */
@@ -210,7 +248,10 @@ export class Conductor {
     if (mem.inFlight) return;
     let round: number;
     if (award) {
-      if (award.state === 'done' || award.state === 'failed') return;
+      if (award.state === 'done' || award.state === 'failed') {
+        await this.publishUnsentOutcome(award);
+        return;
+      }
       const live = award.state === 'awarded' || award.state === 'running';
       if (live && award.leaseUntil > this.now()) return;
       if (live) {
@@ -254,6 +295,19 @@ export class Conductor {
     } finally {
       this.rounds.set(sid, { round, at: this.now(), inFlight: false });
     }
+  }
+
+  /**
+   * The task still waits for a step whose award is closed: its winner closed the award but its event never
+   * reached the stream (killed in between, or NATS went away). After a lease's time, the conductor publishes
+   * the event from the award's outcome, under the same id (a late original is de-duplicated).
+   */
+  private async publishUnsentOutcome(award: Award): Promise<void> {
+    if (!award.outcome || this.now() - award.leaseUntil < (this.opts.leaseMs ?? 15_000)) return;
+    const event = stepOutcomeEvent(award, award.outcome);
+    const { duplicate } = await this.mesh.bus.publish({ ...event, at: new Date(this.now()).toISOString() });
+    if (!duplicate)
+      this.log(`${award.stepId}: published ${event.type} for ${award.instanceId}, which did not`);
   }
 
   /** Looks at every active task: announces unawarded steps again and takes back lapsed leases. */

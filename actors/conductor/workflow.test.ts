@@ -80,6 +80,28 @@ describe('task workflow', () => {
     expect(w.value).toBe('failed');
   });
 
+  it('a dead-lettered event fails a task under way; after its commit only a rollback under way stops', () => {
+    const reason = 'the conductor gave up on event t-x:created: dead letter 3';
+    const planning = run(start, { type: 'DEAD_LETTER', reason });
+    expect(planning.value).toBe('failed');
+    expect(planning.context.reason).toBe(reason);
+    const gate = run(start, done('plan', 1), done('code', 1, { patchId: 'p1' }), done('test', 1));
+    expect(run(gate, done('review', 1, { decision: 'approve' }), { type: 'DEAD_LETTER', reason }).value).toBe(
+      'failed',
+    );
+    const completed = run(
+      gate,
+      done('review', 1, { decision: 'approve' }),
+      { type: 'APPROVED', patchId: 'p1' },
+      done('integrate', 1, { branch: 'codemesh/t-x', commit: 'abc' }),
+    );
+    expect(applyWorkflowEvent(completed, { type: 'DEAD_LETTER', reason }).changed).toBe(false);
+    const rollingBack = run(completed, { type: 'ROLLBACK', by: 'u' }, { type: 'DEAD_LETTER', reason });
+    expect(rollingBack.value).toBe('completed');
+    expect(rollingBack.context.reason).toBe(reason);
+    expect(applyWorkflowEvent(planning, { type: 'DEAD_LETTER', reason: 'again' }).changed).toBe(false);
+  });
+
   it('tests that cannot run (the base commit fails the same way) end the task saying so, without a review', () => {
     const w = run(
       start,

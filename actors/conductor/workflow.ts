@@ -21,6 +21,8 @@ export type WorkflowEvent =
   | { type: 'APPROVED'; patchId: string }
   | { type: 'CHANGES_REQUESTED'; patchId: string; comment: string }
   | { type: 'BUDGET_EXCEEDED'; reason: string }
+  /** The conductor gave up on one of the task's events (it went to the dead-letter stream). */
+  | { type: 'DEAD_LETTER'; reason: string }
   | { type: 'ROLLBACK'; by: string };
 
 const isStep = (kind: StepKind) => ({
@@ -63,7 +65,7 @@ export const workflowMachine = setup({
     })),
     failWith: assign(({ event }) => ({
       reason:
-        event.type === 'STEP_FAILED' || event.type === 'BUDGET_EXCEEDED'
+        event.type === 'STEP_FAILED' || event.type === 'BUDGET_EXCEEDED' || event.type === 'DEAD_LETTER'
           ? event.reason
           : event.type === 'STEP_DONE' && event.kind === 'test'
             ? testsCannotRunReason(event.data)
@@ -74,9 +76,11 @@ export const workflowMachine = setup({
   id: 'task',
   context: ({ input }) => ({ attempt: 0, maxAttempts: input.maxAttempts, approveMode: input.approveMode }),
   initial: 'planning',
-  // A budget only stops work that is still under way: a completed task may still be rolled back.
+  // A budget only stops work that is still under way: a completed task may still be rolled back. So does an
+  // event the conductor could not process: whatever the task waited for may never come.
   on: {
     BUDGET_EXCEEDED: { guard: ({ context }) => !context.commit, target: '.failed', actions: 'failWith' },
+    DEAD_LETTER: { guard: ({ context }) => !context.commit, target: '.failed', actions: 'failWith' },
   },
   states: {
     planning: {
@@ -154,6 +158,8 @@ export const workflowMachine = setup({
           actions: assign({ rollbackBranch: ({ event }) => String(dataOf(event).branch ?? '') }),
         },
         STEP_FAILED: { guard: isStep('rollback'), target: 'completed', actions: 'failWith' },
+        // The integrated commit stands; the reason says why it was not rolled back.
+        DEAD_LETTER: { target: 'completed', actions: 'failWith' },
       },
     },
     rolled_back: { type: 'final' },
@@ -198,6 +204,9 @@ export function applyWorkflowEvent(
   current: PersistedWorkflow,
   event: WorkflowEvent,
 ): { next: PersistedWorkflow; changed: boolean } {
+  // A resolved snapshot of a final state still takes the root's events (a budget, a dead letter): an ended
+  // task takes none.
+  if (current.value === 'failed' || current.value === 'rolled_back') return { next: current, changed: false };
   const snap = workflowMachine.resolveState({
     value: current.value,
     context: current.context as unknown as WorkflowContext,

@@ -1,7 +1,7 @@
 // Hosts one agent role on the mesh: bids on announced steps, runs awarded ones as XState actors under a lease.
 import type { Subscription } from '@nats-io/transport-node';
 import { createActor, toPromise } from 'xstate';
-import type { MeshConnection } from '../../blackboard/index.ts';
+import { type MeshConnection, RevisionConflictError } from '../../blackboard/index.ts';
 import {
   Announce,
   Award,
@@ -12,6 +12,7 @@ import {
   subjects,
   TaskRecord,
 } from '../../schemas/index.ts';
+import { stepOutcomeEvent } from './step-event.ts';
 import type { AgentDefinition, AgentDeps, StepInput, StepOutput } from './types.ts';
 
 export interface AgentHostOptions {
@@ -145,6 +146,8 @@ export class AgentHost {
       deps: this.opts.deps,
     };
     let lost = false;
+    // A step that fails across a drop of the NATS connection failed because of it, not because of the task.
+    const disconnectsAtStart = this.mesh.disconnects;
     let actor: ReturnType<typeof createActor> | undefined;
     const renew = setInterval(
       () => {
@@ -158,7 +161,10 @@ export class AgentHost {
           .then((e) => {
             rev = e.revision;
           })
-          .catch(() => {
+          .catch((err) => {
+            // A NATS outage is not a lost lease: the next renewal tries again, and if the lease lapsed
+            // meanwhile the conductor's expiry changes the revision and that renewal sees the conflict.
+            if (!(err instanceof RevisionConflictError)) return;
             // The lease was taken over (expired and re-awarded): stop, the new holder finishes the step.
             lost = true;
             actor?.stop();
@@ -192,32 +198,41 @@ export class AgentHost {
     if (!out || !actor) return;
     if (lost || this.stopped) return;
     if (actor.getSnapshot().status === 'stopped') return;
+    if (!out.ok && (this.mesh.disconnects !== disconnectsAtStart || this.mesh.nc.isClosed())) {
+      // Failed while NATS was away (a timeout, a closed request): infrastructure, not the task. The award is
+      // left to lapse and the conductor announces the step again.
+      this.log(`${award.stepId} failed during a NATS outage (${out.reason}): left for a later round`);
+      return;
+    }
     const finalState: Award['state'] = out.ok ? 'done' : 'failed';
+    const outcome = out.ok
+      ? { ok: true as const, data: out.data }
+      : { ok: false as const, reason: out.reason };
     // Fenced by instance and round, not by revision: a renewal may still have been in flight.
     const mine = (a: Award | undefined) =>
       a?.instanceId === this.instanceId && a.round === award.round && a.state === 'running';
     const closed = await board.mutate(key, Award, (a) =>
-      mine(a) ? { ...award, state: finalState, leaseUntil: this.opts.deps.now() } : undefined,
+      mine(a) ? { ...award, state: finalState, leaseUntil: this.opts.deps.now(), outcome } : undefined,
     );
     if (closed?.value.state !== finalState || closed.value.round !== award.round) return;
-    const step = { kind: award.kind, attempt: award.attempt, round: award.round };
-    await this.opts.deps.emit(
-      out.ok
-        ? {
-            id: `${award.stepId}:completed`,
-            taskId: award.taskId,
-            type: 'step.completed',
-            step,
-            data: out.data,
-          }
-        : {
-            id: `${award.stepId}:failed`,
-            taskId: award.taskId,
-            type: 'step.failed',
-            step,
-            data: { reason: out.reason },
-          },
-    );
+    await this.publishOutcome(stepOutcomeEvent(award, outcome));
     this.log(`${award.stepId} ${finalState}`);
+  }
+
+  /**
+   * Publishes the event that ends a step, retrying through a NATS outage (the id de-duplicates). Given up only
+   * when the host stops: the closed award still holds the outcome, and a conductor publishes it.
+   */
+  private async publishOutcome(event: Parameters<AgentDeps['emit']>[0]): Promise<void> {
+    for (let i = 0; ; i++) {
+      try {
+        await this.opts.deps.emit(event);
+        return;
+      } catch (err) {
+        if (this.stopped || this.mesh.nc.isClosed()) throw err;
+        this.log(`${event.id} not published (${String(err)}), retrying`);
+        await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** Math.min(i, 5))));
+      }
+    }
   }
 }

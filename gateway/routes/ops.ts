@@ -3,7 +3,13 @@ import { and, asc, count, eq, sum } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { resolve as resolvePath } from 'node:path';
 import { schema } from '../../actors/recorder/index.ts';
-import { listDeadLetters } from '../../blackboard/index.ts';
+import {
+  DeadLetterGoneError,
+  DeadLetterNotFoundError,
+  getDeadLetter,
+  listDeadLetters,
+  redriveDeadLetter,
+} from '../../blackboard/index.ts';
 import {
   ChatAnswer,
   ChatBody,
@@ -147,6 +153,54 @@ export function opsRoutes(app: Hono<Env>, gw: Gateway): void {
       }
     }
     return c.json({ items, nextCursor: items.length >= q.limit && before ? before : null });
+  });
+
+  // Re-drive: the letter's message goes back on its original subject (every consumer sees it again) and the
+  // letter leaves the dead-letter stream. An admin of the letter's task's repository, or an instance admin
+  // (the only one for letters that name no task). Audited.
+  app.post('/v1/deadletters/:seq/redrive', async (c) => {
+    const p = c.get('principal');
+    if (!p.superuser) requireScope(p, 'config:write');
+    const raw = c.req.param('seq');
+    if (!/^[1-9][0-9]{0,15}$/.test(raw))
+      throw new ApiError(400, 'INVALID_ID', 'the id is not a dead-letter sequence (a positive integer)');
+    const dlqSeq = Number(raw);
+    const letter = await getDeadLetter(gw.mesh.jsm, dlqSeq);
+    if (!letter) throw new ApiError(404, 'DEAD_LETTER_NOT_FOUND', `no dead letter ${dlqSeq}`);
+    let orgId: string | null = null;
+    if (letter.taskId) {
+      const { repo } = await gw.access.authorizeTask(p, letter.taskId, 'admin');
+      orgId = repo?.orgId ?? null;
+    } else if (!p.superuser) {
+      throw new ApiError(
+        403,
+        'FORBIDDEN',
+        'a dead letter that names no task is re-driven by an instance admin',
+      );
+    }
+    let r: Awaited<ReturnType<typeof redriveDeadLetter>>;
+    try {
+      r = await redriveDeadLetter(gw.mesh.js, gw.mesh.jsm, dlqSeq);
+    } catch (err) {
+      if (err instanceof DeadLetterNotFoundError)
+        throw new ApiError(404, 'DEAD_LETTER_NOT_FOUND', `no dead letter ${dlqSeq}`);
+      if (err instanceof DeadLetterGoneError) throw new ApiError(409, err.code, err.message);
+      throw err;
+    }
+    const redriven = {
+      dlqSeq,
+      consumer: letter.consumer,
+      stream: letter.stream,
+      originalSeq: letter.seq,
+      eventId: letter.eventId ?? null,
+      taskId: letter.taskId ?? null,
+      type: letter.type ?? null,
+      subject: r.subject,
+      seq: r.seq,
+      duplicate: r.duplicate,
+    };
+    await gw.audit(p, 'deadletter.redrive', String(dlqSeq), orgId, redriven);
+    return c.json({ redriven });
   });
 
   app.get('/v1/traces/:id', async (c) => {

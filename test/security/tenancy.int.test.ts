@@ -439,6 +439,27 @@ describe('one process per state dir', () => {
         }
       });
 
+  it('`codemesh actor recorder` on the embedded database owns the state dir: a second recorder and an `up` are refused', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'codemesh-rec-'));
+    const env = { CODEMESH_HOME: home, NATS_URL: nats.server.url };
+    const first = start(['actor', 'recorder'], env);
+    await waitFor('the recorder', () => /codemesh actor recorder on/.test(first.err()), 60_000);
+    const holder = JSON.parse(readFileSync(lockFile(home), 'utf8')) as Record<string, unknown>;
+    expect(holder).toMatchObject({ pid: first.c.pid, command: 'actor recorder', natsUrl: nats.server.url });
+
+    const second = start(['actor', 'recorder'], env);
+    expect(await second.exit).toBe(2);
+    expect(second.err()).toContain(`in use by \`codemesh actor recorder\` (pid ${first.c.pid}`);
+    expect(second.err()).toContain('DATABASE_URL');
+    const up = start(['up', '--port', '0'], { CODEMESH_HOME: home });
+    expect(await up.exit).toBe(2);
+    expect(up.err()).toContain(`in use by \`codemesh actor recorder\``);
+
+    first.c.kill('SIGTERM');
+    expect(await first.exit).toBe(0);
+    expect(existsSync(lockFile(home))).toBe(false);
+  }, 180_000);
+
   it('a second `up` says who holds the state dir; a busy port is one line and leaves nothing running', async () => {
     const home = mkdtempSync(join(tmpdir(), 'codemesh-up-'));
     const env = {
