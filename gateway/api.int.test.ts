@@ -16,6 +16,8 @@ describe('API', () => {
     for (const p of [
       '/v1/tasks',
       '/v1/tasks/{id}/events',
+      '/v1/tasks/{id}/plan',
+      '/v1/tasks/{id}/plan/approve',
       '/v1/patches/{id}/rollback',
       '/v1/metrics',
       '/v1/traces/{id}',

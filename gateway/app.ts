@@ -13,6 +13,7 @@ import { boardRoutes } from './routes/board.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { patchRoutes } from './routes/patches.ts';
+import { planRoutes } from './routes/plans.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { DEFAULT_LIMITS, type GatewayOptions } from './types.ts';
 
@@ -80,6 +81,7 @@ export function createGateway(opts: GatewayOptions): Hono<Env> {
 
   taskRoutes(app, gw);
   patchRoutes(app, gw);
+  planRoutes(app, gw);
   adminRoutes(app, gw);
   opsRoutes(app, gw);
   boardRoutes(app, gw);

@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 /**
  * Merge rules:
  * - `task`: last-writer-wins, every write a compare-and-set on the revision read.
- * - `plan`, `patch`, `testrun`, `review`, `approval`, `result`: written once (create); a second write is refused.
+ * - `plan`, `patch`, `testrun`, `review`, `approval`, `planapproval`, `context`, `result`: written once (create);
+ *   a second write is refused.
  * - `baseline`: written once per base commit + test plan (a cache: equal keys mean equal runs, first wins).
  * - `award`: created once per step; then compare-and-set by the winner (lease renewals, state).
  * - `cost`: append-only list under compare-and-set, de-duplicated by call id.
@@ -17,6 +18,10 @@ export const keys = {
   testrun: (taskId: string, attempt: number) => `testrun.${taskId}-${attempt}`,
   review: (taskId: string, attempt: number) => `review.${taskId}-${attempt}`,
   approval: (patchId: string) => `approval.${patchId}`,
+  /** The `post-plan` gate's decision (and the edited plan, if any). */
+  planapproval: (taskId: string) => `planapproval.${taskId}`,
+  /** The retrieved context the Planner got from the Curator (snippets with path, lines and why). */
+  context: (taskId: string) => `context.${taskId}`,
   cost: (taskId: string) => `cost.${taskId}`,
   award: (stepId: string) => `award.${stepId}`,
   /** Test results of the base commit (no patch) for one test plan; `hash` = hashKey of repo, commit, plan. */

@@ -21,7 +21,11 @@ export async function prepareTask(
   const baseCommit = await resolveCommit(repoPath, request.baseRef ?? 'HEAD');
   const now = new Date((opts.now ?? Date.now)()).toISOString();
   const id = opts.id ?? newTaskId();
-  const workflow = initialWorkflow({ maxAttempts: request.budget.maxAttempts, approveMode: request.approve });
+  const workflow = initialWorkflow({
+    maxAttempts: request.budget.maxAttempts,
+    approveMode: request.approve,
+    planGate: request.gates?.includes('post-plan') ?? false,
+  });
   return TaskRecord.parse({
     id,
     request: { ...request, repo: repoPath },
@@ -51,6 +55,7 @@ export async function publishTask(mesh: MeshConnection, record: TaskRecord): Pro
       repo: record.repoPath,
       baseCommit: record.baseCommit,
       approve: record.request.approve,
+      ...(record.request.gates?.length ? { gates: record.request.gates } : {}),
     },
   });
   return record;

@@ -50,6 +50,9 @@ export interface RetrievedSnippet {
   endLine: number;
   text: string;
   score: number;
+  symbol?: string;
+  /** Why the Curator picked it (see actors/curator/why.ts). */
+  why?: string;
 }
 
 /** The model client of each role (see actors/llm). */

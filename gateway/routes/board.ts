@@ -36,6 +36,8 @@ export function taskOfKey(key: string): string | undefined {
   switch (kind) {
     case 'task':
     case 'plan':
+    case 'planapproval':
+    case 'context':
     case 'cost':
       m = /^(t-[a-z0-9]+)$/.exec(rest);
       break;
