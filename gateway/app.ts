@@ -11,6 +11,7 @@ import { openApiDocument } from './openapi.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { boardRoutes } from './routes/board.ts';
 import { consoleRoutes } from './routes/console.ts';
+import { modelRoutes } from './routes/models.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { patchRoutes } from './routes/patches.ts';
 import { planRoutes } from './routes/plans.ts';
@@ -83,6 +84,7 @@ export function createGateway(opts: GatewayOptions): Hono<Env> {
   patchRoutes(app, gw);
   planRoutes(app, gw);
   adminRoutes(app, gw);
+  modelRoutes(app, gw);
   opsRoutes(app, gw);
   boardRoutes(app, gw);
   return app;

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
  * - `award`: created once per step; then compare-and-set by the winner (lease renewals, state).
  * - `cost`: append-only list under compare-and-set, de-duplicated by call id.
  * - `lock`: compare-and-set lease records.
+ * - `models`: last-writer-wins under compare-and-set; written by the gateway only (API keys sealed).
  */
 export const keys = {
   task: (taskId: string) => `task.${taskId}`,
@@ -29,6 +30,8 @@ export const keys = {
   /** Free-form result of a step (for steps whose output is not one of the typed entries above). */
   result: (stepId: string) => `result.${stepId}`,
   lock: (repoKey: string, path: string) => `lock.${repoKey}.${hashKey(path)}`,
+  /** Model settings of an org, per role (`POST /v1/config/models`); what actors resolve each call from. */
+  models: (org: string) => `models.${org}`,
 } as const;
 export type KeyKind = keyof typeof keys;
 

@@ -62,6 +62,8 @@ export type TaskStatus = z.infer<typeof TaskStatus>;
 export const TaskRecord = z.object({
   id: TaskId,
   request: TaskRequest,
+  /** The org of the task's repository (set by the gateway); model settings are that org's. Absent: `default`. */
+  orgId: z.string().optional(),
   /** Absolute path of the repository and the commit the task started from. */
   repoPath: z.string(),
   baseCommit: z.string().regex(/^[0-9a-f]{40}$/),

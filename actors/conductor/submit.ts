@@ -13,7 +13,7 @@ import { initialWorkflow, statusOf } from './workflow.ts';
  */
 export async function prepareTask(
   input: TaskRequestInput,
-  opts: { now?: () => number; id?: string; placement?: RepoPlacement } = {},
+  opts: { now?: () => number; id?: string; placement?: RepoPlacement; orgId?: string } = {},
 ): Promise<TaskRecord> {
   const request = TaskRequest.parse(input);
   const repoPath = await resolveRepo(request.repo);
@@ -29,6 +29,7 @@ export async function prepareTask(
   return TaskRecord.parse({
     id,
     request: { ...request, repo: repoPath },
+    ...(opts.orgId ? { orgId: opts.orgId } : {}),
     repoPath,
     baseCommit,
     status: statusOf(workflow),

@@ -107,7 +107,7 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
     // it failed while it runs. A record write that fails refuses the task before it exists anywhere else.
     const task = await prepareTask(
       { ...request, repo: repo.path, ...(config ? { config } : {}) },
-      { now: gw.now },
+      { now: gw.now, orgId: repo.orgId },
     );
     await upsertTask(gw.db, task, { createdBy: p.userId });
     try {
