@@ -15,6 +15,7 @@ import { createModelClient, type ModelClient, resolveModelConfig } from './llm/i
 import { planner } from './planner/machine.ts';
 import { reviewer } from './reviewer/machine.ts';
 import { AgentHost } from './runtime/agent-host.ts';
+import { modelsFromBoard } from './runtime/models.ts';
 import { curatorClient } from './runtime/retrieve.ts';
 import type { AgentDefinition, AgentDeps, ModelProvider } from './runtime/types.ts';
 import { pruneStaleWorktrees } from './runtime/worktrees.ts';
@@ -56,7 +57,7 @@ export interface ActorOptions {
   log?: (line: string) => void;
 }
 
-/** Model clients per role from env (CODEMESH_LLM_* and CODEMESH_<ROLE>_LLM_*), made once each. */
+/** Model clients per role from env alone (CODEMESH_LLM_* and CODEMESH_<ROLE>_LLM_*), made once each. */
 export function modelsFromEnv(env: Record<string, string | undefined>): ModelProvider {
   const cache = new Map<string, ModelClient>();
   return (role) => {
@@ -72,7 +73,9 @@ export function modelsFromEnv(env: Record<string, string | undefined>): ModelPro
 export function agentDeps(mesh: MeshConnection, opts: ActorOptions): AgentDeps {
   return {
     dataDir: resolve(opts.dataDir),
-    models: opts.models ?? modelsFromEnv(opts.env ?? process.env),
+    // Per call: the task's org settings from the blackboard, over the environment (hot reload, no restart).
+    models:
+      opts.models ?? modelsFromBoard(mesh.board, { env: opts.env ?? process.env, stateDir: opts.dataDir }),
     sandbox: opts.sandbox ?? createSandbox(),
     binDirs: opts.binDirs ?? [join(import.meta.dirname, '..', 'node_modules', '.bin')],
     now: Date.now,

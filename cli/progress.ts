@@ -35,6 +35,12 @@ export function renderEvent(e: TaskEvent, totals: Totals): string | undefined {
       totals.tokens += Number(d.promptTokens) + Number(d.completionTokens);
       totals.costUsd += Number(d.costUsd);
       return undefined;
+    case 'plan.approval_requested':
+      return '⏸ waiting for approval of the plan (post-plan gate)';
+    case 'plan.approved':
+      return `plan approved by ${d.by}${d.edited ? ' (edited)' : ''}`;
+    case 'plan.rejected':
+      return `plan rejected by ${d.by}${d.comment ? `: ${d.comment}` : ''}`;
     case 'approval.requested':
       return `⏸ waiting for approval of patch ${d.patchId}`;
     case 'approval.granted':

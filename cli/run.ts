@@ -11,7 +11,7 @@ import { RepoNotFoundError } from '../actors/runtime/git.ts';
 import { pruneStaleWorktrees } from '../actors/runtime/worktrees.ts';
 import { connectMesh, type MeshConnection } from '../blackboard/index.ts';
 import { createGateway, serveGateway } from '../gateway/index.ts';
-import { ApproveMode, TaskRequest, type TaskRequestInput } from '../schemas/index.ts';
+import { ApproveMode, Gate, TaskRequest, type TaskRequestInput } from '../schemas/index.ts';
 import { UsageError } from './errors.ts';
 import { checkModels } from './preflight.ts';
 import { renderEvent, type Totals } from './progress.ts';
@@ -19,7 +19,8 @@ import { settingsFromEnv } from './settings.ts';
 import { acquireStateLock, StateDirBusyError, type StateLock } from './state-lock.ts';
 
 export const RUN_USAGE = `usage: codemesh run --repo <path> --title <text> [--description <text>] [--approve auto|manual]
-                    [--base <ref>] [--max-attempts N] [--max-cost-usd X] [--push]
+                    [--gate post-plan] [--base <ref>] [--max-attempts N] [--max-cost-usd X] [--push]
+  --gate post-plan   stop after planning until the plan is approved (edit it over the API or the console)
   --push   push codemesh/<task> to the repository's remote after integrating (default: never, unless
            .codemesh.yml says push: true)`;
 
@@ -31,6 +32,7 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
       title: { type: 'string' },
       description: { type: 'string', default: '' },
       approve: { type: 'string', default: 'manual' },
+      gate: { type: 'string', multiple: true },
       base: { type: 'string' },
       'max-attempts': { type: 'string' },
       'max-cost-usd': { type: 'string' },
@@ -41,6 +43,15 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
   if (!values.repo || !values.title) throw new UsageError(`--repo and --title are required\n${RUN_USAGE}`);
   const approve = ApproveMode.safeParse(values.approve);
   if (!approve.success) throw new UsageError(`--approve takes auto or manual, not "${values.approve}"`);
+  const gates: Gate[] = [];
+  for (const g of values.gate ?? []) {
+    const parsed = Gate.safeParse(g);
+    if (!parsed.success)
+      throw new UsageError(
+        `--gate takes ${Gate.options.join(', ')}, not "${g}" (pre-integrate is --approve manual)`,
+      );
+    if (!gates.includes(parsed.data)) gates.push(parsed.data);
+  }
   const settings = settingsFromEnv();
   const print = (s: string) => out.write(`${s}\n`);
   const input: TaskRequestInput = {
@@ -48,6 +59,7 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
     title: values.title,
     description: values.description,
     approve: approve.data,
+    ...(gates.length ? { gates } : {}),
     baseRef: values.base,
     budget: {
       ...(values['max-attempts'] ? { maxAttempts: Number(values['max-attempts']) } : {}),
@@ -169,6 +181,7 @@ async function follow(
     const line = renderEvent(event, totals);
     if (line) io.print(line);
     if (event.type === 'approval.requested') void askApproval(String(event.data.patchId), io);
+    if (event.type === 'plan.approval_requested') void askPlanApproval(taskId, io);
     if (event.type === 'task.completed') {
       io.print(
         `✔ done: branch ${event.data.branch} (${totals.tokens} tokens, $${totals.costUsd.toFixed(4)})`,
@@ -210,6 +223,36 @@ async function askApproval(
       body: JSON.stringify({ decision: approve ? 'approve' : 'request_changes', comment }),
     });
     if (!res.ok) io.print(`approval not recorded: ${res.status} ${await res.text()}`);
+  } finally {
+    rl.close();
+  }
+}
+
+/** The `post-plan` gate on the terminal: approve or reject the plan as printed (edits: the API or console). */
+async function askPlanApproval(
+  taskId: string,
+  io: { print: (s: string) => void; gatewayUrl: string; token: string },
+): Promise<void> {
+  const url = `${io.gatewayUrl}/v1/tasks/${taskId}/plan/approve`;
+  if (!process.stdin.isTTY) {
+    io.print(
+      `read the plan and its context: GET ${io.gatewayUrl}/v1/tasks/${taskId}/plan; approve with: curl -X POST -H 'Authorization: Bearer <CODEMESH_TOKEN>' -H 'content-type: application/json' -d '{"decision":"approve"}' ${url} (add "plan": {...} to approve an edited plan)`,
+    );
+    return;
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = (await rl.question('Approve the plan? [y]es / [n]o, reject the task: '))
+      .trim()
+      .toLowerCase();
+    const approve = answer === 'y' || answer === 'yes';
+    const comment = approve ? '' : await rl.question('Why? ');
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${io.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ decision: approve ? 'approve' : 'reject', comment }),
+    });
+    if (!res.ok) io.print(`plan decision not recorded: ${res.status} ${await res.text()}`);
   } finally {
     rl.close();
   }

@@ -1,7 +1,7 @@
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../actors/recorder/index.ts';
-import { keys, TaskRecord } from '../schemas/index.ts';
+import { keys, OrgModelSettings, TaskRecord } from '../schemas/index.ts';
 import { DEV, startTestGateway, type TestGateway } from './test-setup.ts';
 
 let g: TestGateway;
@@ -16,6 +16,8 @@ describe('API', () => {
     for (const p of [
       '/v1/tasks',
       '/v1/tasks/{id}/events',
+      '/v1/tasks/{id}/plan',
+      '/v1/tasks/{id}/plan/approve',
       '/v1/patches/{id}/rollback',
       '/v1/metrics',
       '/v1/traces/{id}',
@@ -78,6 +80,33 @@ describe('API', () => {
       .where(eq(schema.auditLog.action, 'config.models'));
     expect(audit).toHaveLength(1);
     expect(JSON.stringify(audit[0]!.detail)).not.toContain('sk-supersecret');
+    // Stored sealed in the record and on the blackboard, where the actors read it.
+    const [row] = await g.record.db
+      .select({ body: schema.policies.body })
+      .from(schema.policies)
+      .where(and(eq(schema.policies.orgId, 'org-a'), eq(schema.policies.kind, 'models')));
+    expect(JSON.stringify(row!.body)).not.toContain('sk-supersecret');
+    expect((row!.body as { coder: { apiKeySealed: string } }).coder.apiKeySealed).toMatch(/^v1:/);
+    const board = (await g.mesh.board.get(keys.models('org-a'), OrgModelSettings))!.value;
+    expect(board.roles.coder).toEqual((row!.body as Record<string, unknown>).coder);
+  });
+
+  it('seals a key stored in clear before keys were sealed, at the next write', async () => {
+    await g.record.db
+      .update(schema.policies)
+      .set({ body: { reviewer: { model: 'old', apiKey: 'sk-legacy-cleartext-1' } } })
+      .where(and(eq(schema.policies.orgId, 'org-a'), eq(schema.policies.kind, 'models')));
+    const res = await g.call('POST', '/v1/config/models', DEV, {
+      org: 'org-a',
+      roles: { planner: { model: 'p' } },
+    });
+    expect(await res.json()).toEqual({
+      org: 'org-a',
+      roles: { reviewer: { model: 'old', apiKeySet: true }, planner: { model: 'p', apiKeySet: false } },
+    });
+    const board = (await g.mesh.board.get(keys.models('org-a'), OrgModelSettings))!.value;
+    expect(JSON.stringify(board)).not.toContain('sk-legacy');
+    expect(board.roles.reviewer!.apiKeySealed).toMatch(/^v1:/);
   });
 
   it('answers chat questions from the task state, threaded', async () => {

@@ -11,8 +11,10 @@ import { openApiDocument } from './openapi.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { boardRoutes } from './routes/board.ts';
 import { consoleRoutes } from './routes/console.ts';
+import { modelRoutes } from './routes/models.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { patchRoutes } from './routes/patches.ts';
+import { planRoutes } from './routes/plans.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { DEFAULT_LIMITS, type GatewayOptions } from './types.ts';
 
@@ -80,7 +82,9 @@ export function createGateway(opts: GatewayOptions): Hono<Env> {
 
   taskRoutes(app, gw);
   patchRoutes(app, gw);
+  planRoutes(app, gw);
   adminRoutes(app, gw);
+  modelRoutes(app, gw);
   opsRoutes(app, gw);
   boardRoutes(app, gw);
   return app;

@@ -112,6 +112,18 @@ const E = (): Endpoint[] => [
     other: () => ['GET', `/v1/tasks/${g.taskB}/events`],
   },
   {
+    name: 'GET /v1/tasks/{id}/plan',
+    scope: 'tasks:read',
+    own: () => ['GET', `/v1/tasks/${g.taskA}/plan`],
+    other: () => ['GET', `/v1/tasks/${g.taskB}/plan`],
+  },
+  {
+    name: 'POST /v1/tasks/{id}/plan/approve',
+    scope: 'patches:approve',
+    own: () => ['POST', `/v1/tasks/${g.taskA}/plan/approve`, { decision: 'approve' }],
+    other: () => ['POST', `/v1/tasks/${g.taskB}/plan/approve`, { decision: 'reject', comment: 'matrix' }],
+  },
+  {
     name: 'POST /v1/repos',
     scope: 'config:write',
     own: () => ['POST', '/v1/repos', { org: 'org-a', path: g.repoA }],

@@ -32,6 +32,8 @@ const path = fc.oneof(
   seg.map((s) => `/v1/tasks/${s}/events?after=${s}`),
   seg.map((s) => `/v1/patches/${s}`),
   seg.map((s) => `/v1/patches/${s}/approve`),
+  seg.map((s) => `/v1/tasks/${s}/plan`),
+  seg.map((s) => `/v1/tasks/${s}/plan/approve`),
   seg.map((s) => `/v1/patches/${s}/rollback`),
   seg.map((s) => `/v1/traces/${s}`),
   seg.map((s) => `/v1/chat/${s}`),
@@ -200,6 +202,7 @@ const unsafePath = fc.constantFrom(
   `/v1/chat/t-aaaaaa000001`,
   '/v1/patches/t-aaaaaa000001-p1/approve',
   '/v1/patches/t-aaaaaa000001-p1/rollback',
+  '/v1/tasks/t-aaaaaa000001/plan/approve',
 );
 
 it('a NUL byte or a lone surrogate in any string of any body → 400 INVALID_TEXT, and no task is created', async () => {

@@ -14,7 +14,7 @@ import {
   SetMemberBody,
   TaskList,
 } from '../schemas/api.ts';
-import { ApprovalRequest } from '../schemas/index.ts';
+import { ApprovalRequest, PlanDecisionRequest } from '../schemas/index.ts';
 
 const json = (schema: z.ZodType) => ({
   'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) },
@@ -91,6 +91,20 @@ export function openApiDocument(): Record<string, unknown> {
         get: op('a task with its plan, patches, test runs, reviews, cost (role viewer)', 'tasks:read', {
           parameters: task,
         }),
+      },
+      '/v1/tasks/{id}/plan': {
+        get: op(
+          "the plan the agents work to, the Planner's proposed plan, the retrieved context it was made from (snippets with path, lines, why) and the `post-plan` decision (role viewer)",
+          'tasks:read',
+          { parameters: task },
+        ),
+      },
+      '/v1/tasks/{id}/plan/approve': {
+        post: op(
+          'the `post-plan` gate: approve (optionally with an edited plan, checked as a DAG) or reject the plan (role approver; audited); 409 NOT_AWAITING_PLAN_APPROVAL, ALREADY_DECIDED',
+          'patches:approve',
+          { parameters: task, ...body(PlanDecisionRequest) },
+        ),
       },
       '/v1/tasks/{id}/events': {
         get: op(

@@ -80,6 +80,11 @@ export interface GatewayOptions {
   repoRoots?: readonly string[];
   /** codemesh's state dir (CODEMESH_HOME): never a repository, nor anything inside it. */
   stateDir?: string;
+  /**
+   * The AES-256-GCM key that seals model API keys. Default: CODEMESH_SECRET_KEY, else `<stateDir>/secret.key`
+   * (generated, 0600). The actors need the same key to open them.
+   */
+  secretKey?: Buffer;
   /** How long `POST /v1/chat` waits for an agent's answer. */
   chatTimeoutMs?: number;
   now?: () => number;

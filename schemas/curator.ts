@@ -18,6 +18,8 @@ export const CuratorSnippet = z.object({
   symbol: z.string(),
   text: z.string(),
   score: z.number(),
+  /** Why the Curator picked it, in words (its file's rank and the signals behind it). */
+  why: z.string().default(''),
 });
 export type CuratorSnippet = z.infer<typeof CuratorSnippet>;
 

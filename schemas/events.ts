@@ -5,6 +5,11 @@ import { StepKind } from './ids.ts';
 export const EventType = z.enum([
   'task.created',
   'plan.ready',
+  /** The `post-plan` gate: the plan waits for a human (data: `{ subtasks }`). */
+  'plan.approval_requested',
+  /** data: `{ by, comment, edited }`; an edited plan is on `planapproval.<taskId>`. */
+  'plan.approved',
+  'plan.rejected',
   'step.announced',
   'step.awarded',
   'step.completed',

@@ -4,6 +4,7 @@ export * from './deadletter.ts';
 export * from './events.ts';
 export * from './ids.ts';
 export * from './keys.ts';
+export * from './models.ts';
 export * from './plan.ts';
 export * from './repo-config.ts';
 export * from './step.ts';

@@ -4,11 +4,13 @@ import { createHash } from 'node:crypto';
 /**
  * Merge rules:
  * - `task`: last-writer-wins, every write a compare-and-set on the revision read.
- * - `plan`, `patch`, `testrun`, `review`, `approval`, `result`: written once (create); a second write is refused.
+ * - `plan`, `patch`, `testrun`, `review`, `approval`, `planapproval`, `context`, `result`: written once (create);
+ *   a second write is refused.
  * - `baseline`: written once per base commit + test plan (a cache: equal keys mean equal runs, first wins).
  * - `award`: created once per step; then compare-and-set by the winner (lease renewals, state).
  * - `cost`: append-only list under compare-and-set, de-duplicated by call id.
  * - `lock`: compare-and-set lease records.
+ * - `models`: last-writer-wins under compare-and-set; written by the gateway only (API keys sealed).
  */
 export const keys = {
   task: (taskId: string) => `task.${taskId}`,
@@ -17,6 +19,10 @@ export const keys = {
   testrun: (taskId: string, attempt: number) => `testrun.${taskId}-${attempt}`,
   review: (taskId: string, attempt: number) => `review.${taskId}-${attempt}`,
   approval: (patchId: string) => `approval.${patchId}`,
+  /** The `post-plan` gate's decision (and the edited plan, if any). */
+  planapproval: (taskId: string) => `planapproval.${taskId}`,
+  /** The retrieved context the Planner got from the Curator (snippets with path, lines and why). */
+  context: (taskId: string) => `context.${taskId}`,
   cost: (taskId: string) => `cost.${taskId}`,
   award: (stepId: string) => `award.${stepId}`,
   /** Test results of the base commit (no patch) for one test plan; `hash` = hashKey of repo, commit, plan. */
@@ -24,6 +30,8 @@ export const keys = {
   /** Free-form result of a step (for steps whose output is not one of the typed entries above). */
   result: (stepId: string) => `result.${stepId}`,
   lock: (repoKey: string, path: string) => `lock.${repoKey}.${hashKey(path)}`,
+  /** Model settings of an org, per role (`POST /v1/config/models`); what actors resolve each call from. */
+  models: (org: string) => `models.${org}`,
 } as const;
 export type KeyKind = keyof typeof keys;
 

@@ -71,3 +71,53 @@ export function topoOrder(subtasks: readonly Subtask[]): Subtask[] {
   subtasks.forEach(visit);
   return out;
 }
+
+/** Body of `POST /v1/tasks/:id/plan/approve`: the `post-plan` gate's decision. */
+export const PlanDecisionRequest = z
+  .object({
+    decision: z.enum(['approve', 'reject']),
+    comment: z.string().max(10_000).default(''),
+    /** Only with `approve`: the edited plan (subtasks, success criteria, files) the Coder gets instead. */
+    plan: Plan.optional(),
+  })
+  .strict()
+  .refine((b) => !(b.plan && b.decision === 'reject'), {
+    message: 'an edited plan is sent only with decision "approve"',
+    path: ['plan'],
+  });
+export type PlanDecisionRequest = z.infer<typeof PlanDecisionRequest>;
+
+/** `planapproval.<taskId>`: written once; the same decision again is accepted, a different one refused. */
+export const PlanApproval = z.object({
+  taskId: z.string(),
+  decision: z.enum(['approve', 'reject']),
+  comment: z.string(),
+  /** The edited plan, when the approver changed it; it wins over `plan.<taskId>` from then on. */
+  plan: Plan.optional(),
+  by: z.string(),
+  at: z.string(),
+});
+export type PlanApproval = z.infer<typeof PlanApproval>;
+
+/** One snippet the Curator gave the Planner: where it is and why it was picked. */
+export const ContextSnippet = z.object({
+  path: z.string(),
+  startLine: z.number().int(),
+  endLine: z.number().int(),
+  symbol: z.string().default(''),
+  score: z.number(),
+  /** The ranking's reasons in words ("names a file the issue mentions; BM25 match of the title"). */
+  why: z.string().default(''),
+  text: z.string(),
+});
+export type ContextSnippet = z.infer<typeof ContextSnippet>;
+
+/** `context.<taskId>`: the retrieved context the Planner planned with; written once (first writer wins). */
+export const PlanContext = z.object({
+  taskId: z.string(),
+  commit: z.string(),
+  query: z.string(),
+  snippets: z.array(ContextSnippet),
+  at: z.string(),
+});
+export type PlanContext = z.infer<typeof PlanContext>;

@@ -7,6 +7,13 @@ import { safeString } from './text.ts';
 export const ApproveMode = z.enum(['auto', 'manual']);
 export type ApproveMode = z.infer<typeof ApproveMode>;
 
+/**
+ * Human checkpoints a task may ask for besides the patch gate (`approve: manual`, the `pre-integrate` gate):
+ * `post-plan` halts after planning until a human approves, edits or rejects the plan.
+ */
+export const Gate = z.enum(['post-plan']);
+export type Gate = z.infer<typeof Gate>;
+
 /** What a client submits (REST body, CLI flags). */
 export const TaskRequest = z
   .object({
@@ -14,6 +21,8 @@ export const TaskRequest = z
     title: safeString().trim().min(1).max(300),
     description: safeString().max(20_000).default(''),
     approve: ApproveMode.default('manual'),
+    /** Extra gates (`codemesh run --gate post-plan`); absent means none. */
+    gates: z.array(Gate).max(Gate.options.length).optional(),
     /** The branch or commit to start from; defaults to the repository's HEAD. */
     baseRef: safeString().min(1).max(200).optional(),
     budget: z
@@ -35,6 +44,8 @@ export type TaskRequestInput = z.input<typeof TaskRequest>;
 
 export const TaskStatus = z.enum([
   'planning',
+  /** The `post-plan` gate: the plan and its retrieved context wait for a human. */
+  'awaiting_plan_approval',
   'coding',
   'testing',
   'reviewing',
@@ -51,6 +62,8 @@ export type TaskStatus = z.infer<typeof TaskStatus>;
 export const TaskRecord = z.object({
   id: TaskId,
   request: TaskRequest,
+  /** The org of the task's repository (set by the gateway); model settings are that org's. Absent: `default`. */
+  orgId: z.string().optional(),
   /** Absolute path of the repository and the commit the task started from. */
   repoPath: z.string(),
   baseCommit: z.string().regex(/^[0-9a-f]{40}$/),

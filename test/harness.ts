@@ -64,6 +64,8 @@ export async function startHarness(
       mesh: client,
       record,
       token: TOKEN,
+      // As `codemesh up`: the state dir is shared with the actors (its secret.key seals model API keys).
+      stateDir: dataDir,
       // As `codemesh up` wires it: the mesh's Curator builds the index, in its worker, into its cache.
       indexer: curatorIndexer(client),
     }),

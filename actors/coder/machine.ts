@@ -3,9 +3,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assign, fromPromise, setup } from 'xstate';
-import { keys, Patch, patchId, Plan, TestRun } from '../../schemas/index.ts';
+import { keys, Patch, patchId, TestRun } from '../../schemas/index.ts';
 import type { ChatMessage, ChatResult } from '../llm/index.ts';
 import { errorText, StepFailure } from '../runtime/ask-json.ts';
+import { effectivePlan } from '../runtime/effective-plan.ts';
 import { applyPatch } from '../runtime/git.ts';
 import { addOwnedWorktree, removeOwnedWorktree } from '../runtime/worktrees.ts';
 import { callModel } from '../runtime/model-call.ts';
@@ -38,7 +39,7 @@ export const coderMachine = setup({
       const { task, mesh } = step;
       await mkdir(join(step.deps.dataDir, 'work'), { recursive: true });
       await addOwnedWorktree(step.deps.dataDir, task.repoPath, worktree, task.baseCommit);
-      const plan = (await mesh.board.get(keys.plan(task.id), Plan))?.value;
+      const plan = await effectivePlan(mesh.board, task.id);
       let previous: { patch: Patch; testRun?: TestRun } | undefined;
       if (step.attempt > 1) {
         const prev = (await mesh.board.get(keys.patch(patchId(task.id, step.attempt - 1)), Patch))?.value;

@@ -28,8 +28,11 @@ export function coderUser(b: CoderBrief, overview: string): string {
   const parts = [`Task: ${b.task.request.title}`, '', b.task.request.description];
   if (b.plan) {
     parts.push('', `Plan: ${b.plan.summary}`);
-    for (const s of b.plan.subtasks)
+    for (const s of b.plan.subtasks) {
       parts.push(`- [${s.id}] ${s.title} — done when: ${s.successCriteria.join('; ')}`);
+      if (s.description) parts.push(`  ${s.description.replace(/\n/g, '\n  ')}`);
+      if (s.files.length > 0) parts.push(`  files in scope: ${s.files.join(', ')}`);
+    }
   }
   if (b.previous) {
     parts.push(

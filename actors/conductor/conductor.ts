@@ -11,6 +11,7 @@ import {
   Consumers,
   CostLedger,
   keys,
+  Plan,
   stepId,
   subjects,
   type TaskEvent,
@@ -176,6 +177,17 @@ export class Conductor {
     const at = new Date(this.now()).toISOString();
     const ctx = task.workflow.context as { patchId?: string };
     switch (task.status) {
+      case 'awaiting_plan_approval': {
+        const plan = (await this.mesh.board.get(keys.plan(taskId), Plan))?.value;
+        await this.mesh.bus.publish({
+          id: `${taskId}:plan-approval-requested`,
+          taskId,
+          type: 'plan.approval_requested',
+          at,
+          data: { subtasks: plan?.subtasks.length ?? 0 },
+        });
+        return;
+      }
       case 'awaiting_approval':
         await this.mesh.bus.publish({
           id: `${taskId}:approval-requested:${ctx.patchId}`,
@@ -336,6 +348,10 @@ export function toWorkflowEvent(e: TaskEvent): WorkflowEvent | undefined {
         : undefined;
     case 'approval.granted':
       return { type: 'APPROVED', patchId: String(e.data.patchId ?? '') };
+    case 'plan.approved':
+      return { type: 'PLAN_APPROVED' };
+    case 'plan.rejected':
+      return { type: 'PLAN_REJECTED', comment: String(e.data.comment ?? '') };
     case 'rollback.requested':
       return { type: 'ROLLBACK', by: String(e.data.by ?? '') };
     case 'approval.changes_requested':

@@ -13,7 +13,7 @@ import { initialWorkflow, statusOf } from './workflow.ts';
  */
 export async function prepareTask(
   input: TaskRequestInput,
-  opts: { now?: () => number; id?: string; placement?: RepoPlacement } = {},
+  opts: { now?: () => number; id?: string; placement?: RepoPlacement; orgId?: string } = {},
 ): Promise<TaskRecord> {
   const request = TaskRequest.parse(input);
   const repoPath = await resolveRepo(request.repo);
@@ -21,10 +21,15 @@ export async function prepareTask(
   const baseCommit = await resolveCommit(repoPath, request.baseRef ?? 'HEAD');
   const now = new Date((opts.now ?? Date.now)()).toISOString();
   const id = opts.id ?? newTaskId();
-  const workflow = initialWorkflow({ maxAttempts: request.budget.maxAttempts, approveMode: request.approve });
+  const workflow = initialWorkflow({
+    maxAttempts: request.budget.maxAttempts,
+    approveMode: request.approve,
+    planGate: request.gates?.includes('post-plan') ?? false,
+  });
   return TaskRecord.parse({
     id,
     request: { ...request, repo: repoPath },
+    ...(opts.orgId ? { orgId: opts.orgId } : {}),
     repoPath,
     baseCommit,
     status: statusOf(workflow),
@@ -51,6 +56,7 @@ export async function publishTask(mesh: MeshConnection, record: TaskRecord): Pro
       repo: record.repoPath,
       baseCommit: record.baseCommit,
       approve: record.request.approve,
+      ...(record.request.gates?.length ? { gates: record.request.gates } : {}),
     },
   });
   return record;

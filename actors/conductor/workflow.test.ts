@@ -144,4 +144,27 @@ describe('task workflow', () => {
     const stale = applyWorkflowEvent(w, done('test', 3, { outcome: 'env_error', envFault: true }));
     expect(stale.changed).toBe(false);
   });
+
+  it('the post-plan gate holds the plan until a human decides: approve → coding, reject → failed', () => {
+    const gated = initialWorkflow({ maxAttempts: 2, approveMode: 'manual', planGate: true });
+    const w = run(gated, done('plan', 1));
+    expect(w.value).toBe('awaiting_plan_approval');
+    expect(currentStep(w)).toBeUndefined();
+    // Nothing but the plan decision moves it: a stray code result or a patch approval changes nothing.
+    expect(applyWorkflowEvent(w, done('code', 1, { patchId: 'p1' })).changed).toBe(false);
+    expect(applyWorkflowEvent(w, { type: 'APPROVED', patchId: 'p1' }).changed).toBe(false);
+    const approved = run(w, { type: 'PLAN_APPROVED' });
+    expect(approved.value).toBe('coding');
+    expect(currentStep(approved)).toEqual({ kind: 'code', attempt: 1 });
+    // A redelivered decision after the gate is a no-op.
+    expect(applyWorkflowEvent(approved, { type: 'PLAN_APPROVED' }).changed).toBe(false);
+    const rejected = run(w, { type: 'PLAN_REJECTED', comment: 'touches the wrong module' });
+    expect(rejected.value).toBe('failed');
+    expect(rejected.context.reason).toBe('plan rejected: touches the wrong module');
+    // Without the gate a plan decision is ignored, and tasks from before the gate (no planGate) go on.
+    expect(
+      applyWorkflowEvent(run(start, done('plan', 1)), { type: 'PLAN_REJECTED', comment: '' }).changed,
+    ).toBe(false);
+    expect(run(start, done('plan', 1)).value).toBe('coding');
+  });
 });

@@ -1,12 +1,14 @@
 // The task workflow as an XState machine. Its snapshot (value + context) is persisted in the task record,
 // and every event is applied with the pure `transition` function, so any conductor can resume any task.
-import { assign, setup, transition } from 'xstate';
+import { and, assign, setup, transition } from 'xstate';
 import type { StepKind, TaskStatus } from '../../schemas/index.ts';
 
 export interface WorkflowContext {
   attempt: number;
   maxAttempts: number;
   approveMode: 'auto' | 'manual';
+  /** The `post-plan` gate: halt after planning until a human decides (absent in tasks from before it). */
+  planGate?: boolean;
   patchId?: string;
   critique?: string;
   reason?: string;
@@ -19,6 +21,8 @@ export type WorkflowEvent =
   | { type: 'STEP_DONE'; kind: StepKind; attempt: number; data: Record<string, unknown> }
   | { type: 'STEP_FAILED'; kind: StepKind; attempt: number; reason: string }
   | { type: 'APPROVED'; patchId: string }
+  | { type: 'PLAN_APPROVED' }
+  | { type: 'PLAN_REJECTED'; comment: string }
   | { type: 'CHANGES_REQUESTED'; patchId: string; comment: string }
   | { type: 'BUDGET_EXCEEDED'; reason: string }
   /** The conductor gave up on one of the task's events (it went to the dead-letter stream). */
@@ -34,7 +38,7 @@ export const workflowMachine = setup({
   types: {
     context: {} as WorkflowContext,
     events: {} as WorkflowEvent,
-    input: {} as { maxAttempts: number; approveMode: 'auto' | 'manual' },
+    input: {} as WorkflowInput,
   },
   guards: {
     /** The event is about the step the task is waiting for (stale or duplicate events are ignored). */
@@ -49,6 +53,7 @@ export const workflowMachine = setup({
       isStepDone(context, event, 'test') && event.type === 'STEP_DONE' && event.data.envFault === true,
     approvedReview: ({ event }) => event.type === 'STEP_DONE' && event.data.decision === 'approve',
     autoApprove: ({ context }) => context.approveMode === 'auto',
+    planGate: ({ context }) => context.planGate === true,
     attemptsLeft: ({ context }) => context.attempt < context.maxAttempts,
     isCurrentPatch: ({ context, event }) =>
       (event.type === 'APPROVED' || event.type === 'CHANGES_REQUESTED') && event.patchId === context.patchId,
@@ -74,7 +79,7 @@ export const workflowMachine = setup({
   },
 }).createMachine({
   id: 'task',
-  context: ({ input }) => ({ attempt: 0, maxAttempts: input.maxAttempts, approveMode: input.approveMode }),
+  context: ({ input }) => initialContext(input),
   initial: 'planning',
   // A budget only stops work that is still under way: a completed task may still be rolled back. So does an
   // event the conductor could not process: whatever the task waited for may never come.
@@ -85,8 +90,23 @@ export const workflowMachine = setup({
   states: {
     planning: {
       on: {
-        STEP_DONE: { guard: isStep('plan'), target: 'coding', actions: assign({ attempt: 1 }) },
+        STEP_DONE: [
+          { guard: and([isStep('plan'), 'planGate']), target: 'awaiting_plan_approval' },
+          { guard: isStep('plan'), target: 'coding', actions: assign({ attempt: 1 }) },
+        ],
         STEP_FAILED: { guard: isStep('plan'), target: 'failed', actions: 'failWith' },
+      },
+    },
+    // The `post-plan` gate. The decision (and an edited plan) is on the blackboard before its event arrives.
+    awaiting_plan_approval: {
+      on: {
+        PLAN_APPROVED: { target: 'coding', actions: assign({ attempt: 1 }) },
+        PLAN_REJECTED: {
+          target: 'failed',
+          actions: assign({
+            reason: ({ event }) => `plan rejected${event.comment ? `: ${event.comment}` : ''}`,
+          }),
+        },
       },
     },
     coding: {
@@ -183,19 +203,28 @@ function currentPatch(ctx: WorkflowContext, e: WorkflowEvent): boolean {
   return (e.type === 'APPROVED' || e.type === 'CHANGES_REQUESTED') && e.patchId === ctx.patchId;
 }
 
+export interface WorkflowInput {
+  maxAttempts: number;
+  approveMode: 'auto' | 'manual';
+  planGate?: boolean;
+}
+
+function initialContext(input: WorkflowInput): WorkflowContext {
+  return {
+    attempt: 0,
+    maxAttempts: input.maxAttempts,
+    approveMode: input.approveMode,
+    ...(input.planGate ? { planGate: true } : {}),
+  };
+}
+
 export interface PersistedWorkflow {
   value: string;
   context: Record<string, unknown>;
 }
 
-export function initialWorkflow(input: {
-  maxAttempts: number;
-  approveMode: 'auto' | 'manual';
-}): PersistedWorkflow {
-  const s = workflowMachine.resolveState({
-    value: 'planning',
-    context: { attempt: 0, maxAttempts: input.maxAttempts, approveMode: input.approveMode },
-  });
+export function initialWorkflow(input: WorkflowInput): PersistedWorkflow {
+  const s = workflowMachine.resolveState({ value: 'planning', context: initialContext(input) });
   return { value: String(s.value), context: { ...s.context } };
 }
 

@@ -10,6 +10,7 @@ import { CommitHistory } from './history.ts';
 import { DEFAULT_WEIGHTS, type RankWeights, rank } from './rank.ts';
 import { RepoIndex } from './repo-index.ts';
 import { defaultCacheDir, SnapshotStore } from './snapshot-store.ts';
+import { whyRanked } from './why.ts';
 import type { IndexRepoOptions, IndexSummary, SearchRepoOptions, SearchResult } from './types.ts';
 
 export interface CuratorOptions {
@@ -91,7 +92,11 @@ export class Curator {
     const { index, reader } = await this.ensure(opts);
     const t0 = performance.now();
     const topK = opts.topK ?? 10;
-    const ranking = rank(index, opts.query, topK, this.weights);
+    // `explain` changes no score: it only keeps each file's signal values, for the `why` shown to humans.
+    const ranking = rank(index, opts.query, topK, this.weights, { explain: true });
+    const why = new Map(
+      ranking.files.map((f) => [f.path, f.features ? whyRanked(f.features, this.weights) : ''] as const),
+    );
     const chunks = ranking.chunks.map((c) => ({
       path: c.path,
       startLine: c.startLine,
@@ -119,7 +124,12 @@ export class Curator {
           files: ranking.files,
         })
       : ranking.files;
-    return { commit: index.commit, files: files.slice(0, topK), chunks, ms: performance.now() - t0 };
+    return {
+      commit: index.commit,
+      files: files.slice(0, topK).map((f) => ({ path: f.path, score: f.score, why: why.get(f.path) || '' })),
+      chunks,
+      ms: performance.now() - t0,
+    };
   }
 
   /** True when the warm index of the repository is at another commit than the one asked for. */

@@ -37,6 +37,7 @@ export async function answerQuery(curator: Searcher, raw: unknown): Promise<Cura
     const r = await curator.search({ repoPath: q.repoPath, commit: q.commit, query: q.query, topK: q.topK });
     const packed = packContext(r.chunks, { tokenBudget: q.tokenBudget });
     const score = new Map(r.chunks.map((c) => [`${c.path}:${c.startLine}`, c.score]));
+    const fileAt = new Map(r.files.map((f, i) => [f.path, { rank: i + 1, why: f.why ?? '' }] as const));
     return {
       ok: true,
       commit: r.commit,
@@ -48,6 +49,7 @@ export async function answerQuery(curator: Searcher, raw: unknown): Promise<Cura
         symbol: s.symbol,
         text: s.text,
         score: score.get(`${s.path}:${s.startLine}`) ?? 0,
+        why: snippetWhy(fileAt.get(s.path)),
       })),
       ms: r.ms,
     };
@@ -55,6 +57,12 @@ export async function answerQuery(curator: Searcher, raw: unknown): Promise<Cura
     if (err instanceof CuratorError) return { ok: false, code: err.code, error: err.message };
     return { ok: false, code: 'CURATOR_FAILED', error: (err as Error).message };
   }
+}
+
+/** Why a snippet was picked: its file's place in the ranking and the signals behind it. */
+export function snippetWhy(file: { rank: number; why: string } | undefined): string {
+  if (!file) return "a chunk whose code matches the issue's words";
+  return `file #${file.rank} of the ranking${file.why ? `: ${file.why}` : ''}`;
 }
 
 /** Builds (or loads) an index on request: `POST /v1/repos/index` runs here, in the Curator's process. */

@@ -83,6 +83,8 @@ export interface SearchRepoOptions {
 export interface FileHit {
   path: string;
   score: number;
+  /** The signals that ranked it, in words (empty for the quick answer of a cold repository). */
+  why?: string;
 }
 
 export interface ChunkHit {

@@ -1,8 +1,9 @@
 // The Integrator agent: takes path locks, builds on the latest codemesh change of those paths, commits on
 // codemesh/<task-id>, pushes only when asked (config `push: true` or `codemesh run --push`). Conflicts become
 // events, never lost edits.
-import { keys, Patch, patchId, Plan, Review, RepoConfigError, type TaskRecord } from '../../schemas/index.ts';
+import { keys, Patch, patchId, Review, RepoConfigError, type TaskRecord } from '../../schemas/index.ts';
 import { StepFailure } from '../runtime/ask-json.ts';
+import { effectivePlan } from '../runtime/effective-plan.ts';
 import { resolveRepoConfig } from '../tester/repo-config.ts';
 import { oneEffectMachine } from '../runtime/step-machine.ts';
 import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts';
@@ -74,7 +75,7 @@ async function integrate(input: StepInput, signal: AbortSignal): Promise<StepOut
   let commit: string | undefined;
   try {
     const { base, after } = await chooseBase(task.repoPath, task.baseCommit, held.locks);
-    const plan = (await mesh.board.get(keys.plan(task.id), Plan))?.value;
+    const plan = await effectivePlan(mesh.board, task.id);
     const review = (await mesh.board.get(keys.review(task.id, patch.attempt), Review))?.value;
     const extra = [
       ...(plan ? [`Plan: ${plan.summary}`] : []),

@@ -16,6 +16,11 @@ const KNOWN_PRICES: Record<string, { in: number; out: number }> = {
   'gpt-4o-mini': { in: 0.00015, out: 0.0006 },
 };
 
+/** Known USD prices per 1k tokens of a model, if codemesh knows them. */
+export function knownPrice(model: string): { in: number; out: number } | undefined {
+  return KNOWN_PRICES[model];
+}
+
 const RoleSettings = z
   .object({
     baseURL: z.string().min(1),

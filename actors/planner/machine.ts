@@ -1,14 +1,36 @@
 // The Planner agent: repository overview → model → a validated DAG of subtasks on the blackboard.
-import { keys, Plan } from '../../schemas/index.ts';
+import { keys, Plan, PlanContext } from '../../schemas/index.ts';
 import { askJson } from '../runtime/ask-json.ts';
-import { repoOverview } from '../runtime/repo-context.ts';
+import { repoOverviewWithSnippets } from '../runtime/repo-context.ts';
 import { oneEffectMachine } from '../runtime/step-machine.ts';
 import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts';
 import { plannerSystem, plannerUser } from './prompts.ts';
 
 async function planStep(input: StepInput, signal: AbortSignal): Promise<StepOutput> {
   const { task } = input;
-  const overview = await repoOverview(input, `${task.request.title}\n${task.request.description}`, signal);
+  const query = `${task.request.title}\n${task.request.description}`;
+  const { text: overview, snippets } = await repoOverviewWithSnippets(input, query, signal);
+  // What the Planner planned with, for the humans at the `post-plan` gate (first writer wins on a re-run).
+  await input.mesh.board.putOnce(
+    keys.context(task.id),
+    PlanContext,
+    {
+      taskId: task.id,
+      commit: task.baseCommit,
+      query: query.slice(0, 4000),
+      snippets: snippets.map((s) => ({
+        path: s.path,
+        startLine: s.startLine,
+        endLine: s.endLine,
+        symbol: s.symbol ?? '',
+        score: s.score,
+        why: s.why ?? '',
+        text: s.text,
+      })),
+      at: new Date(input.deps.now()).toISOString(),
+    },
+    () => true,
+  );
   const { value: plan } = await askJson(
     input,
     'planner',

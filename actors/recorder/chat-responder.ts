@@ -3,21 +3,22 @@
 import type { Subscription } from '@nats-io/transport-node';
 import type { MeshConnection } from '../../blackboard/index.ts';
 import { type ChatAnswer, ChatQuestion, chatSubjectAll } from '../../schemas/api.ts';
-import { CostLedger, keys, Patch, Plan, Review, TaskRecord, TestRun } from '../../schemas/index.ts';
+import { CostLedger, keys, Patch, Review, TaskRecord, TestRun } from '../../schemas/index.ts';
+import { effectivePlan } from '../runtime/effective-plan.ts';
 
 export async function summarizeTask(mesh: MeshConnection, q: ChatQuestion): Promise<string> {
   const task = (await mesh.board.get(keys.task(q.taskId), TaskRecord))?.value;
   if (!task) return `I have no state for task ${q.taskId} on the blackboard.`;
   const a = task.attempt;
   const [plan, patch, run, review, cost] = await Promise.all([
-    mesh.board.get(keys.plan(task.id), Plan),
+    effectivePlan(mesh.board, task.id),
     a ? mesh.board.get(keys.patch(`${task.id}-p${a}`), Patch) : undefined,
     a ? mesh.board.get(keys.testrun(task.id, a), TestRun) : undefined,
     a ? mesh.board.get(keys.review(task.id, a), Review) : undefined,
     mesh.board.get(keys.cost(task.id), CostLedger),
   ]);
-  const lines = [`Task "${task.request.title}" is ${task.status.replace('_', ' ')} (attempt ${a}).`];
-  if (plan) lines.push(`Plan: ${plan.value.summary} (${plan.value.subtasks.length} subtask(s)).`);
+  const lines = [`Task "${task.request.title}" is ${task.status.replaceAll('_', ' ')} (attempt ${a}).`];
+  if (plan) lines.push(`Plan: ${plan.summary} (${plan.subtasks.length} subtask(s)).`);
   if (patch)
     lines.push(
       `Latest patch ${patch.value.id}: ${patch.value.summary}; files ${patch.value.files.join(', ')}.`,

@@ -7,6 +7,7 @@ import {
   keys,
   Patch,
   Plan,
+  PlanApproval,
   patchId as patchIdOf,
   Review,
   stepId,
@@ -150,6 +151,16 @@ export async function projectEvent(
           .insert(plans)
           .values({ taskId, summary: plan.summary, body: plan, createdAt: d(event.at) })
           .onConflictDoNothing();
+      return;
+    }
+    case 'plan.approved': {
+      // An approver's edit replaces the plan the record keeps (the audit log keeps who changed it and to what).
+      const edited = (await board.get(keys.planapproval(taskId), PlanApproval))?.value.plan;
+      if (edited)
+        await db
+          .insert(plans)
+          .values({ taskId, summary: edited.summary, body: edited, createdAt: d(event.at) })
+          .onConflictDoUpdate({ target: plans.taskId, set: { summary: edited.summary, body: edited } });
       return;
     }
     case 'patch.proposed': {

@@ -1,6 +1,7 @@
 // The Reviewer agent: critique of a patch and its test run → approve or revise, with confidence and risks.
-import { keys, Patch, patchId, Plan, Review, ReviewVerdict, TestRun } from '../../schemas/index.ts';
+import { keys, Patch, patchId, Review, ReviewVerdict, TestRun } from '../../schemas/index.ts';
 import { askJson, StepFailure } from '../runtime/ask-json.ts';
+import { effectivePlan } from '../runtime/effective-plan.ts';
 import { oneEffectMachine } from '../runtime/step-machine.ts';
 import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts';
 import { reviewerSystem, reviewerUser } from './prompts.ts';
@@ -64,7 +65,7 @@ async function reviewStep(input: StepInput, signal: AbortSignal): Promise<StepOu
   const patch = (await mesh.board.get(keys.patch(pid), Patch))?.value;
   if (!patch) throw new StepFailure(`patch ${pid} is not on the blackboard`);
   const testRun = (await mesh.board.get(keys.testrun(task.id, attempt), TestRun))?.value;
-  const plan = (await mesh.board.get(keys.plan(task.id), Plan))?.value;
+  const plan = await effectivePlan(mesh.board, task.id);
   const { value } = await askJson(
     input,
     'reviewer',

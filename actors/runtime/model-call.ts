@@ -44,7 +44,8 @@ export async function callModel(
   role: 'planner' | 'coder' | 'reviewer',
   req: Omit<ChatRequest, 'role' | 'taskId'>,
 ): Promise<ChatResult> {
-  const result = await input.deps.models(role).chat({ ...req, role, taskId: input.task.id });
+  const models = input.deps.models(role, { orgId: input.task.orgId });
+  const result = await models.chat({ ...req, role, taskId: input.task.id });
   await recordCost(input, role, result);
   return result;
 }

@@ -50,10 +50,19 @@ export interface RetrievedSnippet {
   endLine: number;
   text: string;
   score: number;
+  symbol?: string;
+  /** Why the Curator picked it (see actors/curator/why.ts). */
+  why?: string;
 }
 
-/** The model client of each role (see actors/llm). */
-export type ModelProvider = (role: 'planner' | 'coder' | 'reviewer') => ModelClient;
+/**
+ * The model client of each role (see actors/llm), for the task's org: its settings (`POST /v1/config/models`)
+ * are resolved at every call, over the environment's.
+ */
+export type ModelProvider = (
+  role: 'planner' | 'coder' | 'reviewer',
+  scope?: { orgId?: string },
+) => ModelClient;
 
 export interface AgentDefinition {
   capability: Capability;

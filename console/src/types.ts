@@ -2,6 +2,7 @@
 
 export type TaskStatus =
   | 'planning'
+  | 'awaiting_plan_approval'
   | 'coding'
   | 'testing'
   | 'reviewing'
@@ -103,6 +104,7 @@ export interface TaskDetail {
     updatedAt?: string;
   };
   plan: Plan | null;
+  planApproval?: PlanApproval | null;
   patches: Patch[];
   testRuns: TestRun[];
   reviews: Review[];
@@ -136,4 +138,33 @@ export interface DeadLetter {
 export interface DeadLetterList {
   items: DeadLetter[];
   nextCursor: number | null;
+}
+
+export interface PlanApproval {
+  decision: 'approve' | 'reject';
+  comment: string;
+  plan?: Plan;
+  by: string;
+  at: string;
+}
+
+/** `GET /v1/tasks/{id}/plan`: the plan, what it was made from, and the `post-plan` decision. */
+export interface PlanGate {
+  taskId: string;
+  status: TaskStatus;
+  gate: 'post-plan' | null;
+  plan: Plan | null;
+  proposed: Plan | null;
+  context: {
+    commit: string;
+    snippets: Array<{
+      path: string;
+      startLine: number;
+      endLine: number;
+      symbol: string;
+      why: string;
+      score: number;
+    }>;
+  } | null;
+  approval: PlanApproval | null;
 }

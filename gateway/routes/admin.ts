@@ -1,5 +1,5 @@
-// Administration: orgs, members and repo roles, repository registration, personal access tokens, model
-// settings. Every change goes to the audit log (who, what, when).
+// Administration: orgs, members and repo roles, repository registration, personal access tokens (model
+// settings: models.ts). Every change goes to the audit log (who, what, when).
 import { and, desc, eq } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { basename } from 'node:path';
@@ -8,7 +8,6 @@ import { resolveRepo } from '../../actors/runtime/git.ts';
 import {
   CreateOrgBody,
   CreatePatBody,
-  ModelConfigBody,
   RegisterRepoBody,
   RepoConfigBody,
   SetMemberBody,
@@ -24,20 +23,10 @@ import type { Principal } from '../types.ts';
 
 const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
-async function requireOrgAdmin(gw: Gateway, p: Principal, orgId: string): Promise<void> {
+export async function requireOrgAdmin(gw: Gateway, p: Principal, orgId: string): Promise<void> {
   requireScope(p, 'config:write');
   if (!SLUG.test(orgId) || !atLeast(await gw.access.orgRole(p, orgId), 'admin'))
     throw new ApiError(403, 'FORBIDDEN', `you need the admin role in org ${orgId.slice(0, 64)}`);
-}
-
-/** Model settings as stored, with every API key replaced by whether one is set. */
-function withoutKeys(roles: Record<string, Record<string, unknown>>) {
-  return Object.fromEntries(
-    Object.entries(roles).map(([role, { apiKey, ...rest }]) => [
-      role,
-      { ...rest, apiKeySet: typeof apiKey === 'string' },
-    ]),
-  );
 }
 
 /** Registered settings live with the org's policies (kind `repo-config:<repo id>`): no table change. */
@@ -220,43 +209,5 @@ export function adminRoutes(app: Hono<Env>, gw: Gateway): void {
     gw.auth.forgetPat(id);
     await gw.audit(p, 'token.revoke', id, null);
     return c.json({ revoked: id });
-  });
-
-  app.post('/v1/config/models', async (c) => {
-    const p = c.get('principal');
-    const req = ModelConfigBody.parse(await body(c));
-    await requireOrgAdmin(gw, p, req.org);
-    const [cur] = await gw.db
-      .select({ body: schema.policies.body })
-      .from(schema.policies)
-      .where(and(eq(schema.policies.orgId, req.org), eq(schema.policies.kind, 'models')));
-    const prev = (cur?.body ?? {}) as Record<string, Record<string, unknown>>;
-    const next: Record<string, Record<string, unknown>> = { ...prev };
-    for (const [role, setting] of Object.entries(req.roles))
-      next[role] = { ...(prev[role] ?? {}), ...setting };
-    const at = new Date(gw.now());
-    await gw.db
-      .insert(schema.policies)
-      .values({ orgId: req.org, kind: 'models', body: next, updatedBy: p.userId, updatedAt: at })
-      .onConflictDoUpdate({
-        target: [schema.policies.orgId, schema.policies.kind],
-        set: { body: next, updatedBy: p.userId, updatedAt: at },
-      });
-    // The audit entry names what changed, never the key itself.
-    await gw.audit(p, 'config.models', req.org, req.org, {
-      roles: withoutKeys(req.roles as Record<string, Record<string, unknown>>),
-    });
-    return c.json({ org: req.org, roles: withoutKeys(next) });
-  });
-
-  app.get('/v1/config/models', async (c) => {
-    const p = c.get('principal');
-    const org = c.req.query('org') ?? '';
-    await requireOrgAdmin(gw, p, org);
-    const [cur] = await gw.db
-      .select({ body: schema.policies.body })
-      .from(schema.policies)
-      .where(and(eq(schema.policies.orgId, org), eq(schema.policies.kind, 'models')));
-    return c.json({ org, roles: withoutKeys((cur?.body ?? {}) as Record<string, Record<string, unknown>>) });
   });
 }

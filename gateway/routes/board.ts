@@ -36,6 +36,8 @@ export function taskOfKey(key: string): string | undefined {
   switch (kind) {
     case 'task':
     case 'plan':
+    case 'planapproval':
+    case 'context':
     case 'cost':
       m = /^(t-[a-z0-9]+)$/.exec(rest);
       break;
@@ -125,7 +127,8 @@ class BoardFilter {
 
   async allows(key: string, value: unknown): Promise<boolean> {
     const kind = kindOfKey(key);
-    if (!kind) return false;
+    // Model settings are no task's and hold sealed keys: not for the feed, not even for a superuser.
+    if (!kind || kind === 'models') return false;
     if (this.p.superuser) return true;
     if (kind === 'lock') return this.allowsLock(key, value);
     const taskId = taskOfKey(key);

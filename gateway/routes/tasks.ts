@@ -15,6 +15,7 @@ import {
   newId,
   Patch,
   Plan,
+  PlanApproval,
   Review,
   TaskRecord,
   TestRun,
@@ -106,7 +107,7 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
     // it failed while it runs. A record write that fails refuses the task before it exists anywhere else.
     const task = await prepareTask(
       { ...request, repo: repo.path, ...(config ? { config } : {}) },
-      { now: gw.now },
+      { now: gw.now, orgId: repo.orgId },
     );
     await upsertTask(gw.db, task, { createdBy: p.userId });
     try {
@@ -187,9 +188,10 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
     const id = taskIdParam(c.req.param('id'));
     const { record } = await gw.access.authorizeTask(p, id, 'viewer');
     // The task, plan and cost do not depend on each other: one round trip for the three.
-    const [taskEntry, plan, cost] = await Promise.all([
+    const [taskEntry, plan, planApproval, cost] = await Promise.all([
       record ? undefined : mesh.board.get(keys.task(id), TaskRecord),
       mesh.board.get(keys.plan(id), Plan),
+      mesh.board.get(keys.planapproval(id), PlanApproval),
       mesh.board.get(keys.cost(id), CostLedger),
     ]);
     const task = record ?? taskEntry?.value;
@@ -202,7 +204,9 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
     ]);
     return c.json({
       task,
-      plan: plan?.value ?? null,
+      // The plan the agents work to: edited at the `post-plan` gate, else the Planner's (`GET .../plan`: both).
+      plan: planApproval?.value.plan ?? plan?.value ?? null,
+      planApproval: planApproval?.value ?? null,
       patches: patches.flatMap((x) => (x ? [x.value] : [])),
       testRuns: testRuns.flatMap((t) => (t ? [{ ...t.value, log: t.value.log.slice(-8000) }] : [])),
       reviews: reviews.flatMap((r) => (r ? [r.value] : [])),

@@ -6,6 +6,7 @@ import { type BoardState, keyOfTask } from '../lib/board.ts';
 import type { TaskDetail } from '../types.ts';
 import { ApprovalBox } from './ApprovalBox.tsx';
 import { PatchView } from './PatchView.tsx';
+import { PlanGateBox } from './PlanGateBox.tsx';
 import { PlanDag } from './PlanDag.tsx';
 import { ReviewView } from './ReviewView.tsx';
 import { StatusBadge } from './Status.tsx';
@@ -76,6 +77,10 @@ export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
               </Show>
             </header>
 
+            <Show when={d().task.status === 'awaiting_plan_approval'}>
+              <PlanGateBox taskId={d().task.id} onDone={() => void refetch()} />
+            </Show>
+
             <Show when={pendingPatch()}>
               {(pid) => <ApprovalBox patchId={pid()} onDone={() => void refetch()} />}
             </Show>
@@ -101,6 +106,15 @@ export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
             </div>
 
             <h3>Plan</h3>
+            <Show when={d().planApproval}>
+              {(a) => (
+                <p class="small muted">
+                  Plan {a().decision === 'approve' ? 'approved' : 'rejected'} by {a().by}
+                  {a().plan ? ' (edited)' : ''}
+                  {a().comment ? `: ${a().comment}` : ''}
+                </p>
+              )}
+            </Show>
             <Show when={d().plan} fallback={<p class="muted">No plan yet.</p>}>
               {(plan) => <PlanDag plan={plan()} />}
             </Show>
