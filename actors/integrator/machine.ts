@@ -54,7 +54,18 @@ async function integrate(input: StepInput, signal: AbortSignal): Promise<StepOut
   const branch = branchFor(task.id);
 
   const done = await existingIntegration(task.repoPath, task, patch);
-  if (done) return { ok: true, data: { branch, commit: done, files: patch.files, resumed: true } };
+  if (done) {
+    // A run cut off after committing (a crash, a NATS outage before the event got out) is resumed here: the
+    // event is published again under the same id, so it exists once whether or not the first one landed.
+    const data = { branch, commit: done, files: patch.files, resumed: true };
+    await deps.emit({
+      id: `${input.stepId}:integrate.committed`,
+      taskId: task.id,
+      type: 'integrate.committed',
+      data,
+    });
+    return { ok: true, data };
+  }
 
   const held = await acquirePathLocks(mesh.board, {
     repoPath: task.repoPath,
