@@ -145,13 +145,29 @@ async function cmdActor(argv: string[]): Promise<number> {
       ? acquireStateLock(s.dataDir, 'actor recorder')
       : undefined;
   lock?.update({ natsUrl });
-  const actor = await startActor(role, {
-    natsUrl,
-    dataDir: s.dataDir,
-    leaseMs: s.leaseMs,
-    conductor: s.leaseMs ? { sweepMs: Math.max(100, s.leaseMs / 3), reannounceMs: s.leaseMs } : undefined,
-    log: (l) => console.error(l),
-  });
+  const start = () =>
+    startActor(role, {
+      natsUrl,
+      dataDir: s.dataDir,
+      leaseMs: s.leaseMs,
+      conductor: s.leaseMs ? { sweepMs: Math.max(100, s.leaseMs / 3), reannounceMs: s.leaseMs } : undefined,
+      log: (l) => console.error(l),
+    });
+  // A long-lived actor outlives a NATS restart once connected; it also waits for one at start (a server
+  // restarting, or started after the actors), up to CODEMESH_NATS_WAIT_S (default 60), then says so.
+  const deadline = Date.now() + 1000 * Number(process.env.CODEMESH_NATS_WAIT_S ?? 60);
+  let actor: Awaited<ReturnType<typeof start>>;
+  for (let said = false; ; ) {
+    try {
+      actor = await start();
+      break;
+    } catch (err) {
+      if (!(err instanceof NatsUnavailableError) || Date.now() >= deadline) throw err;
+      if (!said) console.error(`codemesh actor ${role}: waiting for NATS at ${natsUrl}`);
+      said = true;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
   console.error(`codemesh actor ${role} on ${natsUrl} (pid ${process.pid})`);
   await waitForSignal();
   await actor.stop();
