@@ -1,4 +1,5 @@
 // Contract-net against a real nats-server: racing coordinators, a silent winner, the lease taking over.
+import { planningTask } from '../../test/task-record.ts';
 import { createInbox } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MeshConnection } from '../../blackboard/index.ts';
@@ -10,7 +11,6 @@ import { oneEffectMachine } from '../runtime/step-machine.ts';
 import type { AgentDeps } from '../runtime/types.ts';
 import { Conductor } from './conductor.ts';
 import { runAuction } from './auction.ts';
-import { initialWorkflow } from './workflow.ts';
 
 let nats: NatsFixture;
 let mesh: MeshConnection;
@@ -35,24 +35,7 @@ function deps(m: MeshConnection): AgentDeps {
 }
 
 async function putTask(id: string): Promise<void> {
-  const now = new Date().toISOString();
-  await mesh.board.create(keys.task(id), TaskRecord, {
-    id,
-    request: {
-      repo: '/tmp',
-      title: 't',
-      description: '',
-      approve: 'manual',
-      budget: { maxAttempts: 3, maxCostUsd: 5, maxTokens: 1000 },
-    },
-    repoPath: '/tmp',
-    baseCommit: 'a'.repeat(40),
-    status: 'planning',
-    attempt: 0,
-    workflow: initialWorkflow({ maxAttempts: 3, approveMode: 'manual' }),
-    createdAt: now,
-    updatedAt: now,
-  });
+  await mesh.board.create(keys.task(id), TaskRecord, planningTask(id));
 }
 
 async function host(name: string, ran: string[], opts: { leaseMs?: number } = {}) {

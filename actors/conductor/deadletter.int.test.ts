@@ -1,12 +1,12 @@
 // The conductor gives up on an event (bounded redelivery, then the dead-letter stream): the task it belonged to
 // fails with a reason that names the letter, instead of waiting forever for what that event would have started.
+import { planningTask } from '../../test/task-record.ts';
 import { z } from 'zod';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { listDeadLetters, type MeshConnection } from '../../blackboard/index.ts';
 import { keys, subjects, TaskRecord } from '../../schemas/index.ts';
 import { type NatsFixture, startNatsFixture } from '../../test/nats.ts';
 import { Conductor } from './conductor.ts';
-import { initialWorkflow } from './workflow.ts';
 
 const CONSUMER = 'conductor-dlq-test';
 let nats: NatsFixture;
@@ -28,24 +28,7 @@ afterAll(async () => {
 });
 
 async function putTask(id: string): Promise<void> {
-  const now = new Date().toISOString();
-  await mesh.board.create(keys.task(id), TaskRecord, {
-    id,
-    request: {
-      repo: '/tmp',
-      title: 't',
-      description: '',
-      approve: 'manual',
-      budget: { maxAttempts: 3, maxCostUsd: 5, maxTokens: 1000 },
-    },
-    repoPath: '/tmp',
-    baseCommit: 'a'.repeat(40),
-    status: 'planning',
-    attempt: 0,
-    workflow: initialWorkflow({ maxAttempts: 3, approveMode: 'manual' }),
-    createdAt: now,
-    updatedAt: now,
-  });
+  await mesh.board.create(keys.task(id), TaskRecord, planningTask(id));
 }
 
 async function ended(id: string): Promise<TaskRecord> {

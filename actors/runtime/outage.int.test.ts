@@ -1,6 +1,7 @@
 // Agents across a NATS outage: nats-server is killed with SIGKILL while a step runs and started again on the
 // same port and store. What failed because the server was away is not the task's failure; what kept going
 // finishes; a question to the Curator lost with the old server is asked again.
+import { planningTask } from '../../test/task-record.ts';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connectMesh, type MeshConnection } from '../../blackboard/index.ts';
 import { createSandbox } from '../../sandbox-agent/index.ts';
@@ -14,7 +15,6 @@ import {
   TaskRecord,
 } from '../../schemas/index.ts';
 import { type KillableNats, startKillableNats } from '../../test/nats.ts';
-import { initialWorkflow } from '../conductor/workflow.ts';
 import { AgentHost } from './agent-host.ts';
 import { curatorClient } from './retrieve.ts';
 import { oneEffectMachine } from './step-machine.ts';
@@ -75,24 +75,7 @@ function deps(m: MeshConnection): AgentDeps {
 
 /** A task waiting in `planning` and its plan step awarded to `instanceId`, as a conductor would leave them. */
 async function awardPlan(taskId: string, instanceId: string): Promise<string> {
-  const now = new Date().toISOString();
-  await test.board.create(keys.task(taskId), TaskRecord, {
-    id: taskId,
-    request: {
-      repo: '/tmp',
-      title: 't',
-      description: '',
-      approve: 'manual',
-      budget: { maxAttempts: 3, maxCostUsd: 5, maxTokens: 1000 },
-    },
-    repoPath: '/tmp',
-    baseCommit: 'a'.repeat(40),
-    status: 'planning',
-    attempt: 0,
-    workflow: initialWorkflow({ maxAttempts: 3, approveMode: 'manual' }),
-    createdAt: now,
-    updatedAt: now,
-  });
+  await test.board.create(keys.task(taskId), TaskRecord, planningTask(taskId));
   const sid = stepId(taskId, 'plan', 1);
   const { revision } = await test.board.create(keys.award(sid), Award, {
     stepId: sid,
