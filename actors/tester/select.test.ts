@@ -88,6 +88,67 @@ describe('selectTests', () => {
     expect(s.why.at(-1)).toBe('1 more related test files left out (cap 2, test.max_files)');
   });
 
+  it('prefers tests near the changed module to same-named tests of unrelated packages (test_utils.py)', async () => {
+    const { dir } = makeRepo(
+      {
+        'tests/runtests.py': '',
+        'django/__init__.py': '',
+        'django/contrib/__init__.py': '',
+        'django/contrib/admindocs/__init__.py': '',
+        'django/contrib/admindocs/utils.py': 'def parse_rst(text):\n    return text\n',
+        'tests/admin_docs/test_utils.py': 'def test_parse():\n    pass\n',
+        'tests/admin_docs/test_views.py': 'from django.contrib.admindocs.utils import parse_rst\n',
+        'tests/backends/test_utils.py': 'def test_truncate():\n    pass\n',
+        'tests/forms_tests/tests/test_utils.py': 'def test_flatatt():\n    pass\n',
+        'tests/utils_tests/test_text.py': 'def test_wrap():\n    pass\n',
+        'django/utils/__init__.py': '',
+        'django/utils/text.py': 'def wrap(t):\n    return t\n',
+      },
+      tmp(),
+    );
+    const files = await listFiles(dir);
+    const admindocs = await selectTests({
+      workDir: dir,
+      kind: 'django',
+      files,
+      changedFiles: ['django/contrib/admindocs/utils.py'],
+    });
+    expect(admindocs.labels).toEqual(['admin_docs.test_utils', 'admin_docs.test_views']);
+    expect(admindocs.why).toEqual([
+      'tests/admin_docs/test_utils.py: named after django/contrib/admindocs/utils.py',
+      'tests/admin_docs/test_views.py: imports django/contrib/admindocs/utils.py',
+    ]);
+    // `utils_tests/` is near `django/utils/`.
+    const text = await selectTests({
+      workDir: dir,
+      kind: 'django',
+      files,
+      changedFiles: ['django/utils/text.py'],
+    });
+    expect(text.labels).toEqual(['utils_tests.test_text']);
+    // Nothing near: a few same-named files elsewhere, and said so.
+    const { dir: lone } = makeRepo(
+      {
+        'tests/runtests.py': '',
+        'django/__init__.py': '',
+        'django/core/__init__.py': '',
+        'django/core/utils.py': '',
+        'tests/backends/test_utils.py': '',
+        'tests/forms_tests/tests/test_utils.py': '',
+        'tests/sitemaps_tests/test_utils.py': '',
+      },
+      tmp(),
+    );
+    const far = await selectTests({
+      workDir: lone,
+      kind: 'django',
+      files: await listFiles(lone),
+      changedFiles: ['django/core/utils.py'],
+    });
+    expect(far.files).toHaveLength(2);
+    expect(far.why[0]).toMatch(/named after django\/core\/utils\.py \(in another package\)$/);
+  });
+
   it("leaves django's gis_tests out (they abort a run without a GIS backend), and says so", async () => {
     const { dir } = makeRepo(
       {

@@ -90,8 +90,14 @@ export async function selectTests(input: SelectInput): Promise<Selection> {
 
   // 3. Tests related to the changed source files: named after them, or importing them.
   const sources = input.changedFiles.filter((f) => languageOf(f) === lang && !isTestFile(f, lang));
+  // A test named after a common module name (`test_utils.py` for `admindocs/utils.py`) in an unrelated
+  // package says little: it comes after every better reason, and only when there is none.
+  const elsewhere = new Map<string, string>();
   for (const src of sources) {
-    for (const t of namedAfter(src, tests)) add(related, t, `named after ${src}`);
+    for (const t of namedAfter(src, tests)) {
+      if (near(src, t)) add(related, t, `named after ${src}`);
+      else if (!related.has(t)) elsewhere.set(t, `named after ${src} (in another package)`);
+    }
   }
   for (const src of sources) {
     const pattern = importPattern(src, lang, input.files);
@@ -110,8 +116,13 @@ export async function selectTests(input: SelectInput): Promise<Selection> {
   // Tests the issue mentions by source path (a traceback frame, a module) pull in their tests too.
   for (const path of mentionedPaths(issue)) {
     if (testSet.has(path) || languageOf(path) !== lang || !input.files.includes(path)) continue;
-    for (const t of namedAfter(path, tests)) add(related, t, `named after ${path}, which the issue names`);
+    for (const t of namedAfter(path, tests)) {
+      if (near(path, t)) add(related, t, `named after ${path}, which the issue names`);
+    }
   }
+  // Only when nothing nearer relates to the change, and then a few.
+  if (related.size === 0)
+    for (const [t, reason] of [...elsewhere].slice(0, MAX_ELSEWHERE)) add(related, t, reason);
 
   // Django's GIS tests abort the whole run ("A GIS database backend is required") on its default sqlite
   // settings: left out, and said so.
@@ -271,6 +282,39 @@ function addedTests(diff: string, lang: Language | undefined): Map<string, strin
     out.set(file, list);
   }
   return out;
+}
+
+/** Name-only matches from other packages, taken when nothing nearer relates to the change. */
+const MAX_ELSEWHERE = 2;
+
+const STOP_DIRS = new Set(['src', 'lib', 'test', 'tests', 'testing', '__tests__', 'spec', 'specs']);
+
+/** A directory name's comparable forms: `admin_docs` → admin, doc, admindoc; `utils_tests` → util. */
+function dirForms(dir: string): string[] {
+  const one = (w: string) => w.toLowerCase().replace(/s$/, '');
+  const parts = dir.split(/[_\-.]+/).filter((w) => w && !STOP_DIRS.has(w.toLowerCase()));
+  if (STOP_DIRS.has(dir.toLowerCase())) return [];
+  return [...new Set([...parts.map(one), one(dir.replace(/[_\-.]+/g, ''))])].filter((w) => w.length > 1);
+}
+
+/**
+ * Whether a test file lives near a source file: they share a directory name below the source's top
+ * package (`django/contrib/admindocs/utils.py` ~ `tests/admin_docs/test_utils.py`, not
+ * `tests/backends/test_utils.py`). A module at the top of its package (`src/flask/helpers.py`) is near
+ * every test.
+ */
+function near(src: string, test: string): boolean {
+  const srcDirs = posix
+    .dirname(src)
+    .split('/')
+    .filter((d) => d !== '.' && !STOP_DIRS.has(d.toLowerCase()));
+  const mine = new Set(srcDirs.slice(1).flatMap(dirForms));
+  if (mine.size === 0) return true;
+  return posix
+    .dirname(test)
+    .split('/')
+    .flatMap(dirForms)
+    .some((w) => mine.has(w));
 }
 
 /** Test files named after a source file: `test_point.py`, `point_test.go`, `point.test.ts`, `tests/point/`. */

@@ -1,7 +1,7 @@
 // `codemesh eval swe` end to end on a synthetic SWE-bench instance built on test/fixtures/py-calc: the gold
 // patch fixes subtract(), the test patch adds a failing test. Real git, bwrap, nats-server and the whole mesh
 // with the replay model; no network, no real clones.
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { git, makeFixtureRepo } from '../../test/fixture-repo.ts';
 import { UsageError } from '../errors.ts';
 import type { SweInstance } from './dataset.ts';
 import { evalSwe } from './evaluate.ts';
-import { grade } from './grade.ts';
+import { grade, treeDigest } from './grade.ts';
 import { cmdEvalSwe } from './main.ts';
 
 let root: string;
@@ -83,6 +83,55 @@ describe('eval swe', () => {
     expect(broken.env_error).toMatch(/does not apply/);
   });
 
+  it('grading: a byte-identical tree is graded once (cache keyed by the whole tree), a different one runs', async () => {
+    const gitDir = join(repos, 'acme__py-calc');
+    const cacheDir = join(root, 'grade-cache');
+    const common = {
+      inst,
+      gitDir,
+      commit: inst.base_commit,
+      sandbox,
+      shimDir: join(root, 'no-shim'),
+      cacheDir,
+    };
+    const first = await grade({ ...common, patch: inst.patch });
+    expect(first).toMatchObject({ resolved: true });
+    expect(first.cached).toBeUndefined();
+    const again = await grade({ ...common, patch: inst.patch });
+    expect(again).toMatchObject({ resolved: true, cached: true, f2p_failed: [], p2p_failed: [] });
+    // One byte away from the gold tree (a comment): a real run, and its own verdict.
+    const other = await grade({
+      ...common,
+      patch: inst.patch.replace('+    return a - b', '+    return a - b  #'),
+    });
+    expect(other.cached).toBeUndefined();
+    expect(other.resolved).toBe(true);
+    const base = await grade(common);
+    expect(base.cached).toBeUndefined();
+    expect(base.resolved).toBe(false);
+    // The baseline decides P2P on a cached outcome too.
+    const judged = await grade({ ...common, patch: inst.patch, p2pBaseline: [] });
+    expect(judged).toMatchObject({ cached: true, p2p_env: inst.PASS_TO_PASS });
+  });
+
+  it('treeDigest sees content, file names and the executable bit', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'codemesh-digest-'));
+    try {
+      writeFileSync(join(d, 'a.py'), 'x = 1\n');
+      const one = await treeDigest(d);
+      expect(await treeDigest(d)).toBe(one);
+      chmodSync(join(d, 'a.py'), 0o755);
+      const exec = await treeDigest(d);
+      expect(exec).not.toBe(one);
+      writeFileSync(join(d, 'a.py'), 'x = 2\n');
+      expect(await treeDigest(d)).not.toBe(exec);
+      renameSync(join(d, 'a.py'), join(d, 'b.py'));
+      expect(await treeDigest(d)).not.toBe(exec);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   it('replay: the whole mesh integrates the known fix, and it is graded resolved', async () => {
     const report = await evalSwe({
       instances: [inst],
@@ -99,8 +148,10 @@ describe('eval swe', () => {
     expect(row).toMatchObject({ resolved: true, gold_ok: true, f2p_failed: [], p2p_failed: [] });
     expect(row.tokens).toBeGreaterThan(100);
     expect(Object.keys(row.steps)).toEqual(
-      expect.arrayContaining(['plan', 'code', 'test', 'review', 'integrate', 'grade']),
+      expect.arrayContaining(['plan', 'code', 'test', 'review', 'integrate']),
     );
+    // The replay integrates the gold fix and the upstream tests: graded, that is the gold run's very tree.
+    expect(row.grade_cached).toBe(true);
     expect(row.verdict_s).toBeGreaterThan(0);
     expect(report).toMatchObject({
       n: 1,

@@ -67,6 +67,8 @@ export interface AttemptRow {
   wall_s: number;
   verdict_s?: number;
   steps: Record<string, number>;
+  /** Graded from the outcome of a byte-identical tree graded before (usually the gold run's). */
+  grade_cached?: boolean;
 }
 
 export interface InstanceRow extends AttemptRow {
@@ -90,6 +92,9 @@ export interface EvalSweReport {
   wall_s_p50: number;
   wall_s_p95: number;
   verdict_s_p50?: number;
+  verdict_s_p95?: number;
+  /** Attempts graded from the outcome of a byte-identical tree graded before (no test run of their own). */
+  grade_cached: number;
   instances: InstanceRow[];
 }
 
@@ -151,6 +156,8 @@ async function goldBaseline(inst: SweInstance, o: EvalSweOptions, fresh: boolean
     shimDir: o.shimDir,
     timeoutMs: o.testTimeoutMs,
     logFile: join(o.home, 'logs', `${inst.instance_id}.gold.log`),
+    cacheDir: join(o.home, 'grades'),
+    refresh: fresh,
   });
   const b: GoldBaseline = {
     gold_ok: r.f2p_failed.length === 0 && !r.env_error,
@@ -313,6 +320,7 @@ export async function evalSwe(opts: EvalSweOptions): Promise<EvalSweReport> {
                 shimDir: o.shimDir,
                 timeoutMs: o.testTimeoutMs,
                 logFile: join(o.home, 'logs', `${inst.instance_id}.${a}.log`),
+                cacheDir: join(o.home, 'grades'),
               });
               Object.assign(row, {
                 resolved: g.resolved,
@@ -321,7 +329,9 @@ export async function evalSwe(opts: EvalSweOptions): Promise<EvalSweReport> {
                 p2p_env: g.p2p_env,
                 ...(g.env_error ? { env_error: g.env_error } : {}),
               });
-              row.steps.grade = round(g.test_s);
+              // A cached outcome took no test run here: its seconds are the earlier run's, not this row's.
+              if (g.cached) row.grade_cached = true;
+              else row.steps.grade = round(g.test_s);
             }
           } catch (err) {
             row.env_error = `${(err as Error).message}`.slice(0, 1000);
@@ -386,7 +396,10 @@ export function summarize(mode: EvalSweReport['mode'], rows: InstanceRow[], k: n
         0.95,
       ),
     ),
-    ...(verdicts.length ? { verdict_s_p50: round(quantile(verdicts, 0.5)) } : {}),
+    ...(verdicts.length
+      ? { verdict_s_p50: round(quantile(verdicts, 0.5)), verdict_s_p95: round(quantile(verdicts, 0.95)) }
+      : {}),
+    grade_cached: all.filter((r) => r.grade_cached).length,
     instances: rows,
   };
 }

@@ -2,8 +2,9 @@
 // instance's test files reset to the base commit and its test_patch applied, the instance's own test command
 // under bubblewrap, the log parsed with the project's parser, and the FAIL_TO_PASS / PASS_TO_PASS verdict.
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Sandbox } from '../../sandbox-agent/index.ts';
@@ -27,7 +28,26 @@ export interface GradeOptions {
   timeoutMs?: number;
   /** Where the full test log is copied (optional). */
   logFile?: string;
+  /**
+   * A directory of earlier outcomes keyed by the digest of the whole graded tree (every file's path, mode and
+   * content after the patches), the command and its env: a byte-identical tree is graded once.
+   */
+  cacheDir?: string;
+  /** Run even when `cacheDir` holds this tree's outcome (and replace it). */
+  refresh?: boolean;
   signal?: AbortSignal;
+}
+
+/** What one run of the instance's tests said, before it is judged against FAIL_TO_PASS / PASS_TO_PASS. */
+interface Outcome {
+  /** FAIL_TO_PASS and PASS_TO_PASS tests that did not pass. */
+  notPassed: string[];
+  /** How many tests the log reported. */
+  results: number;
+  exit_code: number | null;
+  timedOut: boolean;
+  tail: string;
+  test_s: number;
 }
 
 export interface GradeResult {
@@ -40,6 +60,8 @@ export interface GradeResult {
   env_error?: string;
   test_s: number;
   exit_code: number | null;
+  /** The outcome came from `cacheDir`: a byte-identical tree was graded before (test_s is that run's). */
+  cached?: boolean;
 }
 
 /** Paths a unified diff touches (both sides of each `diff --git` header). */
@@ -91,46 +113,125 @@ export async function grade(o: GradeOptions): Promise<GradeResult> {
       );
     }
     for (const [rel, content] of Object.entries(plan.files)) await writeFile(join(tree, rel), content);
-    const log = join(root, 'test.log');
-    const res = await o.sandbox.run({
-      command: plan.argv,
-      workDir: tree,
-      env: plan.env,
-      timeoutMs: o.timeoutMs ?? 1_800_000,
-      memoryMb: 4096,
-      logFile: log,
-      readOnlyPaths: plan.needsShim ? [o.shimDir] : [],
-      signal: o.signal,
-    });
-    const text = await readFile(log, 'utf8').catch(() => `${res.stdout}\n${res.stderr}`);
-    if (o.logFile) {
-      await mkdir(dirname(o.logFile), { recursive: true });
-      await writeFile(o.logFile, `$ ${plan.argv.join(' ')}\n${text}`);
+    const key = o.cacheDir
+      ? createHash('sha256')
+          .update(
+            // The tree's own (temporary) path appears in the env: the key names it by its place, not its name.
+            JSON.stringify([await treeDigest(tree), plan.argv, plan.env, plan.parser, o.timeoutMs ?? null])
+              .split(JSON.stringify(tree).slice(1, -1))
+              .join('<tree>'),
+          )
+          .digest('hex')
+      : undefined;
+    const cacheFile = key && o.cacheDir ? join(o.cacheDir, `${key}.json`) : undefined;
+    let out: Outcome | undefined;
+    let cached = false;
+    if (cacheFile && !o.refresh && existsSync(cacheFile)) {
+      out = JSON.parse(await readFile(cacheFile, 'utf8')) as Outcome;
+      cached = true;
+    } else {
+      const log = join(root, 'test.log');
+      const res = await o.sandbox.run({
+        command: plan.argv,
+        workDir: tree,
+        env: plan.env,
+        timeoutMs: o.timeoutMs ?? 1_800_000,
+        memoryMb: 4096,
+        logFile: log,
+        readOnlyPaths: plan.needsShim ? [o.shimDir] : [],
+        signal: o.signal,
+      });
+      const text = await readFile(log, 'utf8').catch(() => `${res.stdout}\n${res.stderr}`);
+      if (o.logFile) {
+        await mkdir(dirname(o.logFile), { recursive: true });
+        await writeFile(o.logFile, `$ ${plan.argv.join(' ')}\n${text}`);
+      }
+      const map = parseLog(plan.parser, text);
+      out = {
+        notPassed: [...o.inst.FAIL_TO_PASS, ...o.inst.PASS_TO_PASS].filter((t) => !passed(map, t)),
+        results: map.size,
+        exit_code: res.exitCode,
+        timedOut: res.timedOut,
+        tail: lastLines(text, 3),
+        test_s: (Date.now() - started) / 1000,
+      };
+      // A run cut short (signal) says nothing about the tree: not cached.
+      if (cacheFile && !o.signal?.aborted) {
+        await mkdir(dirname(cacheFile), { recursive: true });
+        await writeFile(cacheFile, `${JSON.stringify(out)}\n`);
+      }
     }
-    const test_s = (Date.now() - started) / 1000;
-    if (res.timedOut) return { ...fail(`the tests timed out after ${o.timeoutMs ?? 1_800_000} ms`), test_s };
-    const map = parseLog(plan.parser, text);
-    const f2p_failed = o.inst.FAIL_TO_PASS.filter((t) => !passed(map, t));
-    const baseline = o.p2pBaseline ? new Set(o.p2pBaseline) : undefined;
-    const p2pAll = o.inst.PASS_TO_PASS.filter((t) => !passed(map, t));
-    const p2p_failed = baseline ? p2pAll.filter((t) => baseline.has(t)) : p2pAll;
-    const p2p_env = baseline ? o.inst.PASS_TO_PASS.filter((t) => !baseline.has(t)) : [];
-    const result: GradeResult = {
-      resolved: f2p_failed.length === 0 && p2p_failed.length === 0,
-      f2p_failed,
-      p2p_failed,
-      p2p_env,
-      test_s,
-      exit_code: res.exitCode,
-    };
-    if (map.size === 0) {
-      result.resolved = false;
-      result.env_error = `no test results in the log (exit ${res.exitCode}): ${lastLines(text, 3)}`;
-    }
-    return result;
+    return judge(o, out, cached);
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/** The FAIL_TO_PASS / PASS_TO_PASS verdict on one outcome. */
+function judge(o: GradeOptions, out: Outcome, cached: boolean): GradeResult {
+  const failing = new Set(out.notPassed);
+  const f2p_failed = o.inst.FAIL_TO_PASS.filter((t) => failing.has(t));
+  const baseline = o.p2pBaseline ? new Set(o.p2pBaseline) : undefined;
+  const p2pAll = o.inst.PASS_TO_PASS.filter((t) => failing.has(t));
+  const p2p_failed = baseline ? p2pAll.filter((t) => baseline.has(t)) : p2pAll;
+  const p2p_env = baseline ? o.inst.PASS_TO_PASS.filter((t) => !baseline.has(t)) : [];
+  const timeoutMs = o.timeoutMs ?? 1_800_000;
+  const env_error = out.timedOut
+    ? `the tests timed out after ${timeoutMs} ms`
+    : out.results === 0
+      ? `no test results in the log (exit ${out.exit_code}): ${out.tail}`
+      : undefined;
+  if (out.timedOut) {
+    return {
+      resolved: false,
+      f2p_failed: [...o.inst.FAIL_TO_PASS],
+      p2p_failed: [],
+      p2p_env: [],
+      env_error: env_error!,
+      test_s: out.test_s,
+      exit_code: null,
+      ...(cached ? { cached } : {}),
+    };
+  }
+  return {
+    resolved: !env_error && f2p_failed.length === 0 && p2p_failed.length === 0,
+    f2p_failed,
+    p2p_failed,
+    p2p_env,
+    ...(env_error ? { env_error } : {}),
+    test_s: out.test_s,
+    exit_code: out.exit_code,
+    ...(cached ? { cached } : {}),
+  };
+}
+
+/** Every entry under `dir` (sorted): path, kind, executable bit, and the content's or link target's hash. */
+export async function treeDigest(dir: string): Promise<string> {
+  const h = createHash('sha256');
+  const walk = async (rel: string): Promise<void> => {
+    const entries = (await readdir(join(dir, rel), { withFileTypes: true })).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    );
+    for (const e of entries) {
+      const p = rel ? `${rel}/${e.name}` : e.name;
+      const abs = join(dir, p);
+      if (e.isDirectory()) {
+        h.update(`d ${p}\0`);
+        await walk(p);
+      } else if (e.isSymbolicLink()) {
+        h.update(`l ${p}\0${await readlink(abs)}\0`);
+      } else if (e.isFile()) {
+        const mode = (await stat(abs)).mode & 0o111 ? 'x' : 'f';
+        h.update(
+          `${mode} ${p}\0${createHash('sha256')
+            .update(await readFile(abs))
+            .digest('hex')}\0`,
+        );
+      } else h.update(`? ${p}\0`);
+    }
+  };
+  await walk('');
+  return h.digest('hex');
 }
 
 function lastLines(text: string, n: number): string {

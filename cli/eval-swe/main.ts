@@ -169,7 +169,10 @@ export async function cmdEvalSwe(
         (report.gold_ok !== undefined ? `, gold ok here: ${report.gold_ok}` : '') +
         `, pass@k ${JSON.stringify(report.pass_at_k)}, tokens/instance ${report.tokens_mean}, ` +
         `$${report.cost_usd_mean}/instance, wall p50 ${report.wall_s_p50} s, p95 ${report.wall_s_p95} s` +
-        (report.verdict_s_p50 !== undefined ? `, patch→verdict p50 ${report.verdict_s_p50} s` : ''),
+        (report.verdict_s_p50 !== undefined
+          ? `, patch→verdict p50 ${report.verdict_s_p50} s, p95 ${report.verdict_s_p95} s`
+          : '') +
+        (report.grade_cached ? `, ${report.grade_cached} graded from a byte-identical tree's run` : ''),
     );
     for (const r of report.instances) {
       print(
