@@ -1,7 +1,7 @@
 // `codemesh eval swe` end to end on a synthetic SWE-bench instance built on test/fixtures/py-calc: the gold
 // patch fixes subtract(), the test patch adds a failing test. Real git, bwrap, nats-server and the whole mesh
 // with the replay model; no network, no real clones.
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { git, makeFixtureRepo } from '../../test/fixture-repo.ts';
 import { UsageError } from '../errors.ts';
 import type { SweInstance } from './dataset.ts';
 import { evalSwe } from './evaluate.ts';
-import { grade, treeDigest } from './grade.ts';
+import { grade, gradedTreeId } from './grade.ts';
 import { cmdEvalSwe } from './main.ts';
 
 let root: string;
@@ -114,22 +114,28 @@ describe('eval swe', () => {
     expect(judged).toMatchObject({ cached: true, p2p_env: inst.PASS_TO_PASS });
   });
 
-  it('treeDigest sees content, file names and the executable bit', async () => {
-    const d = mkdtempSync(join(tmpdir(), 'codemesh-digest-'));
-    try {
-      writeFileSync(join(d, 'a.py'), 'x = 1\n');
-      const one = await treeDigest(d);
-      expect(await treeDigest(d)).toBe(one);
-      chmodSync(join(d, 'a.py'), 0o755);
-      const exec = await treeDigest(d);
-      expect(exec).not.toBe(one);
-      writeFileSync(join(d, 'a.py'), 'x = 2\n');
-      expect(await treeDigest(d)).not.toBe(exec);
-      renameSync(join(d, 'a.py'), join(d, 'b.py'));
-      expect(await treeDigest(d)).not.toBe(exec);
-    } finally {
-      rmSync(d, { recursive: true, force: true });
-    }
+  it('gradedTreeId: the gold route and a commit holding the same files name one tree; the repo is not written', async () => {
+    const gitDir = join(repos, 'acme__py-calc');
+    const objects = () => git(gitDir, 'count-objects', '-v');
+    const before = objects();
+    const scratch = () => mkdtempSync(join(tmpdir(), 'codemesh-treeid-'));
+    const common = { inst, gitDir, sandbox, shimDir: join(root, 'no-shim') };
+    const gold = await gradedTreeId({ ...common, commit: inst.base_commit, patch: inst.patch }, scratch());
+    const base = await gradedTreeId({ ...common, commit: inst.base_commit }, scratch());
+    expect(gold).toMatch(/^[0-9a-f]{40}$/);
+    expect(base).toMatch(/^[0-9a-f]{40}$/);
+    expect(base).not.toBe(gold);
+    // A commit with the fix and the upstream tests, as the replay integrates it (in a throwaway clone).
+    const clone = join(root, 'treeid-clone');
+    git(root, 'clone', '-q', '--shared', gitDir, clone);
+    git(clone, 'checkout', '-q', '--detach', inst.base_commit);
+    writeFileSync(join(clone, 'fix.diff'), inst.patch + inst.test_patch);
+    git(clone, 'apply', 'fix.diff');
+    rmSync(join(clone, 'fix.diff'));
+    git(clone, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qam', 'fix');
+    const head = git(clone, 'rev-parse', 'HEAD');
+    expect(await gradedTreeId({ ...common, gitDir: clone, commit: head }, scratch())).toBe(gold);
+    expect(objects()).toBe(before);
   });
 
   it('replay: the whole mesh integrates the known fix, and it is graded resolved', async () => {

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Sandbox } from '../../sandbox-agent/index.ts';
@@ -29,8 +29,9 @@ export interface GradeOptions {
   /** Where the full test log is copied (optional). */
   logFile?: string;
   /**
-   * A directory of earlier outcomes keyed by the digest of the whole graded tree (every file's path, mode and
-   * content after the patches), the command and its env: a byte-identical tree is graded once.
+   * A directory of earlier outcomes keyed by the git tree id of the graded tree (see gradedTreeId: every
+   * file's path, mode and content after the patches) and the instance's test command: a byte-identical tree
+   * is graded once.
    */
   cacheDir?: string;
   /** Run even when `cacheDir` holds this tree's outcome (and replace it). */
@@ -88,6 +89,24 @@ export async function grade(o: GradeOptions): Promise<GradeResult> {
     exit_code,
   });
   try {
+    const treeId = o.cacheDir ? await gradedTreeId(o, root) : undefined;
+    const key = treeId
+      ? createHash('sha256')
+          .update(
+            JSON.stringify([
+              treeId,
+              o.inst.instance_id,
+              o.inst.eval_script,
+              o.inst.log_parser,
+              o.timeoutMs ?? null,
+            ]),
+          )
+          .digest('hex')
+      : undefined;
+    const cacheFile = key && o.cacheDir ? join(o.cacheDir, `${key}.json`) : undefined;
+    if (cacheFile && !o.refresh && existsSync(cacheFile)) {
+      return judge(o, JSON.parse(await readFile(cacheFile, 'utf8')) as Outcome, true);
+    }
     await mkdir(tree);
     await exportTree(o.gitDir, o.commit, tree);
     if (o.patch?.trim()) {
@@ -113,55 +132,37 @@ export async function grade(o: GradeOptions): Promise<GradeResult> {
       );
     }
     for (const [rel, content] of Object.entries(plan.files)) await writeFile(join(tree, rel), content);
-    const key = o.cacheDir
-      ? createHash('sha256')
-          .update(
-            // The tree's own (temporary) path appears in the env: the key names it by its place, not its name.
-            JSON.stringify([await treeDigest(tree), plan.argv, plan.env, plan.parser, o.timeoutMs ?? null])
-              .split(JSON.stringify(tree).slice(1, -1))
-              .join('<tree>'),
-          )
-          .digest('hex')
-      : undefined;
-    const cacheFile = key && o.cacheDir ? join(o.cacheDir, `${key}.json`) : undefined;
-    let out: Outcome | undefined;
-    let cached = false;
-    if (cacheFile && !o.refresh && existsSync(cacheFile)) {
-      out = JSON.parse(await readFile(cacheFile, 'utf8')) as Outcome;
-      cached = true;
-    } else {
-      const log = join(root, 'test.log');
-      const res = await o.sandbox.run({
-        command: plan.argv,
-        workDir: tree,
-        env: plan.env,
-        timeoutMs: o.timeoutMs ?? 1_800_000,
-        memoryMb: 4096,
-        logFile: log,
-        readOnlyPaths: plan.needsShim ? [o.shimDir] : [],
-        signal: o.signal,
-      });
-      const text = await readFile(log, 'utf8').catch(() => `${res.stdout}\n${res.stderr}`);
-      if (o.logFile) {
-        await mkdir(dirname(o.logFile), { recursive: true });
-        await writeFile(o.logFile, `$ ${plan.argv.join(' ')}\n${text}`);
-      }
-      const map = parseLog(plan.parser, text);
-      out = {
-        notPassed: [...o.inst.FAIL_TO_PASS, ...o.inst.PASS_TO_PASS].filter((t) => !passed(map, t)),
-        results: map.size,
-        exit_code: res.exitCode,
-        timedOut: res.timedOut,
-        tail: lastLines(text, 3),
-        test_s: (Date.now() - started) / 1000,
-      };
-      // A run cut short (signal) says nothing about the tree: not cached.
-      if (cacheFile && !o.signal?.aborted) {
-        await mkdir(dirname(cacheFile), { recursive: true });
-        await writeFile(cacheFile, `${JSON.stringify(out)}\n`);
-      }
+    const log = join(root, 'test.log');
+    const res = await o.sandbox.run({
+      command: plan.argv,
+      workDir: tree,
+      env: plan.env,
+      timeoutMs: o.timeoutMs ?? 1_800_000,
+      memoryMb: 4096,
+      logFile: log,
+      readOnlyPaths: plan.needsShim ? [o.shimDir] : [],
+      signal: o.signal,
+    });
+    const text = await readFile(log, 'utf8').catch(() => `${res.stdout}\n${res.stderr}`);
+    if (o.logFile) {
+      await mkdir(dirname(o.logFile), { recursive: true });
+      await writeFile(o.logFile, `$ ${plan.argv.join(' ')}\n${text}`);
     }
-    return judge(o, out, cached);
+    const map = parseLog(plan.parser, text);
+    const out: Outcome = {
+      notPassed: [...o.inst.FAIL_TO_PASS, ...o.inst.PASS_TO_PASS].filter((t) => !passed(map, t)),
+      results: map.size,
+      exit_code: res.exitCode,
+      timedOut: res.timedOut,
+      tail: lastLines(text, 3),
+      test_s: (Date.now() - started) / 1000,
+    };
+    // A run cut short (signal) says nothing about the tree: not cached.
+    if (cacheFile && !o.signal?.aborted) {
+      await mkdir(dirname(cacheFile), { recursive: true });
+      await writeFile(cacheFile, `${JSON.stringify(out)}\n`);
+    }
+    return judge(o, out, false);
   } finally {
     await rm(root, { recursive: true, force: true });
   }
@@ -205,33 +206,43 @@ function judge(o: GradeOptions, out: Outcome, cached: boolean): GradeResult {
   };
 }
 
-/** Every entry under `dir` (sorted): path, kind, executable bit, and the content's or link target's hash. */
-export async function treeDigest(dir: string): Promise<string> {
-  const h = createHash('sha256');
-  const walk = async (rel: string): Promise<void> => {
-    const entries = (await readdir(join(dir, rel), { withFileTypes: true })).sort((a, b) =>
-      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
-    );
-    for (const e of entries) {
-      const p = rel ? `${rel}/${e.name}` : e.name;
-      const abs = join(dir, p);
-      if (e.isDirectory()) {
-        h.update(`d ${p}\0`);
-        await walk(p);
-      } else if (e.isSymbolicLink()) {
-        h.update(`l ${p}\0${await readlink(abs)}\0`);
-      } else if (e.isFile()) {
-        const mode = (await stat(abs)).mode & 0o111 ? 'x' : 'f';
-        h.update(
-          `${mode} ${p}\0${createHash('sha256')
-            .update(await readFile(abs))
-            .digest('hex')}\0`,
-        );
-      } else h.update(`? ${p}\0`);
-    }
+/**
+ * The git tree id of the tree grading would test, built in a private index and object directory (the
+ * repository is read, never written): `commit`, with `patch`, the test files back at the base commit and the
+ * test patch applied. Undefined when git cannot build it (grading then runs without the cache).
+ */
+export async function gradedTreeId(o: GradeOptions, scratch: string): Promise<string | undefined> {
+  const objects = await gitOut(o.gitDir, ['rev-parse', '--path-format=absolute', '--git-path', 'objects']);
+  if (!objects) return undefined;
+  const env = {
+    GIT_INDEX_FILE: join(scratch, 'grade.index'),
+    GIT_OBJECT_DIRECTORY: join(scratch, 'objects'),
+    GIT_ALTERNATE_OBJECT_DIRECTORIES: objects,
   };
-  await walk('');
-  return h.digest('hex');
+  await mkdir(join(scratch, 'objects'), { recursive: true });
+  const g = (args: string[], input?: string) =>
+    run('git', ['-C', o.gitDir, ...args], { cwd: o.gitDir, env, ...(input !== undefined ? { input } : {}) });
+  if ((await g(['read-tree', o.commit])).code !== 0) return undefined;
+  const nl = (d: string) => (d.endsWith('\n') ? d : `${d}\n`);
+  if (o.patch?.trim() && (await g(['apply', '--cached', '--whitespace=nowarn', '-'], nl(o.patch))).code !== 0)
+    return undefined;
+  for (const p of diffPaths(o.inst.test_patch)) {
+    const ls = (await g(['ls-tree', o.inst.base_commit, '--', p])).stdout.toString('utf8').trim();
+    const m = /^(\d+) blob ([0-9a-f]+)\t/.exec(ls);
+    const r = m
+      ? await g(['update-index', '--add', '--cacheinfo', `${m[1]},${m[2]},${p}`])
+      : await g(['update-index', '--force-remove', '--', p]);
+    if (r.code !== 0) return undefined;
+  }
+  if ((await g(['apply', '--cached', '--whitespace=nowarn', '-'], nl(o.inst.test_patch))).code !== 0)
+    return undefined;
+  const w = await g(['write-tree']);
+  return w.code === 0 ? w.stdout.toString('utf8').trim() : undefined;
+}
+
+async function gitOut(dir: string, args: string[]): Promise<string | undefined> {
+  const r = await run('git', ['-C', dir, ...args], { cwd: dir });
+  return r.code === 0 ? r.stdout.toString('utf8').trim() : undefined;
 }
 
 function lastLines(text: string, n: number): string {
