@@ -34,6 +34,7 @@ export const Roles = [
   'tester',
   'reviewer',
   'integrator',
+  'chat',
 ] as const;
 export type Role = (typeof Roles)[number];
 
@@ -112,6 +113,18 @@ export async function startActor(role: Role, opts: ActorOptions): Promise<Runnin
       async stop() {
         for (const sub of subs) sub.unsubscribe();
         await curator.close();
+        await mesh.close();
+      },
+    };
+  }
+  if (role === 'chat') {
+    const { startChatAgent } = await import('./chat/agent.ts');
+    const agent = startChatAgent(mesh, { models: agentDeps(mesh, opts).models, log: opts.log });
+    await mesh.nc.flush();
+    return {
+      role,
+      async stop() {
+        agent.stop();
         await mesh.close();
       },
     };

@@ -231,10 +231,14 @@ export function openApiDocument(): Record<string, unknown> {
         }),
       },
       '/v1/chat/{id}': {
-        post: op("ask the task's agents (NATS request/reply); threaded by threadId", 'tasks:write', {
-          parameters: task,
-          ...body(ChatBody),
-        }),
+        post: op(
+          "ask the task's chat agent (NATS request/reply, a model that sees the plan, context, diffs, test runs, reviews and costs; answers with links); threaded by threadId. A message that refines the task's scope or constraints becomes a change request (`changeRequest` in the answer, audited) when the caller holds the approver role and patches:approve",
+          'tasks:write',
+          {
+            parameters: task,
+            ...body(ChatBody),
+          },
+        ),
       },
     },
   };

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import { openRecord, type RecordStore, schema } from '../actors/recorder/index.ts';
-import { startChatResponder } from '../actors/recorder/chat-responder.ts';
+import { startChatAgent } from '../actors/chat/agent.ts';
+import { ModelConfigError } from '../actors/llm/index.ts';
 import { projectEvent } from '../actors/recorder/project.ts';
 import { seedTask } from '../actors/recorder/test-scenario.ts';
 import type { MeshConnection } from '../blackboard/index.ts';
@@ -90,7 +91,12 @@ export async function startTestGateway(opts: { limits?: Partial<Limits> } = {}):
     limits: opts.limits,
     chatTimeoutMs: 3000,
   });
-  const chat = startChatResponder(mesh);
+  // No model here: the agent answers with the task's status (tests with a scripted model: actors/chat).
+  const chat = startChatAgent(mesh, {
+    models: () => {
+      throw new ModelConfigError('no model in the gateway tests');
+    },
+  });
   const call: TestGateway['call'] = (method, path, token, body, headers = {}) =>
     Promise.resolve(
       app.request(path, {

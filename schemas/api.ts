@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { RepoConfig } from './repo-config.ts';
 import { subjects } from './subjects.ts';
-import { TaskRequest } from './task.ts';
+import { ChangeRequest, TaskRequest } from './task.ts';
 
 export const Scope = z.enum([
   'tasks:read',
@@ -111,7 +111,15 @@ const ModelSetting = z
     priceOutPer1k: z.number().min(0).max(1000).optional(),
   })
   .strict();
-export const ModelRoleName = z.enum(['default', 'planner', 'coder', 'tester', 'reviewer', 'integrator']);
+export const ModelRoleName = z.enum([
+  'default',
+  'planner',
+  'coder',
+  'tester',
+  'reviewer',
+  'integrator',
+  'chat',
+]);
 export const ModelConfigBody = z
   .object({ org: Slug, roles: z.partialRecord(ModelRoleName, ModelSetting) })
   .strict();
@@ -135,9 +143,20 @@ export const ChatQuestion = z.object({
   threadId: z.string(),
   message: z.string(),
   history: z.array(z.object({ role: z.string(), content: z.string() })),
+  /** Who asks (user id): a change request is recorded under this name. */
+  author: z.string().default('unknown'),
+  /** Whether the asker may change the task (the same role as its approval gate); else no change is made. */
+  mayChange: z.boolean().default(false),
 });
 export type ChatQuestion = z.infer<typeof ChatQuestion>;
-export const ChatAnswer = z.object({ answer: z.string(), by: z.string() });
+export const ChatAnswer = z.object({
+  answer: z.string(),
+  by: z.string(),
+  /** The change request this message became, when it refined the task's scope or constraints. */
+  changeRequest: ChangeRequest.optional(),
+  /** API paths of what the answer draws on (plan, patches, test runs, reviews, costs). */
+  links: z.array(z.string()).default([]),
+});
 export type ChatAnswer = z.infer<typeof ChatAnswer>;
 /** Defined in schemas/subjects.ts; re-exported for the API's users. */
 export const chatSubject = subjects.chat;

@@ -31,6 +31,8 @@ export const EventType = z.enum([
   'task.failed',
   'task.rolled_back',
   'cost.recorded',
+  /** A chat message refined the task's scope or constraints; data: `{ changeId, kind, text, author }`. */
+  'task.change_requested',
 ]);
 export type EventType = z.infer<typeof EventType>;
 

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
  * - `cost`: append-only list under compare-and-set, de-duplicated by call id.
  * - `lock`: compare-and-set lease records.
  * - `models`: last-writer-wins under compare-and-set; written by the gateway only (API keys sealed).
+ * - `changes`: append-only list under compare-and-set, de-duplicated by change id (the chat agent writes it).
  */
 export const keys = {
   task: (taskId: string) => `task.${taskId}`,
@@ -32,6 +33,8 @@ export const keys = {
   lock: (repoKey: string, path: string) => `lock.${repoKey}.${hashKey(path)}`,
   /** Model settings of an org, per role (`POST /v1/config/models`); what actors resolve each call from. */
   models: (org: string) => `models.${org}`,
+  /** Change requests from chat (scope, constraints) the task's next Coder and Reviewer steps honour. */
+  changes: (taskId: string) => `changes.${taskId}`,
 } as const;
 export type KeyKind = keyof typeof keys;
 

@@ -79,3 +79,19 @@ export const TaskRecord = z.object({
   updatedAt: z.string(),
 });
 export type TaskRecord = z.infer<typeof TaskRecord>;
+
+/** A refinement of a running task's scope or constraints, asked for in chat (audited by the gateway). */
+export const ChangeRequest = z.object({
+  id: z.string().regex(/^cr-[a-z0-9-]{6,60}$/),
+  taskId: z.string(),
+  kind: z.enum(['scope', 'constraint']),
+  text: z.string().min(1).max(2000),
+  author: z.string().max(200),
+  threadId: z.string().max(100),
+  at: z.string(),
+});
+export type ChangeRequest = z.infer<typeof ChangeRequest>;
+
+/** `changes.<taskId>`: every change request of a task, oldest first. */
+export const ChangeRequests = z.object({ taskId: z.string(), items: z.array(ChangeRequest).max(100) });
+export type ChangeRequests = z.infer<typeof ChangeRequests>;

@@ -21,6 +21,8 @@ export interface Harness {
   url: string;
   dataDir: string;
   env: Record<string, string>;
+  /** The gateway's system of record (audit log, chat threads). */
+  record: Awaited<ReturnType<typeof openRecord>>;
   /** Replaces the model's script (tests run tasks one after another). */
   setScript(s: Script): void;
   api(path: string, init?: RequestInit): Promise<Response>;
@@ -86,6 +88,7 @@ export async function startHarness(
     url: server.url,
     dataDir,
     env,
+    record,
     setScript(s) {
       script = s;
     },

@@ -6,6 +6,7 @@ import { assign, fromPromise, setup } from 'xstate';
 import { keys, Patch, patchId, TestRun } from '../../schemas/index.ts';
 import type { ChatMessage, ChatResult } from '../llm/index.ts';
 import { errorText, StepFailure } from '../runtime/ask-json.ts';
+import { changeRequests } from '../runtime/change-requests.ts';
 import { effectivePlan } from '../runtime/effective-plan.ts';
 import { applyPatch } from '../runtime/git.ts';
 import { addOwnedWorktree, removeOwnedWorktree } from '../runtime/worktrees.ts';
@@ -50,10 +51,11 @@ export const coderMachine = setup({
         }
       }
       const critique = String(task.workflow.context.critique ?? '') || undefined;
+      const changes = await changeRequests(mesh.board, task.id);
       const overview = await repoOverview(step, `${task.request.title}\n${task.request.description}`, signal);
       return [
         { role: 'system', content: coderSystem() },
-        { role: 'user', content: coderUser({ task, plan, critique, previous }, overview) },
+        { role: 'user', content: coderUser({ task, plan, critique, previous, changes }, overview) },
       ];
     }),
     ask: fromPromise<ChatResult, { step: StepInput; messages: ChatMessage[] }>(({ input, signal }) =>

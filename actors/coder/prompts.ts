@@ -1,6 +1,7 @@
 // Prompts of the Coder.
-import type { Patch, Plan, TaskRecord, TestRun } from '../../schemas/index.ts';
+import type { ChangeRequest, Patch, Plan, TaskRecord, TestRun } from '../../schemas/index.ts';
 import { roleMarker } from '../llm/index.ts';
+import { changeLines } from '../runtime/change-requests.ts';
 
 export function coderSystem(): string {
   return `${roleMarker('coder')} You are the Coder of codemesh. You change a git repository with small patches.
@@ -22,6 +23,8 @@ export interface CoderBrief {
   plan?: Plan;
   critique?: string;
   previous?: { patch: Patch; testRun?: TestRun };
+  /** Refinements of scope and constraints asked for in chat since the task was filed. */
+  changes?: readonly ChangeRequest[];
 }
 
 export function coderUser(b: CoderBrief, overview: string): string {
@@ -34,6 +37,7 @@ export function coderUser(b: CoderBrief, overview: string): string {
       if (s.files.length > 0) parts.push(`  files in scope: ${s.files.join(', ')}`);
     }
   }
+  parts.push(...changeLines(b.changes ?? []));
   if (b.previous) {
     parts.push(
       '',

@@ -1,8 +1,7 @@
-// The `recorder` role of the mesh: opens the record (DATABASE_URL, else PGlite under <dataDir>/pg), projects
-// events into it and answers task chat questions.
+// The `recorder` role of the mesh: opens the record (DATABASE_URL, else PGlite under <dataDir>/pg) and projects
+// events into it. (Chat is the `chat` role's: actors/chat.)
 import { join } from 'node:path';
 import type { MeshConnection } from '../../blackboard/index.ts';
-import { startChatResponder } from './chat-responder.ts';
 import { openRecord } from './db.ts';
 import { Recorder } from './recorder.ts';
 
@@ -18,11 +17,9 @@ export async function startRecorderRole(
   });
   const recorder = new Recorder(mesh, record.db, { log: opts.log });
   await recorder.start();
-  const chat = startChatResponder(mesh);
   return {
     role: 'recorder',
     async stop() {
-      chat.stop();
       await recorder.stop();
       await record.close();
       await mesh.close();

@@ -1,6 +1,7 @@
 // The Reviewer agent: critique of a patch and its test run → approve or revise, with confidence and risks.
 import { keys, Patch, patchId, Review, ReviewVerdict, TestRun } from '../../schemas/index.ts';
 import { askJson, StepFailure } from '../runtime/ask-json.ts';
+import { changeRequests } from '../runtime/change-requests.ts';
 import { effectivePlan } from '../runtime/effective-plan.ts';
 import { oneEffectMachine } from '../runtime/step-machine.ts';
 import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts';
@@ -66,12 +67,13 @@ async function reviewStep(input: StepInput, signal: AbortSignal): Promise<StepOu
   if (!patch) throw new StepFailure(`patch ${pid} is not on the blackboard`);
   const testRun = (await mesh.board.get(keys.testrun(task.id, attempt), TestRun))?.value;
   const plan = await effectivePlan(mesh.board, task.id);
+  const changes = await changeRequests(mesh.board, task.id);
   const { value } = await askJson(
     input,
     'reviewer',
     [
       { role: 'system', content: reviewerSystem() },
-      { role: 'user', content: reviewerUser(task, patch, testRun, plan) },
+      { role: 'user', content: reviewerUser(task, patch, testRun, plan, changes) },
     ],
     ReviewVerdict,
     { signal },

@@ -1,6 +1,7 @@
 // Prompts of the Reviewer.
-import type { Patch, Plan, TaskRecord, TestRun } from '../../schemas/index.ts';
+import type { ChangeRequest, Patch, Plan, TaskRecord, TestRun } from '../../schemas/index.ts';
 import { roleMarker } from '../llm/index.ts';
+import { changeLines } from '../runtime/change-requests.ts';
 
 export function reviewerSystem(): string {
   return `${roleMarker('reviewer')} You are the Reviewer of codemesh. You judge one patch against its task, plan
@@ -21,6 +22,7 @@ export function reviewerUser(
   patch: Patch,
   testRun: TestRun | undefined,
   plan?: Plan,
+  changes: readonly ChangeRequest[] = [],
 ): string {
   const parts = [`Task: ${task.request.title}`, '', task.request.description];
   if (plan)
@@ -29,6 +31,7 @@ export function reviewerUser(
       `Plan: ${plan.summary}`,
       ...plan.subtasks.map((s) => `- ${s.title}: ${s.successCriteria.join('; ')}`),
     );
+  parts.push(...changeLines(changes));
   parts.push('', `Patch ${patch.id} (${patch.summary}):`, patch.diff.slice(0, 30_000));
   if (testRun) parts.push('', ...testLines(testRun));
   else parts.push('', 'No test run is recorded for this patch.');

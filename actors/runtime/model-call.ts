@@ -1,14 +1,14 @@
 // One model call on behalf of a step, with its tokens and cost appended to the task's ledger.
-import { CostLedger, keys } from '../../schemas/index.ts';
+import type { Blackboard } from '../../blackboard/index.ts';
+import { type CostEntry, CostLedger, keys } from '../../schemas/index.ts';
 import { type ChatRequest, type ChatResult, toCostEntry } from '../llm/index.ts';
 import type { StepInput } from './types.ts';
 
-/** Appends a cost entry once (keyed by call id), under compare-and-set. */
-export async function recordCost(input: StepInput, role: string, result: ChatResult): Promise<void> {
-  const entry = toCostEntry(result, role, new Date(input.deps.now()));
-  await input.mesh.board.mutate(keys.cost(input.task.id), CostLedger, (cur) => {
+/** Appends a cost entry to the task's ledger once (keyed by call id), under compare-and-set. */
+export async function appendCost(board: Blackboard, taskId: string, entry: CostEntry): Promise<void> {
+  await board.mutate(keys.cost(taskId), CostLedger, (cur) => {
     const ledger = cur ?? {
-      taskId: input.task.id,
+      taskId,
       entries: [],
       totals: { promptTokens: 0, completionTokens: 0, costUsd: 0, calls: 0 },
     };
@@ -24,6 +24,12 @@ export async function recordCost(input: StepInput, role: string, result: ChatRes
       },
     };
   });
+}
+
+/** Appends a step's model call to the task's ledger and says so with a `cost.recorded` event. */
+export async function recordCost(input: StepInput, role: string, result: ChatResult): Promise<void> {
+  const entry = toCostEntry(result, role, new Date(input.deps.now()));
+  await appendCost(input.mesh.board, input.task.id, entry);
   await input.deps.emit({
     id: `cost:${entry.callId}`,
     taskId: input.task.id,

@@ -60,7 +60,7 @@ export interface RetrievedSnippet {
  * are resolved at every call, over the environment's.
  */
 export type ModelProvider = (
-  role: 'planner' | 'coder' | 'reviewer',
+  role: 'planner' | 'coder' | 'reviewer' | 'chat',
   scope?: { orgId?: string },
 ) => ModelClient;
 

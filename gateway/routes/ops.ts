@@ -243,7 +243,9 @@ export function opsRoutes(app: Hono<Env>, gw: Gateway): void {
     // Writing to a task's thread is a write: tasks:write, as documented.
     requireScope(p, 'tasks:write');
     const id = taskIdParam(c.req.param('id'));
-    await gw.access.authorizeTask(p, id, 'viewer');
+    const { role, repo } = await gw.access.authorizeTask(p, id, 'viewer');
+    // A message may become a change request for the running task: only from those who may approve its gates.
+    const mayChange = atLeast(role, 'approver') && p.scopes.has('patches:approve');
     const req = ChatBody.parse(await jsonBody(c, gw.limits.maxBodyBytes));
     const threadId = req.threadId ?? newId('th');
     const m = schema.chatMessages;
@@ -276,15 +278,18 @@ export function opsRoutes(app: Hono<Env>, gw: Gateway): void {
           threadId,
           message: req.message,
           history: history.map(({ role, content }) => ({ role, content })),
+          author: p.userId,
+          mayChange,
         }),
-        { timeout: gw.opts.chatTimeoutMs ?? 5000 },
+        // A model answers: seconds to a minute.
+        { timeout: gw.opts.chatTimeoutMs ?? 90_000 },
       );
       answer = ChatAnswer.parse(reply.json());
     } catch {
       throw new ApiError(
         503,
         'NO_AGENT_ANSWER',
-        'no agent answered; is the recorder (chat responder) running?',
+        'no agent answered; is the chat agent running (`codemesh actor chat`, or `codemesh up`)?',
       );
     }
     await db.insert(m).values({
@@ -296,6 +301,22 @@ export function opsRoutes(app: Hono<Env>, gw: Gateway): void {
       content: answer.answer,
       at: new Date(at.getTime() + 1),
     });
-    return c.json({ threadId, answer: answer.answer, by: answer.by, messages: history.length + 2 });
+    if (answer.changeRequest) {
+      const cr = answer.changeRequest;
+      await gw.audit(p, 'task.change_requested', id, repo?.orgId ?? null, {
+        changeId: cr.id,
+        kind: cr.kind,
+        text: cr.text,
+        threadId,
+      });
+    }
+    return c.json({
+      threadId,
+      answer: answer.answer,
+      by: answer.by,
+      links: answer.links,
+      ...(answer.changeRequest ? { changeRequest: answer.changeRequest } : {}),
+      messages: history.length + 2,
+    });
   });
 }

@@ -1,8 +1,7 @@
-// A minimal agent responder for `POST /v1/chat/{task}`: answers over NATS request/reply with a summary of the
-// task's state read from the blackboard. It does not call a model; it reports what the agents left behind.
-import type { Subscription } from '@nats-io/transport-node';
+// The task's state in a few lines, read from the blackboard without a model: what the chat agent answers when
+// no model does (with that said), so a question about a task always gets the facts.
 import type { MeshConnection } from '../../blackboard/index.ts';
-import { type ChatAnswer, ChatQuestion, chatSubjectAll } from '../../schemas/api.ts';
+import type { ChatQuestion } from '../../schemas/api.ts';
 import { CostLedger, keys, Patch, Review, TaskRecord, TestRun } from '../../schemas/index.ts';
 import { effectivePlan } from '../runtime/effective-plan.ts';
 
@@ -43,24 +42,4 @@ export async function summarizeTask(mesh: MeshConnection, q: ChatQuestion): Prom
     if (failed.length) lines.push(`Failing tests: ${failed.slice(0, 10).join(', ')}.`);
   }
   return lines.join('\n');
-}
-
-/** Subscribes (queue group `chat`) and answers every question until `stop`. */
-export function startChatResponder(mesh: MeshConnection, by = 'codemesh-status-agent'): { stop(): void } {
-  const sub: Subscription = mesh.nc.subscribe(chatSubjectAll, {
-    queue: 'chat',
-    callback: (err, msg) => {
-      if (err) return;
-      void (async () => {
-        let answer: ChatAnswer;
-        try {
-          answer = { answer: await summarizeTask(mesh, ChatQuestion.parse(msg.json())), by };
-        } catch (e) {
-          answer = { answer: `I could not read the task's state: ${(e as Error).message}`, by };
-        }
-        msg.respond(JSON.stringify(answer));
-      })();
-    },
-  });
-  return { stop: () => sub.unsubscribe() };
 }
