@@ -41,6 +41,8 @@ export class BlobReader {
       for (const p of this.queue.splice(0)) p.reject(err);
     };
     child.on('error', (e) => failAll(new GitError(`git cat-file failed: ${e.message}`, { cause: e })));
+    // A write after git exited (EPIPE) is reported by 'exit' below; unhandled it would kill the process.
+    child.stdin.on('error', () => {});
     child.on('exit', () => failAll(new GitError('git cat-file exited')));
     this.child = child;
     this.setRef(false);

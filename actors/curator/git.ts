@@ -105,6 +105,9 @@ export function readBlobs(repoPath: string, blobs: string[]): Promise<Map<string
       }
       resolve(result);
     });
+    // git may exit before it read everything (a repository removed meanwhile): its exit code tells, and the
+    // write's EPIPE must not become an unhandled error that kills the process.
+    child.stdin.on('error', () => {});
     child.stdin.end(`${blobs.join('\n')}\n`);
   });
 }
