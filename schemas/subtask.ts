@@ -1,0 +1,85 @@
+// Fan-out of a code step over the plan's subtasks: which subtasks are fanned out, in which order their patches
+// merge, and the blackboard record that shows each one's owner, state and patch.
+import { z } from 'zod';
+import { type Plan, type Subtask, topoOrder } from './plan.ts';
+
+/**
+ * What a subtask is doing: `waiting` (dependencies not done), `awarded` / `running` (a Coder has it),
+ * `done` (its patch is here), `rebasing` (its patch conflicted with earlier ones: re-awarded on top of them),
+ * `merged` (in the attempt's patch), `failed`, `conflict` (still conflicting after the rebases allowed).
+ */
+export const SubtaskState = z.enum([
+  'waiting',
+  'awarded',
+  'running',
+  'done',
+  'rebasing',
+  'merged',
+  'failed',
+  'conflict',
+]);
+export type SubtaskState = z.infer<typeof SubtaskState>;
+
+/** A subtask's patch, relative to `startCommit` (the base commit with the `onto` patches applied). */
+export const SubtaskPatch = z.object({
+  /** The step part that produced it (`s<n>-<id>`). */
+  part: z.string(),
+  startCommit: z.string(),
+  diff: z.string().min(1),
+  files: z.array(z.string()).min(1),
+  additions: z.number().int(),
+  deletions: z.number().int(),
+  by: z.string(),
+  at: z.string(),
+});
+export type SubtaskPatch = z.infer<typeof SubtaskPatch>;
+
+/** `subtask.<taskId>-<attempt>-<subtaskId>`. */
+export const SubtaskRecord = z.object({
+  taskId: z.string(),
+  attempt: z.number().int().min(1),
+  subtaskId: z.string(),
+  title: z.string(),
+  dependsOn: z.array(z.string()),
+  state: SubtaskState,
+  /** The current step part (`s<rebase>-<id>`) and its auction round. */
+  part: z.string(),
+  rebase: z.number().int().min(0),
+  round: z.number().int().min(0),
+  /** The Coder instance holding (or that finished) the current part. */
+  owner: z.string().nullable(),
+  /** Subtasks whose patches this one's work starts from (its dependencies; after a conflict, all merged before it). */
+  onto: z.array(z.string()),
+  patch: SubtaskPatch.optional(),
+  reason: z.string().optional(),
+  updatedAt: z.string(),
+});
+export type SubtaskRecord = z.infer<typeof SubtaskRecord>;
+
+/**
+ * The subtasks a code step fans out over: those that change files (role `coder` or `doc`; `tester` subtasks are
+ * the test step's), in merge order (dependencies first). Undefined when fewer than two: one Coder pass then.
+ */
+export function fanoutSubtasks(plan: Plan | undefined): Subtask[] | undefined {
+  if (!plan) return undefined;
+  const subs = topoOrder(plan.subtasks).filter((s) => s.role !== 'tester');
+  if (subs.length < 2) return undefined;
+  const ids = new Set(subs.map((s) => s.id));
+  // Dependencies on subtasks that are not fanned out (test runs) are the test step's business.
+  return subs.map((s) => ({ ...s, dependsOn: s.dependsOn.filter((d) => ids.has(d)) }));
+}
+
+/** A subtask's dependencies, direct and indirect, in merge order. */
+export function dependencyClosure(subs: readonly Subtask[], id: string): string[] {
+  const byId = new Map(subs.map((s) => [s.id, s]));
+  const seen = new Set<string>();
+  const visit = (x: string) => {
+    for (const d of byId.get(x)?.dependsOn ?? [])
+      if (!seen.has(d)) {
+        seen.add(d);
+        visit(d);
+      }
+  };
+  visit(id);
+  return subs.map((s) => s.id).filter((x) => seen.has(x));
+}
