@@ -83,3 +83,23 @@ export function dependencyClosure(subs: readonly Subtask[], id: string): string[
   visit(id);
   return subs.map((s) => s.id).filter((x) => seen.has(x));
 }
+
+/**
+ * Progress of a fanned-out code step, kept in the task's workflow context (durable, applied by the conductor):
+ * which subtasks are done (and at which rebase), how often each was rebased and onto what, how many merges ran.
+ */
+export interface FanoutContext {
+  /** Subtask id → the rebase count of the part that finished it. */
+  done: Record<string, number>;
+  /** Subtask id → its current rebase count (absent: 0). */
+  rebase: Record<string, number>;
+  /** Subtask id → the subtasks its rebase starts from (all merged before it). */
+  onto: Record<string, string[]>;
+  /** Merges that ended in a conflict; the next merge part is `m<merges>`. */
+  merges: number;
+}
+
+/** The fan-out progress in a workflow's context (empty before the first subtask is done). */
+export function fanoutOf(ctx: { fanout?: unknown }): FanoutContext {
+  return (ctx.fanout as FanoutContext | undefined) ?? { done: {}, rebase: {}, onto: {}, merges: 0 };
+}

@@ -156,6 +156,7 @@ export class Conductor {
           p.subtask,
           { state: 'failed', reason: String(event.data.reason ?? '') },
           at,
+          part,
         );
       return;
     }

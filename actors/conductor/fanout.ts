@@ -81,9 +81,11 @@ export async function markSubtask(
   subtaskId: string,
   change: Partial<Pick<SubtaskRecord, 'state' | 'reason' | 'rebase' | 'part' | 'onto' | 'owner'>>,
   at: string,
+  /** Only while the record is at this part (a late event of an older part changes nothing). */
+  ifPart?: string,
 ): Promise<void> {
   await board.mutate(keys.subtask(taskId, attempt, subtaskId), SubtaskRecord, (r) => {
-    if (!r) return undefined;
+    if (!r || (ifPart !== undefined && r.part !== ifPart)) return undefined;
     const next = { ...r, ...change, updatedAt: at };
     const same = (Object.keys(change) as Array<keyof typeof change>).every((k) => r[k] === next[k]);
     return same ? undefined : next;

@@ -1,25 +1,18 @@
 // The task workflow as an XState machine. Its snapshot (value + context) is persisted in the task record,
 // and every event is applied with the pure `transition` function, so any conductor can resume any task.
 import { and, assign, setup, transition } from 'xstate';
-import { parsePart, type StepKind, type TaskStatus } from '../../schemas/index.ts';
+import {
+  type FanoutContext,
+  fanoutOf,
+  parsePart,
+  type StepKind,
+  type TaskStatus,
+} from '../../schemas/index.ts';
+
+export { type FanoutContext, fanoutOf };
 
 /** How often one subtask may be re-awarded as a rebase after its patch conflicted with earlier ones. */
 export const MAX_REBASES = 2;
-
-/**
- * Progress of a fanned-out code step (attempt 1 of a plan with two or more file-changing subtasks): which
- * subtasks are done (and at which rebase), how often each was rebased and onto what, how many merges ran.
- */
-export interface FanoutContext {
-  /** Subtask id → the rebase count of the part that finished it. */
-  done: Record<string, number>;
-  /** Subtask id → its current rebase count (absent: 0). */
-  rebase: Record<string, number>;
-  /** Subtask id → the subtasks its rebase starts from (all merged before it). */
-  onto: Record<string, string[]>;
-  /** Merges that ended in a conflict; the next merge part is `m<merges>`. */
-  merges: number;
-}
 
 export interface WorkflowContext {
   attempt: number;
@@ -273,11 +266,6 @@ function testsCannotRunReason(data: Record<string, unknown>): string {
 function failedPartReason(part: string | undefined, reason: string): string {
   const p = parsePart(part);
   return p && 'subtask' in p ? `subtask ${p.subtask}: ${reason}` : reason;
-}
-
-/** The fan-out progress kept in a workflow's context (empty before the first subtask is done). */
-export function fanoutOf(ctx: WorkflowContext | Record<string, unknown>): FanoutContext {
-  return (ctx.fanout as FanoutContext | undefined) ?? { done: {}, rebase: {}, onto: {}, merges: 0 };
 }
 
 /** The subtask part the event is about, if it is that subtask's current part in this attempt. */
