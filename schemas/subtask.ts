@@ -59,14 +59,21 @@ export type SubtaskRecord = z.infer<typeof SubtaskRecord>;
 /**
  * The subtasks a code step fans out over: those that change files (role `coder` or `doc`; `tester` subtasks are
  * the test step's), in merge order (dependencies first). Undefined when fewer than two: one Coder pass then.
+ * Two subtasks that declare the same file are serialized (the later one depends on the earlier, and starts from
+ * its patch); edits of one file that the plan did not declare meet at the merge, where a conflict is rebased.
  */
 export function fanoutSubtasks(plan: Plan | undefined): Subtask[] | undefined {
   if (!plan) return undefined;
   const subs = topoOrder(plan.subtasks).filter((s) => s.role !== 'tester');
   if (subs.length < 2) return undefined;
   const ids = new Set(subs.map((s) => s.id));
-  // Dependencies on subtasks that are not fanned out (test runs) are the test step's business.
-  return subs.map((s) => ({ ...s, dependsOn: s.dependsOn.filter((d) => ids.has(d)) }));
+  return subs.map((s, i) => {
+    // Dependencies on subtasks that are not fanned out (test runs) are the test step's business.
+    const deps = s.dependsOn.filter((d) => ids.has(d));
+    for (const earlier of subs.slice(0, i))
+      if (!deps.includes(earlier.id) && earlier.files.some((f) => s.files.includes(f))) deps.push(earlier.id);
+    return { ...s, dependsOn: deps };
+  });
 }
 
 /** A subtask's dependencies, direct and indirect, in merge order. */

@@ -36,6 +36,9 @@ import {
   type WorkflowEvent,
 } from './workflow.ts';
 
+/** How long an auction of a fanned-out part collects bids after the first one. */
+const PART_GRACE_MS = 60;
+
 interface StepRef {
   kind: StepKind;
   attempt: number;
@@ -423,7 +426,8 @@ export class Conductor {
       const won = await runAuction(this.mesh, { taskId: task.id, ...step }, round, {
         suspects: new Set(this.suspects.keys()),
         leaseMs: this.opts.leaseMs,
-        graceMs: this.opts.graceMs,
+        // A fanned-out part waits longer for bids: an idle Coder heard late would leave the work on a busy one.
+        graceMs: step.part ? Math.max(this.opts.graceMs ?? 5, PART_GRACE_MS) : this.opts.graceMs,
         now: this.now,
         knownLoad,
       });
