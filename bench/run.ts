@@ -4,6 +4,7 @@ import { printMetrics } from './metric.ts';
 const all: Record<string, () => Promise<Array<{ name: string; value: number; unit: string }>>> = {
   sandbox: async () => (await import('./sandbox.ts')).benchSandbox(),
   pipeline: async () => (await import('./pipeline.ts')).benchPipeline(),
+  fanout: async () => (await import('./fanout.ts')).benchFanout(),
   curator: async () => (await import('./curator.ts')).benchCurator(),
   'curator-repo': async () => (await import('./curator-repo.ts')).benchCuratorRepo(),
   'curator-stall': async () => (await import('./curator-stall.ts')).benchCuratorStall(),

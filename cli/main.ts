@@ -150,6 +150,7 @@ async function cmdActor(argv: string[]): Promise<number> {
       natsUrl,
       dataDir: s.dataDir,
       leaseMs: s.leaseMs,
+      concurrency: s.concurrency,
       conductor: s.leaseMs ? { sweepMs: Math.max(100, s.leaseMs / 3), reannounceMs: s.leaseMs } : undefined,
       log: (l) => console.error(l),
     });

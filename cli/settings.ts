@@ -10,6 +10,8 @@ export interface Settings {
   port: number;
   /** Lease of an awarded step (ms); a silent winner loses the step after it. */
   leaseMs?: number;
+  /** Steps one agent actor runs at once (`codemesh actor coder` with 1: one Coder, one step at a time). */
+  concurrency?: number;
 }
 
 export function settingsFromEnv(env: Record<string, string | undefined> = process.env): Settings {
@@ -21,6 +23,7 @@ export function settingsFromEnv(env: Record<string, string | undefined> = proces
     tokenGenerated: !token,
     port: Number(env.CODEMESH_PORT ?? 8787),
     leaseMs: env.CODEMESH_LEASE_MS ? Number(env.CODEMESH_LEASE_MS) : undefined,
+    concurrency: env.CODEMESH_CONCURRENCY ? Math.max(1, Number(env.CODEMESH_CONCURRENCY) || 1) : undefined,
   };
 }
 

@@ -1,6 +1,6 @@
 // Task events on `cm.evt.<taskId>` (stream CODEMESH_EVENTS): the conductor's input and the SSE feed.
 import { z } from 'zod';
-import { StepKind } from './ids.ts';
+import { StepKind, StepPart } from './ids.ts';
 
 export const EventType = z.enum([
   'task.created',
@@ -23,6 +23,11 @@ export const EventType = z.enum([
   'approval.granted',
   'approval.changes_requested',
   'conflict.detected',
+  /**
+   * Two subtasks' patches of a fanned-out code step do not merge; data: `{ subtask, with, files, action }`
+   * (`rebase`: the later subtask is re-awarded with the others' patches in view; `failed`: rebases used up).
+   */
+  'subtask.conflict',
   'lock.waiting',
   'integrate.committed',
   'rollback.requested',
@@ -43,7 +48,12 @@ export const TaskEvent = z.object({
   type: EventType,
   at: z.string(),
   step: z
-    .object({ kind: StepKind, attempt: z.number().int(), round: z.number().int().optional() })
+    .object({
+      kind: StepKind,
+      attempt: z.number().int(),
+      round: z.number().int().optional(),
+      part: StepPart.optional(),
+    })
     .optional(),
   /** Small, typed-by-convention payload: keys of blackboard entries, counts, reasons. Never secrets. */
   data: z.record(z.string(), z.unknown()).default({}),

@@ -22,9 +22,34 @@ export const newTaskId = (now?: number) => newId('t', now);
 export const StepKind = z.enum(['plan', 'code', 'test', 'review', 'integrate', 'rollback']);
 export type StepKind = z.infer<typeof StepKind>;
 
-/** A step of a task: `<taskId>-<kind>-<attempt>`. Attempt counts code/test/review rounds from 1. */
-export function stepId(taskId: string, kind: StepKind, attempt: number): string {
-  return `${taskId}-${kind}-${attempt}`;
+/**
+ * A step of a task: `<taskId>-<kind>-<attempt>`, and `<taskId>-<kind>-<attempt>-<part>` for one part of a
+ * fanned-out code step (see `StepPart`). Attempt counts code/test/review rounds from 1.
+ */
+export function stepId(taskId: string, kind: StepKind, attempt: number, part?: string): string {
+  return part ? `${taskId}-${kind}-${attempt}-${part}` : `${taskId}-${kind}-${attempt}`;
+}
+
+/**
+ * One part of a fanned-out code step: `s<n>-<subtask>` is a subtask's work (n = how often it was rebased after a
+ * merge conflict, from 0), `m<n>` the n-th merge of the subtasks' patches into the attempt's patch. The count
+ * comes first so that no subtask id can make two parts look alike.
+ */
+export const StepPart = z.string().regex(/^(s\d{1,3}-[a-z0-9][a-z0-9-_]{0,40}|m\d{1,3})$/i, 'a step part');
+export type StepPart = z.infer<typeof StepPart>;
+
+export const subtaskPart = (subtaskId: string, rebase: number): string => `s${rebase}-${subtaskId}`;
+export const mergePart = (merge: number): string => `m${merge}`;
+
+/** @example parsePart('s1-api') // { subtask: 'api', rebase: 1 } */
+export function parsePart(
+  part: string | undefined,
+): { subtask: string; rebase: number } | { merge: number } | undefined {
+  if (!part) return undefined;
+  const s = /^s(\d+)-(.+)$/.exec(part);
+  if (s) return { subtask: s[2]!, rebase: Number(s[1]) };
+  const m = /^m(\d+)$/.exec(part);
+  return m ? { merge: Number(m[1]) } : undefined;
 }
 
 /** The patch produced by a code step is named after its task and attempt. */

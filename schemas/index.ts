@@ -8,6 +8,7 @@ export * from './models.ts';
 export * from './plan.ts';
 export * from './repo-config.ts';
 export * from './step.ts';
+export * from './subtask.ts';
 export * from './subjects.ts';
 export * from './task.ts';
 export * from './text.ts';

@@ -10,6 +10,8 @@ import { createHash } from 'node:crypto';
  * - `award`: created once per step; then compare-and-set by the winner (lease renewals, state).
  * - `cost`: append-only list under compare-and-set, de-duplicated by call id.
  * - `lock`: compare-and-set lease records.
+ * - `subtask`: last-writer-wins under compare-and-set (conductor: owner, state; Coder: state, patch); the
+ *   patch of one part is written once (the first Coder to finish that part wins).
  * - `models`: last-writer-wins under compare-and-set; written by the gateway only (API keys sealed).
  * - `changes`: append-only list under compare-and-set, de-duplicated by change id (the chat agent writes it).
  */
@@ -26,6 +28,9 @@ export const keys = {
   context: (taskId: string) => `context.${taskId}`,
   cost: (taskId: string) => `cost.${taskId}`,
   award: (stepId: string) => `award.${stepId}`,
+  /** One subtask of a fanned-out code step: owner, state and patch (see schemas/subtask.ts). */
+  subtask: (taskId: string, attempt: number, subtaskId: string) =>
+    `subtask.${taskId}-${attempt}-${subtaskId}`,
   /** Test results of the base commit (no patch) for one test plan; `hash` = hashKey of repo, commit, plan. */
   baseline: (hash: string) => `baseline.${hash}`,
   /** Free-form result of a step (for steps whose output is not one of the typed entries above). */

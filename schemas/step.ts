@@ -1,6 +1,6 @@
 // Contract-net records: step announcements, bids, awards (with leases) and path locks.
 import { z } from 'zod';
-import { StepKind } from './ids.ts';
+import { StepKind, StepPart } from './ids.ts';
 
 export const Capability = z.enum(['planner', 'coder', 'tester', 'reviewer', 'integrator']);
 export type Capability = z.infer<typeof Capability>;
@@ -20,6 +20,8 @@ export const Announce = z.object({
   taskId: z.string(),
   kind: StepKind,
   attempt: z.number().int().min(1),
+  /** One part of a fanned-out code step (a subtask, or the merge of their patches); absent for whole steps. */
+  part: StepPart.optional(),
   /** Re-announcements of the same step count up; an award is for one round. */
   round: z.number().int().min(1),
   replyTo: z.string(),
@@ -34,6 +36,8 @@ export const Bid = z.object({
   /** Steps the bidder is running now. */
   load: z.number().int().min(0),
   estCostUsd: z.number().min(0),
+  /** The bidder already ran a step of this task (its repository and context are warm): preferred on a tie. */
+  warm: z.boolean().optional(),
 });
 export type Bid = z.infer<typeof Bid>;
 
@@ -43,6 +47,7 @@ export const Award = z.object({
   taskId: z.string(),
   kind: StepKind,
   attempt: z.number().int(),
+  part: StepPart.optional(),
   round: z.number().int(),
   instanceId: z.string(),
   state: z.enum(['awarded', 'running', 'done', 'failed', 'expired']),

@@ -3,7 +3,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assign, fromPromise, setup } from 'xstate';
-import { keys, Patch, patchId, TestRun } from '../../schemas/index.ts';
+import { keys, Patch, parsePart, patchId, TestRun } from '../../schemas/index.ts';
 import type { ChatMessage, ChatResult } from '../llm/index.ts';
 import { errorText, StepFailure } from '../runtime/ask-json.ts';
 import { changeRequests } from '../runtime/change-requests.ts';
@@ -14,7 +14,8 @@ import { callModel } from '../runtime/model-call.ts';
 import { repoOverview } from '../runtime/repo-context.ts';
 import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts';
 import { applyEdits, diffWorktree, formatEditErrors, parseEditBlocks } from './edits.ts';
-import { coderSystem, coderUser } from './prompts.ts';
+import { mergeSubtasks, type SubtaskStart, saveSubtask, startSubtask } from './fanout.ts';
+import { coderSystem, coderUser, subtaskUser } from './prompts.ts';
 import { runTool, toolSpecs } from './tools.ts';
 
 /** Tool-call turns per step, and rejected edit replies per step: small budgets, used as guards. */
@@ -29,18 +30,44 @@ interface CoderContext {
   editTries: number;
   last?: ChatResult;
   editErrors: string[];
+  /** A subtask part of a fanned-out code step: where its worktree starts and what it builds on. */
+  subtask?: SubtaskStart;
   output?: StepOutput;
 }
 
 export const coderMachine = setup({
   types: { input: {} as StepInput, context: {} as CoderContext, output: {} as StepOutput },
   actors: {
-    prepare: fromPromise<ChatMessage[], { step: StepInput; worktree: string }>(async ({ input, signal }) => {
+    prepare: fromPromise<
+      { messages: ChatMessage[]; subtask?: SubtaskStart },
+      { step: StepInput; worktree: string }
+    >(async ({ input, signal }) => {
       const { step, worktree } = input;
       const { task, mesh } = step;
-      await mkdir(join(step.deps.dataDir, 'work'), { recursive: true });
-      await addOwnedWorktree(step.deps.dataDir, task.repoPath, worktree, task.baseCommit);
+      const workDir = join(step.deps.dataDir, 'work');
+      await mkdir(workDir, { recursive: true });
+      const subtask = await startSubtask(step, workDir);
+      await addOwnedWorktree(
+        step.deps.dataDir,
+        task.repoPath,
+        worktree,
+        subtask?.startCommit ?? task.baseCommit,
+      );
       const plan = await effectivePlan(mesh.board, task.id);
+      if (subtask) {
+        const s = subtask.subtask;
+        const query = `${s.title}\n${s.description}\n${s.files.join(' ')}`;
+        const overview = await repoOverview(step, query, signal);
+        const changes = await changeRequests(mesh.board, task.id);
+        const brief = { task, plan, subtask: s, onto: subtask.onto, earlier: subtask.earlier, changes };
+        return {
+          subtask,
+          messages: [
+            { role: 'system', content: coderSystem() },
+            { role: 'user', content: subtaskUser(brief, overview) },
+          ],
+        };
+      }
       let previous: { patch: Patch; testRun?: TestRun } | undefined;
       if (step.attempt > 1) {
         const prev = (await mesh.board.get(keys.patch(patchId(task.id, step.attempt - 1)), Patch))?.value;
@@ -53,11 +80,16 @@ export const coderMachine = setup({
       const critique = String(task.workflow.context.critique ?? '') || undefined;
       const changes = await changeRequests(mesh.board, task.id);
       const overview = await repoOverview(step, `${task.request.title}\n${task.request.description}`, signal);
-      return [
-        { role: 'system', content: coderSystem() },
-        { role: 'user', content: coderUser({ task, plan, critique, previous, changes }, overview) },
-      ];
+      return {
+        messages: [
+          { role: 'system', content: coderSystem() },
+          { role: 'user', content: coderUser({ task, plan, critique, previous, changes }, overview) },
+        ],
+      };
     }),
+    merge: fromPromise<StepOutput, { step: StepInput }>(({ input }) =>
+      mergeSubtasks(input.step, join(input.step.deps.dataDir, 'work')),
+    ),
     ask: fromPromise<ChatResult, { step: StepInput; messages: ChatMessage[] }>(({ input, signal }) =>
       callModel(input.step, 'coder', { messages: input.messages, tools: toolSpecs, signal }),
     ),
@@ -78,35 +110,38 @@ export const coderMachine = setup({
       const applied = await applyEdits(input.worktree, edits);
       return applied.errors;
     }),
-    save: fromPromise<StepOutput, { step: StepInput; worktree: string }>(async ({ input }) => {
-      const { step, worktree } = input;
-      const d = await diffWorktree(worktree);
-      if (!d.diff.trim()) throw new StepFailure('the edits left the repository unchanged');
-      const id = patchId(step.task.id, step.attempt);
-      const patch: Patch = {
-        id,
-        taskId: step.task.id,
-        attempt: step.attempt,
-        baseCommit: step.task.baseCommit,
-        diff: d.diff,
-        files: d.files,
-        summary: `${d.files.length} file(s), +${d.additions} -${d.deletions}`,
-        stats: { additions: d.additions, deletions: d.deletions },
-        createdAt: new Date(step.deps.now()).toISOString(),
-      };
-      // Same attempt, same key: a re-run after a crash keeps the first stored patch (first writer wins).
-      const stored = await step.mesh.board
-        .putOnce(keys.patch(id), Patch, patch, (a, b) => a.id === b.id)
-        .then((r) => r.entry.value);
-      await step.deps.emit({
-        id: `${step.stepId}:patch.proposed`,
-        taskId: step.task.id,
-        type: 'patch.proposed',
-        step: { kind: 'code', attempt: step.attempt },
-        data: { patchId: id, files: stored.files, summary: stored.summary },
-      });
-      return { ok: true, data: { patchId: id, files: stored.files, summary: stored.summary } };
-    }),
+    save: fromPromise<StepOutput, { step: StepInput; worktree: string; subtask?: SubtaskStart }>(
+      async ({ input }) => {
+        const { step, worktree } = input;
+        if (input.subtask) return saveSubtask(step, worktree, input.subtask);
+        const d = await diffWorktree(worktree);
+        if (!d.diff.trim()) throw new StepFailure('the edits left the repository unchanged');
+        const id = patchId(step.task.id, step.attempt);
+        const patch: Patch = {
+          id,
+          taskId: step.task.id,
+          attempt: step.attempt,
+          baseCommit: step.task.baseCommit,
+          diff: d.diff,
+          files: d.files,
+          summary: `${d.files.length} file(s), +${d.additions} -${d.deletions}`,
+          stats: { additions: d.additions, deletions: d.deletions },
+          createdAt: new Date(step.deps.now()).toISOString(),
+        };
+        // Same attempt, same key: a re-run after a crash keeps the first stored patch (first writer wins).
+        const stored = await step.mesh.board
+          .putOnce(keys.patch(id), Patch, patch, (a, b) => a.id === b.id)
+          .then((r) => r.entry.value);
+        await step.deps.emit({
+          id: `${step.stepId}:patch.proposed`,
+          taskId: step.task.id,
+          type: 'patch.proposed',
+          step: { kind: 'code', attempt: step.attempt },
+          data: { patchId: id, files: stored.files, summary: stored.summary },
+        });
+        return { ok: true, data: { patchId: id, files: stored.files, summary: stored.summary } };
+      },
+    ),
     cleanup: fromPromise<void, { step: StepInput; worktree: string }>(async ({ input }) => {
       await removeOwnedWorktree(input.step.deps.dataDir, input.step.task.repoPath, input.worktree);
     }),
@@ -121,6 +156,10 @@ export const coderMachine = setup({
     }),
   },
   guards: {
+    isMerge: ({ context }) => {
+      const p = parsePart(context.step.part);
+      return p !== undefined && 'merge' in p;
+    },
     calledTools: ({ context }) => (context.last?.message.tool_calls?.length ?? 0) > 0,
     turnsLeft: ({ context }) => context.turns < MAX_TURNS,
     editsRejected: ({ context }) => context.editErrors.length > 0,
@@ -136,13 +175,31 @@ export const coderMachine = setup({
     editTries: 0,
     editErrors: [],
   }),
-  initial: 'preparing',
+  initial: 'routing',
   states: {
+    // The merge part of a fanned-out code step needs no model and no worktree.
+    routing: {
+      always: [{ guard: 'isMerge', target: 'merging' }, { target: 'preparing' }],
+    },
+    merging: {
+      invoke: {
+        src: 'merge',
+        input: ({ context }) => ({ step: context.step }),
+        onDone: { target: 'done', actions: assign({ output: ({ event }) => event.output }) },
+        onError: { target: 'done', actions: 'fail' },
+      },
+    },
     preparing: {
       invoke: {
         src: 'prepare',
         input: ({ context }) => ({ step: context.step, worktree: context.worktree }),
-        onDone: { target: 'thinking', actions: assign({ messages: ({ event }) => event.output }) },
+        onDone: {
+          target: 'thinking',
+          actions: assign({
+            messages: ({ event }) => event.output.messages,
+            subtask: ({ event }) => event.output.subtask,
+          }),
+        },
         onError: { target: 'cleanup', actions: 'fail' },
       },
     },
@@ -225,7 +282,11 @@ export const coderMachine = setup({
     saving: {
       invoke: {
         src: 'save',
-        input: ({ context }) => ({ step: context.step, worktree: context.worktree }),
+        input: ({ context }) => ({
+          step: context.step,
+          worktree: context.worktree,
+          subtask: context.subtask,
+        }),
         onDone: { target: 'cleanup', actions: assign({ output: ({ event }) => event.output }) },
         onError: { target: 'cleanup', actions: 'fail' },
       },

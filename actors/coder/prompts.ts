@@ -1,5 +1,13 @@
 // Prompts of the Coder.
-import type { ChangeRequest, Patch, Plan, TaskRecord, TestRun } from '../../schemas/index.ts';
+import type {
+  ChangeRequest,
+  Patch,
+  Plan,
+  Subtask,
+  SubtaskPatch,
+  TaskRecord,
+  TestRun,
+} from '../../schemas/index.ts';
 import { roleMarker } from '../llm/index.ts';
 import { changeLines } from '../runtime/change-requests.ts';
 
@@ -56,6 +64,52 @@ export function coderUser(b: CoderBrief, overview: string): string {
     }
   }
   if (b.critique) parts.push('', `Reviewer critique to address: ${b.critique}`);
+  parts.push('', overview);
+  return parts.join('\n');
+}
+
+export interface SubtaskBrief {
+  task: TaskRecord;
+  plan?: Plan;
+  subtask: Subtask;
+  /** Patches of other subtasks already in the working tree (its dependencies; after a conflict, all before it). */
+  onto: Array<{ id: string; diff: string }>;
+  /** This subtask's own patch from before a conflict, to redo on top of the others'. */
+  earlier?: SubtaskPatch;
+  /** Refinements of scope and constraints asked for in chat since the task was filed. */
+  changes?: readonly ChangeRequest[];
+}
+
+/** One subtask of a fanned-out plan: other Coders do the other subtasks at the same time. */
+export function subtaskUser(b: SubtaskBrief, overview: string): string {
+  const s = b.subtask;
+  const parts = [`Task: ${b.task.request.title}`, '', b.task.request.description];
+  if (b.plan) {
+    parts.push('', `Plan: ${b.plan.summary}`);
+    for (const x of b.plan.subtasks) parts.push(`- [${x.id}] ${x.title}`);
+  }
+  parts.push(
+    '',
+    `Your subtask: [${s.id}] ${s.title} — done when: ${s.successCriteria.join('; ')}`,
+    ...(s.description ? [s.description] : []),
+    ...(s.files.length > 0 ? [`Files in scope: ${s.files.join(', ')}`] : []),
+    'Other Coders work on the other subtasks at the same time: change only what your subtask needs.',
+  );
+  parts.push(...changeLines(b.changes ?? []));
+  if (b.onto.length > 0) {
+    parts.push(
+      '',
+      `The working tree already holds the patches of subtasks ${b.onto.map((o) => o.id).join(', ')}:`,
+    );
+    for (const o of b.onto) parts.push(`[${o.id}]`, o.diff.slice(0, 10_000));
+  }
+  if (b.earlier)
+    parts.push(
+      '',
+      'Your earlier patch for this subtask conflicted with those patches. Redo your subtask on top of them',
+      '(read the files again: they changed). Your earlier patch, for reference:',
+      b.earlier.diff.slice(0, 10_000),
+    );
   parts.push('', overview);
   return parts.join('\n');
 }

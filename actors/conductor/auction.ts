@@ -23,17 +23,29 @@ export interface AuctionOptions {
   now?: () => number;
   /** Instances that recently let a lease lapse: their bids rank after everyone else's. */
   suspects?: ReadonlySet<string>;
+  /**
+   * Work the conductor knows an instance holds that its bid may not count yet (sibling subtasks awarded a moment
+   * ago, before the winner took them up): a bid's load is at least this.
+   */
+  knownLoad?: ReadonlyMap<string, number>;
 }
 
 export interface AuctionStep {
   taskId: string;
   kind: StepKind;
   attempt: number;
+  /** One part of a fanned-out code step (`s<n>-<subtask>`, `m<n>`). */
+  part?: string;
 }
 
-/** Lower is better: least loaded, then cheapest, then a stable tie-break on the instance id. */
+/** Lower is better: least loaded, then warm (it ran a step of this task), then cheapest, then the instance id. */
 export function compareBids(a: Bid, b: Bid): number {
-  return a.load - b.load || a.estCostUsd - b.estCostUsd || a.instanceId.localeCompare(b.instanceId);
+  return (
+    a.load - b.load ||
+    Number(!a.warm) - Number(!b.warm) ||
+    a.estCostUsd - b.estCostUsd ||
+    a.instanceId.localeCompare(b.instanceId)
+  );
 }
 
 /**
@@ -47,7 +59,7 @@ export async function runAuction(
   opts: AuctionOptions = {},
 ): Promise<Award | undefined> {
   const now = opts.now ?? Date.now;
-  const sid = makeStepId(step.taskId, step.kind, step.attempt);
+  const sid = makeStepId(step.taskId, step.kind, step.attempt, step.part);
   const inbox = createInbox();
   const bids: Bid[] = [];
   const sub = mesh.nc.subscribe(inbox);
@@ -59,7 +71,8 @@ export async function runAuction(
     for await (const m of sub) {
       const b = Bid.safeParse(m.json());
       if (!b.success || b.data.stepId !== sid || b.data.round !== round) continue;
-      bids.push(b.data);
+      const known = opts.knownLoad?.get(b.data.instanceId) ?? 0;
+      bids.push({ ...b.data, load: Math.max(b.data.load, known) });
       if (!firstAt) {
         firstAt = now();
         clearTimeout(timer);
@@ -72,6 +85,7 @@ export async function runAuction(
     taskId: step.taskId,
     kind: step.kind,
     attempt: step.attempt,
+    ...(step.part ? { part: step.part } : {}),
     round,
     replyTo: inbox,
     at: new Date(now()).toISOString(),
@@ -89,6 +103,7 @@ export async function runAuction(
     taskId: step.taskId,
     kind: step.kind,
     attempt: step.attempt,
+    ...(step.part ? { part: step.part } : {}),
     round,
     instanceId: best.instanceId,
     state: 'awarded',

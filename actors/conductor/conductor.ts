@@ -10,16 +10,40 @@ import {
   Award,
   Consumers,
   CostLedger,
+  fanoutSubtasks,
   keys,
+  mergePart,
   Plan,
+  parsePart,
+  type StepKind,
+  type Subtask,
   stepId,
   subjects,
+  subtaskPart,
   type TaskEvent,
   TaskRecord,
 } from '../../schemas/index.ts';
+import { effectivePlan } from '../runtime/effective-plan.ts';
 import { stepOutcomeEvent } from '../runtime/step-event.ts';
 import { runAuction } from './auction.ts';
-import { applyWorkflowEvent, currentStep, statusOf, type WorkflowEvent } from './workflow.ts';
+import { ensureSubtaskRecords, markAwarded, markSubtask } from './fanout.ts';
+import {
+  applyWorkflowEvent,
+  currentStep,
+  fanoutOf,
+  type MergeConflict,
+  statusOf,
+  type WorkflowEvent,
+} from './workflow.ts';
+
+/** How long an auction of a fanned-out part collects bids after the first one. */
+const PART_GRACE_MS = 60;
+
+interface StepRef {
+  kind: StepKind;
+  attempt: number;
+  part?: string;
+}
 
 export interface ConductorOptions {
   leaseMs?: number;
@@ -111,7 +135,72 @@ export class Conductor {
     this.active.add(event.taskId);
     const wfEvent = toWorkflowEvent(event);
     if (wfEvent) await this.apply(event.taskId, wfEvent);
+    if (event.step?.part && (event.type === 'step.completed' || event.type === 'step.failed'))
+      await this.partEnded(event);
     if (event.type === 'task.created' || wfEvent) await this.advance(event.taskId);
+  }
+
+  /**
+   * A part of a fanned-out code step ended (after the workflow took it in): the subtask records follow, and a
+   * merge conflict is published as `subtask.conflict` (re-awarded as a rebase, or the task failed).
+   */
+  private async partEnded(event: TaskEvent): Promise<void> {
+    const { taskId } = event;
+    const { attempt, part } = event.step!;
+    const p = parsePart(part);
+    const at = new Date(this.now()).toISOString();
+    if (!p) return;
+    if ('subtask' in p) {
+      if (event.type === 'step.failed')
+        await markSubtask(
+          this.mesh.board,
+          taskId,
+          attempt,
+          p.subtask,
+          { state: 'failed', reason: String(event.data.reason ?? '') },
+          at,
+          part,
+        );
+      return;
+    }
+    if (event.type !== 'step.completed') return;
+    const conflict = event.data.conflict as MergeConflict | undefined;
+    const task = (await this.mesh.board.get(keys.task(taskId), TaskRecord))?.value;
+    if (!task) return;
+    if (!conflict) {
+      const merged = Array.isArray(event.data.subtasks) ? event.data.subtasks.map(String) : [];
+      for (const id of merged)
+        await markSubtask(this.mesh.board, taskId, attempt, id, { state: 'merged' }, at);
+      return;
+    }
+    const f = fanoutOf(task.workflow.context);
+    const rebased = task.status !== 'failed';
+    const rebase = f.rebase[conflict.subtask] ?? 0;
+    await markSubtask(
+      this.mesh.board,
+      taskId,
+      attempt,
+      conflict.subtask,
+      rebased
+        ? {
+            state: 'rebasing',
+            rebase,
+            part: subtaskPart(conflict.subtask, rebase),
+            onto: conflict.with,
+            owner: null,
+            reason: `conflicted with ${conflict.with.join(', ')} in ${conflict.files.join(', ')}`,
+          }
+        : { state: 'conflict', reason: task.reason ?? 'merge conflict' },
+      at,
+    );
+    await this.mesh.bus.publish({
+      id: `${taskId}:subtask-conflict:${attempt}:${part}`,
+      taskId,
+      type: 'subtask.conflict',
+      at,
+      step: { kind: 'code', attempt, part },
+      data: { ...conflict, action: rebased ? 'rebase' : 'failed', rebase },
+    });
   }
 
   private async apply(taskId: string, wfEvent: WorkflowEvent): Promise<void> {
@@ -254,18 +343,64 @@ export class Conductor {
   private async ensureStep(task: TaskRecord): Promise<void> {
     const step = currentStep(task.workflow);
     if (!step) return;
-    const sid = stepId(task.id, step.kind, step.attempt);
+    // The first attempt of a plan with two or more file-changing subtasks is fanned out over the Coders.
+    if (step.kind === 'code' && step.attempt === 1) {
+      const subs = fanoutSubtasks(await effectivePlan(this.mesh.board, task.id));
+      if (subs) return this.ensureFanout(task, subs);
+    }
+    await this.ensurePart(task, step);
+  }
+
+  /**
+   * Every subtask whose dependencies are done is announced as its own part of the code step, at once (each
+   * auction knows which Coders just won a sibling, so the work spreads); when all are done, the merge part.
+   */
+  private async ensureFanout(task: TaskRecord, subs: Subtask[]): Promise<void> {
+    const f = fanoutOf(task.workflow.context);
+    const at = () => new Date(this.now()).toISOString();
+    await ensureSubtaskRecords(this.mesh.board, task.id, 1, subs, f, at());
+    const pending = subs.filter((s) => f.done[s.id] === undefined);
+    if (pending.length === 0) {
+      await this.ensurePart(task, { kind: 'code', attempt: 1, part: mergePart(f.merges) });
+      return;
+    }
+    const partOf = (s: Subtask) => subtaskPart(s.id, f.rebase[s.id] ?? 0);
+    const held = new Map<string, number>();
+    await Promise.all(
+      pending.map(async (s) => {
+        const a = (await this.mesh.board.get(keys.award(stepId(task.id, 'code', 1, partOf(s))), Award))
+          ?.value;
+        if (a && (a.state === 'awarded' || a.state === 'running') && a.leaseUntil > this.now())
+          held.set(a.instanceId, (held.get(a.instanceId) ?? 0) + 1);
+      }),
+    );
+    for (const s of pending) {
+      if (!s.dependsOn.every((d) => f.done[d] !== undefined)) continue;
+      const won = await this.ensurePart(task, { kind: 'code', attempt: 1, part: partOf(s) }, held);
+      if (!won) continue;
+      held.set(won.instanceId, (held.get(won.instanceId) ?? 0) + 1);
+      await markAwarded(this.mesh.board, won, at());
+    }
+  }
+
+  /** Announces and awards one step (or one part of a fanned-out code step); returns a new award. */
+  private async ensurePart(
+    task: TaskRecord,
+    step: StepRef,
+    knownLoad?: ReadonlyMap<string, number>,
+  ): Promise<Award | undefined> {
+    const sid = stepId(task.id, step.kind, step.attempt, step.part);
     const award = (await this.mesh.board.get(keys.award(sid), Award))?.value;
     const mem = this.rounds.get(sid) ?? { round: 0, at: 0, inFlight: false };
-    if (mem.inFlight) return;
+    if (mem.inFlight) return undefined;
     let round: number;
     if (award) {
       if (award.state === 'done' || award.state === 'failed') {
         await this.publishUnsentOutcome(award);
-        return;
+        return undefined;
       }
       const live = award.state === 'awarded' || award.state === 'running';
-      if (live && award.leaseUntil > this.now()) return;
+      if (live && award.leaseUntil > this.now()) return undefined;
       if (live) {
         // The winner went silent: expire its award (CAS) and announce the step again.
         const expired = await this.mesh.board.mutate(keys.award(sid), Award, (a) =>
@@ -276,13 +411,13 @@ export class Conductor {
             ? { ...a, state: 'expired' as const }
             : undefined,
         );
-        if (expired?.value.state !== 'expired' || expired.value.round !== award.round) return;
+        if (expired?.value.state !== 'expired' || expired.value.round !== award.round) return undefined;
         this.suspects.set(award.instanceId, this.now() + 10 * (this.opts.leaseMs ?? 15_000));
         this.log(`${sid} round ${award.round}: lease of ${award.instanceId} lapsed, re-announcing`);
       }
       round = Math.max(award.round, mem.round) + 1;
     } else {
-      if (mem.round > 0 && this.now() - mem.at < (this.opts.reannounceMs ?? 1000)) return;
+      if (mem.round > 0 && this.now() - mem.at < (this.opts.reannounceMs ?? 1000)) return undefined;
       round = mem.round + 1;
     }
     this.rounds.set(sid, { round, at: this.now(), inFlight: true });
@@ -291,8 +426,10 @@ export class Conductor {
       const won = await runAuction(this.mesh, { taskId: task.id, ...step }, round, {
         suspects: new Set(this.suspects.keys()),
         leaseMs: this.opts.leaseMs,
-        graceMs: this.opts.graceMs,
+        // A fanned-out part waits longer for bids: an idle Coder heard late would leave the work on a busy one.
+        graceMs: step.part ? Math.max(this.opts.graceMs ?? 5, PART_GRACE_MS) : this.opts.graceMs,
         now: this.now,
+        knownLoad,
       });
       if (won) {
         await this.mesh.bus.publish({
@@ -300,10 +437,16 @@ export class Conductor {
           taskId: task.id,
           type: 'step.awarded',
           at: new Date(this.now()).toISOString(),
-          step: { kind: step.kind, attempt: step.attempt, round: won.round },
+          step: {
+            kind: step.kind,
+            attempt: step.attempt,
+            round: won.round,
+            ...(step.part ? { part: step.part } : {}),
+          },
           data: { instanceId: won.instanceId },
         });
       }
+      return won;
     } finally {
       this.rounds.set(sid, { round, at: this.now(), inFlight: false });
     }
@@ -335,7 +478,7 @@ export function toWorkflowEvent(e: TaskEvent): WorkflowEvent | undefined {
   switch (e.type) {
     case 'step.completed':
       return e.step
-        ? { type: 'STEP_DONE', kind: e.step.kind, attempt: e.step.attempt, data: e.data }
+        ? { type: 'STEP_DONE', kind: e.step.kind, attempt: e.step.attempt, part: e.step.part, data: e.data }
         : undefined;
     case 'step.failed':
       return e.step
@@ -343,6 +486,7 @@ export function toWorkflowEvent(e: TaskEvent): WorkflowEvent | undefined {
             type: 'STEP_FAILED',
             kind: e.step.kind,
             attempt: e.step.attempt,
+            part: e.step.part,
             reason: String(e.data.reason ?? ''),
           }
         : undefined;

@@ -168,3 +168,52 @@ describe('task workflow', () => {
     expect(run(start, done('plan', 1)).value).toBe('coding');
   });
 });
+
+describe('a fanned-out code step', () => {
+  const start = initialWorkflow({ maxAttempts: 2, approveMode: 'auto' });
+  const part = (p: string, data: Record<string, unknown> = {}): WorkflowEvent => ({
+    type: 'STEP_DONE',
+    kind: 'code',
+    attempt: 1,
+    part: p,
+    data,
+  });
+  const conflict = (merge: number, subtask: string, w: string[]) =>
+    part(`m${merge}`, { conflict: { subtask, with: w, files: ['a.py'] } });
+
+  it('records each subtask once, stays in coding, and moves on with the merge part’s patch', () => {
+    let w = run(start, done('plan', 1), part('s0-a'), part('s0-b'));
+    expect(w.value).toBe('coding');
+    expect(w.context.fanout).toEqual({ done: { a: 0, b: 0 }, rebase: {}, onto: {}, merges: 0 });
+    // A redelivered subtask event changes nothing.
+    expect(applyWorkflowEvent(w, part('s0-a')).changed).toBe(false);
+    // A subtask's event is never taken for the whole code step.
+    expect(w.context.patchId).toBeUndefined();
+    w = run(w, part('m0', { patchId: 't-x-p1', subtasks: ['a', 'b'] }));
+    expect(w.value).toBe('testing');
+    expect(w.context.patchId).toBe('t-x-p1');
+  });
+
+  it('re-awards the later subtask as a rebase onto the earlier ones, bounded', () => {
+    let w = run(start, done('plan', 1), part('s0-a'), part('s0-b'), conflict(0, 'b', ['a']));
+    expect(w.value).toBe('coding');
+    expect(w.context.fanout).toEqual({ done: { a: 0 }, rebase: { b: 1 }, onto: { b: ['a'] }, merges: 1 });
+    // The old part finishing late, or the old merge again, is stale.
+    expect(applyWorkflowEvent(w, part('s0-b')).changed).toBe(false);
+    expect(applyWorkflowEvent(w, conflict(0, 'b', ['a'])).changed).toBe(false);
+    w = run(w, part('s1-b'), conflict(1, 'b', ['a']), part('s2-b'));
+    expect(w.context.fanout).toMatchObject({ done: { a: 0, b: 2 }, rebase: { b: 2 }, merges: 2 });
+    w = run(w, conflict(2, 'b', ['a']));
+    expect(w.value).toBe('failed');
+    expect(String(w.context.reason)).toMatch(/subtask b still conflicts with a after 2 rebases \(a\.py\)/);
+  });
+
+  it('fails the task when a current subtask part fails, naming the subtask; a stale failure is ignored', () => {
+    const w = run(start, done('plan', 1), part('s0-a'), part('s0-b'), conflict(0, 'b', ['a']));
+    const stale: WorkflowEvent = { type: 'STEP_FAILED', kind: 'code', attempt: 1, part: 's0-b', reason: 'x' };
+    expect(applyWorkflowEvent(w, stale).changed).toBe(false);
+    const failed = run(w, { ...stale, part: 's1-b', reason: 'edits rejected' });
+    expect(failed.value).toBe('failed');
+    expect(failed.context.reason).toBe('subtask b: edits rejected');
+  });
+});

@@ -1,7 +1,18 @@
 // The task workflow as an XState machine. Its snapshot (value + context) is persisted in the task record,
 // and every event is applied with the pure `transition` function, so any conductor can resume any task.
 import { and, assign, setup, transition } from 'xstate';
-import type { StepKind, TaskStatus } from '../../schemas/index.ts';
+import {
+  type FanoutContext,
+  fanoutOf,
+  parsePart,
+  type StepKind,
+  type TaskStatus,
+} from '../../schemas/index.ts';
+
+export { type FanoutContext, fanoutOf };
+
+/** How often one subtask may be re-awarded as a rebase after its patch conflicted with earlier ones. */
+export const MAX_REBASES = 2;
 
 export interface WorkflowContext {
   attempt: number;
@@ -15,11 +26,12 @@ export interface WorkflowContext {
   branch?: string;
   commit?: string;
   rollbackBranch?: string;
+  fanout?: FanoutContext;
 }
 
 export type WorkflowEvent =
-  | { type: 'STEP_DONE'; kind: StepKind; attempt: number; data: Record<string, unknown> }
-  | { type: 'STEP_FAILED'; kind: StepKind; attempt: number; reason: string }
+  | { type: 'STEP_DONE'; kind: StepKind; attempt: number; part?: string; data: Record<string, unknown> }
+  | { type: 'STEP_FAILED'; kind: StepKind; attempt: number; part?: string; reason: string }
   | { type: 'APPROVED'; patchId: string }
   | { type: 'PLAN_APPROVED' }
   | { type: 'PLAN_REJECTED'; comment: string }
@@ -55,10 +67,60 @@ export const workflowMachine = setup({
     autoApprove: ({ context }) => context.approveMode === 'auto',
     planGate: ({ context }) => context.planGate === true,
     attemptsLeft: ({ context }) => context.attempt < context.maxAttempts,
+    /** A subtask part of this attempt finished (its current rebase, not yet counted). */
+    subtaskDone: ({ context, event }) => {
+      const p = currentSubtaskPart(context, event);
+      return event.type === 'STEP_DONE' && p !== undefined && context.fanout?.done[p.subtask] === undefined;
+    },
+    /** The current merge part found two subtasks' patches in conflict. */
+    mergeConflict: ({ context, event }) =>
+      event.type === 'STEP_DONE' && isCurrentMerge(context, event) && conflictOf(event) !== undefined,
+    rebasesLeft: ({ context, event }) => {
+      const c = conflictOf(event);
+      return c !== undefined && (context.fanout?.rebase[c.subtask] ?? 0) < MAX_REBASES;
+    },
+    /** The whole code step (one pass), or the merge that produced the attempt's patch. */
+    codeStepDone: ({ context, event }) =>
+      isStepDone(context, event, 'code') &&
+      (event.type === 'STEP_DONE' && event.part === undefined ? true : isCurrentMerge(context, event)),
+    codeStepFailed: ({ context, event }) =>
+      event.type === 'STEP_FAILED' &&
+      event.kind === 'code' &&
+      event.attempt === context.attempt &&
+      (event.part === undefined ||
+        isCurrentMerge(context, event) ||
+        currentSubtaskPart(context, event) !== undefined),
     isCurrentPatch: ({ context, event }) =>
       (event.type === 'APPROVED' || event.type === 'CHANGES_REQUESTED') && event.patchId === context.patchId,
   },
   actions: {
+    recordSubtask: assign({
+      fanout: ({ context, event }) => {
+        const f = fanoutOf(context);
+        const p = currentSubtaskPart(context, event)!;
+        return { ...f, done: { ...f.done, [p.subtask]: p.rebase } };
+      },
+    }),
+    /** The later subtask goes back to a Coder, on top of the patches merged before it. */
+    rebaseSubtask: assign({
+      fanout: ({ context, event }) => {
+        const f = fanoutOf(context);
+        const c = conflictOf(event)!;
+        const { [c.subtask]: _, ...done } = f.done;
+        return {
+          done,
+          rebase: { ...f.rebase, [c.subtask]: (f.rebase[c.subtask] ?? 0) + 1 },
+          onto: { ...f.onto, [c.subtask]: c.with },
+          merges: f.merges + 1,
+        };
+      },
+    }),
+    failConflict: assign({
+      reason: ({ event }) => {
+        const c = conflictOf(event)!;
+        return `subtask ${c.subtask} still conflicts with ${c.with.join(', ') || 'the others'} after ${MAX_REBASES} rebases${c.files.length ? ` (${c.files.join(', ')})` : ''}`;
+      },
+    }),
     nextAttempt: assign(({ context, event }) => ({
       attempt: context.attempt + 1,
       critique:
@@ -70,11 +132,13 @@ export const workflowMachine = setup({
     })),
     failWith: assign(({ event }) => ({
       reason:
-        event.type === 'STEP_FAILED' || event.type === 'BUDGET_EXCEEDED' || event.type === 'DEAD_LETTER'
-          ? event.reason
-          : event.type === 'STEP_DONE' && event.kind === 'test'
-            ? testsCannotRunReason(event.data)
-            : 'the reviewer kept asking for revisions and the attempt budget is used up',
+        event.type === 'STEP_FAILED'
+          ? failedPartReason(event.part, event.reason)
+          : event.type === 'BUDGET_EXCEEDED' || event.type === 'DEAD_LETTER'
+            ? event.reason
+            : event.type === 'STEP_DONE' && event.kind === 'test'
+              ? testsCannotRunReason(event.data)
+              : 'the reviewer kept asking for revisions and the attempt budget is used up',
     })),
   },
 }).createMachine({
@@ -109,14 +173,20 @@ export const workflowMachine = setup({
         },
       },
     },
+    // One Coder pass, or (fanned out) a part per subtask and then merges until one yields the patch.
     coding: {
       on: {
-        STEP_DONE: {
-          guard: isStep('code'),
-          target: 'testing',
-          actions: assign({ patchId: ({ event }) => String(dataOf(event).patchId) }),
-        },
-        STEP_FAILED: { guard: isStep('code'), target: 'failed', actions: 'failWith' },
+        STEP_DONE: [
+          { guard: 'subtaskDone', actions: 'recordSubtask' },
+          { guard: and(['mergeConflict', 'rebasesLeft']), actions: 'rebaseSubtask' },
+          { guard: 'mergeConflict', target: 'failed', actions: 'failConflict' },
+          {
+            guard: 'codeStepDone',
+            target: 'testing',
+            actions: assign({ patchId: ({ event }) => String(dataOf(event).patchId) }),
+          },
+        ],
+        STEP_FAILED: { guard: 'codeStepFailed', target: 'failed', actions: 'failWith' },
       },
     },
     testing: {
@@ -191,6 +261,48 @@ function testsCannotRunReason(data: Record<string, unknown>): string {
   const reason = String(data.reason ?? 'the tests could not run');
   if (data.outcome === 'timeout') return `the tests never finished: ${reason}`;
   return reason.startsWith('tests never ran') ? reason : `tests never ran: ${reason}`;
+}
+
+function failedPartReason(part: string | undefined, reason: string): string {
+  const p = parsePart(part);
+  return p && 'subtask' in p ? `subtask ${p.subtask}: ${reason}` : reason;
+}
+
+/** The subtask part the event is about, if it is that subtask's current part in this attempt. */
+function currentSubtaskPart(
+  ctx: WorkflowContext,
+  e: WorkflowEvent,
+): { subtask: string; rebase: number } | undefined {
+  if ((e.type !== 'STEP_DONE' && e.type !== 'STEP_FAILED') || e.kind !== 'code' || e.attempt !== ctx.attempt)
+    return undefined;
+  const p = parsePart(e.part);
+  if (!p || !('subtask' in p)) return undefined;
+  return p.rebase === (ctx.fanout?.rebase[p.subtask] ?? 0) ? p : undefined;
+}
+
+function isCurrentMerge(ctx: WorkflowContext, e: WorkflowEvent): boolean {
+  if ((e.type !== 'STEP_DONE' && e.type !== 'STEP_FAILED') || e.kind !== 'code' || e.attempt !== ctx.attempt)
+    return false;
+  const p = parsePart(e.part);
+  return p !== undefined && 'merge' in p && p.merge === (ctx.fanout?.merges ?? 0);
+}
+
+/** What a merge part reports when two subtasks' patches conflict. */
+export interface MergeConflict {
+  subtask: string;
+  with: string[];
+  files: string[];
+}
+
+function conflictOf(e: WorkflowEvent): MergeConflict | undefined {
+  if (e.type !== 'STEP_DONE') return undefined;
+  const c = e.data.conflict as Partial<MergeConflict> | undefined;
+  if (!c || typeof c.subtask !== 'string') return undefined;
+  return {
+    subtask: c.subtask,
+    with: Array.isArray(c.with) ? c.with.map(String) : [],
+    files: Array.isArray(c.files) ? c.files.map(String) : [],
+  };
 }
 
 function dataOf(e: WorkflowEvent): Record<string, unknown> {

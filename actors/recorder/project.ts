@@ -243,7 +243,7 @@ export async function projectEvent(
     case 'step.failed': {
       if (!event.step) return;
       const round = event.step.round ?? 1;
-      const id = `${stepId(taskId, event.step.kind, event.step.attempt)}#${round}`;
+      const id = `${stepId(taskId, event.step.kind, event.step.attempt, event.step.part)}#${round}`;
       const awarded = event.type === 'step.awarded';
       const state = awarded ? 'awarded' : event.type === 'step.completed' ? 'done' : 'failed';
       await db

@@ -37,6 +37,8 @@ export class AgentHost {
   private readonly concurrency: number;
   private readonly leaseMs: number;
   private stopped = false;
+  /** Tasks this instance ran a step of lately (newest last): it bids `warm` on their other steps. */
+  private readonly recentTasks: string[] = [];
 
   constructor(
     private readonly mesh: MeshConnection,
@@ -88,6 +90,7 @@ export class AgentHost {
             instanceId: this.instanceId,
             load: this.running.size,
             estCostUsd: this.opts.definition.estimateCostUsd?.(a.data.kind) ?? 0,
+            ...(this.recentTasks.includes(a.data.taskId) ? { warm: true } : {}),
           };
           nc.publish(a.data.replyTo, JSON.stringify(bid));
         },
@@ -134,12 +137,15 @@ export class AgentHost {
     const award = cur.value;
     const task = await board.get(keys.task(award.taskId), TaskRecord);
     if (!task) return;
+    if (!this.recentTasks.includes(award.taskId)) this.recentTasks.push(award.taskId);
+    if (this.recentTasks.length > 64) this.recentTasks.shift();
 
     const input: StepInput = {
       mesh: this.mesh,
       task: task.value,
       kind: award.kind,
       attempt: award.attempt,
+      ...(award.part ? { part: award.part } : {}),
       round: award.round,
       stepId: award.stepId,
       instanceId: this.instanceId,

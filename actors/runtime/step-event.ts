@@ -6,7 +6,12 @@ export type StepOutcome = NonNullable<Award['outcome']>;
 
 /** Same id from both writers, so the stream de-duplicates whichever comes second. */
 export function stepOutcomeEvent(award: Award, outcome: StepOutcome): Omit<TaskEventInput, 'at'> {
-  const step = { kind: award.kind, attempt: award.attempt, round: award.round };
+  const step = {
+    kind: award.kind,
+    attempt: award.attempt,
+    round: award.round,
+    ...(award.part ? { part: award.part } : {}),
+  };
   return outcome.ok
     ? {
         id: `${award.stepId}:completed`,

@@ -11,6 +11,8 @@ export interface StepInput {
   task: TaskRecord;
   kind: StepKind;
   attempt: number;
+  /** One part of a fanned-out code step (`s<n>-<subtask>` or `m<n>`, see schemas/ids.ts); absent: the whole step. */
+  part?: string;
   round: number;
   stepId: string;
   instanceId: string;

@@ -51,7 +51,11 @@ export function taskOfKey(key: string): string | undefined {
       break;
     case 'award':
     case 'result':
-      m = /^(t-[a-z0-9]+)-[a-z]+-\d+$/.exec(rest);
+      // A part of a fanned-out code step ends in `-s<n>-<subtask>` or `-m<n>`.
+      m = /^(t-[a-z0-9]+)-[a-z]+-\d+(?:-s\d+-[A-Za-z0-9][A-Za-z0-9-_]*|-m\d+)?$/.exec(rest);
+      break;
+    case 'subtask':
+      m = /^(t-[a-z0-9]+)-\d+-[A-Za-z0-9][A-Za-z0-9-_]*$/.exec(rest);
       break;
     default:
       m = null;

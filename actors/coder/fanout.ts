@@ -1,0 +1,168 @@
+// The Coder's side of a fanned-out code step: a subtask part starts from the base commit with the patches it
+// builds on merged in, and leaves its own patch on the subtask's record; the merge part combines them all.
+import { join } from 'node:path';
+import {
+  dependencyClosure,
+  fanoutOf,
+  fanoutSubtasks,
+  keys,
+  type Patch,
+  Patch as PatchSchema,
+  parsePart,
+  patchId,
+  type Subtask,
+  type SubtaskPatch,
+  SubtaskRecord,
+  subtaskPart,
+} from '../../schemas/index.ts';
+import { StepFailure } from '../runtime/ask-json.ts';
+import { effectivePlan } from '../runtime/effective-plan.ts';
+import type { StepInput, StepOutput } from '../runtime/types.ts';
+import { diffWorktree } from './edits.ts';
+import { commitTree, mergePatches } from './merge.ts';
+
+/** The subtask a step part is about, with the plan's fanned-out subtasks (merge order). */
+export async function subtaskOf(
+  step: StepInput,
+): Promise<{ subtask: Subtask; rebase: number; subs: Subtask[] } | undefined> {
+  const p = parsePart(step.part);
+  if (!p || !('subtask' in p)) return undefined;
+  const subs = fanoutSubtasks(await effectivePlan(step.mesh.board, step.task.id));
+  const subtask = subs?.find((s) => s.id === p.subtask);
+  if (!subs || !subtask) throw new StepFailure(`subtask ${p.subtask} is not in the plan`);
+  return { subtask, rebase: p.rebase, subs };
+}
+
+/** The finished patch of each subtask, in the order given (each must be done at the rebase the workflow holds). */
+async function donePatches(step: StepInput, ids: readonly string[]): Promise<SubtaskPatch[]> {
+  const f = fanoutOf(step.task.workflow.context);
+  return Promise.all(
+    ids.map(async (id) => {
+      const rec = (await step.mesh.board.get(keys.subtask(step.task.id, step.attempt, id), SubtaskRecord))
+        ?.value;
+      const want = subtaskPart(id, f.done[id] ?? 0);
+      if (!rec?.patch || rec.patch.part !== want)
+        throw new StepFailure(`subtask ${id} has no finished patch (${want}) on the blackboard`);
+      return rec.patch;
+    }),
+  );
+}
+
+export interface SubtaskStart {
+  subtask: Subtask;
+  /** Where the worktree starts: the base commit, or a commit of it with the `onto` patches merged in. */
+  startCommit: string;
+  onto: Array<{ id: string; diff: string }>;
+  /** This subtask's patch from before its rebase, to redo on top of the others'. */
+  earlier?: SubtaskPatch;
+}
+
+/** Marks the subtask running (fenced by part) and works out where its Coder starts. */
+export async function startSubtask(step: StepInput, workDir: string): Promise<SubtaskStart | undefined> {
+  const s = await subtaskOf(step);
+  if (!s) return undefined;
+  const { task, mesh } = step;
+  const key = keys.subtask(task.id, step.attempt, s.subtask.id);
+  const at = new Date(step.deps.now()).toISOString();
+  const rec = await mesh.board.mutate(key, SubtaskRecord, (r) =>
+    r && r.part === step.part && !['done', 'merged', 'failed', 'conflict'].includes(r.state)
+      ? { ...r, state: 'running' as const, owner: step.instanceId, round: step.round, updatedAt: at }
+      : undefined,
+  );
+  const f = fanoutOf(task.workflow.context);
+  const ontoIds = f.onto[s.subtask.id] ?? dependencyClosure(s.subs, s.subtask.id);
+  const patches = await donePatches(step, ontoIds);
+  const onto = ontoIds.map((id, i) => ({ id, diff: patches[i]!.diff }));
+  let startCommit = task.baseCommit;
+  if (onto.length > 0) {
+    const merged = await mergePatches(task.repoPath, task.baseCommit, onto, workDir);
+    if (!merged.ok)
+      throw new StepFailure(
+        `the patches subtask ${s.subtask.id} builds on do not merge: ${merged.conflict.subtask} conflicts with ${merged.conflict.with.join(', ')}`,
+      );
+    startCommit = await commitTree(
+      task.repoPath,
+      merged.tree,
+      task.baseCommit,
+      `codemesh: start of subtask ${s.subtask.id} (${ontoIds.join(', ')})`,
+    );
+  }
+  const earlier = s.rebase > 0 && rec?.value.patch?.part !== step.part ? rec?.value.patch : undefined;
+  return { subtask: s.subtask, startCommit, onto, ...(earlier ? { earlier } : {}) };
+}
+
+/** Stores the subtask's patch on its record: the first Coder to finish a part wins, later ones keep it. */
+export async function saveSubtask(
+  step: StepInput,
+  worktree: string,
+  start: SubtaskStart,
+): Promise<StepOutput> {
+  const d = await diffWorktree(worktree, start.startCommit);
+  if (!d.diff.trim()) throw new StepFailure('the edits left the repository unchanged');
+  const at = new Date(step.deps.now()).toISOString();
+  const patch: SubtaskPatch = {
+    part: step.part!,
+    startCommit: start.startCommit,
+    diff: d.diff,
+    files: d.files,
+    additions: d.additions,
+    deletions: d.deletions,
+    by: step.instanceId,
+    at,
+  };
+  const key = keys.subtask(step.task.id, step.attempt, start.subtask.id);
+  const saved = await step.mesh.board.mutate(key, SubtaskRecord, (r) => {
+    if (!r || r.part !== step.part || r.patch?.part === step.part) return undefined;
+    return { ...r, state: 'done' as const, owner: step.instanceId, patch, updatedAt: at };
+  });
+  const kept = saved?.value.patch;
+  const stored: SubtaskPatch = kept && kept.part === step.part ? kept : patch;
+  const summary = `subtask ${start.subtask.id}: ${stored.files.length} file(s), +${stored.additions} -${stored.deletions}`;
+  return { ok: true, data: { subtask: start.subtask.id, files: stored.files, summary } };
+}
+
+/**
+ * The merge part: every subtask's patch, in merge order, 3-way onto the base commit. Clean: the attempt's patch
+ * (write-once, as a single Coder pass would leave it). A conflict is an answer, not a failure: the workflow
+ * re-awards the later subtask as a rebase.
+ */
+export async function mergeSubtasks(step: StepInput, workDir: string): Promise<StepOutput> {
+  const { task, mesh } = step;
+  const subs = fanoutSubtasks(await effectivePlan(mesh.board, task.id));
+  if (!subs) throw new StepFailure('a merge part was awarded but the plan has no subtasks to fan out');
+  const ids = subs.map((s) => s.id);
+  const patches = await donePatches(step, ids);
+  const merged = await mergePatches(
+    task.repoPath,
+    task.baseCommit,
+    ids.map((id, i) => ({ id, diff: patches[i]!.diff })),
+    join(workDir, 'merge'),
+  );
+  if (!merged.ok) {
+    const { subtask, with: w, files } = merged.conflict;
+    return { ok: true, data: { conflict: { subtask, with: w, files } } };
+  }
+  if (!merged.diff.trim()) throw new StepFailure('the subtasks’ patches cancel out: nothing changed');
+  const id = patchId(task.id, step.attempt);
+  const patch: Patch = {
+    id,
+    taskId: task.id,
+    attempt: step.attempt,
+    baseCommit: task.baseCommit,
+    diff: merged.diff,
+    files: merged.files,
+    summary: `${merged.files.length} file(s), +${merged.additions} -${merged.deletions}, merged from ${ids.length} subtasks`,
+    stats: { additions: merged.additions, deletions: merged.deletions },
+    createdAt: new Date(step.deps.now()).toISOString(),
+  };
+  const stored = (await mesh.board.putOnce(keys.patch(id), PatchSchema, patch, (a, b) => a.id === b.id)).entry
+    .value;
+  await step.deps.emit({
+    id: `${step.stepId}:patch.proposed`,
+    taskId: task.id,
+    type: 'patch.proposed',
+    step: { kind: 'code', attempt: step.attempt, part: step.part },
+    data: { patchId: id, files: stored.files, summary: stored.summary, subtasks: ids },
+  });
+  return { ok: true, data: { patchId: id, files: stored.files, summary: stored.summary, subtasks: ids } };
+}
