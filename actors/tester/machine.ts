@@ -24,7 +24,14 @@ import { planTests as planSelectedTests } from './plan.ts';
 
 import { type ParsedRun, parseRunnerOutput, prepareReport } from './runners.ts';
 import type { TestPlan } from './types.ts';
-import { decide, type RerunStatus, type RunSummary, rerunCandidates, runProblem } from './verdict.ts';
+import {
+  decide,
+  formatSeconds,
+  type RerunStatus,
+  type RunSummary,
+  rerunCandidates,
+  runProblem,
+} from './verdict.ts';
 
 const LOG_CAP = 256 * 1024;
 /** Re-runs of a test that failed with the patch but not on the base, before it counts as a regression. */
@@ -257,20 +264,35 @@ async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutp
   await addOwnedWorktree(deps.dataDir, task.repoPath, wt, task.baseCommit);
   try {
     await applyPatch(wt, patch.diff);
-    const plan = await planTests(wt, input, patch);
-    const timeoutMs = plan.timeoutMs;
-    const nothingToRun = plan.command.length === 0;
+    const selected = await planTests(wt, input, patch);
+    const timeoutMs = selected.timeoutMs;
+    const nothingToRun = selected.command.length === 0;
     const ctx: RunContext = { input, signal, timeoutMs };
     const started = deps.now();
     // The base run (when not cached) and the patched run go in parallel, each in its own worktree.
-    const [baseRes, patchedRes] = await Promise.allSettled([
-      nothingToRun ? undefined : baseline(plan, wt, ctx),
-      execute(plan, wt, ctx),
-    ]);
-    if (patchedRes.status === 'rejected') throw patchedRes.reason;
-    if (baseRes.status === 'rejected') throw baseRes.reason;
-    const base = baseRes.value;
-    const patched = patchedRes.value;
+    const both = async (p: TestPlan) => {
+      const [baseRes, patchedRes] = await Promise.allSettled([
+        nothingToRun ? undefined : baseline(p, wt, ctx),
+        execute(p, wt, ctx),
+      ]);
+      if (patchedRes.status === 'rejected') throw patchedRes.reason;
+      if (baseRes.status === 'rejected') throw baseRes.reason;
+      return { base: baseRes.value, patched: patchedRes.value };
+    };
+    let plan = selected;
+    let { base, patched } = await both(plan);
+    // The related regression files did not finish in time: the verdict rests on the tests the issue names and
+    // the patch touches, run again alone, and says so (a slow regression set must not sink the task).
+    let narrowed: string | undefined;
+    if (patched.summary.timedOut && selected.primary && !signal.aborted) {
+      const left = selected.selected.length - selected.primary.selected.length;
+      narrowed =
+        `the whole selection (${selected.selected.length} test files) timed out after ${formatSeconds(timeoutMs)}; ` +
+        `the verdict rests on the ${selected.primary.selected.length} the issue names or the patch touches, ` +
+        `run alone (${left} related file(s) unchecked)`;
+      plan = { ...selected, ...selected.primary, why: [...selected.why, narrowed] };
+      ({ base, patched } = await both(plan));
+    }
     const candidates = runProblem(patched.summary, timeoutMs)
       ? []
       : rerunCandidates(base?.run, patched.summary, timeoutMs);
@@ -278,14 +300,16 @@ async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutp
       candidates.length > 0 && candidates.length <= MAX_RERUN_CANDIDATES
         ? await rerun(plan, wt, candidates, ctx)
         : undefined;
-    const v = decide({
+    const decided = decide({
       ...(base ? { base: base.run } : {}),
       patched: patched.summary,
       ...(again ? { reruns: again.reruns } : {}),
       timeoutMs,
       noRunner: nothingToRun,
     });
+    const v = narrowed ? { ...decided, reason: `${decided.reason} (${narrowed})` } : decided;
     const log = [
+      ...(narrowed ? [`--- codemesh: ${narrowed} ---`] : []),
       `${patched.stdout}\n--- stderr ---\n${patched.stderr}`,
       ...(again ? [`--- codemesh: flaky check ---\n${again.log}`] : []),
     ]

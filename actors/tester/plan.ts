@@ -100,7 +100,21 @@ export async function planTests(input: PlanTestsInput): Promise<TestPlan> {
   if (sel.labels.length > 0) {
     // `go test ./...` means every package: the selected packages replace it.
     const base = runner.kind === 'go' ? runner.command.filter((a) => a !== './...') : runner.command;
-    return { ...plan, selected: sel.files, labels: sel.labels, command: [...base, ...sel.labels] };
+    return {
+      ...plan,
+      selected: sel.files,
+      labels: sel.labels,
+      command: [...base, ...sel.labels],
+      ...(sel.primaryLabels
+        ? {
+            primary: {
+              selected: sel.files.slice(0, sel.primary),
+              labels: sel.primaryLabels,
+              command: [...base, ...sel.primaryLabels],
+            },
+          }
+        : {}),
+    };
   }
   const suiteSize = runner.language ? files.filter((f) => isTestFile(f, runner.language)).length : 0;
   if (suiteSize <= maxFiles) {

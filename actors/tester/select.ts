@@ -43,6 +43,10 @@ export interface Selection {
   files: string[];
   /** What to append to the runner's command (node ids, dotted labels, packages, file filters). */
   labels: string[];
+  /** How many of `files` (the first ones) the issue names or the patch touches; the rest are related. */
+  primary: number;
+  /** Labels of the primary files alone, when related files were added after them. */
+  primaryLabels?: string[];
   why: string[];
 }
 
@@ -144,7 +148,24 @@ export async function selectTests(input: SelectInput): Promise<Selection> {
   if (primary.size > MAX_PRIMARY) why.push(`${primary.size - MAX_PRIMARY} more named test files left out`);
 
   const files = chosen.map(([f]) => f);
-  return { files, labels: labelsFor(input.kind, files, input.changedFiles, input.packageDir), why };
+  const nPrimary = Math.min(primary.size, MAX_PRIMARY);
+  return {
+    files,
+    labels: labelsFor(input.kind, files, input.changedFiles, input.packageDir),
+    primary: nPrimary,
+    // With related files too: the narrower run to fall back on when the whole selection does not finish.
+    ...(nPrimary > 0 && nPrimary < files.length
+      ? {
+          primaryLabels: labelsFor(
+            input.kind,
+            files.slice(0, nPrimary),
+            input.changedFiles,
+            input.packageDir,
+          ),
+        }
+      : {}),
+    why,
+  };
 }
 
 /** Runner arguments for the chosen test files. */

@@ -222,6 +222,62 @@ describe('the test step', () => {
     });
   });
 
+  it('when the whole selection times out, re-runs the tests the patch touches alone and decides on them', async () => {
+    const task = await newTask();
+    // A related test file (it imports the changed module) that never finishes in time.
+    writeFileSync(
+      join(repo, 'test_ops.py'),
+      'from calc import add\n\n\ndef test_ops():\n    assert add(1, 1) == 2\n',
+    );
+    git(repo, 'add', 'test_ops.py');
+    git(repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'ops tests');
+    base = git(repo, 'rev-parse', 'HEAD');
+    const t = TaskRecord.parse({ ...task, baseCommit: base });
+    // The patch fixes subtract and changes its test file (a primary test).
+    writeFileSync(
+      join(repo, 'calc.py'),
+      'def add(a, b):\n    return a + b\n\n\ndef subtract(a, b):\n    return a - b\n',
+    );
+    writeFileSync(
+      join(repo, 'test_calc.py'),
+      `${git(repo, 'show', 'HEAD:test_calc.py')}\n# covers subtract\n`,
+    );
+    const diff = `${git(repo, 'diff')}\n`;
+    git(repo, 'checkout', '--', '.');
+    await mesh.board.putOnce(keys.patch(patchId(t.id, 1)), Patch, {
+      id: patchId(t.id, 1),
+      taskId: t.id,
+      attempt: 1,
+      baseCommit: base,
+      diff,
+      files: ['calc.py', 'test_calc.py'],
+      summary: 'fix',
+      stats: { additions: 2, deletions: 1 },
+      createdAt: new Date().toISOString(),
+    });
+    const jobs: string[] = [];
+    const d = deps(async (job) => {
+      const onBase = job.workDir.endsWith('-base');
+      const all = job.command.some((a) => a.includes('test_ops.py'));
+      jobs.push(`${onBase ? 'base' : 'patched'}:${all ? 'all' : 'primary'}`);
+      if (all) return ok({ exitCode: null, signal: 'SIGKILL', timedOut: true });
+      junit(job, {
+        'test_calc::test_add': 'passed',
+        'test_calc::test_subtract': onBase ? 'failed' : 'passed',
+      });
+      return ok();
+    }, []);
+    const out = await runStep(step(t, 1, d));
+    expect(out).toMatchObject({ ok: true, data: { outcome: 'pass', passed: true } });
+    expect(jobs.sort()).toEqual(['base:all', 'base:primary', 'patched:all', 'patched:primary']);
+    const run = (await mesh.board.get(keys.testrun(t.id, 1), TestRun))!.value;
+    expect(run.command.join(' ')).not.toContain('test_ops.py');
+    expect(run.verdict?.fixed).toEqual(['test_calc::test_subtract']);
+    expect(run.reason).toMatch(
+      /the whole selection \(2 test files\) timed out after .*run alone \(1 related file\(s\) unchecked\)/,
+    );
+  });
+
   it('a step stopped mid-run stores no result and removes its worktrees', async () => {
     const task = await newTask();
     let started!: () => void;

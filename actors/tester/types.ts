@@ -33,6 +33,11 @@ export interface TestPlan extends RunnerPlan {
   selected: string[];
   /** The runner arguments appended to the base command for them (node ids, labels, packages). */
   labels: string[];
+  /**
+   * The same run narrowed to the tests the issue names and the patch touches (no related regression files):
+   * what runs when the whole selection does not finish in time.
+   */
+  primary?: { selected: string[]; labels: string[]; command: string[] };
   /** Human-readable reasons: the runner, the environment, each selected file. */
   why: string[];
   /** Host paths the command needs visible read-only in the sandbox (besides the work tree). */

@@ -199,7 +199,7 @@ function usableBase(base: RunSummary | undefined, timeoutMs: number) {
   return new Map(base.tests.map((t) => [t.name, t]));
 }
 
-function formatSeconds(ms: number): string {
+export function formatSeconds(ms: number): string {
   const s = ms / 1000;
   return `${Number.isInteger(s) ? s : s.toFixed(1)}s`;
 }
