@@ -37,7 +37,7 @@ import {
 } from './workflow.ts';
 
 /** How long an auction of a fanned-out part collects bids after the first one. */
-const PART_GRACE_MS = 60;
+const PART_GRACE_MS = 200;
 
 interface StepRef {
   kind: StepKind;
