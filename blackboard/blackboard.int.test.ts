@@ -14,7 +14,28 @@ beforeAll(async () => {
 });
 afterAll(async () => nats?.stop());
 
+const Big = z.object({ text: z.string() });
+const big = (c: string) => ({ text: c.repeat(700 * 1024) });
+
 describe('NatsKvBlackboard', () => {
+  it('collects the parts of large entries nobody points to, and only those, once they are old enough', async () => {
+    const partsNow = async () => (await mesh.board.keys('blob.>')).length;
+    const before = await partsNow();
+    const a = await mesh.board.create('t.big.a', Big, big('a'));
+    await mesh.board.update('t.big.a', Big, big('b'), a.revision); // the 'a' parts are orphaned
+    await mesh.board.create('t.big.c', Big, big('c'));
+    await mesh.board.delete('t.big.c'); // so are the 'c' parts
+    const written = (await partsNow()) - before;
+    expect(written).toBe(9); // 3 values of 700 KiB, 3 parts of 256 KiB each
+    // Young parts stay (a writer puts its parts before the pointer).
+    expect((await mesh.board.collectBlobParts()).removed).toBe(0);
+    const r = await mesh.board.collectBlobParts({ olderThanMs: 0, now: Date.now() + 1000 });
+    expect(r.removed).toBe(6);
+    expect((await partsNow()) - before).toBe(3);
+    expect((await mesh.board.get('t.big.a', Big))?.value.text.slice(0, 3)).toBe('bbb');
+    expect((await mesh.board.collectBlobParts({ olderThanMs: 0, now: Date.now() + 1000 })).removed).toBe(0);
+  });
+
   it('compare-and-set rejects a stale revision', async () => {
     const a = await mesh.board.create('t.cas', Counter, { n: 1 });
     const b = await mesh.board.update('t.cas', Counter, { n: 2 }, a.revision);

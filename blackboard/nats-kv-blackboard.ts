@@ -171,6 +171,47 @@ export class NatsKvBlackboard implements Blackboard {
     await this.kv.delete(key);
   }
 
+  /**
+   * Removes the parts of large entries that no entry points to any more (a value overwritten, deleted, or a
+   * CAS loser's write). Parts younger than `olderThanMs` stay: a writer stores its parts before the pointer.
+   * A part rewritten while the sweep ran is kept (purge on the revision read).
+   */
+  async collectBlobParts(
+    opts: { olderThanMs?: number; now?: number } = {},
+  ): Promise<{ entries: number; parts: number; removed: number }> {
+    const olderThan = (opts.now ?? Date.now()) - (opts.olderThanMs ?? 10 * 60_000);
+    const all = await this.keys();
+    const partKeys = all.filter((k) => k.startsWith(BLOB_PREFIX));
+    if (partKeys.length === 0) return { entries: all.length, parts: 0, removed: 0 };
+    const live = new Set<string>();
+    for (const k of all) {
+      if (k.startsWith(BLOB_PREFIX)) continue;
+      const e = await this.kv.get(k);
+      // A pointer is small: only small values can be one.
+      if (e?.operation !== 'PUT' || e.length > 1024) continue;
+      try {
+        const v = JSON.parse(dec.decode(e.value)) as unknown;
+        if (isPointer(v)) live.add(v.$cmBlob.id);
+      } catch {
+        // not JSON: not a pointer
+      }
+    }
+    let removed = 0;
+    for (const k of partKeys) {
+      const id = k.slice(BLOB_PREFIX.length, k.lastIndexOf('.'));
+      if (live.has(id)) continue;
+      const e = await this.kv.get(k);
+      if (e?.operation !== 'PUT' || e.created.getTime() > olderThan) continue;
+      try {
+        await this.kv.purge(k, { previousSeq: e.revision });
+        removed++;
+      } catch (err) {
+        if (!isCasConflict(err)) throw err;
+      }
+    }
+    return { entries: all.length - partKeys.length, parts: partKeys.length, removed };
+  }
+
   async keys(filter?: string): Promise<string[]> {
     const out: string[] = [];
     for await (const k of await this.kv.keys(filter)) out.push(k);

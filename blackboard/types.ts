@@ -53,6 +53,11 @@ export interface Blackboard {
     opts?: { retries?: number },
   ): Promise<Entry<z.infer<S>> | undefined>;
   delete(key: string): Promise<void>;
+  /** Garbage-collects the parts of large entries no entry points to (older than `olderThanMs`, default 10 min). */
+  collectBlobParts(opts?: {
+    olderThanMs?: number;
+    now?: number;
+  }): Promise<{ entries: number; parts: number; removed: number }>;
   keys(filter?: string): Promise<string[]>;
   /** Every change to keys matching `filter` (NATS wildcards), from now or including current values. */
   watch(opts?: {

@@ -57,11 +57,14 @@ export interface ConductorOptions {
   /** The durable consumer's name (tests give each conductor its own) and its bounded redelivery. */
   consumer?: string;
   redelivery?: RedeliveryPolicy;
+  /** How often the parts of large blackboard entries nobody points to are removed (default 10 min; 0 = never). */
+  blobGcMs?: number;
 }
 
 export class Conductor {
   private consumer?: { close(): Promise<void> };
   private sweeper?: NodeJS.Timeout;
+  private blobGc?: NodeJS.Timeout;
   private readonly queues = new Map<string, Promise<void>>();
   private readonly rounds = new Map<string, { round: number; at: number; inFlight: boolean }>();
   private readonly active = new Set<string>();
@@ -107,10 +110,24 @@ export class Conductor {
       () => void this.sweep().catch((e) => this.log(`sweep: ${String(e)}`)),
       sweepMs,
     );
+    const blobGcMs = this.opts.blobGcMs ?? 600_000;
+    if (blobGcMs > 0) {
+      // Every conductor may run it: a part is purged only at the revision it was seen unreferenced with.
+      this.blobGc = setInterval(
+        () =>
+          void this.mesh.board
+            .collectBlobParts()
+            .then((r) => r.removed && this.log(`blob gc: removed ${r.removed} of ${r.parts} part(s)`))
+            .catch((e) => this.log(`blob gc: ${String(e)}`)),
+        blobGcMs,
+      );
+      this.blobGc.unref();
+    }
   }
 
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
+    if (this.blobGc) clearInterval(this.blobGc);
     await this.consumer?.close();
     await Promise.allSettled([...this.queues.values()]);
   }
