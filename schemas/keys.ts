@@ -11,6 +11,8 @@ import { createHash } from 'node:crypto';
  * - `cost`: append-only list under compare-and-set, de-duplicated by call id.
  * - `lock`: compare-and-set lease records.
  * - `models`: last-writer-wins under compare-and-set; written by the gateway only (API keys sealed).
+ * - `budget`: last-writer-wins under compare-and-set (reservations, settlements, raises at the gate).
+ * - `breaker`: last-writer-wins under compare-and-set, one per model endpoint, shared by every agent.
  */
 export const keys = {
   task: (taskId: string) => `task.${taskId}`,
@@ -32,6 +34,10 @@ export const keys = {
   lock: (repoKey: string, path: string) => `lock.${repoKey}.${hashKey(path)}`,
   /** Model settings of an org, per role (`POST /v1/config/models`); what actors resolve each call from. */
   models: (org: string) => `models.${org}`,
+  /** Limits, spending and reservations of a task's model calls (schemas/budget.ts). */
+  budget: (taskId: string) => `budget.${taskId}`,
+  /** The circuit breaker of one model endpoint (its base URL without credentials). */
+  breaker: (endpoint: string) => `breaker.${hashKey(endpoint)}`,
 } as const;
 export type KeyKind = keyof typeof keys;
 
