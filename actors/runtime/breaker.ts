@@ -136,3 +136,12 @@ export async function reportCall(
   });
   return { change, state: entry?.value };
 }
+
+/** `me` took the probe and will not report it: back to open, so the next caller probes at once. */
+export async function releaseProbe(board: Blackboard, endpoint: string, me: string): Promise<void> {
+  await board.mutate(keys.breaker(endpoint), BreakerState, (cur) =>
+    cur?.state === 'half_open' && cur.probeBy === me
+      ? { ...cur, state: 'open' as const, probeBy: undefined, probeUntil: undefined }
+      : undefined,
+  );
+}

@@ -1,8 +1,14 @@
 // One model call on behalf of a step — behind the endpoint's circuit breaker and the task's budget — with its
 // tokens and cost appended to the task's ledger.
-import { type BreakerState, CostLedger, keys } from '../../schemas/index.ts';
-import { type ChatRequest, type ChatResult, type ModelTarget, toCostEntry } from '../llm/index.ts';
-import { isEndpointFailure, reportCall, waitForEndpoint } from './breaker.ts';
+import { type BreakerState, CostLedger, keys, type Spend } from '../../schemas/index.ts';
+import {
+  type ChatRequest,
+  type ChatResult,
+  type ModelClient,
+  type ModelTarget,
+  toCostEntry,
+} from '../llm/index.ts';
+import { isEndpointFailure, releaseProbe, reportCall, waitForEndpoint } from './breaker.ts';
 import { estimateCall, hardLimits, reserveBudget, settleBudget } from './budget.ts';
 import { DEFAULT_MODEL_GUARD, sleep } from './guard-options.ts';
 import type { StepInput } from './types.ts';
@@ -78,50 +84,74 @@ export async function callModel(
       data: { endpoint, failures: b?.failures ?? 0, opens: b?.opens ?? 0 },
     });
   for (let failures = 0; ; failures++) {
-    await waitForEndpoint(board, endpoint, me, { ...guard, now, deadline, signal: req.signal }, (b) =>
-      input.deps.emit({
-        id: `${input.stepId}#${input.round}:model-waiting:${b.opens}`,
-        taskId: input.task.id,
-        type: 'model.waiting',
-        step,
-        data: {
-          endpoint,
-          state: b.state,
-          failures: b.failures,
-          until: (b.openedAt ?? now()) + guard.breakerCooldownMs,
-        },
-      }),
+    const { probe } = await waitForEndpoint(
+      board,
+      endpoint,
+      me,
+      { ...guard, now, deadline, signal: req.signal },
+      (b) =>
+        input.deps.emit({
+          id: `${input.stepId}#${input.round}:model-waiting:${b.opens}`,
+          taskId: input.task.id,
+          type: 'model.waiting',
+          step,
+          data: {
+            endpoint,
+            state: b.state,
+            failures: b.failures,
+            until: (b.openedAt ?? now()) + guard.breakerCooldownMs,
+          },
+        }),
     );
-    const reservation = await reserveBudget(
-      input,
-      role,
-      estimateCall(req, target, guard.reserveTokens),
-      guard,
-      req.signal,
-    );
-    let result: ChatResult;
-    try {
-      result = await client.chat({ ...req, role, taskId: input.task.id });
-    } catch (err) {
-      await settleBudget(board, input.task.id, reservation, undefined);
-      if (!isEndpointFailure(err) || req.signal?.aborted) throw err;
-      const r = await reportCall(board, endpoint, false, now(), guard);
+    const report = async (ok: boolean) => {
+      const r = await reportCall(board, endpoint, ok, now(), guard);
       if (r.change) await breakerEvent(r.change, r.state);
-      if (now() >= deadline) throw err;
-      // Below the breaker's threshold a failed call is tried again after a short pause.
-      await sleep(Math.min(guard.breakerCooldownMs, 100 * 2 ** Math.min(failures, 6)), req.signal);
-      continue;
+    };
+    let outcome: { result: ChatResult } | { retry: unknown };
+    try {
+      outcome = await guardedCall(input, role, req, client, estimateCall(req, target, guard.reserveTokens));
+    } catch (err) {
+      // A probe that ends without an answer (a hard limit, an abort, a bad request) hands the probe back.
+      if (probe) await releaseProbe(board, endpoint, me);
+      throw err;
     }
-    await settleBudget(board, input.task.id, reservation, {
-      tokens: result.usage.promptTokens + result.usage.completionTokens,
-      usd: result.costUsd,
-      calls: 1,
-    });
-    const r = await reportCall(board, endpoint, true, now(), guard);
-    if (r.change) await breakerEvent(r.change, r.state);
-    await recordCost(input, role, result);
-    return result;
+    if ('result' in outcome) {
+      await report(true);
+      await recordCost(input, role, outcome.result);
+      return outcome.result;
+    }
+    await report(false);
+    if (now() >= deadline) throw outcome.retry;
+    // Below the breaker's threshold a failed call is tried again after a short pause.
+    await sleep(Math.min(guard.breakerCooldownMs, 100 * 2 ** Math.min(failures, 6)), req.signal);
   }
+}
+
+/** Reserve, call, settle: an endpoint failure comes back as `retry` (spending released), anything else throws. */
+async function guardedCall(
+  input: StepInput,
+  role: string,
+  req: Omit<ChatRequest, 'role' | 'taskId'>,
+  client: ModelClient,
+  estimate: Spend,
+): Promise<{ result: ChatResult } | { retry: unknown }> {
+  const guard = input.deps.modelGuard ?? DEFAULT_MODEL_GUARD;
+  const { board } = input.mesh;
+  const reservation = await reserveBudget(input, role, estimate, guard, req.signal);
+  let result: ChatResult;
+  try {
+    result = await client.chat({ ...req, role, taskId: input.task.id });
+  } catch (err) {
+    await settleBudget(board, input.task.id, reservation, undefined);
+    if (!isEndpointFailure(err) || req.signal?.aborted) throw err;
+    return { retry: err };
+  }
+  await settleBudget(board, input.task.id, reservation, {
+    tokens: result.usage.promptTokens + result.usage.completionTokens,
+    usd: result.costUsd,
+    calls: 1,
+  });
+  return { result };
 }
 
 /**
