@@ -13,6 +13,7 @@ import { callModel } from '../runtime/model-call.ts';
 import { repoOverview } from '../runtime/repo-context.ts';
 import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts';
 import { applyEdits, diffWorktree, formatEditErrors, parseEditBlocks } from './edits.ts';
+import { noteRepeats, type Repeat } from './loop-guard.ts';
 import { coderSystem, coderUser } from './prompts.ts';
 import { runTool, toolSpecs } from './tools.ts';
 
@@ -28,6 +29,9 @@ interface CoderContext {
   editTries: number;
   last?: ChatResult;
   editErrors: string[];
+  /** Loop guard: how often each tool call and edit reply came (loop-guard.ts), and the repeat that stops. */
+  seen: Record<string, number>;
+  repeat?: Repeat;
   output?: StepOutput;
 }
 
@@ -105,6 +109,16 @@ export const coderMachine = setup({
       });
       return { ok: true, data: { patchId: id, files: stored.files, summary: stored.summary } };
     }),
+    reportLoop: fromPromise<void, { step: StepInput; repeat: Repeat }>(async ({ input }) => {
+      const { step, repeat } = input;
+      await step.deps.emit({
+        id: `${step.stepId}#${step.round}:loop.detected`,
+        taskId: step.task.id,
+        type: 'loop.detected',
+        step: { kind: step.kind, attempt: step.attempt, round: step.round },
+        data: { what: repeat.what, repeats: repeat.times },
+      });
+    }),
     cleanup: fromPromise<void, { step: StepInput; worktree: string }>(async ({ input }) => {
       await removeOwnedWorktree(input.step.deps.dataDir, input.step.task.repoPath, input.worktree);
     }),
@@ -120,6 +134,7 @@ export const coderMachine = setup({
   },
   guards: {
     calledTools: ({ context }) => (context.last?.message.tool_calls?.length ?? 0) > 0,
+    looping: ({ context }) => context.repeat !== undefined,
     turnsLeft: ({ context }) => context.turns < MAX_TURNS,
     editsRejected: ({ context }) => context.editErrors.length > 0,
     editTriesLeft: ({ context }) => context.editTries < MAX_EDIT_TRIES,
@@ -133,6 +148,7 @@ export const coderMachine = setup({
     turns: 0,
     editTries: 0,
     editErrors: [],
+    seen: {},
   }),
   initial: 'preparing',
   states: {
@@ -150,17 +166,40 @@ export const coderMachine = setup({
         input: ({ context }) => ({ step: context.step, messages: context.messages }),
         onDone: {
           target: 'deciding',
-          actions: assign({
-            last: ({ event }) => event.output,
-            messages: ({ context, event }) => [...context.messages, event.output.message],
-            turns: ({ context }) => context.turns + 1,
-          }),
+          actions: [
+            assign({
+              last: ({ event }) => event.output,
+              messages: ({ context, event }) => [...context.messages, event.output.message],
+              turns: ({ context }) => context.turns + 1,
+            }),
+            // The loop guard counts every answer's tool calls and edit reply.
+            assign(({ context, event }) => noteRepeats(context.seen, event.output.message)),
+          ],
         },
         onError: { target: 'cleanup', actions: 'fail' },
       },
     },
     deciding: {
-      always: [{ guard: 'calledTools', target: 'tooling' }, { target: 'applying' }],
+      always: [
+        { guard: 'looping', target: 'looping' },
+        { guard: 'calledTools', target: 'tooling' },
+        { target: 'applying' },
+      ],
+    },
+    // The same tool call or edit again and again: the step stops with a failure that says what was repeated.
+    looping: {
+      entry: assign({
+        output: ({ context }) => ({
+          ok: false as const,
+          reason: `loop guard: the coder sent ${context.repeat?.what} ${context.repeat?.times} times; stopped`,
+        }),
+      }),
+      invoke: {
+        src: 'reportLoop',
+        input: ({ context }) => ({ step: context.step, repeat: context.repeat! }),
+        onDone: 'cleanup',
+        onError: 'cleanup',
+      },
     },
     tooling: {
       invoke: {
