@@ -182,6 +182,13 @@ async function follow(
     if (line) io.print(line);
     if (event.type === 'approval.requested') void askApproval(String(event.data.patchId), io);
     if (event.type === 'plan.approval_requested') void askPlanApproval(taskId, io);
+    if (event.type === 'budget.paused') {
+      const url = `${io.gatewayUrl}/v1/tasks/${taskId}/budget`;
+      const curl = `curl -X POST -H 'Authorization: Bearer <CODEMESH_TOKEN>' -H 'content-type: application/json'`;
+      io.print(
+        `raise with: ${curl} -d '{"action":"raise","soft":{"modelCalls":100}}' ${url} (soft keys: tokens, usd, wallSeconds, modelCalls); stop with: ${curl} -d '{"action":"stop"}' ${url}`,
+      );
+    }
     if (event.type === 'task.completed') {
       io.print(
         `✔ done: branch ${event.data.branch} (${totals.tokens} tokens, $${totals.costUsd.toFixed(4)})`,
