@@ -46,6 +46,8 @@ export const ZERO_SPEND: Spend = { tokens: 0, usd: 0, calls: 0 };
 export const Reservation = Spend.extend({
   id: z.string(),
   role: z.string(),
+  /** `<stepId>#<round>`: a later round of the same step means this holder is gone (its lease lapsed). */
+  holder: z.string().optional(),
   /** Epoch ms after which an unsettled reservation (its holder died) no longer counts. */
   until: z.number(),
 });

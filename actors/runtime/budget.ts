@@ -152,7 +152,9 @@ export async function reserveBudget(
     let reservation: Reservation | undefined;
     const entry = await board.mutate(key, BudgetState, (cur) => {
       const s = cur ?? initialBudget(step.task);
-      const live = { ...s, reservations: s.reservations.filter((r) => r.until > now) };
+      // A step is announced again only after its holder's lease lapsed: reservations of its earlier rounds
+      // (an agent killed mid-call) are dead, like lapsed ones.
+      const live = { ...s, reservations: s.reservations.filter((r) => r.until > now && !deadRound(r, step)) };
       verdict = checkBudget(live, role, est, now);
       reservation = undefined;
       if (!verdict.ok) {
@@ -162,7 +164,13 @@ export async function reserveBudget(
           paused: { version: live.version, reason: verdict.reason, role, at: new Date(now).toISOString() },
         };
       }
-      reservation = { id: newId('rsv'), role, ...est, until: now + guard.reservationTtlMs };
+      reservation = {
+        id: newId('rsv'),
+        role,
+        holder: `${step.stepId}#${step.round}`,
+        ...est,
+        until: now + guard.reservationTtlMs,
+      };
       return { ...live, reservations: [...live.reservations, reservation] };
     });
     const v = verdict as BudgetVerdict;
@@ -191,6 +199,12 @@ export async function reserveBudget(
   }
 }
 
+function deadRound(r: Reservation, step: StepInput): boolean {
+  if (!r.holder) return false;
+  const i = r.holder.lastIndexOf('#');
+  return r.holder.slice(0, i) === step.stepId && Number(r.holder.slice(i + 1)) < step.round;
+}
+
 function stoppedError(s: BudgetState): BudgetStoppedError {
   const c = s.stopped?.comment;
   return new BudgetStoppedError(`stopped at the budget gate by ${s.stopped?.by}${c ? `: ${c}` : ''}`);
@@ -213,16 +227,38 @@ async function waitForDecision(
   }
 }
 
-/** Replaces a reservation by the call's real spending (`undefined`: the call failed and spent nothing). */
+/**
+ * Replaces a reservation by the call's real spending (`undefined`: the call failed and spent nothing). Tried
+ * a few times over a short NATS outage: spending that was made must not be lost, nor a reservation linger.
+ */
 export async function settleBudget(
   board: Blackboard,
   taskId: string,
   reservation: Reservation,
   actual: Spend | undefined,
 ): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      return await settleOnce(board, taskId, reservation, actual, i > 0);
+    } catch (err) {
+      if (i >= 5) throw err;
+      await sleep(250 * 2 ** i);
+    }
+  }
+}
+
+async function settleOnce(
+  board: Blackboard,
+  taskId: string,
+  reservation: Reservation,
+  actual: Spend | undefined,
+  retry: boolean,
+): Promise<void> {
   await board.mutate(keys.budget(taskId), BudgetState, (cur) => {
     if (!cur) return undefined;
     const reservations = cur.reservations.filter((r) => r.id !== reservation.id);
+    // A retry whose first write landed (only its answer was lost) finds its reservation gone: done.
+    if (retry && reservations.length === cur.reservations.length) return undefined;
     if (!actual)
       return reservations.length === cur.reservations.length ? undefined : { ...cur, reservations };
     return {

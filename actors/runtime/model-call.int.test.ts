@@ -7,7 +7,7 @@ import { type NatsFixture, startNatsFixture } from '../../test/nats.ts';
 import { startScriptedLlm, type Script, type ScriptedLlm } from '../../test/scripted-llm/index.ts';
 import { planningTask } from '../../test/task-record.ts';
 import { createModelClient, type ModelClient } from '../llm/index.ts';
-import { BudgetExceededError, BudgetStoppedError } from './budget.ts';
+import { BudgetExceededError, BudgetStoppedError, reserveBudget } from './budget.ts';
 import { DEFAULT_MODEL_GUARD, type ModelGuardOptions } from './guard-options.ts';
 import { callModel } from './model-call.ts';
 import type { StepInput } from './types.ts';
@@ -158,6 +158,20 @@ describe('budget reservations', () => {
     const err = await third;
     expect(err).toBeInstanceOf(BudgetStoppedError);
     expect((err as Error).message).toBe('stopped at the budget gate by ann: enough');
+  });
+
+  it("a reservation of a step's earlier round (its agent died mid-call) no longer counts", async () => {
+    script = () => ({ content: 'ok', usage: { prompt_tokens: 5, completion_tokens: 5 } });
+    // One call's reservation (~$0.51) fits $0.8, two do not.
+    const t = task('t-round', { maxCostUsd: 0.8 });
+    const dead = await reserveBudget(step(a, t), 'coder', { tokens: 510, usd: 0.51, calls: 1 }, GUARD);
+    expect(dead.holder).toBe(`${t.id}:code:1#1`);
+    await expect(ask(step(a, t))).rejects.toBeInstanceOf(BudgetExceededError);
+    const r2 = await ask({ ...step(a, t), round: 2 });
+    expect(r2.message.content).toBe('ok');
+    const s = (await a.board.get(keys.budget(t.id), BudgetState))!.value;
+    expect(s.reservations).toEqual([]);
+    expect(s.spent.calls).toBe(1);
   });
 });
 
