@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { planningTask } from '../../test/task-record.ts';
-import type { BudgetState } from '../../schemas/index.ts';
-import { checkBudget, committed, estimateCall, hardLimits, initialBudget } from './budget.ts';
+import { type BudgetState, ZERO_SPEND } from '../../schemas/index.ts';
+import {
+  checkBudget,
+  committed,
+  estimateCall,
+  hardBudgetReason,
+  hardLimits,
+  initialBudget,
+} from './budget.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 function state(over: Partial<BudgetState> = {}): BudgetState {
@@ -82,5 +89,30 @@ describe('limits and estimates', () => {
     );
     // 4000 characters of JSON → 1000 prompt tokens ($1) + 500 answer tokens ($1).
     expect(e).toEqual({ tokens: 1500, usd: 2, calls: 1 });
+  });
+});
+
+describe('hardBudgetReason (the conductor, between steps, on real spending)', () => {
+  const task = { ...planningTask('t-h'), createdAt: new Date(T0).toISOString() };
+  const ledger = (usd: number, tokens: number, calls: number) => ({
+    taskId: 't-h',
+    entries: [],
+    totals: { promptTokens: tokens, completionTokens: 0, costUsd: usd, calls },
+  });
+  it('names the first hard limit passed by the ledger or the budget entry', () => {
+    expect(hardBudgetReason(task, ledger(1, 10, 1), undefined, T0)).toBeUndefined();
+    expect(hardBudgetReason(task, ledger(6, 10, 1), undefined, T0)).toBe('budget: spent $6.0000 of $5');
+    expect(hardBudgetReason(task, ledger(1, 1001, 1), undefined, T0)).toBe(
+      'budget: used 1001 tokens of 1000',
+    );
+    const entry = {
+      ...state(),
+      hard: { modelCalls: 2, wallSeconds: 60 },
+      spent: { tokens: 0, usd: 0, calls: 3 },
+    };
+    expect(hardBudgetReason(task, undefined, entry, T0)).toBe('budget: made 3 model calls of 2');
+    expect(hardBudgetReason(task, undefined, { ...entry, spent: ZERO_SPEND }, T0 + 61_000)).toBe(
+      'budget: ran 61 s of 60 s wall time',
+    );
   });
 });

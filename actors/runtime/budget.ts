@@ -6,6 +6,7 @@ import type { Blackboard } from '../../blackboard/index.ts';
 import {
   type BudgetLimits,
   BudgetState,
+  type CostLedger,
   keys,
   newId,
   type Reservation,
@@ -268,4 +269,29 @@ async function settleOnce(
       byRole: { ...cur.byRole, [reservation.role]: add(cur.byRole[reservation.role] ?? ZERO_SPEND, actual) },
     };
   });
+}
+
+/** Why the task is past a hard limit on what it really spent, if it is. */
+export function hardBudgetReason(
+  task: TaskRecord,
+  ledger: CostLedger | undefined,
+  budget: BudgetState | undefined,
+  now: number,
+): string | undefined {
+  const hard = budget?.hard ?? hardLimits(task.request.budget);
+  const usd = Math.max(ledger?.totals.costUsd ?? 0, budget?.spent.usd ?? 0);
+  const tokens = Math.max(
+    (ledger?.totals.promptTokens ?? 0) + (ledger?.totals.completionTokens ?? 0),
+    budget?.spent.tokens ?? 0,
+  );
+  const calls = Math.max(ledger?.totals.calls ?? 0, budget?.spent.calls ?? 0);
+  const wallS = (now - Date.parse(task.createdAt)) / 1000;
+  if (hard.usd !== undefined && usd > hard.usd) return `budget: spent $${usd.toFixed(4)} of $${hard.usd}`;
+  if (hard.tokens !== undefined && tokens > hard.tokens)
+    return `budget: used ${tokens} tokens of ${hard.tokens}`;
+  if (hard.modelCalls !== undefined && calls > hard.modelCalls)
+    return `budget: made ${calls} model calls of ${hard.modelCalls}`;
+  if (hard.wallSeconds !== undefined && wallS > hard.wallSeconds)
+    return `budget: ran ${Math.round(wallS)} s of ${hard.wallSeconds} s wall time`;
+  return undefined;
 }
