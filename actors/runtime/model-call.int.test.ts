@@ -160,6 +160,28 @@ describe('budget reservations', () => {
     expect((err as Error).message).toBe('stopped at the budget gate by ann: enough');
   });
 
+  it("a role's soft limit pauses that role's calls only", async () => {
+    script = () => ({ content: 'ok', usage: { prompt_tokens: 5, completion_tokens: 5 } });
+    const t = task('t-role', { roles: { coder: { soft: { modelCalls: 1 } } } });
+    await ask(step(a, t));
+    const waiting = ask(step(a, t));
+    await until('the coder to pause', () => ofTask(t.id).some((e) => e.type === 'budget.paused'));
+    // The reviewer's call is not held by the coder's limit.
+    const r = await callModel(step(b, t), 'reviewer', { messages: [{ role: 'user', content: 'review' }] });
+    expect(r.message.content).toBe('ok');
+    const paused = (await a.board.get(keys.budget(t.id), BudgetState))!.value;
+    expect(paused.paused?.reason).toBe(
+      "soft budget: 1 model calls + this coder call would pass the coder's limit of 1 calls",
+    );
+    expect(paused.byRole).toMatchObject({ coder: { calls: 1 }, reviewer: { calls: 1 } });
+    await a.board.mutate(keys.budget(t.id), BudgetState, (s) =>
+      s
+        ? { ...s, version: s.version + 1, roles: { coder: { soft: { modelCalls: 3 } } }, paused: undefined }
+        : undefined,
+    );
+    expect((await waiting).message.content).toBe('ok');
+  });
+
   it("a reservation of a step's earlier round (its agent died mid-call) no longer counts", async () => {
     script = () => ({ content: 'ok', usage: { prompt_tokens: 5, completion_tokens: 5 } });
     // One call's reservation (~$0.51) fits $0.8, two do not.
