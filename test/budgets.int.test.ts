@@ -117,6 +117,32 @@ describe('budgets that pause and ask', () => {
     expect(after.spent.calls).toBe(5);
   }, 180_000);
 
+  it('without a restart the waiting call itself goes on after the raise (no call repeated); a stop fails the task', async () => {
+    const before = chats().length;
+    const id = await submit(makeFixtureRepo('ts-calc'), { soft: { modelCalls: 3 } });
+    await h.waitForStatus(id, 'awaiting_budget');
+    const gate = (await (await h.api(`/v1/tasks/${id}/budget`)).json()) as { paused: { role: string } };
+    expect(gate.paused.role).toBe('reviewer');
+    const res = await h.api(`/v1/tasks/${id}/budget`, {
+      method: 'POST',
+      body: JSON.stringify({ action: 'raise', soft: { modelCalls: 4 } }),
+    });
+    expect(res.status).toBe(202);
+    await h.waitForStatus(id, 'completed');
+    // Planner 1, Coder 2, Reviewer 1: the paused reviewer call was made once, after the raise.
+    expect(chats().length - before).toBe(4);
+
+    const stopped = await submit(makeFixtureRepo('ts-calc'), { soft: { modelCalls: 1 } });
+    await h.waitForStatus(stopped, 'awaiting_budget');
+    const stop = await h.api(`/v1/tasks/${stopped}/budget`, {
+      method: 'POST',
+      body: JSON.stringify({ action: 'stop', comment: 'not worth more' }),
+    });
+    expect(stop.status).toBe(202);
+    const body = (await h.waitForStatus(stopped, 'failed')) as { task: { reason: string } };
+    expect(body.task.reason).toMatch(/^stopped at the budget gate by .+: not worth more$/);
+  }, 180_000);
+
   it('a hard limit stops the task before the call that would pass it', async () => {
     const before = chats().length;
     const id = await submit(makeFixtureRepo('ts-calc'), { hard: { modelCalls: 2 } });
