@@ -15,6 +15,7 @@ import { createModelClient, type ModelClient, resolveModelConfig } from './llm/i
 import { planner } from './planner/machine.ts';
 import { reviewer } from './reviewer/machine.ts';
 import { AgentHost } from './runtime/agent-host.ts';
+import { modelGuardFromEnv } from './runtime/guard-options.ts';
 import { modelsFromBoard } from './runtime/models.ts';
 import { curatorClient } from './runtime/retrieve.ts';
 import type { AgentDefinition, AgentDeps, ModelProvider } from './runtime/types.ts';
@@ -80,6 +81,7 @@ export function agentDeps(mesh: MeshConnection, opts: ActorOptions): AgentDeps {
     sandbox: opts.sandbox ?? createSandbox(),
     binDirs: opts.binDirs ?? [join(import.meta.dirname, '..', 'node_modules', '.bin')],
     now: Date.now,
+    modelGuard: modelGuardFromEnv(opts.env ?? process.env),
     ...(opts.testTimeoutMs ? { testTimeoutMs: opts.testTimeoutMs } : {}),
     retrieve: curatorClient(mesh),
     emit: async (e) => {

@@ -53,6 +53,18 @@ export function renderEvent(e: TaskEvent, totals: Totals): string | undefined {
       return `conflict: ${d.reason}`;
     case 'integrate.committed':
       return `committed ${String(d.commit).slice(0, 12)} on ${d.branch}${(d.push as { pushed?: boolean })?.pushed ? ' (pushed)' : ''}`;
+    case 'budget.paused':
+      return `⏸ budget gate: ${d.reason}`;
+    case 'budget.raised':
+      return `budget raised by ${d.by} (soft limits now ${JSON.stringify(d.soft)})`;
+    case 'budget.stopped':
+      return `stopped at the budget gate by ${d.by}${d.comment ? `: ${d.comment}` : ''}`;
+    case 'breaker.opened':
+      return `model endpoint ${d.endpoint} failing: circuit breaker open (${d.failures} failures); calls wait`;
+    case 'breaker.closed':
+      return `model endpoint ${d.endpoint} answers again: circuit breaker closed`;
+    case 'loop.detected':
+      return `loop guard: ${d.what} ${d.repeats} times`;
     case 'step.failed':
       return `step ${e.step?.kind}${attempt} failed: ${d.reason}`;
     default:

@@ -12,6 +12,7 @@ import { pruneStaleWorktrees } from '../actors/runtime/worktrees.ts';
 import { connectMesh, type MeshConnection } from '../blackboard/index.ts';
 import { createGateway, serveGateway } from '../gateway/index.ts';
 import { ApproveMode, Gate, TaskRequest, type TaskRequestInput } from '../schemas/index.ts';
+import { parseLimits } from './budget-flags.ts';
 import { UsageError } from './errors.ts';
 import { checkModels } from './preflight.ts';
 import { renderEvent, type Totals } from './progress.ts';
@@ -20,7 +21,10 @@ import { acquireStateLock, StateDirBusyError, type StateLock } from './state-loc
 
 export const RUN_USAGE = `usage: codemesh run --repo <path> --title <text> [--description <text>] [--approve auto|manual]
                     [--gate post-plan] [--base <ref>] [--max-attempts N] [--max-cost-usd X] [--push]
+                    [--soft-budget calls=N,usd=X,tokens=N,wall=S] [--hard-budget ...]
   --gate post-plan   stop after planning until the plan is approved (edit it over the API or the console)
+  --soft-budget   pause at the budget gate when a model call would pass one of these (raise or stop over HTTP)
+  --hard-budget   stop the task there (default hard limits: $5 and 2,000,000 tokens)
   --push   push codemesh/<task> to the repository's remote after integrating (default: never, unless
            .codemesh.yml says push: true)`;
 
@@ -36,6 +40,8 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
       base: { type: 'string' },
       'max-attempts': { type: 'string' },
       'max-cost-usd': { type: 'string' },
+      'soft-budget': { type: 'string' },
+      'hard-budget': { type: 'string' },
       push: { type: 'boolean', default: false },
     },
     strict: true,
@@ -64,6 +70,8 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
     budget: {
       ...(values['max-attempts'] ? { maxAttempts: Number(values['max-attempts']) } : {}),
       ...(values['max-cost-usd'] ? { maxCostUsd: Number(values['max-cost-usd']) } : {}),
+      ...(values['soft-budget'] ? { soft: parseLimits('--soft-budget', values['soft-budget']) } : {}),
+      ...(values['hard-budget'] ? { hard: parseLimits('--hard-budget', values['hard-budget']) } : {}),
     },
     ...(values.push ? { config: { push: true } } : {}),
   };
@@ -71,7 +79,12 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
   const valid = TaskRequest.safeParse(input);
   if (!valid.success) {
     const i = valid.error.issues[0]!;
-    const flag = i.path[0] === 'baseRef' ? 'base' : String(i.path.at(-1) ?? i.path[0]);
+    const flag =
+      i.path[0] === 'baseRef'
+        ? 'base'
+        : i.path[1] === 'soft' || i.path[1] === 'hard'
+          ? `${String(i.path[1])}-budget`
+          : String(i.path.at(-1) ?? i.path[0]);
     throw new UsageError(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${i.message}`);
   }
 
@@ -182,6 +195,13 @@ async function follow(
     if (line) io.print(line);
     if (event.type === 'approval.requested') void askApproval(String(event.data.patchId), io);
     if (event.type === 'plan.approval_requested') void askPlanApproval(taskId, io);
+    if (event.type === 'budget.paused') {
+      const url = `${io.gatewayUrl}/v1/tasks/${taskId}/budget`;
+      const curl = `curl -X POST -H 'Authorization: Bearer <CODEMESH_TOKEN>' -H 'content-type: application/json'`;
+      io.print(
+        `raise with: ${curl} -d '{"action":"raise","soft":{"modelCalls":100}}' ${url} (soft keys: tokens, usd, wallSeconds, modelCalls); stop with: ${curl} -d '{"action":"stop"}' ${url}`,
+      );
+    }
     if (event.type === 'task.completed') {
       io.print(
         `✔ done: branch ${event.data.branch} (${totals.tokens} tokens, $${totals.costUsd.toFixed(4)})`,

@@ -18,6 +18,7 @@ describe('API', () => {
       '/v1/tasks/{id}/events',
       '/v1/tasks/{id}/plan',
       '/v1/tasks/{id}/plan/approve',
+      '/v1/tasks/{id}/budget',
       '/v1/patches/{id}/rollback',
       '/v1/metrics',
       '/v1/traces/{id}',

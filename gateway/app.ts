@@ -14,6 +14,7 @@ import { consoleRoutes } from './routes/console.ts';
 import { modelRoutes } from './routes/models.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { patchRoutes } from './routes/patches.ts';
+import { budgetRoutes } from './routes/budget.ts';
 import { planRoutes } from './routes/plans.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { DEFAULT_LIMITS, type GatewayOptions } from './types.ts';
@@ -83,6 +84,7 @@ export function createGateway(opts: GatewayOptions): Hono<Env> {
   taskRoutes(app, gw);
   patchRoutes(app, gw);
   planRoutes(app, gw);
+  budgetRoutes(app, gw);
   adminRoutes(app, gw);
   modelRoutes(app, gw);
   opsRoutes(app, gw);

@@ -124,6 +124,18 @@ const E = (): Endpoint[] => [
     other: () => ['POST', `/v1/tasks/${g.taskB}/plan/approve`, { decision: 'reject', comment: 'matrix' }],
   },
   {
+    name: 'GET /v1/tasks/{id}/budget',
+    scope: 'tasks:read',
+    own: () => ['GET', `/v1/tasks/${g.taskA}/budget`],
+    other: () => ['GET', `/v1/tasks/${g.taskB}/budget`],
+  },
+  {
+    name: 'POST /v1/tasks/{id}/budget',
+    scope: 'patches:approve',
+    own: () => ['POST', `/v1/tasks/${g.taskA}/budget`, { action: 'stop' }],
+    other: () => ['POST', `/v1/tasks/${g.taskB}/budget`, { action: 'stop', comment: 'matrix' }],
+  },
+  {
     name: 'POST /v1/repos',
     scope: 'config:write',
     own: () => ['POST', '/v1/repos', { org: 'org-a', path: g.repoA }],

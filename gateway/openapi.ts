@@ -14,7 +14,7 @@ import {
   SetMemberBody,
   TaskList,
 } from '../schemas/api.ts';
-import { ApprovalRequest, PlanDecisionRequest } from '../schemas/index.ts';
+import { ApprovalRequest, BudgetDecisionRequest, PlanDecisionRequest } from '../schemas/index.ts';
 
 const json = (schema: z.ZodType) => ({
   'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) },
@@ -104,6 +104,18 @@ export function openApiDocument(): Record<string, unknown> {
           'the `post-plan` gate: approve (optionally with an edited plan, checked as a DAG) or reject the plan (role approver; audited); 409 NOT_AWAITING_PLAN_APPROVAL, ALREADY_DECIDED',
           'patches:approve',
           { parameters: task, ...body(PlanDecisionRequest) },
+        ),
+      },
+      '/v1/tasks/{id}/budget': {
+        get: op(
+          'the budget: soft and hard limits (task and per role), spending, live reservations, wall time, the pause and the raises (role viewer)',
+          'tasks:read',
+          { parameters: task },
+        ),
+        post: op(
+          'the `budget` gate (a task paused at a soft limit, `awaiting_budget`): raise soft limits (never above the hard ones: 422 ABOVE_HARD_LIMIT) or stop the task (role approver; audited); 409 NOT_AWAITING_BUDGET, ALREADY_DECIDED',
+          'patches:approve',
+          { parameters: task, ...body(BudgetDecisionRequest) },
         ),
       },
       '/v1/tasks/{id}/events': {

@@ -38,6 +38,20 @@ export const EventType = z.enum([
   'cost.recorded',
   /** A chat message refined the task's scope or constraints; data: `{ changeId, kind, text, author }`. */
   'task.change_requested',
+  /** A model call met a soft limit: the task waits at the `budget` gate (data: `{ version, reason, role }`). */
+  'budget.paused',
+  /** A human raised the soft limits (data: `{ version, by, soft, roles }`). */
+  'budget.raised',
+  /** A human stopped the task at the `budget` gate (data: `{ by, comment }`). */
+  'budget.stopped',
+  /** A hard limit: the task stops (data: `{ reason }`). */
+  'budget.exceeded',
+  /** A model call waits for its endpoint's circuit breaker (data: `{ endpoint, state, until }`). */
+  'model.waiting',
+  'breaker.opened',
+  'breaker.closed',
+  /** The Coder repeated the same tool call or edit: its step stops (data: `{ what, repeats }`). */
+  'loop.detected',
 ]);
 export type EventType = z.infer<typeof EventType>;
 

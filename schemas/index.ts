@@ -1,4 +1,5 @@
 // The message contract of codemesh: every message and blackboard entry is validated with these schemas.
+export * from './budget.ts';
 export * from './curator.ts';
 export * from './deadletter.ts';
 export * from './events.ts';

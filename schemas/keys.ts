@@ -14,6 +14,8 @@ import { createHash } from 'node:crypto';
  *   patch of one part is written once (the first Coder to finish that part wins).
  * - `models`: last-writer-wins under compare-and-set; written by the gateway only (API keys sealed).
  * - `changes`: append-only list under compare-and-set, de-duplicated by change id (the chat agent writes it).
+ * - `budget`: last-writer-wins under compare-and-set (reservations, settlements, raises at the gate).
+ * - `breaker`: last-writer-wins under compare-and-set, one per model endpoint, shared by every agent.
  */
 export const keys = {
   task: (taskId: string) => `task.${taskId}`,
@@ -40,6 +42,10 @@ export const keys = {
   models: (org: string) => `models.${org}`,
   /** Change requests from chat (scope, constraints) the task's next Coder and Reviewer steps honour. */
   changes: (taskId: string) => `changes.${taskId}`,
+  /** Limits, spending and reservations of a task's model calls (schemas/budget.ts). */
+  budget: (taskId: string) => `budget.${taskId}`,
+  /** The circuit breaker of one model endpoint (its base URL without credentials). */
+  breaker: (endpoint: string) => `breaker.${hashKey(endpoint)}`,
 } as const;
 export type KeyKind = keyof typeof keys;
 

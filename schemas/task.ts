@@ -1,5 +1,6 @@
 // Task intake and the task record kept on the blackboard.
 import { z } from 'zod';
+import { BudgetLimits, RoleBudgets } from './budget.ts';
 import { TaskId } from './ids.ts';
 import { RepoConfig } from './repo-config.ts';
 import { safeString } from './text.ts';
@@ -25,13 +26,38 @@ export const TaskRequest = z
     gates: z.array(Gate).max(Gate.options.length).optional(),
     /** The branch or commit to start from; defaults to the repository's HEAD. */
     baseRef: safeString().min(1).max(200).optional(),
+    /**
+     * `maxCostUsd` and `maxTokens` are the task's hard USD and token limits unless `hard` names its own. A soft
+     * limit pauses the task at the `budget` gate (`awaiting_budget`) until a human raises it or stops the task;
+     * a hard limit stops it. Model calls reserve their spending before they are made (see actors/runtime/budget.ts).
+     */
     budget: z
       .object({
         maxAttempts: z.number().int().min(1).max(10).default(3),
         maxCostUsd: z.number().min(0).max(1000).default(5),
         maxTokens: z.number().int().min(1).max(50_000_000).default(2_000_000),
+        soft: BudgetLimits.optional(),
+        hard: BudgetLimits.optional(),
+        /** Limits of one agent role's calls (planner, coder, reviewer), besides the task's. */
+        roles: RoleBudgets.optional(),
       })
-      .prefault({}),
+      .prefault({})
+      .superRefine((b, ctx) => {
+        const check = (soft: BudgetLimits | undefined, hard: BudgetLimits | undefined, path: string[]) => {
+          for (const [k, v] of Object.entries(soft ?? {})) {
+            const h = hard?.[k as keyof BudgetLimits];
+            if (v !== undefined && h !== undefined && v > h)
+              ctx.addIssue({
+                code: 'custom',
+                path: [...path, k],
+                message: `the soft limit ${v} is above the hard limit ${h}`,
+              });
+          }
+        };
+        check(b.soft, { tokens: b.maxTokens, usd: b.maxCostUsd, ...b.hard }, ['soft']);
+        for (const [role, r] of Object.entries(b.roles ?? {}))
+          check(r?.soft, r?.hard, ['roles', role, 'soft']);
+      }),
     /**
      * Test and push settings for this task only (the `.codemesh.yml` keys); they win over the repository's
      * file and its registered settings. `codemesh run --push` sets `push: true`.
@@ -46,6 +72,8 @@ export const TaskStatus = z.enum([
   'planning',
   /** The `post-plan` gate: the plan and its retrieved context wait for a human. */
   'awaiting_plan_approval',
+  /** The `budget` gate: a soft limit was reached; a human raises it or stops the task. */
+  'awaiting_budget',
   'coding',
   'testing',
   'reviewing',

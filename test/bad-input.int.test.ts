@@ -169,7 +169,8 @@ describe('budgets', () => {
     const repo = makeFixtureRepo('py-calc');
     const r = await h.api('/v1/tasks', {
       method: 'POST',
-      body: JSON.stringify({ repo, title: 'x', budget: { maxCostUsd: 0.5 } }),
+      // The planner's call reserves ~$0.94 (its prompt + 512 answer tokens) and fits; it then spends $2.
+      body: JSON.stringify({ repo, title: 'x', budget: { maxCostUsd: 1.5 } }),
     });
     const { task } = (await r.json()) as { task: { id: string } };
     let t: { status: string; reason?: string } = { status: '' };
@@ -177,9 +178,24 @@ describe('budgets', () => {
       t = ((await (await h.api(`/v1/tasks/${task.id}`)).json()) as { task: typeof t }).task;
       await new Promise((res) => setTimeout(res, 50));
     }
-    // One planner call at $0.5/1k in + $1.5/1k out for 1000 + 1000 tokens = $2 > $0.5.
+    // One planner call at $0.5/1k in + $1.5/1k out for 1000 + 1000 tokens = $2 > $1.5.
     expect(t.status).toBe('failed');
-    expect(t.reason).toMatch(/budget: spent \$2\.0000 of \$0\.5/);
+    expect(t.reason).toMatch(/budget: spent \$2\.0000 of \$1\.5/);
+  });
+
+  it('a call whose reservation would pass the hard limit is never made', async () => {
+    h.setScript(() => ({ content: 'unreachable: the reservation is refused before the call' }));
+    const before = h.llm.calls.length;
+    const r = await h.api('/v1/tasks', {
+      method: 'POST',
+      body: JSON.stringify({ repo: makeFixtureRepo('py-calc'), title: 'x', budget: { maxCostUsd: 0.5 } }),
+    });
+    const { task } = (await r.json()) as { task: { id: string } };
+    const t = (await h.waitForStatus(task.id, 'failed')) as { task: { reason: string } };
+    expect(t.task.reason).toMatch(
+      /^hard budget: \$0\.0000 \+ ~\$0\.\d{4} for this planner call would pass the task's limit of \$0\.5$/,
+    );
+    expect(h.llm.calls.slice(before).filter((c) => c.path === '/v1/chat/completions')).toEqual([]);
   });
 });
 

@@ -35,7 +35,13 @@ export interface Harness {
 }
 
 export async function startHarness(
-  opts: { roles?: readonly Role[]; leaseMs?: number; testTimeoutMs?: number } = {},
+  opts: {
+    roles?: readonly Role[];
+    leaseMs?: number;
+    testTimeoutMs?: number;
+    /** Extra settings of the actors (e.g. `CODEMESH_BREAKER_COOLDOWN_MS`). */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<Harness> {
   let script: Script = () => {
     throw new Error('no script set');
@@ -49,6 +55,7 @@ export async function startHarness(
     CODEMESH_LLM_PRICE_IN_PER_1K: String(PRICE_IN),
     CODEMESH_LLM_PRICE_OUT_PER_1K: String(PRICE_OUT),
     CODEMESH_LLM_MAX_RETRIES: '0',
+    ...opts.env,
   };
   // A long lease: under a loaded CI machine a scripted (sequence) model must not see a step re-run.
   const mesh = await startEmbedded({

@@ -16,6 +16,7 @@ import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts
 import { applyEdits, diffWorktree, formatEditErrors, parseEditBlocks } from './edits.ts';
 import { mergeSubtasks, type SubtaskStart, saveSubtask, startSubtask } from './fanout.ts';
 import { coderSystem, coderUser, subtaskUser } from './prompts.ts';
+import { noteRepeats, type Repeat } from './loop-guard.ts';
 import { runTool, toolSpecs } from './tools.ts';
 
 /** Tool-call turns per step, and rejected edit replies per step: small budgets, used as guards. */
@@ -32,6 +33,9 @@ interface CoderContext {
   editErrors: string[];
   /** A subtask part of a fanned-out code step: where its worktree starts and what it builds on. */
   subtask?: SubtaskStart;
+  /** Loop guard: how often each tool call and edit reply came (loop-guard.ts), and the repeat that stops. */
+  seen: Record<string, number>;
+  repeat?: Repeat;
   output?: StepOutput;
 }
 
@@ -142,6 +146,16 @@ export const coderMachine = setup({
         return { ok: true, data: { patchId: id, files: stored.files, summary: stored.summary } };
       },
     ),
+    reportLoop: fromPromise<void, { step: StepInput; repeat: Repeat }>(async ({ input }) => {
+      const { step, repeat } = input;
+      await step.deps.emit({
+        id: `${step.stepId}#${step.round}:loop.detected`,
+        taskId: step.task.id,
+        type: 'loop.detected',
+        step: { kind: step.kind, attempt: step.attempt, round: step.round },
+        data: { what: repeat.what, repeats: repeat.times },
+      });
+    }),
     cleanup: fromPromise<void, { step: StepInput; worktree: string }>(async ({ input }) => {
       await removeOwnedWorktree(input.step.deps.dataDir, input.step.task.repoPath, input.worktree);
     }),
@@ -161,6 +175,7 @@ export const coderMachine = setup({
       return p !== undefined && 'merge' in p;
     },
     calledTools: ({ context }) => (context.last?.message.tool_calls?.length ?? 0) > 0,
+    looping: ({ context }) => context.repeat !== undefined,
     turnsLeft: ({ context }) => context.turns < MAX_TURNS,
     editsRejected: ({ context }) => context.editErrors.length > 0,
     editTriesLeft: ({ context }) => context.editTries < MAX_EDIT_TRIES,
@@ -174,6 +189,7 @@ export const coderMachine = setup({
     turns: 0,
     editTries: 0,
     editErrors: [],
+    seen: {},
   }),
   initial: 'routing',
   states: {
@@ -209,17 +225,40 @@ export const coderMachine = setup({
         input: ({ context }) => ({ step: context.step, messages: context.messages }),
         onDone: {
           target: 'deciding',
-          actions: assign({
-            last: ({ event }) => event.output,
-            messages: ({ context, event }) => [...context.messages, event.output.message],
-            turns: ({ context }) => context.turns + 1,
-          }),
+          actions: [
+            assign({
+              last: ({ event }) => event.output,
+              messages: ({ context, event }) => [...context.messages, event.output.message],
+              turns: ({ context }) => context.turns + 1,
+            }),
+            // The loop guard counts every answer's tool calls and edit reply.
+            assign(({ context, event }) => noteRepeats(context.seen, event.output.message)),
+          ],
         },
         onError: { target: 'cleanup', actions: 'fail' },
       },
     },
     deciding: {
-      always: [{ guard: 'calledTools', target: 'tooling' }, { target: 'applying' }],
+      always: [
+        { guard: 'looping', target: 'looping' },
+        { guard: 'calledTools', target: 'tooling' },
+        { target: 'applying' },
+      ],
+    },
+    // The same tool call or edit again and again: the step stops with a failure that says what was repeated.
+    looping: {
+      entry: assign({
+        output: ({ context }) => ({
+          ok: false as const,
+          reason: `loop guard: the coder sent ${context.repeat?.what} ${context.repeat?.times} times; stopped`,
+        }),
+      }),
+      invoke: {
+        src: 'reportLoop',
+        input: ({ context }) => ({ step: context.step, repeat: context.repeat! }),
+        onDone: 'cleanup',
+        onError: 'cleanup',
+      },
     },
     tooling: {
       invoke: {

@@ -8,6 +8,7 @@ import {
 } from '../../blackboard/index.ts';
 import {
   Award,
+  BudgetState,
   Consumers,
   CostLedger,
   fanoutSubtasks,
@@ -24,6 +25,7 @@ import {
   TaskRecord,
 } from '../../schemas/index.ts';
 import { effectivePlan } from '../runtime/effective-plan.ts';
+import { hardBudgetReason } from '../runtime/budget.ts';
 import { stepOutcomeEvent } from '../runtime/step-event.ts';
 import { runAuction } from './auction.ts';
 import { ensureSubtaskRecords, markAwarded, markSubtask } from './fanout.ts';
@@ -150,7 +152,8 @@ export class Conductor {
   /** Idempotent: a redelivered event finds the workflow already past it and changes nothing. */
   async handle(event: TaskEvent): Promise<void> {
     this.active.add(event.taskId);
-    const wfEvent = toWorkflowEvent(event);
+    let wfEvent = toWorkflowEvent(event);
+    if (wfEvent?.type === 'BUDGET_PAUSED' && (await this.raisedSince(event))) wfEvent = undefined;
     if (wfEvent) await this.apply(event.taskId, wfEvent);
     if (event.step?.part && (event.type === 'step.completed' || event.type === 'step.failed'))
       await this.partEnded(event);
@@ -220,6 +223,12 @@ export class Conductor {
     });
   }
 
+  /** A pause that a raise already answered (the raise was handled first): the call it names goes on. */
+  private async raisedSince(event: TaskEvent): Promise<boolean> {
+    const budget = (await this.mesh.board.get(keys.budget(event.taskId), BudgetState))?.value;
+    return budget !== undefined && budget.version > Number(event.data.version ?? 0);
+  }
+
   private async apply(taskId: string, wfEvent: WorkflowEvent): Promise<void> {
     await this.mesh.board.mutate(keys.task(taskId), TaskRecord, (task) => {
       if (!task) return undefined;
@@ -274,7 +283,7 @@ export class Conductor {
     // A sweep only re-announces stalled steps. The events a state implies are published when an event is
     // handled (a redelivery after a crash publishes them again); re-publishing them from every sweep would
     // repeat them once the stream's de-duplication window has passed.
-    if (opts.sweep && !currentStep(task.workflow)) {
+    if (opts.sweep && !currentStep(task.workflow) && task.status !== 'awaiting_budget') {
       // Finished tasks leave the sweep; a later event (a rollback request) brings one back.
       if (task.status === 'completed' || task.status === 'failed' || task.status === 'rolled_back')
         this.active.delete(taskId);
@@ -294,6 +303,11 @@ export class Conductor {
         });
         return;
       }
+      // The `budget` gate: the pause event was the notice; the decision comes over HTTP. A hard limit (the wall
+      // time) still stops a task waiting there.
+      case 'awaiting_budget':
+        await this.overBudget(task);
+        return;
       case 'awaiting_approval':
         await this.mesh.bus.publish({
           id: `${taskId}:approval-requested:${ctx.patchId}`,
@@ -340,17 +354,16 @@ export class Conductor {
     await this.ensureStep(task);
   }
 
+  /**
+   * The hard limits, checked between steps on what was really spent (a call's reservation is an estimate): the
+   * ledger, the budget entry's settled spending, the wall time since the task was created.
+   */
   private async overBudget(task: TaskRecord): Promise<boolean> {
-    const ledger = (await this.mesh.board.get(keys.cost(task.id), CostLedger))?.value;
-    if (!ledger) return false;
-    const b = task.request.budget;
-    const t = ledger.totals;
-    const reason =
-      t.costUsd > b.maxCostUsd
-        ? `budget: spent $${t.costUsd.toFixed(4)} of $${b.maxCostUsd}`
-        : t.promptTokens + t.completionTokens > b.maxTokens
-          ? `budget: used ${t.promptTokens + t.completionTokens} tokens of ${b.maxTokens}`
-          : undefined;
+    const [ledger, budget] = await Promise.all([
+      this.mesh.board.get(keys.cost(task.id), CostLedger),
+      this.mesh.board.get(keys.budget(task.id), BudgetState),
+    ]);
+    const reason = hardBudgetReason(task, ledger?.value, budget?.value, this.now());
     if (!reason) return false;
     await this.apply(task.id, { type: 'BUDGET_EXCEEDED', reason });
     await this.advance(task.id);
@@ -513,6 +526,24 @@ export function toWorkflowEvent(e: TaskEvent): WorkflowEvent | undefined {
       return { type: 'PLAN_APPROVED' };
     case 'plan.rejected':
       return { type: 'PLAN_REJECTED', comment: String(e.data.comment ?? '') };
+    case 'budget.paused':
+      return e.step
+        ? {
+            type: 'BUDGET_PAUSED',
+            kind: e.step.kind,
+            attempt: e.step.attempt,
+            reason: String(e.data.reason ?? ''),
+          }
+        : undefined;
+    case 'budget.raised':
+      return { type: 'BUDGET_RAISED' };
+    case 'budget.stopped':
+      return {
+        type: 'BUDGET_STOPPED',
+        reason: `stopped at the budget gate by ${String(e.data.by ?? '?')}${e.data.comment ? `: ${String(e.data.comment)}` : ''}`,
+      };
+    case 'budget.exceeded':
+      return { type: 'BUDGET_EXCEEDED', reason: String(e.data.reason ?? 'hard budget') };
     case 'rollback.requested':
       return { type: 'ROLLBACK', by: String(e.data.by ?? '') };
     case 'approval.changes_requested':

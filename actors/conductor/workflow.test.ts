@@ -167,6 +167,33 @@ describe('task workflow', () => {
     ).toBe(false);
     expect(run(start, done('plan', 1)).value).toBe('coding');
   });
+
+  it('the budget gate: a soft-limit pause of the current step waits, a raise resumes it, a stop fails', () => {
+    const coding = run(start, done('plan', 1));
+    const pause = { type: 'BUDGET_PAUSED', kind: 'code', attempt: 1, reason: 'soft budget: ...' } as const;
+    const paused = run(coding, pause);
+    expect(paused.value).toBe('awaiting_budget');
+    expect(currentStep(paused)).toBeUndefined();
+    // A step outcome arriving at the gate changes nothing; a raise goes back to the step, same attempt.
+    expect(applyWorkflowEvent(paused, done('code', 1, { patchId: 'p1' })).changed).toBe(false);
+    const resumed = run(paused, { type: 'BUDGET_RAISED' });
+    expect(resumed.value).toBe('coding');
+    expect(currentStep(resumed)).toEqual({ kind: 'code', attempt: 1 });
+    const stopped = run(paused, { type: 'BUDGET_STOPPED', reason: 'stopped at the budget gate by ann' });
+    expect(stopped.value).toBe('failed');
+    expect(stopped.context.reason).toBe('stopped at the budget gate by ann');
+    // A pause of a step the task no longer waits for (stale, another attempt) is dropped.
+    expect(applyWorkflowEvent(coding, { ...pause, kind: 'review' }).changed).toBe(false);
+    expect(applyWorkflowEvent(coding, { ...pause, attempt: 2 }).changed).toBe(false);
+    // A raise off the gate does nothing; a hard limit at the gate fails the task.
+    expect(applyWorkflowEvent(coding, { type: 'BUDGET_RAISED' }).changed).toBe(false);
+    expect(run(paused, { type: 'BUDGET_EXCEEDED', reason: 'budget: ran 9 s of 5 s wall time' }).value).toBe(
+      'failed',
+    );
+    // The planner's pause resumes planning.
+    const planPaused = run(start, { ...pause, kind: 'plan' });
+    expect(run(planPaused, { type: 'BUDGET_RAISED' }).value).toBe('planning');
+  });
 });
 
 describe('a fanned-out code step', () => {

@@ -27,7 +27,19 @@ export interface WorkflowContext {
   commit?: string;
   rollbackBranch?: string;
   fanout?: FanoutContext;
+  /** The `budget` gate: the step state a paused task goes back to when a human raises its limits. */
+  budgetResume?: BudgetResume;
 }
+
+/** The states a model call can pause in, by the kind of their step. */
+const RESUME_BY_KIND = {
+  plan: 'planning',
+  code: 'coding',
+  test: 'testing',
+  review: 'reviewing',
+  integrate: 'integrating',
+} as const satisfies Partial<Record<StepKind, string>>;
+export type BudgetResume = (typeof RESUME_BY_KIND)[keyof typeof RESUME_BY_KIND];
 
 export type WorkflowEvent =
   | { type: 'STEP_DONE'; kind: StepKind; attempt: number; part?: string; data: Record<string, unknown> }
@@ -37,6 +49,10 @@ export type WorkflowEvent =
   | { type: 'PLAN_REJECTED'; comment: string }
   | { type: 'CHANGES_REQUESTED'; patchId: string; comment: string }
   | { type: 'BUDGET_EXCEEDED'; reason: string }
+  /** A model call of the current step met a soft limit (stale pauses are dropped by `applyWorkflowEvent`). */
+  | { type: 'BUDGET_PAUSED'; kind: StepKind; attempt: number; reason: string }
+  | { type: 'BUDGET_RAISED' }
+  | { type: 'BUDGET_STOPPED'; reason: string }
   /** The conductor gave up on one of the task's events (it went to the dead-letter stream). */
   | { type: 'DEAD_LETTER'; reason: string }
   | { type: 'ROLLBACK'; by: string };
@@ -134,7 +150,9 @@ export const workflowMachine = setup({
       reason:
         event.type === 'STEP_FAILED'
           ? failedPartReason(event.part, event.reason)
-          : event.type === 'BUDGET_EXCEEDED' || event.type === 'DEAD_LETTER'
+          : event.type === 'BUDGET_EXCEEDED' ||
+              event.type === 'DEAD_LETTER' ||
+              event.type === 'BUDGET_STOPPED'
             ? event.reason
             : event.type === 'STEP_DONE' && event.kind === 'test'
               ? testsCannotRunReason(event.data)
@@ -150,6 +168,13 @@ export const workflowMachine = setup({
   on: {
     BUDGET_EXCEEDED: { guard: ({ context }) => !context.commit, target: '.failed', actions: 'failWith' },
     DEAD_LETTER: { guard: ({ context }) => !context.commit, target: '.failed', actions: 'failWith' },
+    BUDGET_PAUSED: {
+      guard: ({ context, event }) => !context.commit && event.kind in RESUME_BY_KIND,
+      target: '.awaiting_budget',
+      actions: assign({
+        budgetResume: ({ event }) => RESUME_BY_KIND[event.kind as keyof typeof RESUME_BY_KIND],
+      }),
+    },
   },
   states: {
     planning: {
@@ -171,6 +196,17 @@ export const workflowMachine = setup({
             reason: ({ event }) => `plan rejected${event.comment ? `: ${event.comment}` : ''}`,
           }),
         },
+      },
+    },
+    // The `budget` gate: a soft limit was reached. The step's call waits for the decision on the blackboard;
+    // a raise sends the task back to the step's state (a step whose holder died meanwhile is announced again).
+    awaiting_budget: {
+      on: {
+        BUDGET_RAISED: (['planning', 'coding', 'testing', 'reviewing', 'integrating'] as const).map((to) => ({
+          guard: ({ context }: { context: WorkflowContext }) => context.budgetResume === to,
+          target: to,
+        })),
+        BUDGET_STOPPED: { target: 'failed', actions: 'failWith' },
       },
     },
     // One Coder pass, or (fanned out) a part per subtask and then merges until one yields the patch.
@@ -348,6 +384,12 @@ export function applyWorkflowEvent(
   // A resolved snapshot of a final state still takes the root's events (a budget, a dead letter): an ended
   // task takes none.
   if (current.value === 'failed' || current.value === 'rolled_back') return { next: current, changed: false };
+  // A pause is about one step: one the task no longer waits for (a stale or late event) changes nothing.
+  if (event.type === 'BUDGET_PAUSED') {
+    const step = currentStep(current);
+    if (!step || step.kind !== event.kind || step.attempt !== event.attempt)
+      return { next: current, changed: false };
+  }
   const snap = workflowMachine.resolveState({
     value: current.value,
     context: current.context as unknown as WorkflowContext,

@@ -28,6 +28,7 @@ import type {
   ChatResult,
   ModelClient,
   ModelConfig,
+  ModelTarget,
   PreflightResult,
   ToolCall,
   TokenUsage,
@@ -70,6 +71,9 @@ export function createModelClient(cfg: ModelConfig, deps: ModelClientDeps = {}):
   return {
     model: cfg.model,
     baseURL: safeUrl(cfg.baseURL),
+    async target() {
+      return targetOf(cfg);
+    },
     async chat(req: ChatRequest): Promise<ChatResult> {
       const started = now();
       const deadline = AbortSignal.timeout(overallMs);
@@ -210,6 +214,16 @@ export async function preflight(
     ? json.data.flatMap((m) => (typeof m?.id === 'string' ? [m.id] : []))
     : [];
   return { latencyMs, models, modelListed: models.length ? models.includes(cfg.model) : undefined };
+}
+
+/** Where a config's calls go and what they cost (no secrets). */
+export function targetOf(cfg: ModelConfig): ModelTarget {
+  return {
+    baseURL: cfg.replay ? 'replay (loopback)' : safeUrl(cfg.baseURL),
+    model: cfg.model,
+    priceInPer1k: cfg.priceInPer1k,
+    priceOutPer1k: cfg.priceOutPer1k,
+  };
 }
 
 /** The ledger entry of one call (`cost.<taskId>`); `callId` makes recording it twice harmless. */

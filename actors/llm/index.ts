@@ -1,5 +1,5 @@
 // The model client of codemesh: settings per role, chat completions with retries and costs, a preflight check.
-export { type ModelClientDeps, toCostEntry } from './client.ts';
+export { type ModelClientDeps, targetOf, toCostEntry } from './client.ts';
 export { createModelClient, preflight } from './provider.ts';
 export {
   REPLAY_MODEL,

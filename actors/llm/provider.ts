@@ -4,6 +4,7 @@ import {
   createModelClient as createHttpModelClient,
   type ModelClientDeps,
   preflight as httpPreflight,
+  targetOf,
 } from './client.ts';
 import { replayCasesFromDataset, type ReplayServer, startReplayServer } from './replay.ts';
 import type { ModelClient, ModelConfig, PreflightResult } from './types.ts';
@@ -38,6 +39,9 @@ export function createModelClient(cfg: ModelConfig, deps: ModelClientDeps = {}):
   return {
     model: cfg.model,
     baseURL: 'replay (loopback)',
+    async target() {
+      return targetOf(cfg);
+    },
     async chat(req) {
       inner ??= replayServer(replay).then((s) => createHttpModelClient({ ...cfg, baseURL: s.url }, deps));
       return (await inner).chat(req);

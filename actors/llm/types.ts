@@ -105,12 +105,23 @@ export interface ChatResult {
   finishReason: string;
 }
 
+/** Where the next call of a client goes and what it costs: what budgets and circuit breakers need before it. */
+export interface ModelTarget {
+  /** Base URL without credentials or query: the circuit breaker's key. */
+  baseURL: string;
+  model: string;
+  priceInPer1k: number;
+  priceOutPer1k: number;
+}
+
 /** The model, as agents see it. Implementations are named for the mechanism (see `createModelClient`). */
 export interface ModelClient {
   /** The configured model name. */
   readonly model: string;
   /** The configured base URL without credentials or query. */
   readonly baseURL: string;
+  /** The settings the next `chat` would use, without calling (absent: `baseURL` and no prices). */
+  target?(): Promise<ModelTarget>;
   /**
    * One chat completion (non-streaming). Rejects with a `ModelError` subclass: `ModelAbortedError`,
    * `ModelTimeoutError`, `ModelUnreachableError`, `ModelAuthError`, `ModelRateLimitError`,

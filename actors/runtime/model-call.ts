@@ -1,7 +1,17 @@
-// One model call on behalf of a step, with its tokens and cost appended to the task's ledger.
+// One model call on behalf of a step — behind the endpoint's circuit breaker and the task's budget — with its
+// tokens and cost appended to the task's ledger.
 import type { Blackboard } from '../../blackboard/index.ts';
-import { type CostEntry, CostLedger, keys } from '../../schemas/index.ts';
-import { type ChatRequest, type ChatResult, toCostEntry } from '../llm/index.ts';
+import { type BreakerState, type CostEntry, CostLedger, keys, type Spend } from '../../schemas/index.ts';
+import {
+  type ChatRequest,
+  type ChatResult,
+  type ModelClient,
+  type ModelTarget,
+  toCostEntry,
+} from '../llm/index.ts';
+import { isEndpointFailure, releaseProbe, reportCall, waitForEndpoint } from './breaker.ts';
+import { estimateCall, hardLimits, reserveBudget, settleBudget } from './budget.ts';
+import { DEFAULT_MODEL_GUARD, sleep } from './guard-options.ts';
 import type { StepInput } from './types.ts';
 
 /** Appends a cost entry to the task's ledger once (keyed by call id), under compare-and-set. */
@@ -45,15 +55,109 @@ export async function recordCost(input: StepInput, role: string, result: ChatRes
   });
 }
 
+/**
+ * One model call of a step, guarded: it waits while its endpoint's circuit breaker is open, reserves its
+ * spending on the task's budget (waiting at a soft limit, failing at a hard one), and is settled with the real
+ * usage. An endpoint failure is reported to the breaker and the call tried again, until the task's wall-time
+ * budget (else `maxWaitMs`) runs out: a flapping endpoint makes tasks wait, not fail.
+ */
 export async function callModel(
   input: StepInput,
   role: 'planner' | 'coder' | 'reviewer',
   req: Omit<ChatRequest, 'role' | 'taskId'>,
 ): Promise<ChatResult> {
-  const models = input.deps.models(role, { orgId: input.task.orgId });
-  const result = await models.chat({ ...req, role, taskId: input.task.id });
-  await recordCost(input, role, result);
-  return result;
+  const guard = input.deps.modelGuard ?? DEFAULT_MODEL_GUARD;
+  const { board } = input.mesh;
+  const now = input.deps.now;
+  const client = input.deps.models(role, { orgId: input.task.orgId });
+  const target: ModelTarget = (await client.target?.()) ?? {
+    baseURL: client.baseURL,
+    model: client.model,
+    priceInPer1k: 0,
+    priceOutPer1k: 0,
+  };
+  const endpoint = target.baseURL;
+  const wall = hardLimits(input.task.request.budget).wallSeconds;
+  const deadline = wall ? Date.parse(input.task.createdAt) + wall * 1000 : now() + guard.maxWaitMs;
+  const me = `${input.instanceId}:${input.stepId}#${input.round}`;
+  const step = { kind: input.kind, attempt: input.attempt, round: input.round };
+  const breakerEvent = async (change: 'opened' | 'closed', b: BreakerState | undefined) =>
+    input.deps.emit({
+      id: `${input.task.id}:breaker-${change}:${keys.breaker(endpoint)}:${b?.opens ?? 0}`,
+      taskId: input.task.id,
+      type: change === 'opened' ? 'breaker.opened' : 'breaker.closed',
+      step,
+      data: { endpoint, failures: b?.failures ?? 0, opens: b?.opens ?? 0 },
+    });
+  for (let failures = 0; ; failures++) {
+    const { probe } = await waitForEndpoint(
+      board,
+      endpoint,
+      me,
+      { ...guard, now, deadline, signal: req.signal },
+      (b) =>
+        input.deps.emit({
+          id: `${input.stepId}#${input.round}:model-waiting:${b.opens}`,
+          taskId: input.task.id,
+          type: 'model.waiting',
+          step,
+          data: {
+            endpoint,
+            state: b.state,
+            failures: b.failures,
+            until: (b.openedAt ?? now()) + guard.breakerCooldownMs,
+          },
+        }),
+    );
+    const report = async (ok: boolean) => {
+      const r = await reportCall(board, endpoint, ok, now(), guard);
+      if (r.change) await breakerEvent(r.change, r.state);
+    };
+    let outcome: { result: ChatResult } | { retry: unknown };
+    try {
+      outcome = await guardedCall(input, role, req, client, estimateCall(req, target, guard.reserveTokens));
+    } catch (err) {
+      // A probe that ends without an answer (a hard limit, an abort, a bad request) hands the probe back.
+      if (probe) await releaseProbe(board, endpoint, me);
+      throw err;
+    }
+    if ('result' in outcome) {
+      await report(true);
+      await recordCost(input, role, outcome.result);
+      return outcome.result;
+    }
+    await report(false);
+    if (now() >= deadline) throw outcome.retry;
+    // Below the breaker's threshold a failed call is tried again after a short pause.
+    await sleep(Math.min(guard.breakerCooldownMs, 100 * 2 ** Math.min(failures, 6)), req.signal);
+  }
+}
+
+/** Reserve, call, settle: an endpoint failure comes back as `retry` (spending released), anything else throws. */
+async function guardedCall(
+  input: StepInput,
+  role: string,
+  req: Omit<ChatRequest, 'role' | 'taskId'>,
+  client: ModelClient,
+  estimate: Spend,
+): Promise<{ result: ChatResult } | { retry: unknown }> {
+  const guard = input.deps.modelGuard ?? DEFAULT_MODEL_GUARD;
+  const { board } = input.mesh;
+  const reservation = await reserveBudget(input, role, estimate, guard, req.signal);
+  let result: ChatResult;
+  try {
+    result = await client.chat({ ...req, role, taskId: input.task.id });
+  } catch (err) {
+    await settleBudget(board, input.task.id, reservation, undefined);
+    if (!isEndpointFailure(err) || req.signal?.aborted) throw err;
+    return { retry: err };
+  }
+  await settleBudget(board, input.task.id, reservation, {
+    tokens: result.usage.promptTokens + result.usage.completionTokens,
+    usd: result.costUsd,
+    calls: 1,
+  });
+  return { result };
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   type ModelConfig,
   resolveModelConfig,
   safeUrl,
+  targetOf,
 } from '../llm/index.ts';
 import { resolveOrgModelConfig } from '../llm/org-config.ts';
 import { loadSecretKey, type SecretBox, secretBox } from '../llm/secret-box.ts';
@@ -64,6 +65,10 @@ export function modelsFromBoard(board: Blackboard, opts: BoardModelsOptions): Mo
       },
       get baseURL() {
         return safeUrl(described().baseURL);
+      },
+      async target() {
+        const settings = (await board.get(keys.models(org), OrgModelSettings))?.value;
+        return targetOf(resolveOrgModelConfig(role, { env: opts.env, org, settings, open }));
       },
       async chat(req) {
         const settings = (await board.get(keys.models(org), OrgModelSettings))?.value;

@@ -4,6 +4,7 @@ import type { MeshConnection } from '../../blackboard/index.ts';
 import type { Sandbox } from '../../sandbox-agent/index.ts';
 import type { ModelClient } from '../llm/index.ts';
 import type { Capability, StepKind, TaskEventInput, TaskRecord } from '../../schemas/index.ts';
+import type { ModelGuardOptions } from './guard-options.ts';
 
 /** What an agent's step machine gets as `input`. */
 export interface StepInput {
@@ -35,6 +36,8 @@ export interface AgentDeps {
   sandbox: Sandbox;
   /** Directories searched for test tools a repository does not install itself (e.g. codemesh's node_modules/.bin). */
   binDirs?: string[];
+  /** Budget reservations and circuit breaker settings of model calls (default: `DEFAULT_MODEL_GUARD`). */
+  modelGuard?: ModelGuardOptions;
   /** Wall-clock cap of one test run. */
   testTimeoutMs?: number;
   /** Optional code-aware retrieval (the Curator); undefined falls back to grep. */

@@ -3,6 +3,7 @@
 export type TaskStatus =
   | 'planning'
   | 'awaiting_plan_approval'
+  | 'awaiting_budget'
   | 'coding'
   | 'testing'
   | 'reviewing'

@@ -39,6 +39,7 @@ export function taskOfKey(key: string): string | undefined {
     case 'planapproval':
     case 'context':
     case 'cost':
+    case 'budget':
       m = /^(t-[a-z0-9]+)$/.exec(rest);
       break;
     case 'patch':

@@ -5,6 +5,7 @@ import { api } from '../api.ts';
 import { type BoardState, keyOfTask } from '../lib/board.ts';
 import type { TaskDetail } from '../types.ts';
 import { ApprovalBox } from './ApprovalBox.tsx';
+import { BudgetGateBox } from './BudgetGateBox.tsx';
 import { PatchView } from './PatchView.tsx';
 import { PlanGateBox } from './PlanGateBox.tsx';
 import { PlanDag } from './PlanDag.tsx';
@@ -79,6 +80,10 @@ export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
 
             <Show when={d().task.status === 'awaiting_plan_approval'}>
               <PlanGateBox taskId={d().task.id} onDone={() => void refetch()} />
+            </Show>
+
+            <Show when={d().task.status === 'awaiting_budget'}>
+              <BudgetGateBox taskId={d().task.id} onDone={() => void refetch()} />
             </Show>
 
             <Show when={pendingPatch()}>
