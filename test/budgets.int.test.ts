@@ -6,35 +6,21 @@ import { startEmbedded } from '../actors/mesh.ts';
 import { git, makeFixtureRepo } from './fixture-repo.ts';
 import { type Harness, startHarness } from './harness.ts';
 import type { Script } from './scripted-llm/index.ts';
+import { APPROVE, subtractCoder } from './ts-calc-answers.ts';
 
 const PLAN = {
   summary: 'Fix subtract',
   subtasks: [{ id: 'fix', title: 'Make subtract return a - b', successCriteria: ['subtract(5, 3) == 2'] }],
   risks: [],
 };
-const EDIT = `src/calc.ts
-<<<<<<< SEARCH
-export function subtract(a: number, b: number): number {
-  return a + b;
-=======
-export function subtract(a: number, b: number): number {
-  return a - b;
->>>>>>> REPLACE
-`;
 const usage = { prompt_tokens: 50, completion_tokens: 10 };
 
 // Stateless (decided from the conversation): planner 1 call, coder 2 (a tool call, then the edit), reviewer 1.
-const normal: Script = ({ roleHint, body }) => {
+const normal: Script = (req) => {
+  const { roleHint } = req;
   if (roleHint === 'planner') return { usage, content: JSON.stringify(PLAN) };
-  if (roleHint === 'reviewer')
-    return {
-      usage,
-      content: JSON.stringify({ decision: 'approve', confidence: 0.9, critique: 'ok', risks: [] }),
-    };
-  const sawTool = (body.messages ?? []).some((m) => m.role === 'tool');
-  return sawTool
-    ? { usage, content: EDIT }
-    : { usage, toolCalls: [{ name: 'read_file', arguments: { path: 'src/calc.ts' } }] };
+  if (roleHint === 'reviewer') return APPROVE;
+  return subtractCoder(req);
 };
 
 let h: Harness;

@@ -12,6 +12,7 @@ import { ChangeRequests, keys } from '../schemas/index.ts';
 import { git, makeFixtureRepo } from './fixture-repo.ts';
 import { type Harness, readSse, startHarness } from './harness.ts';
 import type { Script } from './scripted-llm/index.ts';
+import { APPROVE, subtractCoder } from './ts-calc-answers.ts';
 
 const PLAN = {
   summary: 'Fix subtract in the calculator',
@@ -25,26 +26,18 @@ const PLAN = {
   ],
   risks: [],
 };
-const EDIT = `src/calc.ts
-<<<<<<< SEARCH
-export function subtract(a: number, b: number): number {
-  return a + b;
-=======
-export function subtract(a: number, b: number): number {
-  return a - b;
->>>>>>> REPLACE
-`;
 const NARROW = 'Only touch subtract(); leave add() exactly as it is.';
 
 type Msg = { role: string; content: string };
 const messagesOf = (body: unknown) => (body as { messages: Msg[] }).messages;
 let chatDown = false;
 
-const script: Script = ({ roleHint, body }) => {
+const script: Script = (req) => {
+  const { roleHint } = req;
   const usage = { prompt_tokens: 50, completion_tokens: 10 };
   if (roleHint === 'chat') {
     if (chatDown) return { status: 503, content: 'model overloaded' };
-    const last = messagesOf(body).at(-1)!.content;
+    const last = messagesOf(req.body).at(-1)!.content;
     if (/leave add/i.test(last))
       return {
         usage,
@@ -59,15 +52,8 @@ const script: Script = ({ roleHint, body }) => {
     };
   }
   if (roleHint === 'planner') return { usage, content: JSON.stringify(PLAN) };
-  if (roleHint === 'reviewer')
-    return {
-      usage,
-      content: JSON.stringify({ decision: 'approve', confidence: 0.9, critique: 'ok', risks: [] }),
-    };
-  const sawTool = messagesOf(body).some((m) => m.role === 'tool');
-  return sawTool
-    ? { usage, content: EDIT }
-    : { usage, toolCalls: [{ name: 'read_file', arguments: { path: 'src/calc.ts' } }] };
+  if (roleHint === 'reviewer') return APPROVE;
+  return subtractCoder(req);
 };
 
 let h: Harness;

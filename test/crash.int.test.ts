@@ -15,6 +15,7 @@ import {
 import { Award, keys, stepId, type TaskEvent, TaskRecord } from '../schemas/index.ts';
 import { CODEMESH_ROOT, git, makeFixtureRepo } from './fixture-repo.ts';
 import { type ScriptedLlm, startScriptedLlm } from './scripted-llm/index.ts';
+import { SUBTRACT_EDIT } from './ts-calc-answers.ts';
 
 const LEASE_MS = 1500;
 let nats: NatsServerHandle;
@@ -26,16 +27,6 @@ let releaseCoder: () => void = () => undefined;
 const coderHeld = new Promise<void>((r) => {
   releaseCoder = r;
 });
-
-const EDIT = `src/calc.ts
-<<<<<<< SEARCH
-export function subtract(a: number, b: number): number {
-  return a + b;
-=======
-export function subtract(a: number, b: number): number {
-  return a - b;
->>>>>>> REPLACE
-`;
 
 beforeAll(async () => {
   nats = await startNatsServer();
@@ -60,7 +51,7 @@ beforeAll(async () => {
     if (coderCalls === 1) await coderHeld;
     const sawTool = (body.messages ?? []).some((m) => m.role === 'tool');
     return sawTool
-      ? { usage, content: EDIT }
+      ? { usage, content: SUBTRACT_EDIT }
       : { usage, toolCalls: [{ name: 'read_file', arguments: { path: 'src/calc.ts' } }] };
   });
   mesh = await connectMesh({ url: nats.url, name: 'crash-test' });

@@ -8,19 +8,12 @@ import { keys, OrgModelSettings } from '../schemas/index.ts';
 import { makeFixtureRepo } from './fixture-repo.ts';
 import { type Harness, startHarness } from './harness.ts';
 import { type RecordedCall, type Script, type ScriptedLlm, startScriptedLlm } from './scripted-llm/index.ts';
+import { APPROVE, subtractCoder } from './ts-calc-answers.ts';
 
 const ORG_KEY = 'sk-org-secret-0123456789abcdef';
-const EDIT = `src/calc.ts
-<<<<<<< SEARCH
-export function subtract(a: number, b: number): number {
-  return a + b;
-=======
-export function subtract(a: number, b: number): number {
-  return a - b;
->>>>>>> REPLACE
-`;
 
-const script: Script = ({ roleHint, body }) => {
+const script: Script = (req) => {
+  const { roleHint } = req;
   const usage = { prompt_tokens: 50, completion_tokens: 10 };
   if (roleHint === 'planner')
     return {
@@ -32,15 +25,8 @@ const script: Script = ({ roleHint, body }) => {
         ],
       }),
     };
-  if (roleHint === 'reviewer')
-    return {
-      usage,
-      content: JSON.stringify({ decision: 'approve', confidence: 0.9, critique: 'ok', risks: [] }),
-    };
-  const sawTool = (body.messages ?? []).some((m) => m.role === 'tool');
-  return sawTool
-    ? { usage, content: EDIT }
-    : { usage, toolCalls: [{ name: 'read_file', arguments: { path: 'src/calc.ts' } }] };
+  if (roleHint === 'reviewer') return APPROVE;
+  return subtractCoder(req);
 };
 
 let h: Harness;

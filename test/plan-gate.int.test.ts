@@ -5,6 +5,7 @@ import { startEmbedded } from '../actors/mesh.ts';
 import { git, makeFixtureRepo } from './fixture-repo.ts';
 import { type Harness, startHarness } from './harness.ts';
 import type { Script } from './scripted-llm/index.ts';
+import { APPROVE, subtractCoder } from './ts-calc-answers.ts';
 
 const PROPOSED = {
   summary: 'Rewrite the calculator',
@@ -31,29 +32,14 @@ const EDITED = {
   ],
   risks: [],
 };
-const EDIT = `src/calc.ts
-<<<<<<< SEARCH
-export function subtract(a: number, b: number): number {
-  return a + b;
-=======
-export function subtract(a: number, b: number): number {
-  return a - b;
->>>>>>> REPLACE
-`;
 
 // Stateless (decided from the conversation), so a step re-run after the restart gets the same answers.
-const script: Script = ({ roleHint, body }) => {
+const script: Script = (req) => {
+  const { roleHint } = req;
   const usage = { prompt_tokens: 50, completion_tokens: 10 };
   if (roleHint === 'planner') return { usage, content: JSON.stringify(PROPOSED) };
-  if (roleHint === 'reviewer')
-    return {
-      usage,
-      content: JSON.stringify({ decision: 'approve', confidence: 0.9, critique: 'ok', risks: [] }),
-    };
-  const sawTool = (body.messages ?? []).some((m) => m.role === 'tool');
-  return sawTool
-    ? { usage, content: EDIT }
-    : { usage, toolCalls: [{ name: 'read_file', arguments: { path: 'src/calc.ts' } }] };
+  if (roleHint === 'reviewer') return APPROVE;
+  return subtractCoder(req);
 };
 
 let h: Harness;
