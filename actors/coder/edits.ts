@@ -464,17 +464,7 @@ export async function diffWorktree(
     const common = ['diff', '--cached', '--no-color', '--no-ext-diff', '--no-renames', '--no-textconv'];
     const diff = await git(rootDir, [...common, '--src-prefix=a/', '--dst-prefix=b/', against, '--'], env);
     const numstat = await git(rootDir, [...common, '--numstat', '-z', against, '--'], env);
-    const files: string[] = [];
-    let additions = 0;
-    let deletions = 0;
-    for (const rec of numstat.split('\0')) {
-      const m = /^(\d+|-)\t(\d+|-)\t(.+)$/s.exec(rec.replace(/^\n/, ''));
-      if (!m) continue;
-      additions += m[1] === '-' ? 0 : Number(m[1]);
-      deletions += m[2] === '-' ? 0 : Number(m[2]);
-      files.push(m[3]!);
-    }
-    return { diff, files, additions, deletions };
+    return { diff, ...parseNumstat(numstat) };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
@@ -493,4 +483,19 @@ async function git(cwd: string, args: string[], env: Record<string, string> = {}
     const detail = err instanceof GitError ? err.stderr.trim() : (err as Error).message;
     throw new GitDiffError(`git ${args[0]} failed in ${cwd}: ${detail}`, { cause: err });
   }
+}
+
+/** `git diff --numstat -z` output: the files and their added / deleted line counts (binary files count 0). */
+export function parseNumstat(numstat: string): { files: string[]; additions: number; deletions: number } {
+  const files: string[] = [];
+  let additions = 0;
+  let deletions = 0;
+  for (const rec of numstat.split('\0')) {
+    const m = /^(\d+|-)\t(\d+|-)\t(.+)$/s.exec(rec.replace(/^\n/, ''));
+    if (!m) continue;
+    additions += m[1] === '-' ? 0 : Number(m[1]);
+    deletions += m[2] === '-' ? 0 : Number(m[2]);
+    files.push(m[3]!);
+  }
+  return { files, additions, deletions };
 }

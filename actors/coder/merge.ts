@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { git } from '../runtime/git.ts';
+import { parseNumstat } from './edits.ts';
 
 export interface PatchToMerge {
   /** The subtask id. */
@@ -72,17 +73,7 @@ export async function mergePatches(
     const diff = (await git(repo, [...DIFF, '--src-prefix=a/', '--dst-prefix=b/', base, '--'], { env }))
       .stdout;
     const numstat = (await git(repo, [...DIFF, '--numstat', '-z', base, '--'], { env })).stdout;
-    const files: string[] = [];
-    let additions = 0;
-    let deletions = 0;
-    for (const rec of numstat.split('\0')) {
-      const m = /^(\d+|-)\t(\d+|-)\t(.+)$/s.exec(rec.replace(/^\n/, ''));
-      if (!m) continue;
-      additions += m[1] === '-' ? 0 : Number(m[1]);
-      deletions += m[2] === '-' ? 0 : Number(m[2]);
-      files.push(m[3]!);
-    }
-    return { ok: true, tree, diff, files, additions, deletions };
+    return { ok: true, tree, diff, ...parseNumstat(numstat) };
   } finally {
     await rm(index, { force: true });
   }
