@@ -1,23 +1,19 @@
 // The human gate: approve the patch or request changes (`POST /v1/patches/{id}/approve`).
 import { createSignal, Show } from 'solid-js';
 import { api } from '../api.ts';
+import { createAction } from '../lib/action.ts';
 
 export function ApprovalBox(props: { patchId: string; onDone: () => void }) {
   const [comment, setComment] = createSignal('');
-  const [busy, setBusy] = createSignal(false);
-  const [error, setError] = createSignal<string>();
-  const decide = async (decision: 'approve' | 'request_changes') => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await api('POST', `/v1/patches/${props.patchId}/approve`, { decision, comment: comment() });
-      props.onDone();
-    } catch (err) {
-      setError((err as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const {
+    busy,
+    error,
+    act: decide,
+  } = createAction(
+    (decision: 'approve' | 'request_changes') =>
+      api('POST', `/v1/patches/${props.patchId}/approve`, { decision, comment: comment() }),
+    () => props.onDone(),
+  );
   return (
     <div class="approval">
       <h3>

@@ -1,6 +1,7 @@
 // The `budget` gate: a soft limit paused the task; raise the soft limits or stop it (`POST /v1/tasks/{id}/budget`).
 import { createResource, createSignal, For, Show } from 'solid-js';
 import { api } from '../api.ts';
+import { createAction } from '../lib/action.ts';
 
 type Limits = Partial<Record<'tokens' | 'usd' | 'wallSeconds' | 'modelCalls', number>>;
 interface BudgetView {
@@ -20,20 +21,15 @@ export function BudgetGateBox(props: { taskId: string; onDone: () => void }) {
   const [budget] = createResource(() => api<BudgetView>('GET', `/v1/tasks/${props.taskId}/budget`));
   const [soft, setSoft] = createSignal<Limits>({});
   const [comment, setComment] = createSignal('');
-  const [busy, setBusy] = createSignal(false);
-  const [error, setError] = createSignal<string>();
-  const decide = async (body: Record<string, unknown>) => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await api('POST', `/v1/tasks/${props.taskId}/budget`, { ...body, comment: comment() });
-      props.onDone();
-    } catch (err) {
-      setError((err as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const {
+    busy,
+    error,
+    act: decide,
+  } = createAction(
+    (body: Record<string, unknown>) =>
+      api('POST', `/v1/tasks/${props.taskId}/budget`, { ...body, comment: comment() }),
+    () => props.onDone(),
+  );
   return (
     <div class="approval">
       <h3>Paused at the budget gate</h3>

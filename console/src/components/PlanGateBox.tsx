@@ -2,6 +2,7 @@
 // (`GET /v1/tasks/{id}/plan`, `POST /v1/tasks/{id}/plan/approve`).
 import { createResource, createSignal, For, Show } from 'solid-js';
 import { api } from '../api.ts';
+import { createAction } from '../lib/action.ts';
 import type { PlanGate } from '../types.ts';
 
 export function PlanGateBox(props: { taskId: string; onDone: () => void }) {
@@ -11,26 +12,22 @@ export function PlanGateBox(props: { taskId: string; onDone: () => void }) {
   );
   const [comment, setComment] = createSignal('');
   const [edit, setEdit] = createSignal<string>();
-  const [busy, setBusy] = createSignal(false);
-  const [error, setError] = createSignal<string>();
-  const decide = async (decision: 'approve' | 'reject') => {
-    setBusy(true);
-    setError(undefined);
-    try {
+  const {
+    busy,
+    error,
+    act: decide,
+  } = createAction(
+    (decision: 'approve' | 'reject') => {
       const text = edit();
       const plan = decision === 'approve' && text !== undefined ? (JSON.parse(text) as unknown) : undefined;
-      await api('POST', `/v1/tasks/${props.taskId}/plan/approve`, {
+      return api('POST', `/v1/tasks/${props.taskId}/plan/approve`, {
         decision,
         comment: comment(),
         ...(plan ? { plan } : {}),
       });
-      props.onDone();
-    } catch (err) {
-      setError((err as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
+    },
+    () => props.onDone(),
+  );
   return (
     <div class="approval">
       <h3>The plan is waiting for your decision</h3>
