@@ -23,6 +23,8 @@ export function renderEvent(e: TaskEvent, totals: Totals): string | undefined {
     }
     case 'patch.proposed':
       return `patch${attempt}: ${d.summary} — ${(d.files as string[]).join(', ')}`;
+    case 'test.primary':
+      return `tests${attempt}: the ${d.files} file(s) the issue names or the patch touches pass (${d.reason}); ${d.pending} related file(s) running`;
     case 'test.completed':
       return `tests${attempt} (${d.runner}): ${testSummary(d)}`;
     case 'test.flaky': {

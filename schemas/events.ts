@@ -15,6 +15,11 @@ export const EventType = z.enum([
   'step.completed',
   'step.failed',
   'patch.proposed',
+  /**
+   * The first verdict of a test step run in two stages: the tests the issue names and the patch touches
+   * passed; the related regression files run next (data: `{ passed, outcome, reason, counts, files, pending }`).
+   */
+  'test.primary',
   'test.completed',
   /** Tests whose outcome changed between runs of the same code; data: `{ tests, quarantine }`. */
   'test.flaky',

@@ -28,9 +28,11 @@ import {
   decide,
   formatSeconds,
   type RerunStatus,
+  joinVerdicts,
   type RunSummary,
   rerunCandidates,
   runProblem,
+  type Verdict,
 } from './verdict.ts';
 
 const LOG_CAP = 256 * 1024;
@@ -254,6 +256,111 @@ async function rerun(
   return { reruns, log: lines.join('\n') };
 }
 
+/** What one stage of a test step found: its runs on the base and the patched tree, re-runs and verdict. */
+interface StageResult {
+  plan: TestPlan;
+  base?: { run: RunSummary; summary: BaselineSummary };
+  patched: Executed;
+  /** The flaky check's log section, when tests were re-run. */
+  again?: string;
+  decided: Verdict;
+}
+
+/** The selection narrowed to one of its stages. */
+function stagePlan(plan: TestPlan, stage: 'primary' | 'rest'): TestPlan {
+  const { primary, rest, ...whole } = plan;
+  const part = stage === 'primary' ? primary : rest;
+  return part ? { ...whole, ...part } : plan;
+}
+
+/** Runs a plan on the base commit (when not cached) and the patched tree in parallel, re-runs, decides. */
+async function runStage(
+  plan: TestPlan,
+  wt: string,
+  ctx: RunContext,
+  nothingToRun: boolean,
+): Promise<StageResult> {
+  const [baseRes, patchedRes] = await Promise.allSettled([
+    nothingToRun ? undefined : baseline(plan, wt, ctx),
+    execute(plan, wt, ctx),
+  ]);
+  if (patchedRes.status === 'rejected') throw patchedRes.reason;
+  if (baseRes.status === 'rejected') throw baseRes.reason;
+  const base = baseRes.value;
+  const patched = patchedRes.value;
+  const { timeoutMs } = ctx;
+  const candidates = runProblem(patched.summary, timeoutMs)
+    ? []
+    : rerunCandidates(base?.run, patched.summary, timeoutMs);
+  const again =
+    candidates.length > 0 && candidates.length <= MAX_RERUN_CANDIDATES
+      ? await rerun(plan, wt, candidates, ctx)
+      : undefined;
+  const decided = decide({
+    ...(base ? { base: base.run } : {}),
+    patched: patched.summary,
+    ...(again ? { reruns: again.reruns } : {}),
+    timeoutMs,
+    noRunner: nothingToRun,
+  });
+  return { plan, ...(base ? { base } : {}), patched, ...(again ? { again: again.log } : {}), decided };
+}
+
+/** Both stages as one test run: every test, both baselines, both logs, one verdict. */
+function joinStages(whole: TestPlan, a: StageResult, b: StageResult): StageResult {
+  const sum = (x: ParsedRun['counts'], y: ParsedRun['counts']) => ({
+    passed: x.passed + y.passed,
+    failed: x.failed + y.failed,
+    skipped: x.skipped + y.skipped,
+  });
+  const pa = a.patched;
+  const pb = b.patched;
+  const patched: Executed = {
+    summary: {
+      tests: [...pa.summary.tests, ...pb.summary.tests],
+      exitCode: pb.summary.exitCode || pa.summary.exitCode,
+      timedOut: false,
+    },
+    parsed: {
+      tests: [...pa.parsed.tests, ...pb.parsed.tests],
+      counts: sum(pa.parsed.counts, pb.parsed.counts),
+    },
+    stdout: `${pa.stdout}\n--- codemesh: related test files ---\n${pb.stdout}`,
+    stderr: `${pa.stderr}\n--- codemesh: related test files ---\n${pb.stderr}`,
+    durationMs: pa.durationMs + pb.durationMs,
+  };
+  const ba = a.base?.summary;
+  const bb = b.base?.summary;
+  const base =
+    a.base && ba && bb && b.base
+      ? {
+          run: {
+            tests: [...a.base.run.tests, ...b.base.run.tests],
+            exitCode: b.base.run.exitCode || a.base.run.exitCode,
+            timedOut: false,
+          },
+          summary: {
+            ...(ba.key ? { key: ba.key } : {}),
+            commit: ba.commit,
+            cached: ba.cached && bb.cached,
+            exitCode: bb.exitCode || ba.exitCode,
+            timedOut: ba.timedOut || bb.timedOut,
+            counts: sum(ba.counts, bb.counts),
+            ...(ba.problem || bb.problem ? { problem: ba.problem ?? bb.problem } : {}),
+            durationMs: ba.durationMs + bb.durationMs,
+          },
+        }
+      : undefined;
+  const again = [a.again, b.again].filter(Boolean).join('\n');
+  return {
+    plan: whole,
+    ...(base ? { base } : {}),
+    patched,
+    ...(again ? { again } : {}),
+    decided: joinVerdicts(a.decided, b.decided),
+  };
+}
+
 async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutput> {
   const { task, mesh, deps, attempt } = input;
   const pid = patchId(task.id, attempt);
@@ -269,49 +376,48 @@ async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutp
     const nothingToRun = selected.command.length === 0;
     const ctx: RunContext = { input, signal, timeoutMs };
     const started = deps.now();
-    // The base run (when not cached) and the patched run go in parallel, each in its own worktree.
-    const both = async (p: TestPlan) => {
-      const [baseRes, patchedRes] = await Promise.allSettled([
-        nothingToRun ? undefined : baseline(p, wt, ctx),
-        execute(p, wt, ctx),
-      ]);
-      if (patchedRes.status === 'rejected') throw patchedRes.reason;
-      if (baseRes.status === 'rejected') throw baseRes.reason;
-      return { base: baseRes.value, patched: patchedRes.value };
-    };
-    let plan = selected;
-    let { base, patched } = await both(plan);
-    // The related regression files did not finish in time: the verdict rests on the tests the issue names and
-    // the patch touches, run again alone, and says so (a slow regression set must not sink the task).
-    let narrowed: string | undefined;
-    if (patched.summary.timedOut && selected.primary && !signal.aborted) {
-      const left = selected.selected.length - selected.primary.selected.length;
-      narrowed =
-        `the whole selection (${selected.selected.length} test files) timed out after ${formatSeconds(timeoutMs)}; ` +
-        `the verdict rests on the ${selected.primary.selected.length} the issue names or the patch touches, ` +
-        `run alone (${left} related file(s) unchecked)`;
-      plan = { ...selected, ...selected.primary, why: [...selected.why, narrowed] };
-      ({ base, patched } = await both(plan));
+    const judge = (p: TestPlan) => runStage(p, wt, ctx, nothingToRun);
+    const staged = selected.primary && selected.rest ? selected : undefined;
+    const first = await judge(staged ? stagePlan(selected, 'primary') : selected);
+    let result: StageResult = first;
+    // Two stages: the tests the issue names and the patch touches decide first; the related regression
+    // files run only when those pass, and their verdict joins the first one.
+    let note: string | undefined;
+    if (staged?.primary && staged.rest && !signal.aborted) {
+      const nRest = staged.rest.selected.length;
+      const nPrimary = staged.primary.selected.length;
+      if (!first.decided.passed) {
+        note = `the ${nRest} related test file(s) did not run: the ${nPrimary} the issue names or the patch touches already decide`;
+      } else {
+        await deps.emit({
+          id: `${input.stepId}:test.primary`,
+          taskId: task.id,
+          type: 'test.primary',
+          step: { kind: 'test', attempt },
+          data: {
+            passed: first.decided.passed,
+            outcome: first.decided.outcome,
+            reason: first.decided.reason,
+            counts: first.patched.parsed.counts,
+            files: nPrimary,
+            pending: nRest,
+          },
+        });
+        const second = await judge(stagePlan(selected, 'rest'));
+        const v2 = second.decided;
+        if (v2.outcome === 'timeout' || (v2.outcome === 'env_error' && v2.envFault)) {
+          note =
+            `the ${nRest} related test file(s) ${v2.outcome === 'timeout' ? `did not finish within ${formatSeconds(timeoutMs)}` : `could not run (${v2.reason})`}; ` +
+            `the verdict rests on the ${nPrimary} the issue names or the patch touches`;
+        } else result = joinStages(selected, first, second);
+      }
     }
-    const candidates = runProblem(patched.summary, timeoutMs)
-      ? []
-      : rerunCandidates(base?.run, patched.summary, timeoutMs);
-    const again =
-      candidates.length > 0 && candidates.length <= MAX_RERUN_CANDIDATES
-        ? await rerun(plan, wt, candidates, ctx)
-        : undefined;
-    const decided = decide({
-      ...(base ? { base: base.run } : {}),
-      patched: patched.summary,
-      ...(again ? { reruns: again.reruns } : {}),
-      timeoutMs,
-      noRunner: nothingToRun,
-    });
-    const v = narrowed ? { ...decided, reason: `${decided.reason} (${narrowed})` } : decided;
+    const { plan, base, patched, again } = result;
+    const v = note ? { ...result.decided, reason: `${result.decided.reason} (${note})` } : result.decided;
     const log = [
-      ...(narrowed ? [`--- codemesh: ${narrowed} ---`] : []),
+      ...(note ? [`--- codemesh: ${note} ---`] : []),
       `${patched.stdout}\n--- stderr ---\n${patched.stderr}`,
-      ...(again ? [`--- codemesh: flaky check ---\n${again.log}`] : []),
+      ...(again ? [`--- codemesh: flaky check ---\n${again}`] : []),
     ]
       .join('\n')
       .slice(-LOG_CAP);

@@ -179,6 +179,37 @@ export function decide(input: VerdictInput): Verdict {
   return done('pass', false, summarize(verdict));
 }
 
+/**
+ * The verdict of a selection run in two stages, from the first stage's (which passed: the second runs only
+ * then) and the second's: every list joined; the second decides whether anything blocks.
+ */
+export function joinVerdicts(first: Verdict, second: Verdict): Verdict {
+  const a = first.verdict;
+  const b = second.verdict;
+  const verdict: TestVerdict = {
+    fixed: [...a.fixed, ...b.fixed],
+    regressions: [...a.regressions, ...b.regressions],
+    stillFailing: [...a.stillFailing, ...b.stillFailing],
+    newTests: [...a.newTests, ...b.newTests],
+    missing: [...a.missing, ...b.missing],
+    flaky: [...a.flaky, ...b.flaky],
+    envErrors: [...a.envErrors, ...b.envErrors],
+    passing: a.passing + b.passing,
+  };
+  const quarantine = [...first.quarantine, ...second.quarantine];
+  if (!first.passed || !second.passed) {
+    const blocking = first.passed ? second : first;
+    return {
+      ...blocking,
+      reason: `${first.passed ? 'related tests: ' : ''}${blocking.reason}`,
+      verdict,
+      quarantine,
+    };
+  }
+  const outcome = first.outcome === 'pass' || second.outcome === 'pass' ? 'pass' : 'no_tests';
+  return { outcome, passed: true, envFault: false, reason: summarize(verdict), verdict, quarantine };
+}
+
 /** `3 fixed, 0 regressions, 2 pre-existing failures (not blocking), 1 flaky` — the parts that apply. */
 export function summarize(
   v: Pick<TestVerdict, 'fixed' | 'regressions' | 'stillFailing' | 'flaky' | 'newTests' | 'envErrors'>,

@@ -172,6 +172,9 @@ export async function cmdEvalSwe(
         (report.verdict_s_p50 !== undefined
           ? `, patch→verdict p50 ${report.verdict_s_p50} s, p95 ${report.verdict_s_p95} s`
           : '') +
+        (report.first_verdict_s_p50 !== undefined
+          ? ` (first verdict p50 ${report.first_verdict_s_p50} s, p95 ${report.first_verdict_s_p95} s)`
+          : '') +
         (report.grade_cached ? `, ${report.grade_cached} graded from a byte-identical tree's run` : ''),
     );
     for (const r of report.instances) {
