@@ -34,7 +34,11 @@ export type TestCase = z.infer<typeof TestCase>;
  *   collected): no patch can fix that;
  * - `no_tests`: the repository has no test runner.
  */
-export const TestOutcome = z.enum(['pass', 'regression', 'timeout', 'env_error', 'no_tests']);
+/**
+ * `unreproduced`: the tests the patch adds pass without its fix too (on the base commit with the patch's test
+ * changes): they do not reproduce the issue, and no other test shows the fix.
+ */
+export const TestOutcome = z.enum(['pass', 'regression', 'timeout', 'env_error', 'no_tests', 'unreproduced']);
 export type TestOutcome = z.infer<typeof TestOutcome>;
 
 /** A test whose failure comes from the environment (import/collection errors, missing tools). */
@@ -46,6 +50,23 @@ export const EnvError = z.object({
   onBase: z.boolean(),
 });
 export type EnvError = z.infer<typeof EnvError>;
+
+/**
+ * The reproduction check: the base run has the patch's test changes applied (not its fix), so a test the
+ * patch adds that passes there does not reproduce the issue. `confirmed`: some test fails without the fix and
+ * passes with it; `rejected`: the added tests all pass without the fix and nothing else shows it; `none`: the
+ * patch adds no test; `unchecked`: the added tests did not run on both sides.
+ */
+export const Reproduction = z.object({
+  status: z.enum(['confirmed', 'rejected', 'none', 'unchecked']),
+  /** Test functions the patch adds (from its diff). */
+  added: z.array(z.string()),
+  /** Fail (or cannot load) without the fix, pass with it. */
+  reproduced: z.array(z.string()),
+  /** Added tests that pass without the fix. */
+  passOnBase: z.array(z.string()),
+});
+export type Reproduction = z.infer<typeof Reproduction>;
 
 /** Per-test comparison of the patched run with the base run. Names are TestCase names. */
 export const TestVerdict = z.object({
@@ -64,6 +85,8 @@ export const TestVerdict = z.object({
   envErrors: z.array(EnvError),
   /** Passed on both. */
   passing: z.number().int(),
+  /** Whether the tests the patch adds reproduce the issue (absent in runs from before this check). */
+  reproduction: Reproduction.optional(),
 });
 export type TestVerdict = z.infer<typeof TestVerdict>;
 

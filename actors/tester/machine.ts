@@ -15,12 +15,14 @@ import {
   TestRun,
 } from '../../schemas/index.ts';
 import { StepFailure } from '../runtime/ask-json.ts';
-import { applyPatch } from '../runtime/git.ts';
+import { applyPatch, diffSections } from '../runtime/git.ts';
 import { oneEffectMachine } from '../runtime/step-machine.ts';
 import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts';
 import { addOwnedWorktree, removeOwnedWorktree } from '../runtime/worktrees.ts';
 import { relocatePlan, rerunPlan } from './rerun.ts';
+import { isTestFile } from './detect.ts';
 import { planTests as planSelectedTests } from './plan.ts';
+import { addedTests } from './select.ts';
 
 import { type ParsedRun, parseRunnerOutput, prepareReport } from './runners.ts';
 import type { TestPlan } from './types.ts';
@@ -98,6 +100,16 @@ interface RunContext {
   input: StepInput;
   signal: AbortSignal;
   timeoutMs: number;
+  /**
+   * The patch's changes to tests (test files and files under test directories), applied to the base
+   * commit's worktree: the base run is the base code with the patch's tests, as SWE-bench runs it.
+   */
+  testDiff: string;
+}
+
+/** A path of the tests: a test file, or anything under a test directory (fixtures, test apps, conftest). */
+export function isTestPath(file: string): boolean {
+  return isTestFile(file) || /(^|\/)(tests?|testing|__tests__)\//.test(file);
 }
 
 interface Executed {
@@ -171,6 +183,7 @@ async function baseline(
         portable.command,
         portable.env ?? {},
         portable.setup,
+        ...(ctx.testDiff ? [hashKey(ctx.testDiff)] : []),
       ]),
     ),
   );
@@ -185,6 +198,7 @@ async function baseline(
   const baseWt = `${wt}-base`;
   await addOwnedWorktree(deps.dataDir, task.repoPath, baseWt, task.baseCommit);
   try {
+    if (ctx.testDiff) await applyPatch(baseWt, ctx.testDiff);
     const ex = await execute(relocatePlan(plan, wt, baseWt), baseWt, ctx);
     await writeFile(
       join(deps.dataDir, 'logs', `${stepId}-base.log`),
@@ -279,6 +293,7 @@ async function runStage(
   wt: string,
   ctx: RunContext,
   nothingToRun: boolean,
+  added?: readonly string[],
 ): Promise<StageResult> {
   const [baseRes, patchedRes] = await Promise.allSettled([
     nothingToRun ? undefined : baseline(plan, wt, ctx),
@@ -291,7 +306,7 @@ async function runStage(
   const { timeoutMs } = ctx;
   const candidates = runProblem(patched.summary, timeoutMs)
     ? []
-    : rerunCandidates(base?.run, patched.summary, timeoutMs);
+    : rerunCandidates(base?.run, patched.summary, timeoutMs, added);
   const again =
     candidates.length > 0 && candidates.length <= MAX_RERUN_CANDIDATES
       ? await rerun(plan, wt, candidates, ctx)
@@ -302,6 +317,7 @@ async function runStage(
     ...(again ? { reruns: again.reruns } : {}),
     timeoutMs,
     noRunner: nothingToRun,
+    ...(added ? { added } : {}),
   });
   return { plan, ...(base ? { base } : {}), patched, ...(again ? { again: again.log } : {}), decided };
 }
@@ -374,11 +390,14 @@ async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutp
     const selected = await planTests(wt, input, patch);
     const timeoutMs = selected.timeoutMs;
     const nothingToRun = selected.command.length === 0;
-    const ctx: RunContext = { input, signal, timeoutMs };
+    const ctx: RunContext = { input, signal, timeoutMs, testDiff: diffSections(patch.diff, isTestPath) };
+    // The reproduction check: the test functions the patch adds, judged in the first stage (they are there).
+    const added = [...addedTests(patch.diff, undefined).values()].flat();
     const started = deps.now();
-    const judge = (p: TestPlan) => runStage(p, wt, ctx, nothingToRun);
+    const judge = (p: TestPlan, withAdded?: readonly string[]) =>
+      runStage(p, wt, ctx, nothingToRun, withAdded);
     const staged = selected.primary && selected.rest ? selected : undefined;
-    const first = await judge(staged ? stagePlan(selected, 'primary') : selected);
+    const first = await judge(staged ? stagePlan(selected, 'primary') : selected, added);
     let result: StageResult = first;
     // Two stages: the tests the issue names and the patch touches decide first; the related regression
     // files run only when those pass, and their verdict joins the first one.

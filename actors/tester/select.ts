@@ -295,7 +295,7 @@ function moduleToFile(label: string, tests: string[], kind: RunnerKind): string 
 }
 
 /** Files and test functions the patch adds (`+def test_x`, `+func TestX`, `+it('...')`). */
-function addedTests(diff: string, lang: Language | undefined): Map<string, string[]> {
+export function addedTests(diff: string, lang: Language | undefined): Map<string, string[]> {
   const out = new Map<string, string[]>();
   let file: string | undefined;
   for (const line of diff.split('\n')) {

@@ -1,6 +1,6 @@
 // The test step against a real blackboard and git, with a scripted sandbox: which runs happen (base run
 // cached, re-runs), what is stored, and that a stopped step stores nothing and leaves no worktree behind.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -377,6 +377,84 @@ describe('the test step', () => {
     expect(run.reason).toMatch(
       /the 1 related test file\(s\) did not finish within 1s; the verdict rests on the 1 the issue names or the patch touches/,
     );
+  });
+
+  /** A patch that fixes subtract and adds `test_subtract_negative` to test_calc.py. */
+  async function putPatchWithTest(task: TaskRecord): Promise<void> {
+    writeFileSync(
+      join(repo, 'calc.py'),
+      'def add(a, b):\n    return a + b\n\n\ndef subtract(a, b):\n    return a - b\n',
+    );
+    writeFileSync(
+      join(repo, 'test_calc.py'),
+      `${git(repo, 'show', 'HEAD:test_calc.py')}\n\ndef test_subtract_negative():\n    assert subtract(1, 3) == -2\n`,
+    );
+    const diff = `${git(repo, 'diff')}\n`;
+    git(repo, 'checkout', '--', '.');
+    await mesh.board.putOnce(keys.patch(patchId(task.id, 1)), Patch, {
+      id: patchId(task.id, 1),
+      taskId: task.id,
+      attempt: 1,
+      baseCommit: base,
+      diff,
+      files: ['calc.py', 'test_calc.py'],
+      summary: 'fix with a test',
+      stats: { additions: 4, deletions: 1 },
+      createdAt: new Date().toISOString(),
+    });
+  }
+
+  /** A sandbox where the added test has `onBase` status without the fix; it records what the base tree held. */
+  function reproSandbox(onBase: 'passed' | 'failed', withFix: 'passed' | 'failed', seen: string[]) {
+    return async (job: SandboxJob) => {
+      const isBase = job.workDir.endsWith('-base');
+      if (isBase) seen.push(readFileSync(join(job.workDir, 'test_calc.py'), 'utf8'));
+      junit(job, {
+        'test_calc::test_add': 'passed',
+        'test_calc::test_subtract': 'passed',
+        'test_calc::test_subtract_negative': isBase ? onBase : withFix,
+      });
+      return ok({ exitCode: (isBase ? onBase : withFix) === 'failed' ? 1 : 0 });
+    };
+  }
+
+  it('rejects a reproduction test that passes on the base commit (with the patch tests, without its fix)', async () => {
+    const task = await newTask();
+    await putPatchWithTest(task);
+    const seen: string[] = [];
+    const out = await runStep(step(task, 1, deps(reproSandbox('passed', 'passed', seen), [])));
+    expect(out).toMatchObject({ ok: true, data: { outcome: 'unreproduced', passed: false } });
+    // The base run ran the base code with the patch's test changes: the added test was there.
+    expect(seen[0]).toContain('def test_subtract_negative');
+    const run = (await mesh.board.get(keys.testrun(task.id, 1), TestRun))!.value;
+    expect(run.verdict?.reproduction).toEqual({
+      status: 'rejected',
+      added: ['test_subtract_negative'],
+      reproduced: [],
+      passOnBase: ['test_calc::test_subtract_negative'],
+    });
+    expect(run.reason).toMatch(
+      /the 1 test the patch adds pass without its fix too: it does not reproduce the issue/,
+    );
+  });
+
+  it('accepts a reproduction test that fails without the fix and passes with it; one failing with the fix blocks', async () => {
+    const task = await newTask();
+    await putPatchWithTest(task);
+    const out = await runStep(step(task, 1, deps(reproSandbox('failed', 'passed', []), [])));
+    expect(out).toMatchObject({ ok: true, data: { outcome: 'pass', passed: true } });
+    const run = (await mesh.board.get(keys.testrun(task.id, 1), TestRun))!.value;
+    expect(run.verdict?.reproduction?.status).toBe('confirmed');
+    expect(run.verdict?.fixed).toEqual(['test_calc::test_subtract_negative']);
+
+    // The added test fails with the fix as well: not a pre-existing failure, it blocks.
+    const t2 = await newTask();
+    await putPatchWithTest(t2);
+    const out2 = await runStep(step(t2, 1, deps(reproSandbox('failed', 'failed', []), [])));
+    expect(out2).toMatchObject({ ok: true, data: { outcome: 'regression', passed: false } });
+    const run2 = (await mesh.board.get(keys.testrun(t2.id, 1), TestRun))!.value;
+    expect(run2.verdict?.regressions).toEqual(['test_calc::test_subtract_negative']);
+    expect(run2.verdict?.stillFailing).toEqual([]);
   });
 
   it('a step stopped mid-run stores no result and removes its worktrees', async () => {
