@@ -2,6 +2,7 @@
 // `/openapi.json` is generated from these schemas (gateway/openapi.ts).
 import { z } from 'zod';
 import { RepoConfig } from './repo-config.ts';
+import { OrgQuota } from './quota.ts';
 import { subjects } from './subjects.ts';
 import { ChangeRequest, TaskRequest } from './task.ts';
 
@@ -121,7 +122,12 @@ export const ModelRoleName = z.enum([
   'chat',
 ]);
 export const ModelConfigBody = z
-  .object({ org: Slug, roles: z.partialRecord(ModelRoleName, ModelSetting) })
+  .object({
+    org: Slug,
+    roles: z.partialRecord(ModelRoleName, ModelSetting).default({}),
+    /** The org's daily limits on model spending (UTC days); `null` removes them, absent keeps them. */
+    quota: OrgQuota.nullable().optional(),
+  })
   .strict();
 export type ModelConfigBody = z.infer<typeof ModelConfigBody>;
 
