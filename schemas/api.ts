@@ -110,6 +110,14 @@ const ModelSetting = z
     apiKey: z.string().min(1).max(500).optional(),
     priceInPer1k: z.number().min(0).max(1000).optional(),
     priceOutPer1k: z.number().min(0).max(1000).optional(),
+    /** `local`: the embedded model (node-llama-cpp) on the GGUF file `path`; `openai`: back to an endpoint. */
+    provider: z.enum(['openai', 'local']).optional(),
+    /** Absolute path of a GGUF file under one of the operator's CODEMESH_LOCAL_MODEL_DIRS. */
+    path: z
+      .string()
+      .max(1000)
+      .regex(/^\/.*\.gguf$/i, 'an absolute path of a .gguf file')
+      .optional(),
   })
   .strict();
 export const ModelRoleName = z.enum([

@@ -11,6 +11,9 @@ export const StoredModelSetting = z
     apiKeySealed: z.string().min(1).optional(),
     priceInPer1k: z.number().min(0).optional(),
     priceOutPer1k: z.number().min(0).optional(),
+    /** `local`: the embedded model on the GGUF file `path` (under the operator's CODEMESH_LOCAL_MODEL_DIRS). */
+    provider: z.enum(['openai', 'local']).optional(),
+    path: z.string().min(1).optional(),
   })
   .strict();
 export type StoredModelSetting = z.infer<typeof StoredModelSetting>;
