@@ -12,7 +12,7 @@ import { type OrgModelSettings, PlanBody, ReviewVerdict } from '../../schemas/in
 import { writeTinyGguf } from '../../test/tiny-gguf.ts';
 import { modelsFromBoard } from '../runtime/models.ts';
 import { resolveModelConfig } from './config.ts';
-import { ModelConfigError } from './errors.ts';
+import { ModelAbortedError, ModelConfigError, ModelTimeoutError } from './errors.ts';
 import { toGbnfJsonSchema } from './gbnf-schema.ts';
 import {
   createLocalModelClient,
@@ -156,6 +156,19 @@ describe.skipIf(!installed)(`embedded local model on a tiny GGUF (skipped when $
     expect(res.usage.completionTokens).toBeGreaterThan(0);
     expect(res.usage.completionTokens).toBeLessThanOrEqual(24);
     expect(res.costUsd).toBe(0);
+  });
+
+  it("a call is cut at the environment's time limit, and by its caller's abort", async () => {
+    const cfg = resolveModelConfig('reviewer', { env: env({ CODEMESH_LOCAL_MAX_TOKENS: '4000' }) });
+    const long = ask([{ role: 'user', content: 'Write a long story.' }]);
+    const slow = createModelClient({ ...cfg, timeoutMs: 20 });
+    await slow.chat(ask([{ role: 'user', content: 'warm up' }])).catch(() => undefined);
+    await expect(slow.chat(long)).rejects.toBeInstanceOf(ModelTimeoutError);
+    const ctl = new AbortController();
+    setTimeout(() => ctl.abort(), 20);
+    await expect(createModelClient(cfg).chat({ ...long, signal: ctl.signal })).rejects.toBeInstanceOf(
+      ModelAbortedError,
+    );
   });
 
   it('the grammar holds every answer to the JSON schema; the same sampling without it does not', async () => {

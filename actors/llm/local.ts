@@ -5,7 +5,7 @@
 // request's JSON Schema (plans, reviews), or by a generic JSON grammar.
 import { newId } from '../../schemas/index.ts';
 import { computeCostUsd } from './config.ts';
-import { ModelAbortedError, ModelConfigError } from './errors.ts';
+import { ModelAbortedError, ModelConfigError, ModelTimeoutError } from './errors.ts';
 import { toGbnfJsonSchema } from './gbnf-schema.ts';
 import type { ChatMessage, ChatRequest, ChatResult, ModelClient, ModelConfig, ModelTarget } from './types.ts';
 
@@ -237,6 +237,10 @@ async function generate(
   const started = Date.now();
   const local = cfg.local!;
   const grammar = await grammarFor(m, req);
+  // The environment's time limit per call holds here too (CODEMESH_LLM_TIMEOUT_MS): a CPU model can be slow.
+  const timeout = AbortSignal.timeout(cfg.timeoutMs);
+  const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
+  const timedOut = () => timeout.aborted && !req.signal?.aborted;
   const context = await m.model.createContext({
     contextSize: { max: local.contextSize ?? DEFAULT_CONTEXT },
     ...(local.threads ? { threads: local.threads } : {}),
@@ -249,11 +253,12 @@ async function generate(
     const res = await session.promptWithMeta(prompt, {
       ...(grammar ? { grammar } : {}),
       maxTokens: local.maxTokens ?? DEFAULT_MAX_TOKENS,
-      ...(req.signal ? { signal: req.signal } : {}),
+      signal,
       ...(local.temperature !== undefined ? { temperature: local.temperature } : {}),
       ...(local.seed !== undefined ? { seed: local.seed } : {}),
     });
     session.dispose();
+    if (timedOut()) throw new ModelTimeoutError(`the local model did not answer within ${cfg.timeoutMs} ms`);
     if (req.signal?.aborted || res.stopReason === 'abort')
       throw new ModelAbortedError('the model call was aborted');
     const usage = {
@@ -270,6 +275,10 @@ async function generate(
       finishReason: res.stopReason === 'maxTokens' ? 'length' : 'stop',
     };
   } catch (err) {
+    if (timedOut() && !(err instanceof ModelTimeoutError))
+      throw new ModelTimeoutError(`the local model did not answer within ${cfg.timeoutMs} ms`, {
+        cause: err,
+      });
     if (req.signal?.aborted && !(err instanceof ModelAbortedError))
       throw new ModelAbortedError('the model call was aborted', { cause: err });
     throw err;
