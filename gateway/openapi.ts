@@ -75,6 +75,9 @@ export function openApiDocument(): Record<string, unknown> {
             '201': { description: 'created' },
             '422': err('not a git repository (REPO_NOT_FOUND)'),
             ...STD,
+            '429': err(
+              "rate limited (RATE_LIMITED), or the repository's org is at its daily model quota (QUOTA_EXCEEDED: details name the quota, limit, use and resetsAt; Retry-After until the next UTC midnight)",
+            ),
           },
         }),
         get: op('list visible tasks, newest first', 'tasks:read', {
@@ -187,13 +190,17 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/v1/config/models': {
         post: op(
-          'store per-role model settings for an org (org admin; audited); API keys are never returned',
+          'store per-role model settings and the daily quota (tokensPerDay, usdPerDay; UTC days; null removes it) for an org (org admin; audited); API keys are never returned',
           'config:write',
           body(ModelConfigBody),
         ),
-        get: op('per-role model settings of an org, without keys', 'config:write', {
-          parameters: [{ name: 'org', in: 'query', required: true, schema: { type: 'string' } }],
-        }),
+        get: op(
+          "per-role model settings of an org, without keys, and its quota with today's use",
+          'config:write',
+          {
+            parameters: [{ name: 'org', in: 'query', required: true, schema: { type: 'string' } }],
+          },
+        ),
       },
       '/v1/board/events': {
         get: op(

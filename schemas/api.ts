@@ -2,6 +2,7 @@
 // `/openapi.json` is generated from these schemas (gateway/openapi.ts).
 import { z } from 'zod';
 import { RepoConfig } from './repo-config.ts';
+import { OrgQuota } from './quota.ts';
 import { subjects } from './subjects.ts';
 import { ChangeRequest, TaskRequest } from './task.ts';
 
@@ -109,6 +110,14 @@ const ModelSetting = z
     apiKey: z.string().min(1).max(500).optional(),
     priceInPer1k: z.number().min(0).max(1000).optional(),
     priceOutPer1k: z.number().min(0).max(1000).optional(),
+    /** `local`: the embedded model (node-llama-cpp) on the GGUF file `path`; `openai`: back to an endpoint. */
+    provider: z.enum(['openai', 'local']).optional(),
+    /** Absolute path of a GGUF file under one of the operator's CODEMESH_LOCAL_MODEL_DIRS. */
+    path: z
+      .string()
+      .max(1000)
+      .regex(/^\/.*\.gguf$/i, 'an absolute path of a .gguf file')
+      .optional(),
   })
   .strict();
 export const ModelRoleName = z.enum([
@@ -121,7 +130,12 @@ export const ModelRoleName = z.enum([
   'chat',
 ]);
 export const ModelConfigBody = z
-  .object({ org: Slug, roles: z.partialRecord(ModelRoleName, ModelSetting) })
+  .object({
+    org: Slug,
+    roles: z.partialRecord(ModelRoleName, ModelSetting).default({}),
+    /** The org's daily limits on model spending (UTC days); `null` removes them, absent keeps them. */
+    quota: OrgQuota.nullable().optional(),
+  })
   .strict();
 export type ModelConfigBody = z.infer<typeof ModelConfigBody>;
 

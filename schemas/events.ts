@@ -51,6 +51,11 @@ export const EventType = z.enum([
   'budget.stopped',
   /** A hard limit: the task stops (data: `{ reason }`). */
   'budget.exceeded',
+  /**
+   * A model call would pass its org's daily quota: the task stops (data: `{ reason, org, quota, limit, used,
+   * asked, day, resetsAt }`).
+   */
+  'quota.exceeded',
   /** A model call waits for its endpoint's circuit breaker (data: `{ endpoint, state, until }`). */
   'model.waiting',
   'breaker.opened',

@@ -1,6 +1,7 @@
 // Model settings per org and role as the actors read them (`models.<org>` on the blackboard), written by the
 // gateway's `POST /v1/config/models`. API keys are only ever here sealed (AES-256-GCM, actors/llm/secret-box.ts).
 import { z } from 'zod';
+import { OrgQuota } from './quota.ts';
 
 export const StoredModelSetting = z
   .object({
@@ -10,6 +11,9 @@ export const StoredModelSetting = z
     apiKeySealed: z.string().min(1).optional(),
     priceInPer1k: z.number().min(0).optional(),
     priceOutPer1k: z.number().min(0).optional(),
+    /** `local`: the embedded model on the GGUF file `path` (under the operator's CODEMESH_LOCAL_MODEL_DIRS). */
+    provider: z.enum(['openai', 'local']).optional(),
+    path: z.string().min(1).optional(),
   })
   .strict();
 export type StoredModelSetting = z.infer<typeof StoredModelSetting>;
@@ -19,6 +23,8 @@ export const OrgModelSettings = z.object({
   org: z.string(),
   /** `default` applies to every role; a role's own entry wins field by field. */
   roles: z.record(z.string(), StoredModelSetting),
+  /** Daily limits on the org's model spending, checked before every model call (actors/runtime/quota.ts). */
+  quota: OrgQuota.optional(),
   updatedAt: z.string(),
   updatedBy: z.string(),
 });

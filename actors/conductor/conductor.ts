@@ -544,6 +544,8 @@ export function toWorkflowEvent(e: TaskEvent): WorkflowEvent | undefined {
       };
     case 'budget.exceeded':
       return { type: 'BUDGET_EXCEEDED', reason: String(e.data.reason ?? 'hard budget') };
+    case 'quota.exceeded':
+      return { type: 'BUDGET_EXCEEDED', reason: String(e.data.reason ?? "the org's daily quota") };
     case 'rollback.requested':
       return { type: 'ROLLBACK', by: String(e.data.by ?? '') };
     case 'approval.changes_requested':
