@@ -1,8 +1,9 @@
 // The terminal gate through a real terminal: `codemesh run` under `script` (a pty, so stdin is a TTY), a
 // scripted model, and typed answers: the diff and risks come before the question, an unknown key asks again,
-// `d` shows the diff, `n` asks what should change and for a confirmation (declined: nothing sent), `y` approves.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+// `d` shows the diff, `n` asks what should change and for a confirmation (declined: nothing sent), `y` approves;
+// and without a terminal, the printed command approves as printed.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -124,6 +125,58 @@ it('drives the gate on a pty: diff and risks first, unknown key re-asks, d, n (d
     const branch = /✔ done: branch (codemesh\/t-[a-z0-9]+)/.exec(text)![1]!;
     expect(git(repo, 'rev-list', '--count', `${base}..${branch}`)).toBe('1');
     expect(git(repo, 'diff', base, branch)).toContain('+    return a - b');
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}, 240_000);
+
+it('without a terminal, the printed approve command works as printed (generated token: a 0600 file)', async () => {
+  const repo = makeFixtureRepo('py-calc');
+  const home = mkdtempSync(join(tmpdir(), 'codemesh-notty-'));
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [join(CODEMESH_ROOT, 'bin', 'codemesh.js'), 'run', '--repo', repo, '--title', 'Fix subtract'],
+    {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        CODEMESH_HOME: home,
+        CODEMESH_LLM_BASE_URL: llm.url,
+        CODEMESH_LLM_API_KEY: 'sk-notty-test-key',
+        CODEMESH_LLM_MODEL: 'scripted-model',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  child.stdout?.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  child.stderr?.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  try {
+    const deadline = Date.now() + 150_000;
+    let approve: string | undefined;
+    while (!approve) {
+      approve = out
+        .split('\n')
+        .find((l) => l.trim().startsWith('curl ') && l.includes('"decision":"approve"'))
+        ?.trim();
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no approve command in:\n${out}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const tokenFile = /the token is in (\S+), written for this run/.exec(out)?.[1];
+    expect(tokenFile, out).toBeDefined();
+    expect(statSync(tokenFile!).mode & 0o777).toBe(0o600);
+    expect(out).toContain('or request changes (the comment is required');
+    // Run as printed, by a shell, with the token read from the file the command names.
+    const answer = execFileSync('sh', ['-c', `${approve} -s -w ' %{http_code}'`], { encoding: 'utf8' });
+    expect(answer).toMatch(/ 202$/);
+    expect(await exited, out).toBe(0);
+    expect(out).toMatch(/✔ done: branch codemesh\/t-[a-z0-9]+/);
+    expect(existsSync(tokenFile!)).toBe(false);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
