@@ -197,6 +197,18 @@ export const workflowMachine = setup({
     takeApproved: assign({
       patchId: ({ context, event }) => (event.type === 'APPROVED' ? event.patchId : context.patchId),
     }),
+    /** A change request with no attempt left (the gateway refuses it; a late one lands here): ask again. */
+    noAttemptLeft: assign(({ context, event }) => {
+      const pid = event.type === 'CHANGES_REQUESTED' ? event.patchId : String(context.patchId);
+      return {
+        patchId: pid,
+        revisionFailed: {
+          attempt: context.attempt,
+          patchId: pid,
+          reason: 'changes requested and the attempt budget is used up',
+        },
+      };
+    }),
     enterGate: assign({ gate: ({ context }) => (context.gate ?? 0) + 1 }),
     clearRevisionFailed: assign(({ context }) => {
       const { revisionFailed: _, ...rest } = context;
@@ -319,18 +331,7 @@ export const workflowMachine = setup({
         CHANGES_REQUESTED: [
           { guard: ({ context, event }) => !approvable(context, event) },
           { guard: 'attemptsLeft', target: 'coding', actions: 'changesRequested' },
-          {
-            target: 'awaiting_approval',
-            reenter: true,
-            actions: assign(({ context, event }) => ({
-              patchId: (event as { patchId: string }).patchId,
-              revisionFailed: {
-                attempt: context.attempt,
-                patchId: (event as { patchId: string }).patchId,
-                reason: 'changes requested and the attempt budget is used up',
-              },
-            })),
-          },
+          { target: 'awaiting_approval', reenter: true, actions: 'noAttemptLeft' },
         ],
       },
     },
