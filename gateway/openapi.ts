@@ -151,10 +151,25 @@ export function openApiDocument(): Record<string, unknown> {
         get: op('a patch and its approval (role viewer)', 'tasks:read', { parameters: patch }),
       },
       '/v1/patches/{id}/approve': {
-        post: op('approve or request changes (role approver; audited)', 'patches:approve', {
-          parameters: patch,
-          ...body(ApprovalRequest),
-        }),
+        post: op(
+          'approve or request changes (role approver; audited). Approvable: the patch at the gate, and the one a change request kept (also while its revision runs; a failed revision brings the task back to the gate with it). A change request needs a non-empty comment (400 INVALID_REQUEST) and an attempt left',
+          'patches:approve',
+          {
+            parameters: patch,
+            ...body(ApprovalRequest),
+            responses: {
+              '202': {
+                description:
+                  'recorded and published: `{approval}` (decision, comment, by, at, gate, earlier decisions)',
+              },
+              '404': err('no such task or patch (TASK_NOT_FOUND, PATCH_NOT_FOUND)'),
+              '409': err(
+                'NOT_AWAITING_APPROVAL (the patch cannot be decided on now), ALREADY_DECIDED (approved already, or another decision at this gate), NO_ATTEMPTS_LEFT (a change request when no revision can start)',
+              ),
+              ...STD,
+            },
+          },
+        ),
       },
       '/v1/patches/{id}/rollback': {
         post: op(

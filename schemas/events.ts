@@ -24,7 +24,13 @@ export const EventType = z.enum([
   /** Tests whose outcome changed between runs of the same code; data: `{ tests, quarantine }`. */
   'test.flaky',
   'review.completed',
+  /** data: `{ patchId, gate, approvable, revisionFailed? }` (`gate`: the task's arrivals at the gate). */
   'approval.requested',
+  /**
+   * A revision a human asked for failed: the task is back at the gate with the earlier patch
+   * (data: `{ attempt, patchId, reason, gate }`).
+   */
+  'revision.failed',
   'approval.granted',
   'approval.changes_requested',
   'conflict.detected',

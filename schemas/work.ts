@@ -191,21 +191,44 @@ export const Review = ReviewVerdict.extend({
 });
 export type Review = z.infer<typeof Review>;
 
-/** Body of `POST /v1/patches/:id/approve`. */
-export const ApprovalRequest = z
+const ApprovalFields = z
   .object({
     decision: z.enum(['approve', 'request_changes']),
     comment: z.string().max(10_000).default(''),
   })
   .strict();
+
+/**
+ * Body of `POST /v1/patches/:id/approve`. A change request must say what should change: its comment goes to
+ * the Coder, and an empty one would send it back with nothing to do.
+ */
+export const ApprovalRequest = ApprovalFields.superRefine((b, ctx) => {
+  if (b.decision === 'request_changes' && b.comment.trim() === '')
+    ctx.addIssue({
+      code: 'custom',
+      path: ['comment'],
+      message: 'a change request needs a comment saying what should change',
+    });
+});
 export type ApprovalRequest = z.infer<typeof ApprovalRequest>;
 
-/** `approval.<patchId>`: written once; a second, different decision is refused. */
-export const Approval = ApprovalRequest.extend({
-  patchId: z.string(),
-  taskId: z.string(),
+/** One human decision on a patch, at one arrival of the task at the gate (`gate`, counted from 1). */
+export const ApprovalDecision = ApprovalFields.extend({
   by: z.string(),
   at: z.string(),
+  gate: z.number().int().min(1).default(1),
+});
+export type ApprovalDecision = z.infer<typeof ApprovalDecision>;
+
+/**
+ * `approval.<patchId>`: the latest decision on the patch, with the earlier ones. A change request may be
+ * followed by an approval (the patch stays approvable, see actors/conductor/workflow.ts) or, at a later gate,
+ * by another decision; an approval is final. Updated by compare-and-set.
+ */
+export const Approval = ApprovalDecision.extend({
+  patchId: z.string(),
+  taskId: z.string(),
+  earlier: z.array(ApprovalDecision).max(50).default([]),
 });
 export type Approval = z.infer<typeof Approval>;
 

@@ -31,9 +31,11 @@ import { runAuction } from './auction.ts';
 import { ensureSubtaskRecords, markAwarded, markSubtask } from './fanout.ts';
 import {
   applyWorkflowEvent,
+  approvablePatches,
   currentStep,
   fanoutOf,
   type MergeConflict,
+  type RevisionFailed,
   statusOf,
   type WorkflowEvent,
 } from './workflow.ts';
@@ -240,11 +242,15 @@ export class Conductor {
         commit?: string;
         reason?: string;
         rollbackBranch?: string;
+        revisionFailed?: RevisionFailed;
       };
+      const approvable = approvablePatches(next).approve;
       return {
         ...task,
         workflow: next,
         status: statusOf(next),
+        approvable: approvable.length ? approvable : undefined,
+        revisionFailed: ctx.revisionFailed,
         attempt: Number(ctx.attempt ?? task.attempt),
         branch: ctx.branch || task.branch,
         commit: ctx.commit || task.commit,
@@ -308,15 +314,34 @@ export class Conductor {
       case 'awaiting_budget':
         await this.overBudget(task);
         return;
-      case 'awaiting_approval':
+      // The patch gate. Each arrival is its own request (a task back from a failed revision asks again).
+      case 'awaiting_approval': {
+        const { gate = 1, revisionFailed } = task.workflow.context as {
+          gate?: number;
+          revisionFailed?: RevisionFailed;
+        };
+        if (revisionFailed)
+          await this.mesh.bus.publish({
+            id: `${taskId}:revision-failed:${gate}`,
+            taskId,
+            type: 'revision.failed',
+            at,
+            data: { ...revisionFailed, gate },
+          });
         await this.mesh.bus.publish({
-          id: `${taskId}:approval-requested:${ctx.patchId}`,
+          id: `${taskId}:approval-requested:${ctx.patchId}:${gate}`,
           taskId,
           type: 'approval.requested',
           at,
-          data: { patchId: ctx.patchId },
+          data: {
+            patchId: ctx.patchId,
+            gate,
+            approvable: approvablePatches(task.workflow).approve,
+            ...(revisionFailed ? { revisionFailed } : {}),
+          },
         });
         return;
+      }
       case 'completed':
         this.active.delete(taskId);
         await this.mesh.bus.publish({

@@ -10,15 +10,8 @@ import { settingsFromEnv } from '../settings.ts';
 import { DatasetError, loadDataset } from './dataset.ts';
 import { defaultShimDir, type EvalSweReport, evalSwe, type InstanceRow, type Provider } from './evaluate.ts';
 
-export const EVAL_SWE_USAGE = `usage: codemesh eval swe --dataset <file.jsonl> --repos <dir> [--instances id,...] [--limit N]
-         [--provider replay|env] [--k N] [--concurrency N] [--gold] [--out <file>] [--json]
-         [--task-timeout-s N] [--test-timeout-s N] [--max-attempts N] [--keep] [--resume]
-         [--replay-fix-only]
-  SWE-bench rows; <dir>/<owner>__<name> are full git clones. --gold grades the gold patches only (which
-  instances this machine can resolve at all); --provider replay answers every agent with the known fix
-  (checks the mesh on real code; with the tests that came with the fix upstream, unless --replay-fix-only),
-  env uses CODEMESH_LLM_* (pass@k over --k attempts). With --out <f>, each
-  finished instance is appended to <f>.rows.jsonl at once; --resume skips the instances already there.`;
+export { EVAL_SWE_USAGE } from '../usage-text.js';
+import { EVAL_SWE_USAGE } from '../usage-text.js';
 
 /** Rows of an earlier run of the same report (`<out>.rows.jsonl`); a cut last line is ignored. */
 async function readRows(file: string, mode: string): Promise<InstanceRow[]> {
