@@ -6,6 +6,8 @@ import { pytestNodeId, relocatePlan, rerunPlan } from './rerun.ts';
 import type { RunnerPlan } from './runners.ts';
 import {
   decide,
+  isAdded,
+  joinVerdicts,
   type RunSummary,
   rerunCandidates,
   runProblem,
@@ -256,5 +258,87 @@ describe('rerunPlan and relocatePlan', () => {
       command: ['pytest', '--junitxml=$WORKDIR/.codemesh-report/junit.xml'],
       env: { X: '$WORKDIR/cache' },
     });
+  });
+});
+
+describe('the reproduction check and two-stage verdicts', () => {
+  it("matches added test functions to each runner's names", () => {
+    const fns = ['test_neg', 'TestParse', 'handles empty input'];
+    expect(isAdded('tests.test_calc::test_neg', fns)).toBe(true);
+    expect(isAdded('tests/test_calc.py::test_neg[1-2]', fns)).toBe(true);
+    expect(isAdded('pkg/parse::TestParse/empty', fns)).toBe(true);
+    expect(isAdded('src/x.test.ts > parse > handles empty input', fns)).toBe(true);
+    expect(isAdded('tests.test_calc::test_negative', fns)).toBe(false);
+    expect(isAdded('tests.test_calc::test_ne', fns)).toBe(false);
+  });
+
+  it('an added test that fails on the base with the patch tests, or cannot load there, reproduces the issue', () => {
+    const patched = run({ 'm::test_old': 'passed', 'm::test_neg': 'passed' });
+    const failing = decide({
+      base: run({ 'm::test_old': 'passed', 'm::test_neg': 'failed' }),
+      patched,
+      timeoutMs: T,
+      added: ['test_neg'],
+    });
+    expect(failing.outcome).toBe('pass');
+    expect(failing.verdict.reproduction).toMatchObject({ status: 'confirmed', reproduced: ['m::test_neg'] });
+    // Its module failed to import without the fix: the test is absent from an otherwise usable base run.
+    const absent = decide({
+      base: run({ 'm::test_old': 'passed' }),
+      patched,
+      timeoutMs: T,
+      added: ['test_neg'],
+    });
+    expect(absent.verdict.reproduction?.status).toBe('confirmed');
+    // Passing without the fix: rejected, blocking.
+    const weak = decide({
+      base: run({ 'm::test_old': 'passed', 'm::test_neg': 'passed' }),
+      patched,
+      timeoutMs: T,
+      added: ['test_neg'],
+    });
+    expect(weak).toMatchObject({ outcome: 'unreproduced', passed: false });
+    expect(weak.verdict.reproduction).toMatchObject({ status: 'rejected', passOnBase: ['m::test_neg'] });
+    // A base that timed out says nothing either way.
+    const unknown = decide({
+      base: run({}, { timedOut: true }),
+      patched,
+      timeoutMs: T,
+      added: ['test_neg'],
+    });
+    expect(unknown.verdict.reproduction?.status).toBe('unchecked');
+    expect(decide({ base: run({}), patched, timeoutMs: T, added: [] }).verdict.reproduction?.status).toBe(
+      'none',
+    );
+  });
+
+  it("joins two stages: lists add up, the second stage decides, the first stage's reproduction stays", () => {
+    const first = decide({
+      base: run({ 'a::t1': 'failed' }),
+      patched: run({ 'a::t1': 'passed' }),
+      timeoutMs: T,
+      added: ['t1'],
+    });
+    const clean = decide({
+      base: run({ 'b::t2': 'passed' }),
+      patched: run({ 'b::t2': 'passed' }),
+      timeoutMs: T,
+    });
+    const joined = joinVerdicts(first, clean);
+    expect(joined).toMatchObject({ outcome: 'pass', passed: true });
+    expect(joined.verdict).toMatchObject({
+      fixed: ['a::t1'],
+      passing: 1,
+      reproduction: { status: 'confirmed' },
+    });
+    const broken = decide({
+      base: run({ 'b::t2': 'passed' }),
+      patched: run({ 'b::t2': 'failed' }),
+      timeoutMs: T,
+    });
+    const joined2 = joinVerdicts(first, broken);
+    expect(joined2).toMatchObject({ outcome: 'regression', passed: false });
+    expect(joined2.reason).toMatch(/^related tests: 1 regression: b::t2/);
+    expect(joined2.verdict.fixed).toEqual(['a::t1']);
   });
 });
