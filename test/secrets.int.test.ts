@@ -1,6 +1,7 @@
 // Secrets in a model's patch, on the whole mesh (issue 14 item 1): the Coder's edit adds an AWS access key id.
 // The clear value must reach no blackboard entry, event, record row, trace or later prompt; the patch holding
-// it is refused (never approved nor integrated); the next attempt, told rule/file/line, removes it.
+// it is refused (never approved nor integrated); the next attempt, told rule/file/line, removes it. The first
+// reply's block misses, so the Coder's own retry prompt carries that reply back (redacted) too.
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { schema } from '../actors/recorder/index.ts';
@@ -39,6 +40,9 @@ export function subtract(a: number, b: number): number {
 >>>>>>> REPLACE
 `;
 
+// A first reply whose block matches nothing: the Coder sends the errors back with its reply in the history.
+const MISSED_EDIT = LEAKY_EDIT.replace('  return a + b;\n=======', '  return a * b;\n=======');
+
 // The revision starts from the redacted patch: the marker is in its tree, and it reads the key from the env.
 const CLEAN_EDIT = `src/calc.ts
 <<<<<<< SEARCH
@@ -53,7 +57,9 @@ const prompt = (req: ScriptRequest) => JSON.stringify(req.body.messages ?? []);
 const script: Script = (req) => {
   if (req.roleHint === 'planner') return { usage: USAGE, content: JSON.stringify(PLAN) };
   if (req.roleHint === 'reviewer') return APPROVE;
-  return { usage: USAGE, content: prompt(req).includes('looks like a secret') ? CLEAN_EDIT : LEAKY_EDIT };
+  const p = prompt(req);
+  if (p.includes('looks like a secret')) return { usage: USAGE, content: CLEAN_EDIT };
+  return { usage: USAGE, content: p.includes('could not be applied') ? LEAKY_EDIT : MISSED_EDIT };
 };
 
 let h: Harness;
@@ -113,6 +119,10 @@ it('a patch adding an AWS key is redacted everywhere, refused, and the next atte
   // No prompt the model received holds the key; the revision's prompt holds the critique and the marker.
   const coderCalls = h.llm.calls.filter((c) => c.roleHint === 'coder');
   for (const c of h.llm.calls) expect(JSON.stringify(c.body)).not.toContain(KEY);
+  // The retry within attempt 1 got its own earlier reply back, redacted.
+  const retry = coderCalls.map((c) => JSON.stringify(c.body)).find((p) => p.includes('could not be applied'));
+  expect(retry).toContain('return a * b');
+  expect(retry).toContain(MARKER);
   const revision = coderCalls
     .map((c) => JSON.stringify(c.body))
     .find((p) => p.includes('looks like a secret'));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { assign, fromPromise, setup } from 'xstate';
 import { keys, Patch, parsePart, patchId, TestRun } from '../../schemas/index.ts';
 import type { ChatMessage, ChatResult } from '../llm/index.ts';
-import { scanDiff, secretsData, secretsNote } from '../policy/index.ts';
+import { redactText, scanDiff, secretsData, secretsNote } from '../policy/index.ts';
 import { errorText, StepFailure } from '../runtime/ask-json.ts';
 import { changeRequests } from '../runtime/change-requests.ts';
 import { effectivePlan } from '../runtime/effective-plan.ts';
@@ -238,7 +238,9 @@ export const coderMachine = setup({
           actions: [
             assign({
               last: ({ event }) => event.output,
-              messages: ({ context, event }) => [...context.messages, event.output.message],
+              // The history the model is sent again holds its reply with any secret redacted; the edits are
+              // applied from `last`, as written, and the diff is scanned again before it is published.
+              messages: ({ context, event }) => [...context.messages, withoutSecrets(event.output.message)],
               turns: ({ context }) => context.turns + 1,
             }),
             // The loop guard counts every answer's tool calls and edit reply.
@@ -352,6 +354,12 @@ export const coderMachine = setup({
   },
   output: ({ context }) => context.output ?? { ok: false, reason: 'coder stopped without output' },
 });
+
+function withoutSecrets(message: ChatMessage): ChatMessage {
+  if (typeof message.content !== 'string') return message;
+  const r = redactText(message.content);
+  return r.found > 0 ? { ...message, content: r.text } : message;
+}
 
 export const coder: AgentDefinition = {
   capability: 'coder',

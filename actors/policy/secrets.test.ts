@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { SecretRuleBundle } from '../../schemas/index.ts';
-import { defaultSecretRules, redactionMarker, scanDiff, secretsCritique, shannonEntropy } from './index.ts';
+import {
+  defaultSecretRules,
+  redactionMarker,
+  redactText,
+  scanDiff,
+  secretsCritique,
+  shannonEntropy,
+} from './index.ts';
 
 // Realistic-looking values, built by concatenation so this file holds no scannable literal.
 const AWS_KEY = `AKIA${'Q4ZT7R2XW9L3M6NB'}`;
@@ -194,5 +201,16 @@ describe('shannonEntropy and the critique', () => {
     expect(text).toContain('aws-access-key-id');
     expect(text).toContain('s.py:2');
     expect(text).not.toContain(AWS_KEY);
+  });
+});
+
+describe('redactText', () => {
+  it('redacts secrets in free text (a model reply), every line scanned', () => {
+    const reply = `src/a.py\n<<<<<<< SEARCH\nx = 1\n=======\nKEY = "${AWS_KEY}"\n>>>>>>> REPLACE\n`;
+    const r = redactText(reply);
+    expect(r.found).toBe(1);
+    expect(r.text).not.toContain(AWS_KEY);
+    expect(r.text).toContain('KEY = "[REDACTED:aws-access-key-id]"');
+    expect(redactText('nothing here')).toEqual({ text: 'nothing here', found: 0 });
   });
 });

@@ -202,3 +202,31 @@ export function scanDiff(diff: string, bundle: SecretRuleBundle = defaultSecretR
   }
   return { findings, diff: changed ? lines.join('\n') : diff };
 }
+
+/**
+ * Redacts free text (a model's reply kept in a conversation), every line scanned as if added. Returns the text
+ * with each secret replaced by its marker, and how many were found.
+ */
+export function redactText(
+  text: string,
+  bundle: SecretRuleBundle = defaultSecretRules,
+): { text: string; found: number } {
+  const c = compile(bundle);
+  const lines = text.split('\n');
+  let block: CompiledRule | undefined;
+  let found = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (block) {
+      lines[i] = redactionMarker(block.rule.id);
+      if (block.end?.test(l)) block = undefined;
+      continue;
+    }
+    const { spans, opens } = lineSpans(l, '', c);
+    if (spans.length === 0) continue;
+    found += spans.length;
+    lines[i] = redactLine(l, spans);
+    block = opens;
+  }
+  return { text: found > 0 ? lines.join('\n') : text, found };
+}
