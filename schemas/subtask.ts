@@ -2,6 +2,7 @@
 // merge, and the blackboard record that shows each one's owner, state and patch.
 import { z } from 'zod';
 import { type Plan, type Subtask, topoOrder } from './plan.ts';
+import { SecretFinding } from './policy.ts';
 
 /**
  * What a subtask is doing: `waiting` (dependencies not done), `awarded` / `running` (a Coder has it),
@@ -31,6 +32,8 @@ export const SubtaskPatch = z.object({
   deletions: z.number().int(),
   by: z.string(),
   at: z.string(),
+  /** Secrets found in the subtask's added lines (`diff` is then redacted); carried to the merged patch. */
+  secrets: z.array(SecretFinding).optional(),
 });
 export type SubtaskPatch = z.infer<typeof SubtaskPatch>;
 

@@ -1,5 +1,6 @@
 // Patches, test runs, reviews, approvals and costs: the results that steps leave on the blackboard.
 import { z } from 'zod';
+import { SecretFinding } from './policy.ts';
 
 /** `patch.<patchId>`: written once by the code step that produced it. */
 export const Patch = z.object({
@@ -13,6 +14,11 @@ export const Patch = z.object({
   summary: z.string(),
   stats: z.object({ additions: z.number().int(), deletions: z.number().int() }),
   createdAt: z.string(),
+  /**
+   * Secrets the scanner found in the model's added lines. When present, `diff` is the redacted diff (each secret
+   * replaced by `[REDACTED:<rule>]`), not what the model wrote: such a patch is never approved nor integrated.
+   */
+  secrets: z.array(SecretFinding).optional(),
 });
 export type Patch = z.infer<typeof Patch>;
 

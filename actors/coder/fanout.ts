@@ -15,6 +15,7 @@ import {
   SubtaskRecord,
   subtaskPart,
 } from '../../schemas/index.ts';
+import { scanDiff, secretsData, secretsNote } from '../policy/index.ts';
 import { StepFailure } from '../runtime/ask-json.ts';
 import { effectivePlan } from '../runtime/effective-plan.ts';
 import type { StepInput, StepOutput } from '../runtime/types.ts';
@@ -100,15 +101,18 @@ export async function saveSubtask(
   const d = await diffWorktree(worktree, start.startCommit);
   if (!d.diff.trim()) throw new StepFailure('the edits left the repository unchanged');
   const at = new Date(step.deps.now()).toISOString();
+  // Scanned before the subtask's record holds it: with findings, the record holds the redacted diff.
+  const scan = scanDiff(d.diff);
   const patch: SubtaskPatch = {
     part: step.part!,
     startCommit: start.startCommit,
-    diff: d.diff,
+    diff: scan.diff,
     files: d.files,
     additions: d.additions,
     deletions: d.deletions,
     by: step.instanceId,
     at,
+    ...(scan.findings.length > 0 && { secrets: scan.findings }),
   };
   const key = keys.subtask(step.task.id, step.attempt, start.subtask.id);
   const saved = await step.mesh.board.mutate(key, SubtaskRecord, (r) => {
@@ -144,16 +148,22 @@ export async function mergeSubtasks(step: StepInput, workDir: string): Promise<S
   }
   if (!merged.diff.trim()) throw new StepFailure('the subtasks’ patches cancel out: nothing changed');
   const id = patchId(task.id, step.attempt);
+  // The subtasks' findings carry over (their diffs are already redacted; lines are those of each subtask's
+  // patch against its start); a scan of the merged diff catches anything the merge itself brought in.
+  const scan = scanDiff(merged.diff);
+  const found = [...patches.flatMap((p) => p.secrets ?? []), ...scan.findings];
+  const secrets = found.length > 0 ? found : undefined;
   const patch: Patch = {
     id,
     taskId: task.id,
     attempt: step.attempt,
     baseCommit: task.baseCommit,
-    diff: merged.diff,
+    diff: scan.diff,
     files: merged.files,
-    summary: `${merged.files.length} file(s), +${merged.additions} -${merged.deletions}, merged from ${ids.length} subtasks`,
+    summary: `${merged.files.length} file(s), +${merged.additions} -${merged.deletions}, merged from ${ids.length} subtasks${secretsNote(secrets)}`,
     stats: { additions: merged.additions, deletions: merged.deletions },
     createdAt: new Date(step.deps.now()).toISOString(),
+    ...(secrets && { secrets }),
   };
   const stored = (await mesh.board.putOnce(keys.patch(id), PatchSchema, patch, (a, b) => a.id === b.id)).entry
     .value;
@@ -162,7 +172,13 @@ export async function mergeSubtasks(step: StepInput, workDir: string): Promise<S
     taskId: task.id,
     type: 'patch.proposed',
     step: { kind: 'code', attempt: step.attempt, part: step.part },
-    data: { patchId: id, files: stored.files, summary: stored.summary, subtasks: ids },
+    data: {
+      patchId: id,
+      files: stored.files,
+      summary: stored.summary,
+      subtasks: ids,
+      ...secretsData(stored),
+    },
   });
   return { ok: true, data: { patchId: id, files: stored.files, summary: stored.summary, subtasks: ids } };
 }

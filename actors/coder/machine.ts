@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { assign, fromPromise, setup } from 'xstate';
 import { keys, Patch, parsePart, patchId, TestRun } from '../../schemas/index.ts';
 import type { ChatMessage, ChatResult } from '../llm/index.ts';
+import { redactText, scanDiff, secretsData, secretsNote } from '../policy/index.ts';
 import { errorText, StepFailure } from '../runtime/ask-json.ts';
 import { changeRequests } from '../runtime/change-requests.ts';
 import { effectivePlan } from '../runtime/effective-plan.ts';
@@ -125,16 +126,21 @@ export const coderMachine = setup({
         const d = await diffWorktree(worktree);
         if (!d.diff.trim()) throw new StepFailure('the edits left the repository unchanged');
         const id = patchId(step.task.id, step.attempt);
+        // The model's output is scanned before anything of it is published: with findings, only the redacted
+        // diff and the findings leave this step (the Reviewer then refuses the patch, naming them).
+        const scan = scanDiff(d.diff);
+        const secrets = scan.findings.length > 0 ? scan.findings : undefined;
         const patch: Patch = {
           id,
           taskId: step.task.id,
           attempt: step.attempt,
           baseCommit: step.task.baseCommit,
-          diff: d.diff,
+          diff: scan.diff,
           files: d.files,
-          summary: `${d.files.length} file(s), +${d.additions} -${d.deletions}`,
+          summary: `${d.files.length} file(s), +${d.additions} -${d.deletions}${secretsNote(secrets)}`,
           stats: { additions: d.additions, deletions: d.deletions },
           createdAt: new Date(step.deps.now()).toISOString(),
+          ...(secrets && { secrets }),
         };
         // Same attempt, same key: a re-run after a crash keeps the first stored patch (first writer wins).
         const stored = await step.mesh.board
@@ -145,7 +151,7 @@ export const coderMachine = setup({
           taskId: step.task.id,
           type: 'patch.proposed',
           step: { kind: 'code', attempt: step.attempt },
-          data: { patchId: id, files: stored.files, summary: stored.summary },
+          data: { patchId: id, files: stored.files, summary: stored.summary, ...secretsData(stored) },
         });
         return { ok: true, data: { patchId: id, files: stored.files, summary: stored.summary } };
       },
@@ -232,7 +238,9 @@ export const coderMachine = setup({
           actions: [
             assign({
               last: ({ event }) => event.output,
-              messages: ({ context, event }) => [...context.messages, event.output.message],
+              // The history the model is sent again holds its reply with any secret redacted; the edits are
+              // applied from `last`, as written, and the diff is scanned again before it is published.
+              messages: ({ context, event }) => [...context.messages, withoutSecrets(event.output.message)],
               turns: ({ context }) => context.turns + 1,
             }),
             // The loop guard counts every answer's tool calls and edit reply.
@@ -346,6 +354,12 @@ export const coderMachine = setup({
   },
   output: ({ context }) => context.output ?? { ok: false, reason: 'coder stopped without output' },
 });
+
+function withoutSecrets(message: ChatMessage): ChatMessage {
+  if (typeof message.content !== 'string') return message;
+  const r = redactText(message.content);
+  return r.found > 0 ? { ...message, content: r.text } : message;
+}
 
 export const coder: AgentDefinition = {
   capability: 'coder',

@@ -51,6 +51,11 @@ async function integrate(input: StepInput, signal: AbortSignal): Promise<StepOut
   const pid = String(task.workflow.context.patchId ?? patchId(task.id, task.attempt));
   const patch = (await mesh.board.get(keys.patch(pid), Patch))?.value;
   if (!patch) throw new StepFailure(`patch ${pid} is not on the blackboard`);
+  // Its diff is the redacted one (markers where the secrets were): it must never reach a branch.
+  if (patch.secrets?.length)
+    throw new StepFailure(
+      `patch ${pid} is not integrated: it held ${patch.secrets.length} secret(s) (redacted)`,
+    );
   const branch = branchFor(task.id);
 
   const done = await existingIntegration(task.repoPath, task, patch);

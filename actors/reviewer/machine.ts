@@ -1,5 +1,6 @@
 // The Reviewer agent: critique of a patch and its test run → approve or revise, with confidence and risks.
 import { keys, Patch, patchId, Review, ReviewVerdict, TestRun } from '../../schemas/index.ts';
+import { secretsCritique } from '../policy/index.ts';
 import { askJson, StepFailure } from '../runtime/ask-json.ts';
 import { changeRequests } from '../runtime/change-requests.ts';
 import { effectivePlan } from '../runtime/effective-plan.ts';
@@ -57,6 +58,24 @@ export function enforceTests(verdict: ReviewVerdict, testRun: TestRun | undefine
   };
 }
 
+/**
+ * Secrets override everything: a patch whose added lines held secrets (its diff is the redacted one) is never
+ * approved. The critique names rule, file and line — never the value — so the next attempt removes it.
+ */
+export function enforceSecrets(verdict: ReviewVerdict, patch: Pick<Patch, 'secrets'>): ReviewVerdict {
+  const found = patch.secrets ?? [];
+  if (found.length === 0) return verdict;
+  return {
+    decision: 'revise',
+    confidence: 0,
+    critique: verdict.critique ? `${secretsCritique(found)}\n${verdict.critique}` : secretsCritique(found),
+    risks: [
+      ...verdict.risks,
+      { level: 'high', note: `the patch adds ${found.length} secret(s); they were redacted from it` },
+    ],
+  };
+}
+
 function envErrorText(run: TestRun): string {
   return (run.verdict?.envErrors ?? [])
     .slice(0, 5)
@@ -70,19 +89,11 @@ async function reviewStep(input: StepInput, signal: AbortSignal): Promise<StepOu
   const patch = (await mesh.board.get(keys.patch(pid), Patch))?.value;
   if (!patch) throw new StepFailure(`patch ${pid} is not on the blackboard`);
   const testRun = (await mesh.board.get(keys.testrun(task.id, attempt), TestRun))?.value;
-  const plan = await effectivePlan(mesh.board, task.id);
-  const changes = await changeRequests(mesh.board, task.id);
-  const { value } = await askJson(
-    input,
-    'reviewer',
-    [
-      { role: 'system', content: reviewerSystem() },
-      { role: 'user', content: reviewerUser(task, patch, testRun, plan, changes) },
-    ],
-    ReviewVerdict,
-    { signal },
-  );
-  const verdict = enforceTests(value, testRun);
+  // A patch with secrets is refused without asking the model: its diff is not what the Coder wrote, and no
+  // review can make it approvable.
+  const verdict = patch.secrets?.length
+    ? enforceSecrets({ decision: 'revise', confidence: 0, critique: '', risks: [] }, patch)
+    : enforceTests(await askModel(input, patch, testRun, signal), testRun);
   const review: Review = {
     ...verdict,
     id: `${task.id}-${attempt}`,
@@ -109,6 +120,28 @@ async function reviewStep(input: StepInput, signal: AbortSignal): Promise<StepOu
     data,
   });
   return { ok: true, data };
+}
+
+async function askModel(
+  input: StepInput,
+  patch: Patch,
+  testRun: TestRun | undefined,
+  signal: AbortSignal,
+): Promise<ReviewVerdict> {
+  const { task, mesh } = input;
+  const plan = await effectivePlan(mesh.board, task.id);
+  const changes = await changeRequests(mesh.board, task.id);
+  const { value } = await askJson(
+    input,
+    'reviewer',
+    [
+      { role: 'system', content: reviewerSystem() },
+      { role: 'user', content: reviewerUser(task, patch, testRun, plan, changes) },
+    ],
+    ReviewVerdict,
+    { signal },
+  );
+  return value;
 }
 
 export const reviewerMachine = oneEffectMachine('reviewer', reviewStep);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ReviewVerdict, TestRun } from '../../schemas/index.ts';
-import { enforceTests } from './machine.ts';
+import { enforceSecrets, enforceTests } from './machine.ts';
 import { testLines } from './prompts.ts';
 
 const approve: ReviewVerdict = { decision: 'approve', confidence: 0.9, critique: 'Fine.', risks: [] };
@@ -105,5 +105,27 @@ describe('the test part of the Reviewer prompt', () => {
       'Environment errors (1), report them, they do not block:',
       "- a::opt: ModuleNotFoundError: No module named 'yaml' (also on the base commit)",
     ]);
+  });
+});
+
+describe('enforceSecrets', () => {
+  const finding = {
+    ruleId: 'github-token',
+    description: 'GitHub token',
+    file: 'src/a.ts',
+    line: 7,
+    preview: 'const t = "[REDACTED:github-token]";',
+  };
+  it('turns an approval of a patch with secrets into a revise naming rule, file and line', () => {
+    const v = enforceSecrets(approve, { secrets: [finding] });
+    expect(v.decision).toBe('revise');
+    expect(v.confidence).toBe(0);
+    expect(v.critique).toContain('github-token');
+    expect(v.critique).toContain('src/a.ts:7');
+    expect(v.risks.at(-1)?.level).toBe('high');
+  });
+  it('leaves a patch without secrets alone', () => {
+    expect(enforceSecrets(approve, {})).toEqual(approve);
+    expect(enforceSecrets(approve, { secrets: [] })).toEqual(approve);
   });
 });
