@@ -1,6 +1,7 @@
 // REST API contract of the gateway: request bodies, query strings and responses, zod-validated.
 // `/openapi.json` is generated from these schemas (gateway/openapi.ts).
 import { z } from 'zod';
+import { CandidateDefaults } from './candidate.ts';
 import { RepoConfig } from './repo-config.ts';
 import { subjects } from './subjects.ts';
 import { ChangeRequest, TaskRequest } from './task.ts';
@@ -121,7 +122,12 @@ export const ModelRoleName = z.enum([
   'chat',
 ]);
 export const ModelConfigBody = z
-  .object({ org: Slug, roles: z.partialRecord(ModelRoleName, ModelSetting) })
+  .object({
+    org: Slug,
+    roles: z.partialRecord(ModelRoleName, ModelSetting),
+    /** The org's default k for tasks that name no `candidates`, and each candidate's Coder model/temperature. */
+    candidates: CandidateDefaults.optional(),
+  })
   .strict();
 export type ModelConfigBody = z.infer<typeof ModelConfigBody>;
 

@@ -6,7 +6,13 @@ import type { Hono } from 'hono';
 import { loadSecretKey, type SecretBox, secretBox } from '../../actors/llm/secret-box.ts';
 import { schema } from '../../actors/recorder/index.ts';
 import { ModelConfigBody } from '../../schemas/api.ts';
-import { keys, OrgModelSettings, sealedKeyAad, type StoredModelSetting } from '../../schemas/index.ts';
+import {
+  CandidateDefaults,
+  keys,
+  OrgModelSettings,
+  sealedKeyAad,
+  type StoredModelSetting,
+} from '../../schemas/index.ts';
 import { type Ctx, type Env, type Gateway, jsonBody } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { requireOrgAdmin } from './admin.ts';
@@ -48,6 +54,15 @@ export function modelRoutes(app: Hono<Env>, gw: Gateway): void {
     return (cur?.body ?? {}) as Stored;
   };
 
+  /** The org's candidate defaults (k, per-candidate model and temperature), kept in the record as their own policy. */
+  const storedCandidates = async (org: string): Promise<CandidateDefaults | undefined> => {
+    const [cur] = await gw.db
+      .select({ body: schema.policies.body })
+      .from(schema.policies)
+      .where(and(eq(schema.policies.orgId, org), eq(schema.policies.kind, 'candidates')));
+    return cur ? CandidateDefaults.parse(cur.body) : undefined;
+  };
+
   app.post('/v1/config/models', async (c: Ctx) => {
     const p = c.get('principal');
     const req = ModelConfigBody.parse(await jsonBody(c, gw.limits.maxBodyBytes));
@@ -74,6 +89,16 @@ export function modelRoutes(app: Hono<Env>, gw: Gateway): void {
       };
     }
     const at = new Date(gw.now());
+    // Candidate defaults are replaced whole when sent, kept when not.
+    const candidates = req.candidates ?? (await storedCandidates(req.org));
+    if (req.candidates)
+      await gw.db
+        .insert(schema.policies)
+        .values({ orgId: req.org, kind: 'candidates', body: req.candidates, updatedBy: p.userId, updatedAt: at })
+        .onConflictDoUpdate({
+          target: [schema.policies.orgId, schema.policies.kind],
+          set: { body: req.candidates, updatedBy: p.userId, updatedAt: at },
+        });
     await gw.db
       .insert(schema.policies)
       .values({ orgId: req.org, kind: 'models', body: next, updatedBy: p.userId, updatedAt: at })
@@ -85,18 +110,23 @@ export function modelRoutes(app: Hono<Env>, gw: Gateway): void {
     await gw.mesh.board.mutate(keys.models(req.org), OrgModelSettings, () => ({
       org: req.org,
       roles: next,
+      ...(candidates ? { candidates } : {}),
       updatedAt: at.toISOString(),
       updatedBy: p.userId,
     }));
     // The audit entry names what changed, never the key itself.
-    await gw.audit(p, 'config.models', req.org, req.org, { roles: withoutKeys(req.roles as Stored) });
-    return c.json({ org: req.org, roles: withoutKeys(next) });
+    await gw.audit(p, 'config.models', req.org, req.org, {
+      roles: withoutKeys(req.roles as Stored),
+      ...(req.candidates ? { candidates: req.candidates } : {}),
+    });
+    return c.json({ org: req.org, roles: withoutKeys(next), ...(candidates ? { candidates } : {}) });
   });
 
   app.get('/v1/config/models', async (c: Ctx) => {
     const p = c.get('principal');
     const org = c.req.query('org') ?? '';
     await requireOrgAdmin(gw, p, org);
-    return c.json({ org, roles: withoutKeys(await stored(org)) });
+    const candidates = await storedCandidates(org);
+    return c.json({ org, roles: withoutKeys(await stored(org)), ...(candidates ? { candidates } : {}) });
   });
 }

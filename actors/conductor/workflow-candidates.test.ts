@@ -1,0 +1,144 @@
+// The workflow of a task that asked for k candidate patches: every candidate's code and test step is recorded,
+// the review step follows only when one earns selection, else the task ends abstained; duplicates change nothing.
+import { describe, expect, it } from 'vitest';
+import {
+  applyWorkflowEvent,
+  currentStep,
+  initialWorkflow,
+  type PersistedWorkflow,
+  statusOf,
+  type WorkflowEvent,
+} from './workflow.ts';
+
+const run = (w: PersistedWorkflow, ...events: WorkflowEvent[]) =>
+  events.reduce((acc, e) => applyWorkflowEvent(acc, e).next, w);
+const code = (c: number, diffHash = `h${c}`): WorkflowEvent => ({
+  type: 'STEP_DONE',
+  kind: 'code',
+  attempt: 1,
+  part: `c${c}`,
+  data: { patchId: `t-x-p1-c${c}`, diffHash },
+});
+const codeFailed = (c: number): WorkflowEvent => ({
+  type: 'STEP_FAILED',
+  kind: 'code',
+  attempt: 1,
+  part: `c${c}`,
+  reason: 'edits rejected 3 times',
+});
+const test = (c: number, outcome: string, fixed: number, regressions: number, baseFailed = 1): WorkflowEvent => ({
+  type: 'STEP_DONE',
+  kind: 'test',
+  attempt: 1,
+  part: `c${c}`,
+  data: { outcome, passed: outcome === 'pass', envFault: false, baseFailed, verdict: { fixed, regressions } },
+});
+const plan: WorkflowEvent = { type: 'STEP_DONE', kind: 'plan', attempt: 1, data: {} };
+
+describe('workflow with k candidates', () => {
+  const start = initialWorkflow({ maxAttempts: 2, approveMode: 'auto', candidates: 3 });
+
+  it('tests every candidate with a patch, then reviews; the review names the chosen patch', () => {
+    let w = run(start, plan, code(1), codeFailed(2));
+    expect(w.value).toBe('coding');
+    w = run(w, code(3));
+    expect(w.value).toBe('testing');
+    expect(currentStep(w)).toEqual({ kind: 'test', attempt: 1 });
+    // Candidate 2 has no patch: two test steps suffice.
+    w = run(w, test(1, 'regression', 1, 1));
+    expect(w.value).toBe('testing');
+    w = run(w, test(3, 'pass', 1, 0));
+    expect(w.value).toBe('reviewing');
+    expect(w.context.candidates).toMatchObject({
+      k: 3,
+      code: { 1: { patchId: 't-x-p1-c1' }, 2: { failed: 'edits rejected 3 times' }, 3: { patchId: 't-x-p1-c3' } },
+      test: { 1: { outcome: 'regression', regressions: 1 }, 3: { outcome: 'pass', fixed: 1 } },
+    });
+    w = run(w, {
+      type: 'STEP_DONE',
+      kind: 'review',
+      attempt: 1,
+      data: { decision: 'approve', patchId: 't-x-p1' },
+    });
+    expect(w.value).toBe('integrating');
+    expect(w.context.patchId).toBe('t-x-p1');
+  });
+
+  it('abstains when no candidate earns it (a wrong one, a regression, a timeout), with each one’s evidence', () => {
+    const w = run(
+      start,
+      plan,
+      code(1),
+      code(2),
+      code(3),
+      test(1, 'pass', 0, 0),
+      test(2, 'regression', 1, 2),
+      test(3, 'timeout', 0, 0),
+    );
+    expect(w.value).toBe('abstained');
+    expect(statusOf(w)).toBe('abstained');
+    const reason = String(w.context.reason);
+    expect(reason).toMatch(/^no candidate earned selection \(3 tried\)/);
+    expect(reason).toContain('c1: fixes none of the 1 test(s) failing on the base commit');
+    expect(reason).toContain('c2: tests regression (2 regression(s))');
+    expect(reason).toContain('c3: tests timeout');
+    // Ended: nothing moves it.
+    expect(applyWorkflowEvent(w, { type: 'BUDGET_EXCEEDED', reason: 'x' }).changed).toBe(false);
+    expect(currentStep(w)).toBeUndefined();
+  });
+
+  it('abstains at once when no candidate left a patch', () => {
+    const w = run(start, plan, codeFailed(1), codeFailed(2), codeFailed(3));
+    expect(w.value).toBe('abstained');
+    expect(String(w.context.reason)).toContain('c2: no patch (edits rejected 3 times)');
+  });
+
+  it('takes each candidate event once, ignores other attempts and numbers above k', () => {
+    const w = run(start, plan, code(1));
+    expect(applyWorkflowEvent(w, code(1, 'other')).changed).toBe(false);
+    expect(applyWorkflowEvent(w, code(4)).changed).toBe(false);
+    expect(applyWorkflowEvent(w, { ...code(2), attempt: 2 } as WorkflowEvent).changed).toBe(false);
+    // A whole-step code event (no part) does not end a candidate attempt.
+    const whole: WorkflowEvent = { type: 'STEP_DONE', kind: 'code', attempt: 1, data: { patchId: 't-x-p1' } };
+    expect(applyWorkflowEvent(w, whole).next.value).toBe('coding');
+  });
+
+  it('a repeated candidate test event does not skip the review', () => {
+    const w = run(start, plan, code(1), code(2), code(3), test(1, 'pass', 1, 0), test(2, 'pass', 1, 0));
+    expect(w.value).toBe('testing');
+    expect(applyWorkflowEvent(w, test(2, 'pass', 1, 0)).changed).toBe(false);
+  });
+
+  it('fails, not abstains, when the tests cannot run for any candidate', () => {
+    const envFault = (c: number): WorkflowEvent => ({
+      type: 'STEP_DONE',
+      kind: 'test',
+      attempt: 1,
+      part: `c${c}`,
+      data: { outcome: 'env_error', envFault: true, reason: 'pytest: unknown option' },
+    });
+    const w = run(start, plan, code(1), code(2), code(3), envFault(1), envFault(2), envFault(3));
+    expect(w.value).toBe('failed');
+    expect(String(w.context.reason)).toBe('tests never ran: pytest: unknown option');
+  });
+
+  it('a revision after the choice is one Coder pass from the chosen patch (no candidates in attempt 2)', () => {
+    let w = run(start, plan, code(1), code(2), code(3), test(1, 'pass', 1, 0), test(2, 'pass', 1, 0));
+    w = run(w, test(3, 'pass', 1, 0), {
+      type: 'STEP_DONE',
+      kind: 'review',
+      attempt: 1,
+      data: { decision: 'revise', critique: 'name it better', patchId: 't-x-p1' },
+    });
+    expect(w.value).toBe('coding');
+    expect(w.context).toMatchObject({ attempt: 2, critique: 'name it better' });
+    w = run(w, { type: 'STEP_DONE', kind: 'code', attempt: 2, data: { patchId: 't-x-p2' } });
+    expect(w.value).toBe('testing');
+    expect(w.context.patchId).toBe('t-x-p2');
+  });
+
+  it('k = 1 is the one-pass workflow', () => {
+    const one = initialWorkflow({ maxAttempts: 2, approveMode: 'auto', candidates: 1 });
+    expect(one.context.candidates).toBeUndefined();
+  });
+});
