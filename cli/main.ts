@@ -13,6 +13,7 @@ import { acquireStateLock, StateDirBusyError } from './state-lock.ts';
 const USAGE = `codemesh — a mesh of coding agents on NATS
 
   codemesh run --repo <path> --title <text> [--description <text>] [--approve auto|manual] [--gate post-plan] [--push]
+      [--candidates K]
       one task, end to end, with live progress; ends with the branch name
   codemesh doctor --repo <path> [--commit <ref>] [--files a,b] [--issue <text>] [--json]
       how the Tester would test the repository at that commit: runner, command, env, setup, tests, why

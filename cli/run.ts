@@ -21,10 +21,12 @@ import { acquireStateLock, StateDirBusyError, type StateLock } from './state-loc
 
 export const RUN_USAGE = `usage: codemesh run --repo <path> --title <text> [--description <text>] [--approve auto|manual]
                     [--gate post-plan] [--base <ref>] [--max-attempts N] [--max-cost-usd X] [--push]
-                    [--soft-budget calls=N,usd=X,tokens=N,wall=S] [--hard-budget ...]
+                    [--soft-budget calls=N,usd=X,tokens=N,wall=S] [--hard-budget ...] [--candidates K]
   --gate post-plan   stop after planning until the plan is approved (edit it over the API or the console)
   --soft-budget   pause at the budget gate when a model call would pass one of these (raise or stop over HTTP)
   --hard-budget   stop the task there (default hard limits: $5 and 2,000,000 tokens)
+  --candidates K   K independent candidate patches (1-8; models/temperatures from CODEMESH_CANDIDATE_MODELS /
+                  _TEMPERATURES), chosen by their tests, agreement and the Reviewer; none good enough: exit 4
   --push   push codemesh/<task> to the repository's remote after integrating (default: never, unless
            .codemesh.yml says push: true)`;
 
@@ -43,6 +45,7 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
       'soft-budget': { type: 'string' },
       'hard-budget': { type: 'string' },
       push: { type: 'boolean', default: false },
+      candidates: { type: 'string' },
     },
     strict: true,
   });
@@ -74,6 +77,7 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
       ...(values['hard-budget'] ? { hard: parseLimits('--hard-budget', values['hard-budget']) } : {}),
     },
     ...(values.push ? { config: { push: true } } : {}),
+    ...(values.candidates !== undefined ? { candidates: Number(values.candidates) } : {}),
   };
   // Checked before anything starts or is submitted (NUL bytes, lone surrogates, lengths, budgets).
   const valid = TaskRequest.safeParse(input);
@@ -213,6 +217,12 @@ async function follow(
       io.print(`✘ failed: ${event.data.reason} (${totals.tokens} tokens, $${totals.costUsd.toFixed(4)})`);
       ac.abort();
       return 1;
+    }
+    // k candidates and none earned selection: no patch, with the evidence (exit 4, not a failure of the mesh).
+    if (event.type === 'task.abstained') {
+      io.print(`∅ abstained: ${event.data.reason} (${totals.tokens} tokens, $${totals.costUsd.toFixed(4)})`);
+      ac.abort();
+      return 4;
     }
   }
   return 1;

@@ -3,7 +3,7 @@
 // normalized diffs), then the Reviewer's ranking; no candidate that earns it means the task abstains.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { RiskFlag, TestOutcome } from './work.ts';
+import { ReviewVerdict, RiskFlag, TestOutcome } from './work.ts';
 
 /** Most candidates one task may ask for (each is a whole Coder pass and a whole test run). */
 export const MAX_CANDIDATES = 8;
@@ -264,6 +264,8 @@ export const Selection = z.object({
   reason: z.string(),
   /** The Reviewer's ranking, when it ranked two or more. */
   ranking: CandidateRanking.shape.ranking.optional(),
+  /** The Reviewer's verdict on the chosen one (tests enforced): the attempt's review. */
+  verdict: ReviewVerdict.optional(),
   at: z.string(),
 });
 export type Selection = z.infer<typeof Selection>;

@@ -26,7 +26,13 @@ const codeFailed = (c: number): WorkflowEvent => ({
   part: `c${c}`,
   reason: 'edits rejected 3 times',
 });
-const test = (c: number, outcome: string, fixed: number, regressions: number, baseFailed = 1): WorkflowEvent => ({
+const test = (
+  c: number,
+  outcome: string,
+  fixed: number,
+  regressions: number,
+  baseFailed = 1,
+): WorkflowEvent => ({
   type: 'STEP_DONE',
   kind: 'test',
   attempt: 1,
@@ -51,7 +57,11 @@ describe('workflow with k candidates', () => {
     expect(w.value).toBe('reviewing');
     expect(w.context.candidates).toMatchObject({
       k: 3,
-      code: { 1: { patchId: 't-x-p1-c1' }, 2: { failed: 'edits rejected 3 times' }, 3: { patchId: 't-x-p1-c3' } },
+      code: {
+        1: { patchId: 't-x-p1-c1' },
+        2: { failed: 'edits rejected 3 times' },
+        3: { patchId: 't-x-p1-c3' },
+      },
       test: { 1: { outcome: 'regression', regressions: 1 }, 3: { outcome: 'pass', fixed: 1 } },
     });
     w = run(w, {

@@ -79,6 +79,10 @@ export interface ChatRequest {
   tools?: ToolSpec[];
   /** `json` asks for a JSON object (`response_format: json_object`); the prompt must still say "JSON". */
   responseFormat?: 'json' | 'text';
+  /** Sampling temperature; absent: the server's default (a candidate's variant sets it, schemas/candidate.ts). */
+  temperature?: number;
+  /** Another model on the same endpoint for this call (a candidate's variant); prices stay the role's. */
+  model?: string;
   /** Aborting rejects the call at once with `ModelAbortedError`, also while waiting between retries. */
   signal?: AbortSignal;
 }

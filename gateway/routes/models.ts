@@ -94,7 +94,13 @@ export function modelRoutes(app: Hono<Env>, gw: Gateway): void {
     if (req.candidates)
       await gw.db
         .insert(schema.policies)
-        .values({ orgId: req.org, kind: 'candidates', body: req.candidates, updatedBy: p.userId, updatedAt: at })
+        .values({
+          orgId: req.org,
+          kind: 'candidates',
+          body: req.candidates,
+          updatedBy: p.userId,
+          updatedAt: at,
+        })
         .onConflictDoUpdate({
           target: [schema.policies.orgId, schema.policies.kind],
           set: { body: req.candidates, updatedBy: p.userId, updatedAt: at },
