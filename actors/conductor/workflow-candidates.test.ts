@@ -147,6 +147,21 @@ describe('workflow with k candidates', () => {
     expect(w.context.patchId).toBe('t-x-p2');
   });
 
+  it('candidates that end while another one waits at the budget gate are kept; the raise goes on from there', () => {
+    let w = run(start, plan, code(1), {
+      type: 'BUDGET_PAUSED',
+      kind: 'code',
+      attempt: 1,
+      reason: 'soft modelCalls limit',
+    });
+    expect(w.value).toBe('awaiting_budget');
+    w = run(w, code(2), code(3));
+    expect(w.value).toBe('awaiting_budget');
+    w = run(w, { type: 'BUDGET_RAISED' });
+    // Every candidate's code step had ended: the raise leads straight on to their tests.
+    expect(w.value).toBe('testing');
+  });
+
   it('k = 1 is the one-pass workflow', () => {
     const one = initialWorkflow({ maxAttempts: 2, approveMode: 'auto', candidates: 1 });
     expect(one.context.candidates).toBeUndefined();

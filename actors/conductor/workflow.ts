@@ -303,6 +303,15 @@ export const workflowMachine = setup({
           target: to,
         })),
         BUDGET_STOPPED: { target: 'failed', actions: 'failWith' },
+        // Candidates that were not paused go on and may end meanwhile: their ends are kept for the way back.
+        STEP_DONE: [
+          { guard: 'candidateCoded', actions: 'recordCandidateCode' },
+          { guard: 'candidateTested', actions: 'recordCandidateTest' },
+        ],
+        STEP_FAILED: [
+          { guard: 'candidateCoded', actions: 'recordCandidateCode' },
+          { guard: 'candidateTested', actions: 'recordCandidateTest' },
+        ],
       },
     },
     // One Coder pass, or (fanned out) a part per subtask and then merges until one yields the patch.
