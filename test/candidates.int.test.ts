@@ -167,8 +167,11 @@ describe('k candidates and selection', () => {
   it('all failing (wrong, a regression, no patch): the task abstains with the evidence, proposing nothing', async () => {
     script({ 1: EDITS.wrong, 2: EDITS.failing, 3: EDITS.noMatch }, () => ({ content: APPROVE }));
     const repo = makeFixtureRepo('py-calc');
-    const body = await runTask(repo, 'abstained');
-    const id = body.task.id;
+    const first = await runTask(repo, 'abstained');
+    const id = first.task.id;
+    // The evidence is on the board before `task.abstained` is published (the status may show a moment earlier).
+    const feed = await readSse(await h.api(`/v1/tasks/${id}/events`), (e) => e.type === 'task.abstained');
+    const body = (await (await h.api(`/v1/tasks/${id}`)).json()) as TaskBody;
     expect(body.task.reason).toMatch(/^no candidate earned selection \(3 tried\)/);
     expect(body.task.reason).toContain('c1: fixes none of the 1 test(s) failing on the base commit');
     expect(body.task.reason).toContain('c2: tests regression (1 regression(s))');
@@ -181,9 +184,13 @@ describe('k candidates and selection', () => {
     expect(reviewerCalls(id)).toHaveLength(0);
     expect(body.patches).toEqual([]);
     expect(() => git(repo, 'rev-parse', '--verify', '-q', `codemesh/${id}`)).toThrow();
-    // The feed ends with the abstention, and the record says abstained.
-    const feed = await readSse(await h.api(`/v1/tasks/${id}/events`), (e) => e.type === 'task.abstained');
+    // The feed ends with the abstention and its evidence, and the record says abstained.
     expect(feed.at(-1)?.event.data).toMatchObject({ reason: body.task.reason });
+    expect((feed.at(-1)?.event.data.candidates as Array<{ tier: string }>).map((c) => c.tier)).toEqual([
+      'none',
+      'none',
+      'none',
+    ]);
     await expect
       .poll(
         async () => (await h.record.db.select().from(schema.tasks).where(eq(schema.tasks.id, id)))[0]?.status,

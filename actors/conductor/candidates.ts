@@ -3,7 +3,6 @@
 import type { Blackboard } from '../../blackboard/index.ts';
 import {
   abstainReason,
-  CandidateRecord,
   type CandidatesContext,
   candidateInputs,
   candidateOf,
@@ -14,7 +13,7 @@ import {
   type TaskEvent,
   type TaskRecord,
 } from '../../schemas/index.ts';
-import { markCandidate } from '../runtime/candidate-record.ts';
+import { markCandidate, selectionEntries } from '../runtime/candidate-record.ts';
 
 /** The candidate parts of the step still waiting for their end: every code step, then the tests of those with a patch. */
 export function pendingCandidateParts(c: CandidatesContext, kind: 'code' | 'test'): string[] {
@@ -47,32 +46,11 @@ export async function recordAbstention(
   at: string,
 ): Promise<Selection> {
   const { judged } = judgeCandidates(candidateInputs(c));
-  const records = await Promise.all(
-    judged.map(
-      async (j) => (await board.get(keys.candidate(task.id, 1, j.candidate), CandidateRecord))?.value,
-    ),
-  );
   const selection: Selection = {
     taskId: task.id,
     attempt: 1,
     k: c.k,
-    candidates: judged.map((j, i) => {
-      const code = c.code[j.candidate];
-      const test = c.test[j.candidate];
-      const r = records[i];
-      return {
-        ...j,
-        ...(code && 'patchId' in code ? { patchId: code.patchId } : {}),
-        ...(test && !('failed' in test) ? { evidence: test } : {}),
-        ...(r?.testRunId ? { testRunId: r.testRunId } : {}),
-        ...(r?.variant ? { variant: r.variant } : {}),
-        ...(code && 'failed' in code
-          ? { reason: code.failed }
-          : test && 'failed' in test
-            ? { reason: test.failed }
-            : {}),
-      };
-    }),
+    candidates: await selectionEntries(board, { taskId: task.id, attempt: 1 }, c, judged),
     abstained: true,
     reason: task.reason ?? abstainReason(c),
     at,

@@ -3,7 +3,6 @@
 // test run and verdict become the attempt's (`patch.<task>-p1`, ...), and every candidate stays on the record.
 import {
   CandidateRanking,
-  CandidateRecord,
   type CandidatesContext,
   candidateInputs,
   candidatesOf,
@@ -18,7 +17,7 @@ import {
   TestRun,
 } from '../../schemas/index.ts';
 import { askJson, StepFailure } from '../runtime/ask-json.ts';
-import { markCandidate } from '../runtime/candidate-record.ts';
+import { markCandidate, selectionEntries } from '../runtime/candidate-record.ts';
 import { changeRequests } from '../runtime/change-requests.ts';
 import { effectivePlan } from '../runtime/effective-plan.ts';
 import type { StepInput, StepOutput } from '../runtime/types.ts';
@@ -57,6 +56,9 @@ export async function selectCandidate(
   signal: AbortSignal,
 ): Promise<StepOutput> {
   const { task, mesh, attempt, deps } = input;
+  // A re-run after a crash follows the choice already stored, without asking the model again.
+  const done = (await mesh.board.get(keys.selection(task.id, attempt), Selection))?.value;
+  if (done?.chosen !== undefined && done.verdict) return adoptSelection(input, done);
   const inputs = candidateInputs(c);
   const eligible = eligibleCandidates(inputs);
   if (eligible.length === 0)
@@ -111,33 +113,12 @@ export async function selectCandidate(
     pick.testRun,
   );
   const at = new Date(deps.now()).toISOString();
-  const records = await Promise.all(
-    inputs.map(
-      async (x) =>
-        (await mesh.board.get(keys.candidate(task.id, attempt, x.candidate), CandidateRecord))?.value,
-    ),
-  );
   const j = judged.judged.find((x) => x.candidate === chosen)!;
   const selection: Selection = {
     taskId: task.id,
     attempt,
     k: c.k,
-    candidates: judged.judged.map((x, i) => {
-      const code = c.code[x.candidate];
-      const test = c.test[x.candidate];
-      return {
-        ...x,
-        ...(code && 'patchId' in code ? { patchId: code.patchId } : {}),
-        ...(test && !('failed' in test) ? { evidence: test } : {}),
-        ...(records[i]?.testRunId ? { testRunId: records[i]!.testRunId } : {}),
-        ...(records[i]?.variant ? { variant: records[i]!.variant } : {}),
-        ...(code && 'failed' in code
-          ? { reason: code.failed }
-          : test && 'failed' in test
-            ? { reason: test.failed }
-            : {}),
-      };
-    }),
+    candidates: await selectionEntries(mesh.board, { taskId: task.id, attempt }, c, judged.judged),
     chosen,
     abstained: false,
     reason: `candidate ${chosen}: ${j.why}; ${j.votes} of ${c.k} agree on its change${j.reviewRank ? `; the Reviewer ranked it ${j.reviewRank} of ${ranking.length}` : ''}`,

@@ -2,7 +2,14 @@
 // (evidence), the conductor (a failed step) and the review step (chosen or not), each a compare-and-set that
 // never moves a record back to an earlier state.
 import type { Blackboard } from '../../blackboard/index.ts';
-import { CandidateRecord, type CandidateState, keys } from '../../schemas/index.ts';
+import {
+  CandidateRecord,
+  type CandidateState,
+  type CandidatesContext,
+  type JudgedCandidate,
+  keys,
+  type Selection,
+} from '../../schemas/index.ts';
 
 const ORDER: Record<CandidateState, number> = {
   waiting: 0,
@@ -42,4 +49,31 @@ export async function markCandidate(
     },
   );
   return e?.value;
+}
+
+/** Every judged candidate with its patch, evidence, test run and settings, as `selection.<task>-<n>` keeps them. */
+export async function selectionEntries(
+  board: Blackboard,
+  ref: { taskId: string; attempt: number },
+  c: CandidatesContext,
+  judged: readonly JudgedCandidate[],
+): Promise<Selection['candidates']> {
+  return Promise.all(
+    judged.map(async (j) => {
+      const r = (await board.get(keys.candidate(ref.taskId, ref.attempt, j.candidate), CandidateRecord))
+        ?.value;
+      const code = c.code[j.candidate];
+      const test = c.test[j.candidate];
+      const failed =
+        code && 'failed' in code ? code.failed : test && 'failed' in test ? test.failed : undefined;
+      return {
+        ...j,
+        ...(code && 'patchId' in code ? { patchId: code.patchId } : {}),
+        ...(test && !('failed' in test) ? { evidence: test } : {}),
+        ...(r?.testRunId ? { testRunId: r.testRunId } : {}),
+        ...(r?.variant ? { variant: r.variant } : {}),
+        ...(failed !== undefined ? { reason: failed } : {}),
+      };
+    }),
+  );
 }
