@@ -8,7 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActor, toPromise } from 'xstate';
 import type { MeshConnection } from '../../blackboard/index.ts';
 import type { SandboxJob, SandboxResult } from '../../sandbox-agent/index.ts';
-import { keys, Patch, patchId, TaskRecord, type TaskEventInput, TestRun } from '../../schemas/index.ts';
+import {
+  CandidateRecord,
+  keys,
+  Patch,
+  patchId,
+  TaskRecord,
+  type TaskEventInput,
+  TestRun,
+} from '../../schemas/index.ts';
 import { git, makeFixtureRepo } from '../../test/fixture-repo.ts';
 import { type NatsFixture, startNatsFixture } from '../../test/nats.ts';
 import type { AgentDeps, StepInput, StepOutput } from '../runtime/types.ts';
@@ -69,7 +77,7 @@ async function newTask(): Promise<TaskRecord> {
   return task;
 }
 
-async function putPatch(task: TaskRecord, attempt: number, line: string): Promise<void> {
+async function putPatch(task: TaskRecord, attempt: number, line: string, candidate?: number): Promise<void> {
   writeFileSync(
     join(repo, 'calc.py'),
     `def add(a, b):\n    return a + b\n\n\ndef subtract(a, b):\n${line}\n`,
@@ -77,7 +85,7 @@ async function putPatch(task: TaskRecord, attempt: number, line: string): Promis
   const diff = `${git(repo, 'diff')}\n`;
   git(repo, 'checkout', '--', 'calc.py');
   const p: Patch = {
-    id: patchId(task.id, attempt),
+    id: patchId(task.id, attempt, candidate),
     taskId: task.id,
     attempt,
     baseCommit: base,
@@ -131,6 +139,45 @@ const worktrees = () =>
     .filter((l) => l.startsWith('worktree '));
 
 describe('the test step', () => {
+  it('tests candidate i of k on its own patch, keeps its run apart and records its evidence', async () => {
+    const task = await newTask();
+    const events: TaskEventInput[] = [];
+    const d = deps(async (job) => {
+      const onBase = !job.workDir.includes('-c2-') || job.workDir.endsWith('-base');
+      junit(job, {
+        'test_calc::test_add': 'passed',
+        'test_calc::test_subtract': onBase ? 'failed' : 'passed',
+      });
+      return ok();
+    }, events);
+    await putPatch(task, 1, '    return a - b', 2);
+    const out = await runStep({ ...step(task, 1, d), part: 'c2', stepId: `${task.id}-test-1-c2` });
+    expect(out).toMatchObject({
+      ok: true,
+      data: {
+        outcome: 'pass',
+        candidate: 2,
+        patchId: `${task.id}-p1-c2`,
+        baseFailed: 1,
+        verdict: { fixed: 1 },
+      },
+    });
+    const run = (await mesh.board.get(keys.testrun(task.id, 1, 2), TestRun))!.value;
+    expect(run).toMatchObject({ id: `${task.id}-1-c2`, patchId: `${task.id}-p1-c2`, outcome: 'pass' });
+    expect(await mesh.board.get(keys.testrun(task.id, 1), TestRun)).toBeUndefined();
+    const rec = (await mesh.board.get(keys.candidate(task.id, 1, 2), CandidateRecord))!.value;
+    expect(rec).toMatchObject({
+      state: 'tested',
+      testRunId: `${task.id}-1-c2`,
+      evidence: { outcome: 'pass', fixed: 1, regressions: 0, baseFailed: 1, envFault: false },
+    });
+    expect(events.find((e) => e.type === 'test.completed')?.step).toEqual({
+      kind: 'test',
+      attempt: 1,
+      part: 'c2',
+    });
+  });
+
   it('runs the base once per base commit and plan: the second attempt takes it from the blackboard', async () => {
     const task = await newTask();
     const jobs: string[] = [];
