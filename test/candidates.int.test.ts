@@ -185,8 +185,9 @@ describe('k candidates and selection', () => {
     expect(body.patches).toEqual([]);
     expect(() => git(repo, 'rev-parse', '--verify', '-q', `codemesh/${id}`)).toThrow();
     // The feed ends with the abstention and its evidence, and the record says abstained.
-    expect(feed.at(-1)?.event.data).toMatchObject({ reason: body.task.reason });
-    expect((feed.at(-1)?.event.data.candidates as Array<{ tier: string }>).map((c) => c.tier)).toEqual([
+    const last = feed.at(-1)!.event;
+    expect(last.data).toMatchObject({ reason: body.task.reason });
+    expect((last.data.candidates as Array<{ tier: string }>).map((c) => c.tier)).toEqual([
       'none',
       'none',
       'none',
