@@ -4,13 +4,13 @@ import {
   type CandidateVariant,
   candidateOf,
   candidatesOf,
+  DEFAULT_ORG,
   diffHash,
   keys,
   OrgModelSettings,
   Patch,
   patchId,
 } from '../../schemas/index.ts';
-import { DEFAULT_ORG } from '../../schemas/index.ts';
 import { StepFailure } from '../runtime/ask-json.ts';
 import { markCandidate } from '../runtime/candidate-record.ts';
 import { resolveVariant } from '../runtime/candidate-variant.ts';
