@@ -3,6 +3,7 @@ import { printMetrics } from './metric.ts';
 
 const all: Record<string, () => Promise<Array<{ name: string; value: number; unit: string }>>> = {
   sandbox: async () => (await import('./sandbox.ts')).benchSandbox(),
+  'cli-help': async () => (await import('./cli-help.ts')).benchCliHelp(),
   pipeline: async () => (await import('./pipeline.ts')).benchPipeline(),
   fanout: async () => (await import('./fanout.ts')).benchFanout(),
   curator: async () => (await import('./curator.ts')).benchCurator(),

@@ -18,8 +18,8 @@ import { UsageError } from './errors.ts';
 import { settingsFromEnv } from './settings.ts';
 import { acquireStateLock, StateDirBusyError, type StateLock } from './state-lock.ts';
 
-export const DEADLETTERS_USAGE = `usage: codemesh deadletters [--limit N] [--json]
-       codemesh deadletters redrive <seq|all> [--json]`;
+export { DEADLETTERS_USAGE } from './usage-text.js';
+import { DEADLETTERS_USAGE } from './usage-text.js';
 
 type Out = { write(text: string): unknown };
 

@@ -16,8 +16,8 @@ import { RepoConfigError } from '../schemas/repo-config.ts';
 import type { TestPlan } from '../actors/tester/types.ts';
 import { UsageError } from './errors.ts';
 
-export const DOCTOR_USAGE =
-  'usage: codemesh doctor --repo <path> [--commit <ref>] [--files a.py,b.py] [--issue <text>] [--json]';
+export { DOCTOR_USAGE } from './usage-text.js';
+import { DOCTOR_USAGE } from './usage-text.js';
 
 export async function cmdDoctor(
   argv: string[],

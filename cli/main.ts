@@ -1,44 +1,10 @@
 // The codemesh CLI: run a task, start the mesh, run one actor, and the Curator's index/search/eval commands.
+// Every command loads what it needs when it runs: `codemesh --help` and `codemesh <cmd> --help` load only the
+// usage texts (a cold start of the actors' modules takes seconds).
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isRole, Roles, startActor, startEmbedded } from '../actors/mesh.ts';
-import { connectMesh, NatsUnavailableError } from '../blackboard/index.ts';
-import type { serveGateway } from '../gateway/index.ts';
-import { RepoPathRefusedError, RepoRootsError, parseRepoRoots } from '../actors/conductor/repo-policy.ts';
-import { curatorIndexer } from '../actors/runtime/retrieve.ts';
 import { PortBusyError, UsageError } from './errors.ts';
-import { authFromEnv, settingsFromEnv } from './settings.ts';
-import { acquireStateLock, StateDirBusyError } from './state-lock.ts';
-
-const USAGE = `codemesh — a mesh of coding agents on NATS
-
-  codemesh run --repo <path> --title <text> [--description <text>] [--approve auto|manual] [--gate post-plan] [--push]
-      [--candidates K]
-      one task, end to end, with live progress; ends with the branch name
-  codemesh doctor --repo <path> [--commit <ref>] [--files a,b] [--issue <text>] [--json]
-      how the Tester would test the repository at that commit: runner, command, env, setup, tests, why
-  codemesh up [--port N]
-      nats-server (unless NATS_URL is set), every actor and the gateway in one process
-  codemesh actor <${Roles.join('|')}>
-      one actor alone, on NATS_URL (how the mesh scales out)
-  codemesh deadletters [--limit N] [--json]
-      what the durable consumers gave up on after bounded redelivery, newest first, with the reason
-  codemesh deadletters redrive <seq|all> [--json]
-      publish a dead letter's message again on its original subject and remove the letter
-  codemesh index --repo <path> [--commit <sha>] [--json]
-  codemesh search --repo <path> --query <text> [--top-k N] [--json]
-  codemesh eval localize --dataset <file.jsonl> --repos <dir> [--limit N] [--json] [--out <file>]
-      [--weights <file.json>] [--features <file.jsonl>]   (tuning: see actors/curator/fit-weights.ts)
-  codemesh eval swe --dataset <file.jsonl> --repos <dir> [--instances id,...] [--limit N] [--gold]
-      [--provider replay|env] [--k N] [--concurrency N] [--out <file>] [--json]
-      SWE-bench issues through the whole mesh, graded in the sandbox (see cli/eval-swe/)
-
-Settings (env): CODEMESH_LLM_BASE_URL, CODEMESH_LLM_API_KEY, CODEMESH_LLM_MODEL (and CODEMESH_<ROLE>_LLM_*),
-NATS_URL, CODEMESH_TOKEN (development admin token), CODEMESH_HOME (state dir, default ./.codemesh), CODEMESH_PORT,
-DATABASE_URL (Postgres for the record; default PGlite under CODEMESH_HOME/pg), CODEMESH_OIDC_ISSUER,
-CODEMESH_OIDC_AUDIENCE, CODEMESH_OIDC_JWKS_URL, CODEMESH_JWT_HS256_SECRET (with CODEMESH_JWT_ISSUER and
-CODEMESH_JWT_AUDIENCE, default codemesh), CODEMESH_JWT_MAX_LIFETIME_SEC, CODEMESH_REPO_ROOTS (colon-separated
-directories where org admins may register repositories; unset: only the instance admin registers).`;
+import { USAGE, usageOf, wantsHelp } from './usage-text.js';
 
 function waitForSignal(): Promise<void> {
   return new Promise((resolve) => {
@@ -61,6 +27,17 @@ async function checkPortFree(port: number): Promise<void> {
 
 async function cmdUp(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { port: { type: 'string' } }, strict: true });
+  const [{ startEmbedded }, { connectMesh }, { parseRepoRoots }, { curatorIndexer }, settings, stateLock] =
+    await Promise.all([
+      import('../actors/mesh.ts'),
+      import('../blackboard/index.ts'),
+      import('../actors/conductor/repo-policy.ts'),
+      import('../actors/runtime/retrieve.ts'),
+      import('./settings.ts'),
+      import('./state-lock.ts'),
+    ]);
+  const { settingsFromEnv, authFromEnv } = settings;
+  const { acquireStateLock } = stateLock;
   const s = settingsFromEnv();
   const port = values.port ? Number(values.port) : s.port;
   if (!Number.isInteger(port) || port < 0 || port > 65535)
@@ -73,7 +50,7 @@ async function cmdUp(argv: string[]): Promise<number> {
   const stopAll = async () => {
     for (const stop of started.reverse()) await stop().catch(() => undefined);
   };
-  let gw: Awaited<ReturnType<typeof serveGateway>>;
+  let gw: Awaited<ReturnType<typeof import('../gateway/index.ts').serveGateway>>;
   let natsUrl: string;
   let natsPid: number | undefined;
   try {
@@ -135,6 +112,13 @@ async function cmdUp(argv: string[]): Promise<number> {
 }
 
 async function cmdActor(argv: string[]): Promise<number> {
+  const [{ isRole, Roles, startActor }, { NatsUnavailableError }, { settingsFromEnv }, { acquireStateLock }] =
+    await Promise.all([
+      import('../actors/mesh.ts'),
+      import('../blackboard/index.ts'),
+      import('./settings.ts'),
+      import('./state-lock.ts'),
+    ]);
   const role = argv[0];
   if (!role || !isRole(role)) throw new UsageError(`codemesh actor takes one of: ${Roles.join(', ')}`);
   const s = settingsFromEnv();
@@ -184,6 +168,11 @@ async function curator(cmd: string, argv: string[]): Promise<number> {
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  const usage = usageOf(argv);
+  if (usage && wantsHelp(rest)) {
+    console.log(usage);
+    return 0;
+  }
   switch (cmd) {
     // Each command loads what it needs: an actor process starts without the record, the gateway or `run`.
     case 'run':
@@ -217,7 +206,20 @@ export async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (err) {
+  process.exitCode = await reportError(err);
+}
+// Lingering sockets (NATS reconnect timers) must not keep a finished command alive.
+setTimeout(() => process.exit(), 200).unref();
+
+/** The exit code of a failed command, after saying why (error classes are loaded only on this path). */
+async function reportError(err: unknown): Promise<number> {
   const e = err as Error & { code?: string };
+  const [{ StateDirBusyError }, { RepoRootsError, RepoPathRefusedError }, { NatsUnavailableError }] =
+    await Promise.all([
+      import('./state-lock.ts'),
+      import('../actors/conductor/repo-policy.ts'),
+      import('../blackboard/index.ts'),
+    ]);
   if (
     err instanceof StateDirBusyError ||
     err instanceof PortBusyError ||
@@ -225,24 +227,22 @@ try {
     err instanceof RepoPathRefusedError
   ) {
     console.error(`codemesh: ${e.message}`);
-    process.exitCode = 2;
-  } else if (
+    return 2;
+  }
+  if (
     err instanceof UsageError ||
     e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
     e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
   ) {
     console.error(`codemesh: ${e.message}`);
-    // A bad flag: the usage of the command it was given to (run's own, else the overview of every command).
-    if (!(err instanceof UsageError))
-      console.error(process.argv[2] === 'run' ? (await import('./run.ts')).RUN_USAGE : USAGE);
-    process.exitCode = 2;
-  } else if (err instanceof NatsUnavailableError) {
-    console.error(`codemesh: ${e.message}`);
-    process.exitCode = 3;
-  } else {
-    console.error(`codemesh: ${e.stack ?? e.message}`);
-    process.exitCode = 1;
+    // A bad flag: the usage of the command it was given to, else the overview of every command.
+    if (!(err instanceof UsageError)) console.error(usageOf(process.argv.slice(2)) ?? USAGE);
+    return 2;
   }
+  if (err instanceof NatsUnavailableError) {
+    console.error(`codemesh: ${e.message}`);
+    return 3;
+  }
+  console.error(`codemesh: ${e.stack ?? e.message}`);
+  return 1;
 }
-// Lingering sockets (NATS reconnect timers) must not keep a finished command alive.
-setTimeout(() => process.exit(), 200).unref();

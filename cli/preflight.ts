@@ -6,8 +6,10 @@ export async function checkModels(env: Record<string, string | undefined>): Prom
   const configs = ['planner', 'coder', 'reviewer'].map((role) => resolveModelConfig(role, { env }));
   const seen = new Set<string>();
   for (const cfg of configs) {
-    if (seen.has(cfg.baseURL)) continue;
-    seen.add(cfg.baseURL);
+    // The embedded model is checked per GGUF file, the others per endpoint.
+    const key = cfg.local ? `local:${cfg.local.path}` : cfg.baseURL;
+    if (seen.has(key)) continue;
+    seen.add(key);
     await preflight(cfg, undefined, { timeoutMs: 5000 });
   }
   return configs;

@@ -23,6 +23,8 @@ export function renderEvent(e: TaskEvent, totals: Totals): string | undefined {
     }
     case 'patch.proposed':
       return `patch${attempt}: ${d.summary} — ${(d.files as string[]).join(', ')}`;
+    case 'test.primary':
+      return `tests${attempt}: the ${d.files} file(s) the issue names or the patch touches pass (${d.reason}); ${d.pending} related file(s) running`;
     case 'test.completed':
       return `tests${attempt} (${d.runner}): ${testSummary(d)}`;
     case 'test.flaky': {
@@ -41,8 +43,12 @@ export function renderEvent(e: TaskEvent, totals: Totals): string | undefined {
       return `plan approved by ${d.by}${d.edited ? ' (edited)' : ''}`;
     case 'plan.rejected':
       return `plan rejected by ${d.by}${d.comment ? `: ${d.comment}` : ''}`;
-    case 'approval.requested':
-      return `⏸ waiting for approval of patch ${d.patchId}`;
+    case 'approval.requested': {
+      const others = ((d.approvable as string[] | undefined) ?? []).filter((p) => p !== d.patchId);
+      return `⏸ waiting for approval of patch ${d.patchId}${others.length ? ` (also approvable: ${others.join(', ')})` : ''}`;
+    }
+    case 'revision.failed':
+      return `✘ the revision (attempt ${d.attempt}) failed: ${d.reason} — back at the gate with patch ${d.patchId}, which can still be approved`;
     case 'approval.granted':
       return `approved by ${d.by}`;
     case 'approval.changes_requested':

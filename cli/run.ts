@@ -1,5 +1,5 @@
 // `codemesh run`: one task from intake to an approved commit on codemesh/<task-id>, with live progress.
-import { createInterface } from 'node:readline/promises';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { prepareTask, publishTask } from '../actors/conductor/submit.ts';
@@ -11,24 +11,35 @@ import { RepoNotFoundError } from '../actors/runtime/git.ts';
 import { pruneStaleWorktrees } from '../actors/runtime/worktrees.ts';
 import { connectMesh, type MeshConnection } from '../blackboard/index.ts';
 import { createGateway, serveGateway } from '../gateway/index.ts';
-import { ApproveMode, Gate, TaskRequest, type TaskRequestInput } from '../schemas/index.ts';
+import { attemptsLeft } from '../actors/conductor/workflow.ts';
+import {
+  ApproveMode,
+  Gate,
+  keys,
+  Patch,
+  Review,
+  TaskRecord,
+  TaskRequest,
+  type TaskRequestInput,
+} from '../schemas/index.ts';
 import { parseLimits } from './budget-flags.ts';
 import { UsageError } from './errors.ts';
+import {
+  approvalCommands,
+  type GateOutcome,
+  gatePrompt,
+  interruptReport,
+  linePrompter,
+  type Prompter,
+  type TokenSource,
+} from './gate-prompt.ts';
 import { checkModels } from './preflight.ts';
 import { renderEvent, type Totals } from './progress.ts';
 import { settingsFromEnv } from './settings.ts';
 import { acquireStateLock, StateDirBusyError, type StateLock } from './state-lock.ts';
 
-export const RUN_USAGE = `usage: codemesh run --repo <path> --title <text> [--description <text>] [--approve auto|manual]
-                    [--gate post-plan] [--base <ref>] [--max-attempts N] [--max-cost-usd X] [--push]
-                    [--soft-budget calls=N,usd=X,tokens=N,wall=S] [--hard-budget ...] [--candidates K]
-  --gate post-plan   stop after planning until the plan is approved (edit it over the API or the console)
-  --soft-budget   pause at the budget gate when a model call would pass one of these (raise or stop over HTTP)
-  --hard-budget   stop the task there (default hard limits: $5 and 2,000,000 tokens)
-  --candidates K   K independent candidate patches (1-8; models/temperatures from CODEMESH_CANDIDATE_MODELS /
-                  _TEMPERATURES), chosen by their tests, agreement and the Reviewer; none good enough: exit 4
-  --push   push codemesh/<task> to the repository's remote after integrating (default: never, unless
-           .codemesh.yml says push: true)`;
+export { RUN_USAGE } from './usage-text.js';
+import { RUN_USAGE } from './usage-text.js';
 
 export async function cmdRun(argv: string[], out = process.stdout): Promise<number> {
   const { values } = parseArgs({
@@ -117,7 +128,7 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
   // One process owns the state dir. When a `codemesh up` holds it, this run joins that mesh (its NATS, its
   // actors, its record and gateway) instead of starting a second nats-server on the same store.
   let lock: StateLock | undefined;
-  let joined: { natsUrl?: string; gatewayUrl?: string } | undefined;
+  let joined: { pid: number; natsUrl?: string; gatewayUrl?: string } | undefined;
   try {
     lock = acquireStateLock(settings.dataDir, 'run');
   } catch (err) {
@@ -126,24 +137,41 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
     print(`codemesh: joining \`codemesh up\` (pid ${err.holder.pid}) at ${err.holder.natsUrl}`);
   }
   // Ctrl-C: stop following, stop the actors (their steps abort), then remove the worktrees this process
-  // added to the repository, which stopped steps may not get to.
+  // added to the repository, which stopped steps may not get to; then say what was left.
   const stop = new AbortController();
   let interrupted: Promise<void> | undefined;
   let embedded: EmbeddedMesh | undefined;
   let mesh: MeshConnection | undefined;
   let record: Awaited<ReturnType<typeof openRecord>> | undefined;
   let gateway: Awaited<ReturnType<typeof serveGateway>> | undefined;
+  let tokenFile: string | undefined;
   const interrupt = (signal: NodeJS.Signals) => {
     if (interrupted) return;
     print(`codemesh: ${signal}, stopping`);
     stop.abort();
     interrupted = (async () => {
+      const status = await mesh?.board
+        .get(keys.task(task.id), TaskRecord)
+        .then((e) => e?.value.status)
+        .catch(() => undefined);
+      const natsPid = embedded?.server?.pid;
       await embedded?.stop().catch(() => undefined);
       await pruneStaleWorktrees(resolve(settings.dataDir), { includeOwn: true }).catch(() => undefined);
+      const report = interruptReport({
+        taskId: task.id,
+        status,
+        dataDir: resolve(settings.dataDir),
+        joinedUp: joined ? { pid: joined.pid, gatewayUrl: joined.gatewayUrl } : undefined,
+        externalNats: settings.natsUrl,
+        natsPid,
+      });
+      for (const line of report) print(line);
     })();
   };
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
+  // One reader of the terminal for every question of the run (the gates come one after another).
+  const prompter = process.stdin.isTTY ? linePrompter(process.stdin, process.stdout) : undefined;
   try {
     if (!settings.natsUrl && !joined) {
       embedded = await startEmbedded({ dataDir: settings.dataDir });
@@ -163,11 +191,21 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
       );
       gatewayUrl = gateway.url;
     }
+    // Printed commands must work as printed: the token's source is named, or written for this run (0600).
+    let tokenSource: TokenSource = { env: 'CODEMESH_TOKEN' };
+    if (settings.tokenGenerated && joined) tokenSource = { printedBy: 'codemesh up' };
+    else if (settings.tokenGenerated && !prompter) {
+      tokenFile = join(resolve(settings.dataDir), `run-${task.id}.token`);
+      writeFileSync(tokenFile, `${settings.token}\n`, { mode: 0o600 });
+      tokenSource = { file: tokenFile };
+    }
     await publishTask(mesh, task);
     const code = await follow(mesh, task.id, {
       print,
       gatewayUrl,
       token: settings.token,
+      tokenSource,
+      prompter,
       signal: stop.signal,
     });
     return interrupted ? 130 : code;
@@ -175,9 +213,11 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
     if (interrupted) return 130; // the mesh went away under a request
     throw err;
   } finally {
+    prompter?.close();
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);
     if (interrupted) await interrupted;
+    if (tokenFile) rmSync(tokenFile, { force: true });
     await gateway?.close();
     await mesh?.close().catch(() => undefined);
     if (!interrupted) await embedded?.stop();
@@ -186,104 +226,150 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
   }
 }
 
-async function follow(
-  mesh: MeshConnection,
-  taskId: string,
-  io: { print: (s: string) => void; gatewayUrl: string; token: string; signal: AbortSignal },
-): Promise<number> {
+interface FollowIO {
+  print: (s: string) => void;
+  gatewayUrl: string;
+  token: string;
+  tokenSource: TokenSource;
+  /** Undefined without a terminal: the gates print how to decide over HTTP instead of asking. */
+  prompter?: Prompter;
+  signal: AbortSignal;
+}
+
+async function follow(mesh: MeshConnection, taskId: string, io: FollowIO): Promise<number> {
   const totals: Totals = { tokens: 0, costUsd: 0 };
   const ac = new AbortController();
   io.signal.addEventListener('abort', () => ac.abort(), { once: true });
-  for await (const { event } of mesh.bus.follow(taskId, { signal: ac.signal })) {
-    const line = renderEvent(event, totals);
-    if (line) io.print(line);
-    if (event.type === 'approval.requested') void askApproval(String(event.data.patchId), io);
-    if (event.type === 'plan.approval_requested') void askPlanApproval(taskId, io);
-    if (event.type === 'budget.paused') {
-      const url = `${io.gatewayUrl}/v1/tasks/${taskId}/budget`;
-      const curl = `curl -X POST -H 'Authorization: Bearer <CODEMESH_TOKEN>' -H 'content-type: application/json'`;
-      io.print(
-        `raise with: ${curl} -d '{"action":"raise","soft":{"modelCalls":100}}' ${url} (soft keys: tokens, usd, wallSeconds, modelCalls); stop with: ${curl} -d '{"action":"stop"}' ${url}`,
-      );
+  let quit: string | undefined;
+  const gateDone = (outcome: GateOutcome | 'printed', patchId: string) => {
+    if (outcome !== 'quit') return;
+    quit = patchId;
+    ac.abort();
+  };
+  try {
+    for await (const { event } of mesh.bus.follow(taskId, { signal: ac.signal })) {
+      const line = renderEvent(event, totals);
+      if (line) io.print(line);
+      if (event.type === 'approval.requested') {
+        const pid = String(event.data.patchId);
+        void askApproval(mesh, taskId, pid, io).then(
+          (o) => gateDone(o, pid),
+          (err) => io.print(`codemesh: the gate could not ask: ${(err as Error).message}`),
+        );
+      }
+      if (event.type === 'plan.approval_requested') void askPlanApproval(taskId, io);
+      if (event.type === 'budget.paused') {
+        const url = `${io.gatewayUrl}/v1/tasks/${taskId}/budget`;
+        const curl = `curl -X POST -H 'Authorization: Bearer <CODEMESH_TOKEN>' -H 'content-type: application/json'`;
+        io.print(
+          `raise with: ${curl} -d '{"action":"raise","soft":{"modelCalls":100}}' ${url} (soft keys: tokens, usd, wallSeconds, modelCalls); stop with: ${curl} -d '{"action":"stop"}' ${url}`,
+        );
+      }
+      if (event.type === 'task.completed') {
+        io.print(
+          `✔ done: branch ${event.data.branch} (${totals.tokens} tokens, $${totals.costUsd.toFixed(4)})`,
+        );
+        ac.abort();
+        return 0;
+      }
+      if (event.type === 'task.failed') {
+        io.print(`✘ failed: ${event.data.reason} (${totals.tokens} tokens, $${totals.costUsd.toFixed(4)})`);
+        ac.abort();
+        return 1;
+      }
+      // k candidates and none earned selection: no patch, with the evidence (exit 4, not a failure of the mesh).
+      if (event.type === 'task.abstained') {
+        io.print(
+          `∅ abstained: ${event.data.reason} (${totals.tokens} tokens, $${totals.costUsd.toFixed(4)})`,
+        );
+        ac.abort();
+        return 4;
+      }
     }
-    if (event.type === 'task.completed') {
-      io.print(
-        `✔ done: branch ${event.data.branch} (${totals.tokens} tokens, $${totals.costUsd.toFixed(4)})`,
-      );
-      ac.abort();
-      return 0;
-    }
-    if (event.type === 'task.failed') {
-      io.print(`✘ failed: ${event.data.reason} (${totals.tokens} tokens, $${totals.costUsd.toFixed(4)})`);
-      ac.abort();
-      return 1;
-    }
-    // k candidates and none earned selection: no patch, with the evidence (exit 4, not a failure of the mesh).
-    if (event.type === 'task.abstained') {
-      io.print(`∅ abstained: ${event.data.reason} (${totals.tokens} tokens, $${totals.costUsd.toFixed(4)})`);
-      ac.abort();
-      return 4;
-    }
+  } catch (err) {
+    if (!ac.signal.aborted) throw err;
+  }
+  if (quit) {
+    io.print(
+      `codemesh: left task ${taskId} waiting at the gate with patch ${quit}; it is kept in the state dir, and \`codemesh up\` on it lets you decide over HTTP or in the console`,
+    );
+    return 0;
   }
   return 1;
 }
 
-/** On a terminal, asks; otherwise says how to approve over HTTP and lets the event stream wait. */
+/** On a terminal, shows the diff and risks and asks; otherwise prints how to decide over HTTP. */
 async function askApproval(
+  mesh: MeshConnection,
+  taskId: string,
   patchId: string,
-  io: { print: (s: string) => void; gatewayUrl: string; token: string },
-): Promise<void> {
-  const url = `${io.gatewayUrl}/v1/patches/${patchId}/approve`;
-  if (!process.stdin.isTTY) {
-    io.print(
-      `approve with: curl -X POST -H 'Authorization: Bearer <CODEMESH_TOKEN>' -H 'content-type: application/json' -d '{"decision":"approve"}' ${url}`,
-    );
-    return;
+  io: FollowIO,
+): Promise<GateOutcome | 'printed'> {
+  if (!io.prompter) {
+    for (const line of approvalCommands(io.gatewayUrl, patchId, io.tokenSource)) io.print(line);
+    return 'printed';
   }
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  try {
-    const answer = (await rl.question(`Approve patch ${patchId}? [y]es / [n]o, request changes: `))
-      .trim()
-      .toLowerCase();
-    const approve = answer === 'y' || answer === 'yes';
-    const comment = approve ? '' : await rl.question('What should change? ');
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${io.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ decision: approve ? 'approve' : 'request_changes', comment }),
-    });
-    if (!res.ok) io.print(`approval not recorded: ${res.status} ${await res.text()}`);
-  } finally {
-    rl.close();
-  }
+  const [task, patch] = await Promise.all([
+    mesh.board.get(keys.task(taskId), TaskRecord),
+    mesh.board.get(keys.patch(patchId), Patch),
+  ]);
+  const review = patch ? await mesh.board.get(keys.review(taskId, patch.value.attempt), Review) : undefined;
+  const t = task?.value;
+  const failed = t?.revisionFailed?.patchId === patchId ? t.revisionFailed : undefined;
+  return gatePrompt(
+    {
+      patchId,
+      summary: patch?.value.summary,
+      diff: patch?.value.diff ?? '(the patch is not on the blackboard)',
+      review: review?.value,
+      others: (t?.approvable ?? []).filter((p) => p !== patchId),
+      revisionFailed: failed,
+      nextAttempt: t && attemptsLeft(t.workflow) ? t.attempt + 1 : undefined,
+    },
+    {
+      prompter: io.prompter,
+      write: (s) => process.stdout.write(s),
+      tty: process.stdout.isTTY === true,
+      rows: process.stdout.rows || 24,
+    },
+    async (decision, comment) => {
+      const res = await fetch(`${io.gatewayUrl}/v1/patches/${patchId}/approve`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${io.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ decision, comment }),
+      });
+      if (res.ok) return undefined;
+      const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+      return `${res.status} ${body.error?.code ?? ''}${body.error?.message ? `: ${body.error.message}` : ''}`;
+    },
+  );
 }
 
 /** The `post-plan` gate on the terminal: approve or reject the plan as printed (edits: the API or console). */
-async function askPlanApproval(
-  taskId: string,
-  io: { print: (s: string) => void; gatewayUrl: string; token: string },
-): Promise<void> {
+async function askPlanApproval(taskId: string, io: FollowIO): Promise<void> {
   const url = `${io.gatewayUrl}/v1/tasks/${taskId}/plan/approve`;
-  if (!process.stdin.isTTY) {
+  if (!io.prompter) {
     io.print(
       `read the plan and its context: GET ${io.gatewayUrl}/v1/tasks/${taskId}/plan; approve with: curl -X POST -H 'Authorization: Bearer <CODEMESH_TOKEN>' -H 'content-type: application/json' -d '{"decision":"approve"}' ${url} (add "plan": {...} to approve an edited plan)`,
     );
     return;
   }
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  try {
-    const answer = (await rl.question('Approve the plan? [y]es / [n]o, reject the task: '))
-      .trim()
-      .toLowerCase();
+  for (;;) {
+    const raw = await io.prompter.ask('Approve the plan? [y]es / [n]o, reject the task: ');
+    if (raw === undefined) return;
+    const answer = raw.trim().toLowerCase();
+    if (!['y', 'yes', 'n', 'no'].includes(answer)) {
+      io.print(`Unknown answer "${raw.trim().slice(0, 40)}": y approves the plan, n rejects the task.`);
+      continue;
+    }
     const approve = answer === 'y' || answer === 'yes';
-    const comment = approve ? '' : await rl.question('Why? ');
+    const comment = approve ? '' : ((await io.prompter.ask('Why? ')) ?? '');
     const res = await fetch(url, {
       method: 'POST',
       headers: { authorization: `Bearer ${io.token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ decision: approve ? 'approve' : 'reject', comment }),
     });
     if (!res.ok) io.print(`plan decision not recorded: ${res.status} ${await res.text()}`);
-  } finally {
-    rl.close();
+    return;
   }
 }

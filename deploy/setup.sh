@@ -3,8 +3,18 @@
 #  - apt: nats-server (the bus), bubblewrap (the sandbox), git, python3 + pytest (for Python repos' tests)
 #  - npm: the pinned dependencies (npm ci)
 #  - the web console (console/dist, served by the gateway at /console/): rebuilt when its sources changed
+#  - with --local-model (`npm run setup -- --local-model`): node-llama-cpp 3.21.1 for the embedded local
+#    model (CODEMESH_LLM_PROVIDER=local): prebuilt CPU binaries, no compiler, but 732 MB, so not by default
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+local_model=0
+for arg in "$@"; do
+  case "$arg" in
+    --local-model) local_model=1 ;;
+    *) echo "setup: unknown option $arg (known: --local-model)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
@@ -25,6 +35,14 @@ fi
 node -e 'const [M]=process.versions.node.split(".").map(Number); if (M<20) { console.error("setup: Node 20+ is needed, found "+process.versions.node); process.exit(1) }'
 
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+
+# Not in package.json (the default install stays small): installed beside it, kept out of the lock file.
+# `npm ci` above removes it again, so it is installed after every `npm ci`.
+if [ "$local_model" = 1 ]; then
+  echo "setup: installing node-llama-cpp@3.21.1 for the embedded local model (732 MB)"
+  npm i -E --no-save --no-audit --no-fund --loglevel=error node-llama-cpp@3.21.1
+  node -e 'import("node-llama-cpp").then(m => m.getLlama({ gpu: false, build: "never" })).then(l => l.dispose()).then(() => console.log("setup: node-llama-cpp loads (CPU)"))'
+fi
 
 if [ ! -f console/dist/index.html ] || [ -n "$(find console/src console/index.html console/vite.config.ts package-lock.json -newer console/dist/index.html -print -quit)" ]; then
   npm run --silent console:build -- --logLevel warn

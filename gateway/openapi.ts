@@ -75,6 +75,9 @@ export function openApiDocument(): Record<string, unknown> {
             '201': { description: 'created' },
             '422': err('not a git repository (REPO_NOT_FOUND)'),
             ...STD,
+            '429': err(
+              "rate limited (RATE_LIMITED), or the repository's org is at its daily model quota (QUOTA_EXCEEDED: details name the quota, limit, use and resetsAt; Retry-After until the next UTC midnight)",
+            ),
           },
         }),
         get: op('list visible tasks, newest first', 'tasks:read', {
@@ -150,10 +153,25 @@ export function openApiDocument(): Record<string, unknown> {
         get: op('a patch and its approval (role viewer)', 'tasks:read', { parameters: patch }),
       },
       '/v1/patches/{id}/approve': {
-        post: op('approve or request changes (role approver; audited)', 'patches:approve', {
-          parameters: patch,
-          ...body(ApprovalRequest),
-        }),
+        post: op(
+          'approve or request changes (role approver; audited). Approvable: the patch at the gate, and the one a change request kept (also while its revision runs; a failed revision brings the task back to the gate with it). A change request needs a non-empty comment (400 INVALID_REQUEST) and an attempt left',
+          'patches:approve',
+          {
+            parameters: patch,
+            ...body(ApprovalRequest),
+            responses: {
+              '202': {
+                description:
+                  'recorded and published: `{approval}` (decision, comment, by, at, gate, earlier decisions)',
+              },
+              '404': err('no such task or patch (TASK_NOT_FOUND, PATCH_NOT_FOUND)'),
+              '409': err(
+                'NOT_AWAITING_APPROVAL (the patch cannot be decided on now), ALREADY_DECIDED (approved already, or another decision at this gate), NO_ATTEMPTS_LEFT (a change request when no revision can start)',
+              ),
+              ...STD,
+            },
+          },
+        ),
       },
       '/v1/patches/{id}/rollback': {
         post: op(
@@ -189,13 +207,17 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/v1/config/models': {
         post: op(
-          'store per-role model settings for an org (org admin; audited); API keys are never returned',
+          'store per-role model settings and the daily quota (tokensPerDay, usdPerDay; UTC days; null removes it) for an org (org admin; audited); API keys are never returned',
           'config:write',
           body(ModelConfigBody),
         ),
-        get: op('per-role model settings of an org, without keys', 'config:write', {
-          parameters: [{ name: 'org', in: 'query', required: true, schema: { type: 'string' } }],
-        }),
+        get: op(
+          "per-role model settings of an org, without keys, and its quota with today's use",
+          'config:write',
+          {
+            parameters: [{ name: 'org', in: 'query', required: true, schema: { type: 'string' } }],
+          },
+        ),
       },
       '/v1/board/events': {
         get: op(

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { CandidateDefaults } from './candidate.ts';
 import { RepoConfig } from './repo-config.ts';
+import { OrgQuota } from './quota.ts';
 import { subjects } from './subjects.ts';
 import { ChangeRequest, TaskRequest } from './task.ts';
 
@@ -110,6 +111,14 @@ const ModelSetting = z
     apiKey: z.string().min(1).max(500).optional(),
     priceInPer1k: z.number().min(0).max(1000).optional(),
     priceOutPer1k: z.number().min(0).max(1000).optional(),
+    /** `local`: the embedded model (node-llama-cpp) on the GGUF file `path`; `openai`: back to an endpoint. */
+    provider: z.enum(['openai', 'local']).optional(),
+    /** Absolute path of a GGUF file under one of the operator's CODEMESH_LOCAL_MODEL_DIRS. */
+    path: z
+      .string()
+      .max(1000)
+      .regex(/^\/.*\.gguf$/i, 'an absolute path of a .gguf file')
+      .optional(),
   })
   .strict();
 export const ModelRoleName = z.enum([
@@ -124,9 +133,11 @@ export const ModelRoleName = z.enum([
 export const ModelConfigBody = z
   .object({
     org: Slug,
-    roles: z.partialRecord(ModelRoleName, ModelSetting),
+    roles: z.partialRecord(ModelRoleName, ModelSetting).default({}),
     /** The org's default k for tasks that name no `candidates`, and each candidate's Coder model/temperature. */
     candidates: CandidateDefaults.optional(),
+    /** The org's daily limits on model spending (UTC days); `null` removes them, absent keeps them. */
+    quota: OrgQuota.nullable().optional(),
   })
   .strict();
 export type ModelConfigBody = z.infer<typeof ModelConfigBody>;

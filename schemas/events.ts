@@ -15,11 +15,22 @@ export const EventType = z.enum([
   'step.completed',
   'step.failed',
   'patch.proposed',
+  /**
+   * The first verdict of a test step run in two stages: the tests the issue names and the patch touches
+   * passed; the related regression files run next (data: `{ passed, outcome, reason, counts, files, pending }`).
+   */
+  'test.primary',
   'test.completed',
   /** Tests whose outcome changed between runs of the same code; data: `{ tests, quarantine }`. */
   'test.flaky',
   'review.completed',
+  /** data: `{ patchId, gate, approvable, revisionFailed? }` (`gate`: the task's arrivals at the gate). */
   'approval.requested',
+  /**
+   * A revision a human asked for failed: the task is back at the gate with the earlier patch
+   * (data: `{ attempt, patchId, reason, gate }`).
+   */
+  'revision.failed',
   'approval.granted',
   'approval.changes_requested',
   'conflict.detected',
@@ -53,6 +64,11 @@ export const EventType = z.enum([
   'budget.stopped',
   /** A hard limit: the task stops (data: `{ reason }`). */
   'budget.exceeded',
+  /**
+   * A model call would pass its org's daily quota: the task stops (data: `{ reason, org, quota, limit, used,
+   * asked, day, resetsAt }`).
+   */
+  'quota.exceeded',
   /** A model call waits for its endpoint's circuit breaker (data: `{ endpoint, state, until }`). */
   'model.waiting',
   'breaker.opened',

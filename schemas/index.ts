@@ -8,6 +8,7 @@ export * from './ids.ts';
 export * from './keys.ts';
 export * from './models.ts';
 export * from './plan.ts';
+export * from './quota.ts';
 export * from './repo-config.ts';
 export * from './step.ts';
 export * from './subtask.ts';

@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
  * - `changes`: append-only list under compare-and-set, de-duplicated by change id (the chat agent writes it).
  * - `budget`: last-writer-wins under compare-and-set (reservations, settlements, raises at the gate).
  * - `breaker`: last-writer-wins under compare-and-set, one per model endpoint, shared by every agent.
+ * - `quota`: last-writer-wins under compare-and-set, one per org and UTC day (reservations, settlements).
  */
 export const keys = {
   task: (taskId: string) => `task.${taskId}`,
@@ -56,6 +57,8 @@ export const keys = {
   budget: (taskId: string) => `budget.${taskId}`,
   /** The circuit breaker of one model endpoint (its base URL without credentials). */
   breaker: (endpoint: string) => `breaker.${hashKey(endpoint)}`,
+  /** An org's model spending of one UTC day (`YYYY-MM-DD`), against its daily quota (schemas/quota.ts). */
+  quota: (org: string, day: string) => `quota.${org}.${day}`,
 } as const;
 export type KeyKind = keyof typeof keys;
 

@@ -2,6 +2,7 @@
 // gateway's `POST /v1/config/models`. API keys are only ever here sealed (AES-256-GCM, actors/llm/secret-box.ts).
 import { z } from 'zod';
 import { CandidateDefaults } from './candidate.ts';
+import { OrgQuota } from './quota.ts';
 
 export const StoredModelSetting = z
   .object({
@@ -11,6 +12,9 @@ export const StoredModelSetting = z
     apiKeySealed: z.string().min(1).optional(),
     priceInPer1k: z.number().min(0).optional(),
     priceOutPer1k: z.number().min(0).optional(),
+    /** `local`: the embedded model on the GGUF file `path` (under the operator's CODEMESH_LOCAL_MODEL_DIRS). */
+    provider: z.enum(['openai', 'local']).optional(),
+    path: z.string().min(1).optional(),
   })
   .strict();
 export type StoredModelSetting = z.infer<typeof StoredModelSetting>;
@@ -22,6 +26,8 @@ export const OrgModelSettings = z.object({
   roles: z.record(z.string(), StoredModelSetting),
   /** k candidates for tasks that name none, and each candidate's Coder settings (model, temperature). */
   candidates: CandidateDefaults.optional(),
+  /** Daily limits on the org's model spending, checked before every model call (actors/runtime/quota.ts). */
+  quota: OrgQuota.optional(),
   updatedAt: z.string(),
   updatedBy: z.string(),
 });

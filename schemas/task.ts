@@ -112,6 +112,13 @@ export const TaskRecord = z.object({
   commit: z.string().optional(),
   rollbackBranch: z.string().optional(),
   reason: z.string().optional(),
+  /** The patches a human may approve now: at the gate, and the kept one while its revision runs. */
+  approvable: z.array(z.string()).optional(),
+  /**
+   * The revision a human asked for ended without a patch of its own: the task is back at the gate with the
+   * earlier patch (`patchId`), and this says why.
+   */
+  revisionFailed: z.object({ attempt: z.number().int(), patchId: z.string(), reason: z.string() }).optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

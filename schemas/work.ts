@@ -34,7 +34,11 @@ export type TestCase = z.infer<typeof TestCase>;
  *   collected): no patch can fix that;
  * - `no_tests`: the repository has no test runner.
  */
-export const TestOutcome = z.enum(['pass', 'regression', 'timeout', 'env_error', 'no_tests']);
+/**
+ * `unreproduced`: the tests the patch adds pass without its fix too (on the base commit with the patch's test
+ * changes): they do not reproduce the issue, and no other test shows the fix.
+ */
+export const TestOutcome = z.enum(['pass', 'regression', 'timeout', 'env_error', 'no_tests', 'unreproduced']);
 export type TestOutcome = z.infer<typeof TestOutcome>;
 
 /** A test whose failure comes from the environment (import/collection errors, missing tools). */
@@ -46,6 +50,23 @@ export const EnvError = z.object({
   onBase: z.boolean(),
 });
 export type EnvError = z.infer<typeof EnvError>;
+
+/**
+ * The reproduction check: the base run has the patch's test changes applied (not its fix), so a test the
+ * patch adds that passes there does not reproduce the issue. `confirmed`: some test fails without the fix and
+ * passes with it; `rejected`: the added tests all pass without the fix and nothing else shows it; `none`: the
+ * patch adds no test; `unchecked`: the added tests did not run on both sides.
+ */
+export const Reproduction = z.object({
+  status: z.enum(['confirmed', 'rejected', 'none', 'unchecked']),
+  /** Test functions the patch adds (from its diff). */
+  added: z.array(z.string()),
+  /** Fail (or cannot load) without the fix, pass with it. */
+  reproduced: z.array(z.string()),
+  /** Added tests that pass without the fix. */
+  passOnBase: z.array(z.string()),
+});
+export type Reproduction = z.infer<typeof Reproduction>;
 
 /** Per-test comparison of the patched run with the base run. Names are TestCase names. */
 export const TestVerdict = z.object({
@@ -64,6 +85,8 @@ export const TestVerdict = z.object({
   envErrors: z.array(EnvError),
   /** Passed on both. */
   passing: z.number().int(),
+  /** Whether the tests the patch adds reproduce the issue (absent in runs from before this check). */
+  reproduction: Reproduction.optional(),
 });
 export type TestVerdict = z.infer<typeof TestVerdict>;
 
@@ -168,21 +191,44 @@ export const Review = ReviewVerdict.extend({
 });
 export type Review = z.infer<typeof Review>;
 
-/** Body of `POST /v1/patches/:id/approve`. */
-export const ApprovalRequest = z
+const ApprovalFields = z
   .object({
     decision: z.enum(['approve', 'request_changes']),
     comment: z.string().max(10_000).default(''),
   })
   .strict();
+
+/**
+ * Body of `POST /v1/patches/:id/approve`. A change request must say what should change: its comment goes to
+ * the Coder, and an empty one would send it back with nothing to do.
+ */
+export const ApprovalRequest = ApprovalFields.superRefine((b, ctx) => {
+  if (b.decision === 'request_changes' && b.comment.trim() === '')
+    ctx.addIssue({
+      code: 'custom',
+      path: ['comment'],
+      message: 'a change request needs a comment saying what should change',
+    });
+});
 export type ApprovalRequest = z.infer<typeof ApprovalRequest>;
 
-/** `approval.<patchId>`: written once; a second, different decision is refused. */
-export const Approval = ApprovalRequest.extend({
-  patchId: z.string(),
-  taskId: z.string(),
+/** One human decision on a patch, at one arrival of the task at the gate (`gate`, counted from 1). */
+export const ApprovalDecision = ApprovalFields.extend({
   by: z.string(),
   at: z.string(),
+  gate: z.number().int().min(1).default(1),
+});
+export type ApprovalDecision = z.infer<typeof ApprovalDecision>;
+
+/**
+ * `approval.<patchId>`: the latest decision on the patch, with the earlier ones. A change request may be
+ * followed by an approval (the patch stays approvable, see actors/conductor/workflow.ts) or, at a later gate,
+ * by another decision; an approval is final. Updated by compare-and-set.
+ */
+export const Approval = ApprovalDecision.extend({
+  patchId: z.string(),
+  taskId: z.string(),
+  earlier: z.array(ApprovalDecision).max(50).default([]),
 });
 export type Approval = z.infer<typeof Approval>;
 

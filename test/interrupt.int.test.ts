@@ -1,4 +1,5 @@
-// Ctrl-C during `codemesh run` must not leave codemesh's worktrees registered in the user's repository.
+// Ctrl-C during `codemesh run` must not leave codemesh's worktrees registered in the user's repository, and
+// says what it left.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -72,6 +73,11 @@ it('SIGINT stops the run and removes the worktrees it added to the repository', 
     const code = await exited;
     expect(code, out).toBe(130);
     expect(out).toContain('codemesh: SIGINT, stopping');
+    // It says what was left: nothing running; the task kept in the state dir, and how to carry it on.
+    expect(out).toMatch(
+      /stopped this run's actors, gateway and nats-server \(pid \d+\).*nothing of it is left running/,
+    );
+    expect(out).toMatch(/task t-[a-z0-9]+ \((coding|planning)\) is kept in .*codemesh up` carries it on/);
     expect(worktrees(repo)).toEqual([`worktree ${repo}`]);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');

@@ -9,10 +9,13 @@ import type { Subscription } from '@nats-io/transport-node';
 import { z } from 'zod';
 import type { MeshConnection } from '../../blackboard/index.ts';
 import { type ChatAnswer, ChatQuestion, chatSubjectAll } from '../../schemas/api.ts';
-import { type ChangeRequest, TaskRecord, type TaskStatus, keys } from '../../schemas/index.ts';
-import { type ChatMessage, roleMarker, toCostEntry } from '../llm/index.ts';
+import { type ChangeRequest, DEFAULT_ORG, TaskRecord, type TaskStatus, keys } from '../../schemas/index.ts';
+import { type ChatMessage, type ChatResult, roleMarker, toCostEntry } from '../llm/index.ts';
+import { estimateCall } from '../runtime/budget.ts';
 import { addChangeRequest } from '../runtime/change-requests.ts';
+import { DEFAULT_MODEL_GUARD } from '../runtime/guard-options.ts';
 import { appendCost, extractJson } from '../runtime/model-call.ts';
+import { reserveQuota, settleQuota } from '../runtime/quota.ts';
 import type { ModelProvider } from '../runtime/types.ts';
 import { taskBrief } from './brief.ts';
 import { summarizeTask } from './summary.ts';
@@ -73,12 +76,29 @@ export async function answerQuestion(
   ];
   let reply: z.infer<typeof ModelReply>;
   try {
-    const result = await opts.models('chat', { orgId: task.orgId }).chat({
-      role: 'chat',
-      taskId: task.id,
-      messages,
-      responseFormat: 'json',
-    });
+    const client = opts.models('chat', { orgId: task.orgId });
+    // The org's daily quota counts chat too: an org over it gets the status answer, naming the quota.
+    const org = task.orgId ?? DEFAULT_ORG;
+    const prices = (await client.target?.()) ?? { priceInPer1k: 0, priceOutPer1k: 0 };
+    const quota = await reserveQuota(
+      mesh.board,
+      org,
+      estimateCall({ messages }, prices, DEFAULT_MODEL_GUARD.reserveTokens),
+      { now: now(), ttlMs: DEFAULT_MODEL_GUARD.reservationTtlMs, holder: `${task.id}:chat` },
+    );
+    let result: ChatResult;
+    try {
+      result = await client.chat({ role: 'chat', taskId: task.id, messages, responseFormat: 'json' });
+    } catch (err) {
+      if (quota) await settleQuota(mesh.board, org, quota, undefined);
+      throw err;
+    }
+    if (quota)
+      await settleQuota(mesh.board, org, quota, {
+        tokens: result.usage.promptTokens + result.usage.completionTokens,
+        usd: result.costUsd,
+        calls: 1,
+      });
     await appendCost(mesh.board, task.id, toCostEntry(result, 'chat', new Date(now())));
     reply = ModelReply.parse(extractJson(result.message.content));
   } catch (err) {

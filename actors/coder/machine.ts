@@ -77,10 +77,14 @@ export const coderMachine = setup({
       }
       let previous: { patch: Patch; testRun?: TestRun } | undefined;
       if (step.attempt > 1) {
-        const prev = (await mesh.board.get(keys.patch(patchId(task.id, step.attempt - 1)), Patch))?.value;
+        // The patch this revision starts from: the one a human asked changes on (the task may be back from a
+        // failed revision of it), else the previous attempt's.
+        const from = task.workflow.context.revisionOf;
+        const prevId = typeof from === 'string' ? from : patchId(task.id, step.attempt - 1);
+        const prev = (await mesh.board.get(keys.patch(prevId), Patch))?.value;
         if (prev) {
           await applyPatch(worktree, prev.diff);
-          const testRun = (await mesh.board.get(keys.testrun(task.id, step.attempt - 1), TestRun))?.value;
+          const testRun = (await mesh.board.get(keys.testrun(task.id, prev.attempt), TestRun))?.value;
           previous = { patch: prev, testRun };
         }
       }

@@ -23,7 +23,9 @@ the lines that replace them
 >>>>>>> REPLACE
 
 The SEARCH part must match the file exactly, once; include enough lines to make it unique. An empty SEARCH
-part creates a new file. Never rewrite whole files; never touch files you have not read.`;
+part creates a new file. Never rewrite whole files; never touch files you have not read.
+When you fix a bug that no existing test shows, add a test that reproduces it beside the fix: codemesh runs it
+without your fix (it must fail) and with it (it must pass); a test that passes without the fix is rejected.`;
 }
 
 export interface CoderBrief {

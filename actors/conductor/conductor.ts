@@ -32,10 +32,12 @@ import { candidateStepFailed, pendingCandidateParts, recordAbstention } from './
 import { ensureSubtaskRecords, markAwarded, markSubtask } from './fanout.ts';
 import {
   applyWorkflowEvent,
+  approvablePatches,
   candidatesOf,
   currentStep,
   fanoutOf,
   type MergeConflict,
+  type RevisionFailed,
   statusOf,
   type WorkflowEvent,
 } from './workflow.ts';
@@ -243,11 +245,15 @@ export class Conductor {
         commit?: string;
         reason?: string;
         rollbackBranch?: string;
+        revisionFailed?: RevisionFailed;
       };
+      const approvable = approvablePatches(next).approve;
       return {
         ...task,
         workflow: next,
         status: statusOf(next),
+        approvable: approvable.length ? approvable : undefined,
+        revisionFailed: ctx.revisionFailed,
         attempt: Number(ctx.attempt ?? task.attempt),
         branch: ctx.branch || task.branch,
         commit: ctx.commit || task.commit,
@@ -311,15 +317,34 @@ export class Conductor {
       case 'awaiting_budget':
         await this.overBudget(task);
         return;
-      case 'awaiting_approval':
+      // The patch gate. Each arrival is its own request (a task back from a failed revision asks again).
+      case 'awaiting_approval': {
+        const { gate = 1, revisionFailed } = task.workflow.context as {
+          gate?: number;
+          revisionFailed?: RevisionFailed;
+        };
+        if (revisionFailed)
+          await this.mesh.bus.publish({
+            id: `${taskId}:revision-failed:${gate}`,
+            taskId,
+            type: 'revision.failed',
+            at,
+            data: { ...revisionFailed, gate },
+          });
         await this.mesh.bus.publish({
-          id: `${taskId}:approval-requested:${ctx.patchId}`,
+          id: `${taskId}:approval-requested:${ctx.patchId}:${gate}`,
           taskId,
           type: 'approval.requested',
           at,
-          data: { patchId: ctx.patchId },
+          data: {
+            patchId: ctx.patchId,
+            gate,
+            approvable: approvablePatches(task.workflow).approve,
+            ...(revisionFailed ? { revisionFailed } : {}),
+          },
         });
         return;
+      }
       case 'completed':
         this.active.delete(taskId);
         await this.mesh.bus.publish({
@@ -591,6 +616,8 @@ export function toWorkflowEvent(e: TaskEvent): WorkflowEvent | undefined {
       };
     case 'budget.exceeded':
       return { type: 'BUDGET_EXCEEDED', reason: String(e.data.reason ?? 'hard budget') };
+    case 'quota.exceeded':
+      return { type: 'BUDGET_EXCEEDED', reason: String(e.data.reason ?? "the org's daily quota") };
     case 'rollback.requested':
       return { type: 'ROLLBACK', by: String(e.data.by ?? '') };
     case 'approval.changes_requested':

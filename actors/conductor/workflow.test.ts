@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   applyWorkflowEvent,
+  approvablePatches,
   currentStep,
   initialWorkflow,
   type PersistedWorkflow,
@@ -193,6 +194,119 @@ describe('task workflow', () => {
     // The planner's pause resumes planning.
     const planPaused = run(start, { ...pause, kind: 'plan' });
     expect(run(planPaused, { type: 'BUDGET_RAISED' }).value).toBe('planning');
+  });
+});
+
+describe('never losing an approved patch (a change request at the gate)', () => {
+  const start = initialWorkflow({ maxAttempts: 3, approveMode: 'manual' });
+  const atGate = run(
+    start,
+    done('plan', 1),
+    done('code', 1, { patchId: 'p1' }),
+    done('test', 1),
+    done('review', 1, { decision: 'approve' }),
+  );
+  const changes = { type: 'CHANGES_REQUESTED', patchId: 'p1', comment: 'also handle NaN' } as const;
+  const revising = run(atGate, changes);
+
+  it('keeps the patch a human asked changes on approvable while its revision runs', () => {
+    expect(atGate.context.gate).toBe(1);
+    expect(revising.value).toBe('coding');
+    expect(revising.context).toMatchObject({
+      attempt: 2,
+      keptPatchId: 'p1',
+      revisionOf: 'p1',
+      critique: 'A human reviewer requested changes: also handle NaN',
+    });
+    expect(approvablePatches(revising)).toEqual({ approve: ['p1'], requestChanges: [] });
+    // Approving it during the revision integrates it; the revision's late results change nothing.
+    const approved = run(revising, { type: 'APPROVED', patchId: 'p1' });
+    expect(approved.value).toBe('integrating');
+    expect(approved.context.patchId).toBe('p1');
+    expect(applyWorkflowEvent(approved, done('code', 2, { patchId: 'p2' })).changed).toBe(false);
+    expect(applyWorkflowEvent(revising, { type: 'APPROVED', patchId: 'p0' }).changed).toBe(false);
+  });
+
+  it.each([
+    ['the Coder fails', [{ type: 'STEP_FAILED', kind: 'code', attempt: 2, reason: 'no edit applied' }]],
+    [
+      'the tests cannot run',
+      [
+        done('code', 2, { patchId: 'p2' }),
+        { type: 'STEP_FAILED', kind: 'test', attempt: 2, reason: 'bwrap' },
+      ],
+    ],
+    [
+      'the Reviewer keeps asking for revisions',
+      [
+        done('code', 2, { patchId: 'p2' }),
+        done('test', 2),
+        done('review', 2, { decision: 'revise', critique: 'no' }),
+        done('code', 3, { patchId: 'p3' }),
+        done('test', 3),
+        done('review', 3, { decision: 'revise', critique: 'still no' }),
+      ],
+    ],
+    ['a hard limit is reached', [{ type: 'BUDGET_EXCEEDED', reason: 'budget: $6 of $5' }]],
+  ] as Array<[string, WorkflowEvent[]]>)(
+    'when %s, the task is back at the gate with the earlier patch',
+    (_, events) => {
+      const back = run(revising, ...events);
+      expect(back.value).toBe('awaiting_approval');
+      expect(back.context.patchId).toBe('p1');
+      expect(back.context.gate).toBe(2);
+      expect(back.context.revisionFailed).toMatchObject({ patchId: 'p1', reason: expect.any(String) });
+      expect(String((back.context.revisionFailed as { reason: string }).reason)).not.toBe('');
+      expect(back.context.reason).toBeUndefined();
+      expect(approvablePatches(back).approve).toEqual(['p1']);
+      // ... and approving it integrates that patch.
+      const approved = run(back, { type: 'APPROVED', patchId: 'p1' });
+      expect(approved.value).toBe('integrating');
+      expect(approved.context.patchId).toBe('p1');
+    },
+  );
+
+  it('a revision that passes comes to the gate with both patches approvable; a dead letter still fails', () => {
+    const both = run(
+      revising,
+      done('code', 2, { patchId: 'p2' }),
+      done('test', 2),
+      done('review', 2, { decision: 'approve' }),
+    );
+    expect(both.value).toBe('awaiting_approval');
+    expect(both.context.revisionFailed).toBeUndefined();
+    expect(approvablePatches(both).approve).toEqual(['p2', 'p1']);
+    expect(run(both, { type: 'APPROVED', patchId: 'p1' }).context.patchId).toBe('p1');
+    expect(run(revising, { type: 'DEAD_LETTER', reason: 'gave up' }).value).toBe('failed');
+  });
+
+  it('a change request with no attempt left keeps the task at the gate, saying so', () => {
+    const one = initialWorkflow({ maxAttempts: 1, approveMode: 'manual' });
+    const gate = run(
+      one,
+      done('plan', 1),
+      done('code', 1, { patchId: 'p1' }),
+      done('test', 1),
+      done('review', 1, { decision: 'approve' }),
+    );
+    const after = run(gate, changes);
+    expect(after.value).toBe('awaiting_approval');
+    expect(after.context.gate).toBe(2);
+    expect(after.context.revisionFailed).toMatchObject({ patchId: 'p1', reason: /attempt budget/ });
+    expect(run(after, { type: 'APPROVED', patchId: 'p1' }).value).toBe('integrating');
+  });
+
+  it('a Reviewer revision starts from the reviewed patch', () => {
+    const w = run(
+      start,
+      done('plan', 1),
+      done('code', 1, { patchId: 'p1' }),
+      done('test', 1),
+      done('review', 1, { decision: 'revise', critique: 'x' }),
+    );
+    expect(w.context.revisionOf).toBe('p1');
+    expect(w.context.keptPatchId).toBeUndefined();
+    expect(run(w, { type: 'STEP_FAILED', kind: 'code', attempt: 2, reason: 'x' }).value).toBe('failed');
   });
 });
 

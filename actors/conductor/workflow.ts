@@ -39,6 +39,24 @@ export interface WorkflowContext {
   budgetResume?: BudgetResume;
   /** k candidate patches of the first attempt (absent or k = 1: one Coder pass). */
   candidates?: CandidatesContext;
+  /** Arrivals at the patch gate (each one asks for a decision anew; event ids and approvals carry it). */
+  gate?: number;
+  /**
+   * The patch a human last asked changes on (tests green, reviewer approved): it stays approvable while its
+   * revision runs and at the gate, and the task returns to the gate with it if the revision fails.
+   */
+  keptPatchId?: string;
+  /** The patch the current attempt's Coder starts from (absent: the previous attempt's). */
+  revisionOf?: string;
+  /** Why the revision of `keptPatchId` ended without a patch of its own (set while back at the gate with it). */
+  revisionFailed?: RevisionFailed;
+}
+
+export interface RevisionFailed {
+  /** The attempt the revision failed in, the patch the task is back at the gate with, and why. */
+  attempt: number;
+  patchId: string;
+  reason: string;
 }
 
 /** The states a model call can pause in, by the kind of their step. */
@@ -74,6 +92,15 @@ const isStep = (kind: StepKind) => ({
   type: 'isStep' as const,
   params: { kind },
 });
+
+/** A revision a human asked for failed: back to the gate with the patch kept from the change request. */
+const BACK_TO_GATE = { guard: 'hasKeptPatch', target: 'awaiting_approval', actions: 'fallBack' } as const;
+
+/** While a revision runs, the kept patch may still be approved (the revision's results are then ignored). */
+const WHILE_REVISING = {
+  APPROVED: { guard: 'isKeptPatch', target: 'integrating', actions: 'takeApproved' },
+  BUDGET_EXCEEDED: BACK_TO_GATE,
+} as const;
 
 export const workflowMachine = setup({
   types: {
@@ -154,8 +181,14 @@ export const workflowMachine = setup({
       (event.part === undefined ||
         isCurrentMerge(context, event) ||
         currentSubtaskPart(context, event) !== undefined),
-    isCurrentPatch: ({ context, event }) =>
-      (event.type === 'APPROVED' || event.type === 'CHANGES_REQUESTED') && event.patchId === context.patchId,
+    /** The patch at the gate, or the one kept from an earlier change request. */
+    isApprovable: ({ context, event }) =>
+      (event.type === 'APPROVED' || event.type === 'CHANGES_REQUESTED') &&
+      (event.patchId === context.patchId || event.patchId === context.keptPatchId),
+    isKeptPatch: ({ context, event }) =>
+      event.type === 'APPROVED' && context.keptPatchId !== undefined && event.patchId === context.keptPatchId,
+    /** A revision a human asked for is under way: its failure returns the task to the gate. */
+    hasKeptPatch: ({ context }) => context.keptPatchId !== undefined && !context.commit,
   },
   actions: {
     recordCandidateCode: assign({
@@ -227,33 +260,56 @@ export const workflowMachine = setup({
         };
       },
     }),
-    failConflict: assign({
-      reason: ({ event }) => {
-        const c = conflictOf(event)!;
-        return `subtask ${c.subtask} still conflicts with ${c.with.join(', ') || 'the others'} after ${MAX_REBASES} rebases${c.files.length ? ` (${c.files.join(', ')})` : ''}`;
-      },
-    }),
+    failConflict: assign({ reason: ({ event }) => conflictReason(event) }),
+    /** The Reviewer sent the patch back: the next attempt starts from it, with the critique. */
     nextAttempt: assign(({ context, event }) => ({
       attempt: context.attempt + 1,
-      critique:
-        event.type === 'STEP_DONE'
-          ? String(event.data.critique ?? '')
-          : event.type === 'CHANGES_REQUESTED'
-            ? `A human reviewer requested changes: ${event.comment}`
-            : context.critique,
+      critique: event.type === 'STEP_DONE' ? String(event.data.critique ?? '') : context.critique,
+      revisionOf: context.patchId,
     })),
-    failWith: assign(({ event }) => ({
-      reason:
-        event.type === 'STEP_FAILED'
-          ? failedPartReason(event.part, event.reason)
-          : event.type === 'BUDGET_EXCEEDED' ||
-              event.type === 'DEAD_LETTER' ||
-              event.type === 'BUDGET_STOPPED'
-            ? event.reason
-            : event.type === 'STEP_DONE' && event.kind === 'test'
-              ? testsCannotRunReason(event.data)
-              : 'the reviewer kept asking for revisions and the attempt budget is used up',
+    failWith: assign(({ event }) => ({ reason: failureReason(event) })),
+    /** The revision failed: back to the gate with the patch the human asked changes on, saying why. */
+    fallBack: assign(({ context, event }) => ({
+      patchId: context.keptPatchId,
+      revisionFailed: {
+        attempt: context.attempt,
+        patchId: context.keptPatchId!,
+        reason: isCurrentMerge(context, event) ? conflictReason(event) : failureReason(event),
+      },
     })),
+    /** A human asked changes on an approvable patch: it is kept, and the revision starts from it. */
+    changesRequested: assign(({ context, event }) => {
+      if (event.type !== 'CHANGES_REQUESTED') return {};
+      const { revisionFailed: _, ...rest } = context;
+      return {
+        ...rest,
+        attempt: context.attempt + 1,
+        critique: `A human reviewer requested changes: ${event.comment}`,
+        keptPatchId: event.patchId,
+        revisionOf: event.patchId,
+      };
+    }),
+    /** The approved patch is the one integrated (the kept one may be approved instead of a newer one). */
+    takeApproved: assign({
+      patchId: ({ context, event }) => (event.type === 'APPROVED' ? event.patchId : context.patchId),
+    }),
+    /** A change request with no attempt left (the gateway refuses it; a late one lands here): ask again. */
+    noAttemptLeft: assign(({ context, event }) => {
+      const pid = event.type === 'CHANGES_REQUESTED' ? event.patchId : String(context.patchId);
+      return {
+        patchId: pid,
+        revisionFailed: {
+          attempt: context.attempt,
+          patchId: pid,
+          reason: 'changes requested and the attempt budget is used up',
+        },
+      };
+    }),
+    enterGate: assign({ gate: ({ context }) => (context.gate ?? 0) + 1 }),
+    clearRevisionFailed: assign(({ context }) => {
+      const { revisionFailed: _, ...rest } = context;
+      return rest;
+    }),
   },
 }).createMachine({
   id: 'task',
@@ -303,6 +359,7 @@ export const workflowMachine = setup({
           target: to,
         })),
         BUDGET_STOPPED: { target: 'failed', actions: 'failWith' },
+        BUDGET_EXCEEDED: BACK_TO_GATE,
         // Candidates that were not paused go on and may end meanwhile: their ends are kept for the way back.
         STEP_DONE: [
           { guard: 'candidateCoded', actions: 'recordCandidateCode' },
@@ -326,6 +383,7 @@ export const workflowMachine = setup({
           { guard: 'candidateCoded', actions: 'recordCandidateCode' },
           { guard: 'subtaskDone', actions: 'recordSubtask' },
           { guard: and(['mergeConflict', 'rebasesLeft']), actions: 'rebaseSubtask' },
+          { ...BACK_TO_GATE, guard: and(['mergeConflict', 'hasKeptPatch']) },
           { guard: 'mergeConflict', target: 'failed', actions: 'failConflict' },
           {
             guard: 'codeStepDone',
@@ -335,8 +393,10 @@ export const workflowMachine = setup({
         ],
         STEP_FAILED: [
           { guard: 'candidateCoded', actions: 'recordCandidateCode' },
+          { ...BACK_TO_GATE, guard: and(['codeStepFailed', 'hasKeptPatch']) },
           { guard: 'codeStepFailed', target: 'failed', actions: 'failWith' },
         ],
+        ...WHILE_REVISING,
       },
     },
     testing: {
@@ -356,13 +416,16 @@ export const workflowMachine = setup({
         STEP_DONE: [
           { guard: 'candidateTested', actions: 'recordCandidateTest' },
           // The tests cannot run here (the base commit fails the same way): no revision can fix that.
+          { ...BACK_TO_GATE, guard: and(['testsCannotRun', 'hasKeptPatch']) },
           { guard: 'testsCannotRun', target: 'failed', actions: 'failWith' },
           { guard: isStep('test'), target: 'reviewing' },
         ],
         STEP_FAILED: [
           { guard: 'candidateTested', actions: 'recordCandidateTest' },
+          { ...BACK_TO_GATE, guard: and([isStep('test'), 'hasKeptPatch']) },
           { guard: isStep('test'), target: 'failed', actions: 'failWith' },
         ],
+        ...WHILE_REVISING,
       },
     },
     reviewing: {
@@ -372,24 +435,30 @@ export const workflowMachine = setup({
           // With candidates the review step chose one and names its patch (copied to the attempt's patch id).
           { guard: 'approvedReview', target: 'approved', actions: 'reviewedPatch' },
           { guard: 'attemptsLeft', target: 'coding', actions: ['reviewedPatch', 'nextAttempt'] },
+          BACK_TO_GATE,
           { target: 'failed', actions: 'failWith' },
         ],
-        STEP_FAILED: { guard: isStep('review'), target: 'failed', actions: 'failWith' },
+        STEP_FAILED: [
+          { ...BACK_TO_GATE, guard: and([isStep('review'), 'hasKeptPatch']) },
+          { guard: isStep('review'), target: 'failed', actions: 'failWith' },
+        ],
+        ...WHILE_REVISING,
       },
     },
     approved: {
+      entry: 'clearRevisionFailed',
       always: [{ guard: 'autoApprove', target: 'integrating' }, { target: 'awaiting_approval' }],
     },
+    // The patch gate. Approvable: the patch that arrived here and the one kept from a change request. A change
+    // request needs attempts left (the gateway refuses it otherwise; a late one finds the task back here).
     awaiting_approval: {
+      entry: 'enterGate',
       on: {
-        APPROVED: { guard: 'isCurrentPatch', target: 'integrating' },
+        APPROVED: { guard: 'isApprovable', target: 'integrating', actions: 'takeApproved' },
         CHANGES_REQUESTED: [
-          { guard: ({ context, event }) => !currentPatch(context, event) },
-          { guard: 'attemptsLeft', target: 'coding', actions: 'nextAttempt' },
-          {
-            target: 'failed',
-            actions: assign({ reason: 'changes requested and the attempt budget is used up' }),
-          },
+          { guard: ({ context, event }) => !approvable(context, event) },
+          { guard: 'attemptsLeft', target: 'coding', actions: 'changesRequested' },
+          { target: 'awaiting_approval', reenter: true, actions: 'noAttemptLeft' },
         ],
       },
     },
@@ -462,6 +531,12 @@ export interface MergeConflict {
   files: string[];
 }
 
+function conflictReason(e: WorkflowEvent): string {
+  const c = conflictOf(e);
+  if (!c) return 'merge conflict';
+  return `subtask ${c.subtask} still conflicts with ${c.with.join(', ') || 'the others'} after ${MAX_REBASES} rebases${c.files.length ? ` (${c.files.join(', ')})` : ''}`;
+}
+
 function conflictOf(e: WorkflowEvent): MergeConflict | undefined {
   if (e.type !== 'STEP_DONE') return undefined;
   const c = e.data.conflict as Partial<MergeConflict> | undefined;
@@ -479,8 +554,20 @@ function dataOf(e: WorkflowEvent): Record<string, unknown> {
 function isStepDone(ctx: WorkflowContext, e: WorkflowEvent, kind: StepKind): boolean {
   return e.type === 'STEP_DONE' && e.kind === kind && e.attempt === ctx.attempt;
 }
-function currentPatch(ctx: WorkflowContext, e: WorkflowEvent): boolean {
-  return (e.type === 'APPROVED' || e.type === 'CHANGES_REQUESTED') && e.patchId === ctx.patchId;
+function approvable(ctx: WorkflowContext, e: WorkflowEvent): boolean {
+  return (
+    (e.type === 'APPROVED' || e.type === 'CHANGES_REQUESTED') &&
+    (e.patchId === ctx.patchId || e.patchId === ctx.keptPatchId)
+  );
+}
+
+/** Why a task fails on this event (or, with a kept patch, why its revision failed). */
+function failureReason(event: WorkflowEvent): string {
+  if (event.type === 'STEP_FAILED') return failedPartReason(event.part, event.reason);
+  if (event.type === 'BUDGET_EXCEEDED' || event.type === 'DEAD_LETTER' || event.type === 'BUDGET_STOPPED')
+    return event.reason;
+  if (event.type === 'STEP_DONE' && event.kind === 'test') return testsCannotRunReason(event.data);
+  return 'the reviewer kept asking for revisions and the attempt budget is used up';
 }
 
 export interface WorkflowInput {
@@ -599,4 +686,28 @@ export function currentStep(w: PersistedWorkflow): { kind: StepKind; attempt: nu
 export function statusOf(w: PersistedWorkflow): TaskStatus {
   if (w.value === 'approved') return 'awaiting_approval';
   return w.value as TaskStatus;
+}
+
+/** The states of a revision under way (its kept patch stays approvable; its failure returns to the gate). */
+const REVISING = new Set(['coding', 'testing', 'reviewing']);
+
+/**
+ * What a human may decide on now: at the gate, approve or ask changes on the patch that arrived there or the
+ * one kept from an earlier change request; while a revision asked at the gate runs, approve the kept patch.
+ */
+export function approvablePatches(w: PersistedWorkflow): { approve: string[]; requestChanges: string[] } {
+  const ctx = w.context as Partial<WorkflowContext>;
+  const kept = typeof ctx.keptPatchId === 'string' ? ctx.keptPatchId : undefined;
+  if (w.value === 'awaiting_approval' || w.value === 'approved') {
+    const ids = [ctx.patchId, kept].filter((p): p is string => typeof p === 'string');
+    const unique = [...new Set(ids)];
+    return { approve: unique, requestChanges: unique };
+  }
+  if (REVISING.has(w.value) && kept && !ctx.commit) return { approve: [kept], requestChanges: [] };
+  return { approve: [], requestChanges: [] };
+}
+
+/** Whether a change request at the gate can still start a revision. */
+export function attemptsLeft(w: PersistedWorkflow): boolean {
+  return Number(w.context.attempt ?? 0) < Number(w.context.maxAttempts ?? 0);
 }

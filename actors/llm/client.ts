@@ -220,7 +220,7 @@ export async function preflight(
 /** Where a config's calls go and what they cost (no secrets). */
 export function targetOf(cfg: ModelConfig): ModelTarget {
   return {
-    baseURL: cfg.replay ? 'replay (loopback)' : safeUrl(cfg.baseURL),
+    baseURL: cfg.local ? `local:${cfg.local.path}` : cfg.replay ? 'replay (loopback)' : safeUrl(cfg.baseURL),
     model: cfg.model,
     priceInPer1k: cfg.priceInPer1k,
     priceOutPer1k: cfg.priceOutPer1k,

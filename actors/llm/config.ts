@@ -1,7 +1,8 @@
 // Resolves the model settings of a role from the environment and an optional config object, and prices usage.
+import { basename, isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { ModelConfigError, safeUrl } from './errors.ts';
-import type { ModelConfig, TokenUsage } from './types.ts';
+import type { LocalModelSettings, ModelConfig, TokenUsage } from './types.ts';
 
 export const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 export const DEFAULT_MODEL = 'gpt-4o-mini';
@@ -41,7 +42,7 @@ const RoleSettings = z
 export const ModelConfigFile = z.record(z.string().regex(/^[a-z][a-z0-9]*$/), RoleSettings);
 export type ModelConfigFile = z.infer<typeof ModelConfigFile>;
 
-type Field = Exclude<keyof ModelConfig, 'replay'>;
+type Field = Exclude<keyof ModelConfig, 'replay' | 'local'>;
 const ENV_SUFFIX: Record<Field, string> = {
   baseURL: 'BASE_URL',
   apiKey: 'API_KEY',
@@ -127,8 +128,22 @@ export function resolveModelConfig(role: string, opts: ResolveOptions): ModelCon
     }
     cfg.replay = { dataset, repos };
     if (!pick('model')) cfg.model = 'replay';
+  } else if (provider === 'local') {
+    const path = (
+      env[`CODEMESH_${role.toUpperCase()}_LLM_MODEL_PATH`] ||
+      env.CODEMESH_LLM_MODEL_PATH ||
+      ''
+    ).trim();
+    if (!path || !isAbsolute(path))
+      throw new ModelConfigError(
+        'CODEMESH_LLM_PROVIDER=local needs CODEMESH_LLM_MODEL_PATH: the absolute path of a GGUF file',
+      );
+    cfg.local = { path, ...localTuning(env) };
+    if (!pick('model')) cfg.model = basename(path).replace(/\.gguf$/i, '');
+    cfg.priceInPer1k = pick('priceInPer1k') ?? 0;
+    cfg.priceOutPer1k = pick('priceOutPer1k') ?? 0;
   } else if (provider && provider !== 'openai') {
-    throw new ModelConfigError(`CODEMESH_LLM_PROVIDER takes openai or replay, not "${provider}"`);
+    throw new ModelConfigError(`CODEMESH_LLM_PROVIDER takes openai, replay or local, not "${provider}"`);
   }
   validateModelConfig(cfg);
   return cfg;
@@ -177,4 +192,31 @@ export function computeCostUsd(
   const usd =
     (usage.promptTokens * prices.priceInPer1k + usage.completionTokens * prices.priceOutPer1k) / 1000;
   return Math.round(usd * 1e9) / 1e9;
+}
+
+/**
+ * The embedded model's tuning from the environment: `CODEMESH_LOCAL_THREADS`, `CODEMESH_LOCAL_CONTEXT`,
+ * `CODEMESH_LOCAL_MAX_TOKENS`, `CODEMESH_LOCAL_TEMPERATURE`, `CODEMESH_LOCAL_SEED` (unset or invalid: defaults).
+ */
+export function localTuning(env: Record<string, string | undefined>): Omit<LocalModelSettings, 'path'> {
+  const num = (name: string, int: boolean): number | undefined => {
+    const raw = env[name]?.trim();
+    if (!raw) return undefined;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < 0 || (int && !Number.isInteger(n)))
+      throw new ModelConfigError(`${name} must be a non-negative ${int ? 'integer' : 'number'}`);
+    return n;
+  };
+  const out: Omit<LocalModelSettings, 'path'> = {};
+  const threads = num('CODEMESH_LOCAL_THREADS', true);
+  const contextSize = num('CODEMESH_LOCAL_CONTEXT', true);
+  const maxTokens = num('CODEMESH_LOCAL_MAX_TOKENS', true);
+  const temperature = num('CODEMESH_LOCAL_TEMPERATURE', false);
+  const seed = num('CODEMESH_LOCAL_SEED', true);
+  if (threads) out.threads = threads;
+  if (contextSize) out.contextSize = contextSize;
+  if (maxTokens) out.maxTokens = maxTokens;
+  if (temperature !== undefined) out.temperature = temperature;
+  if (seed !== undefined) out.seed = seed;
+  return out;
 }

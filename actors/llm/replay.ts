@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { diffSections } from '../runtime/git.ts';
 import { diffToEditBlocks, parseUnifiedDiff } from './replay-edits.ts';
 import { ModelConfigError } from './errors.ts';
 import { parseRoleMarker } from './types.ts';
@@ -228,13 +229,7 @@ async function replayEdits(c: ReplayCase): Promise<string> {
 
 /** The parts of a unified diff that touch the given paths (by their `diff --git` sections). */
 function onlyFiles(diff: string, paths: Set<string>): string {
-  const sections = diff.split(/^(?=diff --git )/m);
-  return sections
-    .filter((sec) => {
-      const m = /^diff --git a\/(\S+) b\/(\S+)/.exec(sec);
-      return m ? paths.has(m[2]!) || paths.has(m[1]!) : false;
-    })
-    .join('');
+  return diffSections(diff, (p) => paths.has(p));
 }
 
 /** A request the replay model cannot answer (400, not retried). */

@@ -29,6 +29,26 @@ export interface ModelConfig {
    * on first use, from a SWE-bench dataset (see actors/llm/replay.ts); `baseURL` is then ignored.
    */
   replay?: { dataset: string; repos: string };
+  /**
+   * `local` (CODEMESH_LLM_PROVIDER=local, or an org's `provider: "local"`): a GGUF file run in-process by
+   * node-llama-cpp (an opt-in install; see actors/llm/local.ts); `baseURL` and `apiKey` are then ignored.
+   */
+  local?: LocalModelSettings;
+}
+
+/** The embedded model's settings. */
+export interface LocalModelSettings {
+  /** Absolute path of the GGUF file. */
+  path: string;
+  /** Upper bound of the context window (default 8192; never above the model's own). */
+  contextSize?: number;
+  /** CPU threads per evaluation (default: node-llama-cpp's choice). */
+  threads?: number;
+  /** Answer tokens per call (default 2048). */
+  maxTokens?: number;
+  /** Sampling temperature (default 0: greedy). */
+  temperature?: number;
+  seed?: number;
 }
 
 /** A tool call as the model emits it. `arguments` is a JSON string the model wrote: parse it and check it. */
@@ -83,6 +103,11 @@ export interface ChatRequest {
   temperature?: number;
   /** Another model on the same endpoint for this call (a candidate's variant); prices stay the role's. */
   model?: string;
+  /**
+   * The JSON Schema the answer must match (with `responseFormat: 'json'`). The local model constrains its
+   * sampling to it with a grammar; OpenAI-compatible servers get `json_object` as before (the caller checks).
+   */
+  jsonSchema?: Record<string, unknown>;
   /** Aborting rejects the call at once with `ModelAbortedError`, also while waiting between retries. */
   signal?: AbortSignal;
 }

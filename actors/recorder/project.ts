@@ -234,12 +234,16 @@ export async function projectEvent(
     case 'approval.granted':
     case 'approval.changes_requested': {
       const pid = String(event.data.patchId ?? '');
+      // The board holds the patch's latest decision (a change request may be followed by an approval): the
+      // row follows it, whichever of the events is projected (or projected again) first.
       const a = pid ? (await board.get(keys.approval(pid), Approval))?.value : undefined;
-      if (a)
+      if (a) {
+        const row = { decision: a.decision, comment: a.comment, by: a.by, at: d(a.at) };
         await db
           .insert(approvals)
-          .values({ patchId: pid, taskId, decision: a.decision, comment: a.comment, by: a.by, at: d(a.at) })
-          .onConflictDoNothing();
+          .values({ patchId: pid, taskId, ...row })
+          .onConflictDoUpdate({ target: approvals.patchId, set: row });
+      }
       return;
     }
     case 'step.awarded':

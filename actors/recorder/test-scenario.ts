@@ -33,7 +33,10 @@ export async function seedTask(
     baseCommit: base,
     status: opts.status ?? 'awaiting_approval',
     attempt: 1,
-    workflow: { value: 'awaitingApproval', context: { attempt: 1, patchId: pid } },
+    workflow: {
+      value: opts.status ?? 'awaiting_approval',
+      context: { attempt: 1, maxAttempts: 3, approveMode: 'manual', patchId: pid, gate: 1 },
+    },
     createdAt: at,
     updatedAt: at,
   };

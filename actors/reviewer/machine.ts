@@ -25,16 +25,18 @@ export function enforceTests(verdict: ReviewVerdict, testRun: TestRun | undefine
       ...verdict,
       risks: [...verdict.risks, { level: 'high', note: `the tests could not run: ${testRun.reason ?? ''}` }],
     };
-  const blocks = outcome === 'regression' || outcome === 'timeout';
+  const blocks = outcome === 'regression' || outcome === 'timeout' || outcome === 'unreproduced';
   if (!blocks || verdict.decision === 'revise') return { ...verdict, risks: [...verdict.risks, ...envRisks] };
   const regressions =
     testRun.verdict?.regressions ?? testRun.tests.filter((t) => t.status === 'failed').map((t) => t.name);
   const why =
     outcome === 'timeout'
       ? `The tests ${testRun.reason ?? 'timed out'} with this patch.`
-      : regressions.length
-        ? `Regressions (passed before the patch, fail with it): ${regressions.join(', ')}.`
-        : `The tests fail with this patch: ${testRun.reason ?? `exit ${testRun.exitCode}`}.`;
+      : outcome === 'unreproduced'
+        ? `${testRun.reason ?? 'The tests the patch adds pass without its fix.'} Write a test that fails on the base commit and passes with the fix.`
+        : regressions.length
+          ? `Regressions (passed before the patch, fail with it): ${regressions.join(', ')}.`
+          : `The tests fail with this patch: ${testRun.reason ?? `exit ${testRun.exitCode}`}.`;
   return {
     ...verdict,
     decision: 'revise',
@@ -48,7 +50,9 @@ export function enforceTests(verdict: ReviewVerdict, testRun: TestRun | undefine
         note:
           outcome === 'timeout'
             ? 'the test run times out with this patch'
-            : 'the patch breaks tests that passed before',
+            : outcome === 'unreproduced'
+              ? 'no test shows that the patch fixes the issue'
+              : 'the patch breaks tests that passed before',
       },
     ],
   };

@@ -1,5 +1,6 @@
-// Asks a model for a JSON object of a given schema; an invalid answer goes back to the model with the reason.
-import type { z } from 'zod';
+// Asks a model for a JSON object of a given schema (sent along as JSON Schema, which the local model's grammar
+// enforces); an invalid answer goes back to the model with the reason.
+import { z } from 'zod';
 import type { ChatMessage } from '../llm/index.ts';
 import { callModel, extractJson } from './model-call.ts';
 import type { StepInput } from './types.ts';
@@ -18,11 +19,13 @@ export async function askJson<S extends z.ZodType>(
 ): Promise<{ value: z.infer<S>; messages: ChatMessage[] }> {
   const convo = [...messages];
   const maxTries = opts.maxTries ?? 3;
+  const jsonSchema = jsonSchemaOf(schema);
   let lastError = '';
   for (let i = 0; i < maxTries; i++) {
     const res = await callModel(input, role, {
       messages: convo,
       responseFormat: 'json',
+      ...(jsonSchema ? { jsonSchema } : {}),
       signal: opts.signal,
     });
     convo.push(res.message);
@@ -45,4 +48,13 @@ export async function askJson<S extends z.ZodType>(
 
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The schema as JSON Schema, for models that constrain their output to it (the local model); else none. */
+function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> | undefined {
+  try {
+    return z.toJSONSchema(schema, { unrepresentable: 'any' }) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
 }

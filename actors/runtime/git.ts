@@ -509,6 +509,17 @@ async function rmForce(dir: string): Promise<void> {
 }
 
 /** Applies a unified diff to a worktree; with `threeWay` it may merge onto a moved base. */
+/** The `diff --git` sections of a unified diff whose path (either side) passes `keep`, joined. */
+export function diffSections(diff: string, keep: (path: string) => boolean): string {
+  return diff
+    .split(/^(?=diff --git )/m)
+    .filter((sec) => {
+      const m = /^diff --git a\/(\S+) b\/(\S+)/.exec(sec);
+      return m ? keep(m[2]!) || keep(m[1]!) : false;
+    })
+    .join('');
+}
+
 export async function applyPatch(
   dir: string,
   diff: string,

@@ -1,7 +1,15 @@
 // One model call on behalf of a step — behind the endpoint's circuit breaker and the task's budget — with its
 // tokens and cost appended to the task's ledger.
 import type { Blackboard } from '../../blackboard/index.ts';
-import { type BreakerState, type CostEntry, CostLedger, keys, type Spend } from '../../schemas/index.ts';
+import {
+  type BreakerState,
+  type CostEntry,
+  CostLedger,
+  DEFAULT_ORG,
+  keys,
+  type QuotaReservation,
+  type Spend,
+} from '../../schemas/index.ts';
 import {
   type ChatRequest,
   type ChatResult,
@@ -12,6 +20,7 @@ import {
 import { isEndpointFailure, releaseProbe, reportCall, waitForEndpoint } from './breaker.ts';
 import { estimateCall, hardLimits, reserveBudget, settleBudget } from './budget.ts';
 import { DEFAULT_MODEL_GUARD, sleep } from './guard-options.ts';
+import { QuotaExceededError, reserveQuota, settleQuota } from './quota.ts';
 import type { StepInput } from './types.ts';
 
 /** Appends a cost entry to the task's ledger once (keyed by call id), under compare-and-set. */
@@ -57,8 +66,8 @@ export async function recordCost(input: StepInput, role: string, result: ChatRes
 
 /**
  * One model call of a step, guarded: it waits while its endpoint's circuit breaker is open, reserves its
- * spending on the task's budget (waiting at a soft limit, failing at a hard one), and is settled with the real
- * usage. An endpoint failure is reported to the breaker and the call tried again, until the task's wall-time
+ * spending on the task's budget (waiting at a soft limit, failing at a hard one) and on its org's daily quota
+ * (failing with `QuotaExceededError` when it would pass it), and is settled with the real usage. An endpoint failure is reported to the breaker and the call tried again, until the task's wall-time
  * budget (else `maxWaitMs`) runs out: a flapping endpoint makes tasks wait, not fail.
  */
 export async function callModel(
@@ -144,19 +153,43 @@ async function guardedCall(
   const guard = input.deps.modelGuard ?? DEFAULT_MODEL_GUARD;
   const { board } = input.mesh;
   const reservation = await reserveBudget(input, role, estimate, guard, req.signal);
+  // The org's daily quota after the task's budget: a call paused at the budget gate holds none of it.
+  const org = input.task.orgId ?? DEFAULT_ORG;
+  let quota: QuotaReservation | undefined;
+  try {
+    quota = await reserveQuota(board, org, estimate, {
+      now: input.deps.now(),
+      ttlMs: guard.reservationTtlMs,
+      holder: `${input.task.id}:${role}`,
+    });
+  } catch (err) {
+    await settleBudget(board, input.task.id, reservation, undefined);
+    if (err instanceof QuotaExceededError)
+      await input.deps.emit({
+        id: `${input.task.id}:quota-exceeded`,
+        taskId: input.task.id,
+        type: 'quota.exceeded',
+        step: { kind: input.kind, attempt: input.attempt, round: input.round },
+        data: { reason: err.message, role, ...err.detail },
+      });
+    throw err;
+  }
   let result: ChatResult;
   try {
     result = await client.chat({ ...req, role, taskId: input.task.id });
   } catch (err) {
     await settleBudget(board, input.task.id, reservation, undefined);
+    if (quota) await settleQuota(board, org, quota, undefined);
     if (!isEndpointFailure(err) || req.signal?.aborted) throw err;
     return { retry: err };
   }
-  await settleBudget(board, input.task.id, reservation, {
+  const spent = {
     tokens: result.usage.promptTokens + result.usage.completionTokens,
     usd: result.costUsd,
     calls: 1,
-  });
+  };
+  await settleBudget(board, input.task.id, reservation, spent);
+  if (quota) await settleQuota(board, org, quota, spent);
   return { result };
 }
 

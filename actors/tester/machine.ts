@@ -17,12 +17,14 @@ import {
 } from '../../schemas/index.ts';
 import { StepFailure } from '../runtime/ask-json.ts';
 import { markCandidate } from '../runtime/candidate-record.ts';
-import { applyPatch } from '../runtime/git.ts';
+import { applyPatch, diffSections } from '../runtime/git.ts';
 import { oneEffectMachine } from '../runtime/step-machine.ts';
 import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts';
 import { addOwnedWorktree, removeOwnedWorktree } from '../runtime/worktrees.ts';
 import { relocatePlan, rerunPlan } from './rerun.ts';
+import { isTestFile } from './detect.ts';
 import { planTests as planSelectedTests } from './plan.ts';
+import { addedTests } from './select.ts';
 
 import { type ParsedRun, parseRunnerOutput, prepareReport } from './runners.ts';
 import type { TestPlan } from './types.ts';
@@ -30,9 +32,11 @@ import {
   decide,
   formatSeconds,
   type RerunStatus,
+  joinVerdicts,
   type RunSummary,
   rerunCandidates,
   runProblem,
+  type Verdict,
 } from './verdict.ts';
 
 const LOG_CAP = 256 * 1024;
@@ -98,6 +102,16 @@ interface RunContext {
   input: StepInput;
   signal: AbortSignal;
   timeoutMs: number;
+  /**
+   * The patch's changes to tests (test files and files under test directories), applied to the base
+   * commit's worktree: the base run is the base code with the patch's tests, as SWE-bench runs it.
+   */
+  testDiff: string;
+}
+
+/** A path of the tests: a test file, or anything under a test directory (fixtures, test apps, conftest). */
+export function isTestPath(file: string): boolean {
+  return isTestFile(file) || /(^|\/)(tests?|testing|__tests__)\//.test(file);
 }
 
 interface Executed {
@@ -171,6 +185,7 @@ async function baseline(
         portable.command,
         portable.env ?? {},
         portable.setup,
+        ...(ctx.testDiff ? [hashKey(ctx.testDiff)] : []),
       ]),
     ),
   );
@@ -185,6 +200,7 @@ async function baseline(
   const baseWt = `${wt}-base`;
   await addOwnedWorktree(deps.dataDir, task.repoPath, baseWt, task.baseCommit);
   try {
+    if (ctx.testDiff) await applyPatch(baseWt, ctx.testDiff);
     const ex = await execute(relocatePlan(plan, wt, baseWt), baseWt, ctx);
     await writeFile(
       join(deps.dataDir, 'logs', `${stepId}-base.log`),
@@ -256,6 +272,113 @@ async function rerun(
   return { reruns, log: lines.join('\n') };
 }
 
+/** What one stage of a test step found: its runs on the base and the patched tree, re-runs and verdict. */
+interface StageResult {
+  plan: TestPlan;
+  base?: { run: RunSummary; summary: BaselineSummary };
+  patched: Executed;
+  /** The flaky check's log section, when tests were re-run. */
+  again?: string;
+  decided: Verdict;
+}
+
+/** The selection narrowed to one of its stages. */
+function stagePlan(plan: TestPlan, stage: 'primary' | 'rest'): TestPlan {
+  const { primary, rest, ...whole } = plan;
+  const part = stage === 'primary' ? primary : rest;
+  return part ? { ...whole, ...part } : plan;
+}
+
+/** Runs a plan on the base commit (when not cached) and the patched tree in parallel, re-runs, decides. */
+async function runStage(
+  plan: TestPlan,
+  wt: string,
+  ctx: RunContext,
+  nothingToRun: boolean,
+  added?: readonly string[],
+): Promise<StageResult> {
+  const [baseRes, patchedRes] = await Promise.allSettled([
+    nothingToRun ? undefined : baseline(plan, wt, ctx),
+    execute(plan, wt, ctx),
+  ]);
+  if (patchedRes.status === 'rejected') throw patchedRes.reason;
+  if (baseRes.status === 'rejected') throw baseRes.reason;
+  const base = baseRes.value;
+  const patched = patchedRes.value;
+  const { timeoutMs } = ctx;
+  const candidates = runProblem(patched.summary, timeoutMs)
+    ? []
+    : rerunCandidates(base?.run, patched.summary, timeoutMs, added);
+  const again =
+    candidates.length > 0 && candidates.length <= MAX_RERUN_CANDIDATES
+      ? await rerun(plan, wt, candidates, ctx)
+      : undefined;
+  const decided = decide({
+    ...(base ? { base: base.run } : {}),
+    patched: patched.summary,
+    ...(again ? { reruns: again.reruns } : {}),
+    timeoutMs,
+    noRunner: nothingToRun,
+    ...(added ? { added } : {}),
+  });
+  return { plan, ...(base ? { base } : {}), patched, ...(again ? { again: again.log } : {}), decided };
+}
+
+/** Both stages as one test run: every test, both baselines, both logs, one verdict. */
+function joinStages(whole: TestPlan, a: StageResult, b: StageResult): StageResult {
+  const sum = (x: ParsedRun['counts'], y: ParsedRun['counts']) => ({
+    passed: x.passed + y.passed,
+    failed: x.failed + y.failed,
+    skipped: x.skipped + y.skipped,
+  });
+  const pa = a.patched;
+  const pb = b.patched;
+  const patched: Executed = {
+    summary: {
+      tests: [...pa.summary.tests, ...pb.summary.tests],
+      exitCode: pb.summary.exitCode || pa.summary.exitCode,
+      timedOut: false,
+    },
+    parsed: {
+      tests: [...pa.parsed.tests, ...pb.parsed.tests],
+      counts: sum(pa.parsed.counts, pb.parsed.counts),
+    },
+    stdout: `${pa.stdout}\n--- codemesh: related test files ---\n${pb.stdout}`,
+    stderr: `${pa.stderr}\n--- codemesh: related test files ---\n${pb.stderr}`,
+    durationMs: pa.durationMs + pb.durationMs,
+  };
+  const ba = a.base?.summary;
+  const bb = b.base?.summary;
+  const base =
+    a.base && ba && bb && b.base
+      ? {
+          run: {
+            tests: [...a.base.run.tests, ...b.base.run.tests],
+            exitCode: b.base.run.exitCode || a.base.run.exitCode,
+            timedOut: false,
+          },
+          summary: {
+            ...(ba.key ? { key: ba.key } : {}),
+            commit: ba.commit,
+            cached: ba.cached && bb.cached,
+            exitCode: bb.exitCode || ba.exitCode,
+            timedOut: ba.timedOut || bb.timedOut,
+            counts: sum(ba.counts, bb.counts),
+            ...(ba.problem || bb.problem ? { problem: ba.problem ?? bb.problem } : {}),
+            durationMs: ba.durationMs + bb.durationMs,
+          },
+        }
+      : undefined;
+  const again = [a.again, b.again].filter(Boolean).join('\n');
+  return {
+    plan: whole,
+    ...(base ? { base } : {}),
+    patched,
+    ...(again ? { again } : {}),
+    decided: joinVerdicts(a.decided, b.decided),
+  };
+}
+
 async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutput> {
   const { task, mesh, deps, attempt } = input;
   // Candidate i of k: its own patch and test run (`c<i>`); the choice among them is the review step's.
@@ -271,51 +394,55 @@ async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutp
     const selected = await planTests(wt, input, patch);
     const timeoutMs = selected.timeoutMs;
     const nothingToRun = selected.command.length === 0;
-    const ctx: RunContext = { input, signal, timeoutMs };
+    const ctx: RunContext = { input, signal, timeoutMs, testDiff: diffSections(patch.diff, isTestPath) };
+    // The reproduction check: the test functions the patch adds, judged in the first stage (they are there).
+    const added = [...addedTests(patch.diff, undefined).values()].flat();
     const started = deps.now();
-    // The base run (when not cached) and the patched run go in parallel, each in its own worktree.
-    const both = async (p: TestPlan) => {
-      const [baseRes, patchedRes] = await Promise.allSettled([
-        nothingToRun ? undefined : baseline(p, wt, ctx),
-        execute(p, wt, ctx),
-      ]);
-      if (patchedRes.status === 'rejected') throw patchedRes.reason;
-      if (baseRes.status === 'rejected') throw baseRes.reason;
-      return { base: baseRes.value, patched: patchedRes.value };
-    };
-    let plan = selected;
-    let { base, patched } = await both(plan);
-    // The related regression files did not finish in time: the verdict rests on the tests the issue names and
-    // the patch touches, run again alone, and says so (a slow regression set must not sink the task).
-    let narrowed: string | undefined;
-    if (patched.summary.timedOut && selected.primary && !signal.aborted) {
-      const left = selected.selected.length - selected.primary.selected.length;
-      narrowed =
-        `the whole selection (${selected.selected.length} test files) timed out after ${formatSeconds(timeoutMs)}; ` +
-        `the verdict rests on the ${selected.primary.selected.length} the issue names or the patch touches, ` +
-        `run alone (${left} related file(s) unchecked)`;
-      plan = { ...selected, ...selected.primary, why: [...selected.why, narrowed] };
-      ({ base, patched } = await both(plan));
+    // A candidate's events name its part (`c<i>`): the conductor and the feed tell candidates apart by it.
+    const step = { kind: 'test' as const, attempt, ...(input.part ? { part: input.part } : {}) };
+    const judge = (p: TestPlan, withAdded?: readonly string[]) =>
+      runStage(p, wt, ctx, nothingToRun, withAdded);
+    const staged = selected.primary && selected.rest ? selected : undefined;
+    const first = await judge(staged ? stagePlan(selected, 'primary') : selected, added);
+    let result: StageResult = first;
+    // Two stages: the tests the issue names and the patch touches decide first; the related regression
+    // files run only when those pass, and their verdict joins the first one.
+    let note: string | undefined;
+    if (staged?.primary && staged.rest && !signal.aborted) {
+      const nRest = staged.rest.selected.length;
+      const nPrimary = staged.primary.selected.length;
+      if (!first.decided.passed) {
+        note = `the ${nRest} related test file(s) did not run: the ${nPrimary} the issue names or the patch touches already decide`;
+      } else {
+        await deps.emit({
+          id: `${input.stepId}:test.primary`,
+          taskId: task.id,
+          type: 'test.primary',
+          step,
+          data: {
+            passed: first.decided.passed,
+            outcome: first.decided.outcome,
+            reason: first.decided.reason,
+            counts: first.patched.parsed.counts,
+            files: nPrimary,
+            pending: nRest,
+          },
+        });
+        const second = await judge(stagePlan(selected, 'rest'));
+        const v2 = second.decided;
+        if (v2.outcome === 'timeout' || (v2.outcome === 'env_error' && v2.envFault)) {
+          note =
+            `the ${nRest} related test file(s) ${v2.outcome === 'timeout' ? `did not finish within ${formatSeconds(timeoutMs)}` : `could not run (${v2.reason})`}; ` +
+            `the verdict rests on the ${nPrimary} the issue names or the patch touches`;
+        } else result = joinStages(selected, first, second);
+      }
     }
-    const candidates = runProblem(patched.summary, timeoutMs)
-      ? []
-      : rerunCandidates(base?.run, patched.summary, timeoutMs);
-    const again =
-      candidates.length > 0 && candidates.length <= MAX_RERUN_CANDIDATES
-        ? await rerun(plan, wt, candidates, ctx)
-        : undefined;
-    const decided = decide({
-      ...(base ? { base: base.run } : {}),
-      patched: patched.summary,
-      ...(again ? { reruns: again.reruns } : {}),
-      timeoutMs,
-      noRunner: nothingToRun,
-    });
-    const v = narrowed ? { ...decided, reason: `${decided.reason} (${narrowed})` } : decided;
+    const { plan, base, patched, again } = result;
+    const v = note ? { ...result.decided, reason: `${result.decided.reason} (${note})` } : result.decided;
     const log = [
-      ...(narrowed ? [`--- codemesh: ${narrowed} ---`] : []),
+      ...(note ? [`--- codemesh: ${note} ---`] : []),
       `${patched.stdout}\n--- stderr ---\n${patched.stderr}`,
-      ...(again ? [`--- codemesh: flaky check ---\n${again.log}`] : []),
+      ...(again ? [`--- codemesh: flaky check ---\n${again}`] : []),
     ]
       .join('\n')
       .slice(-LOG_CAP);
@@ -356,7 +483,6 @@ async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutp
         (a, b) => a.id === b.id,
       )
     ).entry.value;
-    const step = { kind: 'test' as const, attempt, ...(input.part ? { part: input.part } : {}) };
     if (stored.quarantine?.length) {
       await deps.emit({
         id: `${input.stepId}:test.flaky`,

@@ -105,12 +105,17 @@ export async function planTests(input: PlanTestsInput): Promise<TestPlan> {
       selected: sel.files,
       labels: sel.labels,
       command: [...base, ...sel.labels],
-      ...(sel.primaryLabels
+      ...(sel.primaryLabels && sel.restLabels
         ? {
             primary: {
               selected: sel.files.slice(0, sel.primary),
               labels: sel.primaryLabels,
               command: [...base, ...sel.primaryLabels],
+            },
+            rest: {
+              selected: sel.files.slice(sel.primary),
+              labels: sel.restLabels,
+              command: [...base, ...sel.restLabels],
             },
           }
         : {}),

@@ -47,6 +47,8 @@ export interface Selection {
   primary: number;
   /** Labels of the primary files alone, when related files were added after them. */
   primaryLabels?: string[];
+  /** Labels of the related files that the primary labels do not already run (with `primaryLabels`). */
+  restLabels?: string[];
   why: string[];
 }
 
@@ -155,17 +157,27 @@ export async function selectTests(input: SelectInput): Promise<Selection> {
     primary: nPrimary,
     // With related files too: the narrower run to fall back on when the whole selection does not finish.
     ...(nPrimary > 0 && nPrimary < files.length
-      ? {
-          primaryLabels: labelsFor(
-            input.kind,
-            files.slice(0, nPrimary),
-            input.changedFiles,
-            input.packageDir,
-          ),
-        }
+      ? stages(input, files.slice(0, nPrimary), files.slice(nPrimary))
       : {}),
     why,
   };
+}
+
+/**
+ * The selection in two stages: the primary files' labels (run first: the first verdict) and the related
+ * files' labels that the first stage does not already run (the regression set, run after it).
+ */
+function stages(
+  input: SelectInput,
+  primary: string[],
+  related: string[],
+): Pick<Selection, 'primaryLabels' | 'restLabels'> {
+  const primaryLabels = labelsFor(input.kind, primary, input.changedFiles, input.packageDir);
+  const first = new Set(primaryLabels);
+  const rest = labelsFor(input.kind, related, input.changedFiles, input.packageDir).filter(
+    (l) => !first.has(l),
+  );
+  return { primaryLabels, ...(rest.length > 0 ? { restLabels: rest } : {}) };
 }
 
 /** Runner arguments for the chosen test files. */
@@ -283,7 +295,7 @@ function moduleToFile(label: string, tests: string[], kind: RunnerKind): string 
 }
 
 /** Files and test functions the patch adds (`+def test_x`, `+func TestX`, `+it('...')`). */
-function addedTests(diff: string, lang: Language | undefined): Map<string, string[]> {
+export function addedTests(diff: string, lang: Language | undefined): Map<string, string[]> {
   const out = new Map<string, string[]>();
   let file: string | undefined;
   for (const line of diff.split('\n')) {

@@ -1,6 +1,6 @@
 // The test step against a real blackboard and git, with a scripted sandbox: which runs happen (base run
 // cached, re-runs), what is stored, and that a stopped step stores nothing and leaves no worktree behind.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -269,9 +269,12 @@ describe('the test step', () => {
     });
   });
 
-  it('when the whole selection times out, re-runs the tests the patch touches alone and decides on them', async () => {
+  /**
+   * A repository with a related test file (it imports the changed module) besides calc's own tests, and a
+   * patch that fixes subtract and touches test_calc.py (a primary test): a selection in two stages.
+   */
+  async function stagedTask(): Promise<TaskRecord> {
     const task = await newTask();
-    // A related test file (it imports the changed module) that never finishes in time.
     writeFileSync(
       join(repo, 'test_ops.py'),
       'from calc import add\n\n\ndef test_ops():\n    assert add(1, 1) == 2\n',
@@ -280,7 +283,6 @@ describe('the test step', () => {
     git(repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'ops tests');
     base = git(repo, 'rev-parse', 'HEAD');
     const t = TaskRecord.parse({ ...task, baseCommit: base });
-    // The patch fixes subtract and changes its test file (a primary test).
     writeFileSync(
       join(repo, 'calc.py'),
       'def add(a, b):\n    return a + b\n\n\ndef subtract(a, b):\n    return a - b\n',
@@ -302,27 +304,204 @@ describe('the test step', () => {
       stats: { additions: 2, deletions: 1 },
       createdAt: new Date().toISOString(),
     });
-    const jobs: string[] = [];
-    const d = deps(async (job) => {
+    return t;
+  }
+
+  /** A sandbox for stagedTask: `primary` answers test_calc's run, `related` test_ops's (undefined: timeout). */
+  function stagedSandbox(
+    jobs: string[],
+    primary: (onBase: boolean) => Outcomes,
+    related: ((onBase: boolean) => Outcomes) | undefined,
+  ) {
+    return async (job: SandboxJob) => {
       const onBase = job.workDir.endsWith('-base');
-      const all = job.command.some((a) => a.includes('test_ops.py'));
-      jobs.push(`${onBase ? 'base' : 'patched'}:${all ? 'all' : 'primary'}`);
-      if (all) return ok({ exitCode: null, signal: 'SIGKILL', timedOut: true });
-      junit(job, {
-        'test_calc::test_add': 'passed',
-        'test_calc::test_subtract': onBase ? 'failed' : 'passed',
-      });
+      const ops = job.command.some((a) => a.includes('test_ops.py'));
+      const calc = job.command.some((a) => a.includes('test_calc.py'));
+      jobs.push(`${onBase ? 'base' : 'patched'}:${ops && calc ? 'all' : ops ? 'related' : 'primary'}`);
+      const answer = ops ? related : primary;
+      if (!answer) return ok({ exitCode: null, signal: 'SIGKILL', timedOut: true });
+      junit(job, answer(onBase));
       return ok();
-    }, []);
+    };
+  }
+
+  it('runs the tests the patch touches first, then the related files, and joins both in one verdict', async () => {
+    const t = await stagedTask();
+    const jobs: string[] = [];
+    const events: TaskEventInput[] = [];
+    const d = deps(
+      stagedSandbox(
+        jobs,
+        (onBase) => ({
+          'test_calc::test_add': 'passed',
+          'test_calc::test_subtract': onBase ? 'failed' : 'passed',
+        }),
+        (onBase) => ({ 'test_ops::test_ops': onBase ? 'passed' : 'failed' }),
+      ),
+      events,
+    );
+    const out = await runStep(step(t, 1, d));
+    // test_ops passed on the base and fails with the patch on every re-run: a regression of the second stage.
+    expect(out).toMatchObject({ ok: true, data: { outcome: 'regression', passed: false } });
+    expect(jobs.slice(0, 2).sort()).toEqual(['base:primary', 'patched:primary']);
+    expect(jobs.slice(2, 4).sort()).toEqual(['base:related', 'patched:related']);
+    expect(jobs).not.toContain('patched:all');
+    const run = (await mesh.board.get(keys.testrun(t.id, 1), TestRun))!.value;
+    expect(run.verdict?.fixed).toEqual(['test_calc::test_subtract']);
+    expect(run.verdict?.regressions).toEqual(['test_ops::test_ops']);
+    expect(run.tests.map((x) => x.name).sort()).toEqual([
+      'test_calc::test_add',
+      'test_calc::test_subtract',
+      'test_ops::test_ops',
+    ]);
+    expect(run.reason).toMatch(/^related tests: 1 regression: test_ops::test_ops/);
+    // The first verdict was published before the related files ran, and said they were pending.
+    const first = events.find((e) => e.type === 'test.primary');
+    expect(first?.data).toMatchObject({ passed: true, outcome: 'pass', files: 1, pending: 1 });
+    expect(events.findIndex((e) => e.type === 'test.primary')).toBeLessThan(
+      events.findIndex((e) => e.type === 'test.completed'),
+    );
+  });
+
+  it('does not run the related files when the tests the patch touches already fail', async () => {
+    const t = await stagedTask();
+    const jobs: string[] = [];
+    const events: TaskEventInput[] = [];
+    const d = deps(
+      stagedSandbox(
+        jobs,
+        () => ({ 'test_calc::test_add': 'passed', 'test_calc::test_subtract': 'failed' }),
+        () => ({ 'test_ops::test_ops': 'passed' }),
+      ),
+      events,
+    );
+    const out = await runStep(step(t, 1, d));
+    expect(out).toMatchObject({ ok: true, data: { passed: true } });
+    // Still failing on both sides is not blocking; but a regression in the first stage must stop the second.
+    const t2 = await stagedTask();
+    const jobs2: string[] = [];
+    const d2 = deps(
+      stagedSandbox(
+        jobs2,
+        (onBase) => ({
+          'test_calc::test_add': onBase ? 'passed' : 'failed',
+          'test_calc::test_subtract': 'passed',
+        }),
+        () => ({ 'test_ops::test_ops': 'passed' }),
+      ),
+      events,
+    );
+    const out2 = await runStep(step(t2, 1, d2));
+    expect(out2).toMatchObject({ ok: true, data: { outcome: 'regression', passed: false } });
+    expect(jobs2.filter((j) => j.endsWith(':related'))).toEqual([]);
+    const run = (await mesh.board.get(keys.testrun(t2.id, 1), TestRun))!.value;
+    expect(run.reason).toMatch(
+      /the 1 related test file\(s\) did not run: the 1 the issue names or the patch touches already decide/,
+    );
+    expect(events.filter((e) => e.taskId === t2.id && e.type === 'test.primary')).toEqual([]);
+  });
+
+  it('when the related files time out, the verdict rests on the tests the patch touches and says so', async () => {
+    const t = await stagedTask();
+    const jobs: string[] = [];
+    const d = deps(
+      stagedSandbox(
+        jobs,
+        (onBase) => ({
+          'test_calc::test_add': 'passed',
+          'test_calc::test_subtract': onBase ? 'failed' : 'passed',
+        }),
+        undefined,
+      ),
+      [],
+    );
     const out = await runStep(step(t, 1, d));
     expect(out).toMatchObject({ ok: true, data: { outcome: 'pass', passed: true } });
-    expect(jobs.sort()).toEqual(['base:all', 'base:primary', 'patched:all', 'patched:primary']);
+    expect(jobs.sort()).toEqual(['base:primary', 'base:related', 'patched:primary', 'patched:related']);
     const run = (await mesh.board.get(keys.testrun(t.id, 1), TestRun))!.value;
     expect(run.command.join(' ')).not.toContain('test_ops.py');
     expect(run.verdict?.fixed).toEqual(['test_calc::test_subtract']);
     expect(run.reason).toMatch(
-      /the whole selection \(2 test files\) timed out after .*run alone \(1 related file\(s\) unchecked\)/,
+      /the 1 related test file\(s\) did not finish within 1s; the verdict rests on the 1 the issue names or the patch touches/,
     );
+  });
+
+  /** A patch that fixes subtract and adds `test_subtract_negative` to test_calc.py. */
+  async function putPatchWithTest(task: TaskRecord): Promise<void> {
+    writeFileSync(
+      join(repo, 'calc.py'),
+      'def add(a, b):\n    return a + b\n\n\ndef subtract(a, b):\n    return a - b\n',
+    );
+    writeFileSync(
+      join(repo, 'test_calc.py'),
+      `${git(repo, 'show', 'HEAD:test_calc.py')}\n\ndef test_subtract_negative():\n    assert subtract(1, 3) == -2\n`,
+    );
+    const diff = `${git(repo, 'diff')}\n`;
+    git(repo, 'checkout', '--', '.');
+    await mesh.board.putOnce(keys.patch(patchId(task.id, 1)), Patch, {
+      id: patchId(task.id, 1),
+      taskId: task.id,
+      attempt: 1,
+      baseCommit: base,
+      diff,
+      files: ['calc.py', 'test_calc.py'],
+      summary: 'fix with a test',
+      stats: { additions: 4, deletions: 1 },
+      createdAt: new Date().toISOString(),
+    });
+  }
+
+  /** A sandbox where the added test has `onBase` status without the fix; it records what the base tree held. */
+  function reproSandbox(onBase: 'passed' | 'failed', withFix: 'passed' | 'failed', seen: string[]) {
+    return async (job: SandboxJob) => {
+      const isBase = job.workDir.endsWith('-base');
+      if (isBase) seen.push(readFileSync(join(job.workDir, 'test_calc.py'), 'utf8'));
+      junit(job, {
+        'test_calc::test_add': 'passed',
+        'test_calc::test_subtract': 'passed',
+        'test_calc::test_subtract_negative': isBase ? onBase : withFix,
+      });
+      return ok({ exitCode: (isBase ? onBase : withFix) === 'failed' ? 1 : 0 });
+    };
+  }
+
+  it('rejects a reproduction test that passes on the base commit (with the patch tests, without its fix)', async () => {
+    const task = await newTask();
+    await putPatchWithTest(task);
+    const seen: string[] = [];
+    const out = await runStep(step(task, 1, deps(reproSandbox('passed', 'passed', seen), [])));
+    expect(out).toMatchObject({ ok: true, data: { outcome: 'unreproduced', passed: false } });
+    // The base run ran the base code with the patch's test changes: the added test was there.
+    expect(seen[0]).toContain('def test_subtract_negative');
+    const run = (await mesh.board.get(keys.testrun(task.id, 1), TestRun))!.value;
+    expect(run.verdict?.reproduction).toEqual({
+      status: 'rejected',
+      added: ['test_subtract_negative'],
+      reproduced: [],
+      passOnBase: ['test_calc::test_subtract_negative'],
+    });
+    expect(run.reason).toMatch(
+      /the 1 test the patch adds pass without its fix too: it does not reproduce the issue/,
+    );
+  });
+
+  it('accepts a reproduction test that fails without the fix and passes with it; one failing with the fix blocks', async () => {
+    const task = await newTask();
+    await putPatchWithTest(task);
+    const out = await runStep(step(task, 1, deps(reproSandbox('failed', 'passed', []), [])));
+    expect(out).toMatchObject({ ok: true, data: { outcome: 'pass', passed: true } });
+    const run = (await mesh.board.get(keys.testrun(task.id, 1), TestRun))!.value;
+    expect(run.verdict?.reproduction?.status).toBe('confirmed');
+    expect(run.verdict?.fixed).toEqual(['test_calc::test_subtract_negative']);
+
+    // The added test fails with the fix as well: not a pre-existing failure, it blocks.
+    const t2 = await newTask();
+    await putPatchWithTest(t2);
+    const out2 = await runStep(step(t2, 1, deps(reproSandbox('failed', 'failed', []), [])));
+    expect(out2).toMatchObject({ ok: true, data: { outcome: 'regression', passed: false } });
+    const run2 = (await mesh.board.get(keys.testrun(t2.id, 1), TestRun))!.value;
+    expect(run2.verdict?.regressions).toEqual(['test_calc::test_subtract_negative']);
+    expect(run2.verdict?.stillFailing).toEqual([]);
   });
 
   it('a step stopped mid-run stores no result and removes its worktrees', async () => {

@@ -22,6 +22,13 @@ export interface RunnerPlan {
   env?: Record<string, string>;
 }
 
+/** One stage of a selection: its files, their runner labels and the command that runs them. */
+export interface TestStage {
+  selected: string[];
+  labels: string[];
+  command: string[];
+}
+
 /** What `planTests` returns: everything the sandbox needs to run the selected tests, and why. */
 export interface TestPlan extends RunnerPlan {
   env: Record<string, string>;
@@ -34,10 +41,12 @@ export interface TestPlan extends RunnerPlan {
   /** The runner arguments appended to the base command for them (node ids, labels, packages). */
   labels: string[];
   /**
-   * The same run narrowed to the tests the issue names and the patch touches (no related regression files):
-   * what runs when the whole selection does not finish in time.
+   * The selection in two stages, when related regression files were added to the tests the issue names and
+   * the patch touches: `primary` (those alone) runs first and gives the first verdict; `rest` (the related
+   * files) runs only when the primary tests pass. Together they run exactly `selected`.
    */
-  primary?: { selected: string[]; labels: string[]; command: string[] };
+  primary?: TestStage;
+  rest?: TestStage;
   /** Human-readable reasons: the runner, the environment, each selected file. */
   why: string[];
   /** Host paths the command needs visible read-only in the sandbox (besides the work tree). */

@@ -1,7 +1,7 @@
 // The verdict of a test step: the patched run compared test by test with the same tests on the base commit
 // (fixed, regressions, pre-existing failures, new and missing tests, flaky tests, environment errors), and
 // the outcome that decides whether the patch is blocked. Pure: the tester's machine does the running.
-import type { FlakyRecord, TestOutcome, TestVerdict } from '../../schemas/index.ts';
+import type { FlakyRecord, Reproduction, TestOutcome, TestVerdict } from '../../schemas/index.ts';
 
 export type TestStatus = 'passed' | 'failed' | 'skipped';
 /** What one re-run said about one test; `absent` when the re-run did not report it. */
@@ -32,6 +32,11 @@ export interface VerdictInput {
   timeoutMs: number;
   /** The repository has no test runner. */
   noRunner?: boolean;
+  /**
+   * Test functions the patch adds. The base run then had the patch's test changes applied: these must fail
+   * (or not load) there and pass with the fix, and failing with the fix they block.
+   */
+  added?: readonly string[];
 }
 
 export interface Verdict {
@@ -88,17 +93,39 @@ export function runProblem(run: RunSummary, timeoutMs: number): RunProblem | und
  * Tests worth re-running to tell a regression from a flaky test: failing with the patch while they passed
  * (or did not exist) on the base. With no usable baseline, every failing test.
  */
-export function rerunCandidates(base: RunSummary | undefined, patched: RunSummary, timeoutMs = 0): string[] {
+export function rerunCandidates(
+  base: RunSummary | undefined,
+  patched: RunSummary,
+  timeoutMs = 0,
+  added: readonly string[] = [],
+): string[] {
   const baseTests = usableBase(base, timeoutMs);
   return patched.tests
-    .filter((t) => t.status === 'failed' && baseTests?.get(t.name)?.status !== 'failed')
+    .filter(
+      (t) => t.status === 'failed' && (baseTests?.get(t.name)?.status !== 'failed' || isAdded(t.name, added)),
+    )
     .map((t) => t.name);
+}
+
+/**
+ * Whether a test (a runner's TestCase name) is one of these test functions: `mod::test_x`,
+ * `mod::test_x[param]`, `pkg::TestX/sub`, `file > describe > title`.
+ */
+export function isAdded(name: string, added: readonly string[]): boolean {
+  return added.some(
+    (fn) =>
+      name.endsWith(`::${fn}`) ||
+      name.includes(`::${fn}[`) ||
+      name.includes(`::${fn}/`) ||
+      name.endsWith(` > ${fn}`),
+  );
 }
 
 /** Compares the runs and decides. */
 export function decide(input: VerdictInput): Verdict {
   const { patched, timeoutMs } = input;
   const reruns = input.reruns ?? new Map<string, readonly RerunStatus[]>();
+  const added = input.added ?? [];
   const baseTests = usableBase(input.base, timeoutMs);
   const verdict: TestVerdict = {
     fixed: [],
@@ -128,7 +155,8 @@ export function decide(input: VerdictInput): Verdict {
         message: envLine(t.message),
         onBase: b?.status === 'failed',
       });
-    if (b?.status === 'failed') {
+    // A test the patch adds fails with its own fix: never a pre-existing failure.
+    if (b?.status === 'failed' && !isAdded(t.name, added)) {
       verdict.stillFailing.push(t.name);
       continue;
     }
@@ -148,6 +176,7 @@ export function decide(input: VerdictInput): Verdict {
 
   const pProblem = input.noRunner ? undefined : runProblem(patched, timeoutMs);
   const bProblem = input.base ? runProblem(input.base, timeoutMs) : undefined;
+  if (input.added) verdict.reproduction = reproductionOf(input.added, patched, baseTests, bProblem, verdict);
   if (pProblem?.kind === 'env_error')
     verdict.envErrors.push({ name: '(run)', message: pProblem.detail, onBase: bProblem !== undefined });
 
@@ -176,7 +205,85 @@ export function decide(input: VerdictInput): Verdict {
       `${plural(verdict.regressions.length, 'regression')}${noBase}: ${names(verdict.regressions)}`,
     );
   }
+  if (verdict.reproduction?.status === 'rejected') {
+    const weak = verdict.reproduction.passOnBase;
+    return done(
+      'unreproduced',
+      false,
+      `the ${plural(weak.length, 'test')} the patch adds pass without its fix too: ${weak.length === 1 ? 'it does' : 'they do'} not reproduce the issue (${names(weak)})`,
+    );
+  }
   return done('pass', false, summarize(verdict));
+}
+
+/**
+ * Do the tests the patch adds reproduce the issue? The base run had the patch's test changes (not its fix):
+ * a test that fails there, or cannot even load there (its file fails to import without the fix), and passes
+ * with the fix reproduces it; any fixed test shows the fix too.
+ */
+function reproductionOf(
+  added: readonly string[],
+  patched: RunSummary,
+  baseTests: Map<string, RunSummary['tests'][number]> | undefined,
+  bProblem: RunProblem | undefined,
+  verdict: TestVerdict,
+): Reproduction {
+  const mine = patched.tests.filter((t) => isAdded(t.name, added));
+  // Without the fix: failed, or absent (its file did not load); with no usable base run, only a run that
+  // broke on an import or collection error counts (a timed-out base says nothing).
+  const failsWithoutFix = (name: string) => {
+    if (!baseTests) return bProblem?.kind === 'env_error';
+    const status = baseTests.get(name)?.status;
+    return status === undefined || status === 'failed';
+  };
+  const reproduced = [
+    ...new Set([
+      ...verdict.fixed,
+      ...mine.filter((t) => t.status === 'passed' && failsWithoutFix(t.name)).map((t) => t.name),
+    ]),
+  ];
+  const passOnBase = mine.filter((t) => baseTests?.get(t.name)?.status === 'passed').map((t) => t.name);
+  const status: Reproduction['status'] =
+    added.length === 0
+      ? 'none'
+      : reproduced.length > 0
+        ? 'confirmed'
+        : passOnBase.length > 0
+          ? 'rejected'
+          : 'unchecked';
+  return { status, added: [...added], reproduced, passOnBase };
+}
+
+/**
+ * The verdict of a selection run in two stages, from the first stage's (which passed: the second runs only
+ * then) and the second's: every list joined; the second decides whether anything blocks.
+ */
+export function joinVerdicts(first: Verdict, second: Verdict): Verdict {
+  const a = first.verdict;
+  const b = second.verdict;
+  const verdict: TestVerdict = {
+    fixed: [...a.fixed, ...b.fixed],
+    regressions: [...a.regressions, ...b.regressions],
+    stillFailing: [...a.stillFailing, ...b.stillFailing],
+    newTests: [...a.newTests, ...b.newTests],
+    missing: [...a.missing, ...b.missing],
+    flaky: [...a.flaky, ...b.flaky],
+    envErrors: [...a.envErrors, ...b.envErrors],
+    passing: a.passing + b.passing,
+    ...(a.reproduction ? { reproduction: a.reproduction } : {}),
+  };
+  const quarantine = [...first.quarantine, ...second.quarantine];
+  if (!first.passed || !second.passed) {
+    const blocking = first.passed ? second : first;
+    return {
+      ...blocking,
+      reason: `${first.passed ? 'related tests: ' : ''}${blocking.reason}`,
+      verdict,
+      quarantine,
+    };
+  }
+  const outcome = first.outcome === 'pass' || second.outcome === 'pass' ? 'pass' : 'no_tests';
+  return { outcome, passed: true, envFault: false, reason: summarize(verdict), verdict, quarantine };
 }
 
 /** `3 fixed, 0 regressions, 2 pre-existing failures (not blocking), 1 flaky` — the parts that apply. */

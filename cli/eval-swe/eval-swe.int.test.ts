@@ -159,6 +159,8 @@ describe('eval swe', () => {
     // The replay integrates the gold fix and the upstream tests: graded, that is the gold run's very tree.
     expect(row.grade_cached).toBe(true);
     expect(row.verdict_s).toBeGreaterThan(0);
+    expect(row.first_verdict_s).toBeGreaterThan(0);
+    expect(row.first_verdict_s).toBeLessThanOrEqual(row.verdict_s!);
     expect(report).toMatchObject({
       n: 1,
       resolved: 1,

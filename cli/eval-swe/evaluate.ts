@@ -68,6 +68,8 @@ export interface AttemptRow {
   cost_usd: number;
   wall_s: number;
   verdict_s?: number;
+  /** Patch → first verdict (the primary tests' when the selection ran in two stages). */
+  first_verdict_s?: number;
   steps: Record<string, number>;
   /** Graded from the outcome of a byte-identical tree graded before (usually the gold run's). */
   grade_cached?: boolean;
@@ -95,6 +97,8 @@ export interface EvalSweReport {
   wall_s_p95: number;
   verdict_s_p50?: number;
   verdict_s_p95?: number;
+  first_verdict_s_p50?: number;
+  first_verdict_s_p95?: number;
   /** Attempts graded from the outcome of a byte-identical tree graded before (no test run of their own). */
   grade_cached: number;
   /** Attempts whose task abstained (k candidates, none earned selection): nothing proposed, not resolved. */
@@ -306,6 +310,7 @@ export async function evalSwe(opts: EvalSweOptions): Promise<EvalSweReport> {
               tokens: m.tokens,
               cost_usd: round(m.cost_usd, 6),
               ...(m.verdict_s !== undefined ? { verdict_s: round(m.verdict_s) } : {}),
+              ...(m.first_verdict_s !== undefined ? { first_verdict_s: round(m.first_verdict_s) } : {}),
             });
             await mkdir(join(o.home, 'logs'), { recursive: true });
             await writeFile(
@@ -373,6 +378,7 @@ export function summarize(mode: EvalSweReport['mode'], rows: InstanceRow[], k: n
   const resolved = rows.filter((r) => r.resolved).length;
   const all = rows.flatMap((r) => r.attempts ?? [r]);
   const verdicts = all.map((r) => r.verdict_s).filter((v): v is number => v !== undefined);
+  const firsts = all.map((r) => r.first_verdict_s).filter((v): v is number => v !== undefined);
   const golds = rows.filter((r) => r.gold_ok !== undefined);
   const passAtK: Record<string, number> = {};
   for (const j of new Set([1, k])) {
@@ -403,6 +409,12 @@ export function summarize(mode: EvalSweReport['mode'], rows: InstanceRow[], k: n
     ),
     ...(verdicts.length
       ? { verdict_s_p50: round(quantile(verdicts, 0.5)), verdict_s_p95: round(quantile(verdicts, 0.95)) }
+      : {}),
+    ...(firsts.length
+      ? {
+          first_verdict_s_p50: round(quantile(firsts, 0.5)),
+          first_verdict_s_p95: round(quantile(firsts, 0.95)),
+        }
       : {}),
     grade_cached: all.filter((r) => r.grade_cached).length,
     abstained: all.filter((r) => r.status === 'abstained').length,

@@ -11,16 +11,8 @@ import { settingsFromEnv } from '../settings.ts';
 import { DatasetError, loadDataset } from './dataset.ts';
 import { defaultShimDir, type EvalSweReport, evalSwe, type InstanceRow, type Provider } from './evaluate.ts';
 
-export const EVAL_SWE_USAGE = `usage: codemesh eval swe --dataset <file.jsonl> --repos <dir> [--instances id,...] [--limit N]
-         [--provider replay|env] [--k N] [--concurrency N] [--gold] [--out <file>] [--json]
-         [--task-timeout-s N] [--test-timeout-s N] [--max-attempts N] [--keep] [--resume]
-         [--replay-fix-only] [--candidates N]
-  SWE-bench rows; <dir>/<owner>__<name> are full git clones. --gold grades the gold patches only (which
-  instances this machine can resolve at all); --provider replay answers every agent with the known fix
-  (checks the mesh on real code; with the tests that came with the fix upstream, unless --replay-fix-only),
-  env uses CODEMESH_LLM_* (pass@k over --k attempts). --candidates N: each task makes N candidate patches and
-  submits the one its tests choose, or abstains (counted in \`abstained\`). With --out <f>, each
-  finished instance is appended to <f>.rows.jsonl at once; --resume skips the instances already there.`;
+export { EVAL_SWE_USAGE } from '../usage-text.js';
+import { EVAL_SWE_USAGE } from '../usage-text.js';
 
 /** Rows of an earlier run of the same report (`<out>.rows.jsonl`); a cut last line is ignored. */
 async function readRows(file: string, mode: string): Promise<InstanceRow[]> {
@@ -178,6 +170,9 @@ export async function cmdEvalSwe(
         `$${report.cost_usd_mean}/instance, wall p50 ${report.wall_s_p50} s, p95 ${report.wall_s_p95} s` +
         (report.verdict_s_p50 !== undefined
           ? `, patch→verdict p50 ${report.verdict_s_p50} s, p95 ${report.verdict_s_p95} s`
+          : '') +
+        (report.first_verdict_s_p50 !== undefined
+          ? ` (first verdict p50 ${report.first_verdict_s_p50} s, p95 ${report.first_verdict_s_p95} s)`
           : '') +
         (report.grade_cached ? `, ${report.grade_cached} graded from a byte-identical tree's run` : ''),
     );

@@ -25,6 +25,11 @@ export interface MeshRunResult {
   steps: Record<string, number>;
   /** First patch.proposed → its test.completed. */
   verdict_s?: number;
+  /**
+   * First patch.proposed → its first verdict: `test.primary` (the tests the issue names and the patch
+   * touches passed; the related files run after it) or, without one, its test.completed.
+   */
+  first_verdict_s?: number;
   attempts: number;
 }
 
@@ -109,8 +114,12 @@ export async function runThroughMesh(o: MeshRunOptions): Promise<MeshRunResult> 
         res.attempts = Math.max(res.attempts, e.step?.attempt ?? 1);
         firstPatchAt ??= at;
       }
+      if (e.type === 'test.primary' && firstPatchAt !== undefined && res.verdict_s === undefined) {
+        res.first_verdict_s ??= (at - firstPatchAt) / 1000;
+      }
       if (e.type === 'test.completed' && firstPatchAt !== undefined && res.verdict_s === undefined) {
         res.verdict_s = (at - firstPatchAt) / 1000;
+        res.first_verdict_s ??= res.verdict_s;
       }
       if (e.type === 'cost.recorded') {
         res.tokens += Number(e.data.promptTokens ?? 0) + Number(e.data.completionTokens ?? 0);

@@ -101,6 +101,10 @@ export interface TaskDetail {
     branch?: string;
     commit?: string;
     reason?: string;
+    /** The patches a human may approve now (at the gate; the kept one while its revision runs). */
+    approvable?: string[];
+    /** The revision a human asked for failed: back at the gate with the earlier patch. */
+    revisionFailed?: { attempt: number; patchId: string; reason: string };
     request?: { title: string; description?: string; approve?: string };
     workflow?: { value: string; context: Record<string, unknown> };
     createdAt?: string;

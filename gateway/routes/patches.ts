@@ -3,7 +3,16 @@ import { eq } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { schema } from '../../actors/recorder/index.ts';
 import { RollbackBody } from '../../schemas/api.ts';
-import { Approval, ApprovalRequest, keys, parsePatchId, Patch, TaskRecord } from '../../schemas/index.ts';
+import {
+  Approval,
+  type ApprovalDecision,
+  ApprovalRequest,
+  keys,
+  parsePatchId,
+  Patch,
+  TaskRecord,
+} from '../../schemas/index.ts';
+import { approvablePatches, attemptsLeft } from '../../actors/conductor/workflow.ts';
 import { requireScope } from '../auth.ts';
 import { type Env, type Gateway, jsonBody } from '../context.ts';
 import { ApiError } from '../errors.ts';
@@ -36,6 +45,8 @@ export function patchRoutes(app: Hono<Env>, gw: Gateway): void {
     return c.json({ patch, approval });
   });
 
+  // The human gate. Approvable: the patch at the gate and the one kept from an earlier change request (also
+  // while its revision runs); a change request needs a comment and an attempt left.
   app.post('/v1/patches/:id/approve', async (c) => {
     const p = c.get('principal');
     requireScope(p, 'patches:approve');
@@ -47,40 +58,68 @@ export function patchRoutes(app: Hono<Env>, gw: Gateway): void {
     if (!task) throw new ApiError(404, 'TASK_NOT_FOUND', `no task ${parsed.taskId}`);
     if (!(await mesh.board.get(keys.patch(pid), Patch)))
       throw new ApiError(404, 'PATCH_NOT_FOUND', `no patch ${pid}`);
-    const current = task.workflow.context.patchId;
-    if (task.status !== 'awaiting_approval' || current !== pid)
+    const gate = Number(task.workflow.context.gate ?? 1);
+    const prior = (await mesh.board.get(keys.approval(pid), Approval))?.value;
+    const repeat = prior?.gate === gate && prior.decision === body.decision && prior.comment === body.comment;
+    const may = approvablePatches(task.workflow);
+    const changes = body.decision === 'request_changes';
+    if (repeat) return publishDecision(prior, false);
+    if (!(changes ? may.requestChanges : may.approve).includes(pid))
       throw new ApiError(
         409,
         'NOT_AWAITING_APPROVAL',
-        `patch ${pid} is not waiting for approval (task is ${task.status})`,
+        may.approve.includes(pid)
+          ? `a revision of patch ${pid} is under way: it may be approved, not sent back again`
+          : `patch ${pid} is not waiting for approval (task is ${task.status}${may.approve.length ? `; approvable: ${may.approve.join(', ')}` : ''})`,
       );
-    const approval: Approval = {
-      ...body,
-      patchId: pid,
-      taskId: task.id,
-      by: p.userId,
-      at: new Date(gw.now()).toISOString(),
-    };
-    // Write-once: a repeated identical request is accepted again; a different decision is refused (409).
-    const { entry, created } = await mesh.board.putOnce(
-      keys.approval(pid),
-      Approval,
-      approval,
-      (a, b) => a.decision === b.decision && a.comment === b.comment,
-    );
-    if (created)
-      await gw.audit(p, `patch.${entry.value.decision}`, pid, repo?.orgId ?? null, {
-        taskId: task.id,
-        comment: entry.value.comment,
-      });
-    await mesh.bus.publish({
-      id: `${pid}:approval`,
-      taskId: task.id,
-      type: entry.value.decision === 'approve' ? 'approval.granted' : 'approval.changes_requested',
-      at: entry.value.at,
-      data: { patchId: pid, comment: entry.value.comment, by: entry.value.by },
+    if (changes && !attemptsLeft(task.workflow))
+      throw new ApiError(
+        409,
+        'NO_ATTEMPTS_LEFT',
+        `the task's ${task.request.budget.maxAttempts} attempts are used up: no revision can start (approvable: ${may.approve.join(', ')})`,
+      );
+    const decision: ApprovalDecision = { ...body, by: p.userId, at: new Date(gw.now()).toISOString(), gate };
+    let created = false;
+    const entry = await mesh.board.mutate(keys.approval(pid), Approval, (cur) => {
+      created = false;
+      if (!cur) {
+        created = true;
+        return { ...decision, patchId: pid, taskId: task.id, earlier: [] };
+      }
+      // A repeated request (a retry) is accepted again; an approval is final; a change request may be
+      // followed by an approval, or by another decision at a later arrival at the gate.
+      if (cur.gate === gate && cur.decision === body.decision && cur.comment === body.comment)
+        return undefined;
+      if (cur.decision === 'approve' || (cur.gate === gate && body.decision === 'request_changes'))
+        throw new ApiError(
+          409,
+          'ALREADY_DECIDED',
+          `patch ${pid} was already decided on (${cur.decision}${cur.comment ? `: ${cur.comment}` : ''})`,
+        );
+      created = true;
+      const { patchId: _p, taskId: _t, earlier, ...last } = cur;
+      return { ...decision, patchId: pid, taskId: task.id, earlier: [...earlier, last] };
     });
-    return c.json({ approval: entry.value }, 202);
+    if (!entry) throw new Error(`approval.${pid}: no entry after the write`);
+    return publishDecision(entry.value, created);
+
+    // Published again on a repeat: the same id, so the stream keeps it once.
+    async function publishDecision(a: Approval, first: boolean) {
+      if (first)
+        await gw.audit(p, `patch.${a.decision}`, pid, repo?.orgId ?? null, {
+          taskId: parsed.taskId,
+          comment: a.comment,
+          gate: a.gate,
+        });
+      await mesh.bus.publish({
+        id: `${pid}:${a.decision}:g${a.gate}`,
+        taskId: parsed.taskId,
+        type: a.decision === 'approve' ? 'approval.granted' : 'approval.changes_requested',
+        at: a.at,
+        data: { patchId: pid, comment: a.comment, by: a.by, gate: a.gate },
+      });
+      return c.json({ approval: a }, 202);
+    }
   });
 
   app.post('/v1/patches/:id/rollback', async (c) => {

@@ -7,6 +7,7 @@ import { checkRepoPlacement } from '../../actors/conductor/repo-policy.ts';
 import { prepareTask, publishTask } from '../../actors/conductor/submit.ts';
 import { schema, upsertTask } from '../../actors/recorder/index.ts';
 import { resolveRepo } from '../../actors/runtime/git.ts';
+import { QuotaExceededError, quotaBreach } from '../../actors/runtime/quota.ts';
 import { CreateTaskBody, ListTasksQuery } from '../../schemas/api.ts';
 import {
   CandidateRecord,
@@ -104,6 +105,13 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
     requireScope(p, 'tasks:write');
     const { org, ...request } = CreateTaskBody.parse(await jsonBody(c, gw.limits.maxBodyBytes));
     const repo = await repoForNewTask(gw, p, request.repo, org);
+    // An org at or over its daily quota starts no work: its first model call would be refused anyway.
+    const breach = await quotaBreach(mesh.board, repo.orgId, gw.now());
+    if (breach)
+      throw new ApiError(429, 'QUOTA_EXCEEDED', new QuotaExceededError(breach).message, {
+        ...breach,
+        retryAfter: Math.max(1, Math.ceil((Date.parse(breach.resetsAt) - gw.now()) / 1000)),
+      });
     // The registered settings travel with the task (registered < task); the repo file is read at test time.
     const registered = await registeredRepoConfig(gw, repo);
     const config = registered ? mergeRepoConfigs(registered, request.config) : request.config;

@@ -3,6 +3,7 @@
 import { type Accessor, createEffect, createResource, For, on, onCleanup, Show } from 'solid-js';
 import { api } from '../api.ts';
 import { type BoardState, keyOfTask } from '../lib/board.ts';
+import { gatePatches } from '../lib/gate.ts';
 import type { TaskDetail } from '../types.ts';
 import { ApprovalBox } from './ApprovalBox.tsx';
 import { BudgetGateBox } from './BudgetGateBox.tsx';
@@ -38,11 +39,10 @@ export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
   createEffect(on(lastChange, (t, prev) => prev !== undefined && t > prev && refreshSoon(), { defer: true }));
   onCleanup(() => timer && clearTimeout(timer));
 
-  const pendingPatch = () => {
-    const d = detail();
-    if (d?.task.status !== 'awaiting_approval') return undefined;
-    const p = d.task.workflow?.context.patchId;
-    return typeof p === 'string' ? p : d.patches.at(-1)?.id;
+  const gate = () => gatePatches(detail());
+  const kept = () => {
+    const k = detail()?.task.workflow?.context.keptPatchId;
+    return typeof k === 'string' ? k : undefined;
   };
   const cost = () => detail()?.cost;
 
@@ -86,9 +86,30 @@ export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
               <BudgetGateBox taskId={d().task.id} onDone={() => void refetch()} />
             </Show>
 
-            <Show when={pendingPatch()}>
-              {(pid) => <ApprovalBox patchId={pid()} onDone={() => void refetch()} />}
+            <Show when={d().task.revisionFailed}>
+              {(f) => (
+                <p class="error">
+                  The revision (attempt {f().attempt}) failed: {f().reason}. Back at the gate with{' '}
+                  <span class="mono">{f().patchId}</span>, which can still be approved.
+                </p>
+              )}
             </Show>
+            <For each={gate().ids}>
+              {(pid) => (
+                <ApprovalBox
+                  patchId={pid}
+                  requestChanges={gate().requestChanges}
+                  note={
+                    pid === kept()
+                      ? gate().requestChanges
+                        ? 'Kept from your change request: still approvable.'
+                        : 'A revision of this patch is under way; you can still approve this one.'
+                      : undefined
+                  }
+                  onDone={() => void refetch()}
+                />
+              )}
+            </For>
 
             <div class="cards">
               <div class="card">

@@ -1,0 +1,124 @@
+// The CLI's usage texts, in a module that imports nothing: \`codemesh <cmd> --help\` loads only this.
+export const ROLES_TEXT = 'conductor|curator|recorder|planner|coder|tester|reviewer|integrator|chat';
+
+export const USAGE = `codemesh — a mesh of coding agents on NATS
+
+  codemesh run --repo <path> --title <text> [--description <text>] [--approve auto|manual] [--gate post-plan] [--push]
+      [--candidates K]
+      one task, end to end, with live progress; ends with the branch name
+  codemesh doctor --repo <path> [--commit <ref>] [--files a,b] [--issue <text>] [--json]
+      how the Tester would test the repository at that commit: runner, command, env, setup, tests, why
+  codemesh up [--port N]
+      nats-server (unless NATS_URL is set), every actor and the gateway in one process
+  codemesh actor <${ROLES_TEXT}>
+      one actor alone, on NATS_URL (how the mesh scales out)
+  codemesh deadletters [--limit N] [--json]
+      what the durable consumers gave up on after bounded redelivery, newest first, with the reason
+  codemesh deadletters redrive <seq|all> [--json]
+      publish a dead letter's message again on its original subject and remove the letter
+  codemesh index --repo <path> [--commit <sha>] [--json]
+  codemesh search --repo <path> --query <text> [--top-k N] [--json]
+  codemesh eval localize --dataset <file.jsonl> --repos <dir> [--limit N] [--json] [--out <file>]
+      [--weights <file.json>] [--features <file.jsonl>]   (tuning: see actors/curator/fit-weights.ts)
+  codemesh eval swe --dataset <file.jsonl> --repos <dir> [--instances id,...] [--limit N] [--gold]
+      [--provider replay|env] [--k N] [--concurrency N] [--out <file>] [--json]
+      SWE-bench issues through the whole mesh, graded in the sandbox (see cli/eval-swe/)
+
+\`codemesh <command> --help\` shows one command's options.
+
+Settings (env): CODEMESH_LLM_BASE_URL, CODEMESH_LLM_API_KEY, CODEMESH_LLM_MODEL (and CODEMESH_<ROLE>_LLM_*),
+NATS_URL, CODEMESH_TOKEN (development admin token), CODEMESH_HOME (state dir, default ./.codemesh), CODEMESH_PORT,
+DATABASE_URL (Postgres for the record; default PGlite under CODEMESH_HOME/pg), CODEMESH_OIDC_ISSUER,
+CODEMESH_OIDC_AUDIENCE, CODEMESH_OIDC_JWKS_URL, CODEMESH_JWT_HS256_SECRET (with CODEMESH_JWT_ISSUER and
+CODEMESH_JWT_AUDIENCE, default codemesh), CODEMESH_JWT_MAX_LIFETIME_SEC, CODEMESH_REPO_ROOTS (colon-separated
+directories where org admins may register repositories; unset: only the instance admin registers).`;
+
+export const RUN_USAGE = `usage: codemesh run --repo <path> --title <text> [--description <text>] [--approve auto|manual]
+                    [--gate post-plan] [--base <ref>] [--max-attempts N] [--max-cost-usd X] [--push]
+                    [--soft-budget calls=N,usd=X,tokens=N,wall=S] [--hard-budget ...] [--candidates K]
+  --gate post-plan   stop after planning until the plan is approved (edit it over the API or the console)
+  --soft-budget   pause at the budget gate when a model call would pass one of these (raise or stop over HTTP)
+  --hard-budget   stop the task there (default hard limits: $5 and 2,000,000 tokens)
+  --candidates K   K independent candidate patches (1-8; models/temperatures from CODEMESH_CANDIDATE_MODELS /
+                  _TEMPERATURES), chosen by their tests, agreement and the Reviewer; none good enough: exit 4
+  --push   push codemesh/<task> to the repository's remote after integrating (default: never, unless
+           .codemesh.yml says push: true)
+
+At the patch gate (--approve manual, on a terminal) the diff and the review's risks are shown, then:
+  y  approve        n  request changes (asks what should change, then to confirm)
+  d  the diff again (paged)   r  the risks again   q  quit, leaving the task waiting at the gate
+Without a terminal it prints the curl commands that approve or request changes over HTTP, with the token's
+source. Ctrl-C stops the mesh this run started and says what was left (a task keeps its state in CODEMESH_HOME).`;
+
+export const DOCTOR_USAGE =
+  'usage: codemesh doctor --repo <path> [--commit <ref>] [--files a.py,b.py] [--issue <text>] [--json]';
+
+export const DEADLETTERS_USAGE = `usage: codemesh deadletters [--limit N] [--json]
+       codemesh deadletters redrive <seq|all> [--json]`;
+
+export const EVAL_SWE_USAGE = `usage: codemesh eval swe --dataset <file.jsonl> --repos <dir> [--instances id,...] [--limit N]
+         [--provider replay|env] [--k N] [--concurrency N] [--gold] [--out <file>] [--json]
+         [--task-timeout-s N] [--test-timeout-s N] [--max-attempts N] [--keep] [--resume]
+         [--replay-fix-only] [--candidates N]
+  SWE-bench rows; <dir>/<owner>__<name> are full git clones. --gold grades the gold patches only (which
+  instances this machine can resolve at all); --provider replay answers every agent with the known fix
+  (checks the mesh on real code; with the tests that came with the fix upstream, unless --replay-fix-only),
+  env uses CODEMESH_LLM_* (pass@k over --k attempts). --candidates N: each task makes N candidate patches and
+  submits the one its tests choose, or abstains (counted in \`abstained\`). With --out <f>, each
+  finished instance is appended to <f>.rows.jsonl at once; --resume skips the instances already there.`;
+
+export const UP_USAGE = `usage: codemesh up [--port N]
+  nats-server child (unless NATS_URL is set), every actor and the gateway in one process. Prints the gateway
+  URL, the console URL (/console/) and the token (CODEMESH_TOKEN, or one generated for this run).
+  --port N   the gateway's port (default CODEMESH_PORT, else 8787; 0 = any free port)`;
+
+export const ACTOR_USAGE = `usage: codemesh actor <${ROLES_TEXT}>
+  one actor alone on NATS_URL (default nats://127.0.0.1:4222): how the mesh scales out. It waits for NATS at
+  start (up to CODEMESH_NATS_WAIT_S, default 60 s) and reconnects after a restart. CODEMESH_CONCURRENCY: steps
+  one agent runs at once (default 4).`;
+
+export const INDEX_USAGE = `usage: codemesh index --repo <path> [--commit <sha>] [--json] [--cache-dir <dir>]
+  builds the Curator's index of the repository at that commit into $CODEMESH_HOME/index (the mesh reads it)`;
+
+export const SEARCH_USAGE = `usage: codemesh search --repo <path> --query <text> [--top-k N] [--commit <sha>] [--json]
+  the Curator's ranked snippets for a query, with why each was picked`;
+
+export const EVAL_USAGE = `usage: codemesh eval localize --dataset <file.jsonl> --repos <dir> [--limit N] [--only <regex>] [--json]
+           [--out <file>] [--weights <file.json>] [--features <file.jsonl>]
+       codemesh eval swe --help   (SWE-bench issues through the whole mesh)`;
+
+/** \`codemesh <cmd> --help\`: the usage of one command (undefined: not a command). */
+/** @param {readonly string[]} argv @returns {string | undefined} */
+export function usageOf(argv) {
+  const [cmd, sub] = argv;
+  switch (cmd) {
+    case 'run':
+      return RUN_USAGE;
+    case 'doctor':
+      return DOCTOR_USAGE;
+    case 'deadletters':
+      return DEADLETTERS_USAGE;
+    case 'up':
+      return UP_USAGE;
+    case 'actor':
+      return ACTOR_USAGE;
+    case 'index':
+      return INDEX_USAGE;
+    case 'search':
+      return SEARCH_USAGE;
+    case 'eval':
+      return sub === 'swe' ? EVAL_SWE_USAGE : EVAL_USAGE;
+    default:
+      return undefined;
+  }
+}
+
+/** Whether the arguments ask for help (\`--help\` / \`-h\` anywhere before a \`--\`). */
+/** @param {readonly string[]} argv @returns {boolean} */
+export function wantsHelp(argv) {
+  for (const a of argv) {
+    if (a === '--') return false;
+    if (a === '--help' || a === '-h') return true;
+  }
+  return false;
+}

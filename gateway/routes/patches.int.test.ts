@@ -1,0 +1,127 @@
+// The patch gate over HTTP: a change request needs a comment; the patch it was about stays approvable while
+// its revision runs (and after, when the task comes back to the gate with it); decisions are recorded with
+// the earlier ones, published once each, and documented in the OpenAPI document (the mesh side: test/).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedTask } from '../../actors/recorder/test-scenario.ts';
+import { Approval, keys, TaskRecord } from '../../schemas/index.ts';
+import { DEV, startTestGateway, type TestGateway } from '../test-setup.ts';
+
+let g: TestGateway;
+beforeAll(async () => {
+  g = await startTestGateway();
+});
+afterAll(async () => g?.stop());
+
+const errorOf = async (res: Response) =>
+  ((await res.json()) as { error: { code: string; message: string; fields?: Array<{ path: string }> } })
+    .error;
+const decide = (pid: string, body: unknown) => g.call('POST', `/v1/patches/${pid}/approve`, DEV, body);
+/** Moves the seeded task's workflow on, as the conductor would. */
+const setWorkflow = (id: string, value: string, context: Record<string, unknown>) =>
+  g.mesh.board.mutate(keys.task(id), TaskRecord, (t) =>
+    t
+      ? {
+          ...t,
+          status: value as TaskRecord['status'],
+          workflow: { value, context: { ...t.workflow.context, ...context } },
+        }
+      : undefined,
+  );
+const eventsOf = async (id: string) =>
+  (await g.mesh.bus.history(id))
+    .map((e) => e.event)
+    .filter((e) => e.type === 'approval.granted' || e.type === 'approval.changes_requested');
+
+describe('POST /v1/patches/{id}/approve', () => {
+  it('refuses a change request without a comment (400, nothing recorded or published)', async () => {
+    const id = 't-dddddd000001';
+    await seedTask(g.mesh, { id, repoPath: g.repoA });
+    for (const body of [
+      { decision: 'request_changes' },
+      { decision: 'request_changes', comment: '' },
+      { decision: 'request_changes', comment: '  \n\t ' },
+    ]) {
+      const res = await decide(`${id}-p1`, body);
+      expect(res.status).toBe(400);
+      const e = await errorOf(res);
+      expect(e.code).toBe('INVALID_REQUEST');
+      expect(e.fields?.map((f) => f.path)).toEqual(['comment']);
+    }
+    expect(await g.mesh.board.get(keys.approval(`${id}-p1`), Approval)).toBeUndefined();
+    expect(await eventsOf(id)).toEqual([]);
+  });
+
+  it('keeps the patch approvable while its revision runs; an approval after a change request is recorded with it', async () => {
+    const id = 't-dddddd000002';
+    const pid = `${id}-p1`;
+    await seedTask(g.mesh, { id, repoPath: g.repoA });
+    const asked = await decide(pid, { decision: 'request_changes', comment: 'also handle NaN' });
+    expect(asked.status).toBe(202);
+    // The conductor takes the change request: attempt 2 codes, patch 1 kept.
+    await setWorkflow(id, 'coding', { attempt: 2, keptPatchId: pid });
+    // Sending it back a second time while the revision runs: refused, saying what can be done.
+    const again = await decide(pid, { decision: 'request_changes', comment: 'and Infinity' });
+    expect(again.status).toBe(409);
+    expect(await errorOf(again)).toMatchObject({
+      code: 'NOT_AWAITING_APPROVAL',
+      message: expect.stringMatching(/may be approved/),
+    });
+    // A retry of the same request is accepted again (and published once).
+    expect((await decide(pid, { decision: 'request_changes', comment: 'also handle NaN' })).status).toBe(202);
+    const ok = await decide(pid, { decision: 'approve', comment: 'the first one will do' });
+    expect(ok.status).toBe(202);
+    const { approval } = (await ok.json()) as { approval: Approval };
+    expect(approval).toMatchObject({
+      decision: 'approve',
+      comment: 'the first one will do',
+      gate: 1,
+      earlier: [{ decision: 'request_changes', comment: 'also handle NaN', gate: 1 }],
+    });
+    expect((await eventsOf(id)).map((e) => [e.type, e.id])).toEqual([
+      ['approval.changes_requested', `${pid}:request_changes:g1`],
+      ['approval.granted', `${pid}:approve:g1`],
+    ]);
+    // An approval is final.
+    await setWorkflow(id, 'awaiting_approval', { gate: 2 });
+    const after = await decide(pid, { decision: 'request_changes', comment: 'no, wait' });
+    expect(after.status).toBe(409);
+    expect((await errorOf(after)).code).toBe('ALREADY_DECIDED');
+  });
+
+  it('back at the gate with the kept patch: a new change request, or none when no attempt is left', async () => {
+    const id = 't-dddddd000003';
+    const pid = `${id}-p1`;
+    await seedTask(g.mesh, { id, repoPath: g.repoA });
+    expect((await decide(pid, { decision: 'request_changes', comment: 'rename it' })).status).toBe(202);
+    // The revision failed: back at the gate (second arrival) with patch 1, attempts left.
+    await setWorkflow(id, 'awaiting_approval', { attempt: 2, keptPatchId: pid, gate: 2 });
+    const second = await decide(pid, { decision: 'request_changes', comment: 'rename it' });
+    expect(second.status).toBe(202);
+    expect(((await second.json()) as { approval: Approval }).approval).toMatchObject({
+      gate: 2,
+      earlier: [{ gate: 1, comment: 'rename it' }],
+    });
+    // Third arrival, attempts used up: the change request is refused, the patch still approvable.
+    await setWorkflow(id, 'awaiting_approval', { attempt: 3, gate: 3 });
+    const none = await decide(pid, { decision: 'request_changes', comment: 'once more' });
+    expect(none.status).toBe(409);
+    expect(await errorOf(none)).toMatchObject({
+      code: 'NO_ATTEMPTS_LEFT',
+      message: expect.stringContaining(pid),
+    });
+    expect((await decide(pid, { decision: 'approve' })).status).toBe(202);
+    // A patch that is neither at the gate nor kept is refused.
+    await setWorkflow(id, 'integrating', {});
+    const late = await decide(`${id}-p2`, { decision: 'approve' });
+    expect([404, 409]).toContain(late.status);
+  });
+
+  it('is documented with every status it answers', async () => {
+    const doc = (await (await g.call('GET', '/openapi.json')).json()) as {
+      paths: Record<string, { post: { responses: Record<string, unknown> } }>;
+    };
+    const codes = Object.keys(doc.paths['/v1/patches/{id}/approve']!.post.responses);
+    for (const code of ['202', '400', '401', '403', '404', '409']) expect(codes).toContain(code);
+    expect(codes).not.toContain('200');
+  });
+});
