@@ -141,7 +141,8 @@ describe('workflow with k candidates', () => {
       data: { decision: 'revise', critique: 'name it better', patchId: 't-x-p1' },
     });
     expect(w.value).toBe('coding');
-    expect(w.context).toMatchObject({ attempt: 2, critique: 'name it better' });
+    // It starts from the chosen patch (the review step copied it to the attempt's patch id).
+    expect(w.context).toMatchObject({ attempt: 2, critique: 'name it better', revisionOf: 't-x-p1' });
     w = run(w, { type: 'STEP_DONE', kind: 'code', attempt: 2, data: { patchId: 't-x-p2' } });
     expect(w.value).toBe('testing');
     expect(w.context.patchId).toBe('t-x-p2');
@@ -160,6 +161,49 @@ describe('workflow with k candidates', () => {
     w = run(w, { type: 'BUDGET_RAISED' });
     // Every candidate's code step had ended: the raise leads straight on to their tests.
     expect(w.value).toBe('testing');
+  });
+
+  it('an unreproduced candidate (its added tests pass without its fix) does not earn selection', () => {
+    // Beside a passing candidate it is passed over; alone with failing ones the task abstains.
+    const w = run(
+      start,
+      plan,
+      code(1),
+      code(2),
+      code(3),
+      test(1, 'unreproduced', 0, 0),
+      test(2, 'regression', 0, 1),
+    );
+    expect(run(w, test(3, 'pass', 1, 0)).value).toBe('reviewing');
+    const none = run(w, test(3, 'unreproduced', 1, 0));
+    expect(none.value).toBe('abstained');
+    expect(String(none.context.reason)).toContain('c1: tests unreproduced');
+    expect(String(none.context.reason)).toContain('c3: tests unreproduced');
+  });
+
+  it('at a manual gate the chosen patch is kept through a change request; a failed revision returns with it', () => {
+    const manual = initialWorkflow({ maxAttempts: 3, approveMode: 'manual', candidates: 3 });
+    let w = run(manual, plan, code(1), code(2), code(3), test(1, 'pass', 0, 0), test(2, 'pass', 1, 0));
+    w = run(w, test(3, 'regression', 0, 1), {
+      type: 'STEP_DONE',
+      kind: 'review',
+      attempt: 1,
+      data: { decision: 'approve', patchId: 't-x-p1' },
+    });
+    expect(w.value).toBe('awaiting_approval');
+    expect(w.context.patchId).toBe('t-x-p1');
+    w = run(w, { type: 'CHANGES_REQUESTED', patchId: 't-x-p1', comment: 'rename it' });
+    expect(w.value).toBe('coding');
+    expect(w.context).toMatchObject({ attempt: 2, keptPatchId: 't-x-p1', revisionOf: 't-x-p1' });
+    // Attempt 2 has no candidates: a candidate-part event is no longer taken, the whole step's failure is.
+    expect(applyWorkflowEvent(w, { ...code(1), attempt: 2 } as WorkflowEvent).changed).toBe(false);
+    w = run(w, { type: 'STEP_FAILED', kind: 'code', attempt: 2, reason: 'edits rejected 3 times' });
+    expect(w.value).toBe('awaiting_approval');
+    expect(w.context).toMatchObject({
+      patchId: 't-x-p1',
+      revisionFailed: { attempt: 2, patchId: 't-x-p1', reason: 'edits rejected 3 times' },
+    });
+    expect(run(w, { type: 'APPROVED', patchId: 't-x-p1' }).value).toBe('integrating');
   });
 
   it('k = 1 is the one-pass workflow', () => {

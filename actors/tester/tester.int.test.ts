@@ -10,6 +10,7 @@ import type { MeshConnection } from '../../blackboard/index.ts';
 import type { SandboxJob, SandboxResult } from '../../sandbox-agent/index.ts';
 import {
   CandidateRecord,
+  evidenceTier,
   keys,
   Patch,
   patchId,
@@ -273,7 +274,7 @@ describe('the test step', () => {
    * A repository with a related test file (it imports the changed module) besides calc's own tests, and a
    * patch that fixes subtract and touches test_calc.py (a primary test): a selection in two stages.
    */
-  async function stagedTask(): Promise<TaskRecord> {
+  async function stagedTask(candidate?: number): Promise<TaskRecord> {
     const task = await newTask();
     writeFileSync(
       join(repo, 'test_ops.py'),
@@ -293,8 +294,8 @@ describe('the test step', () => {
     );
     const diff = `${git(repo, 'diff')}\n`;
     git(repo, 'checkout', '--', '.');
-    await mesh.board.putOnce(keys.patch(patchId(t.id, 1)), Patch, {
-      id: patchId(t.id, 1),
+    await mesh.board.putOnce(keys.patch(patchId(t.id, 1, candidate)), Patch, {
+      id: patchId(t.id, 1, candidate),
       taskId: t.id,
       attempt: 1,
       baseCommit: base,
@@ -427,7 +428,7 @@ describe('the test step', () => {
   });
 
   /** A patch that fixes subtract and adds `test_subtract_negative` to test_calc.py. */
-  async function putPatchWithTest(task: TaskRecord): Promise<void> {
+  async function putPatchWithTest(task: TaskRecord, candidate?: number): Promise<void> {
     writeFileSync(
       join(repo, 'calc.py'),
       'def add(a, b):\n    return a + b\n\n\ndef subtract(a, b):\n    return a - b\n',
@@ -438,8 +439,8 @@ describe('the test step', () => {
     );
     const diff = `${git(repo, 'diff')}\n`;
     git(repo, 'checkout', '--', '.');
-    await mesh.board.putOnce(keys.patch(patchId(task.id, 1)), Patch, {
-      id: patchId(task.id, 1),
+    await mesh.board.putOnce(keys.patch(patchId(task.id, 1, candidate)), Patch, {
+      id: patchId(task.id, 1, candidate),
       taskId: task.id,
       attempt: 1,
       baseCommit: base,
@@ -502,6 +503,46 @@ describe('the test step', () => {
     const run2 = (await mesh.board.get(keys.testrun(t2.id, 1), TestRun))!.value;
     expect(run2.verdict?.regressions).toEqual(['test_calc::test_subtract_negative']);
     expect(run2.verdict?.stillFailing).toEqual([]);
+  });
+
+  it('a candidate’s test step runs the reproduction check too: unreproduced is its evidence, earning nothing', async () => {
+    const task = await newTask();
+    await putPatchWithTest(task, 2);
+    const seen: string[] = [];
+    const d = deps(reproSandbox('passed', 'passed', seen), []);
+    const out = await runStep({ ...step(task, 1, d), part: 'c2', stepId: `${task.id}-test-1-c2` });
+    expect(out).toMatchObject({ ok: true, data: { outcome: 'unreproduced', passed: false, candidate: 2 } });
+    expect(seen[0]).toContain('def test_subtract_negative');
+    const run = (await mesh.board.get(keys.testrun(task.id, 1, 2), TestRun))!.value;
+    expect(run.verdict?.reproduction?.status).toBe('rejected');
+    const rec = (await mesh.board.get(keys.candidate(task.id, 1, 2), CandidateRecord))!.value;
+    expect(rec.evidence).toMatchObject({ outcome: 'unreproduced', regressions: 0 });
+    expect(evidenceTier(rec.evidence).tier).toBe('none');
+  });
+
+  it('a candidate’s test step runs in two stages; its first verdict names the candidate', async () => {
+    const t = await stagedTask(3);
+    const jobs: string[] = [];
+    const events: TaskEventInput[] = [];
+    const d = deps(
+      stagedSandbox(
+        jobs,
+        (onBase) => ({
+          'test_calc::test_add': 'passed',
+          'test_calc::test_subtract': onBase ? 'failed' : 'passed',
+        }),
+        () => ({ 'test_ops::test_ops': 'passed' }),
+      ),
+      events,
+    );
+    const out = await runStep({ ...step(t, 1, d), part: 'c3', stepId: `${t.id}-test-1-c3` });
+    expect(out).toMatchObject({ ok: true, data: { outcome: 'pass', candidate: 3, verdict: { fixed: 1 } } });
+    expect(jobs.slice(0, 2).sort()).toEqual(['base:primary', 'patched:primary']);
+    expect(jobs.slice(2).sort()).toEqual(['base:related', 'patched:related']);
+    const first = events.find((e) => e.type === 'test.primary');
+    expect(first?.step).toEqual({ kind: 'test', attempt: 1, part: 'c3' });
+    const run = (await mesh.board.get(keys.testrun(t.id, 1, 3), TestRun))!.value;
+    expect(run.tests.map((x) => x.name)).toContain('test_ops::test_ops');
   });
 
   it('a step stopped mid-run stores no result and removes its worktrees', async () => {
