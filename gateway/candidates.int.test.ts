@@ -59,6 +59,22 @@ describe('candidates over the API', () => {
       candidates: unknown;
     };
     expect(shown.candidates).toEqual(candidates);
+    // A daily quota set beside them keeps them, and both are shown (and removing the quota keeps them too).
+    const quota = { tokensPerDay: 1_000_000 };
+    const withQuota = (await (
+      await g.call('POST', '/v1/config/models', DEV, { org: 'org-a', quota })
+    ).json()) as { candidates: unknown; quota: unknown };
+    expect(withQuota).toMatchObject({ candidates, quota });
+    expect((await g.mesh.board.get(keys.models('org-a'), OrgModelSettings))!.value).toMatchObject({
+      candidates,
+      quota,
+    });
+    const both = (await (await g.call('GET', '/v1/config/models?org=org-a', DEV)).json()) as object;
+    expect(both).toMatchObject({ candidates, quota });
+    await g.call('POST', '/v1/config/models', DEV, { org: 'org-a', quota: null });
+    const noQuota = (await g.mesh.board.get(keys.models('org-a'), OrgModelSettings))!.value;
+    expect(noQuota.candidates).toEqual(candidates);
+    expect(noQuota.quota).toBeUndefined();
 
     const after = await taskOf(await g.call('POST', '/v1/tasks', DEV, { repo: g.repoA, title: 'x' }));
     expect(after.workflow.context.candidates).toEqual({ k: 2, code: {}, test: {} });
