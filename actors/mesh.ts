@@ -19,6 +19,7 @@ import { modelGuardFromEnv } from './runtime/guard-options.ts';
 import { modelsFromBoard } from './runtime/models.ts';
 import { curatorClient } from './runtime/retrieve.ts';
 import type { AgentDefinition, AgentDeps, ModelProvider } from './runtime/types.ts';
+import { candidateVariantsFromEnv } from './runtime/candidate-variant.ts';
 import { pruneStaleWorktrees } from './runtime/worktrees.ts';
 import { tester } from './tester/machine.ts';
 
@@ -82,6 +83,7 @@ export function agentDeps(mesh: MeshConnection, opts: ActorOptions): AgentDeps {
     binDirs: opts.binDirs ?? [join(import.meta.dirname, '..', 'node_modules', '.bin')],
     now: Date.now,
     modelGuard: modelGuardFromEnv(opts.env ?? process.env),
+    candidateVariants: candidateVariantsFromEnv(opts.env ?? process.env),
     ...(opts.testTimeoutMs ? { testTimeoutMs: opts.testTimeoutMs } : {}),
     retrieve: curatorClient(mesh),
     emit: async (e) => {

@@ -8,7 +8,7 @@ export interface Totals {
 
 export function renderEvent(e: TaskEvent, totals: Totals): string | undefined {
   const d = e.data as Record<string, unknown>;
-  const attempt = e.step ? ` #${e.step.attempt}` : '';
+  const attempt = e.step ? ` #${e.step.attempt}${e.step.part?.startsWith('c') ? ` ${e.step.part}` : ''}` : '';
   switch (e.type) {
     case 'task.created':
       return `▶ task ${e.taskId}: ${d.title} (${d.repo} @ ${String(d.baseCommit).slice(0, 12)})`;
@@ -73,6 +73,8 @@ export function renderEvent(e: TaskEvent, totals: Totals): string | undefined {
       return `loop guard: ${d.what} ${d.repeats} times`;
     case 'step.failed':
       return `step ${e.step?.kind}${attempt} failed: ${d.reason}`;
+    case 'candidate.selected':
+      return `chose candidate ${d.chosen}: ${d.reason}`;
     default:
       return undefined;
   }

@@ -56,6 +56,7 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
       'soft-budget': { type: 'string' },
       'hard-budget': { type: 'string' },
       push: { type: 'boolean', default: false },
+      candidates: { type: 'string' },
     },
     strict: true,
   });
@@ -87,6 +88,7 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
       ...(values['hard-budget'] ? { hard: parseLimits('--hard-budget', values['hard-budget']) } : {}),
     },
     ...(values.push ? { config: { push: true } } : {}),
+    ...(values.candidates !== undefined ? { candidates: Number(values.candidates) } : {}),
   };
   // Checked before anything starts or is submitted (NUL bytes, lone surrogates, lengths, budgets).
   const valid = TaskRequest.safeParse(input);
@@ -274,6 +276,14 @@ async function follow(mesh: MeshConnection, taskId: string, io: FollowIO): Promi
         io.print(`✘ failed: ${event.data.reason} (${totals.tokens} tokens, $${totals.costUsd.toFixed(4)})`);
         ac.abort();
         return 1;
+      }
+      // k candidates and none earned selection: no patch, with the evidence (exit 4, not a failure of the mesh).
+      if (event.type === 'task.abstained') {
+        io.print(
+          `∅ abstained: ${event.data.reason} (${totals.tokens} tokens, $${totals.costUsd.toFixed(4)})`,
+        );
+        ac.abort();
+        return 4;
       }
     }
   } catch (err) {

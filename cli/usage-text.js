@@ -4,6 +4,7 @@ export const ROLES_TEXT = 'conductor|curator|recorder|planner|coder|tester|revie
 export const USAGE = `codemesh — a mesh of coding agents on NATS
 
   codemesh run --repo <path> --title <text> [--description <text>] [--approve auto|manual] [--gate post-plan] [--push]
+      [--candidates K]
       one task, end to end, with live progress; ends with the branch name
   codemesh doctor --repo <path> [--commit <ref>] [--files a,b] [--issue <text>] [--json]
       how the Tester would test the repository at that commit: runner, command, env, setup, tests, why
@@ -34,10 +35,12 @@ directories where org admins may register repositories; unset: only the instance
 
 export const RUN_USAGE = `usage: codemesh run --repo <path> --title <text> [--description <text>] [--approve auto|manual]
                     [--gate post-plan] [--base <ref>] [--max-attempts N] [--max-cost-usd X] [--push]
-                    [--soft-budget calls=N,usd=X,tokens=N,wall=S] [--hard-budget ...]
+                    [--soft-budget calls=N,usd=X,tokens=N,wall=S] [--hard-budget ...] [--candidates K]
   --gate post-plan   stop after planning until the plan is approved (edit it over the API or the console)
   --soft-budget   pause at the budget gate when a model call would pass one of these (raise or stop over HTTP)
   --hard-budget   stop the task there (default hard limits: $5 and 2,000,000 tokens)
+  --candidates K   K independent candidate patches (1-8; models/temperatures from CODEMESH_CANDIDATE_MODELS /
+                  _TEMPERATURES), chosen by their tests, agreement and the Reviewer; none good enough: exit 4
   --push   push codemesh/<task> to the repository's remote after integrating (default: never, unless
            .codemesh.yml says push: true)
 
@@ -56,11 +59,12 @@ export const DEADLETTERS_USAGE = `usage: codemesh deadletters [--limit N] [--jso
 export const EVAL_SWE_USAGE = `usage: codemesh eval swe --dataset <file.jsonl> --repos <dir> [--instances id,...] [--limit N]
          [--provider replay|env] [--k N] [--concurrency N] [--gold] [--out <file>] [--json]
          [--task-timeout-s N] [--test-timeout-s N] [--max-attempts N] [--keep] [--resume]
-         [--replay-fix-only]
+         [--replay-fix-only] [--candidates N]
   SWE-bench rows; <dir>/<owner>__<name> are full git clones. --gold grades the gold patches only (which
   instances this machine can resolve at all); --provider replay answers every agent with the known fix
   (checks the mesh on real code; with the tests that came with the fix upstream, unless --replay-fix-only),
-  env uses CODEMESH_LLM_* (pass@k over --k attempts). With --out <f>, each
+  env uses CODEMESH_LLM_* (pass@k over --k attempts). --candidates N: each task makes N candidate patches and
+  submits the one its tests choose, or abstains (counted in \`abstained\`). With --out <f>, each
   finished instance is appended to <f>.rows.jsonl at once; --resume skips the instances already there.`;
 
 export const UP_USAGE = `usage: codemesh up [--port N]

@@ -91,9 +91,11 @@ export function openApiDocument(): Record<string, unknown> {
         }),
       },
       '/v1/tasks/{id}': {
-        get: op('a task with its plan, patches, test runs, reviews, cost (role viewer)', 'tasks:read', {
-          parameters: task,
-        }),
+        get: op(
+          'a task with its plan, patches, test runs, reviews, cost, and with k candidates each candidate (record, patch, test run) and the selection (role viewer)',
+          'tasks:read',
+          { parameters: task },
+        ),
       },
       '/v1/tasks/{id}/plan': {
         get: op(

@@ -1,6 +1,7 @@
 // REST API contract of the gateway: request bodies, query strings and responses, zod-validated.
 // `/openapi.json` is generated from these schemas (gateway/openapi.ts).
 import { z } from 'zod';
+import { CandidateDefaults } from './candidate.ts';
 import { RepoConfig } from './repo-config.ts';
 import { OrgQuota } from './quota.ts';
 import { subjects } from './subjects.ts';
@@ -133,6 +134,8 @@ export const ModelConfigBody = z
   .object({
     org: Slug,
     roles: z.partialRecord(ModelRoleName, ModelSetting).default({}),
+    /** The org's default k for tasks that name no `candidates`, and each candidate's Coder model/temperature. */
+    candidates: CandidateDefaults.optional(),
     /** The org's daily limits on model spending (UTC days); `null` removes them, absent keeps them. */
     quota: OrgQuota.nullable().optional(),
   })

@@ -46,6 +46,13 @@ export const EventType = z.enum([
   'task.completed',
   'task.failed',
   'task.rolled_back',
+  /** No candidate earned selection (data: `{ reason, candidates }`): the task ends without a patch. */
+  'task.abstained',
+  /**
+   * An attempt's candidates were judged (data: `{ chosen, patchId, candidates: [{ candidate, tier, votes,
+   * reviewRank, place }] }`); the chosen patch is copied to the attempt's patch.
+   */
+  'candidate.selected',
   'cost.recorded',
   /** A chat message refined the task's scope or constraints; data: `{ changeId, kind, text, author }`. */
   'task.change_requested',

@@ -33,28 +33,43 @@ export function stepId(taskId: string, kind: StepKind, attempt: number, part?: s
 /**
  * One part of a fanned-out code step: `s<n>-<subtask>` is a subtask's work (n = how often it was rebased after a
  * merge conflict, from 0), `m<n>` the n-th merge of the subtasks' patches into the attempt's patch. The count
- * comes first so that no subtask id can make two parts look alike.
+ * comes first so that no subtask id can make two parts look alike. `c<i>` is candidate i (from 1) of a task
+ * that asked for k candidate patches: its code step and its test step (see schemas/candidate.ts).
  */
-export const StepPart = z.string().regex(/^(s\d{1,3}-[a-z0-9][a-z0-9-_]{0,40}|m\d{1,3})$/i, 'a step part');
+export const StepPart = z
+  .string()
+  .regex(/^(s\d{1,3}-[a-z0-9][a-z0-9-_]{0,40}|m\d{1,3}|c\d{1,2})$/i, 'a step part');
 export type StepPart = z.infer<typeof StepPart>;
 
 export const subtaskPart = (subtaskId: string, rebase: number): string => `s${rebase}-${subtaskId}`;
 export const mergePart = (merge: number): string => `m${merge}`;
+export const candidatePart = (candidate: number): string => `c${candidate}`;
 
-/** @example parsePart('s1-api') // { subtask: 'api', rebase: 1 } */
+/** @example parsePart('s1-api') // { subtask: 'api', rebase: 1 }; parsePart('c2') // { candidate: 2 } */
 export function parsePart(
   part: string | undefined,
-): { subtask: string; rebase: number } | { merge: number } | undefined {
+): { subtask: string; rebase: number } | { merge: number } | { candidate: number } | undefined {
   if (!part) return undefined;
   const s = /^s(\d+)-(.+)$/.exec(part);
   if (s) return { subtask: s[2]!, rebase: Number(s[1]) };
+  const c = /^c(\d+)$/.exec(part);
+  if (c) return { candidate: Number(c[1]) };
   const m = /^m(\d+)$/.exec(part);
   return m ? { merge: Number(m[1]) } : undefined;
 }
 
-/** The patch produced by a code step is named after its task and attempt. */
-export function patchId(taskId: string, attempt: number): string {
-  return `${taskId}-p${attempt}`;
+/** The candidate number of a step part (`c<i>`), if it is one. */
+export function candidateOf(part: string | undefined): number | undefined {
+  const p = parsePart(part);
+  return p && 'candidate' in p ? p.candidate : undefined;
+}
+
+/**
+ * The patch produced by a code step is named after its task and attempt; candidate i of a task that asked for k
+ * candidates is `<taskId>-p<attempt>-c<i>` (the chosen one is copied to `<taskId>-p<attempt>`).
+ */
+export function patchId(taskId: string, attempt: number, candidate?: number): string {
+  return candidate ? `${taskId}-p${attempt}-c${candidate}` : `${taskId}-p${attempt}`;
 }
 
 export function parsePatchId(id: string): { taskId: string; attempt: number } | undefined {

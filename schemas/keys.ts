@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 /**
  * Merge rules:
  * - `task`: last-writer-wins, every write a compare-and-set on the revision read.
- * - `plan`, `patch`, `testrun`, `review`, `approval`, `planapproval`, `context`, `result`: written once (create);
+ * - `plan`, `patch`, `testrun`, `review`, `approval`, `planapproval`, `context`, `result`, `selection`: written
+ *   once (create);
  *   a second write is refused.
  * - `baseline`: written once per base commit + test plan (a cache: equal keys mean equal runs, first wins).
  * - `award`: created once per step; then compare-and-set by the winner (lease renewals, state).
@@ -12,6 +13,8 @@ import { createHash } from 'node:crypto';
  * - `lock`: compare-and-set lease records.
  * - `subtask`: last-writer-wins under compare-and-set (conductor: owner, state; Coder: state, patch); the
  *   patch of one part is written once (the first Coder to finish that part wins).
+ * - `candidate`: last-writer-wins under compare-and-set (Coder: owner, variant, patch; Tester: test evidence),
+ *   never moved backwards from an ended state.
  * - `models`: last-writer-wins under compare-and-set; written by the gateway only (API keys sealed).
  * - `changes`: append-only list under compare-and-set, de-duplicated by change id (the chat agent writes it).
  * - `budget`: last-writer-wins under compare-and-set (reservations, settlements, raises at the gate).
@@ -22,7 +25,9 @@ export const keys = {
   task: (taskId: string) => `task.${taskId}`,
   plan: (taskId: string) => `plan.${taskId}`,
   patch: (patchId: string) => `patch.${patchId}`,
-  testrun: (taskId: string, attempt: number) => `testrun.${taskId}-${attempt}`,
+  /** A candidate's test run is `testrun.<taskId>-<attempt>-c<i>`. */
+  testrun: (taskId: string, attempt: number, candidate?: number) =>
+    candidate ? `testrun.${taskId}-${attempt}-c${candidate}` : `testrun.${taskId}-${attempt}`,
   review: (taskId: string, attempt: number) => `review.${taskId}-${attempt}`,
   approval: (patchId: string) => `approval.${patchId}`,
   /** The `post-plan` gate's decision (and the edited plan, if any). */
@@ -34,6 +39,11 @@ export const keys = {
   /** One subtask of a fanned-out code step: owner, state and patch (see schemas/subtask.ts). */
   subtask: (taskId: string, attempt: number, subtaskId: string) =>
     `subtask.${taskId}-${attempt}-${subtaskId}`,
+  /** One of k candidate patches of an attempt: owner, model settings, patch and test evidence (schemas/candidate.ts). */
+  candidate: (taskId: string, attempt: number, candidate: number) =>
+    `candidate.${taskId}-${attempt}-c${candidate}`,
+  /** How an attempt's candidates were judged and which one was chosen (or why none was). */
+  selection: (taskId: string, attempt: number) => `selection.${taskId}-${attempt}`,
   /** Test results of the base commit (no patch) for one test plan; `hash` = hashKey of repo, commit, plan. */
   baseline: (hash: string) => `baseline.${hash}`,
   /** Free-form result of a step (for steps whose output is not one of the typed entries above). */

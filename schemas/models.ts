@@ -1,6 +1,7 @@
 // Model settings per org and role as the actors read them (`models.<org>` on the blackboard), written by the
 // gateway's `POST /v1/config/models`. API keys are only ever here sealed (AES-256-GCM, actors/llm/secret-box.ts).
 import { z } from 'zod';
+import { CandidateDefaults } from './candidate.ts';
 import { OrgQuota } from './quota.ts';
 
 export const StoredModelSetting = z
@@ -23,6 +24,8 @@ export const OrgModelSettings = z.object({
   org: z.string(),
   /** `default` applies to every role; a role's own entry wins field by field. */
   roles: z.record(z.string(), StoredModelSetting),
+  /** k candidates for tasks that name none, and each candidate's Coder settings (model, temperature). */
+  candidates: CandidateDefaults.optional(),
   /** Daily limits on the org's model spending, checked before every model call (actors/runtime/quota.ts). */
   quota: OrgQuota.optional(),
   updatedAt: z.string(),

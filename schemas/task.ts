@@ -1,6 +1,7 @@
 // Task intake and the task record kept on the blackboard.
 import { z } from 'zod';
 import { BudgetLimits, RoleBudgets } from './budget.ts';
+import { MAX_CANDIDATES } from './candidate.ts';
 import { TaskId } from './ids.ts';
 import { RepoConfig } from './repo-config.ts';
 import { safeString } from './text.ts';
@@ -24,6 +25,12 @@ export const TaskRequest = z
     approve: ApproveMode.default('manual'),
     /** Extra gates (`codemesh run --gate post-plan`); absent means none. */
     gates: z.array(Gate).max(Gate.options.length).optional(),
+    /**
+     * k candidate patches (pass@k): k Coders work on the whole task independently (each with its own model or
+     * temperature, see `CandidateVariant`), the Tester runs each, and one is chosen on test evidence, agreement
+     * and the Reviewer's ranking — or the task ends `abstained`. Absent: the org's default, else 1.
+     */
+    candidates: z.number().int().min(1).max(MAX_CANDIDATES).optional(),
     /** The branch or commit to start from; defaults to the repository's HEAD. */
     baseRef: safeString().min(1).max(200).optional(),
     /**
@@ -81,6 +88,8 @@ export const TaskStatus = z.enum([
   'integrating',
   'completed',
   'failed',
+  /** k candidates were tried and none earned selection: no patch is proposed (the evidence is on `selection`). */
+  'abstained',
   'rolling_back',
   'rolled_back',
 ]);

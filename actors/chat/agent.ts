@@ -30,7 +30,7 @@ const ModelReply = z.object({
     .nullish(),
 });
 
-const ENDED: readonly TaskStatus[] = ['completed', 'failed', 'rolled_back', 'rolling_back'];
+const ENDED: readonly TaskStatus[] = ['completed', 'failed', 'rolled_back', 'rolling_back', 'abstained'];
 const HISTORY_TURNS = 20;
 
 export interface ChatAgentOptions {

@@ -15,6 +15,7 @@ import { callModel } from '../runtime/model-call.ts';
 import { repoOverview } from '../runtime/repo-context.ts';
 import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts';
 import { applyEdits, diffWorktree, formatEditErrors, parseEditBlocks } from './edits.ts';
+import { type CandidateStart, saveCandidate, startCandidate } from './candidate.ts';
 import { mergeSubtasks, type SubtaskStart, saveSubtask, startSubtask } from './fanout.ts';
 import { coderSystem, coderUser, subtaskUser } from './prompts.ts';
 import { noteRepeats, type Repeat } from './loop-guard.ts';
@@ -34,6 +35,8 @@ interface CoderContext {
   editErrors: string[];
   /** A subtask part of a fanned-out code step: where its worktree starts and what it builds on. */
   subtask?: SubtaskStart;
+  /** Candidate i of k (a whole-task pass with its own model settings). */
+  candidate?: CandidateStart;
   /** Loop guard: how often each tool call and edit reply came (loop-guard.ts), and the repeat that stops. */
   seen: Record<string, number>;
   repeat?: Repeat;
@@ -44,7 +47,7 @@ export const coderMachine = setup({
   types: { input: {} as StepInput, context: {} as CoderContext, output: {} as StepOutput },
   actors: {
     prepare: fromPromise<
-      { messages: ChatMessage[]; subtask?: SubtaskStart },
+      { messages: ChatMessage[]; subtask?: SubtaskStart; candidate?: CandidateStart },
       { step: StepInput; worktree: string }
     >(async ({ input, signal }) => {
       const { step, worktree } = input;
@@ -89,7 +92,9 @@ export const coderMachine = setup({
       const critique = String(task.workflow.context.critique ?? '') || undefined;
       const changes = await changeRequests(mesh.board, task.id);
       const overview = await repoOverview(step, `${task.request.title}\n${task.request.description}`, signal);
+      const candidate = await startCandidate(step);
       return {
+        ...(candidate ? { candidate } : {}),
         messages: [
           { role: 'system', content: coderSystem() },
           { role: 'user', content: coderUser({ task, plan, critique, previous, changes }, overview) },
@@ -99,8 +104,14 @@ export const coderMachine = setup({
     merge: fromPromise<StepOutput, { step: StepInput }>(({ input }) =>
       mergeSubtasks(input.step, join(input.step.deps.dataDir, 'work')),
     ),
-    ask: fromPromise<ChatResult, { step: StepInput; messages: ChatMessage[] }>(({ input, signal }) =>
-      callModel(input.step, 'coder', { messages: input.messages, tools: toolSpecs, signal }),
+    ask: fromPromise<ChatResult, { step: StepInput; messages: ChatMessage[]; candidate?: CandidateStart }>(
+      ({ input, signal }) =>
+        callModel(input.step, 'coder', {
+          messages: input.messages,
+          tools: toolSpecs,
+          signal,
+          ...input.candidate?.variant,
+        }),
     ),
     runTools: fromPromise<ChatMessage[], { worktree: string; result: ChatResult }>(
       async ({ input, signal }) => {
@@ -119,43 +130,45 @@ export const coderMachine = setup({
       const applied = await applyEdits(input.worktree, edits);
       return applied.errors;
     }),
-    save: fromPromise<StepOutput, { step: StepInput; worktree: string; subtask?: SubtaskStart }>(
-      async ({ input }) => {
-        const { step, worktree } = input;
-        if (input.subtask) return saveSubtask(step, worktree, input.subtask);
-        const d = await diffWorktree(worktree);
-        if (!d.diff.trim()) throw new StepFailure('the edits left the repository unchanged');
-        const id = patchId(step.task.id, step.attempt);
-        // The model's output is scanned before anything of it is published: with findings, only the redacted
-        // diff and the findings leave this step (the Reviewer then refuses the patch, naming them).
-        const scan = scanDiff(d.diff);
-        const secrets = scan.findings.length > 0 ? scan.findings : undefined;
-        const patch: Patch = {
-          id,
-          taskId: step.task.id,
-          attempt: step.attempt,
-          baseCommit: step.task.baseCommit,
-          diff: scan.diff,
-          files: d.files,
-          summary: `${d.files.length} file(s), +${d.additions} -${d.deletions}${secretsNote(secrets)}`,
-          stats: { additions: d.additions, deletions: d.deletions },
-          createdAt: new Date(step.deps.now()).toISOString(),
-          ...(secrets && { secrets }),
-        };
-        // Same attempt, same key: a re-run after a crash keeps the first stored patch (first writer wins).
-        const stored = await step.mesh.board
-          .putOnce(keys.patch(id), Patch, patch, (a, b) => a.id === b.id)
-          .then((r) => r.entry.value);
-        await step.deps.emit({
-          id: `${step.stepId}:patch.proposed`,
-          taskId: step.task.id,
-          type: 'patch.proposed',
-          step: { kind: 'code', attempt: step.attempt },
-          data: { patchId: id, files: stored.files, summary: stored.summary, ...secretsData(stored) },
-        });
-        return { ok: true, data: { patchId: id, files: stored.files, summary: stored.summary } };
-      },
-    ),
+    save: fromPromise<
+      StepOutput,
+      { step: StepInput; worktree: string; subtask?: SubtaskStart; candidate?: CandidateStart }
+    >(async ({ input }) => {
+      const { step, worktree } = input;
+      if (input.subtask) return saveSubtask(step, worktree, input.subtask);
+      if (input.candidate) return saveCandidate(step, worktree, input.candidate);
+      const d = await diffWorktree(worktree);
+      if (!d.diff.trim()) throw new StepFailure('the edits left the repository unchanged');
+      const id = patchId(step.task.id, step.attempt);
+      // The model's output is scanned before anything of it is published: with findings, only the redacted
+      // diff and the findings leave this step (the Reviewer then refuses the patch, naming them).
+      const scan = scanDiff(d.diff);
+      const secrets = scan.findings.length > 0 ? scan.findings : undefined;
+      const patch: Patch = {
+        id,
+        taskId: step.task.id,
+        attempt: step.attempt,
+        baseCommit: step.task.baseCommit,
+        diff: scan.diff,
+        files: d.files,
+        summary: `${d.files.length} file(s), +${d.additions} -${d.deletions}${secretsNote(secrets)}`,
+        stats: { additions: d.additions, deletions: d.deletions },
+        createdAt: new Date(step.deps.now()).toISOString(),
+        ...(secrets && { secrets }),
+      };
+      // Same attempt, same key: a re-run after a crash keeps the first stored patch (first writer wins).
+      const stored = await step.mesh.board
+        .putOnce(keys.patch(id), Patch, patch, (a, b) => a.id === b.id)
+        .then((r) => r.entry.value);
+      await step.deps.emit({
+        id: `${step.stepId}:patch.proposed`,
+        taskId: step.task.id,
+        type: 'patch.proposed',
+        step: { kind: 'code', attempt: step.attempt },
+        data: { patchId: id, files: stored.files, summary: stored.summary, ...secretsData(stored) },
+      });
+      return { ok: true, data: { patchId: id, files: stored.files, summary: stored.summary } };
+    }),
     reportLoop: fromPromise<void, { step: StepInput; repeat: Repeat }>(async ({ input }) => {
       const { step, repeat } = input;
       await step.deps.emit({
@@ -224,6 +237,7 @@ export const coderMachine = setup({
           actions: assign({
             messages: ({ event }) => event.output.messages,
             subtask: ({ event }) => event.output.subtask,
+            candidate: ({ event }) => event.output.candidate,
           }),
         },
         onError: { target: 'cleanup', actions: 'fail' },
@@ -232,7 +246,11 @@ export const coderMachine = setup({
     thinking: {
       invoke: {
         src: 'ask',
-        input: ({ context }) => ({ step: context.step, messages: context.messages }),
+        input: ({ context }) => ({
+          step: context.step,
+          messages: context.messages,
+          ...(context.candidate ? { candidate: context.candidate } : {}),
+        }),
         onDone: {
           target: 'deciding',
           actions: [
@@ -337,6 +355,7 @@ export const coderMachine = setup({
           step: context.step,
           worktree: context.worktree,
           subtask: context.subtask,
+          candidate: context.candidate,
         }),
         onDone: { target: 'cleanup', actions: assign({ output: ({ event }) => event.output }) },
         onError: { target: 'cleanup', actions: 'fail' },

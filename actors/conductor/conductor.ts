@@ -28,10 +28,12 @@ import { effectivePlan } from '../runtime/effective-plan.ts';
 import { hardBudgetReason } from '../runtime/budget.ts';
 import { stepOutcomeEvent } from '../runtime/step-event.ts';
 import { runAuction } from './auction.ts';
+import { candidateStepFailed, pendingCandidateParts, recordAbstention } from './candidates.ts';
 import { ensureSubtaskRecords, markAwarded, markSubtask } from './fanout.ts';
 import {
   applyWorkflowEvent,
   approvablePatches,
+  candidatesOf,
   currentStep,
   fanoutOf,
   type MergeConflict,
@@ -172,6 +174,7 @@ export class Conductor {
     const p = parsePart(part);
     const at = new Date(this.now()).toISOString();
     if (!p) return;
+    if ('candidate' in p) return candidateStepFailed(this.mesh.board, event, at);
     if ('subtask' in p) {
       if (event.type === 'step.failed')
         await markSubtask(
@@ -291,7 +294,7 @@ export class Conductor {
     // repeat them once the stream's de-duplication window has passed.
     if (opts.sweep && !currentStep(task.workflow) && task.status !== 'awaiting_budget') {
       // Finished tasks leave the sweep; a later event (a rollback request) brings one back.
-      if (task.status === 'completed' || task.status === 'failed' || task.status === 'rolled_back')
+      if (['completed', 'failed', 'rolled_back', 'abstained'].includes(task.status))
         this.active.delete(taskId);
       return;
     }
@@ -362,6 +365,29 @@ export class Conductor {
           data: { branch: task.rollbackBranch, of: task.commit },
         });
         return;
+      // k candidates and none earned selection: the evidence is recorded, no patch is proposed.
+      case 'abstained': {
+        this.active.delete(taskId);
+        const c = candidatesOf(task.workflow.context);
+        const sel = c ? await recordAbstention(this.mesh.board, task, c, at) : undefined;
+        await this.mesh.bus.publish({
+          id: `${taskId}:abstained`,
+          taskId,
+          type: 'task.abstained',
+          at,
+          data: {
+            reason: task.reason,
+            candidates: (sel?.candidates ?? []).map(({ candidate, tier, why, votes, patchId }) => ({
+              candidate,
+              tier,
+              why,
+              votes,
+              ...(patchId ? { patchId } : {}),
+            })),
+          },
+        });
+        return;
+      }
       case 'failed':
         this.active.delete(taskId);
         await this.mesh.bus.publish({
@@ -398,6 +424,10 @@ export class Conductor {
   private async ensureStep(task: TaskRecord): Promise<void> {
     const step = currentStep(task.workflow);
     if (!step) return;
+    // k candidates: the first attempt's code and test steps are one part per candidate, all announced at once.
+    const cands = step.attempt === 1 ? candidatesOf(task.workflow.context) : undefined;
+    if (cands && (step.kind === 'code' || step.kind === 'test'))
+      return this.ensureParallel(task, step.kind, pendingCandidateParts(cands, step.kind));
     // The first attempt of a plan with two or more file-changing subtasks is fanned out over the Coders.
     if (step.kind === 'code' && step.attempt === 1) {
       const subs = fanoutSubtasks(await effectivePlan(this.mesh.board, task.id));
@@ -420,21 +450,38 @@ export class Conductor {
       return;
     }
     const partOf = (s: Subtask) => subtaskPart(s.id, f.rebase[s.id] ?? 0);
-    const held = new Map<string, number>();
-    await Promise.all(
-      pending.map(async (s) => {
-        const a = (await this.mesh.board.get(keys.award(stepId(task.id, 'code', 1, partOf(s))), Award))
-          ?.value;
-        if (a && (a.state === 'awarded' || a.state === 'running') && a.leaseUntil > this.now())
-          held.set(a.instanceId, (held.get(a.instanceId) ?? 0) + 1);
-      }),
-    );
+    const held = await this.heldLoad(task.id, 'code', pending.map(partOf));
     for (const s of pending) {
       if (!s.dependsOn.every((d) => f.done[d] !== undefined)) continue;
       const won = await this.ensurePart(task, { kind: 'code', attempt: 1, part: partOf(s) }, held);
       if (!won) continue;
       held.set(won.instanceId, (held.get(won.instanceId) ?? 0) + 1);
       await markAwarded(this.mesh.board, won, at());
+    }
+  }
+
+  /** Instances holding a live award of one of these parts, and how many each holds. */
+  private async heldLoad(taskId: string, kind: StepKind, parts: string[]): Promise<Map<string, number>> {
+    const held = new Map<string, number>();
+    await Promise.all(
+      parts.map(async (part) => {
+        const a = (await this.mesh.board.get(keys.award(stepId(taskId, kind, 1, part)), Award))?.value;
+        if (a && (a.state === 'awarded' || a.state === 'running') && a.leaseUntil > this.now())
+          held.set(a.instanceId, (held.get(a.instanceId) ?? 0) + 1);
+      }),
+    );
+    return held;
+  }
+
+  /**
+   * Independent parts of one step (candidates), announced at once; each auction knows which instances just won
+   * a sibling, so the work spreads over idle ones.
+   */
+  private async ensureParallel(task: TaskRecord, kind: 'code' | 'test', parts: string[]): Promise<void> {
+    const held = await this.heldLoad(task.id, kind, parts);
+    for (const part of parts) {
+      const won = await this.ensurePart(task, { kind, attempt: 1, part }, held);
+      if (won) held.set(won.instanceId, (held.get(won.instanceId) ?? 0) + 1);
     }
   }
 

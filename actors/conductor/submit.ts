@@ -25,6 +25,7 @@ export async function prepareTask(
     maxAttempts: request.budget.maxAttempts,
     approveMode: request.approve,
     planGate: request.gates?.includes('post-plan') ?? false,
+    candidates: request.candidates ?? 1,
   });
   return TaskRecord.parse({
     id,
@@ -57,6 +58,7 @@ export async function publishTask(mesh: MeshConnection, record: TaskRecord): Pro
       baseCommit: record.baseCommit,
       approve: record.request.approve,
       ...(record.request.gates?.length ? { gates: record.request.gates } : {}),
+      ...((record.request.candidates ?? 1) > 1 ? { candidates: record.request.candidates } : {}),
     },
   });
   return record;

@@ -2,14 +2,22 @@
 // and every event is applied with the pure `transition` function, so any conductor can resume any task.
 import { and, assign, setup, transition } from 'xstate';
 import {
+  abstainReason,
+  type CandidateEvidence,
+  type CandidatesContext,
+  candidateInputs,
+  candidateOf,
+  candidatesOf,
+  eligibleCandidates,
   type FanoutContext,
   fanoutOf,
   parsePart,
   type StepKind,
   type TaskStatus,
+  TestOutcome,
 } from '../../schemas/index.ts';
 
-export { type FanoutContext, fanoutOf };
+export { type CandidatesContext, candidatesOf, type FanoutContext, fanoutOf };
 
 /** How often one subtask may be re-awarded as a rebase after its patch conflicted with earlier ones. */
 export const MAX_REBASES = 2;
@@ -29,6 +37,8 @@ export interface WorkflowContext {
   fanout?: FanoutContext;
   /** The `budget` gate: the step state a paused task goes back to when a human raises its limits. */
   budgetResume?: BudgetResume;
+  /** k candidate patches of the first attempt (absent or k = 1: one Coder pass). */
+  candidates?: CandidatesContext;
   /** Arrivals at the patch gate (each one asks for a decision anew; event ids and approvals carry it). */
   gate?: number;
   /**
@@ -75,6 +85,9 @@ export type WorkflowEvent =
   | { type: 'DEAD_LETTER'; reason: string }
   | { type: 'ROLLBACK'; by: string };
 
+/** Ended states: they take no more events. */
+const ENDED = new Set(['failed', 'rolled_back', 'abstained']);
+
 const isStep = (kind: StepKind) => ({
   type: 'isStep' as const,
   params: { kind },
@@ -100,12 +113,45 @@ export const workflowMachine = setup({
     isStep: ({ context, event }, params: { kind: StepKind }) =>
       (event.type === 'STEP_DONE' || event.type === 'STEP_FAILED') &&
       event.kind === params.kind &&
+      event.part === undefined &&
       (params.kind === 'plan' ||
         params.kind === 'integrate' ||
         params.kind === 'rollback' ||
         event.attempt === context.attempt),
     testsCannotRun: ({ context, event }) =>
-      isStepDone(context, event, 'test') && event.type === 'STEP_DONE' && event.data.envFault === true,
+      isStepDone(context, event, 'test') &&
+      event.type === 'STEP_DONE' &&
+      event.part === undefined &&
+      event.data.envFault === true,
+    /** A candidate's code step ended (first time). */
+    candidateCoded: ({ context, event }) => {
+      const n = pendingCandidate(context, event, 'code');
+      return n !== undefined && context.candidates!.code[n] === undefined;
+    },
+    /** A candidate's test step ended (first time; only candidates with a patch are tested). */
+    candidateTested: ({ context, event }) => {
+      const n = pendingCandidate(context, event, 'test');
+      const code = n === undefined ? undefined : context.candidates!.code[n];
+      return code !== undefined && 'patchId' in code && context.candidates!.test[n!] === undefined;
+    },
+    /** Every candidate's code step ended. */
+    allCoded: ({ context }) => {
+      const c = activeCandidates(context);
+      return c !== undefined && numbers(c).every((n) => c.code[n] !== undefined);
+    },
+    nonePatched: ({ context }) => {
+      const c = activeCandidates(context)!;
+      return numbers(c).every((n) => !('patchId' in (c.code[n] ?? {})));
+    },
+    /** Every candidate with a patch has its test evidence (or its test step failed). */
+    allTested: ({ context }) => {
+      const c = activeCandidates(context);
+      return c !== undefined && patched(c).every((n) => c.test[n] !== undefined);
+    },
+    noTestEvidence: ({ context }) => evidenced(context.candidates!).length === 0,
+    /** The tests cannot run for any candidate (the base commit fails the same way). */
+    candidatesCannotTest: ({ context }) => evidenced(context.candidates!).every(([, e]) => e.envFault),
+    noneEligible: ({ context }) => eligibleCandidates(candidateInputs(context.candidates!)).length === 0,
     approvedReview: ({ event }) => event.type === 'STEP_DONE' && event.data.decision === 'approve',
     autoApprove: ({ context }) => context.approveMode === 'auto',
     planGate: ({ context }) => context.planGate === true,
@@ -124,9 +170,11 @@ export const workflowMachine = setup({
     },
     /** The whole code step (one pass), or the merge that produced the attempt's patch. */
     codeStepDone: ({ context, event }) =>
+      activeCandidates(context) === undefined &&
       isStepDone(context, event, 'code') &&
       (event.type === 'STEP_DONE' && event.part === undefined ? true : isCurrentMerge(context, event)),
     codeStepFailed: ({ context, event }) =>
+      activeCandidates(context) === undefined &&
       event.type === 'STEP_FAILED' &&
       event.kind === 'code' &&
       event.attempt === context.attempt &&
@@ -143,6 +191,54 @@ export const workflowMachine = setup({
     hasKeptPatch: ({ context }) => context.keptPatchId !== undefined && !context.commit,
   },
   actions: {
+    recordCandidateCode: assign({
+      candidates: ({ context, event }) => {
+        const c = context.candidates!;
+        const n = pendingCandidate(context, event, 'code')!;
+        const end =
+          event.type === 'STEP_DONE'
+            ? {
+                patchId: String(event.data.patchId ?? ''),
+                ...(typeof event.data.diffHash === 'string' ? { diffHash: event.data.diffHash } : {}),
+              }
+            : { failed: event.type === 'STEP_FAILED' ? event.reason : 'failed' };
+        return { ...c, code: { ...c.code, [n]: end } };
+      },
+    }),
+    recordCandidateTest: assign({
+      candidates: ({ context, event }) => {
+        const c = context.candidates!;
+        const n = pendingCandidate(context, event, 'test')!;
+        const end =
+          event.type === 'STEP_DONE'
+            ? evidenceOf(event.data)
+            : { failed: event.type === 'STEP_FAILED' ? event.reason : 'failed' };
+        return { ...c, test: { ...c.test, [n]: end } };
+      },
+    }),
+    reviewedPatch: assign({
+      patchId: ({ context, event }) =>
+        event.type === 'STEP_DONE' && typeof event.data.patchId === 'string'
+          ? event.data.patchId
+          : context.patchId,
+    }),
+    abstain: assign({ reason: ({ context }) => abstainReason(context.candidates!) }),
+    failNoCandidateTests: assign({
+      reason: ({ context }) => {
+        const c = context.candidates!;
+        const why = patched(c).map((n) => {
+          const t = c.test[n];
+          return `c${n}: ${t && 'failed' in t ? t.failed : '?'}`;
+        });
+        return `the test step failed for every candidate: ${why.join('; ')}`;
+      },
+    }),
+    failCandidatesCannotTest: assign({
+      reason: ({ context }) => {
+        const [, e] = evidenced(context.candidates!)[0]!;
+        return testsCannotRunReason({ reason: e.reason, outcome: e.outcome });
+      },
+    }),
     recordSubtask: assign({
       fanout: ({ context, event }) => {
         const f = fanoutOf(context);
@@ -264,12 +360,27 @@ export const workflowMachine = setup({
         })),
         BUDGET_STOPPED: { target: 'failed', actions: 'failWith' },
         BUDGET_EXCEEDED: BACK_TO_GATE,
+        // Candidates that were not paused go on and may end meanwhile: their ends are kept for the way back.
+        STEP_DONE: [
+          { guard: 'candidateCoded', actions: 'recordCandidateCode' },
+          { guard: 'candidateTested', actions: 'recordCandidateTest' },
+        ],
+        STEP_FAILED: [
+          { guard: 'candidateCoded', actions: 'recordCandidateCode' },
+          { guard: 'candidateTested', actions: 'recordCandidateTest' },
+        ],
       },
     },
     // One Coder pass, or (fanned out) a part per subtask and then merges until one yields the patch.
     coding: {
+      // k candidates: each candidate's code step is recorded; when all ended, their patches go to the Tester.
+      always: [
+        { guard: and(['allCoded', 'nonePatched']), target: 'abstained', actions: 'abstain' },
+        { guard: 'allCoded', target: 'testing' },
+      ],
       on: {
         STEP_DONE: [
+          { guard: 'candidateCoded', actions: 'recordCandidateCode' },
           { guard: 'subtaskDone', actions: 'recordSubtask' },
           { guard: and(['mergeConflict', 'rebasesLeft']), actions: 'rebaseSubtask' },
           { ...BACK_TO_GATE, guard: and(['mergeConflict', 'hasKeptPatch']) },
@@ -281,6 +392,7 @@ export const workflowMachine = setup({
           },
         ],
         STEP_FAILED: [
+          { guard: 'candidateCoded', actions: 'recordCandidateCode' },
           { ...BACK_TO_GATE, guard: and(['codeStepFailed', 'hasKeptPatch']) },
           { guard: 'codeStepFailed', target: 'failed', actions: 'failWith' },
         ],
@@ -288,14 +400,28 @@ export const workflowMachine = setup({
       },
     },
     testing: {
+      // k candidates: each test step's evidence is recorded; when all are in, the choice needs a candidate that
+      // earns it (schemas/candidate.ts), else the task abstains.
+      always: [
+        { guard: and(['allTested', 'noTestEvidence']), target: 'failed', actions: 'failNoCandidateTests' },
+        {
+          guard: and(['allTested', 'candidatesCannotTest']),
+          target: 'failed',
+          actions: 'failCandidatesCannotTest',
+        },
+        { guard: and(['allTested', 'noneEligible']), target: 'abstained', actions: 'abstain' },
+        { guard: 'allTested', target: 'reviewing' },
+      ],
       on: {
         STEP_DONE: [
+          { guard: 'candidateTested', actions: 'recordCandidateTest' },
           // The tests cannot run here (the base commit fails the same way): no revision can fix that.
           { ...BACK_TO_GATE, guard: and(['testsCannotRun', 'hasKeptPatch']) },
           { guard: 'testsCannotRun', target: 'failed', actions: 'failWith' },
           { guard: isStep('test'), target: 'reviewing' },
         ],
         STEP_FAILED: [
+          { guard: 'candidateTested', actions: 'recordCandidateTest' },
           { ...BACK_TO_GATE, guard: and([isStep('test'), 'hasKeptPatch']) },
           { guard: isStep('test'), target: 'failed', actions: 'failWith' },
         ],
@@ -306,8 +432,9 @@ export const workflowMachine = setup({
       on: {
         STEP_DONE: [
           { guard: ({ context, event }) => !isStepDone(context, event, 'review') },
-          { guard: 'approvedReview', target: 'approved' },
-          { guard: 'attemptsLeft', target: 'coding', actions: 'nextAttempt' },
+          // With candidates the review step chose one and names its patch (copied to the attempt's patch id).
+          { guard: 'approvedReview', target: 'approved', actions: 'reviewedPatch' },
+          { guard: 'attemptsLeft', target: 'coding', actions: ['reviewedPatch', 'nextAttempt'] },
           BACK_TO_GATE,
           { target: 'failed', actions: 'failWith' },
         ],
@@ -363,6 +490,7 @@ export const workflowMachine = setup({
     },
     rolled_back: { type: 'final' },
     failed: { type: 'final' },
+    abstained: { type: 'final' },
   },
 });
 
@@ -446,6 +574,8 @@ export interface WorkflowInput {
   maxAttempts: number;
   approveMode: 'auto' | 'manual';
   planGate?: boolean;
+  /** k candidate patches for the first attempt (1 or absent: one Coder pass). */
+  candidates?: number;
 }
 
 function initialContext(input: WorkflowInput): WorkflowContext {
@@ -454,6 +584,46 @@ function initialContext(input: WorkflowInput): WorkflowContext {
     maxAttempts: input.maxAttempts,
     approveMode: input.approveMode,
     ...(input.planGate ? { planGate: true } : {}),
+    ...((input.candidates ?? 1) > 1 ? { candidates: { k: input.candidates!, code: {}, test: {} } } : {}),
+  };
+}
+
+/** The candidates of the current attempt, when it is one with candidates (the first). */
+function activeCandidates(ctx: WorkflowContext): CandidatesContext | undefined {
+  return ctx.attempt === 1 ? candidatesOf(ctx) : undefined;
+}
+
+/** The candidate a code or test step event of the current attempt is about (number within 1..k). */
+function pendingCandidate(ctx: WorkflowContext, e: WorkflowEvent, kind: 'code' | 'test'): number | undefined {
+  const c = activeCandidates(ctx);
+  if (!c || (e.type !== 'STEP_DONE' && e.type !== 'STEP_FAILED') || e.kind !== kind) return undefined;
+  if (e.attempt !== ctx.attempt) return undefined;
+  const n = candidateOf(e.part);
+  return n !== undefined && n >= 1 && n <= c.k ? n : undefined;
+}
+
+const numbers = (c: CandidatesContext) => Array.from({ length: c.k }, (_, i) => i + 1);
+/** Candidates whose code step left a patch. */
+const patched = (c: CandidatesContext) => numbers(c).filter((n) => 'patchId' in (c.code[n] ?? {}));
+function evidenced(c: CandidatesContext): Array<[number, CandidateEvidence]> {
+  return patched(c).flatMap((n) => {
+    const t = c.test[n];
+    return t && !('failed' in t) ? [[n, t] as [number, CandidateEvidence]] : [];
+  });
+}
+
+/** The test evidence a candidate's `test.completed` / `step.completed` data carries (tester/machine.ts). */
+function evidenceOf(data: Record<string, unknown>): CandidateEvidence {
+  const v = (data.verdict ?? {}) as Record<string, unknown>;
+  const n = (x: unknown) => (typeof x === 'number' && x >= 0 ? Math.floor(x) : 0);
+  const outcome = TestOutcome.safeParse(data.outcome);
+  return {
+    outcome: outcome.success ? outcome.data : data.passed === true ? 'pass' : 'regression',
+    fixed: n(v.fixed),
+    regressions: n(v.regressions),
+    baseFailed: n(data.baseFailed),
+    envFault: data.envFault === true,
+    ...(typeof data.reason === 'string' ? { reason: data.reason.slice(0, 500) } : {}),
   };
 }
 
@@ -474,7 +644,7 @@ export function applyWorkflowEvent(
 ): { next: PersistedWorkflow; changed: boolean } {
   // A resolved snapshot of a final state still takes the root's events (a budget, a dead letter): an ended
   // task takes none.
-  if (current.value === 'failed' || current.value === 'rolled_back') return { next: current, changed: false };
+  if (ENDED.has(current.value)) return { next: current, changed: false };
   // A pause is about one step: one the task no longer waits for (a stale or late event) changes nothing.
   if (event.type === 'BUDGET_PAUSED') {
     const step = currentStep(current);

@@ -114,6 +114,22 @@ describe('chat', () => {
     expect(llm.calls[0]!.body).toMatchObject({ response_format: { type: 'json_object' } });
   });
 
+  it('sends a call’s own temperature and model (a candidate’s variant), and neither when not set', async () => {
+    const llm = await start(() => ({ content: 'ok' }));
+    const client = createModelClient(cfgFor(llm.url));
+    await client.chat({
+      role: 'coder',
+      taskId: 't-abc123',
+      messages,
+      temperature: 0.6,
+      model: 'other-model',
+    });
+    await client.chat({ role: 'coder', taskId: 't-abc123', messages });
+    expect(llm.calls[0]!.body).toMatchObject({ temperature: 0.6, model: 'other-model' });
+    expect(llm.calls[1]!.body).toMatchObject({ model: 'scripted-model' });
+    expect(llm.calls[1]!.body).not.toHaveProperty('temperature');
+  });
+
   it('reports usage and prices it per 1k tokens, with injected id and clock', async () => {
     const llm = await start(() => ({
       content: 'hi',

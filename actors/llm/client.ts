@@ -79,8 +79,9 @@ export function createModelClient(cfg: ModelConfig, deps: ModelClientDeps = {}):
       const deadline = AbortSignal.timeout(overallMs);
       const signal = req.signal ? AbortSignal.any([req.signal, deadline]) : deadline;
       const body: ChatCompletionCreateParamsNonStreaming = {
-        model: cfg.model,
+        model: req.model ?? cfg.model,
         messages: req.messages,
+        ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
         ...(req.tools?.length
           ? {
               tools: req.tools.map((t) => ({

@@ -99,6 +99,10 @@ export interface ChatRequest {
   tools?: ToolSpec[];
   /** `json` asks for a JSON object (`response_format: json_object`); the prompt must still say "JSON". */
   responseFormat?: 'json' | 'text';
+  /** Sampling temperature; absent: the server's default (a candidate's variant sets it, schemas/candidate.ts). */
+  temperature?: number;
+  /** Another model on the same endpoint for this call (a candidate's variant); prices stay the role's. */
+  model?: string;
   /**
    * The JSON Schema the answer must match (with `responseFormat: 'json'`). The local model constrains its
    * sampling to it with a grammar; OpenAI-compatible servers get `json_object` as before (the caller checks).

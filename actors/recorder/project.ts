@@ -4,6 +4,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Blackboard } from '../../blackboard/index.ts';
 import {
   Approval,
+  candidateOf,
   keys,
   Patch,
   Plan,
@@ -35,6 +36,7 @@ const TERMINAL_STATUS: Partial<Record<TaskEvent['type'], string>> = {
   'task.completed': 'completed',
   'task.failed': 'failed',
   'task.rolled_back': 'rolled_back',
+  'task.abstained': 'abstained',
 };
 
 const d = (iso: string) => new Date(iso);
@@ -185,7 +187,9 @@ export async function projectEvent(
       return;
     }
     case 'test.completed': {
-      const t = (await board.get(keys.testrun(taskId, attempt), TestRun))?.value;
+      // A candidate's test run (`c<i>`) is its own row: the record keeps every candidate.
+      const t = (await board.get(keys.testrun(taskId, attempt, candidateOf(event.step?.part)), TestRun))
+        ?.value;
       if (t)
         await db
           .insert(testruns)

@@ -11,7 +11,7 @@ export interface RebuildReport {
   written: Record<'task' | 'plan' | 'patch' | 'testrun' | 'review' | 'approval' | 'cost', number>;
 }
 
-const FINISHED = ['completed', 'failed', 'rolled_back'];
+const FINISHED = ['completed', 'failed', 'rolled_back', 'abstained'];
 
 /**
  * Restores, for every task the record holds as unfinished: the task record (with its workflow state as last

@@ -7,6 +7,7 @@ import { effectivePlan } from '../runtime/effective-plan.ts';
 import { oneEffectMachine } from '../runtime/step-machine.ts';
 import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts';
 import { reviewerSystem, reviewerUser } from './prompts.ts';
+import { selectCandidate, stepCandidates } from './select.ts';
 
 /**
  * The tests' verdict overrides the model: a patch with a regression (or whose tests time out with it) is
@@ -85,6 +86,8 @@ function envErrorText(run: TestRun): string {
 
 async function reviewStep(input: StepInput, signal: AbortSignal): Promise<StepOutput> {
   const { task, mesh, attempt } = input;
+  const candidates = stepCandidates(input);
+  if (candidates) return selectCandidate(input, candidates, enforceTests, signal);
   const pid = patchId(task.id, attempt);
   const patch = (await mesh.board.get(keys.patch(pid), Patch))?.value;
   if (!patch) throw new StepFailure(`patch ${pid} is not on the blackboard`);

@@ -89,3 +89,36 @@ export function testLines(run: TestRun): string[] {
       : []),
   ];
 }
+
+/** The Reviewer ranks the candidates that earned selection on their tests: best first, each judged. */
+export function rankingSystem(): string {
+  return `${roleMarker('reviewer')} You are the Reviewer of codemesh. Several candidate patches for one task
+passed its tests (each was written independently). Rank them, best first, and judge each as you would one
+patch. Reply with one JSON object and nothing else:
+{"ranking": [{"candidate": number, "decision": "approve"|"revise", "confidence": number between 0 and 1,
+ "critique": string, "risks": [{"level": "low"|"medium"|"high", "note": string}]}]}
+Rank every candidate listed, each once. Prefer the patch that does what the task asks most directly, with the
+smallest risk and no unrelated change; when you ask for a revision, the critique must say exactly what to change.`;
+}
+
+export function rankingUser(
+  task: TaskRecord,
+  candidates: ReadonlyArray<{ candidate: number; patch: Patch; testRun?: TestRun }>,
+  plan?: Plan,
+  changes: readonly ChangeRequest[] = [],
+): string {
+  const parts = [`Task: ${task.request.title}`, '', task.request.description];
+  if (plan)
+    parts.push(
+      '',
+      `Plan: ${plan.summary}`,
+      ...plan.subtasks.map((s) => `- ${s.title}: ${s.successCriteria.join('; ')}`),
+    );
+  parts.push(...changeLines(changes));
+  const each = Math.floor(30_000 / Math.max(1, candidates.length));
+  for (const c of candidates) {
+    parts.push('', `=== Candidate ${c.candidate} (${c.patch.summary}) ===`, c.patch.diff.slice(0, each));
+    if (c.testRun) parts.push('', ...testLines(c.testRun));
+  }
+  return parts.join('\n');
+}

@@ -3,7 +3,13 @@ import type { AnyStateMachine } from 'xstate';
 import type { MeshConnection } from '../../blackboard/index.ts';
 import type { Sandbox } from '../../sandbox-agent/index.ts';
 import type { ModelClient } from '../llm/index.ts';
-import type { Capability, StepKind, TaskEventInput, TaskRecord } from '../../schemas/index.ts';
+import type {
+  CandidateVariant,
+  Capability,
+  StepKind,
+  TaskEventInput,
+  TaskRecord,
+} from '../../schemas/index.ts';
 import type { ModelGuardOptions } from './guard-options.ts';
 
 /** What an agent's step machine gets as `input`. */
@@ -12,7 +18,10 @@ export interface StepInput {
   task: TaskRecord;
   kind: StepKind;
   attempt: number;
-  /** One part of a fanned-out code step (`s<n>-<subtask>` or `m<n>`, see schemas/ids.ts); absent: the whole step. */
+  /**
+   * One part of a fanned-out code step (`s<n>-<subtask>` or `m<n>`), or candidate i's code or test step (`c<i>`),
+   * see schemas/ids.ts; absent: the whole step.
+   */
   part?: string;
   round: number;
   stepId: string;
@@ -40,6 +49,8 @@ export interface AgentDeps {
   modelGuard?: ModelGuardOptions;
   /** Wall-clock cap of one test run. */
   testTimeoutMs?: number;
+  /** Candidate i's model/temperature from the environment (entry i-1; the org's settings win), see candidate-variant.ts. */
+  candidateVariants?: CandidateVariant[];
   /** Optional code-aware retrieval (the Curator); undefined falls back to grep. */
   retrieve?: (
     repoPath: string,

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import {
   Baseline,
   type BaselineSummary,
+  candidateOf,
   hashKey,
   keys,
   Patch,
@@ -15,6 +16,7 @@ import {
   TestRun,
 } from '../../schemas/index.ts';
 import { StepFailure } from '../runtime/ask-json.ts';
+import { markCandidate } from '../runtime/candidate-record.ts';
 import { applyPatch, diffSections } from '../runtime/git.ts';
 import { oneEffectMachine } from '../runtime/step-machine.ts';
 import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts';
@@ -379,7 +381,9 @@ function joinStages(whole: TestPlan, a: StageResult, b: StageResult): StageResul
 
 async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutput> {
   const { task, mesh, deps, attempt } = input;
-  const pid = patchId(task.id, attempt);
+  // Candidate i of k: its own patch and test run (`c<i>`); the choice among them is the review step's.
+  const candidate = candidateOf(input.part);
+  const pid = patchId(task.id, attempt, candidate);
   const patch = (await mesh.board.get(keys.patch(pid), Patch))?.value;
   if (!patch) throw new StepFailure(`patch ${pid} is not on the blackboard`);
   const wt = join(deps.dataDir, 'work', `${input.stepId}-r${input.round}`);
@@ -394,6 +398,8 @@ async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutp
     // The reproduction check: the test functions the patch adds, judged in the first stage (they are there).
     const added = [...addedTests(patch.diff, undefined).values()].flat();
     const started = deps.now();
+    // A candidate's events name its part (`c<i>`): the conductor and the feed tell candidates apart by it.
+    const step = { kind: 'test' as const, attempt, ...(input.part ? { part: input.part } : {}) };
     const judge = (p: TestPlan, withAdded?: readonly string[]) =>
       runStage(p, wt, ctx, nothingToRun, withAdded);
     const staged = selected.primary && selected.rest ? selected : undefined;
@@ -412,7 +418,7 @@ async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutp
           id: `${input.stepId}:test.primary`,
           taskId: task.id,
           type: 'test.primary',
-          step: { kind: 'test', attempt },
+          step,
           data: {
             passed: first.decided.passed,
             outcome: first.decided.outcome,
@@ -442,7 +448,7 @@ async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutp
       .slice(-LOG_CAP);
     await writeFile(join(deps.dataDir, 'logs', `${input.stepId}.log`), log);
     const run: TestRun = {
-      id: `${task.id}-${attempt}`,
+      id: candidate ? `${task.id}-${attempt}-c${candidate}` : `${task.id}-${attempt}`,
       taskId: task.id,
       attempt,
       patchId: pid,
@@ -470,14 +476,19 @@ async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutp
       quarantine: v.quarantine,
     };
     const stored = (
-      await mesh.board.putOnce(keys.testrun(task.id, attempt), TestRun, run, (a, b) => a.id === b.id)
+      await mesh.board.putOnce(
+        keys.testrun(task.id, attempt, candidate),
+        TestRun,
+        run,
+        (a, b) => a.id === b.id,
+      )
     ).entry.value;
     if (stored.quarantine?.length) {
       await deps.emit({
         id: `${input.stepId}:test.flaky`,
         taskId: task.id,
         type: 'test.flaky',
-        step: { kind: 'test', attempt },
+        step,
         data: {
           testRunId: stored.id,
           tests: stored.quarantine.map((q) => q.name),
@@ -485,12 +496,30 @@ async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutp
         },
       });
     }
-    const data = testCompletedData(stored);
+    const data = { ...testCompletedData(stored), ...(candidate ? { candidate, patchId: pid } : {}) };
+    if (candidate)
+      await markCandidate(
+        mesh.board,
+        { taskId: task.id, attempt, candidate },
+        {
+          state: 'tested',
+          testRunId: stored.id,
+          evidence: {
+            outcome: stored.outcome ?? (stored.passed ? 'pass' : 'regression'),
+            fixed: stored.verdict?.fixed.length ?? 0,
+            regressions: stored.verdict?.regressions.length ?? 0,
+            baseFailed: stored.baseline?.counts.failed ?? 0,
+            envFault: stored.envFault ?? false,
+            ...(stored.reason ? { reason: stored.reason.slice(0, 500) } : {}),
+          },
+        },
+        new Date(deps.now()).toISOString(),
+      );
     await deps.emit({
       id: `${input.stepId}:test.completed`,
       taskId: task.id,
       type: 'test.completed',
-      step: { kind: 'test', attempt },
+      step,
       data,
     });
     return { ok: true, data };
@@ -512,6 +541,8 @@ export function testCompletedData(run: TestRun): Record<string, unknown> {
     reason: run.reason,
     envFault: run.envFault ?? false,
     timeoutMs: run.timeoutMs,
+    /** Tests failing on the base commit: a candidate that fixes none of them does not earn selection. */
+    baseFailed: run.baseline?.counts.failed ?? 0,
     baselineCached: run.baseline?.cached ?? false,
     ...(v
       ? {

@@ -8,7 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActor, toPromise } from 'xstate';
 import type { MeshConnection } from '../../blackboard/index.ts';
 import type { SandboxJob, SandboxResult } from '../../sandbox-agent/index.ts';
-import { keys, Patch, patchId, TaskRecord, type TaskEventInput, TestRun } from '../../schemas/index.ts';
+import {
+  CandidateRecord,
+  evidenceTier,
+  keys,
+  Patch,
+  patchId,
+  TaskRecord,
+  type TaskEventInput,
+  TestRun,
+} from '../../schemas/index.ts';
 import { git, makeFixtureRepo } from '../../test/fixture-repo.ts';
 import { type NatsFixture, startNatsFixture } from '../../test/nats.ts';
 import type { AgentDeps, StepInput, StepOutput } from '../runtime/types.ts';
@@ -69,7 +78,7 @@ async function newTask(): Promise<TaskRecord> {
   return task;
 }
 
-async function putPatch(task: TaskRecord, attempt: number, line: string): Promise<void> {
+async function putPatch(task: TaskRecord, attempt: number, line: string, candidate?: number): Promise<void> {
   writeFileSync(
     join(repo, 'calc.py'),
     `def add(a, b):\n    return a + b\n\n\ndef subtract(a, b):\n${line}\n`,
@@ -77,7 +86,7 @@ async function putPatch(task: TaskRecord, attempt: number, line: string): Promis
   const diff = `${git(repo, 'diff')}\n`;
   git(repo, 'checkout', '--', 'calc.py');
   const p: Patch = {
-    id: patchId(task.id, attempt),
+    id: patchId(task.id, attempt, candidate),
     taskId: task.id,
     attempt,
     baseCommit: base,
@@ -131,6 +140,45 @@ const worktrees = () =>
     .filter((l) => l.startsWith('worktree '));
 
 describe('the test step', () => {
+  it('tests candidate i of k on its own patch, keeps its run apart and records its evidence', async () => {
+    const task = await newTask();
+    const events: TaskEventInput[] = [];
+    const d = deps(async (job) => {
+      const onBase = !job.workDir.includes('-c2-') || job.workDir.endsWith('-base');
+      junit(job, {
+        'test_calc::test_add': 'passed',
+        'test_calc::test_subtract': onBase ? 'failed' : 'passed',
+      });
+      return ok();
+    }, events);
+    await putPatch(task, 1, '    return a - b', 2);
+    const out = await runStep({ ...step(task, 1, d), part: 'c2', stepId: `${task.id}-test-1-c2` });
+    expect(out).toMatchObject({
+      ok: true,
+      data: {
+        outcome: 'pass',
+        candidate: 2,
+        patchId: `${task.id}-p1-c2`,
+        baseFailed: 1,
+        verdict: { fixed: 1 },
+      },
+    });
+    const run = (await mesh.board.get(keys.testrun(task.id, 1, 2), TestRun))!.value;
+    expect(run).toMatchObject({ id: `${task.id}-1-c2`, patchId: `${task.id}-p1-c2`, outcome: 'pass' });
+    expect(await mesh.board.get(keys.testrun(task.id, 1), TestRun)).toBeUndefined();
+    const rec = (await mesh.board.get(keys.candidate(task.id, 1, 2), CandidateRecord))!.value;
+    expect(rec).toMatchObject({
+      state: 'tested',
+      testRunId: `${task.id}-1-c2`,
+      evidence: { outcome: 'pass', fixed: 1, regressions: 0, baseFailed: 1, envFault: false },
+    });
+    expect(events.find((e) => e.type === 'test.completed')?.step).toEqual({
+      kind: 'test',
+      attempt: 1,
+      part: 'c2',
+    });
+  });
+
   it('runs the base once per base commit and plan: the second attempt takes it from the blackboard', async () => {
     const task = await newTask();
     const jobs: string[] = [];
@@ -226,7 +274,7 @@ describe('the test step', () => {
    * A repository with a related test file (it imports the changed module) besides calc's own tests, and a
    * patch that fixes subtract and touches test_calc.py (a primary test): a selection in two stages.
    */
-  async function stagedTask(): Promise<TaskRecord> {
+  async function stagedTask(candidate?: number): Promise<TaskRecord> {
     const task = await newTask();
     writeFileSync(
       join(repo, 'test_ops.py'),
@@ -246,8 +294,8 @@ describe('the test step', () => {
     );
     const diff = `${git(repo, 'diff')}\n`;
     git(repo, 'checkout', '--', '.');
-    await mesh.board.putOnce(keys.patch(patchId(t.id, 1)), Patch, {
-      id: patchId(t.id, 1),
+    await mesh.board.putOnce(keys.patch(patchId(t.id, 1, candidate)), Patch, {
+      id: patchId(t.id, 1, candidate),
       taskId: t.id,
       attempt: 1,
       baseCommit: base,
@@ -380,7 +428,7 @@ describe('the test step', () => {
   });
 
   /** A patch that fixes subtract and adds `test_subtract_negative` to test_calc.py. */
-  async function putPatchWithTest(task: TaskRecord): Promise<void> {
+  async function putPatchWithTest(task: TaskRecord, candidate?: number): Promise<void> {
     writeFileSync(
       join(repo, 'calc.py'),
       'def add(a, b):\n    return a + b\n\n\ndef subtract(a, b):\n    return a - b\n',
@@ -391,8 +439,8 @@ describe('the test step', () => {
     );
     const diff = `${git(repo, 'diff')}\n`;
     git(repo, 'checkout', '--', '.');
-    await mesh.board.putOnce(keys.patch(patchId(task.id, 1)), Patch, {
-      id: patchId(task.id, 1),
+    await mesh.board.putOnce(keys.patch(patchId(task.id, 1, candidate)), Patch, {
+      id: patchId(task.id, 1, candidate),
       taskId: task.id,
       attempt: 1,
       baseCommit: base,
@@ -455,6 +503,46 @@ describe('the test step', () => {
     const run2 = (await mesh.board.get(keys.testrun(t2.id, 1), TestRun))!.value;
     expect(run2.verdict?.regressions).toEqual(['test_calc::test_subtract_negative']);
     expect(run2.verdict?.stillFailing).toEqual([]);
+  });
+
+  it('a candidate’s test step runs the reproduction check too: unreproduced is its evidence, earning nothing', async () => {
+    const task = await newTask();
+    await putPatchWithTest(task, 2);
+    const seen: string[] = [];
+    const d = deps(reproSandbox('passed', 'passed', seen), []);
+    const out = await runStep({ ...step(task, 1, d), part: 'c2', stepId: `${task.id}-test-1-c2` });
+    expect(out).toMatchObject({ ok: true, data: { outcome: 'unreproduced', passed: false, candidate: 2 } });
+    expect(seen[0]).toContain('def test_subtract_negative');
+    const run = (await mesh.board.get(keys.testrun(task.id, 1, 2), TestRun))!.value;
+    expect(run.verdict?.reproduction?.status).toBe('rejected');
+    const rec = (await mesh.board.get(keys.candidate(task.id, 1, 2), CandidateRecord))!.value;
+    expect(rec.evidence).toMatchObject({ outcome: 'unreproduced', regressions: 0 });
+    expect(evidenceTier(rec.evidence).tier).toBe('none');
+  });
+
+  it('a candidate’s test step runs in two stages; its first verdict names the candidate', async () => {
+    const t = await stagedTask(3);
+    const jobs: string[] = [];
+    const events: TaskEventInput[] = [];
+    const d = deps(
+      stagedSandbox(
+        jobs,
+        (onBase) => ({
+          'test_calc::test_add': 'passed',
+          'test_calc::test_subtract': onBase ? 'failed' : 'passed',
+        }),
+        () => ({ 'test_ops::test_ops': 'passed' }),
+      ),
+      events,
+    );
+    const out = await runStep({ ...step(t, 1, d), part: 'c3', stepId: `${t.id}-test-1-c3` });
+    expect(out).toMatchObject({ ok: true, data: { outcome: 'pass', candidate: 3, verdict: { fixed: 1 } } });
+    expect(jobs.slice(0, 2).sort()).toEqual(['base:primary', 'patched:primary']);
+    expect(jobs.slice(2).sort()).toEqual(['base:related', 'patched:related']);
+    const first = events.find((e) => e.type === 'test.primary');
+    expect(first?.step).toEqual({ kind: 'test', attempt: 1, part: 'c3' });
+    const run = (await mesh.board.get(keys.testrun(t.id, 1, 3), TestRun))!.value;
+    expect(run.tests.map((x) => x.name)).toContain('test_ops::test_ops');
   });
 
   it('a step stopped mid-run stores no result and removes its worktrees', async () => {

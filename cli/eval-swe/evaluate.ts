@@ -31,6 +31,8 @@ export interface EvalSweOptions {
   taskTimeoutMs?: number;
   testTimeoutMs?: number;
   maxAttempts?: number;
+  /** k candidate patches per task, chosen inside the mesh (`--candidates`); distinct from `k` attempts. */
+  candidates?: number;
   keep?: boolean;
   /**
    * The replay answers with the gold fix alone, without the tests that came with it upstream (default: with
@@ -99,6 +101,8 @@ export interface EvalSweReport {
   first_verdict_s_p95?: number;
   /** Attempts graded from the outcome of a byte-identical tree graded before (no test run of their own). */
   grade_cached: number;
+  /** Attempts whose task abstained (k candidates, none earned selection): nothing proposed, not resolved. */
+  abstained: number;
   instances: InstanceRow[];
 }
 
@@ -295,6 +299,7 @@ export async function evalSwe(opts: EvalSweOptions): Promise<EvalSweReport> {
               repo: clone,
               timeoutMs: o.taskTimeoutMs ?? 3_600_000,
               maxAttempts: o.maxAttempts,
+              ...(o.candidates ? { candidates: o.candidates } : {}),
               ...(o.signal ? { signal: o.signal } : {}),
             });
             Object.assign(row, {
@@ -412,6 +417,7 @@ export function summarize(mode: EvalSweReport['mode'], rows: InstanceRow[], k: n
         }
       : {}),
     grade_cached: all.filter((r) => r.grade_cached).length,
+    abstained: all.filter((r) => r.status === 'abstained').length,
     instances: rows,
   };
 }

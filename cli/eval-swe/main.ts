@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ModelError } from '../../actors/llm/index.ts';
 import { createSandbox } from '../../sandbox-agent/index.ts';
+import { MAX_CANDIDATES } from '../../schemas/index.ts';
 import { UsageError } from '../errors.ts';
 import { checkModels } from '../preflight.ts';
 import { settingsFromEnv } from '../settings.ts';
@@ -64,6 +65,7 @@ export async function cmdEvalSwe(
       'task-timeout-s': { type: 'string' },
       'test-timeout-s': { type: 'string' },
       'max-attempts': { type: 'string' },
+      candidates: { type: 'string' },
       keep: { type: 'boolean', default: false },
       resume: { type: 'boolean', default: false },
       'replay-fix-only': { type: 'boolean', default: false },
@@ -82,6 +84,9 @@ export async function cmdEvalSwe(
   const taskTimeout = positiveInt('task-timeout-s', values['task-timeout-s']);
   const testTimeout = positiveInt('test-timeout-s', values['test-timeout-s']);
   const maxAttempts = positiveInt('max-attempts', values['max-attempts']);
+  const candidates = positiveInt('candidates', values.candidates);
+  if (candidates !== undefined && candidates > MAX_CANDIDATES)
+    throw new UsageError(`--candidates takes 1 to ${MAX_CANDIDATES}, not ${candidates}`);
   const print = (s: string) => out.write(`${s}\n`);
   if (values.resume && !values.out) throw new UsageError('--resume needs the --out of the run it resumes');
   const mode = values.gold ? 'gold' : provider;
@@ -138,6 +143,7 @@ export async function cmdEvalSwe(
       ...(taskTimeout ? { taskTimeoutMs: taskTimeout * 1000 } : {}),
       ...(testTimeout ? { testTimeoutMs: testTimeout * 1000 } : {}),
       ...(maxAttempts ? { maxAttempts } : {}),
+      ...(candidates ? { candidates } : {}),
       keep: values.keep,
       replayFixOnly: values['replay-fix-only'],
       log: (l) => console.error(l),
@@ -160,7 +166,7 @@ export async function cmdEvalSwe(
     print(
       `eval swe (${report.mode}): ${report.resolved}/${report.n} resolved (${report.resolved_pct}%)` +
         (report.gold_ok !== undefined ? `, gold ok here: ${report.gold_ok}` : '') +
-        `, pass@k ${JSON.stringify(report.pass_at_k)}, tokens/instance ${report.tokens_mean}, ` +
+        `, pass@k ${JSON.stringify(report.pass_at_k)}${report.abstained ? `, abstained ${report.abstained}` : ''}, tokens/instance ${report.tokens_mean}, ` +
         `$${report.cost_usd_mean}/instance, wall p50 ${report.wall_s_p50} s, p95 ${report.wall_s_p95} s` +
         (report.verdict_s_p50 !== undefined
           ? `, patch→verdict p50 ${report.verdict_s_p50} s, p95 ${report.verdict_s_p95} s`

@@ -10,7 +10,8 @@ import { run } from './grade.ts';
 
 export interface MeshRunResult {
   task_id: string;
-  status: 'completed' | 'failed' | 'timeout';
+  /** `abstained`: the task asked for candidates and none earned selection (nothing integrated). */
+  status: 'completed' | 'failed' | 'abstained' | 'timeout';
   reason?: string;
   branch?: string;
   commit?: string;
@@ -66,6 +67,8 @@ export interface MeshRunOptions {
   repo: string;
   timeoutMs: number;
   maxAttempts?: number;
+  /** k candidate patches per task (pass@k inside one task: the mesh chooses one, or abstains). */
+  candidates?: number;
   onEvent?: (e: TaskEvent) => void;
   /** Stops following the task (the eval was interrupted): the result is then `timeout`. */
   signal?: AbortSignal;
@@ -79,6 +82,7 @@ export async function runThroughMesh(o: MeshRunOptions): Promise<MeshRunResult> 
     approve: 'auto',
     baseRef: o.inst.base_commit,
     ...(o.maxAttempts ? { budget: { maxAttempts: o.maxAttempts } } : {}),
+    ...(o.candidates && o.candidates > 1 ? { candidates: o.candidates } : {}),
   });
   const res: MeshRunResult = {
     task_id: task.id,
@@ -127,8 +131,8 @@ export async function runThroughMesh(o: MeshRunOptions): Promise<MeshRunResult> 
         res.commit = e.data.commit ? String(e.data.commit) : undefined;
         break;
       }
-      if (e.type === 'task.failed') {
-        res.status = 'failed';
+      if (e.type === 'task.failed' || e.type === 'task.abstained') {
+        res.status = e.type === 'task.failed' ? 'failed' : 'abstained';
         res.reason = String(e.data.reason ?? '');
         break;
       }
@@ -142,7 +146,7 @@ export async function runThroughMesh(o: MeshRunOptions): Promise<MeshRunResult> 
   if (res.status === 'timeout')
     res.reason = o.signal?.aborted
       ? 'interrupted'
-      : `no task.completed or task.failed within ${o.timeoutMs} ms`;
+      : `no task.completed, task.failed or task.abstained within ${o.timeoutMs} ms`;
   if (res.status === 'completed' && res.branch) {
     res.commit ??= (await git(o.repo, ['rev-parse', `refs/heads/${res.branch}`])).trim();
     res.model_patch = await git(o.repo, [

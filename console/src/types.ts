@@ -11,6 +11,8 @@ export type TaskStatus =
   | 'integrating'
   | 'completed'
   | 'failed'
+  /** k candidates were tried and none earned selection: no patch. */
+  | 'abstained'
   | 'rolling_back'
   | 'rolled_back';
 

@@ -44,16 +44,21 @@ export function taskOfKey(key: string): string | undefined {
       break;
     case 'patch':
     case 'approval':
-      m = /^(t-[a-z0-9]+)-p\d+$/.exec(rest);
+      // Candidate i's patch ends in `-c<i>`.
+      m = /^(t-[a-z0-9]+)-p\d+(?:-c\d+)?$/.exec(rest);
       break;
     case 'testrun':
     case 'review':
-      m = /^(t-[a-z0-9]+)-\d+$/.exec(rest);
+    case 'selection':
+      m = /^(t-[a-z0-9]+)-\d+(?:-c\d+)?$/.exec(rest);
+      break;
+    case 'candidate':
+      m = /^(t-[a-z0-9]+)-\d+-c\d+$/.exec(rest);
       break;
     case 'award':
     case 'result':
-      // A part of a fanned-out code step ends in `-s<n>-<subtask>` or `-m<n>`.
-      m = /^(t-[a-z0-9]+)-[a-z]+-\d+(?:-s\d+-[A-Za-z0-9][A-Za-z0-9-_]*|-m\d+)?$/.exec(rest);
+      // A part of a fanned-out code step ends in `-s<n>-<subtask>` or `-m<n>`, a candidate's step in `-c<i>`.
+      m = /^(t-[a-z0-9]+)-[a-z]+-\d+(?:-s\d+-[A-Za-z0-9][A-Za-z0-9-_]*|-m\d+|-c\d+)?$/.exec(rest);
       break;
     case 'subtask':
       m = /^(t-[a-z0-9]+)-\d+-[A-Za-z0-9][A-Za-z0-9-_]*$/.exec(rest);

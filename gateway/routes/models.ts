@@ -8,6 +8,7 @@ import { schema } from '../../actors/recorder/index.ts';
 import { ModelConfigBody } from '../../schemas/api.ts';
 import { usedToday } from '../../actors/runtime/quota.ts';
 import {
+  CandidateDefaults,
   keys,
   nextUtcMidnight,
   OrgModelSettings,
@@ -58,6 +59,15 @@ export function modelRoutes(app: Hono<Env>, gw: Gateway): void {
     return (cur?.body ?? {}) as Stored;
   };
 
+  /** The org's candidate defaults (k, per-candidate model and temperature), kept in the record as their own policy. */
+  const storedCandidates = async (org: string): Promise<CandidateDefaults | undefined> => {
+    const [cur] = await gw.db
+      .select({ body: schema.policies.body })
+      .from(schema.policies)
+      .where(and(eq(schema.policies.orgId, org), eq(schema.policies.kind, 'candidates')));
+    return cur ? CandidateDefaults.parse(cur.body) : undefined;
+  };
+
   const storedQuota = async (org: string): Promise<OrgQuota | undefined> => {
     const [cur] = await gw.db
       .select({ body: schema.policies.body })
@@ -105,6 +115,22 @@ export function modelRoutes(app: Hono<Env>, gw: Gateway): void {
       };
     }
     const at = new Date(gw.now());
+    // Candidate defaults are replaced whole when sent, kept when not.
+    const candidates = req.candidates ?? (await storedCandidates(req.org));
+    if (req.candidates)
+      await gw.db
+        .insert(schema.policies)
+        .values({
+          orgId: req.org,
+          kind: 'candidates',
+          body: req.candidates,
+          updatedBy: p.userId,
+          updatedAt: at,
+        })
+        .onConflictDoUpdate({
+          target: [schema.policies.orgId, schema.policies.kind],
+          set: { body: req.candidates, updatedBy: p.userId, updatedAt: at },
+        });
     await gw.db
       .insert(schema.policies)
       .values({ orgId: req.org, kind: 'models', body: next, updatedBy: p.userId, updatedAt: at })
@@ -130,6 +156,7 @@ export function modelRoutes(app: Hono<Env>, gw: Gateway): void {
     await gw.mesh.board.mutate(keys.models(req.org), OrgModelSettings, () => ({
       org: req.org,
       roles: next,
+      ...(candidates ? { candidates } : {}),
       ...(quota ? { quota } : {}),
       updatedAt: at.toISOString(),
       updatedBy: p.userId,
@@ -137,18 +164,26 @@ export function modelRoutes(app: Hono<Env>, gw: Gateway): void {
     // The audit entry names what changed, never the key itself.
     await gw.audit(p, 'config.models', req.org, req.org, {
       roles: withoutKeys(req.roles as Stored),
+      ...(req.candidates ? { candidates: req.candidates } : {}),
       ...(req.quota !== undefined ? { quota: req.quota } : {}),
     });
-    return c.json({ org: req.org, roles: withoutKeys(next), ...(await quotaView(req.org, quota)) });
+    return c.json({
+      org: req.org,
+      roles: withoutKeys(next),
+      ...(candidates ? { candidates } : {}),
+      ...(await quotaView(req.org, quota)),
+    });
   });
 
   app.get('/v1/config/models', async (c: Ctx) => {
     const p = c.get('principal');
     const org = c.req.query('org') ?? '';
     await requireOrgAdmin(gw, p, org);
+    const candidates = await storedCandidates(org);
     return c.json({
       org,
       roles: withoutKeys(await stored(org)),
+      ...(candidates ? { candidates } : {}),
       ...(await quotaView(org, await storedQuota(org))),
     });
   });

@@ -10,14 +10,18 @@ import { resolveRepo } from '../../actors/runtime/git.ts';
 import { QuotaExceededError, quotaBreach } from '../../actors/runtime/quota.ts';
 import { CreateTaskBody, ListTasksQuery } from '../../schemas/api.ts';
 import {
+  CandidateRecord,
   CostLedger,
+  candidatesOf,
   keys,
   mergeRepoConfigs,
   newId,
+  OrgModelSettings,
   Patch,
   Plan,
   PlanApproval,
   Review,
+  Selection,
   TaskRecord,
   TestRun,
 } from '../../schemas/index.ts';
@@ -29,7 +33,7 @@ import { ApiError } from '../errors.ts';
 import { registeredRepoConfig } from './admin.ts';
 import type { Principal } from '../types.ts';
 
-const TERMINAL = new Set(['task.completed', 'task.failed', 'task.rolled_back']);
+const TERMINAL = new Set(['task.completed', 'task.failed', 'task.rolled_back', 'task.abstained']);
 
 /**
  * The repository a new task may run on. Rule: the path must be registered (`POST /v1/repos`) in an org where
@@ -113,8 +117,12 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
     const config = registered ? mergeRepoConfigs(registered, request.config) : request.config;
     // Validate, record, then start: once the task is published nothing may fail, or the caller would be told
     // it failed while it runs. A record write that fails refuses the task before it exists anywhere else.
+    // A task that names no k gets its org's default (`POST /v1/config/models` `candidates.k`).
+    const candidates =
+      request.candidates ??
+      (await mesh.board.get(keys.models(repo.orgId), OrgModelSettings))?.value.candidates?.k;
     const task = await prepareTask(
-      { ...request, repo: repo.path, ...(config ? { config } : {}) },
+      { ...request, repo: repo.path, ...(config ? { config } : {}), ...(candidates ? { candidates } : {}) },
       { now: gw.now, orgId: repo.orgId },
     );
     await upsertTask(gw.db, task, { createdBy: p.userId });
@@ -210,6 +218,15 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
       Promise.all(attempts.map((a) => mesh.board.get(keys.testrun(id, a), TestRun))),
       Promise.all(attempts.map((a) => mesh.board.get(keys.review(id, a), Review))),
     ]);
+    // k candidates (first attempt): every candidate's record and the choice, with their patches and test runs.
+    const k = candidatesOf(task.workflow.context)?.k ?? 0;
+    const nums = Array.from({ length: k }, (_, i) => i + 1);
+    const [cands, candPatches, candRuns, selection] = await Promise.all([
+      Promise.all(nums.map((n) => mesh.board.get(keys.candidate(id, 1, n), CandidateRecord))),
+      Promise.all(nums.map((n) => mesh.board.get(keys.patch(`${id}-p1-c${n}`), Patch))),
+      Promise.all(nums.map((n) => mesh.board.get(keys.testrun(id, 1, n), TestRun))),
+      k ? mesh.board.get(keys.selection(id, 1), Selection) : undefined,
+    ]);
     return c.json({
       task,
       // The plan the agents work to: edited at the `post-plan` gate, else the Planner's (`GET .../plan`: both).
@@ -218,6 +235,17 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
       patches: patches.flatMap((x) => (x ? [x.value] : [])),
       testRuns: testRuns.flatMap((t) => (t ? [{ ...t.value, log: t.value.log.slice(-8000) }] : [])),
       reviews: reviews.flatMap((r) => (r ? [r.value] : [])),
+      ...(k
+        ? {
+            candidates: nums.map((n, i) => ({
+              candidate: n,
+              record: cands[i]?.value ?? null,
+              patch: candPatches[i]?.value ?? null,
+              testRun: candRuns[i] ? { ...candRuns[i].value, log: candRuns[i].value.log.slice(-4000) } : null,
+            })),
+            selection: selection?.value ?? null,
+          }
+        : {}),
       cost: cost?.value.totals ?? { promptTokens: 0, completionTokens: 0, costUsd: 0, calls: 0 },
     });
   });

@@ -5,4 +5,5 @@ export function StatusBadge(props: { status: TaskStatus | string }) {
   return <span class={`status status-${props.status}`}>{props.status.replaceAll('_', ' ')}</span>;
 }
 
-export const isTerminal = (s: string) => s === 'completed' || s === 'failed' || s === 'rolled_back';
+export const isTerminal = (s: string) =>
+  s === 'completed' || s === 'failed' || s === 'rolled_back' || s === 'abstained';

@@ -4,7 +4,7 @@ import { createSignal, For, onCleanup, Show } from 'solid-js';
 import { followSse } from '../api.ts';
 import type { TaskEvent } from '../types.ts';
 
-const TERMINAL = new Set(['task.completed', 'task.failed', 'task.rolled_back']);
+const TERMINAL = new Set(['task.completed', 'task.failed', 'task.rolled_back', 'task.abstained']);
 
 export function Timeline(props: { taskId: string; onEvent?: (e: TaskEvent) => void }) {
   const [events, setEvents] = createSignal<Array<{ seq: string; event: TaskEvent }>>([]);
