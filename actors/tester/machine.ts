@@ -555,6 +555,7 @@ export function testCompletedData(run: TestRun): Record<string, unknown> {
             flaky: v.flaky.length,
             envErrors: v.envErrors.length,
           },
+          ...(v.reproduction ? { reproduction: v.reproduction.status } : {}),
           regressions: few(v.regressions),
           flaky: few(v.flaky),
         }

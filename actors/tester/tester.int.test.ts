@@ -284,19 +284,22 @@ describe('the test step', () => {
     git(repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'ops tests');
     base = git(repo, 'rev-parse', 'HEAD');
     const t = TaskRecord.parse({ ...task, baseCommit: base });
+    await putFixPatch(t, '\n# covers subtract\n', candidate);
+    return t;
+  }
+
+  /** A patch that fixes subtract and appends `testTail` to test_calc.py (a test file the patch touches). */
+  async function putFixPatch(task: TaskRecord, testTail: string, candidate?: number): Promise<void> {
     writeFileSync(
       join(repo, 'calc.py'),
       'def add(a, b):\n    return a + b\n\n\ndef subtract(a, b):\n    return a - b\n',
     );
-    writeFileSync(
-      join(repo, 'test_calc.py'),
-      `${git(repo, 'show', 'HEAD:test_calc.py')}\n# covers subtract\n`,
-    );
+    writeFileSync(join(repo, 'test_calc.py'), `${git(repo, 'show', 'HEAD:test_calc.py')}${testTail}`);
     const diff = `${git(repo, 'diff')}\n`;
     git(repo, 'checkout', '--', '.');
-    await mesh.board.putOnce(keys.patch(patchId(t.id, 1, candidate)), Patch, {
-      id: patchId(t.id, 1, candidate),
-      taskId: t.id,
+    await mesh.board.putOnce(keys.patch(patchId(task.id, 1, candidate)), Patch, {
+      id: patchId(task.id, 1, candidate),
+      taskId: task.id,
       attempt: 1,
       baseCommit: base,
       diff,
@@ -305,7 +308,6 @@ describe('the test step', () => {
       stats: { additions: 2, deletions: 1 },
       createdAt: new Date().toISOString(),
     });
-    return t;
   }
 
   /** A sandbox for stagedTask: `primary` answers test_calc's run, `related` test_ops's (undefined: timeout). */
@@ -429,27 +431,11 @@ describe('the test step', () => {
 
   /** A patch that fixes subtract and adds `test_subtract_negative` to test_calc.py. */
   async function putPatchWithTest(task: TaskRecord, candidate?: number): Promise<void> {
-    writeFileSync(
-      join(repo, 'calc.py'),
-      'def add(a, b):\n    return a + b\n\n\ndef subtract(a, b):\n    return a - b\n',
+    await putFixPatch(
+      task,
+      '\n\ndef test_subtract_negative():\n    assert subtract(1, 3) == -2\n',
+      candidate,
     );
-    writeFileSync(
-      join(repo, 'test_calc.py'),
-      `${git(repo, 'show', 'HEAD:test_calc.py')}\n\ndef test_subtract_negative():\n    assert subtract(1, 3) == -2\n`,
-    );
-    const diff = `${git(repo, 'diff')}\n`;
-    git(repo, 'checkout', '--', '.');
-    await mesh.board.putOnce(keys.patch(patchId(task.id, 1, candidate)), Patch, {
-      id: patchId(task.id, 1, candidate),
-      taskId: task.id,
-      attempt: 1,
-      baseCommit: base,
-      diff,
-      files: ['calc.py', 'test_calc.py'],
-      summary: 'fix with a test',
-      stats: { additions: 4, deletions: 1 },
-      createdAt: new Date().toISOString(),
-    });
   }
 
   /** A sandbox where the added test has `onBase` status without the fix; it records what the base tree held. */
