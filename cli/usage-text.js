@@ -65,7 +65,8 @@ export const EVAL_SWE_USAGE = `usage: codemesh eval swe --dataset <file.jsonl> -
   (checks the mesh on real code; with the tests that came with the fix upstream, unless --replay-fix-only),
   env uses CODEMESH_LLM_* (pass@k over --k attempts). --candidates N: each task makes N candidate patches and
   submits the one its tests choose, or abstains (counted in \`abstained\`). With --out <f>, each
-  finished instance is appended to <f>.rows.jsonl at once; --resume skips the instances already there.`;
+  finished instance is appended to <f>.rows.jsonl at once; --resume skips the instances already there.
+  --test-timeout-s N caps every test run, the mesh's Tester's and the grading's (default 300).`;
 
 export const UP_USAGE = `usage: codemesh up [--port N]
   nats-server child (unless NATS_URL is set), every actor and the gateway in one process. Prints the gateway

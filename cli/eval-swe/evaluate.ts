@@ -14,6 +14,17 @@ import { freshClone, type MeshRunResult, runThroughMesh } from './mesh-run.ts';
 
 export type Provider = 'replay' | 'env';
 
+/**
+ * The embedded mesh's settings for an eval: `testTimeoutMs` caps the Tester's runs inside the mesh as well as
+ * the grading runs (before, it reached only the grading: the mesh's tests kept the 300 s default).
+ */
+export function meshOptions(
+  o: Pick<EvalSweOptions, 'sandbox' | 'testTimeoutMs'>,
+  rest: Omit<Parameters<typeof startEmbedded>[0], 'sandbox' | 'testTimeoutMs'>,
+): Parameters<typeof startEmbedded>[0] {
+  return { ...rest, sandbox: o.sandbox, ...(o.testTimeoutMs ? { testTimeoutMs: o.testTimeoutMs } : {}) };
+}
+
 export interface EvalSweOptions {
   instances: SweInstance[];
   repos: string;
@@ -257,7 +268,7 @@ export async function evalSwe(opts: EvalSweOptions): Promise<EvalSweReport> {
   const binDirs = existsSync(bin) ? [realpathSync(bin)] : [];
   // Every agent, the conductor and the Curator; not the recorder (the report is made from the events here).
   const roles = Roles.filter((r) => r !== 'recorder');
-  const mesh = await startEmbedded({ dataDir: meshDir, env: modelEnv, sandbox: o.sandbox, binDirs, roles });
+  const mesh = await startEmbedded(meshOptions(o, { dataDir: meshDir, env: modelEnv, binDirs, roles }));
   const client = await connectMesh({ url: mesh.natsUrl, name: 'codemesh-eval-swe' });
   try {
     await pool(
