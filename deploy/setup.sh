@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm run setup`: installs what codemesh needs on a Debian/Ubuntu machine. Idempotent.
-#  - apt: nats-server (the bus), bubblewrap (the sandbox), git, python3 + pytest (for Python repos' tests)
+#  - apt: nats-server (the bus), bubblewrap (the sandbox), git, python3 + pytest + coverage (Python repos' tests)
 #  - npm: the pinned dependencies (npm ci)
 #  - the web console (console/dist, served by the gateway at /console/): rebuilt when its sources changed
 #  - with --local-model (`npm run setup -- --local-model`): node-llama-cpp 3.21.1 for the embedded local
@@ -22,6 +22,9 @@ command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -m pytest --version >/dev/null 2>&1 || missing+=(python3-pytest)
+# The Tester measures the coverage of a change with coverage.py in the interpreter the sandbox runs.
+py=/usr/bin/python3; [ -x "$py" ] || py=python3
+(cd / && "$py" -c 'import coverage' >/dev/null 2>&1) || missing+=(python3-coverage)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} with apt-get"

@@ -38,6 +38,9 @@ export const TestSettings = z
     runner: TestRunnerName.optional(),
     /** Cap on the regression test files added to the selected ones (default 20). */
     max_files: z.number().int().min(1).max(1000).optional(),
+    /** Line coverage of the changed files with coverage.py, Python runners (default true; measured only
+     * when the sandbox's interpreter has coverage.py). */
+    coverage: z.boolean({ error: 'true or false' }).optional(),
   })
   .strict();
 export type TestSettings = z.infer<typeof TestSettings>;

@@ -130,6 +130,10 @@ export const Baseline = z.object({
   tests: z.array(TestCase.pick({ name: true, status: true, message: true })),
   durationMs: z.number(),
   createdAt: z.string(),
+  /** Per file: the executable lines run and not run, when the plan measured coverage. */
+  coverage: z
+    .record(z.string(), z.object({ executed: z.array(z.number().int()), missing: z.array(z.number().int()) }))
+    .optional(),
 });
 export type Baseline = z.infer<typeof Baseline>;
 
@@ -139,6 +143,35 @@ export const FlakyRecord = z.object({
   runs: z.array(z.enum(['passed', 'failed', 'skipped', 'absent'])),
 });
 export type FlakyRecord = z.infer<typeof FlakyRecord>;
+
+/** Line coverage of a change (coverage.py for Python runners): the added lines the tests run, and the changed
+ * files' coverage with the patch against the base commit's (same tests). Percentages have one decimal. */
+export const TestCoverage = z.object({
+  tool: z.literal('coverage.py'),
+  /** False when the interpreter had no coverage.py (or it wrote no report): the other fields are absent. */
+  measured: z.boolean(),
+  files: z.array(
+    z.object({
+      path: z.string(),
+      /** Executable lines the patch adds, and how many of them ran. */
+      changedLines: z.number().int(),
+      changedCovered: z.number().int(),
+      covered: z.number().int(),
+      statements: z.number().int(),
+      pct: z.number().nullable(),
+      /** The file's coverage on the base commit; null when the base has no such file or no figure. */
+      basePct: z.number().nullable(),
+    }),
+  ),
+  changedLines: z.number().int().optional(),
+  changedCovered: z.number().int().optional(),
+  changedPct: z.number().nullable().optional(),
+  pct: z.number().nullable().optional(),
+  basePct: z.number().nullable().optional(),
+  /** Coverage of the files the base has, with the patch minus on the base, in points. */
+  deltaPct: z.number().nullable().optional(),
+});
+export type TestCoverage = z.infer<typeof TestCoverage>;
 
 /** `testrun.<taskId>-<attempt>`: written once by the test step. */
 export const TestRun = z.object({
@@ -170,6 +203,7 @@ export const TestRun = z.object({
   verdict: TestVerdict.optional(),
   /** Flaky tests suggested for quarantine, with the outcomes seen. */
   quarantine: z.array(FlakyRecord).optional(),
+  coverage: TestCoverage.optional(),
 });
 export type TestRun = z.infer<typeof TestRun>;
 

@@ -87,7 +87,21 @@ export function testLines(run: TestRun): string[] {
             ),
         ]
       : []),
+    ...(run.coverage ? [coverageLine(run.coverage)] : []),
   ];
+}
+
+/** `Coverage (coverage.py): added lines run by the tests 5/6 (83.3%); changed files 71.2% (base 69%, +2.2).` */
+export function coverageLine(c: NonNullable<TestRun['coverage']>): string {
+  if (!c.measured) return 'Coverage: not measured (no coverage.py for the interpreter).';
+  const added = c.changedLines
+    ? `added lines run by the tests ${c.changedCovered}/${c.changedLines} (${c.changedPct}%)`
+    : 'no executable added lines';
+  const delta =
+    c.deltaPct === null || c.deltaPct === undefined ? '' : `, ${c.deltaPct >= 0 ? '+' : ''}${c.deltaPct}`;
+  const base = c.basePct === null || c.basePct === undefined ? '' : ` (base ${c.basePct}%${delta})`;
+  const files = c.pct === null || c.pct === undefined ? '' : `; changed files ${c.pct}%${base}`;
+  return `Coverage (${c.tool}): ${added}${files}.`;
 }
 
 /** The Reviewer ranks the candidates that earned selection on their tests: best first, each judged. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ReviewVerdict, TestRun } from '../../schemas/index.ts';
 import { enforceSecrets, enforceTests } from './machine.ts';
-import { testLines } from './prompts.ts';
+import { coverageLine, testLines } from './prompts.ts';
 
 const approve: ReviewVerdict = { decision: 'approve', confidence: 0.9, critique: 'Fine.', risks: [] };
 const emptyVerdict = {
@@ -127,5 +127,39 @@ describe('enforceSecrets', () => {
   it('leaves a patch without secrets alone', () => {
     expect(enforceSecrets(approve, {})).toEqual(approve);
     expect(enforceSecrets(approve, { secrets: [] })).toEqual(approve);
+  });
+});
+
+describe('the coverage line of the review prompt', () => {
+  it('says how much of the change the tests run, against the base', () => {
+    const files = [
+      {
+        path: 'calc.py',
+        changedLines: 5,
+        changedCovered: 2,
+        covered: 5,
+        statements: 8,
+        pct: 62.5,
+        basePct: 100,
+      },
+    ];
+    expect(
+      coverageLine({
+        tool: 'coverage.py',
+        measured: true,
+        files,
+        changedLines: 5,
+        changedCovered: 2,
+        changedPct: 40,
+        pct: 62.5,
+        basePct: 100,
+        deltaPct: -37.5,
+      }),
+    ).toBe(
+      'Coverage (coverage.py): added lines run by the tests 2/5 (40%); changed files 62.5% (base 100%, -37.5).',
+    );
+    expect(coverageLine({ tool: 'coverage.py', measured: false, files: [] })).toBe(
+      'Coverage: not measured (no coverage.py for the interpreter).',
+    );
   });
 });

@@ -508,7 +508,6 @@ async function rmForce(dir: string): Promise<void> {
   }
 }
 
-/** Applies a unified diff to a worktree; with `threeWay` it may merge onto a moved base. */
 /** The `diff --git` sections of a unified diff whose path (either side) passes `keep`, joined. */
 export function diffSections(diff: string, keep: (path: string) => boolean): string {
   return diff
@@ -520,6 +519,43 @@ export function diffSections(diff: string, keep: (path: string) => boolean): str
     .join('');
 }
 
+/**
+ * The lines a unified diff adds, by new-side path, as new-file line numbers (deleted files have none).
+ *
+ * @example addedLines('diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n@@ -1,2 +1,3 @@\n a\n+b\n c\n')
+ * // Map { 'm.py' => [2] }
+ */
+export function addedLines(diff: string): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  let file: string | undefined;
+  let line = 0;
+  let inHunk = false;
+  for (const l of diff.split('\n')) {
+    if (l.startsWith('diff --git ')) {
+      file = undefined;
+      inHunk = false;
+      continue;
+    }
+    if (!inHunk && l.startsWith('+++ ')) {
+      file = l === '+++ /dev/null' ? undefined : l.slice(4).replace(/^b\//, '');
+      continue;
+    }
+    const h = /^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@/.exec(l);
+    if (h) {
+      line = Number(h[1]);
+      inHunk = true;
+      continue;
+    }
+    if (!inHunk || file === undefined) continue;
+    if (l.startsWith('+')) {
+      out.set(file, [...(out.get(file) ?? []), line]);
+      line++;
+    } else if (l.startsWith(' ')) line++;
+  }
+  return out;
+}
+
+/** Applies a unified diff to a worktree; with `threeWay` it may merge onto a moved base. */
 export async function applyPatch(
   dir: string,
   diff: string,

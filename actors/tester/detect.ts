@@ -57,6 +57,11 @@ export function languageOf(file: string): Language | undefined {
   return undefined;
 }
 
+/** A path of the tests: a test file, or anything under a test directory (fixtures, test apps, conftest). */
+export function isTestPath(file: string): boolean {
+  return isTestFile(file) || /(^|\/)(tests?|testing|__tests__)\//.test(file);
+}
+
 export function isTestFile(file: string, lang = languageOf(file)): boolean {
   const base = posix.basename(file);
   if (lang === 'python') {
@@ -295,6 +300,7 @@ async function python(
     setup,
     why,
     language: 'python',
+    python: py,
     ...(readOnlyPaths.length ? { readOnlyPaths } : {}),
   };
 }

@@ -21,8 +21,17 @@ import { applyPatch, diffSections } from '../runtime/git.ts';
 import { oneEffectMachine } from '../runtime/step-machine.ts';
 import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts';
 import { addOwnedWorktree, removeOwnedWorktree } from '../runtime/worktrees.ts';
+import {
+  type CoverageMap,
+  clearCoverage,
+  coverageFromJson,
+  coverageOfChange,
+  coverageToJson,
+  readCoverage,
+  unionCoverage,
+} from './coverage.ts';
 import { relocatePlan, rerunPlan } from './rerun.ts';
-import { isTestFile } from './detect.ts';
+import { isTestPath } from './detect.ts';
 import { planTests as planSelectedTests } from './plan.ts';
 import { addedTests } from './select.ts';
 
@@ -109,17 +118,14 @@ interface RunContext {
   testDiff: string;
 }
 
-/** A path of the tests: a test file, or anything under a test directory (fixtures, test apps, conftest). */
-export function isTestPath(file: string): boolean {
-  return isTestFile(file) || /(^|\/)(tests?|testing|__tests__)\//.test(file);
-}
-
 interface Executed {
   summary: RunSummary;
   parsed: ParsedRun;
   stdout: string;
   stderr: string;
   durationMs: number;
+  /** Line coverage of the plan's `coverage` files, when it measures them and a report came back. */
+  coverage?: CoverageMap;
 }
 
 /** Runs a plan in a worktree (its installed dependencies linked in) and reads its per-test results. */
@@ -133,6 +139,7 @@ async function execute(plan: TestPlan, wt: string, ctx: RunContext): Promise<Exe
   );
   const readOnlyPaths = [...(await linkInstalledDeps(task.repoPath, wt)), ...toolDirs, ...plan.readOnlyPaths];
   await prepareReport(plan, wt);
+  if (plan.coverage) await clearCoverage(wt);
   const nothing = plan.command.length === 0;
   const res = nothing
     ? { exitCode: 0, timedOut: false, stdout: 'no tests to run', stderr: '', durationMs: 0 }
@@ -153,6 +160,7 @@ async function execute(plan: TestPlan, wt: string, ctx: RunContext): Promise<Exe
     res.stderr,
     res.exitCode,
   );
+  const coverage = plan.coverage && !nothing ? await readCoverage(wt) : undefined;
   return {
     summary: {
       tests: parsed.tests,
@@ -165,15 +173,18 @@ async function execute(plan: TestPlan, wt: string, ctx: RunContext): Promise<Exe
     stdout: res.stdout,
     stderr: res.stderr,
     durationMs: res.durationMs,
+    ...(coverage ? { coverage } : {}),
   };
 }
 
+interface BaseResult {
+  run: RunSummary;
+  summary: BaselineSummary;
+  coverage?: CoverageMap;
+}
+
 /** The base commit's results for this plan: from the blackboard when cached, else run and cached. */
-async function baseline(
-  plan: TestPlan,
-  wt: string,
-  ctx: RunContext,
-): Promise<{ run: RunSummary; summary: BaselineSummary }> {
+async function baseline(plan: TestPlan, wt: string, ctx: RunContext): Promise<BaseResult> {
   const { task, mesh, deps, stepId } = ctx.input;
   const portable = relocatePlan(plan, wt, '$WORKDIR');
   const key = keys.baseline(
@@ -195,6 +206,7 @@ async function baseline(
     return {
       run: { tests: hit.tests, exitCode, timedOut },
       summary: { key, commit: task.baseCommit, cached: true, exitCode, timedOut, counts, durationMs },
+      ...(hit.coverage ? { coverage: coverageFromJson(hit.coverage) } : {}),
     };
   }
   const baseWt = `${wt}-base`;
@@ -223,12 +235,14 @@ async function baseline(
       })),
       durationMs: ex.durationMs,
       createdAt: new Date(deps.now()).toISOString(),
+      ...(ex.coverage ? { coverage: coverageToJson(ex.coverage) } : {}),
     };
     // A broken base run is not cached: once the environment is fixed, the next step sees it.
     const cacheable = !problem && JSON.stringify(entry).length <= MAX_BASELINE_BYTES;
     if (cacheable) await mesh.board.putOnce(key, Baseline, entry, (a, b) => a.key === b.key);
     return {
       run: ex.summary,
+      ...(ex.coverage ? { coverage: ex.coverage } : {}),
       summary: {
         ...(cacheable ? { key } : {}),
         commit: task.baseCommit,
@@ -275,7 +289,7 @@ async function rerun(
 /** What one stage of a test step found: its runs on the base and the patched tree, re-runs and verdict. */
 interface StageResult {
   plan: TestPlan;
-  base?: { run: RunSummary; summary: BaselineSummary };
+  base?: BaseResult;
   patched: Executed;
   /** The flaky check's log section, when tests were re-run. */
   again?: string;
@@ -324,6 +338,8 @@ async function runStage(
   return { plan, ...(base ? { base } : {}), patched, ...(again ? { again: again.log } : {}), decided };
 }
 
+const withCoverageOf = (coverage: CoverageMap | undefined) => (coverage ? { coverage } : {});
+
 /** Both stages as one test run: every test, both baselines, both logs, one verdict. */
 function joinStages(whole: TestPlan, a: StageResult, b: StageResult): StageResult {
   const sum = (x: ParsedRun['counts'], y: ParsedRun['counts']) => ({
@@ -346,6 +362,7 @@ function joinStages(whole: TestPlan, a: StageResult, b: StageResult): StageResul
     stdout: `${pa.stdout}\n--- codemesh: related test files ---\n${pb.stdout}`,
     stderr: `${pa.stderr}\n--- codemesh: related test files ---\n${pb.stderr}`,
     durationMs: pa.durationMs + pb.durationMs,
+    ...withCoverageOf(unionCoverage(pa.coverage, pb.coverage)),
   };
   const ba = a.base?.summary;
   const bb = b.base?.summary;
@@ -357,6 +374,7 @@ function joinStages(whole: TestPlan, a: StageResult, b: StageResult): StageResul
             exitCode: b.base.run.exitCode || a.base.run.exitCode,
             timedOut: false,
           },
+          ...withCoverageOf(unionCoverage(a.base.coverage, b.base.coverage)),
           summary: {
             ...(ba.key ? { key: ba.key } : {}),
             commit: ba.commit,
@@ -474,6 +492,9 @@ async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutp
       ...(base ? { baseline: base.summary } : {}),
       verdict: v.verdict,
       quarantine: v.quarantine,
+      ...(plan.coverage
+        ? { coverage: coverageOfChange(patch.diff, plan.coverage, patched.coverage, base?.coverage) }
+        : {}),
     };
     const stored = (
       await mesh.board.putOnce(
@@ -544,6 +565,15 @@ export function testCompletedData(run: TestRun): Record<string, unknown> {
     /** Tests failing on the base commit: a candidate that fixes none of them does not earn selection. */
     baseFailed: run.baseline?.counts.failed ?? 0,
     baselineCached: run.baseline?.cached ?? false,
+    ...(run.coverage?.measured
+      ? {
+          coverage: {
+            changedPct: run.coverage.changedPct ?? null,
+            pct: run.coverage.pct ?? null,
+            deltaPct: run.coverage.deltaPct ?? null,
+          },
+        }
+      : {}),
     ...(v
       ? {
           verdict: {

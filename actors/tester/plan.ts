@@ -1,5 +1,6 @@
 // planTests: settings (.codemesh.yml < registered repo < task) + runner detection + test selection → one plain
 // TestPlan the sandbox can run, with the reasons for every choice.
+import { coverageTargets, withCoverage } from './coverage.ts';
 import { detectRunner, isTestFile, listFiles, pytestIni } from './detect.ts';
 import { resolveRepoConfig } from './repo-config.ts';
 import { defaultMaxFiles, selectTests } from './select.ts';
@@ -37,6 +38,14 @@ export interface PlanTestsInput {
  * if (plan.command.length) await sandbox.run({ command: plan.command, env: plan.env, timeoutMs: plan.timeoutMs, ... });
  */
 export async function planTests(input: PlanTestsInput): Promise<TestPlan> {
+  const { plan, coverage } = await planRun(input);
+  // Coverage of the changed Python files, unless `test.coverage: false`; nothing to measure without a diff.
+  return coverage && input.patchDiff
+    ? withCoverage(plan, coverageTargets(input.patchDiff), input.workDir)
+    : plan;
+}
+
+async function planRun(input: PlanTestsInput): Promise<{ plan: TestPlan; coverage: boolean }> {
   const { config, sources } = await resolveRepoConfig({
     repoPath: input.repoPath,
     commit: input.baseCommit,
@@ -44,6 +53,7 @@ export async function planTests(input: PlanTestsInput): Promise<TestPlan> {
     task: input.config,
   });
   const test = config.test ?? {};
+  const done = (plan: TestPlan) => ({ plan, coverage: test.coverage !== false });
   const changedFiles = input.changedFiles ?? filesOfDiff(input.patchDiff ?? '');
   const files = await listFiles(input.workDir);
   const runner = await detectRunner(input.workDir, {
@@ -61,6 +71,7 @@ export async function planTests(input: PlanTestsInput): Promise<TestPlan> {
     kind: runner.kind,
     command: runner.command,
     ...(runner.reportFile ? { reportFile: runner.reportFile } : {}),
+    ...(runner.python ? { python: runner.python } : {}),
     env: runner.env,
     setup: runner.setup,
     timeoutMs,
@@ -72,16 +83,16 @@ export async function planTests(input: PlanTestsInput): Promise<TestPlan> {
     push: config.push ?? false,
     configSources: sources,
   };
-  if (runner.kind === 'none' || runner.command.length === 0) return plan;
+  if (runner.kind === 'none' || runner.command.length === 0) return done(plan);
   if (scope === 'all') {
     why.push('test.scope: all: the whole suite runs');
-    return plan;
+    return done(plan);
   }
   if (runner.kind === 'npm' || runner.kind === 'custom') {
     why.push(
       `${runner.kind === 'npm' ? 'npm test' : 'test.command'} takes no test selection: it runs as it is`,
     );
-    return plan;
+    return done(plan);
   }
   const maxFiles = test.max_files ?? defaultMaxFiles(runner.kind);
   const sel = await selectTests({
@@ -100,7 +111,7 @@ export async function planTests(input: PlanTestsInput): Promise<TestPlan> {
   if (sel.labels.length > 0) {
     // `go test ./...` means every package: the selected packages replace it.
     const base = runner.kind === 'go' ? runner.command.filter((a) => a !== './...') : runner.command;
-    return {
+    return done({
       ...plan,
       selected: sel.files,
       labels: sel.labels,
@@ -119,19 +130,19 @@ export async function planTests(input: PlanTestsInput): Promise<TestPlan> {
             },
           }
         : {}),
-    };
+    });
   }
   const suiteSize = runner.language ? files.filter((f) => isTestFile(f, runner.language)).length : 0;
   if (suiteSize <= maxFiles) {
     why.push(
       `no test relates to the change; the suite has ${suiteSize} test file(s) (≤ ${maxFiles}): all run`,
     );
-    return plan;
+    return done(plan);
   }
   why.push(
     `no test relates to the change and the suite has ${suiteSize} test files: nothing runs (set test.scope: all to run them)`,
   );
-  return { ...plan, command: [] };
+  return done({ ...plan, command: [] });
 }
 
 /** Paths a unified diff touches (new side; the old side for deletions). */

@@ -1,5 +1,6 @@
 // The test step against a real blackboard and git, with a scripted sandbox: which runs happen (base run
 // cached, re-runs), what is stored, and that a stopped step stores nothing and leaves no worktree behind.
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActor, toPromise } from 'xstate';
 import type { MeshConnection } from '../../blackboard/index.ts';
-import type { SandboxJob, SandboxResult } from '../../sandbox-agent/index.ts';
+import { createSandbox, type SandboxJob, type SandboxResult } from '../../sandbox-agent/index.ts';
 import {
   CandidateRecord,
   evidenceTier,
@@ -557,5 +558,68 @@ describe('the test step', () => {
     while (worktrees().length > 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(worktrees()).toEqual([`worktree ${repo}`]);
     expect(await mesh.board.get(keys.testrun(task.id, 1), TestRun)).toBeUndefined();
+  });
+});
+
+const hasCoverage = spawnSync('/usr/bin/python3', ['-c', 'import coverage'], { cwd: '/' }).status === 0;
+
+describe('coverage of the change (real sandbox, pytest, coverage.py)', () => {
+  const sandbox = createSandbox();
+  const real = (events: TaskEventInput[]) => ({
+    ...deps((job) => sandbox.run(job), events),
+    testTimeoutMs: 120_000,
+  });
+  // The fix, and a new function the tests never call: its body is the uncovered part of the change.
+  const fixAndSign = '    return a - b\n\n\ndef sign(x):\n    if x < 0:\n        return -1\n    return 1';
+
+  it.skipIf(!hasCoverage)('measures the added lines run and the changed file against the base', async () => {
+    const task = await newTask();
+    const events: TaskEventInput[] = [];
+    await putPatch(task, 1, fixAndSign);
+    const out = await runStep(step(task, 1, real(events)));
+    expect(out).toMatchObject({ ok: true, data: { outcome: 'pass', verdict: { fixed: 1 } } });
+    const run = (await mesh.board.get(keys.testrun(task.id, 1), TestRun))!.value;
+    // Added executable lines: `return a - b` (6), `def sign` (9, run at import), its body (10–12, never run).
+    expect(run.coverage).toEqual({
+      tool: 'coverage.py',
+      measured: true,
+      files: [
+        {
+          path: 'calc.py',
+          changedLines: 5,
+          changedCovered: 2,
+          covered: 5,
+          statements: 8,
+          pct: 62.5,
+          basePct: 100,
+        },
+      ],
+      changedLines: 5,
+      changedCovered: 2,
+      changedPct: 40,
+      pct: 62.5,
+      basePct: 100,
+      deltaPct: -37.5,
+    });
+    expect(out.ok && out.data?.coverage).toEqual({ changedPct: 40, pct: 62.5, deltaPct: -37.5 });
+    // The second attempt takes the base run, with its coverage, from the blackboard.
+    await putPatch(task, 2, fixAndSign);
+    const again = await runStep(step(task, 2, real(events)));
+    expect(again).toMatchObject({ ok: true, data: { baselineCached: true } });
+    expect((await mesh.board.get(keys.testrun(task.id, 2), TestRun))!.value.coverage).toEqual(run.coverage);
+  });
+
+  it('measures nothing with `test.coverage: false`', async () => {
+    const task = await newTask();
+    const off = TaskRecord.parse({
+      ...task,
+      request: { ...task.request, config: { test: { coverage: false } } },
+    });
+    await putPatch(off, 1, fixAndSign);
+    const out = await runStep(step(off, 1, real([])));
+    expect(out).toMatchObject({ ok: true, data: { outcome: 'pass' } });
+    const run = (await mesh.board.get(keys.testrun(off.id, 1), TestRun))!.value;
+    expect(run.coverage).toBeUndefined();
+    expect(run.command.some((a) => a.endsWith('cover.py'))).toBe(false);
   });
 });

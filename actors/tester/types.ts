@@ -20,6 +20,8 @@ export interface RunnerPlan {
   reportFile?: string;
   /** Environment the command needs (merge into the sandbox job's env). */
   env?: Record<string, string>;
+  /** The Python interpreter as it stands in `command` (Python runners): coverage wraps it. */
+  python?: string;
 }
 
 /** One stage of a selection: its files, their runner labels and the command that runs them. */
@@ -55,6 +57,8 @@ export interface TestPlan extends RunnerPlan {
   push: boolean;
   /** Where the settings came from (`.codemesh.yml`, registered repository settings, task config). */
   configSources: string[];
+  /** Files whose line coverage the command measures (set by `withCoverage`). */
+  coverage?: string[];
 }
 
 /** Directory (inside workDir) for runner reports; holds a `.gitignore` so it never shows up in diffs. */
