@@ -58,7 +58,7 @@ export const DEADLETTERS_USAGE = `usage: codemesh deadletters [--limit N] [--jso
 
 export const EVAL_SWE_USAGE = `usage: codemesh eval swe --dataset <file.jsonl> --repos <dir> [--instances id,...] [--limit N]
          [--provider replay|env] [--k N] [--concurrency N] [--gold] [--out <file>] [--json]
-         [--task-timeout-s N] [--test-timeout-s N] [--max-attempts N] [--keep] [--resume]
+         [--task-timeout-s N] [--test-timeout-s N] [--grade-timeout-s N] [--max-attempts N] [--keep] [--resume]
          [--replay-fix-only] [--candidates N]
   SWE-bench rows; <dir>/<owner>__<name> are full git clones. --gold grades the gold patches only (which
   instances this machine can resolve at all); --provider replay answers every agent with the known fix
@@ -66,7 +66,8 @@ export const EVAL_SWE_USAGE = `usage: codemesh eval swe --dataset <file.jsonl> -
   env uses CODEMESH_LLM_* (pass@k over --k attempts). --candidates N: each task makes N candidate patches and
   submits the one its tests choose, or abstains (counted in \`abstained\`). With --out <f>, each
   finished instance is appended to <f>.rows.jsonl at once; --resume skips the instances already there.
-  --test-timeout-s N caps every test run, the mesh's Tester's and the grading's (default 300).`;
+  --test-timeout-s N caps every test run, the mesh's Tester's and the grading's (default 300);
+  --grade-timeout-s N gives the grading its own cap.`;
 
 export const UP_USAGE = `usage: codemesh up [--port N]
   nats-server child (unless NATS_URL is set), every actor and the gateway in one process. Prints the gateway

@@ -41,6 +41,8 @@ export interface EvalSweOptions {
   env?: Record<string, string | undefined>;
   taskTimeoutMs?: number;
   testTimeoutMs?: number;
+  /** The grading's test runs (default: `testTimeoutMs`). */
+  gradeTimeoutMs?: number;
   maxAttempts?: number;
   /** k candidate patches per task, chosen inside the mesh (`--candidates`); distinct from `k` attempts. */
   candidates?: number;
@@ -173,7 +175,7 @@ async function goldBaseline(inst: SweInstance, o: EvalSweOptions, fresh: boolean
     patch: inst.patch,
     sandbox: o.sandbox,
     shimDir: o.shimDir,
-    timeoutMs: o.testTimeoutMs,
+    timeoutMs: o.gradeTimeoutMs ?? o.testTimeoutMs,
     logFile: join(o.home, 'logs', `${inst.instance_id}.gold.log`),
     cacheDir: join(o.home, 'grades'),
     refresh: fresh,
@@ -339,7 +341,7 @@ export async function evalSwe(opts: EvalSweOptions): Promise<EvalSweReport> {
                 p2pBaseline: inst.PASS_TO_PASS.filter((t) => !gold.p2p_env.includes(t)),
                 sandbox: o.sandbox,
                 shimDir: o.shimDir,
-                timeoutMs: o.testTimeoutMs,
+                timeoutMs: o.gradeTimeoutMs ?? o.testTimeoutMs,
                 logFile: join(o.home, 'logs', `${inst.instance_id}.${a}.log`),
                 cacheDir: join(o.home, 'grades'),
               });

@@ -64,6 +64,7 @@ export async function cmdEvalSwe(
       json: { type: 'boolean', default: false },
       'task-timeout-s': { type: 'string' },
       'test-timeout-s': { type: 'string' },
+      'grade-timeout-s': { type: 'string' },
       'max-attempts': { type: 'string' },
       candidates: { type: 'string' },
       keep: { type: 'boolean', default: false },
@@ -83,6 +84,7 @@ export async function cmdEvalSwe(
   const limit = positiveInt('limit', values.limit);
   const taskTimeout = positiveInt('task-timeout-s', values['task-timeout-s']);
   const testTimeout = positiveInt('test-timeout-s', values['test-timeout-s']);
+  const gradeTimeout = positiveInt('grade-timeout-s', values['grade-timeout-s']);
   const maxAttempts = positiveInt('max-attempts', values['max-attempts']);
   const candidates = positiveInt('candidates', values.candidates);
   if (candidates !== undefined && candidates > MAX_CANDIDATES)
@@ -142,6 +144,7 @@ export async function cmdEvalSwe(
       env: process.env,
       ...(taskTimeout ? { taskTimeoutMs: taskTimeout * 1000 } : {}),
       ...(testTimeout ? { testTimeoutMs: testTimeout * 1000 } : {}),
+      ...(gradeTimeout ? { gradeTimeoutMs: gradeTimeout * 1000 } : {}),
       ...(maxAttempts ? { maxAttempts } : {}),
       ...(candidates ? { candidates } : {}),
       keep: values.keep,
