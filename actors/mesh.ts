@@ -37,6 +37,7 @@ export const Roles = [
   'reviewer',
   'integrator',
   'chat',
+  'memory',
 ] as const;
 export type Role = (typeof Roles)[number];
 
@@ -133,6 +134,7 @@ export async function startActor(role: Role, opts: ActorOptions): Promise<Runnin
       },
     };
   }
+  if (role === 'memory') return (await import('./memory/index.ts')).startMemoryRole(mesh, { log: opts.log });
   // Loaded by the roles that use them: an agent process needs neither PGlite nor the Curator's parsers.
   if (role === 'recorder') return (await import('./recorder/role.ts')).startRecorderRole(mesh, opts);
   if (role === 'conductor') {

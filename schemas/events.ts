@@ -46,6 +46,10 @@ export const EventType = z.enum([
   'task.completed',
   'task.failed',
   'task.rolled_back',
+  /** An ended task's patch and outcome were stored in the experience memory (data: `{ outcome, patchId }`). */
+  'memory.stored',
+  /** A Planner or Coder step got earlier tasks in its prompt (data: `{ memories: [{ taskId, outcome, score }] }`). */
+  'memory.recalled',
   /** No candidate earned selection (data: `{ reason, candidates }`): the task ends without a patch. */
   'task.abstained',
   /**

@@ -6,6 +6,7 @@ export * from './deadletter.ts';
 export * from './events.ts';
 export * from './ids.ts';
 export * from './keys.ts';
+export * from './memory.ts';
 export * from './models.ts';
 export * from './plan.ts';
 export * from './policy.ts';

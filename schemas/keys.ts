@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
  * - `budget`: last-writer-wins under compare-and-set (reservations, settlements, raises at the gate).
  * - `breaker`: last-writer-wins under compare-and-set, one per model endpoint, shared by every agent.
  * - `quota`: last-writer-wins under compare-and-set, one per org and UTC day (reservations, settlements).
+ * - `memory`: last-writer-wins, one per task that ended with a patch (written by the memory role only).
  */
 export const keys = {
   task: (taskId: string) => `task.${taskId}`,
@@ -59,6 +60,8 @@ export const keys = {
   breaker: (endpoint: string) => `breaker.${hashKey(endpoint)}`,
   /** An org's model spending of one UTC day (`YYYY-MM-DD`), against its daily quota (schemas/quota.ts). */
   quota: (org: string, day: string) => `quota.${org}.${day}`,
+  /** What an ended task did and how it ended, per repository (`repoKey` = hashKey of its path). */
+  memory: (repoKey: string, taskId: string) => `memory.${repoKey}.${taskId}`,
 } as const;
 export type KeyKind = keyof typeof keys;
 

@@ -31,6 +31,8 @@ export const Consumers = {
   conductor: 'conductor',
   /** The recorder's durable consumer on the events stream (projection into Postgres). */
   recorder: 'recorder',
+  /** The memory role's durable consumer (stores ended tasks' patches and outcomes on the blackboard). */
+  memory: 'memory',
 } as const;
 export type ConsumerName = (typeof Consumers)[keyof typeof Consumers];
 

@@ -62,7 +62,7 @@ async function integrate(input: StepInput, signal: AbortSignal): Promise<StepOut
   if (done) {
     // A run cut off after committing (a crash, a NATS outage before the event got out) is resumed here: the
     // event is published again under the same id, so it exists once whether or not the first one landed.
-    const data = { branch, commit: done, files: patch.files, resumed: true };
+    const data = { branch, commit: done, patchId: patch.id, files: patch.files, resumed: true };
     await deps.emit({
       id: `${input.stepId}:integrate.committed`,
       taskId: task.id,
@@ -107,7 +107,7 @@ async function integrate(input: StepInput, signal: AbortSignal): Promise<StepOut
       message: commitMessage(task, patch, extra),
     });
     const push = await pushIfAsked(task, branch);
-    const data = { branch, commit, files: patch.files, base, rebasedOnto: after, push };
+    const data = { branch, commit, patchId: patch.id, files: patch.files, base, rebasedOnto: after, push };
     await deps.emit({
       id: `${input.stepId}:integrate.committed`,
       taskId: task.id,

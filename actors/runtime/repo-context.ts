@@ -1,4 +1,5 @@
 // A compact view of a repository at a commit for prompts: the file list, the README, retrieved snippets.
+import { memorySection, recallMemories } from '../memory/index.ts';
 import { git } from './git.ts';
 import type { RetrievedSnippet, StepInput } from './types.ts';
 
@@ -33,5 +34,31 @@ export async function repoOverviewWithSnippets(
       for (const s of snippets) parts.push(`--- ${s.path}:${s.startLine}-${s.endLine}`, s.text);
     }
   }
+  const memory = await recallFor(input, query);
+  if (memory) parts.push('', memory);
   return { text: parts.join('\n'), snippets };
+}
+
+/**
+ * Earlier tasks like this one (experience memory) as a prompt section; each recall is an event naming them, so
+ * people can see which memories a step used. A memory that cannot be read is left out, never fatal.
+ */
+async function recallFor(input: StepInput, query: string): Promise<string> {
+  const recalled = await recallMemories(input.mesh.board, input.task, query).catch(() => []);
+  if (recalled.length === 0) return '';
+  await input.deps.emit({
+    id: `${input.stepId}:r${input.round}:memory.recalled`,
+    taskId: input.task.id,
+    type: 'memory.recalled',
+    step: { kind: input.kind, attempt: input.attempt, ...(input.part ? { part: input.part } : {}) },
+    data: {
+      memories: recalled.map(({ entry, score }) => ({
+        taskId: entry.taskId,
+        title: entry.title.slice(0, 200),
+        outcome: entry.outcome,
+        score,
+      })),
+    },
+  });
+  return memorySection(recalled);
 }

@@ -268,8 +268,9 @@ export async function evalSwe(opts: EvalSweOptions): Promise<EvalSweReport> {
   // codemesh's own tools, by their real path: the sandbox cannot bind a symlinked node_modules.
   const bin = join(import.meta.dirname, '..', '..', 'node_modules', '.bin');
   const binDirs = existsSync(bin) ? [realpathSync(bin)] : [];
-  // Every agent, the conductor and the Curator; not the recorder (the report is made from the events here).
-  const roles = Roles.filter((r) => r !== 'recorder');
+  // Every agent, the conductor and the Curator; not the recorder (the report is made from the events here),
+  // nor the memory: one instance's fix must not reach another's prompt (each instance stands alone).
+  const roles = Roles.filter((r) => r !== 'recorder' && r !== 'memory');
   const mesh = await startEmbedded(meshOptions(o, { dataDir: meshDir, env: modelEnv, binDirs, roles }));
   const client = await connectMesh({ url: mesh.natsUrl, name: 'codemesh-eval-swe' });
   try {

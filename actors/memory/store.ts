@@ -1,0 +1,132 @@
+// Writing the experience memory: an ended task's patch, plan, review and tests with how it ended.
+import type { Blackboard } from '../../blackboard/index.ts';
+import {
+  hashKey,
+  keys,
+  MemoryEntry,
+  type MemoryOutcome,
+  Patch,
+  Plan,
+  Review,
+  TaskRecord,
+  type TaskEvent,
+  TestRun,
+} from '../../schemas/index.ts';
+
+const DESCRIPTION_MAX = 4_000;
+const DIFF_MAX = 20_000;
+
+/** The key segment of a repository's memories. */
+export const memoryRepoKey = (repoPath: string): string => hashKey(repoPath);
+
+/**
+ * What an event means for the memory: a commit (`integrate.committed`, its patch) → integrated; a rollback →
+ * reverted; a task that failed after its Reviewer asked for a revision (its last patch) → rejected. Anything
+ * else: nothing to store.
+ */
+export function memoryCause(
+  e: TaskEvent,
+): { kind: 'integrated'; patchId: string } | { kind: 'reverted' } | { kind: 'failed' } | undefined {
+  if (e.type === 'integrate.committed' && typeof e.data.patchId === 'string')
+    return { kind: 'integrated', patchId: e.data.patchId };
+  if (e.type === 'task.rolled_back') return { kind: 'reverted' };
+  if (e.type === 'task.failed') return { kind: 'failed' };
+  return undefined;
+}
+
+/** The entry for `patchId` of a task, read from the blackboard; undefined when its patch is gone. */
+export async function memoryEntry(
+  board: Blackboard,
+  task: TaskRecord,
+  patchId: string,
+  outcome: MemoryOutcome,
+  now: string,
+  note?: string,
+): Promise<MemoryEntry | undefined> {
+  const patch = (await board.get(keys.patch(patchId), Patch))?.value;
+  if (!patch) return undefined;
+  const [plan, review, run] = await Promise.all([
+    board.get(keys.plan(task.id), Plan),
+    board.get(keys.review(task.id, patch.attempt), Review),
+    board.get(keys.testrun(task.id, patch.attempt), TestRun),
+  ]);
+  const v = run?.value.verdict;
+  return MemoryEntry.parse({
+    taskId: task.id,
+    repoPath: task.repoPath,
+    ...(task.orgId ? { orgId: task.orgId } : {}),
+    title: task.request.title,
+    description: task.request.description.slice(0, DESCRIPTION_MAX),
+    ...(plan ? { planSummary: plan.value.summary } : {}),
+    patchId,
+    files: patch.files,
+    diff: patch.diff.slice(0, DIFF_MAX),
+    ...(review
+      ? {
+          review: {
+            decision: review.value.decision,
+            confidence: review.value.confidence,
+            critique: review.value.critique.slice(0, 1000),
+          },
+        }
+      : {}),
+    ...(run
+      ? {
+          tests: {
+            ...(run.value.outcome ? { outcome: run.value.outcome } : {}),
+            fixed: v?.fixed.length ?? 0,
+            regressions: v?.regressions.length ?? 0,
+          },
+        }
+      : {}),
+    outcome,
+    ...(note ? { note: note.slice(0, 500) } : {}),
+    createdAt: now,
+    updatedAt: now,
+  });
+}
+
+/**
+ * Applies one event to the memory; returns what was stored (for the `memory.stored` event), or undefined.
+ * Idempotent: a redelivered event writes the same entry again.
+ */
+export async function rememberEvent(
+  board: Blackboard,
+  e: TaskEvent,
+  now: string,
+): Promise<MemoryEntry | undefined> {
+  const cause = memoryCause(e);
+  if (!cause) return undefined;
+  const task = (await board.get(keys.task(e.taskId), TaskRecord))?.value;
+  if (!task) return undefined;
+  const key = (taskId: string) => keys.memory(memoryRepoKey(task.repoPath), taskId);
+  if (cause.kind === 'integrated') {
+    const entry = await memoryEntry(board, task, cause.patchId, 'integrated', now);
+    return entry && store(board, key(task.id), entry);
+  }
+  if (cause.kind === 'reverted') {
+    const note = `rolled back${task.rollbackBranch ? ` on ${task.rollbackBranch}` : ''}`;
+    const stored = await board.mutate(key(task.id), MemoryEntry, (was) =>
+      was ? { ...was, outcome: 'reverted' as const, note, updatedAt: now } : undefined,
+    );
+    return stored?.value;
+  }
+  // Failed: worth remembering only when a patch was reviewed and sent back (not an outage or a budget stop).
+  for (let attempt = task.attempt; attempt >= 1; attempt--) {
+    const review = (await board.get(keys.review(task.id, attempt), Review))?.value;
+    if (!review) continue;
+    if (review.decision !== 'revise') return undefined;
+    const entry = await memoryEntry(board, task, review.patchId, 'rejected', now, task.reason);
+    return entry && store(board, key(task.id), entry);
+  }
+  return undefined;
+}
+
+/** Writes an entry, keeping the first `createdAt` of the key (a redelivery rewrites the same entry). */
+async function store(board: Blackboard, key: string, entry: MemoryEntry): Promise<MemoryEntry | undefined> {
+  const stored = await board.mutate(key, MemoryEntry, (was) => ({
+    ...entry,
+    createdAt: was?.createdAt ?? entry.createdAt,
+  }));
+  return stored?.value;
+}
