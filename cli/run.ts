@@ -34,6 +34,7 @@ import {
   type TokenSource,
 } from './gate-prompt.ts';
 import { checkModels } from './preflight.ts';
+import { LiveStatus, wantsLiveStatus } from './live-status.ts';
 import { renderEvent, type Totals } from './progress.ts';
 import { settingsFromEnv } from './settings.ts';
 import { acquireStateLock, StateDirBusyError, type StateLock } from './state-lock.ts';
@@ -207,6 +208,7 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
       tokenSource,
       prompter,
       signal: stop.signal,
+      ...(wantsLiveStatus(out.isTTY, process.env) ? { live: out } : {}),
     });
     return interrupted ? 130 : code;
   } catch (err) {
@@ -234,10 +236,17 @@ interface FollowIO {
   /** Undefined without a terminal: the gates print how to decide over HTTP instead of asking. */
   prompter?: Prompter;
   signal: AbortSignal;
+  /** A terminal to draw the live line on (stage, time, tokens, cost), below the event lines. */
+  live?: NodeJS.WriteStream;
 }
 
 async function follow(mesh: MeshConnection, taskId: string, io: FollowIO): Promise<number> {
   const totals: Totals = { tokens: 0, costUsd: 0 };
+  const live = io.live ? new LiveStatus(io.live, totals) : undefined;
+  // Event lines go above the live line; a gate's question takes the terminal (the line waits for the next stage).
+  const say = live ? (s: string) => live.print(s) : io.print;
+  io = { ...io, print: say };
+  live?.start();
   const ac = new AbortController();
   io.signal.addEventListener('abort', () => ac.abort(), { once: true });
   let quit: string | undefined;
@@ -248,8 +257,11 @@ async function follow(mesh: MeshConnection, taskId: string, io: FollowIO): Promi
   };
   try {
     for await (const { event } of mesh.bus.follow(taskId, { signal: ac.signal })) {
+      live?.onEvent(event);
       const line = renderEvent(event, totals);
       if (line) io.print(line);
+      if ((event.type === 'approval.requested' || event.type === 'plan.approval_requested') && io.prompter)
+        live?.pause();
       if (event.type === 'approval.requested') {
         const pid = String(event.data.patchId);
         void askApproval(mesh, taskId, pid, io).then(
@@ -288,6 +300,8 @@ async function follow(mesh: MeshConnection, taskId: string, io: FollowIO): Promi
     }
   } catch (err) {
     if (!ac.signal.aborted) throw err;
+  } finally {
+    live?.stop();
   }
   if (quit) {
     io.print(
