@@ -212,3 +212,37 @@ export const PolicyReport = z.object({
   override: PolicyOverride.optional(),
 });
 export type PolicyReport = z.infer<typeof PolicyReport>;
+
+/** The part of an OSV record (https://ossf.github.io/osv-schema/) the vulnerability check reads. */
+export const OsvRecord = z.object({
+  id: z.string().min(1),
+  summary: z.string().optional(),
+  aliases: z.array(z.string()).optional(),
+  affected: z
+    .array(
+      z.object({
+        package: z.object({ ecosystem: z.string(), name: z.string() }),
+        ranges: z
+          .array(
+            z.object({
+              type: z.string(),
+              events: z.array(
+                z.object({
+                  introduced: z.string().optional(),
+                  fixed: z.string().optional(),
+                  last_affected: z.string().optional(),
+                  limit: z.string().optional(),
+                }),
+              ),
+            }),
+          )
+          .optional(),
+        versions: z.array(z.string()).optional(),
+        database_specific: z.record(z.string(), z.unknown()).optional(),
+      }),
+    )
+    .default([]),
+  severity: z.array(z.object({ type: z.string(), score: z.string() })).optional(),
+  database_specific: z.record(z.string(), z.unknown()).optional(),
+});
+export type OsvRecord = z.infer<typeof OsvRecord>;

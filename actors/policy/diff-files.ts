@@ -6,7 +6,13 @@ export interface ChangedFile {
   path: string;
   /** 1-based line numbers, in the post-patch file, of the lines the patch adds. */
   added: Set<number>;
+  /** The removed lines' text, trimmed and without a trailing comma: an "added" line equal to one of them only
+   * moved or gained a comma (a JSON entry that is no longer last). */
+  removed: Set<string>;
 }
+
+/** How `removed` compares lines. */
+export const lineKey = (text: string): string => text.trim().replace(/,$/, '');
 
 function newPath(header: string): string {
   let p = header.slice(4).trim();
@@ -28,8 +34,10 @@ export function changedFiles(diff: string): ChangedFile[] {
         cur?.added.add(line);
         newLeft--;
         line++;
-      } else if (tag === '-') oldLeft--;
-      else if (tag !== '\\') {
+      } else if (tag === '-') {
+        cur?.removed.add(lineKey(l.slice(1)));
+        oldLeft--;
+      } else if (tag !== '\\') {
         oldLeft--;
         newLeft--;
         line++;
@@ -38,7 +46,7 @@ export function changedFiles(diff: string): ChangedFile[] {
     }
     if (l.startsWith('+++ ')) {
       const path = newPath(l);
-      cur = path === '/dev/null' ? undefined : { path, added: new Set() };
+      cur = path === '/dev/null' ? undefined : { path, added: new Set(), removed: new Set() };
       if (cur) out.push(cur);
     } else {
       const h = /^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/.exec(l);
