@@ -111,7 +111,10 @@ export const PolicyRule = z.object({
 export type PolicyRule = z.infer<typeof PolicyRule>;
 
 /** A layer of a bundle: an org's or a repository's YAML may set only some fields; rules overlay by id. */
-export const PolicyRuleOverlay = PolicyRule.partial().extend({ id: RuleId });
+export const PolicyRuleOverlay = PolicyRule.partial()
+  // No default here: a layer that does not mention `enabled` keeps the earlier layer's.
+  .extend({ id: RuleId, enabled: z.boolean().optional() })
+  .strict();
 export type PolicyRuleOverlay = z.infer<typeof PolicyRuleOverlay>;
 
 /**
@@ -132,7 +135,7 @@ export const PolicyBundleFile = z
   .object({
     version: z.string().min(1),
     rules: z.array(PolicyRuleOverlay).default([]),
-    licenses: LicensePolicy.partial().optional(),
+    licenses: LicensePolicy.partial().strict().optional(),
   })
   .strict()
   .superRefine((b, ctx) => {

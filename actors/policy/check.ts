@@ -25,6 +25,11 @@ export interface PolicyCheckInput {
   bundle?: PolicyBundle;
   /** The imported OSV records; undefined: none imported (the report says so). */
   osv?: readonly OsvRecord[];
+  /**
+   * Reads installed package metadata (`node_modules/<name>/package.json`): the repository's own checkout, not
+   * the patched tree, whose files the model wrote. Default: `read`.
+   */
+  readInstalled?: Read;
   /** What the secret scanner found in this diff. */
   secrets?: readonly SecretFinding[];
 }
@@ -86,7 +91,11 @@ export async function checkPatch(input: PolicyCheckInput): Promise<PolicyReport>
     });
   }
 
-  const deps = await resolveLicenses(await dependencyChanges(files, input.read), bundle.licenses, input.read);
+  const deps = await resolveLicenses(
+    await dependencyChanges(files, input.read),
+    bundle.licenses,
+    input.readInstalled ?? input.read,
+  );
   for (const d of deps) {
     const v = checkLicense(d.license, bundle.licenses);
     if (v)

@@ -1,7 +1,15 @@
 // Policy checks on candidate patches (issue 14): secrets, SAST, licenses and vulnerabilities, by policy bundle.
 export { defaultSecretRules } from './rules.ts';
 export { redactionMarker, redactText, type SecretScan, scanDiff, shannonEntropy } from './secrets.ts';
-export { secretsCritique, secretsData, secretsNote } from './critique.ts';
+export {
+  policyCritique,
+  policyData,
+  policyNote,
+  policyRisks,
+  secretsCritique,
+  secretsData,
+  secretsNote,
+} from './critique.ts';
 export {
   defaultPolicyBundle,
   extendDefaultBundle,

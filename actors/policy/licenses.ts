@@ -55,6 +55,7 @@ async function installedLicense(d: DependencyChange, read: Read): Promise<string
 export async function resolveLicenses(
   deps: readonly (DependencyChange & { lockLicense?: string })[],
   policy: LicensePolicy,
+  /** Reads installed packages' metadata (`node_modules/<name>/package.json`). */
   read: Read,
 ): Promise<DependencyChange[]> {
   const out: DependencyChange[] = [];
