@@ -213,6 +213,10 @@ export const PolicyReport = z.object({
   /** What could not be checked (a file that did not parse, no OSV data imported, ...). */
   notes: z.array(z.string()).default([]),
   override: PolicyOverride.optional(),
+  /** CycloneDX SBOM of `dependencies` (absent when the patch changes none). */
+  get sbom() {
+    return CycloneDxBom.optional();
+  },
 });
 export type PolicyReport = z.infer<typeof PolicyReport>;
 
@@ -249,3 +253,28 @@ export const OsvRecord = z.object({
   database_specific: z.record(z.string(), z.unknown()).optional(),
 });
 export type OsvRecord = z.infer<typeof OsvRecord>;
+
+/** One component of a CycloneDX 1.5 SBOM (the fields codemesh writes). */
+export const CycloneDxComponent = z.object({
+  type: z.literal('library'),
+  'bom-ref': z.string(),
+  name: z.string(),
+  version: z.string().optional(),
+  purl: z.string(),
+  licenses: z.array(z.object({ expression: z.string() })).optional(),
+  properties: z.array(z.object({ name: z.string(), value: z.string() })).optional(),
+});
+
+/** A CycloneDX 1.5 JSON SBOM of the dependencies a patch adds or changes (attached to its policy report). */
+export const CycloneDxBom = z.object({
+  bomFormat: z.literal('CycloneDX'),
+  specVersion: z.literal('1.5'),
+  serialNumber: z.string().regex(/^urn:uuid:[0-9a-f-]{36}$/),
+  version: z.literal(1),
+  metadata: z.object({
+    tools: z.object({ components: z.array(z.object({ type: z.string(), name: z.string() })) }),
+    component: z.object({ type: z.string(), name: z.string(), 'bom-ref': z.string() }).optional(),
+  }),
+  components: z.array(CycloneDxComponent),
+});
+export type CycloneDxBom = z.infer<typeof CycloneDxBom>;

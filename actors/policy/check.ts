@@ -16,6 +16,7 @@ import { changedFiles } from './diff-files.ts';
 import { checkLicense, resolveLicenses } from './licenses.ts';
 import { advisoriesFor } from './osv.ts';
 import { scanChangedCode, sastCwe } from './sast.ts';
+import { sbomOf } from './sbom.ts';
 
 export interface PolicyCheckInput {
   /** The diff as stored (secrets already redacted). */
@@ -140,5 +141,6 @@ export async function checkPatch(input: PolicyCheckInput): Promise<PolicyReport>
     blocked: findings.some((f) => f.enforcement === 'block'),
     dependencies: deps,
     notes,
+    ...(deps.length > 0 && { sbom: sbomOf(deps) }),
   };
 }

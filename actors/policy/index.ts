@@ -24,3 +24,4 @@ export { checkPatch, type PolicyCheckInput } from './check.ts';
 export { checkLicense, spdxOf } from './licenses.ts';
 export { advisoriesFor, compareVersions, importOsvBundle, loadOsv, osvPath } from './osv.ts';
 export { scanSource } from './sast.ts';
+export { purlOf, sbomOf } from './sbom.ts';
