@@ -12,7 +12,7 @@ import {
   patchId,
 } from '../../schemas/index.ts';
 import { policyData, policyNote, scanDiff, secretsData, secretsNote } from '../policy/index.ts';
-import { policyReport } from './policy-check.ts';
+import { policyReport, worktreeReader } from './policy-check.ts';
 import { StepFailure } from '../runtime/ask-json.ts';
 import { markCandidate } from '../runtime/candidate-record.ts';
 import { resolveVariant } from '../runtime/candidate-variant.ts';
@@ -56,7 +56,7 @@ export async function saveCandidate(
   // Scanned before it is published, like a single pass's patch: with findings, only the redacted diff.
   const scan = scanDiff(d.diff);
   const secrets = scan.findings.length > 0 ? scan.findings : undefined;
-  const policy = await policyReport(step, worktree, scan.diff, secrets);
+  const policy = await policyReport(step, worktreeReader(worktree), scan.diff, secrets);
   const patch: Patch = {
     id,
     taskId: task.id,

@@ -17,7 +17,7 @@ import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts
 import { applyEdits, diffWorktree, formatEditErrors, parseEditBlocks } from './edits.ts';
 import { type CandidateStart, saveCandidate, startCandidate } from './candidate.ts';
 import { mergeSubtasks, type SubtaskStart, saveSubtask, startSubtask } from './fanout.ts';
-import { policyReport } from './policy-check.ts';
+import { policyReport, worktreeReader } from './policy-check.ts';
 import { coderSystem, coderUser, subtaskUser } from './prompts.ts';
 import { noteRepeats, type Repeat } from './loop-guard.ts';
 import { runTool, toolSpecs } from './tools.ts';
@@ -146,7 +146,7 @@ export const coderMachine = setup({
       const scan = scanDiff(d.diff);
       const secrets = scan.findings.length > 0 ? scan.findings : undefined;
       // Checked before publishing too, so the Reviewer and the gate see the report with the patch.
-      const policy = await policyReport(step, worktree, scan.diff, secrets);
+      const policy = await policyReport(step, worktreeReader(worktree), scan.diff, secrets);
       const patch: Patch = {
         id,
         taskId: step.task.id,

@@ -5,10 +5,13 @@ import { join, relative } from 'node:path';
 import type { PolicyReport, SecretFinding } from '../../schemas/index.ts';
 import { checkPatch, loadOsv, loadPolicyBundle, PolicyBundleError } from '../policy/index.ts';
 import { StepFailure } from '../runtime/ask-json.ts';
+import { git } from '../runtime/git.ts';
 import type { StepInput } from '../runtime/types.ts';
 
+type Read = (path: string) => Promise<string | undefined>;
+
 /** A file under `root`, or undefined: outside it, a symlink (the model may have written one), or absent. */
-function reader(root: string): (path: string) => Promise<string | undefined> {
+export function worktreeReader(root: string): Read {
   return async (path) => {
     const full = join(root, path);
     if (relative(root, full).startsWith('..')) return undefined;
@@ -18,13 +21,21 @@ function reader(root: string): (path: string) => Promise<string | undefined> {
   };
 }
 
+/** A regular file of a git tree (a merged patch's), or undefined. */
+export function treeReader(repo: string, tree: string): Read {
+  return async (path) => {
+    const r = await git(repo, ['cat-file', '-p', `${tree}:${path}`], { allowFail: true });
+    return r.exitCode === 0 ? r.stdout : undefined;
+  };
+}
+
 /**
- * The report for `diff` (already redacted) written in `worktree`. A bad org or repository bundle fails the
+ * The report for `diff` (already redacted), its post-patch files read with `read` (a worktree, a merged tree). A bad org or repository bundle fails the
  * step with its message: a policy that cannot be read must not pass patches silently.
  */
 export async function policyReport(
   step: StepInput,
-  worktree: string,
+  read: Read,
   diff: string,
   secrets: readonly SecretFinding[] | undefined,
 ): Promise<PolicyReport> {
@@ -43,8 +54,8 @@ export async function policyReport(
   }
   return checkPatch({
     diff,
-    read: reader(worktree),
-    readInstalled: reader(task.repoPath),
+    read,
+    readInstalled: worktreeReader(task.repoPath),
     bundle,
     osv: await loadOsv(deps.dataDir),
     secrets,
