@@ -41,6 +41,7 @@ export async function policyReport(
 ): Promise<PolicyReport> {
   const { task, deps } = step;
   let bundle: Awaited<ReturnType<typeof loadPolicyBundle>>;
+  let osv: Awaited<ReturnType<typeof loadOsv>>;
   try {
     bundle = await loadPolicyBundle({
       dataDir: deps.dataDir,
@@ -48,8 +49,9 @@ export async function policyReport(
       repoPath: task.repoPath,
       baseCommit: task.baseCommit,
     });
+    osv = await loadOsv(deps.dataDir);
   } catch (err) {
-    if (err instanceof PolicyBundleError) throw new StepFailure(`policy bundle: ${err.message}`);
+    if (err instanceof PolicyBundleError) throw new StepFailure(`policy: ${err.message}`);
     throw err;
   }
   return checkPatch({
@@ -57,7 +59,7 @@ export async function policyReport(
     read,
     readInstalled: worktreeReader(task.repoPath),
     bundle,
-    osv: await loadOsv(deps.dataDir),
+    osv,
     secrets,
   });
 }

@@ -35,6 +35,9 @@ export interface PolicyCheckInput {
   secrets?: readonly SecretFinding[];
 }
 
+const MAX_LISTED = 300;
+const MAX_FINDINGS = 200;
+
 const pkg = (d: DependencyChange) => ({
   ecosystem: d.ecosystem,
   name: d.name,
@@ -132,15 +135,30 @@ export async function checkPatch(input: PolicyCheckInput): Promise<PolicyReport>
     }
   }
 
+  // The report lives on the patch's blackboard entry and in events: a regenerated lockfile must not make it
+  // outgrow a message. Findings are all kept up to a bound; the listing and the SBOM stop earlier.
+  const listed = deps.slice(0, MAX_LISTED);
+  if (deps.length > MAX_LISTED)
+    notes.push(
+      `${deps.length} dependency changes: the first ${MAX_LISTED} are listed and in the SBOM (all were checked)`,
+    );
+  const kept =
+    findings.length > MAX_FINDINGS
+      ? [...findings]
+          .sort((a, b) => Number(b.enforcement === 'block') - Number(a.enforcement === 'block'))
+          .slice(0, MAX_FINDINGS)
+      : findings;
+  if (findings.length > MAX_FINDINGS)
+    notes.push(`${findings.length} findings: the first ${MAX_FINDINGS} are kept (counts include all)`);
   const counts = { secret: 0, sast: 0, license: 0, vulnerability: 0 } satisfies Record<PolicyKind, number>;
   for (const f of findings) counts[f.kind]++;
   return {
     bundle: bundle.version,
-    findings,
+    findings: kept,
     counts,
     blocked: findings.some((f) => f.enforcement === 'block'),
-    dependencies: deps,
+    dependencies: listed,
     notes,
-    ...(deps.length > 0 && { sbom: sbomOf(deps) }),
+    ...(listed.length > 0 && { sbom: sbomOf(listed) }),
   };
 }

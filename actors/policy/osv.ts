@@ -1,6 +1,6 @@
 // Offline vulnerability data: an OSV bundle imported into the state dir (`codemesh policy update --bundle`),
 // and the check of a dependency version against it.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type DependencyChange, OsvRecord, type PolicySeverity } from '../../schemas/index.ts';
 import { PolicyBundleError } from './bundle.ts';
@@ -80,10 +80,20 @@ export async function importOsvBundle(
   return { records: records.length, path };
 }
 
+// An OSV export can be large: parsed once per import (keyed by the file's mtime and size), not once per patch.
+const loaded = new Map<string, { stamp: string; records: OsvRecord[] }>();
+
 /** The imported records; undefined when no bundle was imported. */
 export async function loadOsv(dataDir: string): Promise<OsvRecord[] | undefined> {
-  const text = await readFile(osvPath(dataDir), 'utf8').catch(() => undefined);
-  return text === undefined ? undefined : parseRecords(text, osvPath(dataDir));
+  const path = osvPath(dataDir);
+  const st = await stat(path).catch(() => undefined);
+  if (!st) return undefined;
+  const stamp = `${st.mtimeMs}:${st.size}`;
+  const hit = loaded.get(path);
+  if (hit?.stamp === stamp) return hit.records;
+  const records = parseRecords(await readFile(path, 'utf8'), path);
+  loaded.set(path, { stamp, records });
+  return records;
 }
 
 const sameName = (ecosystem: string, a: string, b: string) =>

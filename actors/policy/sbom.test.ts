@@ -44,3 +44,20 @@ describe('CycloneDX SBOM of the dependency changes', () => {
     expect(purlOf({ ecosystem: 'PyPI', name: 'requests' })).toBe('pkg:pypi/requests');
   });
 });
+
+describe('report size', () => {
+  it('a regenerated lockfile is checked whole but listed up to a bound, with a note', async () => {
+    const pkgs = Object.fromEntries(
+      Array.from({ length: 320 }, (_, i) => [`node_modules/p${i}`, { version: '1.0.0', license: 'MIT' }]),
+    );
+    const lock = (p: object) =>
+      `${JSON.stringify({ name: 'app', lockfileVersion: 3, packages: { '': { name: 'app' }, ...p } }, null, 2)}\n`;
+    const p = policyPatch({ 'package-lock.json': lock({}) }, { 'package-lock.json': lock(pkgs) });
+    const report = await checkPatch({ diff: p.diff, read: p.read });
+    expect(report.dependencies).toHaveLength(300);
+    expect(report.sbom?.components).toHaveLength(300);
+    expect(report.notes).toContain(
+      '320 dependency changes: the first 300 are listed and in the SBOM (all were checked)',
+    );
+  });
+});
