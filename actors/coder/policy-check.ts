@@ -1,6 +1,6 @@
 // The policy check of a patch the Coder is about to publish: the task's bundle (default < org < repository),
 // the imported OSV data, and the patched worktree as the post-patch files.
-import { lstat, readFile } from 'node:fs/promises';
+import { lstat, readFile, realpath } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { PolicyReport, SecretFinding } from '../../schemas/index.ts';
 import { checkPatch, loadOsv, loadPolicyBundle, PolicyBundleError } from '../policy/index.ts';
@@ -10,13 +10,18 @@ import type { StepInput } from '../runtime/types.ts';
 
 type Read = (path: string) => Promise<string | undefined>;
 
-/** A file under `root`, or undefined: outside it, a symlink (the model may have written one), or absent. */
+/**
+ * A regular file under `root`, or undefined: absent, a symlink, or reached through one that leads out of `root`
+ * (the model may have written either).
+ */
 export function worktreeReader(root: string): Read {
   return async (path) => {
     const full = join(root, path);
-    if (relative(root, full).startsWith('..')) return undefined;
     const st = await lstat(full).catch(() => undefined);
     if (!st?.isFile()) return undefined;
+    const [top, real] = await Promise.all([realpath(root), realpath(full)]).catch(() => ['', '..']);
+    const rel = relative(top, real);
+    if (!top || rel.startsWith('..') || rel.startsWith('/')) return undefined;
     return readFile(full, 'utf8').catch(() => undefined);
   };
 }
@@ -30,8 +35,9 @@ export function treeReader(repo: string, tree: string): Read {
 }
 
 /**
- * The report for `diff` (already redacted), its post-patch files read with `read` (a worktree, a merged tree). A bad org or repository bundle fails the
- * step with its message: a policy that cannot be read must not pass patches silently.
+ * The report for `diff` (already redacted), its post-patch files read with `read` (a worktree, a merged tree).
+ * A bad org or repository bundle, or bad imported OSV data, fails the step with its message: a policy that
+ * cannot be read must not pass patches silently.
  */
 export async function policyReport(
   step: StepInput,
