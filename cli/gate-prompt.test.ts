@@ -79,6 +79,37 @@ describe('the terminal gate', () => {
     expect(text).not.toContain('\u001b[');
   });
 
+  it('shows the policy report with the risks: counts by kind, each finding with its remediation', async () => {
+    const policy = {
+      bundle: 'default-1',
+      findings: [
+        {
+          kind: 'license' as const,
+          ruleId: 'license-unknown',
+          severity: 'medium' as const,
+          enforcement: 'warn' as const,
+          file: 'requirements.txt',
+          line: 2,
+          message: 'PyPI mystery: no SPDX license could be resolved',
+          remediation: 'Add it to licenses.map.',
+        },
+      ],
+      counts: { secret: 0, sast: 0, license: 1, vulnerability: 0 },
+      blocked: false,
+      dependencies: [],
+      notes: ['no OSV data imported'],
+    };
+    const { text } = await drive(['r', 'q'], { view: { policy } });
+    const q = text.indexOf('Approve patch');
+    expect(
+      text.indexOf('Policy (default-1): 1 finding(s) — secret 0, sast 0, license 1, vulnerability 0'),
+    ).toBeLessThan(q);
+    expect(text).toContain(
+      '  - [warn] license-unknown requirements.txt:2: PyPI mystery: no SPDX license could be resolved → Add it to licenses.map.',
+    );
+    expect(text.split('note: no OSV data imported')).toHaveLength(3);
+  });
+
   it('an unknown key asks again and is never sent; d and r show the diff and risks again', async () => {
     const { outcome, text, sent } = await drive(['x', '?', '', 'd', 'r', 'yes']);
     expect(outcome).toBe('approved');

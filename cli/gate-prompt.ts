@@ -1,6 +1,7 @@
 // The patch gate on a terminal: the diff (paged, coloured on a TTY) and the review's risks before the question,
 // `[y]es / [n]o / [d]iff / [r]isks / [q]uit`, a comment and a confirmation before a change request, and any
 // other answer asks again (it is never taken as a decision, let alone sent to the Coder as a comment).
+import type { PolicyReport } from '../schemas/index.ts';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 
@@ -38,6 +39,8 @@ export interface GateView {
   summary?: string;
   diff: string;
   review?: { decision: string; confidence: number; critique: string; risks: GateRisk[] };
+  /** The patch's policy report (findings by kind, each with its enforcement and remediation). */
+  policy?: PolicyReport;
   /** Other patches that may be approved too (the one kept from a change request). */
   others: string[];
   /** Why the task is back at the gate with this patch (a revision failed). */
@@ -146,7 +149,25 @@ function showRisks(view: GateView, io: GateIO): void {
     r.risks.length ? 'Risks:' : 'Risks: none named by the Reviewer',
     ...r.risks.map((k) => `  - [${badge(k.level)}] ${k.note}`),
   ];
-  io.write(`${lines.join('\n')}\n`);
+  io.write(`${[...lines, ...policyLines(view.policy)].join('\n')}\n`);
+}
+
+/** The policy report as the gate shows it: counts by kind, then each finding with what to do. */
+export function policyLines(report: PolicyReport | undefined): string[] {
+  if (!report) return [];
+  const c = report.counts;
+  const head = `Policy (${report.bundle}): ${report.findings.length} finding(s) — secret ${c.secret}, sast ${c.sast}, license ${c.license}, vulnerability ${c.vulnerability}${report.override ? ` — overridden by ${report.override.by}: ${report.override.reason}` : ''}`;
+  return [
+    head,
+    ...report.findings
+      .slice(0, 30)
+      .map(
+        (f) =>
+          `  - [${f.enforcement}] ${f.ruleId}${f.cwe ? ` ${f.cwe}` : ''} ${f.file}${f.line ? `:${f.line}` : ''}: ${f.message} → ${f.remediation}`,
+      ),
+    ...(report.findings.length > 30 ? [`  (and ${report.findings.length - 30} more)`] : []),
+    ...report.notes.map((n) => `  note: ${n}`),
+  ];
 }
 
 /** Prints the diff, a page at a time on a terminal; false when the input ended while paging. */

@@ -181,6 +181,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./doctor.ts')).cmdDoctor(rest);
     case 'deadletters':
       return (await import('./deadletters.ts')).cmdDeadletters(rest);
+    case 'policy':
+      return (await import('./policy.ts')).cmdPolicy(rest);
     case 'up':
       return cmdUp(rest);
     case 'actor':

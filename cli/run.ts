@@ -336,6 +336,7 @@ async function askApproval(
       summary: patch?.value.summary,
       diff: patch?.value.diff ?? '(the patch is not on the blackboard)',
       review: review?.value,
+      policy: patch?.value.policy,
       others: (t?.approvable ?? []).filter((p) => p !== patchId),
       revisionFailed: failed,
       nextAttempt: t && attemptsLeft(t.workflow) ? t.attempt + 1 : undefined,

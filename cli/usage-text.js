@@ -16,6 +16,10 @@ export const USAGE = `codemesh — a mesh of coding agents on NATS
       what the durable consumers gave up on after bounded redelivery, newest first, with the reason
   codemesh deadletters redrive <seq|all> [--json]
       publish a dead letter's message again on its original subject and remove the letter
+  codemesh policy update --bundle <osv.json> [--json]
+      import an offline OSV bundle (vulnerability data for the policy check) into the state dir
+  codemesh policy org <org> --bundle <policy.yml> [--json]
+      validate an org's policy bundle (YAML) and install it in the state dir
   codemesh index --repo <path> [--commit <sha>] [--json]
   codemesh search --repo <path> --query <text> [--top-k N] [--json]
   codemesh eval localize --dataset <file.jsonl> --repos <dir> [--limit N] [--json] [--out <file>]
@@ -55,6 +59,13 @@ export const DOCTOR_USAGE =
 
 export const DEADLETTERS_USAGE = `usage: codemesh deadletters [--limit N] [--json]
        codemesh deadletters redrive <seq|all> [--json]`;
+
+export const POLICY_USAGE = `usage: codemesh policy update --bundle <osv.json> [--json]
+       codemesh policy org <org> --bundle <policy.yml> [--json]
+  update: imports OSV records (a JSON array, {"vulns": [...]}, or one record a line) into
+          $CODEMESH_HOME/policy/osv.json, replacing the previous import; the Coder's policy check reads it
+  org:    checks the YAML bundle against the default one and writes $CODEMESH_HOME/policy/orgs/<org>.yml
+  Exit 2 when the file is missing or invalid (the message names the field).`;
 
 export const EVAL_SWE_USAGE = `usage: codemesh eval swe --dataset <file.jsonl> --repos <dir> [--instances id,...] [--limit N]
          [--provider replay|env] [--k N] [--concurrency N] [--gold] [--out <file>] [--json]
@@ -100,6 +111,8 @@ export function usageOf(argv) {
       return DOCTOR_USAGE;
     case 'deadletters':
       return DEADLETTERS_USAGE;
+    case 'policy':
+      return POLICY_USAGE;
     case 'up':
       return UP_USAGE;
     case 'actor':

@@ -17,6 +17,7 @@ describe('codemesh <cmd> --help', () => {
     [['up', '--help'], 'usage: codemesh up'],
     [['actor', '--help'], 'usage: codemesh actor <conductor'],
     [['deadletters', 'redrive', '--help'], 'usage: codemesh deadletters'],
+    [['policy', 'update', '--help'], 'usage: codemesh policy update'],
     [['index', '--help'], 'usage: codemesh index'],
     [['search', '-h'], 'usage: codemesh search'],
     [['eval', '--help'], 'usage: codemesh eval localize'],

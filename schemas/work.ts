@@ -1,6 +1,6 @@
 // Patches, test runs, reviews, approvals and costs: the results that steps leave on the blackboard.
 import { z } from 'zod';
-import { SecretFinding } from './policy.ts';
+import { PolicyReport, SecretFinding } from './policy.ts';
 
 /** `patch.<patchId>`: written once by the code step that produced it. */
 export const Patch = z.object({
@@ -19,6 +19,11 @@ export const Patch = z.object({
    * replaced by `[REDACTED:<rule>]`), not what the model wrote: such a patch is never approved nor integrated.
    */
   secrets: z.array(SecretFinding).optional(),
+  /**
+   * The policy report (secrets, SAST, licenses, vulnerabilities) checked before review: a `block` finding makes
+   * the Reviewer refuse the patch and the Integrator refuse to commit it, unless `override` is set.
+   */
+  policy: PolicyReport.optional(),
 });
 export type Patch = z.infer<typeof Patch>;
 

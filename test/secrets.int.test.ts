@@ -7,8 +7,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { schema } from '../actors/recorder/index.ts';
 import { keys, Patch, Review } from '../schemas/index.ts';
 import { git, makeFixtureRepo } from './fixture-repo.ts';
-import { type Harness, readSse, startHarness } from './harness.ts';
+import { type Harness, startHarness } from './harness.ts';
 import type { Script, ScriptRequest } from './scripted-llm/index.ts';
+import { startTask } from './task-run.ts';
 import { APPROVE, USAGE } from './ts-calc-answers.ts';
 
 // A realistic key id (not AWS's documented EXAMPLE one), built so this file holds no scannable literal.
@@ -74,17 +75,11 @@ it('a patch adding an AWS key is redacted everywhere, refused, and the next atte
 }, async () => {
   const repo = makeFixtureRepo('ts-calc');
   const base = git(repo, 'rev-parse', 'HEAD');
-  const created = await h.api('/v1/tasks', {
-    method: 'POST',
-    body: JSON.stringify({
-      repo,
-      title: 'Fix subtract',
-      description: 'subtract(5, 3) returns 8, expected 2.',
-    }),
+  const { id, events: sse } = await startTask(h, {
+    repo,
+    title: 'Fix subtract',
+    description: 'subtract(5, 3) returns 8, expected 2.',
   });
-  expect(created.status).toBe(201);
-  const id = ((await created.json()) as { task: { id: string } }).task.id;
-  const sse = h.api(`/v1/tasks/${id}/events`).then((r) => readSse(r, (e) => e.type === 'task.completed'));
 
   const gate = (await h.waitForStatus(id, 'awaiting_approval', 150_000)) as {
     task: { approvable?: string[]; attempt: number };

@@ -11,7 +11,8 @@ import {
   Patch,
   patchId,
 } from '../../schemas/index.ts';
-import { scanDiff, secretsData, secretsNote } from '../policy/index.ts';
+import { policyData, policyNote, scanDiff, secretsData, secretsNote } from '../policy/index.ts';
+import { policyReport, worktreeReader } from './policy-check.ts';
 import { StepFailure } from '../runtime/ask-json.ts';
 import { markCandidate } from '../runtime/candidate-record.ts';
 import { resolveVariant } from '../runtime/candidate-variant.ts';
@@ -55,6 +56,7 @@ export async function saveCandidate(
   // Scanned before it is published, like a single pass's patch: with findings, only the redacted diff.
   const scan = scanDiff(d.diff);
   const secrets = scan.findings.length > 0 ? scan.findings : undefined;
+  const policy = await policyReport(step, worktreeReader(worktree), scan.diff, secrets);
   const patch: Patch = {
     id,
     taskId: task.id,
@@ -62,10 +64,11 @@ export async function saveCandidate(
     baseCommit: task.baseCommit,
     diff: scan.diff,
     files: d.files,
-    summary: `candidate ${start.candidate}: ${d.files.length} file(s), +${d.additions} -${d.deletions}${secretsNote(secrets)}`,
+    summary: `candidate ${start.candidate}: ${d.files.length} file(s), +${d.additions} -${d.deletions}${secretsNote(secrets)}${policyNote(policy)}`,
     stats: { additions: d.additions, deletions: d.deletions },
     createdAt: at,
     ...(secrets && { secrets }),
+    policy,
   };
   const stored = (await mesh.board.putOnce(keys.patch(id), Patch, patch, (a, b) => a.id === b.id)).entry
     .value;
@@ -84,6 +87,7 @@ export async function saveCandidate(
     diffHash: hash,
     variant: start.variant,
     ...secretsData(stored),
+    ...policyData(stored),
   };
   await step.deps.emit({
     id: `${step.stepId}:patch.proposed`,

@@ -15,7 +15,8 @@ import {
   SubtaskRecord,
   subtaskPart,
 } from '../../schemas/index.ts';
-import { scanDiff, secretsData, secretsNote } from '../policy/index.ts';
+import { policyData, policyNote, scanDiff, secretsData, secretsNote } from '../policy/index.ts';
+import { policyReport, treeReader } from './policy-check.ts';
 import { StepFailure } from '../runtime/ask-json.ts';
 import { effectivePlan } from '../runtime/effective-plan.ts';
 import type { StepInput, StepOutput } from '../runtime/types.ts';
@@ -153,6 +154,8 @@ export async function mergeSubtasks(step: StepInput, workDir: string): Promise<S
   const scan = scanDiff(merged.diff);
   const found = [...patches.flatMap((p) => p.secrets ?? []), ...scan.findings];
   const secrets = found.length > 0 ? found : undefined;
+  // The policy checks the merged patch as a whole, reading its files from the merged tree.
+  const policy = await policyReport(step, treeReader(task.repoPath, merged.tree), scan.diff, secrets);
   const patch: Patch = {
     id,
     taskId: task.id,
@@ -160,10 +163,11 @@ export async function mergeSubtasks(step: StepInput, workDir: string): Promise<S
     baseCommit: task.baseCommit,
     diff: scan.diff,
     files: merged.files,
-    summary: `${merged.files.length} file(s), +${merged.additions} -${merged.deletions}, merged from ${ids.length} subtasks${secretsNote(secrets)}`,
+    summary: `${merged.files.length} file(s), +${merged.additions} -${merged.deletions}, merged from ${ids.length} subtasks${secretsNote(secrets)}${policyNote(policy)}`,
     stats: { additions: merged.additions, deletions: merged.deletions },
     createdAt: new Date(step.deps.now()).toISOString(),
     ...(secrets && { secrets }),
+    policy,
   };
   const stored = (await mesh.board.putOnce(keys.patch(id), PatchSchema, patch, (a, b) => a.id === b.id)).entry
     .value;
@@ -178,6 +182,7 @@ export async function mergeSubtasks(step: StepInput, workDir: string): Promise<S
       summary: stored.summary,
       subtasks: ids,
       ...secretsData(stored),
+      ...policyData(stored),
     },
   });
   return { ok: true, data: { patchId: id, files: stored.files, summary: stored.summary, subtasks: ids } };

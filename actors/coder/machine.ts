@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { assign, fromPromise, setup } from 'xstate';
 import { keys, Patch, parsePart, patchId, TestRun } from '../../schemas/index.ts';
 import type { ChatMessage, ChatResult } from '../llm/index.ts';
-import { redactText, scanDiff, secretsData, secretsNote } from '../policy/index.ts';
+import { policyData, policyNote, redactText, scanDiff, secretsData, secretsNote } from '../policy/index.ts';
 import { errorText, StepFailure } from '../runtime/ask-json.ts';
 import { changeRequests } from '../runtime/change-requests.ts';
 import { effectivePlan } from '../runtime/effective-plan.ts';
@@ -17,6 +17,7 @@ import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts
 import { applyEdits, diffWorktree, formatEditErrors, parseEditBlocks } from './edits.ts';
 import { type CandidateStart, saveCandidate, startCandidate } from './candidate.ts';
 import { mergeSubtasks, type SubtaskStart, saveSubtask, startSubtask } from './fanout.ts';
+import { policyReport, worktreeReader } from './policy-check.ts';
 import { coderSystem, coderUser, subtaskUser } from './prompts.ts';
 import { noteRepeats, type Repeat } from './loop-guard.ts';
 import { runTool, toolSpecs } from './tools.ts';
@@ -144,6 +145,8 @@ export const coderMachine = setup({
       // diff and the findings leave this step (the Reviewer then refuses the patch, naming them).
       const scan = scanDiff(d.diff);
       const secrets = scan.findings.length > 0 ? scan.findings : undefined;
+      // Checked before publishing too, so the Reviewer and the gate see the report with the patch.
+      const policy = await policyReport(step, worktreeReader(worktree), scan.diff, secrets);
       const patch: Patch = {
         id,
         taskId: step.task.id,
@@ -151,10 +154,11 @@ export const coderMachine = setup({
         baseCommit: step.task.baseCommit,
         diff: scan.diff,
         files: d.files,
-        summary: `${d.files.length} file(s), +${d.additions} -${d.deletions}${secretsNote(secrets)}`,
+        summary: `${d.files.length} file(s), +${d.additions} -${d.deletions}${secretsNote(secrets)}${policyNote(policy)}`,
         stats: { additions: d.additions, deletions: d.deletions },
         createdAt: new Date(step.deps.now()).toISOString(),
         ...(secrets && { secrets }),
+        policy,
       };
       // Same attempt, same key: a re-run after a crash keeps the first stored patch (first writer wins).
       const stored = await step.mesh.board
@@ -165,7 +169,13 @@ export const coderMachine = setup({
         taskId: step.task.id,
         type: 'patch.proposed',
         step: { kind: 'code', attempt: step.attempt },
-        data: { patchId: id, files: stored.files, summary: stored.summary, ...secretsData(stored) },
+        data: {
+          patchId: id,
+          files: stored.files,
+          summary: stored.summary,
+          ...secretsData(stored),
+          ...policyData(stored),
+        },
       });
       return { ok: true, data: { patchId: id, files: stored.files, summary: stored.summary } };
     }),

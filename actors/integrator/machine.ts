@@ -56,6 +56,13 @@ async function integrate(input: StepInput, signal: AbortSignal): Promise<StepOut
     throw new StepFailure(
       `patch ${pid} is not integrated: it held ${patch.secrets.length} secret(s) (redacted)`,
     );
+  // A blocking policy finding (SAST, license, vulnerability) is integrated only with an approver's override.
+  if (patch.policy?.blocked && !patch.policy.override) {
+    const rules = [
+      ...new Set(patch.policy.findings.filter((f) => f.enforcement === 'block').map((f) => f.ruleId)),
+    ];
+    throw new StepFailure(`patch ${pid} is not integrated: the policy check blocks it (${rules.join(', ')})`);
+  }
   const branch = branchFor(task.id);
 
   const done = await existingIntegration(task.repoPath, task, patch);

@@ -1,6 +1,6 @@
 // The Reviewer agent: critique of a patch and its test run → approve or revise, with confidence and risks.
 import { keys, Patch, patchId, Review, ReviewVerdict, TestRun } from '../../schemas/index.ts';
-import { secretsCritique } from '../policy/index.ts';
+import { policyCritique, policyRisks, secretsCritique } from '../policy/index.ts';
 import { askJson, StepFailure } from '../runtime/ask-json.ts';
 import { changeRequests } from '../runtime/change-requests.ts';
 import { effectivePlan } from '../runtime/effective-plan.ts';
@@ -77,6 +77,31 @@ export function enforceSecrets(verdict: ReviewVerdict, patch: Pick<Patch, 'secre
   };
 }
 
+/**
+ * The policy report decides before the model: a `block` finding (SAST, license, vulnerability) without an
+ * approver's override makes the verdict `revise` with each finding's remediation in the critique; `warn`
+ * findings become risks. Secrets are `enforceSecrets`'s.
+ */
+export function enforcePolicy(verdict: ReviewVerdict, patch: Pick<Patch, 'policy'>): ReviewVerdict {
+  const report = patch.policy;
+  if (!report) return verdict;
+  const risks = [...verdict.risks, ...policyRisks(report)];
+  const critique = report.override ? '' : policyCritique(report);
+  if (!critique) return { ...verdict, risks };
+  return {
+    decision: 'revise',
+    confidence: 0,
+    critique: verdict.critique ? `${critique}\n${verdict.critique}` : critique,
+    risks: [...risks, { level: 'high', note: 'the policy check blocks this patch (see the critique)' }],
+  };
+}
+
+/** Whether the policy blocks the patch (other than for secrets), so no model is asked. */
+export const policyBlocks = (patch: Pick<Patch, 'policy'>): boolean =>
+  !!patch.policy &&
+  !patch.policy.override &&
+  patch.policy.findings.some((f) => f.enforcement === 'block' && f.kind !== 'secret');
+
 function envErrorText(run: TestRun): string {
   return (run.verdict?.envErrors ?? [])
     .slice(0, 5)
@@ -87,16 +112,25 @@ function envErrorText(run: TestRun): string {
 async function reviewStep(input: StepInput, signal: AbortSignal): Promise<StepOutput> {
   const { task, mesh, attempt } = input;
   const candidates = stepCandidates(input);
-  if (candidates) return selectCandidate(input, candidates, enforceTests, signal);
+  if (candidates)
+    return selectCandidate(
+      input,
+      candidates,
+      (v, run, p) => enforcePolicy(enforceSecrets(enforceTests(v, run), p), p),
+      signal,
+    );
   const pid = patchId(task.id, attempt);
   const patch = (await mesh.board.get(keys.patch(pid), Patch))?.value;
   if (!patch) throw new StepFailure(`patch ${pid} is not on the blackboard`);
   const testRun = (await mesh.board.get(keys.testrun(task.id, attempt), TestRun))?.value;
   // A patch with secrets is refused without asking the model: its diff is not what the Coder wrote, and no
-  // review can make it approvable.
+  // review can make it approvable. A blocking policy finding is refused the same way, with its remediation.
+  const refused = { decision: 'revise' as const, confidence: 0, critique: '', risks: [] };
   const verdict = patch.secrets?.length
-    ? enforceSecrets({ decision: 'revise', confidence: 0, critique: '', risks: [] }, patch)
-    : enforceTests(await askModel(input, patch, testRun, signal), testRun);
+    ? enforcePolicy(enforceSecrets(refused, patch), patch)
+    : policyBlocks(patch)
+      ? enforcePolicy(refused, patch)
+      : enforcePolicy(enforceTests(await askModel(input, patch, testRun, signal), testRun), patch);
   const review: Review = {
     ...verdict,
     id: `${task.id}-${attempt}`,

@@ -52,7 +52,7 @@ function rankingOf(shown: readonly number[]) {
 export async function selectCandidate(
   input: StepInput,
   c: CandidatesContext,
-  enforce: (v: ReviewVerdict, run: TestRun | undefined) => ReviewVerdict,
+  enforce: (v: ReviewVerdict, run: TestRun | undefined, patch: Patch) => ReviewVerdict,
   signal: AbortSignal,
 ): Promise<StepOutput> {
   const { task, mesh, attempt, deps } = input;
@@ -111,6 +111,7 @@ export async function selectCandidate(
   const verdict = enforce(
     { decision: said.decision, confidence: said.confidence, critique: said.critique, risks: said.risks },
     pick.testRun,
+    pick.patch,
   );
   const at = new Date(deps.now()).toISOString();
   const j = judged.judged.find((x) => x.candidate === chosen)!;

@@ -1,0 +1,71 @@
+// The policy check of a patch the Coder is about to publish: the task's bundle (default < org < repository),
+// the imported OSV data, and the patched worktree as the post-patch files.
+import { lstat, readFile, realpath } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import type { PolicyReport, SecretFinding } from '../../schemas/index.ts';
+import { checkPatch, loadOsv, loadPolicyBundle, PolicyBundleError } from '../policy/index.ts';
+import { StepFailure } from '../runtime/ask-json.ts';
+import { git } from '../runtime/git.ts';
+import type { StepInput } from '../runtime/types.ts';
+
+type Read = (path: string) => Promise<string | undefined>;
+
+/**
+ * A regular file under `root`, or undefined: absent, a symlink, or reached through one that leads out of `root`
+ * (the model may have written either).
+ */
+export function worktreeReader(root: string): Read {
+  return async (path) => {
+    const full = join(root, path);
+    const st = await lstat(full).catch(() => undefined);
+    if (!st?.isFile()) return undefined;
+    const [top, real] = await Promise.all([realpath(root), realpath(full)]).catch(() => ['', '..']);
+    const rel = relative(top, real);
+    if (!top || rel.startsWith('..') || rel.startsWith('/')) return undefined;
+    return readFile(full, 'utf8').catch(() => undefined);
+  };
+}
+
+/** A regular file of a git tree (a merged patch's), or undefined. */
+export function treeReader(repo: string, tree: string): Read {
+  return async (path) => {
+    const r = await git(repo, ['cat-file', '-p', `${tree}:${path}`], { allowFail: true });
+    return r.exitCode === 0 ? r.stdout : undefined;
+  };
+}
+
+/**
+ * The report for `diff` (already redacted), its post-patch files read with `read` (a worktree, a merged tree).
+ * A bad org or repository bundle, or bad imported OSV data, fails the step with its message: a policy that
+ * cannot be read must not pass patches silently.
+ */
+export async function policyReport(
+  step: StepInput,
+  read: Read,
+  diff: string,
+  secrets: readonly SecretFinding[] | undefined,
+): Promise<PolicyReport> {
+  const { task, deps } = step;
+  let bundle: Awaited<ReturnType<typeof loadPolicyBundle>>;
+  let osv: Awaited<ReturnType<typeof loadOsv>>;
+  try {
+    bundle = await loadPolicyBundle({
+      dataDir: deps.dataDir,
+      orgId: task.orgId,
+      repoPath: task.repoPath,
+      baseCommit: task.baseCommit,
+    });
+    osv = await loadOsv(deps.dataDir);
+  } catch (err) {
+    if (err instanceof PolicyBundleError) throw new StepFailure(`policy: ${err.message}`);
+    throw err;
+  }
+  return checkPatch({
+    diff,
+    read,
+    readInstalled: worktreeReader(task.repoPath),
+    bundle,
+    osv,
+    secrets,
+  });
+}
