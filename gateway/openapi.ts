@@ -1,7 +1,9 @@
 // The OpenAPI 3.1 document of `/openapi.json`: paths written here, bodies generated from the zod schemas.
 import { z } from 'zod';
 import {
+  ApprovalAccepted,
   ChatBody,
+  CreatedTask,
   CreateOrgBody,
   CreatePatBody,
   CreateTaskBody,
@@ -10,6 +12,7 @@ import {
   ModelConfigBody,
   RegisterRepoBody,
   RepoConfigBody,
+  RollbackAccepted,
   RollbackBody,
   SetMemberBody,
   TaskList,
@@ -45,6 +48,8 @@ const op = (summary: string, scope: string | undefined, extra: Record<string, un
   ...extra,
 });
 const body = (schema: z.ZodType) => ({ requestBody: { required: true, content: json(schema) } });
+/** A body whose every field is optional: it may be left out. */
+const optionalBody = (schema: z.ZodType) => ({ requestBody: { required: false, content: json(schema) } });
 
 export function openApiDocument(): Record<string, unknown> {
   const task = [idParam('id', 'task id, t-…')];
@@ -72,7 +77,14 @@ export function openApiDocument(): Record<string, unknown> {
         post: op('submit a task (role developer on the repository)', 'tasks:write', {
           ...body(CreateTaskBody),
           responses: {
-            '201': { description: 'created' },
+            '201': {
+              description: 'accepted: recorded and started',
+              headers: {
+                Location: { description: 'the task resource, /v1/tasks/{id}', schema: { type: 'string' } },
+              },
+              content: json(CreatedTask),
+            },
+            '409': err('the repository was registered concurrently by another org (REPO_CONFLICT)'),
             '422': err('not a git repository (REPO_NOT_FOUND)'),
             ...STD,
             '429': err(
@@ -158,11 +170,12 @@ export function openApiDocument(): Record<string, unknown> {
           'patches:approve',
           {
             parameters: patch,
-            ...body(ApprovalRequest),
+            ...optionalBody(ApprovalRequest),
             responses: {
               '202': {
                 description:
-                  'recorded and published: `{approval}` (decision, comment, by, at, gate, earlier decisions)',
+                  'recorded and published: `{approval}` (decision, comment, by, at, gate, earlier decisions). No body, or `{}`, is an approval',
+                content: json(ApprovalAccepted),
               },
               '404': err('no such task or patch (TASK_NOT_FOUND, PATCH_NOT_FOUND)'),
               '409': err(
@@ -179,7 +192,19 @@ export function openApiDocument(): Record<string, unknown> {
           'patches:approve',
           {
             parameters: patch,
-            ...body(RollbackBody),
+            ...optionalBody(RollbackBody),
+            responses: {
+              '202': {
+                description:
+                  'asked: the Integrator reverts the commit on `branch`; the task stream shows `rollback.committed` then `task.rolled_back`, and GET /v1/tasks/{id} `rollback`',
+                content: json(RollbackAccepted),
+              },
+              '404': err('no such task (TASK_NOT_FOUND)'),
+              '409': err(
+                'ROLLBACK_REFUSED: not the integrated patch of the task, or the task is not completed',
+              ),
+              ...STD,
+            },
           },
         ),
       },

@@ -116,6 +116,22 @@ describe('POST /v1/patches/{id}/approve', () => {
     expect([404, 409]).toContain(late.status);
   });
 
+  it('takes no body, or an empty one, as an approval', async () => {
+    for (const [n, body] of [
+      ['3', undefined],
+      ['4', {}],
+    ] as const) {
+      const id = `t-dddddd00000${n}`;
+      await seedTask(g.mesh, { id, repoPath: g.repoA });
+      const res = await g.call('POST', `/v1/patches/${id}-p1/approve`, DEV, body);
+      expect(res.status, await res.clone().text()).toBe(202);
+      expect(((await res.json()) as { approval: Approval }).approval).toMatchObject({
+        decision: 'approve',
+        comment: '',
+      });
+    }
+  });
+
   it('is documented with every status it answers', async () => {
     const doc = (await (await g.call('GET', '/openapi.json')).json()) as {
       paths: Record<string, { post: { responses: Record<string, unknown> } }>;
@@ -123,5 +139,15 @@ describe('POST /v1/patches/{id}/approve', () => {
     const codes = Object.keys(doc.paths['/v1/patches/{id}/approve']!.post.responses);
     for (const code of ['202', '400', '401', '403', '404', '409']) expect(codes).toContain(code);
     expect(codes).not.toContain('200');
+    const approve = doc.paths['/v1/patches/{id}/approve']!.post as unknown as {
+      requestBody: { required: boolean };
+      responses: Record<string, { description: string }>;
+    };
+    expect(approve.requestBody.required).toBe(false);
+    for (const code of ['NOT_AWAITING_APPROVAL', 'ALREADY_DECIDED', 'NO_ATTEMPTS_LEFT'])
+      expect(approve.responses['409']!.description).toContain(code);
+    const rollback = doc.paths['/v1/patches/{id}/rollback']!.post;
+    expect(Object.keys(rollback.responses)).toEqual(expect.arrayContaining(['202', '404', '409']));
+    expect(Object.keys(rollback.responses)).not.toContain('200');
   });
 });

@@ -53,7 +53,7 @@ export function patchRoutes(app: Hono<Env>, gw: Gateway): void {
     const pid = c.req.param('id');
     const parsed = patchParam(pid);
     const { repo } = await gw.access.authorizeTask(p, parsed.taskId, 'approver');
-    const body = ApprovalRequest.parse(await jsonBody(c, gw.limits.maxBodyBytes));
+    const body = ApprovalRequest.parse(await jsonBody(c, gw.limits.maxBodyBytes, { emptyAs: {} }));
     const task = (await mesh.board.get(keys.task(parsed.taskId), TaskRecord))?.value;
     if (!task) throw new ApiError(404, 'TASK_NOT_FOUND', `no task ${parsed.taskId}`);
     if (!(await mesh.board.get(keys.patch(pid), Patch)))
@@ -128,7 +128,7 @@ export function patchRoutes(app: Hono<Env>, gw: Gateway): void {
     const pid = c.req.param('id');
     const parsed = patchParam(pid);
     const { repo } = await gw.access.authorizeTask(p, parsed.taskId, 'approver');
-    const body = RollbackBody.parse(await jsonBody(c, gw.limits.maxBodyBytes));
+    const body = RollbackBody.parse(await jsonBody(c, gw.limits.maxBodyBytes, { emptyAs: {} }));
     // The revert itself is a step of the task's workflow, run by an Integrator on the mesh; this only asks.
     const task = await requestRollback(mesh, pid, { by: p.userId, reason: body.reason, now: gw.now });
     await gw.audit(p, 'patch.rollback', pid, repo?.orgId ?? null, { taskId: task.id, reason: body.reason });

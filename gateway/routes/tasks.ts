@@ -8,7 +8,7 @@ import { prepareTask, publishTask } from '../../actors/conductor/submit.ts';
 import { schema, upsertTask } from '../../actors/recorder/index.ts';
 import { resolveRepo } from '../../actors/runtime/git.ts';
 import { QuotaExceededError, quotaBreach } from '../../actors/runtime/quota.ts';
-import { CreateTaskBody, ListTasksQuery } from '../../schemas/api.ts';
+import { type CreatedTask, CreateTaskBody, ListTasksQuery, type RepoSummary } from '../../schemas/api.ts';
 import {
   CandidateRecord,
   CostLedger,
@@ -83,6 +83,8 @@ async function repoForNewTask(gw: Gateway, p: Principal, path: string, org?: str
   return stored;
 }
 
+const repoSummary = (r: RepoRef): RepoSummary => ({ id: r.id, name: r.name, path: r.path });
+
 function encodeCursor(createdAt: Date, id: string): string {
   return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString('base64url');
 }
@@ -136,18 +138,17 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
         .catch(() => undefined);
       throw err;
     }
-    return c.json(
-      {
-        task: {
-          id: task.id,
-          status: task.status,
-          baseCommit: task.baseCommit,
-          repo: task.repoPath,
-          repoId: repo.id,
-        },
+    const created: CreatedTask = {
+      task: {
+        id: task.id,
+        status: task.status,
+        baseCommit: task.baseCommit,
+        repo: task.repoPath,
+        repoId: repo.id,
+        repository: repoSummary(repo),
       },
-      201,
-    );
+    };
+    return c.json(created, 201, { location: `/v1/tasks/${task.id}` });
   });
 
   app.get('/v1/tasks', async (c) => {
@@ -176,6 +177,8 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
         title: t.title,
         status: t.status,
         repoId: t.repoId,
+        repoName: schema.repos.name,
+        repoPath: t.repoPath,
         orgId: t.orgId,
         attempt: t.attempt,
         branch: t.branch,
@@ -183,14 +186,16 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
         updatedAt: t.updatedAt,
       })
       .from(t)
+      .leftJoin(schema.repos, eq(schema.repos.id, t.repoId))
       .where(where.length ? and(...where) : sql`true`)
       .orderBy(desc(t.createdAt), desc(t.id))
       .limit(q.limit + 1);
     const page = rows.slice(0, q.limit);
     const last = page.at(-1);
     return c.json({
-      items: page.map((r) => ({
+      items: page.map(({ repoName, repoPath, ...r }) => ({
         ...r,
+        repository: r.repoId && repoName !== null ? { id: r.repoId, name: repoName, path: repoPath } : null,
         createdAt: r.createdAt.toISOString(),
         updatedAt: r.updatedAt.toISOString(),
       })),
@@ -202,7 +207,8 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
     const p = c.get('principal');
     requireScope(p, 'tasks:read');
     const id = taskIdParam(c.req.param('id'));
-    const { record } = await gw.access.authorizeTask(p, id, 'viewer');
+    const { record, repo } = await gw.access.authorizeTask(p, id, 'viewer');
+    const repository = repo ? repoSummary(repo) : null;
     // The task, plan and cost do not depend on each other: one round trip for the three.
     const [taskEntry, plan, planApproval, cost] = await Promise.all([
       record ? undefined : mesh.board.get(keys.task(id), TaskRecord),
@@ -211,7 +217,7 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
       mesh.board.get(keys.cost(id), CostLedger),
     ]);
     const task = record ?? taskEntry?.value;
-    if (!task) return c.json(await fromRecord(gw, id));
+    if (!task) return c.json({ ...(await fromRecord(gw, id)), repository });
     const attempts = Array.from({ length: task.attempt }, (_, i) => i + 1);
     const [patches, testRuns, reviews] = await Promise.all([
       Promise.all(attempts.map((a) => mesh.board.get(keys.patch(`${id}-p${a}`), Patch))),
@@ -229,6 +235,7 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
     ]);
     return c.json({
       task,
+      repository,
       // The plan the agents work to: edited at the `post-plan` gate, else the Planner's (`GET .../plan`: both).
       plan: planApproval?.value.plan ?? plan?.value ?? null,
       planApproval: planApproval?.value ?? null,
