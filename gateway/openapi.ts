@@ -16,6 +16,7 @@ import {
   RollbackBody,
   SetMemberBody,
   TaskList,
+  TaskResource,
 } from '../schemas/api.ts';
 import { ApprovalRequest, BudgetDecisionRequest, PlanDecisionRequest } from '../schemas/index.ts';
 
@@ -136,7 +137,14 @@ export function openApiDocument(): Record<string, unknown> {
           'a task with its plan, patches, test runs, reviews, cost, and with k candidates each candidate (record, patch, test run) and the selection (role viewer)',
           'tasks:read',
           { parameters: task },
-          noTask,
+          {
+            '200': {
+              description:
+                'the task; `repository` (id, name, path); `rollback` (who asked, when, why; the revert branch and commit; when done) or null',
+              content: json(TaskResource),
+            },
+            ...noTask,
+          },
         ),
       },
       '/v1/tasks/{id}/plan': {

@@ -163,6 +163,37 @@ export type ModelConfigBody = z.infer<typeof ModelConfigBody>;
 
 /** `POST /v1/patches/{id}/rollback`; no body is the same as `{}`. */
 export const RollbackBody = z.object({ reason: z.string().max(2000).default('') }).strict();
+/**
+ * A task's rollback as `GET /v1/tasks/{id}` shows it (`rollback`): who asked, when and why; the Integrator's
+ * revert commit on `branch` (`codemesh/<task>-rollback`) once made; when the task was rolled back.
+ */
+export const RollbackView = z.object({
+  state: z.enum(['requested', 'committed', 'rolled_back']),
+  patchId: z.string(),
+  /** The user id of who asked; `byName` their name or subject when known. */
+  by: z.string(),
+  byName: z.string().nullable().optional(),
+  reason: z.string().nullable(),
+  requestedAt: z.string(),
+  branch: z.string().nullable(),
+  commit: z.string().nullable(),
+  /** The integrated commit it reverts. */
+  reverts: z.string().nullable(),
+  committedAt: z.string().nullable(),
+  doneAt: z.string().nullable(),
+});
+export type RollbackView = z.infer<typeof RollbackView>;
+
+/**
+ * `GET /v1/tasks/{id}`: the task record and what belongs to it (plan, patches, test runs, reviews, cost, k
+ * candidates); only the parts every answer has are typed here.
+ */
+export const TaskResource = z.looseObject({
+  task: z.looseObject({ id: z.string(), status: z.string() }),
+  repository: RepoSummary.nullable(),
+  rollback: RollbackView.nullable(),
+});
+
 /** `202` of the rollback: asked, not done (the Integrator reverts on the branch). */
 export const RollbackAccepted = z.object({
   rollback: z.object({

@@ -118,8 +118,8 @@ describe('POST /v1/patches/{id}/approve', () => {
 
   it('takes no body, or an empty one, as an approval', async () => {
     for (const [n, body] of [
-      ['3', undefined],
-      ['4', {}],
+      ['5', undefined],
+      ['6', {}],
     ] as const) {
       const id = `t-dddddd00000${n}`;
       await seedTask(g.mesh, { id, repoPath: g.repoA });
@@ -149,5 +149,77 @@ describe('POST /v1/patches/{id}/approve', () => {
     const rollback = doc.paths['/v1/patches/{id}/rollback']!.post;
     expect(Object.keys(rollback.responses)).toEqual(expect.arrayContaining(['202', '404', '409']));
     expect(Object.keys(rollback.responses)).not.toContain('200');
+  });
+});
+
+describe('a rollback is visible', () => {
+  it('on the task stream after task.completed, and on the task resource (branch, commit, who, when)', async () => {
+    const id = 't-dddddd000010';
+    const pid = `${id}-p1`;
+    await seedTask(g.mesh, { id, repoPath: g.repoA, status: 'completed' });
+    await g.mesh.board.mutate(keys.task(id), TaskRecord, (t) => t && { ...t, commit: 'c'.repeat(40) });
+    const at = new Date().toISOString();
+    await g.mesh.bus.publish({ id: `${id}:completed`, taskId: id, type: 'task.completed', at, data: {} });
+    expect(
+      ((await (await g.call('GET', `/v1/tasks/${id}`, DEV)).json()) as { rollback: unknown }).rollback,
+    ).toBeNull();
+    const asked = await g.call('POST', `/v1/patches/${pid}/rollback`, DEV, { reason: 'broke prod' });
+    expect(asked.status).toBe(202);
+    // What the conductor and the Integrator do next (the whole mesh: test/e2e.int.test.ts).
+    await setWorkflow(id, 'rolling_back', {});
+    await g.mesh.bus.publish({
+      id: `${id}-rollback-1:rollback.committed`,
+      taskId: id,
+      type: 'rollback.committed',
+      at,
+      data: { branch: `codemesh/${id}-rollback`, commit: 'd'.repeat(40), reverts: 'c'.repeat(40) },
+    });
+    await g.mesh.board.mutate(
+      keys.task(id),
+      TaskRecord,
+      (t) =>
+        t && {
+          ...t,
+          status: 'rolled_back' as const,
+          rollbackBranch: `codemesh/${id}-rollback`,
+          workflow: { ...t.workflow, value: 'rolled_back' },
+        },
+    );
+    await g.mesh.bus.publish({
+      id: `${id}:rolled-back`,
+      taskId: id,
+      type: 'task.rolled_back',
+      at,
+      data: { branch: `codemesh/${id}-rollback`, of: 'c'.repeat(40) },
+    });
+
+    const { rollback } = (await (await g.call('GET', `/v1/tasks/${id}`, DEV)).json()) as {
+      rollback: Record<string, unknown>;
+    };
+    expect(rollback).toMatchObject({
+      state: 'rolled_back',
+      patchId: pid,
+      by: 'u-dev-admin',
+      reason: 'broke prod',
+      branch: `codemesh/${id}-rollback`,
+      commit: 'd'.repeat(40),
+      reverts: 'c'.repeat(40),
+      requestedAt: expect.any(String),
+      doneAt: at,
+    });
+
+    // The stream replays past task.completed and ends with task.rolled_back.
+    const res = await g.call('GET', `/v1/tasks/${id}/events`, DEV);
+    const text = await Promise.race([
+      res.text(),
+      new Promise<string>((_, no) => setTimeout(() => no(new Error('the stream did not end')), 5000)),
+    ]);
+    const types = [...text.matchAll(/^event: (.+)$/gm)].map((m) => m[1]);
+    expect(types.slice(-4)).toEqual([
+      'task.completed',
+      'rollback.requested',
+      'rollback.committed',
+      'task.rolled_back',
+    ]);
   });
 });

@@ -4,11 +4,18 @@ import { and, desc, eq, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { sseWithSlot } from '../sse.ts';
 import { checkRepoPlacement } from '../../actors/conductor/repo-policy.ts';
+import { ROLLBACK_EVENTS, rollbackOf } from '../../actors/conductor/rollback.ts';
 import { prepareTask, publishTask } from '../../actors/conductor/submit.ts';
 import { schema, upsertTask } from '../../actors/recorder/index.ts';
 import { resolveRepo } from '../../actors/runtime/git.ts';
 import { QuotaExceededError, quotaBreach } from '../../actors/runtime/quota.ts';
-import { type CreatedTask, CreateTaskBody, ListTasksQuery, type RepoSummary } from '../../schemas/api.ts';
+import {
+  type CreatedTask,
+  CreateTaskBody,
+  ListTasksQuery,
+  type RepoSummary,
+  type RollbackView,
+} from '../../schemas/api.ts';
 import {
   CandidateRecord,
   CostLedger,
@@ -217,7 +224,14 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
       mesh.board.get(keys.cost(id), CostLedger),
     ]);
     const task = record ?? taskEntry?.value;
-    if (!task) return c.json({ ...(await fromRecord(gw, id)), repository });
+    if (!task) {
+      const kept = await fromRecord(gw, id);
+      return c.json({
+        ...kept,
+        repository,
+        rollback: await rollbackFor(gw, id, kept.task as { status: string }),
+      });
+    }
     const attempts = Array.from({ length: task.attempt }, (_, i) => i + 1);
     const [patches, testRuns, reviews] = await Promise.all([
       Promise.all(attempts.map((a) => mesh.board.get(keys.patch(`${id}-p${a}`), Patch))),
@@ -236,6 +250,7 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
     return c.json({
       task,
       repository,
+      rollback: await rollbackFor(gw, id, task),
       // The plan the agents work to: edited at the `post-plan` gate, else the Planner's (`GET .../plan`: both).
       plan: planApproval?.value.plan ?? plan?.value ?? null,
       planApproval: planApproval?.value ?? null,
@@ -267,10 +282,38 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
     return sseWithSlot(c, gw, p, id, async (stream, signal) => {
       for await (const { seq, event } of mesh.bus.follow(id, { afterSeq, signal })) {
         await stream.writeSSE({ id: String(seq), event: event.type, data: JSON.stringify(event) });
-        if (TERMINAL.has(event.type)) break;
+        // A completed task may be rolled back later: the stream goes on to `task.rolled_back` when a rollback
+        // is under way or done, and ends when its step failed (the task is `completed` again).
+        if (event.type === 'step.failed' && event.step?.kind === 'rollback') break;
+        if (TERMINAL.has(event.type) && !(event.type === 'task.completed' && (await rollingBack(gw, id))))
+          break;
       }
     });
   });
+}
+
+const ROLLED = new Set(['rolling_back', 'rolled_back']);
+
+/** Whether the task is rolling back or rolled back now (the blackboard or the record says so). */
+async function rollingBack(gw: Gateway, id: string): Promise<boolean> {
+  const onBoard = (await gw.mesh.board.get(keys.task(id), TaskRecord))?.value.status;
+  if (onBoard && ROLLED.has(onBoard)) return true;
+  const [row] = await gw.db
+    .select({ status: schema.tasks.status })
+    .from(schema.tasks)
+    .where(eq(schema.tasks.id, id));
+  return !!row && ROLLED.has(row.status);
+}
+
+/** The task's rollback from its events; read only for a task rolling back or rolled back (else null). */
+async function rollbackFor(
+  gw: Gateway,
+  id: string,
+  task: { status: string; rollbackBranch?: string },
+): Promise<RollbackView | null> {
+  if (!ROLLED.has(task.status) && !task.rollbackBranch) return null;
+  const events = (await gw.mesh.bus.history(id)).map((e) => e.event);
+  return rollbackOf(events.filter((e) => ROLLBACK_EVENTS.has(e.type))) ?? null;
 }
 
 /** A task that left the blackboard: what the record keeps of it. */
