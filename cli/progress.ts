@@ -50,9 +50,9 @@ export function renderEvent(e: TaskEvent, totals: Totals): string | undefined {
     case 'revision.failed':
       return `✘ the revision (attempt ${d.attempt}) failed: ${d.reason} — back at the gate with patch ${d.patchId}, which can still be approved`;
     case 'approval.granted':
-      return `approved by ${d.by}`;
+      return `approved by ${d.byName ?? d.by}`;
     case 'approval.changes_requested':
-      return `changes requested by ${d.by}: ${d.comment}`;
+      return `changes requested by ${d.byName ?? d.by}: ${d.comment}`;
     case 'lock.waiting':
       return `waiting for ${d.holder}, which holds ${d.path}`;
     case 'conflict.detected':

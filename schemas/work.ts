@@ -232,7 +232,9 @@ export type ApprovalRequest = z.infer<typeof ApprovalRequest>;
 
 /** One human decision on a patch, at one arrival of the task at the gate (`gate`, counted from 1). */
 export const ApprovalDecision = ApprovalFields.extend({
+  /** The approver's user id; `byName` the name (or token subject) it is shown under. */
   by: z.string(),
+  byName: z.string().max(300).optional(),
   at: z.string(),
   gate: z.number().int().min(1).default(1),
 });

@@ -12,7 +12,7 @@ export class RollbackRefusedError extends Error {
 export async function requestRollback(
   mesh: MeshConnection,
   patchId: string,
-  opts: { by: string; reason?: string; now?: () => number },
+  opts: { by: string; byName?: string; reason?: string; now?: () => number },
 ): Promise<TaskRecord> {
   const parsed = parsePatchId(patchId);
   if (!parsed) throw new RollbackRefusedError(`"${patchId.slice(0, 80)}" is not a patch id`);
@@ -29,7 +29,12 @@ export async function requestRollback(
     taskId: task.id,
     type: 'rollback.requested',
     at: new Date((opts.now ?? Date.now)()).toISOString(),
-    data: { patchId, by: opts.by, ...(opts.reason ? { reason: opts.reason } : {}) },
+    data: {
+      patchId,
+      by: opts.by,
+      ...(opts.byName ? { byName: opts.byName } : {}),
+      ...(opts.reason ? { reason: opts.reason } : {}),
+    },
   });
   return task;
 }
@@ -56,6 +61,7 @@ export function rollbackOf(events: readonly TaskEvent[]): RollbackView | undefin
     state: done ? 'rolled_back' : committed ? 'committed' : 'requested',
     patchId: String(asked.data.patchId ?? ''),
     by: String(asked.data.by ?? ''),
+    byName: str(asked.data.byName),
     reason: str(asked.data.reason),
     requestedAt: asked.at,
     branch: str(committed?.data.branch) ?? str(done?.data.branch),

@@ -152,6 +152,24 @@ describe('POST /v1/patches/{id}/approve', () => {
   });
 });
 
+describe('approvals name the approver', () => {
+  it('by the name or token subject, in the answer, the event and the patch resource', async () => {
+    const id = 't-dddddd000011';
+    const pid = `${id}-p1`;
+    await seedTask(g.mesh, { id, repoPath: g.repoA });
+    const res = await g.call('POST', `/v1/patches/${pid}/approve`, await g.jwt('alice'));
+    expect(res.status, await res.clone().text()).toBe(202);
+    const subject = 'https://idp.test.local|alice';
+    expect(((await res.json()) as { approval: Approval }).approval).toMatchObject({
+      by: g.userId('alice'),
+      byName: subject,
+    });
+    expect((await eventsOf(id))[0]?.data).toMatchObject({ by: g.userId('alice'), byName: subject });
+    const read = (await (await g.call('GET', `/v1/patches/${pid}`, DEV)).json()) as { approval: Approval };
+    expect(read.approval.byName).toBe(subject);
+  });
+});
+
 describe('a rollback is visible', () => {
   it('on the task stream after task.completed, and on the task resource (branch, commit, who, when)', async () => {
     const id = 't-dddddd000010';
@@ -200,6 +218,7 @@ describe('a rollback is visible', () => {
       state: 'rolled_back',
       patchId: pid,
       by: 'u-dev-admin',
+      byName: 'development admin',
       reason: 'broke prod',
       branch: `codemesh/${id}-rollback`,
       commit: 'd'.repeat(40),

@@ -37,6 +37,7 @@ import { requireScope } from '../auth.ts';
 import { DEFAULT_ORG_ID } from '../auth.ts';
 import { type Env, type Gateway, jsonBody, placementFor, taskIdParam } from '../context.ts';
 import { ApiError } from '../errors.ts';
+import { displayNames } from '../users.ts';
 import { registeredRepoConfig } from './admin.ts';
 import type { Principal } from '../types.ts';
 
@@ -313,7 +314,12 @@ async function rollbackFor(
 ): Promise<RollbackView | null> {
   if (!ROLLED.has(task.status) && !task.rollbackBranch) return null;
   const events = (await gw.mesh.bus.history(id)).map((e) => e.event);
-  return rollbackOf(events.filter((e) => ROLLBACK_EVENTS.has(e.type))) ?? null;
+  const rollback = rollbackOf(events.filter((e) => ROLLBACK_EVENTS.has(e.type)));
+  if (!rollback) return null;
+  // Asked before names were kept in the event: looked up now.
+  return rollback.byName
+    ? rollback
+    : { ...rollback, byName: (await displayNames(gw.db, [rollback.by])).get(rollback.by) ?? null };
 }
 
 /** A task that left the blackboard: what the record keeps of it. */
