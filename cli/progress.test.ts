@@ -111,5 +111,11 @@ describe('gate lines of codemesh run', () => {
       renderEvent(ev('approval.changes_requested', { by: 'u-1', byName: 'Alice', comment: 'x' }), totals()),
     ).toBe('changes requested by Alice: x');
     expect(renderEvent(ev('approval.granted', { by: 'u-1' }), totals())).toBe('approved by u-1');
+    expect(renderEvent(ev('plan.approved', { by: 'u-1', byName: 'Alice' }), totals())).toBe(
+      'plan approved by Alice',
+    );
+    expect(
+      renderEvent(ev('budget.stopped', { by: 'u-1', byName: 'Alice', comment: 'enough' }), totals()),
+    ).toBe('stopped at the budget gate by Alice: enough');
   });
 });

@@ -177,6 +177,8 @@ export interface PlanApproval {
   comment: string;
   plan?: Plan;
   by: string;
+  /** The approver's name, else their token subject. */
+  byName?: string;
   at: string;
 }
 

@@ -155,7 +155,7 @@ export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
             <Show when={d().planApproval}>
               {(a) => (
                 <p class="small muted">
-                  Plan {a().decision === 'approve' ? 'approved' : 'rejected'} by {a().by}
+                  Plan {a().decision === 'approve' ? 'approved' : 'rejected'} by {a().byName ?? a().by}
                   {a().plan ? ' (edited)' : ''}
                   {a().comment ? `: ${a().comment}` : ''}
                 </p>
