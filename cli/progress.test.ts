@@ -101,3 +101,21 @@ describe('test lines of codemesh run', () => {
     expect(line).toBe('tests #1 (vitest): PASS — 2 passed, 0 failed, 0 skipped');
   });
 });
+
+describe('gate lines of codemesh run', () => {
+  it('name the approver, not only the user id', () => {
+    expect(renderEvent(ev('approval.granted', { by: 'u-1', byName: 'Alice' }), totals())).toBe(
+      'approved by Alice',
+    );
+    expect(
+      renderEvent(ev('approval.changes_requested', { by: 'u-1', byName: 'Alice', comment: 'x' }), totals()),
+    ).toBe('changes requested by Alice: x');
+    expect(renderEvent(ev('approval.granted', { by: 'u-1' }), totals())).toBe('approved by u-1');
+    expect(renderEvent(ev('plan.approved', { by: 'u-1', byName: 'Alice' }), totals())).toBe(
+      'plan approved by Alice',
+    );
+    expect(
+      renderEvent(ev('budget.stopped', { by: 'u-1', byName: 'Alice', comment: 'enough' }), totals()),
+    ).toBe('stopped at the budget gate by Alice: enough');
+  });
+});

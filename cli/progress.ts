@@ -40,9 +40,9 @@ export function renderEvent(e: TaskEvent, totals: Totals): string | undefined {
     case 'plan.approval_requested':
       return '⏸ waiting for approval of the plan (post-plan gate)';
     case 'plan.approved':
-      return `plan approved by ${d.by}${d.edited ? ' (edited)' : ''}`;
+      return `plan approved by ${d.byName ?? d.by}${d.edited ? ' (edited)' : ''}`;
     case 'plan.rejected':
-      return `plan rejected by ${d.by}${d.comment ? `: ${d.comment}` : ''}`;
+      return `plan rejected by ${d.byName ?? d.by}${d.comment ? `: ${d.comment}` : ''}`;
     case 'approval.requested': {
       const others = ((d.approvable as string[] | undefined) ?? []).filter((p) => p !== d.patchId);
       return `⏸ waiting for approval of patch ${d.patchId}${others.length ? ` (also approvable: ${others.join(', ')})` : ''}`;
@@ -50,9 +50,9 @@ export function renderEvent(e: TaskEvent, totals: Totals): string | undefined {
     case 'revision.failed':
       return `✘ the revision (attempt ${d.attempt}) failed: ${d.reason} — back at the gate with patch ${d.patchId}, which can still be approved`;
     case 'approval.granted':
-      return `approved by ${d.by}`;
+      return `approved by ${d.byName ?? d.by}`;
     case 'approval.changes_requested':
-      return `changes requested by ${d.by}: ${d.comment}`;
+      return `changes requested by ${d.byName ?? d.by}: ${d.comment}`;
     case 'lock.waiting':
       return `waiting for ${d.holder}, which holds ${d.path}`;
     case 'conflict.detected':
@@ -62,9 +62,9 @@ export function renderEvent(e: TaskEvent, totals: Totals): string | undefined {
     case 'budget.paused':
       return `⏸ budget gate: ${d.reason}`;
     case 'budget.raised':
-      return `budget raised by ${d.by} (soft limits now ${JSON.stringify(d.soft)})`;
+      return `budget raised by ${d.byName ?? d.by} (soft limits now ${JSON.stringify(d.soft)})`;
     case 'budget.stopped':
-      return `stopped at the budget gate by ${d.by}${d.comment ? `: ${d.comment}` : ''}`;
+      return `stopped at the budget gate by ${d.byName ?? d.by}${d.comment ? `: ${d.comment}` : ''}`;
     case 'breaker.opened':
       return `model endpoint ${d.endpoint} failing: circuit breaker open (${d.failures} failures); calls wait`;
     case 'breaker.closed':

@@ -15,6 +15,7 @@ export interface RepoRef {
   id: string;
   orgId: string;
   path: string;
+  name: string;
 }
 
 /** What a caller may see: everything (superuser) or these orgs (org role) and repositories (repo role). */
@@ -97,7 +98,12 @@ export class Access {
 
   async repoByPath(path: string): Promise<RepoRef | undefined> {
     const [r] = await this.db
-      .select({ id: schema.repos.id, orgId: schema.repos.orgId, path: schema.repos.path })
+      .select({
+        id: schema.repos.id,
+        orgId: schema.repos.orgId,
+        path: schema.repos.path,
+        name: schema.repos.name,
+      })
       .from(schema.repos)
       .where(eq(schema.repos.path, path));
     return r;
@@ -107,7 +113,12 @@ export class Access {
     const hit = this.repos.get(id);
     if (hit) return hit;
     const [r] = await this.db
-      .select({ id: schema.repos.id, orgId: schema.repos.orgId, path: schema.repos.path })
+      .select({
+        id: schema.repos.id,
+        orgId: schema.repos.orgId,
+        path: schema.repos.path,
+        name: schema.repos.name,
+      })
       .from(schema.repos)
       .where(eq(schema.repos.id, id));
     // A repository keeps its id, org and path: no expiry needed.
@@ -121,7 +132,12 @@ export class Access {
   async reposByIds(ids: string[]): Promise<RepoRef[]> {
     if (ids.length === 0) return [];
     return this.db
-      .select({ id: schema.repos.id, orgId: schema.repos.orgId, path: schema.repos.path })
+      .select({
+        id: schema.repos.id,
+        orgId: schema.repos.orgId,
+        path: schema.repos.path,
+        name: schema.repos.name,
+      })
       .from(schema.repos)
       .where(inArray(schema.repos.id, ids));
   }

@@ -1,6 +1,8 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../actors/recorder/index.ts';
+import { basename } from 'node:path';
+import { CreatedTask, type RepoSummary, TaskList } from '../schemas/api.ts';
 import { keys, OrgModelSettings, TaskRecord } from '../schemas/index.ts';
 import { DEV, startTestGateway, type TestGateway } from './test-setup.ts';
 
@@ -62,6 +64,12 @@ describe('API', () => {
     expect(text).toContain('[REDACTED_KEY]');
     expect(text).toContain('[REDACTED_EMAIL]');
     expect(text).toContain('Bearer [REDACTED]');
+    // Token counts are numbers, not secrets; durations are whole milliseconds.
+    const call = lines.find((l) => l.kind === 'model_call') as { data: Record<string, unknown> } | undefined;
+    expect(call?.data).toMatchObject({ promptTokens: 100, completionTokens: expect.any(Number) });
+    expect(text).not.toMatch(/"\w*Tokens":"\[REDACTED\]"/);
+    const run = lines.find((l) => l.kind === 'testrun') as { data: { durationMs: number } } | undefined;
+    expect(run?.data.durationMs).toBe(7613);
   });
 
   it('stores per-role model settings, never echoing the key, and audits the change', async () => {
@@ -144,8 +152,8 @@ describe('API', () => {
     expect(res.status, await res.clone().text()).toBe(202);
     const { rollback } = (await res.json()) as { rollback: { branch: string; revertOf: string } };
     expect(rollback).toMatchObject({ branch: `codemesh/${g.taskA}-rollback`, revertOf: 'c'.repeat(40) });
-    // Asking twice is one request: the event is de-duplicated by its id.
-    expect((await g.call('POST', `/v1/patches/${g.taskA}-p1/rollback`, DEV, {})).status).toBe(202);
+    // Asking twice is one request: the event is de-duplicated by its id. No body is the same as `{}`.
+    expect((await g.call('POST', `/v1/patches/${g.taskA}-p1/rollback`, DEV)).status).toBe(202);
     const asked = (await g.mesh.bus.history(g.taskA)).filter((e) => e.event.type === 'rollback.requested');
     expect(asked).toHaveLength(1);
     expect(asked[0]!.event.data).toMatchObject({ patchId: `${g.taskA}-p1`, reason: 'broke prod' });
@@ -215,5 +223,38 @@ describe('API', () => {
     const r = await g.call('POST', '/v1/repos/index', DEV, { repo: g.repoA });
     expect(r.status).toBe(501);
     expect(((await r.json()) as { error: { code: string } }).error.code).toBe('INDEXER_NOT_WIRED');
+  });
+});
+
+describe('tasks name their repository', () => {
+  it('answers 201 with a Location, the documented body and the repository', async () => {
+    const res = await g.call('POST', '/v1/tasks', DEV, { repo: g.repoA, title: 'Name the repository' });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const created = CreatedTask.parse(await res.json());
+    expect(res.headers.get('location')).toBe(`/v1/tasks/${created.task.id}`);
+    expect(created.task.repository).toEqual({
+      id: created.task.repoId,
+      name: basename(g.repoA),
+      path: g.repoA,
+    });
+    const doc = (await (await g.call('GET', '/openapi.json')).json()) as {
+      paths: Record<
+        string,
+        Record<string, { responses: Record<string, { headers?: object; content?: object }> }>
+      >;
+    };
+    const r201 = doc.paths['/v1/tasks']!.post!.responses['201']!;
+    expect(r201.headers).toHaveProperty('Location');
+    expect(r201.content).toHaveProperty('application/json');
+  });
+
+  it('lists and shows the repository (name and path), not only its id', async () => {
+    const list = TaskList.parse(await (await g.call('GET', '/v1/tasks?limit=100', DEV)).json());
+    const a = list.items.find((t) => t.id === g.taskA);
+    expect(a?.repository).toEqual({ id: a?.repoId, name: basename(g.repoA), path: g.repoA });
+    const one = (await (await g.call('GET', `/v1/tasks/${g.taskA}`, DEV)).json()) as {
+      repository: RepoSummary;
+    };
+    expect(one.repository).toEqual(a?.repository);
   });
 });

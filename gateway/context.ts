@@ -47,13 +47,17 @@ export function makeAudit(db: RecordDb, now: () => number): Gateway['audit'] {
   };
 }
 
-/** Reads a JSON body of at most `max` bytes (413 above, 400 when it is not JSON). */
-export async function jsonBody(c: Ctx, max: number): Promise<unknown> {
+/**
+ * Reads a JSON body of at most `max` bytes (413 above, 400 when it is not JSON). With `emptyAs`, a missing or
+ * empty body stands for that value (routes whose every field is optional), else it is a 400.
+ */
+export async function jsonBody(c: Ctx, max: number, opts: { emptyAs?: unknown } = {}): Promise<unknown> {
   const declared = Number(c.req.header('content-length') ?? '0');
   if (declared > max) throw new ApiError(413, 'BODY_TOO_LARGE', `the body is larger than ${max} bytes`);
   const text = await c.req.text();
   if (Buffer.byteLength(text) > max)
     throw new ApiError(413, 'BODY_TOO_LARGE', `the body is larger than ${max} bytes`);
+  if (text.trim() === '' && opts.emptyAs !== undefined) return opts.emptyAs;
   if (text.trim() === '') throw new ApiError(400, 'INVALID_JSON', 'the body is empty; send a JSON object');
   let value: unknown;
   try {

@@ -1,7 +1,9 @@
 // The OpenAPI 3.1 document of `/openapi.json`: paths written here, bodies generated from the zod schemas.
 import { z } from 'zod';
 import {
+  ApprovalAccepted,
   ChatBody,
+  CreatedTask,
   CreateOrgBody,
   CreatePatBody,
   CreateTaskBody,
@@ -10,9 +12,11 @@ import {
   ModelConfigBody,
   RegisterRepoBody,
   RepoConfigBody,
+  RollbackAccepted,
   RollbackBody,
   SetMemberBody,
   TaskList,
+  TaskResource,
 } from '../schemas/api.ts';
 import { ApprovalRequest, BudgetDecisionRequest, PlanDecisionRequest } from '../schemas/index.ts';
 
@@ -38,13 +42,24 @@ const idParam = (name: string, description: string) => ({
   schema: { type: 'string' },
   description,
 });
-const op = (summary: string, scope: string | undefined, extra: Record<string, unknown> = {}) => ({
+/** Answers of a route besides its success and the STD ones, by status. */
+type Answers = Record<string, { description: string; content?: unknown }>;
+const op = (
+  summary: string,
+  scope: string | undefined,
+  extra: Record<string, unknown> = {},
+  answers: Answers = {},
+) => ({
   summary,
   ...(scope ? { security: [{ bearer: [scope] }] } : {}),
-  responses: { '200': { description: 'ok' }, ...STD },
+  responses: { '200': { description: 'ok' }, ...answers, ...STD },
   ...extra,
 });
+const created = (description: string) => ({ '201': { description } });
+const noTask = { '404': err('no such task (TASK_NOT_FOUND)') };
 const body = (schema: z.ZodType) => ({ requestBody: { required: true, content: json(schema) } });
+/** A body whose every field is optional: it may be left out. */
+const optionalBody = (schema: z.ZodType) => ({ requestBody: { required: false, content: json(schema) } });
 
 export function openApiDocument(): Record<string, unknown> {
   const task = [idParam('id', 'task id, t-…')];
@@ -68,11 +83,38 @@ export function openApiDocument(): Record<string, unknown> {
       '/openapi.json': {
         get: { summary: 'this document (no token)', responses: { '200': { description: 'ok' } } },
       },
+      '/console': {
+        get: {
+          summary: 'the web console (no token; the page asks for one)',
+          responses: {
+            '200': { description: 'its page' },
+            '503': err('the console is not built (CONSOLE_NOT_BUILT)'),
+          },
+        },
+      },
+      '/console/{file}': {
+        get: {
+          summary: "the console's static files (no token)",
+          parameters: [idParam('file', 'a file of the built console')],
+          responses: {
+            '200': { description: 'the file' },
+            '404': { description: 'no such file (a text body); paths without an extension get the page' },
+            '503': err('the console is not built (CONSOLE_NOT_BUILT)'),
+          },
+        },
+      },
       '/v1/tasks': {
         post: op('submit a task (role developer on the repository)', 'tasks:write', {
           ...body(CreateTaskBody),
           responses: {
-            '201': { description: 'created' },
+            '201': {
+              description: 'accepted: recorded and started',
+              headers: {
+                Location: { description: 'the task resource, /v1/tasks/{id}', schema: { type: 'string' } },
+              },
+              content: json(CreatedTask),
+            },
+            '409': err('the repository was registered concurrently by another org (REPO_CONFLICT)'),
             '422': err('not a git repository (REPO_NOT_FOUND)'),
             ...STD,
             '429': err(
@@ -95,6 +137,14 @@ export function openApiDocument(): Record<string, unknown> {
           'a task with its plan, patches, test runs, reviews, cost, and with k candidates each candidate (record, patch, test run) and the selection (role viewer)',
           'tasks:read',
           { parameters: task },
+          {
+            '200': {
+              description:
+                'the task; `repository` (id, name, path); `rollback` (who asked, when, why; the revert branch and commit; when done) or null',
+              content: json(TaskResource),
+            },
+            ...noTask,
+          },
         ),
       },
       '/v1/tasks/{id}/plan': {
@@ -102,6 +152,7 @@ export function openApiDocument(): Record<string, unknown> {
           "the plan the agents work to, the Planner's proposed plan, the retrieved context it was made from (snippets with path, lines, why) and the `post-plan` decision (role viewer)",
           'tasks:read',
           { parameters: task },
+          noTask,
         ),
       },
       '/v1/tasks/{id}/plan/approve': {
@@ -109,6 +160,12 @@ export function openApiDocument(): Record<string, unknown> {
           'the `post-plan` gate: approve (optionally with an edited plan, checked as a DAG) or reject the plan (role approver; audited); 409 NOT_AWAITING_PLAN_APPROVAL, ALREADY_DECIDED',
           'patches:approve',
           { parameters: task, ...body(PlanDecisionRequest) },
+          {
+            ...noTask,
+            '409': err(
+              'NOT_AWAITING_PLAN_APPROVAL (the task is not at the post-plan gate), ALREADY_DECIDED (another decision was made)',
+            ),
+          },
         ),
       },
       '/v1/tasks/{id}/budget': {
@@ -116,11 +173,17 @@ export function openApiDocument(): Record<string, unknown> {
           'the budget: soft and hard limits (task and per role), spending, live reservations, wall time, the pause and the raises (role viewer)',
           'tasks:read',
           { parameters: task },
+          noTask,
         ),
         post: op(
           'the `budget` gate (a task paused at a soft limit, `awaiting_budget`): raise soft limits (never above the hard ones: 422 ABOVE_HARD_LIMIT) or stop the task (role approver; audited); 409 NOT_AWAITING_BUDGET, ALREADY_DECIDED',
           'patches:approve',
           { parameters: task, ...body(BudgetDecisionRequest) },
+          {
+            ...noTask,
+            '409': err('NOT_AWAITING_BUDGET (not at the budget gate), ALREADY_DECIDED (stopped already)'),
+            '422': err('a raise above a hard limit (ABOVE_HARD_LIMIT)'),
+          },
         ),
       },
       '/v1/tasks/{id}/events': {
@@ -130,16 +193,22 @@ export function openApiDocument(): Record<string, unknown> {
           {
             parameters: [...task, { name: 'Last-Event-ID', in: 'header', schema: { type: 'string' } }],
           },
+          noTask,
         ),
       },
       '/v1/repos': {
-        post: op('register a repository path in an org (org admin)', 'config:write', body(RegisterRepoBody)),
+        post: op('register a repository path in an org (org admin)', 'config:write', body(RegisterRepoBody), {
+          ...created('registered: `{repo: {id, orgId, path, name}}`'),
+          '409': err('the path is registered already (REPO_EXISTS; one org per path)'),
+          '422': err('not a git repository (REPO_NOT_FOUND)'),
+        }),
       },
       '/v1/repos/{id}/config': {
         put: op(
           'replace the test and push settings of a registered repository (org admin; audited)',
           'config:write',
           { parameters: [idParam('id', 'repository id, r-…')], ...body(RepoConfigBody) },
+          { '404': err('no such registered repository (REPO_NOT_FOUND)') },
         ),
       },
       '/v1/repos/index': {
@@ -147,10 +216,21 @@ export function openApiDocument(): Record<string, unknown> {
           'index a repository with the Curator (role developer); 501 when not wired',
           'repos:index',
           body(IndexRepoBody),
+          {
+            '422': err('unknown commit, or not a git repository (UNKNOWN_COMMIT, NOT_A_GIT_REPO)'),
+            '501': err('no Curator wired into this gateway (INDEXER_NOT_WIRED)'),
+            '503': err('the Curator is unavailable (UNAVAILABLE)'),
+            '504': err('the Curator did not answer in time (TIMEOUT)'),
+          },
         ),
       },
       '/v1/patches/{id}': {
-        get: op('a patch and its approval (role viewer)', 'tasks:read', { parameters: patch }),
+        get: op(
+          'a patch and its approval (role viewer)',
+          'tasks:read',
+          { parameters: patch },
+          { '404': err('no such task or patch (TASK_NOT_FOUND, PATCH_NOT_FOUND)') },
+        ),
       },
       '/v1/patches/{id}/approve': {
         post: op(
@@ -158,11 +238,12 @@ export function openApiDocument(): Record<string, unknown> {
           'patches:approve',
           {
             parameters: patch,
-            ...body(ApprovalRequest),
+            ...optionalBody(ApprovalRequest),
             responses: {
               '202': {
                 description:
-                  'recorded and published: `{approval}` (decision, comment, by, at, gate, earlier decisions)',
+                  'recorded and published: `{approval}` (decision, comment, by, at, gate, earlier decisions). No body, or `{}`, is an approval',
+                content: json(ApprovalAccepted),
               },
               '404': err('no such task or patch (TASK_NOT_FOUND, PATCH_NOT_FOUND)'),
               '409': err(
@@ -179,11 +260,28 @@ export function openApiDocument(): Record<string, unknown> {
           'patches:approve',
           {
             parameters: patch,
-            ...body(RollbackBody),
+            ...optionalBody(RollbackBody),
+            responses: {
+              '202': {
+                description:
+                  'asked: the Integrator reverts the commit on `branch`; the task stream shows `rollback.committed` then `task.rolled_back`, and GET /v1/tasks/{id} `rollback`',
+                content: json(RollbackAccepted),
+              },
+              '404': err('no such task (TASK_NOT_FOUND)'),
+              '409': err(
+                'ROLLBACK_REFUSED: not the integrated patch of the task, or the task is not completed',
+              ),
+              ...STD,
+            },
           },
         ),
       },
-      '/v1/orgs': { post: op('create an org (instance admin)', 'config:write', body(CreateOrgBody)) },
+      '/v1/orgs': {
+        post: op('create an org (instance admin)', 'config:write', body(CreateOrgBody), {
+          ...created('created: `{org: {id, name}}`'),
+          '409': err('an org of that name exists (ORG_EXISTS)'),
+        }),
+      },
       '/v1/orgs/{org}/members/{user}': {
         put: op(
           'set a member role in an org, or on one of its repositories (org admin; audited)',
@@ -192,6 +290,7 @@ export function openApiDocument(): Record<string, unknown> {
             parameters: [idParam('org', 'org id'), idParam('user', 'user id')],
             ...body(SetMemberBody),
           },
+          { '404': err('no such user, or no such repository in the org (USER_NOT_FOUND, REPO_NOT_FOUND)') },
         ),
       },
       '/v1/tokens': {
@@ -199,17 +298,24 @@ export function openApiDocument(): Record<string, unknown> {
           'create a personal access token (not with a PAT; scopes ⊆ yours); the secret is shown once',
           undefined,
           body(CreatePatBody),
+          created('created: `{token: {id, name, scopes, expiresAt, secret}}`; the secret is shown only here'),
         ),
         get: op('your personal access tokens (no secrets)', undefined),
       },
       '/v1/tokens/{id}': {
-        delete: op('revoke a personal access token', undefined, { parameters: [idParam('id', 'token id')] }),
+        delete: op(
+          'revoke a personal access token',
+          undefined,
+          { parameters: [idParam('id', 'token id')] },
+          { '404': err('no such token of yours (TOKEN_NOT_FOUND)') },
+        ),
       },
       '/v1/config/models': {
         post: op(
           'store per-role model settings and the daily quota (tokensPerDay, usdPerDay; UTC days; null removes it) for an org (org admin; audited); API keys are never returned',
           'config:write',
           body(ModelConfigBody),
+          { '503': err('an API key sent while no secret key is configured (SECRET_KEY_MISSING)') },
         ),
         get: op(
           "per-role model settings of an org, without keys, and its quota with today's use",
@@ -262,9 +368,12 @@ export function openApiDocument(): Record<string, unknown> {
         ),
       },
       '/v1/traces/{id}': {
-        get: op("JSONL export of the task's events and records, secrets and emails redacted", 'traces:read', {
-          parameters: task,
-        }),
+        get: op(
+          "JSONL export of the task's events and records, secrets and emails redacted",
+          'traces:read',
+          { parameters: task },
+          noTask,
+        ),
       },
       '/v1/chat/{id}': {
         post: op(
@@ -273,6 +382,10 @@ export function openApiDocument(): Record<string, unknown> {
           {
             parameters: task,
             ...body(ChatBody),
+          },
+          {
+            '404': err('no such task, or no such thread of the task (TASK_NOT_FOUND, THREAD_NOT_FOUND)'),
+            '503': err('no chat agent answered (NO_AGENT_ANSWER)'),
           },
         ),
       },

@@ -1,6 +1,16 @@
 // Redaction for exported traces: secrets and personal data out of every string and secret-named field.
 const SECRET_KEY =
   /(api[_-]?key|secret|password|passwd|token|authorization|cookie|credential|private[_-]?key)/i;
+/**
+ * Counts of model tokens (`promptTokens`, `completionTokens`, `tokensPerDay`): a plural `tokens` in the name
+ * and a number as the value. A token itself is a string, so it is still redacted under such a name.
+ */
+const TOKEN_COUNT = /tokens/i;
+const isSecretField = (k: string, v: unknown) =>
+  SECRET_KEY.test(k) &&
+  v !== null &&
+  typeof v !== 'boolean' &&
+  !(typeof v === 'number' && TOKEN_COUNT.test(k));
 
 const PATTERNS: Array<[RegExp, string]> = [
   [/\bBearer\s+[A-Za-z0-9._~+/=-]+/gi, 'Bearer [REDACTED]'],
@@ -27,8 +37,7 @@ export function redact(value: unknown, depth = 0): unknown {
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value))
-      out[k] =
-        SECRET_KEY.test(k) && v !== null && typeof v !== 'boolean' ? '[REDACTED]' : redact(v, depth + 1);
+      out[k] = isSecretField(k, v) ? '[REDACTED]' : redact(v, depth + 1);
     return out;
   }
   return value;

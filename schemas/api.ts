@@ -2,6 +2,7 @@
 // `/openapi.json` is generated from these schemas (gateway/openapi.ts).
 import { z } from 'zod';
 import { CandidateDefaults } from './candidate.ts';
+import { Approval } from './work.ts';
 import { RepoConfig } from './repo-config.ts';
 import { OrgQuota } from './quota.ts';
 import { subjects } from './subjects.ts';
@@ -55,11 +56,16 @@ export const ListDeadLettersQuery = z
   .object({ limit: Limit, before: z.coerce.number().int().min(1).optional() })
   .strict();
 
+/** The registered repository a task runs on (`null`: a path nobody registered, from before tasks registered it). */
+export const RepoSummary = z.object({ id: z.string(), name: z.string(), path: z.string() });
+export type RepoSummary = z.infer<typeof RepoSummary>;
+
 export const TaskSummary = z.object({
   id: z.string(),
   title: z.string(),
   status: z.string(),
   repoId: z.string().nullable(),
+  repository: RepoSummary.nullable(),
   orgId: z.string().nullable(),
   attempt: z.number(),
   branch: z.string().nullable(),
@@ -67,6 +73,19 @@ export const TaskSummary = z.object({
   updatedAt: z.string(),
 });
 export const TaskList = z.object({ items: z.array(TaskSummary), nextCursor: z.string().nullable() });
+
+/** `201` of `POST /v1/tasks` (with `Location: /v1/tasks/{id}`). `repo` is the repository's path. */
+export const CreatedTask = z.object({
+  task: z.object({
+    id: z.string(),
+    status: z.string(),
+    baseCommit: z.string(),
+    repo: z.string(),
+    repoId: z.string(),
+    repository: RepoSummary,
+  }),
+});
+export type CreatedTask = z.infer<typeof CreatedTask>;
 
 export const RegisterRepoBody = z
   .object({
@@ -142,7 +161,50 @@ export const ModelConfigBody = z
   .strict();
 export type ModelConfigBody = z.infer<typeof ModelConfigBody>;
 
+/** `POST /v1/patches/{id}/rollback`; no body is the same as `{}`. */
 export const RollbackBody = z.object({ reason: z.string().max(2000).default('') }).strict();
+/**
+ * A task's rollback as `GET /v1/tasks/{id}` shows it (`rollback`): who asked, when and why; the Integrator's
+ * revert commit on `branch` (`codemesh/<task>-rollback`) once made; when the task was rolled back.
+ */
+export const RollbackView = z.object({
+  state: z.enum(['requested', 'committed', 'rolled_back']),
+  patchId: z.string(),
+  /** The user id of who asked; `byName` their name or subject when known. */
+  by: z.string(),
+  byName: z.string().nullable().optional(),
+  reason: z.string().nullable(),
+  requestedAt: z.string(),
+  branch: z.string().nullable(),
+  commit: z.string().nullable(),
+  /** The integrated commit it reverts. */
+  reverts: z.string().nullable(),
+  committedAt: z.string().nullable(),
+  doneAt: z.string().nullable(),
+});
+export type RollbackView = z.infer<typeof RollbackView>;
+
+/**
+ * `GET /v1/tasks/{id}`: the task record and what belongs to it (plan, patches, test runs, reviews, cost, k
+ * candidates); only the parts every answer has are typed here.
+ */
+export const TaskResource = z.looseObject({
+  task: z.looseObject({ id: z.string(), status: z.string() }),
+  repository: RepoSummary.nullable(),
+  rollback: RollbackView.nullable(),
+});
+
+/** `202` of the rollback: asked, not done (the Integrator reverts on the branch). */
+export const RollbackAccepted = z.object({
+  rollback: z.object({
+    patchId: z.string(),
+    taskId: z.string(),
+    branch: z.string(),
+    revertOf: z.string().nullable(),
+  }),
+});
+/** `202` of an approval: the decision recorded (`Approval` on the blackboard). */
+export const ApprovalAccepted = z.object({ approval: Approval });
 
 export const ChatBody = z
   .object({

@@ -94,7 +94,9 @@ export const PlanApproval = z.object({
   comment: z.string(),
   /** The edited plan, when the approver changed it; it wins over `plan.<taskId>` from then on. */
   plan: Plan.optional(),
+  /** The approver's user id; `byName` the name (or token subject) it is shown under. */
   by: z.string(),
+  byName: z.string().max(300).optional(),
   at: z.string(),
 });
 export type PlanApproval = z.infer<typeof PlanApproval>;

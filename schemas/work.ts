@@ -27,10 +27,19 @@ export const Patch = z.object({
 });
 export type Patch = z.infer<typeof Patch>;
 
+/**
+ * A duration in whole milliseconds. Clocks and report parsers give fractions (`performance.now()`, `0.0123 s`
+ * times 1000) whose float noise (`7613.290539000001`) reached the API and traces; rounded on every parse, so
+ * entries written before are rounded when read.
+ */
+export const DurationMs = z.number().transform((ms) => Math.round(ms));
+/** One test's duration: hundredths of a millisecond are kept (unit tests take less than one). */
+const TestDurationMs = z.number().transform((ms) => Math.round(ms * 100) / 100);
+
 export const TestCase = z.object({
   name: z.string(),
   status: z.enum(['passed', 'failed', 'skipped']),
-  durationMs: z.number().optional(),
+  durationMs: TestDurationMs.optional(),
   message: z.string().optional(),
 });
 export type TestCase = z.infer<typeof TestCase>;
@@ -113,7 +122,7 @@ export const BaselineSummary = z.object({
   counts: z.object({ passed: z.number().int(), failed: z.number().int(), skipped: z.number().int() }),
   /** Set when the base run had no per-test results (tool missing, no report, timeout). */
   problem: z.string().optional(),
-  durationMs: z.number(),
+  durationMs: DurationMs,
 });
 export type BaselineSummary = z.infer<typeof BaselineSummary>;
 
@@ -133,7 +142,7 @@ export const Baseline = z.object({
   counts: z.object({ passed: z.number().int(), failed: z.number().int(), skipped: z.number().int() }),
   /** Failure messages are cut to their first 500 characters (kept to tell environment errors apart). */
   tests: z.array(TestCase.pick({ name: true, status: true, message: true })),
-  durationMs: z.number(),
+  durationMs: DurationMs,
   createdAt: z.string(),
   /** Per file: the executable lines run and not run, when the plan measured coverage. */
   coverage: z
@@ -195,7 +204,7 @@ export const TestRun = z.object({
   tests: z.array(TestCase),
   /** The full log (stdout then stderr), truncated to its last 256 KiB. */
   log: z.string(),
-  durationMs: z.number(),
+  durationMs: DurationMs,
   createdAt: z.string(),
   // Absent on runs recorded before baselines existed.
   outcome: TestOutcome.optional(),
@@ -244,10 +253,13 @@ const ApprovalFields = z
   .strict();
 
 /**
- * Body of `POST /v1/patches/:id/approve`. A change request must say what should change: its comment goes to
- * the Coder, and an empty one would send it back with nothing to do.
+ * Body of `POST /v1/patches/:id/approve`; every field is optional (no body at all is an approval). A change
+ * request must say what should change: its comment goes to the Coder, and an empty one would send it back with
+ * nothing to do.
  */
-export const ApprovalRequest = ApprovalFields.superRefine((b, ctx) => {
+export const ApprovalRequest = ApprovalFields.extend({
+  decision: ApprovalFields.shape.decision.default('approve'),
+}).superRefine((b, ctx) => {
   if (b.decision === 'request_changes' && b.comment.trim() === '')
     ctx.addIssue({
       code: 'custom',
@@ -259,7 +271,9 @@ export type ApprovalRequest = z.infer<typeof ApprovalRequest>;
 
 /** One human decision on a patch, at one arrival of the task at the gate (`gate`, counted from 1). */
 export const ApprovalDecision = ApprovalFields.extend({
+  /** The approver's user id; `byName` the name (or token subject) it is shown under. */
   by: z.string(),
+  byName: z.string().max(300).optional(),
   at: z.string(),
   gate: z.number().int().min(1).default(1),
 });

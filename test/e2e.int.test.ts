@@ -228,6 +228,29 @@ describe.each(LANGS)('a task on the $fixture fixture', (l) => {
       git(repo, 'rev-parse', `${mainBefore}^{tree}`),
     );
     expect(git(repo, 'rev-parse', 'main')).toBe(mainBefore);
+    // The rollback is visible: the resource says who, when and what; the stream ends at task.rolled_back.
+    const { rollback } = (await (await h.api(`/v1/tasks/${task.id}`)).json()) as {
+      rollback: Record<string, unknown>;
+    };
+    expect(rollback).toMatchObject({
+      state: 'rolled_back',
+      patchId,
+      reason: 'undo',
+      branch: `${branch}-rollback`,
+      commit: git(repo, 'rev-parse', `${branch}-rollback`),
+      reverts: git(repo, 'rev-parse', branch),
+      byName: expect.any(String),
+      doneAt: expect.any(String),
+    });
+    const after = (await readSse(await h.api(`/v1/tasks/${task.id}/events`))).map((e) => e.event.type);
+    expect(after.at(-1)).toBe('task.rolled_back');
+    expect(after.filter((t) => t.startsWith('rollback.') || t.startsWith('task.'))).toEqual([
+      'task.created',
+      'task.completed',
+      'rollback.requested',
+      'rollback.committed',
+      'task.rolled_back',
+    ]);
     // Two rounds of real tests in bubblewrap: 20–30 s on a quiet machine, past 60 s on a loaded one.
   }, 180_000);
 });

@@ -612,7 +612,7 @@ export function toWorkflowEvent(e: TaskEvent): WorkflowEvent | undefined {
     case 'budget.stopped':
       return {
         type: 'BUDGET_STOPPED',
-        reason: `stopped at the budget gate by ${String(e.data.by ?? '?')}${e.data.comment ? `: ${String(e.data.comment)}` : ''}`,
+        reason: `stopped at the budget gate by ${String(e.data.byName ?? e.data.by ?? '?')}${e.data.comment ? `: ${String(e.data.comment)}` : ''}`,
       };
     case 'budget.exceeded':
       return { type: 'BUDGET_EXCEEDED', reason: String(e.data.reason ?? 'hard budget') };

@@ -1,6 +1,7 @@
 // Asking for a rollback: only a completed task's integrated patch can be rolled back (on a new branch).
 import type { MeshConnection } from '../../blackboard/index.ts';
-import { keys, parsePatchId, TaskRecord } from '../../schemas/index.ts';
+import type { RollbackView } from '../../schemas/api.ts';
+import { keys, parsePatchId, type TaskEvent, TaskRecord } from '../../schemas/index.ts';
 
 export class RollbackRefusedError extends Error {
   override readonly name = 'RollbackRefusedError';
@@ -11,7 +12,7 @@ export class RollbackRefusedError extends Error {
 export async function requestRollback(
   mesh: MeshConnection,
   patchId: string,
-  opts: { by: string; reason?: string; now?: () => number },
+  opts: { by: string; byName?: string; reason?: string; now?: () => number },
 ): Promise<TaskRecord> {
   const parsed = parsePatchId(patchId);
   if (!parsed) throw new RollbackRefusedError(`"${patchId.slice(0, 80)}" is not a patch id`);
@@ -28,7 +29,45 @@ export async function requestRollback(
     taskId: task.id,
     type: 'rollback.requested',
     at: new Date((opts.now ?? Date.now)()).toISOString(),
-    data: { patchId, by: opts.by, ...(opts.reason ? { reason: opts.reason } : {}) },
+    data: {
+      patchId,
+      by: opts.by,
+      ...(opts.byName ? { byName: opts.byName } : {}),
+      ...(opts.reason ? { reason: opts.reason } : {}),
+    },
   });
   return task;
+}
+
+/** The rollback events of a task. */
+export const ROLLBACK_EVENTS: ReadonlySet<TaskEvent['type']> = new Set([
+  'rollback.requested',
+  'rollback.committed',
+  'task.rolled_back',
+]);
+
+/**
+ * What a task's events say of its rollback: who asked and when, the revert's branch and commit, when it was
+ * done. Undefined when no rollback was asked. A rollback step that failed leaves `state: 'requested'` (the
+ * task is `completed` again, its commit standing, with the reason on the task).
+ */
+export function rollbackOf(events: readonly TaskEvent[]): RollbackView | undefined {
+  const asked = events.find((e) => e.type === 'rollback.requested');
+  if (!asked) return undefined;
+  const committed = events.find((e) => e.type === 'rollback.committed');
+  const done = events.find((e) => e.type === 'task.rolled_back');
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
+  return {
+    state: done ? 'rolled_back' : committed ? 'committed' : 'requested',
+    patchId: String(asked.data.patchId ?? ''),
+    by: String(asked.data.by ?? ''),
+    byName: str(asked.data.byName),
+    reason: str(asked.data.reason),
+    requestedAt: asked.at,
+    branch: str(committed?.data.branch) ?? str(done?.data.branch),
+    commit: str(committed?.data.commit),
+    reverts: str(committed?.data.reverts) ?? str(done?.data.of),
+    committedAt: committed?.at ?? null,
+    doneAt: done?.at ?? null,
+  };
 }

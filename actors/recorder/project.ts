@@ -1,11 +1,14 @@
 // Projects one task event (and the blackboard entries it points at) onto the record. Idempotent: every write
 // is keyed by an event id or a natural key with ON CONFLICT, so replaying a stream leaves the same rows.
+import { basename } from 'node:path';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Blackboard } from '../../blackboard/index.ts';
 import {
   Approval,
   candidateOf,
+  DEFAULT_ORG,
   keys,
+  newId,
   Patch,
   Plan,
   PlanApproval,
@@ -21,6 +24,7 @@ import {
   agentRuns,
   approvals,
   budgets,
+  orgs,
   patches,
   plans,
   prRecords,
@@ -41,15 +45,35 @@ const TERMINAL_STATUS: Partial<Record<TaskEvent['type'], string>> = {
 
 const d = (iso: string) => new Date(iso);
 
+/**
+ * The registered repository of a task. A task with no org was submitted outside the gateway (`codemesh run`,
+ * the local operator, trusted with any path of its machine): its repository is registered in org `default`,
+ * as tasks with no org use that org's settings, so the record and the API name it. A task of an org always
+ * comes through the gateway, which registered its repository first.
+ */
+async function repoOf(db: RecordDb, task: TaskRecord): Promise<{ id: string; orgId: string } | undefined> {
+  const find = async () =>
+    (
+      await db.select({ id: repos.id, orgId: repos.orgId }).from(repos).where(eq(repos.path, task.repoPath))
+    )[0];
+  const found = await find();
+  if (found || task.orgId) return found;
+  await db.insert(orgs).values({ id: DEFAULT_ORG, name: DEFAULT_ORG }).onConflictDoNothing();
+  // One row per path (unique): a concurrent registration wins, and the second select reads it.
+  await db
+    .insert(repos)
+    .values({ id: newId('r'), orgId: DEFAULT_ORG, path: task.repoPath, name: basename(task.repoPath) })
+    .onConflictDoNothing();
+  return find();
+}
+
 /** Upserts the task row from its blackboard record; returns false when neither the record nor a row exists. */
 export async function upsertTask(
   db: RecordDb,
   task: TaskRecord,
   opts: { seq?: number; createdBy?: string } = {},
 ): Promise<void> {
-  const repo = (
-    await db.select({ id: repos.id, orgId: repos.orgId }).from(repos).where(eq(repos.path, task.repoPath))
-  )[0];
+  const repo = await repoOf(db, task);
   const row = {
     id: task.id,
     repoId: repo?.id ?? null,

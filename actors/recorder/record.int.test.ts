@@ -73,6 +73,10 @@ function recordSuite(name: string, open: () => Promise<RecordStore | undefined>,
       expect(second).toEqual(first);
       const [task] = await db.select().from(s.tasks);
       expect(task).toMatchObject({ id, status: 'awaiting_approval', attempt: 1, title: 'Fix subtract' });
+      // A task with no org (as `codemesh run` submits) registers its repository in org `default`.
+      const [repo] = await db.select().from(s.repos).where(sql`${s.repos.path} = '/srv/repo-a'`);
+      expect(repo).toMatchObject({ orgId: 'default', name: 'repo-a' });
+      expect(task!.repoId).toBe(repo!.id);
       expect(await db.select().from(s.patches)).toHaveLength(1);
       expect(await db.select().from(s.testruns)).toHaveLength(1);
       expect(await db.select().from(s.reviews)).toHaveLength(1);

@@ -82,7 +82,8 @@ export async function seedTask(
       counts: { passed: 2, failed: 0, skipped: 0 },
       tests: [{ name: 'subtracts', status: 'passed' }],
       log: 'ok Authorization: Bearer abc.def.ghi',
-      durationMs: 120,
+      // A clock's float noise, as `performance.now()` differences give (rounded by the schema).
+      durationMs: 7613.290539000001,
       createdAt: at,
     },
     () => true,

@@ -1,4 +1,5 @@
-// The console shell: token prompt, hash routes (#/ the task list, #/tasks/<id> a task), the live board panel.
+// The console shell: token prompt, hash routes (#/ the task list, #/tasks/<id> a task, #/deadletters, anything
+// else a not-found page), the live board panel.
 import { createSignal, Match, onCleanup, Show, Switch } from 'solid-js';
 import { clearToken, getToken, setToken } from './api.ts';
 import { useBoardFeed } from './board-store.ts';
@@ -7,8 +8,7 @@ import { DeadLettersView } from './components/DeadLetters.tsx';
 import { TaskListView } from './components/TaskList.tsx';
 import { TaskView } from './components/TaskView.tsx';
 import { TokenGate } from './components/TokenGate.tsx';
-
-const routeOf = (hash: string) => /^#\/tasks\/(t-[a-z0-9]+)$/.exec(hash)?.[1];
+import { routeOf } from './lib/route.ts';
 
 export function App() {
   const [token, setTokenSignal] = createSignal(getToken());
@@ -35,11 +35,15 @@ export function App() {
 }
 
 function Shell(props: { onSignOut: () => void }) {
-  const [taskId, setTaskId] = createSignal(routeOf(location.hash));
-  const [letters, setLetters] = createSignal(location.hash === '#/deadletters');
-  const onHash = () => {
-    setTaskId(routeOf(location.hash));
-    setLetters(location.hash === '#/deadletters');
+  const [route, setRoute] = createSignal(routeOf(location.hash));
+  const onHash = () => setRoute(routeOf(location.hash));
+  const taskId = () => {
+    const r = route();
+    return r.page === 'task' ? r.id : undefined;
+  };
+  const notFound = () => {
+    const r = route();
+    return r.page === 'not-found' ? r.hash : undefined;
   };
   window.addEventListener('hashchange', onHash);
   onCleanup(() => window.removeEventListener('hashchange', onHash));
@@ -74,10 +78,21 @@ function Shell(props: { onSignOut: () => void }) {
       <main class="main">
         <Switch>
           <Match when={taskId()}>{(id) => <TaskView id={id()} board={feed.board} />}</Match>
-          <Match when={letters()}>
+          <Match when={route().page === 'deadletters'}>
             <DeadLettersView />
           </Match>
-          <Match when={!taskId()}>
+          <Match when={notFound()}>
+            {(hash) => (
+              <section class="not-found">
+                <h2>Not found</h2>
+                <p>
+                  The console has no page <span class="mono">{hash()}</span>.{' '}
+                  <a href="#/">Back to the tasks</a>
+                </p>
+              </section>
+            )}
+          </Match>
+          <Match when={route().page === 'tasks'}>
             <TaskListView board={feed.board} />
           </Match>
         </Switch>

@@ -16,11 +16,34 @@ export type TaskStatus =
   | 'rolling_back'
   | 'rolled_back';
 
+/** The registered repository of a task. */
+export interface RepoSummary {
+  id: string;
+  name: string;
+  path: string;
+}
+
+/** A task's rollback (`rollback` of `GET /v1/tasks/{id}`): who asked, when, the revert branch and commit. */
+export interface RollbackView {
+  state: 'requested' | 'committed' | 'rolled_back';
+  patchId: string;
+  by: string;
+  byName?: string | null;
+  reason: string | null;
+  requestedAt: string;
+  branch: string | null;
+  commit: string | null;
+  reverts: string | null;
+  committedAt: string | null;
+  doneAt: string | null;
+}
+
 export interface TaskSummary {
   id: string;
   title: string;
   status: TaskStatus;
   repoId: string | null;
+  repository?: RepoSummary | null;
   orgId: string | null;
   attempt: number;
   branch: string | null;
@@ -117,6 +140,8 @@ export interface TaskDetail {
   reviews: Review[];
   cost: { promptTokens: number; completionTokens: number; costUsd: number; calls: number };
   source?: 'record';
+  repository?: RepoSummary | null;
+  rollback?: RollbackView | null;
 }
 
 export interface TaskEvent {
@@ -152,6 +177,8 @@ export interface PlanApproval {
   comment: string;
   plan?: Plan;
   by: string;
+  /** The approver's name, else their token subject. */
+  byName?: string;
   at: string;
 }
 

@@ -152,7 +152,7 @@ describe('the budget gate over HTTP', () => {
     });
     const stopped = (await events(STOPPED)).filter((e) => e.type === 'budget.stopped');
     expect(stopped).toHaveLength(1);
-    expect(stopped[0]!.data).toMatchObject({ comment: 'too dear' });
+    expect(stopped[0]!.data).toMatchObject({ comment: 'too dear', byName: 'development admin' });
     const again = await g.call('POST', `/v1/tasks/${STOPPED}/budget`, DEV, {
       action: 'raise',
       soft: { modelCalls: 3 },

@@ -12,6 +12,7 @@ import {
 import { requireScope } from '../auth.ts';
 import { type Env, type Gateway, jsonBody, taskIdParam } from '../context.ts';
 import { ApiError } from '../errors.ts';
+import { displayNames } from '../users.ts';
 
 export function budgetRoutes(app: Hono<Env>, gw: Gateway): void {
   const { mesh } = gw;
@@ -109,6 +110,8 @@ export function budgetRoutes(app: Hono<Env>, gw: Gateway): void {
     });
     if (refusal) throw refusal;
     const s = entry!.value;
+    const byName = (await displayNames(gw.db, [p.userId])).get(p.userId);
+    const named = byName ? { byName } : {};
     if (body.action === 'stop') {
       await gw.audit(p, 'budget.stop', id, repo?.orgId ?? null, { comment: body.comment });
       await mesh.bus.publish({
@@ -116,7 +119,7 @@ export function budgetRoutes(app: Hono<Env>, gw: Gateway): void {
         taskId: id,
         type: 'budget.stopped',
         at,
-        data: { by: p.userId, comment: body.comment },
+        data: { by: p.userId, ...named, comment: body.comment },
       });
     } else {
       await gw.audit(p, 'budget.raise', id, repo?.orgId ?? null, {
@@ -130,7 +133,7 @@ export function budgetRoutes(app: Hono<Env>, gw: Gateway): void {
         taskId: id,
         type: 'budget.raised',
         at,
-        data: { by: p.userId, version: s.version, soft: s.soft, roles: body.roles ?? {} },
+        data: { by: p.userId, ...named, version: s.version, soft: s.soft, roles: body.roles ?? {} },
       });
     }
     return c.json({ budget: s }, 202);

@@ -116,6 +116,22 @@ describe('POST /v1/patches/{id}/approve', () => {
     expect([404, 409]).toContain(late.status);
   });
 
+  it('takes no body, or an empty one, as an approval', async () => {
+    for (const [n, body] of [
+      ['5', undefined],
+      ['6', {}],
+    ] as const) {
+      const id = `t-dddddd00000${n}`;
+      await seedTask(g.mesh, { id, repoPath: g.repoA });
+      const res = await g.call('POST', `/v1/patches/${id}-p1/approve`, DEV, body);
+      expect(res.status, await res.clone().text()).toBe(202);
+      expect(((await res.json()) as { approval: Approval }).approval).toMatchObject({
+        decision: 'approve',
+        comment: '',
+      });
+    }
+  });
+
   it('is documented with every status it answers', async () => {
     const doc = (await (await g.call('GET', '/openapi.json')).json()) as {
       paths: Record<string, { post: { responses: Record<string, unknown> } }>;
@@ -123,5 +139,106 @@ describe('POST /v1/patches/{id}/approve', () => {
     const codes = Object.keys(doc.paths['/v1/patches/{id}/approve']!.post.responses);
     for (const code of ['202', '400', '401', '403', '404', '409']) expect(codes).toContain(code);
     expect(codes).not.toContain('200');
+    const approve = doc.paths['/v1/patches/{id}/approve']!.post as unknown as {
+      requestBody: { required: boolean };
+      responses: Record<string, { description: string }>;
+    };
+    expect(approve.requestBody.required).toBe(false);
+    for (const code of ['NOT_AWAITING_APPROVAL', 'ALREADY_DECIDED', 'NO_ATTEMPTS_LEFT'])
+      expect(approve.responses['409']!.description).toContain(code);
+    const rollback = doc.paths['/v1/patches/{id}/rollback']!.post;
+    expect(Object.keys(rollback.responses)).toEqual(expect.arrayContaining(['202', '404', '409']));
+    expect(Object.keys(rollback.responses)).not.toContain('200');
+  });
+});
+
+describe('approvals name the approver', () => {
+  it('by the name or token subject, in the answer, the event and the patch resource', async () => {
+    const id = 't-dddddd000011';
+    const pid = `${id}-p1`;
+    await seedTask(g.mesh, { id, repoPath: g.repoA });
+    const res = await g.call('POST', `/v1/patches/${pid}/approve`, await g.jwt('alice'));
+    expect(res.status, await res.clone().text()).toBe(202);
+    const subject = 'https://idp.test.local|alice';
+    expect(((await res.json()) as { approval: Approval }).approval).toMatchObject({
+      by: g.userId('alice'),
+      byName: subject,
+    });
+    expect((await eventsOf(id))[0]?.data).toMatchObject({ by: g.userId('alice'), byName: subject });
+    const read = (await (await g.call('GET', `/v1/patches/${pid}`, DEV)).json()) as { approval: Approval };
+    expect(read.approval.byName).toBe(subject);
+  });
+});
+
+describe('a rollback is visible', () => {
+  it('on the task stream after task.completed, and on the task resource (branch, commit, who, when)', async () => {
+    const id = 't-dddddd000010';
+    const pid = `${id}-p1`;
+    await seedTask(g.mesh, { id, repoPath: g.repoA, status: 'completed' });
+    await g.mesh.board.mutate(keys.task(id), TaskRecord, (t) => t && { ...t, commit: 'c'.repeat(40) });
+    const at = new Date().toISOString();
+    await g.mesh.bus.publish({ id: `${id}:completed`, taskId: id, type: 'task.completed', at, data: {} });
+    expect(
+      ((await (await g.call('GET', `/v1/tasks/${id}`, DEV)).json()) as { rollback: unknown }).rollback,
+    ).toBeNull();
+    const asked = await g.call('POST', `/v1/patches/${pid}/rollback`, DEV, { reason: 'broke prod' });
+    expect(asked.status).toBe(202);
+    // What the conductor and the Integrator do next (the whole mesh: test/e2e.int.test.ts).
+    await setWorkflow(id, 'rolling_back', {});
+    await g.mesh.bus.publish({
+      id: `${id}-rollback-1:rollback.committed`,
+      taskId: id,
+      type: 'rollback.committed',
+      at,
+      data: { branch: `codemesh/${id}-rollback`, commit: 'd'.repeat(40), reverts: 'c'.repeat(40) },
+    });
+    await g.mesh.board.mutate(
+      keys.task(id),
+      TaskRecord,
+      (t) =>
+        t && {
+          ...t,
+          status: 'rolled_back' as const,
+          rollbackBranch: `codemesh/${id}-rollback`,
+          workflow: { ...t.workflow, value: 'rolled_back' },
+        },
+    );
+    await g.mesh.bus.publish({
+      id: `${id}:rolled-back`,
+      taskId: id,
+      type: 'task.rolled_back',
+      at,
+      data: { branch: `codemesh/${id}-rollback`, of: 'c'.repeat(40) },
+    });
+
+    const { rollback } = (await (await g.call('GET', `/v1/tasks/${id}`, DEV)).json()) as {
+      rollback: Record<string, unknown>;
+    };
+    expect(rollback).toMatchObject({
+      state: 'rolled_back',
+      patchId: pid,
+      by: 'u-dev-admin',
+      byName: 'development admin',
+      reason: 'broke prod',
+      branch: `codemesh/${id}-rollback`,
+      commit: 'd'.repeat(40),
+      reverts: 'c'.repeat(40),
+      requestedAt: expect.any(String),
+      doneAt: at,
+    });
+
+    // The stream replays past task.completed and ends with task.rolled_back.
+    const res = await g.call('GET', `/v1/tasks/${id}/events`, DEV);
+    const text = await Promise.race([
+      res.text(),
+      new Promise<string>((_, no) => setTimeout(() => no(new Error('the stream did not end')), 5000)),
+    ]);
+    const types = [...text.matchAll(/^event: (.+)$/gm)].map((m) => m[1]);
+    expect(types.slice(-4)).toEqual([
+      'task.completed',
+      'rollback.requested',
+      'rollback.committed',
+      'task.rolled_back',
+    ]);
   });
 });

@@ -16,6 +16,7 @@ import { approvablePatches, attemptsLeft } from '../../actors/conductor/workflow
 import { requireScope } from '../auth.ts';
 import { type Env, type Gateway, jsonBody } from '../context.ts';
 import { ApiError } from '../errors.ts';
+import { displayNames } from '../users.ts';
 import { requestRollback } from '../../actors/conductor/rollback.ts';
 import { rollbackBranchFor } from '../../actors/integrator/git-integrate.ts';
 
@@ -28,6 +29,13 @@ function patchParam(raw: string) {
 
 export function patchRoutes(app: Hono<Env>, gw: Gateway): void {
   const { mesh } = gw;
+
+  /** An approval with every decision's `byName` (decisions stored before names were kept get it now). */
+  const named = async (a: Approval): Promise<Approval> => {
+    const names = await displayNames(gw.db, [a.by, ...a.earlier.map((e) => e.by)]);
+    const name = <D extends ApprovalDecision>(d: D): D => ({ ...d, byName: d.byName ?? names.get(d.by) });
+    return { ...name(a), earlier: a.earlier.map(name) };
+  };
 
   app.get('/v1/patches/:id', async (c) => {
     const p = c.get('principal');
@@ -42,7 +50,7 @@ export function patchRoutes(app: Hono<Env>, gw: Gateway): void {
       (row ? { ...row, stats: { additions: row.additions, deletions: row.deletions } } : undefined);
     if (!patch) throw new ApiError(404, 'PATCH_NOT_FOUND', `no patch ${pid}`);
     const approval = (await mesh.board.get(keys.approval(pid), Approval))?.value ?? null;
-    return c.json({ patch, approval });
+    return c.json({ patch, approval: approval && (await named(approval)) });
   });
 
   // The human gate. Approvable: the patch at the gate and the one kept from an earlier change request (also
@@ -53,7 +61,7 @@ export function patchRoutes(app: Hono<Env>, gw: Gateway): void {
     const pid = c.req.param('id');
     const parsed = patchParam(pid);
     const { repo } = await gw.access.authorizeTask(p, parsed.taskId, 'approver');
-    const body = ApprovalRequest.parse(await jsonBody(c, gw.limits.maxBodyBytes));
+    const body = ApprovalRequest.parse(await jsonBody(c, gw.limits.maxBodyBytes, { emptyAs: {} }));
     const task = (await mesh.board.get(keys.task(parsed.taskId), TaskRecord))?.value;
     if (!task) throw new ApiError(404, 'TASK_NOT_FOUND', `no task ${parsed.taskId}`);
     if (!(await mesh.board.get(keys.patch(pid), Patch)))
@@ -78,7 +86,14 @@ export function patchRoutes(app: Hono<Env>, gw: Gateway): void {
         'NO_ATTEMPTS_LEFT',
         `the task's ${task.request.budget.maxAttempts} attempts are used up: no revision can start (approvable: ${may.approve.join(', ')})`,
       );
-    const decision: ApprovalDecision = { ...body, by: p.userId, at: new Date(gw.now()).toISOString(), gate };
+    const byName = (await displayNames(gw.db, [p.userId])).get(p.userId);
+    const decision: ApprovalDecision = {
+      ...body,
+      by: p.userId,
+      ...(byName ? { byName } : {}),
+      at: new Date(gw.now()).toISOString(),
+      gate,
+    };
     let created = false;
     const entry = await mesh.board.mutate(keys.approval(pid), Approval, (cur) => {
       created = false;
@@ -116,9 +131,15 @@ export function patchRoutes(app: Hono<Env>, gw: Gateway): void {
         taskId: parsed.taskId,
         type: a.decision === 'approve' ? 'approval.granted' : 'approval.changes_requested',
         at: a.at,
-        data: { patchId: pid, comment: a.comment, by: a.by, gate: a.gate },
+        data: {
+          patchId: pid,
+          comment: a.comment,
+          by: a.by,
+          ...(a.byName ? { byName: a.byName } : {}),
+          gate: a.gate,
+        },
       });
-      return c.json({ approval: a }, 202);
+      return c.json({ approval: await named(a) }, 202);
     }
   });
 
@@ -128,9 +149,10 @@ export function patchRoutes(app: Hono<Env>, gw: Gateway): void {
     const pid = c.req.param('id');
     const parsed = patchParam(pid);
     const { repo } = await gw.access.authorizeTask(p, parsed.taskId, 'approver');
-    const body = RollbackBody.parse(await jsonBody(c, gw.limits.maxBodyBytes));
+    const body = RollbackBody.parse(await jsonBody(c, gw.limits.maxBodyBytes, { emptyAs: {} }));
     // The revert itself is a step of the task's workflow, run by an Integrator on the mesh; this only asks.
-    const task = await requestRollback(mesh, pid, { by: p.userId, reason: body.reason, now: gw.now });
+    const byName = (await displayNames(gw.db, [p.userId])).get(p.userId);
+    const task = await requestRollback(mesh, pid, { by: p.userId, byName, reason: body.reason, now: gw.now });
     await gw.audit(p, 'patch.rollback', pid, repo?.orgId ?? null, { taskId: task.id, reason: body.reason });
     return c.json(
       {

@@ -160,7 +160,11 @@ describe('the post-plan gate over HTTP', () => {
     };
     expect(plan.plan.summary).toBe(edited.summary);
     expect(plan.proposed.summary).toBe('make subtract right');
-    expect(plan.approval).toMatchObject({ decision: 'approve', by: g.userId('alice') });
+    expect(plan.approval).toMatchObject({
+      decision: 'approve',
+      by: g.userId('alice'),
+      byName: 'https://idp.test.local|alice',
+    });
     const task = (await (await g.call('GET', `/v1/tasks/${GATED}`, alice)).json()) as {
       plan: { summary: string };
     };
@@ -180,7 +184,11 @@ describe('the post-plan gate over HTTP', () => {
     const events = (await g.mesh.bus.history(GATED)).map((e) => e.event);
     const decided = events.filter((e) => e.type === 'plan.approved');
     expect(decided).toHaveLength(1);
-    expect(decided[0]!.data).toMatchObject({ edited: true, by: g.userId('alice') });
+    expect(decided[0]!.data).toMatchObject({
+      edited: true,
+      by: g.userId('alice'),
+      byName: 'https://idp.test.local|alice',
+    });
 
     // The record keeps the edited plan once the event is projected.
     for (const { seq, event } of await g.mesh.bus.history(GATED))

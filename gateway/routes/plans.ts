@@ -12,6 +12,7 @@ import {
 import { requireScope } from '../auth.ts';
 import { type Env, type Gateway, jsonBody, taskIdParam } from '../context.ts';
 import { ApiError } from '../errors.ts';
+import { displayNames } from '../users.ts';
 
 export function planRoutes(app: Hono<Env>, gw: Gateway): void {
   const { mesh } = gw;
@@ -56,12 +57,14 @@ export function planRoutes(app: Hono<Env>, gw: Gateway): void {
         'NOT_AWAITING_PLAN_APPROVAL',
         `the plan of task ${id} is not waiting for approval (task is ${task.status})`,
       );
+    const byName = (await displayNames(gw.db, [p.userId])).get(p.userId);
     const approval: PlanApproval = {
       taskId: id,
       decision: body.decision,
       comment: body.comment,
       ...(body.plan ? { plan: body.plan } : {}),
       by: p.userId,
+      ...(byName ? { byName } : {}),
       at: new Date(gw.now()).toISOString(),
     };
     // Write-once: the same decision (and edit) again is accepted; a different one is refused (409).
@@ -88,7 +91,12 @@ export function planRoutes(app: Hono<Env>, gw: Gateway): void {
       taskId: id,
       type: entry.value.decision === 'approve' ? 'plan.approved' : 'plan.rejected',
       at: entry.value.at,
-      data: { by: entry.value.by, comment: entry.value.comment, edited },
+      data: {
+        by: entry.value.by,
+        ...(entry.value.byName ? { byName: entry.value.byName } : {}),
+        comment: entry.value.comment,
+        edited,
+      },
     });
     return c.json({ approval: entry.value }, 202);
   });

@@ -4,11 +4,18 @@ import { and, desc, eq, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { sseWithSlot } from '../sse.ts';
 import { checkRepoPlacement } from '../../actors/conductor/repo-policy.ts';
+import { ROLLBACK_EVENTS, rollbackOf } from '../../actors/conductor/rollback.ts';
 import { prepareTask, publishTask } from '../../actors/conductor/submit.ts';
 import { schema, upsertTask } from '../../actors/recorder/index.ts';
 import { resolveRepo } from '../../actors/runtime/git.ts';
 import { QuotaExceededError, quotaBreach } from '../../actors/runtime/quota.ts';
-import { CreateTaskBody, ListTasksQuery } from '../../schemas/api.ts';
+import {
+  type CreatedTask,
+  CreateTaskBody,
+  ListTasksQuery,
+  type RepoSummary,
+  type RollbackView,
+} from '../../schemas/api.ts';
 import {
   CandidateRecord,
   CostLedger,
@@ -30,6 +37,7 @@ import { requireScope } from '../auth.ts';
 import { DEFAULT_ORG_ID } from '../auth.ts';
 import { type Env, type Gateway, jsonBody, placementFor, taskIdParam } from '../context.ts';
 import { ApiError } from '../errors.ts';
+import { displayNames } from '../users.ts';
 import { registeredRepoConfig } from './admin.ts';
 import type { Principal } from '../types.ts';
 
@@ -82,6 +90,8 @@ async function repoForNewTask(gw: Gateway, p: Principal, path: string, org?: str
   await gw.audit(p, 'repo.register', stored.id, orgId, { path: top, via: 'task' });
   return stored;
 }
+
+const repoSummary = (r: RepoRef): RepoSummary => ({ id: r.id, name: r.name, path: r.path });
 
 function encodeCursor(createdAt: Date, id: string): string {
   return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString('base64url');
@@ -136,18 +146,17 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
         .catch(() => undefined);
       throw err;
     }
-    return c.json(
-      {
-        task: {
-          id: task.id,
-          status: task.status,
-          baseCommit: task.baseCommit,
-          repo: task.repoPath,
-          repoId: repo.id,
-        },
+    const created: CreatedTask = {
+      task: {
+        id: task.id,
+        status: task.status,
+        baseCommit: task.baseCommit,
+        repo: task.repoPath,
+        repoId: repo.id,
+        repository: repoSummary(repo),
       },
-      201,
-    );
+    };
+    return c.json(created, 201, { location: `/v1/tasks/${task.id}` });
   });
 
   app.get('/v1/tasks', async (c) => {
@@ -176,6 +185,8 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
         title: t.title,
         status: t.status,
         repoId: t.repoId,
+        repoName: schema.repos.name,
+        repoPath: t.repoPath,
         orgId: t.orgId,
         attempt: t.attempt,
         branch: t.branch,
@@ -183,14 +194,16 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
         updatedAt: t.updatedAt,
       })
       .from(t)
+      .leftJoin(schema.repos, eq(schema.repos.id, t.repoId))
       .where(where.length ? and(...where) : sql`true`)
       .orderBy(desc(t.createdAt), desc(t.id))
       .limit(q.limit + 1);
     const page = rows.slice(0, q.limit);
     const last = page.at(-1);
     return c.json({
-      items: page.map((r) => ({
+      items: page.map(({ repoName, repoPath, ...r }) => ({
         ...r,
+        repository: r.repoId && repoName !== null ? { id: r.repoId, name: repoName, path: repoPath } : null,
         createdAt: r.createdAt.toISOString(),
         updatedAt: r.updatedAt.toISOString(),
       })),
@@ -202,7 +215,8 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
     const p = c.get('principal');
     requireScope(p, 'tasks:read');
     const id = taskIdParam(c.req.param('id'));
-    const { record } = await gw.access.authorizeTask(p, id, 'viewer');
+    const { record, repo } = await gw.access.authorizeTask(p, id, 'viewer');
+    const repository = repo ? repoSummary(repo) : null;
     // The task, plan and cost do not depend on each other: one round trip for the three.
     const [taskEntry, plan, planApproval, cost] = await Promise.all([
       record ? undefined : mesh.board.get(keys.task(id), TaskRecord),
@@ -211,7 +225,14 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
       mesh.board.get(keys.cost(id), CostLedger),
     ]);
     const task = record ?? taskEntry?.value;
-    if (!task) return c.json(await fromRecord(gw, id));
+    if (!task) {
+      const kept = await fromRecord(gw, id);
+      return c.json({
+        ...kept,
+        repository,
+        rollback: await rollbackFor(gw, id, kept.task as { status: string }),
+      });
+    }
     const attempts = Array.from({ length: task.attempt }, (_, i) => i + 1);
     const [patches, testRuns, reviews] = await Promise.all([
       Promise.all(attempts.map((a) => mesh.board.get(keys.patch(`${id}-p${a}`), Patch))),
@@ -229,6 +250,8 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
     ]);
     return c.json({
       task,
+      repository,
+      rollback: await rollbackFor(gw, id, task),
       // The plan the agents work to: edited at the `post-plan` gate, else the Planner's (`GET .../plan`: both).
       plan: planApproval?.value.plan ?? plan?.value ?? null,
       planApproval: planApproval?.value ?? null,
@@ -260,10 +283,43 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
     return sseWithSlot(c, gw, p, id, async (stream, signal) => {
       for await (const { seq, event } of mesh.bus.follow(id, { afterSeq, signal })) {
         await stream.writeSSE({ id: String(seq), event: event.type, data: JSON.stringify(event) });
-        if (TERMINAL.has(event.type)) break;
+        // A completed task may be rolled back later: the stream goes on to `task.rolled_back` when a rollback
+        // is under way or done, and ends when its step failed (the task is `completed` again).
+        if (event.type === 'step.failed' && event.step?.kind === 'rollback') break;
+        if (TERMINAL.has(event.type) && !(event.type === 'task.completed' && (await rollingBack(gw, id))))
+          break;
       }
     });
   });
+}
+
+const ROLLED = new Set(['rolling_back', 'rolled_back']);
+
+/** Whether the task is rolling back or rolled back now (the blackboard or the record says so). */
+async function rollingBack(gw: Gateway, id: string): Promise<boolean> {
+  const onBoard = (await gw.mesh.board.get(keys.task(id), TaskRecord))?.value.status;
+  if (onBoard && ROLLED.has(onBoard)) return true;
+  const [row] = await gw.db
+    .select({ status: schema.tasks.status })
+    .from(schema.tasks)
+    .where(eq(schema.tasks.id, id));
+  return !!row && ROLLED.has(row.status);
+}
+
+/** The task's rollback from its events; read only for a task rolling back or rolled back (else null). */
+async function rollbackFor(
+  gw: Gateway,
+  id: string,
+  task: { status: string; rollbackBranch?: string },
+): Promise<RollbackView | null> {
+  if (!ROLLED.has(task.status) && !task.rollbackBranch) return null;
+  const events = (await gw.mesh.bus.history(id)).map((e) => e.event);
+  const rollback = rollbackOf(events.filter((e) => ROLLBACK_EVENTS.has(e.type)));
+  if (!rollback) return null;
+  // Asked before names were kept in the event: looked up now.
+  return rollback.byName
+    ? rollback
+    : { ...rollback, byName: (await displayNames(gw.db, [rollback.by])).get(rollback.by) ?? null };
 }
 
 /** A task that left the blackboard: what the record keeps of it. */

@@ -59,6 +59,7 @@ export function TaskListView(props: { board: Accessor<BoardState> }) {
             <thead>
               <tr>
                 <th>task</th>
+                <th>repository</th>
                 <th>status</th>
                 <th>attempt</th>
                 <th>created</th>
@@ -71,6 +72,9 @@ export function TaskListView(props: { board: Accessor<BoardState> }) {
                     <td>
                       <a href={`#/tasks/${t.id}`}>{t.title}</a>
                       <div class="muted mono small">{t.id}</div>
+                    </td>
+                    <td class="small" title={t.repository?.path ?? ''}>
+                      {t.repository?.name ?? '—'}
                     </td>
                     <td>
                       <StatusBadge status={liveStatus(t)} />

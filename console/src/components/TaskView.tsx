@@ -11,9 +11,16 @@ import { PatchView } from './PatchView.tsx';
 import { PlanGateBox } from './PlanGateBox.tsx';
 import { PlanDag } from './PlanDag.tsx';
 import { ReviewView } from './ReviewView.tsx';
+import { RollbackBox } from './RollbackBox.tsx';
 import { StatusBadge } from './Status.tsx';
 import { TestRunView } from './TestRuns.tsx';
 import { Timeline } from './Timeline.tsx';
+
+/** The patch a completed task integrated (the workflow's `patchId`). */
+const integrated = (d: TaskDetail) => {
+  const p = d.task.workflow?.context.patchId;
+  return typeof p === 'string' ? p : undefined;
+};
 
 export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
   const [detail, { refetch }] = createResource(
@@ -62,6 +69,13 @@ export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
               <div class="row">
                 <StatusBadge status={d().task.status} />
                 <span class="mono small">{d().task.id}</span>
+                <Show when={d().repository}>
+                  {(r) => (
+                    <span class="small" title={r().path}>
+                      repo {r().name}
+                    </span>
+                  )}
+                </Show>
                 <span class="small muted">attempt {d().task.attempt}</span>
                 <Show when={d().task.branch}>
                   <span class="mono small">branch {d().task.branch}</span>
@@ -77,6 +91,12 @@ export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
                 <p class="description">{d().task.request!.description}</p>
               </Show>
             </header>
+
+            <RollbackBox
+              rollback={d().rollback}
+              patchId={d().task.status === 'completed' && d().task.commit ? integrated(d()) : undefined}
+              onDone={() => void refetch()}
+            />
 
             <Show when={d().task.status === 'awaiting_plan_approval'}>
               <PlanGateBox taskId={d().task.id} onDone={() => void refetch()} />
@@ -135,7 +155,7 @@ export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
             <Show when={d().planApproval}>
               {(a) => (
                 <p class="small muted">
-                  Plan {a().decision === 'approve' ? 'approved' : 'rejected'} by {a().by}
+                  Plan {a().decision === 'approve' ? 'approved' : 'rejected'} by {a().byName ?? a().by}
                   {a().plan ? ' (edited)' : ''}
                   {a().comment ? `: ${a().comment}` : ''}
                 </p>

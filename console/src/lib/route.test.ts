@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest';
+import { routeOf } from './route.ts';
+
+describe('console routes', () => {
+  it('knows the task list, a task and the dead letters', () => {
+    for (const h of ['', '#', '#/']) expect(routeOf(h)).toEqual({ page: 'tasks' });
+    expect(routeOf('#/tasks/t-abc123')).toEqual({ page: 'task', id: 't-abc123' });
+    expect(routeOf('#/deadletters')).toEqual({ page: 'deadletters' });
+  });
+
+  it('sends anything else to a not-found page, not the task list', () => {
+    for (const h of ['#/settings', '#/new', '#/tasks/', '#/tasks/T-UPPER', '#/deadletters/x'])
+      expect(routeOf(h)).toEqual({ page: 'not-found', hash: h });
+  });
+});

@@ -1,0 +1,15 @@
+// The console's hash routes. An unknown route is its own page: showing the task list there hid typos and
+// links to pages the console does not have.
+export type Route =
+  | { page: 'tasks' }
+  | { page: 'task'; id: string }
+  | { page: 'deadletters' }
+  | { page: 'not-found'; hash: string };
+
+export function routeOf(hash: string): Route {
+  if (hash === '' || hash === '#' || hash === '#/') return { page: 'tasks' };
+  const task = /^#\/tasks\/(t-[a-z0-9]+)$/.exec(hash);
+  if (task) return { page: 'task', id: task[1]! };
+  if (hash === '#/deadletters') return { page: 'deadletters' };
+  return { page: 'not-found', hash };
+}
