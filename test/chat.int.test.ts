@@ -12,20 +12,8 @@ import { ChangeRequests, keys } from '../schemas/index.ts';
 import { git, makeFixtureRepo } from './fixture-repo.ts';
 import { type Harness, readSse, startHarness } from './harness.ts';
 import type { Script } from './scripted-llm/index.ts';
-import { APPROVE, subtractCoder } from './ts-calc-answers.ts';
+import { APPROVE, SUBTRACT_PLAN, subtractCoder } from './ts-calc-answers.ts';
 
-const PLAN = {
-  summary: 'Fix subtract in the calculator',
-  subtasks: [
-    {
-      id: 'fix',
-      title: 'Make subtract return a - b',
-      successCriteria: ['subtract(5, 3) == 2'],
-      files: ['src/calc.ts'],
-    },
-  ],
-  risks: [],
-};
 const NARROW = 'Only touch subtract(); leave add() exactly as it is.';
 
 type Msg = { role: string; content: string };
@@ -51,7 +39,7 @@ const script: Script = (req) => {
       content: JSON.stringify({ answer: 'The plan fixes subtract (see the plan).', change_request: null }),
     };
   }
-  if (roleHint === 'planner') return { usage, content: JSON.stringify(PLAN) };
+  if (roleHint === 'planner') return { usage, content: JSON.stringify(SUBTRACT_PLAN) };
   if (roleHint === 'reviewer') return APPROVE;
   return subtractCoder(req);
 };

@@ -6,27 +6,15 @@ import type { TaskEvent } from '../schemas/index.ts';
 import { git, makeFixtureRepo } from './fixture-repo.ts';
 import { type Harness, readSse, startHarness } from './harness.ts';
 import type { Script, ScriptRequest } from './scripted-llm/index.ts';
-import { APPROVE, SUBTRACT_EDIT, subtractCoder, USAGE } from './ts-calc-answers.ts';
+import { APPROVE, SUBTRACT_EDIT, SUBTRACT_PLAN, subtractCoder, USAGE } from './ts-calc-answers.ts';
 
-const PLAN = {
-  summary: 'Fix subtract in the calculator',
-  subtasks: [
-    {
-      id: 'fix',
-      title: 'Make subtract return a - b',
-      successCriteria: ['subtract(5, 3) == 2'],
-      files: ['src/calc.ts'],
-    },
-  ],
-  risks: [],
-};
 const ASK = 'Also make subtract reject NaN.';
 
 const texts = (req: ScriptRequest) => (req.body.messages ?? []).map((m) => String(m.content ?? ''));
 
 // Stateless: the revision (its prompt carries the human's request) only ever sends blocks that match nothing.
 const script: Script = (req) => {
-  if (req.roleHint === 'planner') return { usage: USAGE, content: JSON.stringify(PLAN) };
+  if (req.roleHint === 'planner') return { usage: USAGE, content: JSON.stringify(SUBTRACT_PLAN) };
   if (req.roleHint === 'reviewer') return APPROVE;
   if (texts(req).some((t) => t.includes(ASK))) {
     const n = texts(req).length;

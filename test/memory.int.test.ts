@@ -8,23 +8,10 @@ import { keys } from '../schemas/index.ts';
 import { makeFixtureRepo } from './fixture-repo.ts';
 import { type Harness, startHarness } from './harness.ts';
 import type { Script } from './scripted-llm/index.ts';
-import { APPROVE, subtractCoder, USAGE } from './ts-calc-answers.ts';
-
-const PLAN = {
-  summary: 'Fix subtract in the calculator',
-  subtasks: [
-    {
-      id: 'fix',
-      title: 'Make subtract return a - b',
-      successCriteria: ['subtract(5, 3) == 2'],
-      files: ['src/calc.ts'],
-    },
-  ],
-  risks: [],
-};
+import { APPROVE, SUBTRACT_PLAN, subtractCoder, USAGE } from './ts-calc-answers.ts';
 
 const script: Script = (req) => {
-  if (req.roleHint === 'planner') return { usage: USAGE, content: JSON.stringify(PLAN) };
+  if (req.roleHint === 'planner') return { usage: USAGE, content: JSON.stringify(SUBTRACT_PLAN) };
   if (req.roleHint === 'reviewer') return APPROVE;
   return subtractCoder(req);
 };

@@ -10,24 +10,11 @@ import { git, makeFixtureRepo } from './fixture-repo.ts';
 import { type Harness, startHarness } from './harness.ts';
 import type { Script, ScriptRequest } from './scripted-llm/index.ts';
 import { startTask } from './task-run.ts';
-import { APPROVE, USAGE } from './ts-calc-answers.ts';
+import { APPROVE, SUBTRACT_PLAN, USAGE } from './ts-calc-answers.ts';
 
 // A realistic key id (not AWS's documented EXAMPLE one), built so this file holds no scannable literal.
 const KEY = `AKIA${'Z7Q4RT2XW9L3M6NB'}`;
 const MARKER = '[REDACTED:aws-access-key-id]';
-
-const PLAN = {
-  summary: 'Fix subtract in the calculator',
-  subtasks: [
-    {
-      id: 'fix',
-      title: 'Make subtract return a - b',
-      successCriteria: ['subtract(5, 3) == 2'],
-      files: ['src/calc.ts'],
-    },
-  ],
-  risks: [],
-};
 
 const LEAKY_EDIT = `src/calc.ts
 <<<<<<< SEARCH
@@ -56,7 +43,7 @@ export const AWS_KEY = process.env.AWS_ACCESS_KEY_ID ?? '';
 const prompt = (req: ScriptRequest) => JSON.stringify(req.body.messages ?? []);
 
 const script: Script = (req) => {
-  if (req.roleHint === 'planner') return { usage: USAGE, content: JSON.stringify(PLAN) };
+  if (req.roleHint === 'planner') return { usage: USAGE, content: JSON.stringify(SUBTRACT_PLAN) };
   if (req.roleHint === 'reviewer') return APPROVE;
   const p = prompt(req);
   if (p.includes('looks like a secret')) return { usage: USAGE, content: CLEAN_EDIT };

@@ -4,6 +4,20 @@ import type { ScriptedReply, ScriptRequest } from './scripted-llm/index.ts';
 
 export const USAGE = { prompt_tokens: 50, completion_tokens: 10 };
 
+/** The Planner's one-subtask plan for the subtract bug. */
+export const SUBTRACT_PLAN = {
+  summary: 'Fix subtract in the calculator',
+  subtasks: [
+    {
+      id: 'fix',
+      title: 'Make subtract return a - b',
+      successCriteria: ['subtract(5, 3) == 2'],
+      files: ['src/calc.ts'],
+    },
+  ],
+  risks: [],
+};
+
 export const SUBTRACT_EDIT = `src/calc.ts
 <<<<<<< SEARCH
 export function subtract(a: number, b: number): number {
