@@ -20,6 +20,8 @@ import { createHash } from 'node:crypto';
  * - `budget`: last-writer-wins under compare-and-set (reservations, settlements, raises at the gate).
  * - `breaker`: last-writer-wins under compare-and-set, one per model endpoint, shared by every agent.
  * - `quota`: last-writer-wins under compare-and-set, one per org and UTC day (reservations, settlements).
+ * - `pr`: created once by the Integrator's GitHub publisher, then last-writer-wins under compare-and-set.
+ * - `ghdelivery`: created once per GitHub webhook delivery (a redelivery finds it and does nothing).
  */
 export const keys = {
   task: (taskId: string) => `task.${taskId}`,
@@ -59,6 +61,10 @@ export const keys = {
   breaker: (endpoint: string) => `breaker.${hashKey(endpoint)}`,
   /** An org's model spending of one UTC day (`YYYY-MM-DD`), against its daily quota (schemas/quota.ts). */
   quota: (org: string, day: string) => `quota.${org}.${day}`,
+  /** The task's GitHub pull request (and revert pull request), schemas/github.ts. */
+  pr: (taskId: string) => `pr.${taskId}`,
+  /** A GitHub webhook delivery already handled (`X-GitHub-Delivery`, hashed: any string may arrive). */
+  ghdelivery: (deliveryId: string) => `ghdelivery.${hashKey(deliveryId)}`,
 } as const;
 export type KeyKind = keyof typeof keys;
 
