@@ -1,5 +1,6 @@
 // The Hono gateway: authentication, limits and metrics around the task, patch, admin and operations routes.
 import { Hono } from 'hono';
+import { createGitHub, gitHubSettingsFromEnv } from '../actors/integrator/github/index.ts';
 import { pingRecord } from '../actors/recorder/index.ts';
 import { Access } from './access.ts';
 import { Authenticator, requireAuth } from './auth.ts';
@@ -40,6 +41,7 @@ export function createGateway(opts: GatewayOptions): Hono<Env> {
     slots: new StreamSlots(limits.maxSsePerToken),
     metrics: new HttpMetrics(),
     opts,
+    github: opts.github ?? createGitHub(gitHubSettingsFromEnv(process.env)),
     now,
     audit: makeAudit(db, now),
   };

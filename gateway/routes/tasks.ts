@@ -20,6 +20,7 @@ import {
   Patch,
   Plan,
   PlanApproval,
+  PullRequestRecord,
   Review,
   Selection,
   TaskRecord,
@@ -30,6 +31,7 @@ import { requireScope } from '../auth.ts';
 import { DEFAULT_ORG_ID } from '../auth.ts';
 import { type Env, type Gateway, jsonBody, placementFor, taskIdParam } from '../context.ts';
 import { ApiError } from '../errors.ts';
+import { withIssue } from '../issue-intake.ts';
 import { registeredRepoConfig } from './admin.ts';
 import type { Principal } from '../types.ts';
 
@@ -103,7 +105,8 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
   app.post('/v1/tasks', async (c) => {
     const p = c.get('principal');
     requireScope(p, 'tasks:write');
-    const { org, ...request } = CreateTaskBody.parse(await jsonBody(c, gw.limits.maxBodyBytes));
+    const body = await withIssue(gw, await jsonBody(c, gw.limits.maxBodyBytes));
+    const { org, ...request } = CreateTaskBody.parse(body);
     const repo = await repoForNewTask(gw, p, request.repo, org);
     // An org at or over its daily quota starts no work: its first model call would be refused anyway.
     const breach = await quotaBreach(mesh.board, repo.orgId, gw.now());
@@ -144,6 +147,7 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
           baseCommit: task.baseCommit,
           repo: task.repoPath,
           repoId: repo.id,
+          issueUrl: task.request.issueUrl ?? null,
         },
       },
       201,
@@ -227,8 +231,11 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
       Promise.all(nums.map((n) => mesh.board.get(keys.testrun(id, 1, n), TestRun))),
       k ? mesh.board.get(keys.selection(id, 1), Selection) : undefined,
     ]);
+    const pr = await mesh.board.get(keys.pr(id), PullRequestRecord);
     return c.json({
       task,
+      issueUrl: task.request.issueUrl ?? null,
+      pullRequest: pr?.value ?? null,
       // The plan the agents work to: edited at the `post-plan` gate, else the Planner's (`GET .../plan`: both).
       plan: planApproval?.value.plan ?? plan?.value ?? null,
       planApproval: planApproval?.value ?? null,

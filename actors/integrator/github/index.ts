@@ -5,6 +5,7 @@ import type { GitHub, GitHubSettings } from './types.ts';
 export { GitHubApiError, GitHubConfigError, GitHubRateLimitError } from './errors.ts';
 export { checkIssueHost, gitHubSettingsFromEnv, repoOfRemote, webUrlOf } from './settings.ts';
 export type { GitHub, GitHubSettings, IssueText, PullRequest, RepoCoords } from './types.ts';
+export { findCheckout, gitHubRepoOf } from './checkout.ts';
 export { issueTaskText } from './issue-text.ts';
 
 /** The GitHub client codemesh uses (Octokit underneath). */
