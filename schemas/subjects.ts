@@ -31,6 +31,8 @@ export const Consumers = {
   conductor: 'conductor',
   /** The recorder's durable consumer on the events stream (projection into Postgres). */
   recorder: 'recorder',
+  /** The Integrator's GitHub publisher (draft pull request at the gate, ready after integration, reverts). */
+  github: 'github',
 } as const;
 export type ConsumerName = (typeof Consumers)[keyof typeof Consumers];
 

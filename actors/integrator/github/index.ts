@@ -7,6 +7,8 @@ export { checkIssueHost, gitHubSettingsFromEnv, repoOfRemote, webUrlOf } from '.
 export type { GitHub, GitHubSettings, IssueText, PullRequest, RepoCoords } from './types.ts';
 export { findCheckout, gitHubRepoOf } from './checkout.ts';
 export { issueTaskText } from './issue-text.ts';
+export { PR_SECTIONS, prBody, revertBody } from './pr-body.ts';
+export { GitHubPublisher, publisherWorkDir } from './publisher.ts';
 
 /** The GitHub client codemesh uses (Octokit underneath). */
 export function createGitHub(settings: GitHubSettings, opts?: OctokitGitHubOptions): GitHub {
