@@ -18,6 +18,7 @@ import { patchRoutes } from './routes/patches.ts';
 import { budgetRoutes } from './routes/budget.ts';
 import { planRoutes } from './routes/plans.ts';
 import { taskRoutes } from './routes/tasks.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import { DEFAULT_LIMITS, type GatewayOptions } from './types.ts';
 
 /**
@@ -77,6 +78,8 @@ export function createGateway(opts: GatewayOptions): Hono<Env> {
   app.get('/openapi.json', (c) => c.json(openApiDocument()));
   consoleRoutes(app);
 
+  // Before bearer auth: GitHub authenticates its deliveries with their HMAC signature, checked in the route.
+  webhookRoutes(app, gw);
   app.use('/v1/*', requireAuth(auth));
   app.use('/v1/*', async function rateLimit(c, next) {
     buckets.take(c.get('principal').tokenKey);

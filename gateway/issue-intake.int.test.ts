@@ -84,3 +84,14 @@ it('a caller of another org cannot start a task on the checkout the issue resolv
   expect(res.status).toBe(403);
   expect(((await res.json()) as { error: { code: string } }).error.code).toBe('REPO_NOT_REGISTERED');
 });
+
+it('with no webhook secret configured the webhook route refuses every delivery, signed or not', async () => {
+  const res = await t.call('POST', '/v1/webhooks/github', undefined, '{"zen":"x"}', {
+    'x-github-event': 'ping',
+    'x-github-delivery': 'd-1',
+    'x-hub-signature-256': 'sha256=00',
+  });
+  expect(res.status).toBe(503);
+  expect(((await res.json()) as { error: { code: string } }).error.code).toBe('WEBHOOK_NOT_CONFIGURED');
+  expect(await t.mesh.board.keys('ghdelivery.>')).toEqual([]);
+});

@@ -95,3 +95,27 @@ export const WebhookDelivery = z.object({
   at: z.string(),
 });
 export type WebhookDelivery = z.infer<typeof WebhookDelivery>;
+
+/** The parts of GitHub webhook payloads codemesh acts on (everything else in them is ignored). */
+export const WebhookPayload = z.looseObject({
+  action: z.string().max(100).optional(),
+  sender: z.looseObject({ login: z.string().max(100) }).optional(),
+  repository: z.looseObject({ full_name: z.string().max(250) }).optional(),
+  label: z.looseObject({ name: z.string().max(100) }).optional(),
+  issue: z
+    .looseObject({
+      html_url: z.string().max(400),
+      number: z.number().int(),
+      pull_request: z.unknown().optional(),
+    })
+    .optional(),
+  pull_request: z
+    .looseObject({
+      number: z.number().int(),
+      merged: z.boolean().nullish(),
+      head: z.looseObject({ ref: z.string().max(300) }),
+    })
+    .optional(),
+  review: z.looseObject({ state: z.string().max(50), body: z.string().max(60_000).nullish() }).optional(),
+});
+export type WebhookPayload = z.infer<typeof WebhookPayload>;
