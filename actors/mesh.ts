@@ -150,6 +150,21 @@ export async function startActor(role: Role, opts: ActorOptions): Promise<Runnin
   }
   // Worktrees of a killed process stay registered in users' repositories until someone removes them.
   if (role === 'coder' || role === 'tester') await pruneStaleWorktrees(resolve(opts.dataDir));
+  // With a GitHub token the Integrator also publishes pull requests (one durable consumer shared by all).
+  const env = opts.env ?? process.env;
+  const publisher =
+    role === 'integrator' && env.CODEMESH_GITHUB_TOKEN
+      ? await (async () => {
+          const gh = await import('./integrator/github/index.ts');
+          const p = new gh.GitHubPublisher(mesh, {
+            github: gh.createGitHub(gh.gitHubSettingsFromEnv(env), { log: opts.log }),
+            workDir: gh.publisherWorkDir(resolve(opts.dataDir)),
+            log: opts.log,
+          });
+          await p.start();
+          return p;
+        })()
+      : undefined;
   const host = new AgentHost(mesh, {
     definition: agents[role],
     deps: agentDeps(mesh, opts),
@@ -164,6 +179,7 @@ export async function startActor(role: Role, opts: ActorOptions): Promise<Runnin
     role,
     async stop() {
       await host.stop();
+      await publisher?.stop();
       await mesh.close();
     },
   };

@@ -4,6 +4,14 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { prepareTask, publishTask } from '../actors/conductor/submit.ts';
 import { RepoPathRefusedError } from '../actors/conductor/repo-policy.ts';
+import {
+  checkIssueHost,
+  createGitHub,
+  findCheckout,
+  GitHubConfigError,
+  gitHubSettingsFromEnv,
+  issueTaskText,
+} from '../actors/integrator/github/index.ts';
 import { ModelError } from '../actors/llm/index.ts';
 import { type EmbeddedMesh, startEmbedded } from '../actors/mesh.ts';
 import { openRecord } from '../actors/recorder/index.ts';
@@ -15,6 +23,7 @@ import { attemptsLeft } from '../actors/conductor/workflow.ts';
 import {
   ApproveMode,
   Gate,
+  IssueUrl,
   keys,
   Patch,
   Review,
@@ -42,6 +51,30 @@ import { acquireStateLock, StateDirBusyError, type StateLock } from './state-loc
 export { RUN_USAGE } from './usage-text.js';
 import { RUN_USAGE } from './usage-text.js';
 
+/**
+ * `--issue-url`: the issue's text from GitHub (CODEMESH_GITHUB_*), and its checkout: `--repo`, else the one
+ * `CODEMESH_GITHUB_REPOS` maps it to, else the current directory when its remote is that repository.
+ */
+async function readIssueForRun(url: string, repo: string | undefined) {
+  const ref = IssueUrl.safeParse(url);
+  if (!ref.success) throw new UsageError(`--issue-url: ${ref.error.issues[0]!.message}`);
+  const settings = gitHubSettingsFromEnv(process.env);
+  try {
+    checkIssueHost(settings, ref.data);
+  } catch (err) {
+    if (err instanceof GitHubConfigError) throw new UsageError(`--issue-url: ${err.message}`);
+    throw err;
+  }
+  const coords = { owner: ref.data.owner, repo: ref.data.repo };
+  const checkout = repo ?? (await findCheckout(settings, coords, [process.cwd()]));
+  if (!checkout)
+    throw new UsageError(
+      `--issue-url: no checkout of ${coords.owner}/${coords.repo} known: pass --repo, or map it in CODEMESH_GITHUB_REPOS`,
+    );
+  const text = issueTaskText(await createGitHub(settings).readIssue(ref.data));
+  return { repo: checkout, issueUrl: ref.data.url, ...text };
+}
+
 export async function cmdRun(argv: string[], out = process.stdout): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -58,10 +91,18 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
       'hard-budget': { type: 'string' },
       push: { type: 'boolean', default: false },
       candidates: { type: 'string' },
+      'issue-url': { type: 'string' },
     },
     strict: true,
   });
-  if (!values.repo || !values.title) throw new UsageError(`--repo and --title are required\n${RUN_USAGE}`);
+  const issue = values['issue-url'] ? await readIssueForRun(values['issue-url'], values.repo) : undefined;
+  if (issue) {
+    values.repo = issue.repo;
+    values.title ??= issue.title;
+    if (!values.description) values.description = issue.description;
+  }
+  if (!values.repo || !values.title)
+    throw new UsageError(`--repo and --title (or --issue-url) are required\n${RUN_USAGE}`);
   const approve = ApproveMode.safeParse(values.approve);
   if (!approve.success) throw new UsageError(`--approve takes auto or manual, not "${values.approve}"`);
   const gates: Gate[] = [];
@@ -90,6 +131,7 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
     },
     ...(values.push ? { config: { push: true } } : {}),
     ...(values.candidates !== undefined ? { candidates: Number(values.candidates) } : {}),
+    ...(issue ? { issueUrl: issue.issueUrl } : {}),
   };
   // Checked before anything starts or is submitted (NUL bytes, lone surrogates, lengths, budgets).
   const valid = TaskRequest.safeParse(input);

@@ -38,6 +38,7 @@ CODEMESH_JWT_AUDIENCE, default codemesh), CODEMESH_JWT_MAX_LIFETIME_SEC, CODEMES
 directories where org admins may register repositories; unset: only the instance admin registers).`;
 
 export const RUN_USAGE = `usage: codemesh run --repo <path> --title <text> [--description <text>] [--approve auto|manual]
+                    [--issue-url https://<github host>/<owner>/<repo>/issues/<n>]
                     [--gate post-plan] [--base <ref>] [--max-attempts N] [--max-cost-usd X] [--push]
                     [--soft-budget calls=N,usd=X,tokens=N,wall=S] [--hard-budget ...] [--candidates K]
   --gate post-plan   stop after planning until the plan is approved (edit it over the API or the console)
@@ -46,7 +47,9 @@ export const RUN_USAGE = `usage: codemesh run --repo <path> --title <text> [--de
   --candidates K   K independent candidate patches (1-8; models/temperatures from CODEMESH_CANDIDATE_MODELS /
                   _TEMPERATURES), chosen by their tests, agreement and the Reviewer; none good enough: exit 4
   --push   push codemesh/<task> to the repository's remote after integrating (default: never, unless
-           .codemesh.yml says push: true)
+           .codemesh.yml says push: true); on GitHub (CODEMESH_GITHUB_TOKEN) it also opens a pull request
+  --issue-url   the task's title and text from a GitHub issue (title, body, comments); --repo defaults to the
+                checkout CODEMESH_GITHUB_REPOS maps it to, or the current directory if its remote is that repo
 
 At the patch gate (--approve manual, on a terminal) the diff and the review's risks are shown, then:
   y  approve        n  request changes (asks what should change, then to confirm)

@@ -1,5 +1,6 @@
 // The Hono gateway: authentication, limits and metrics around the task, patch, admin and operations routes.
 import { Hono } from 'hono';
+import { createGitHub, gitHubSettingsFromEnv } from '../actors/integrator/github/index.ts';
 import { pingRecord } from '../actors/recorder/index.ts';
 import { Access } from './access.ts';
 import { Authenticator, requireAuth } from './auth.ts';
@@ -17,6 +18,7 @@ import { patchRoutes } from './routes/patches.ts';
 import { budgetRoutes } from './routes/budget.ts';
 import { planRoutes } from './routes/plans.ts';
 import { taskRoutes } from './routes/tasks.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import { DEFAULT_LIMITS, type GatewayOptions } from './types.ts';
 
 /**
@@ -40,6 +42,7 @@ export function createGateway(opts: GatewayOptions): Hono<Env> {
     slots: new StreamSlots(limits.maxSsePerToken),
     metrics: new HttpMetrics(),
     opts,
+    github: opts.github ?? createGitHub(gitHubSettingsFromEnv(process.env)),
     now,
     audit: makeAudit(db, now),
   };
@@ -75,6 +78,8 @@ export function createGateway(opts: GatewayOptions): Hono<Env> {
   app.get('/openapi.json', (c) => c.json(openApiDocument()));
   consoleRoutes(app);
 
+  // Before bearer auth: GitHub authenticates its deliveries with their HMAC signature, checked in the route.
+  webhookRoutes(app, gw);
   app.use('/v1/*', requireAuth(auth));
   app.use('/v1/*', async function rateLimit(c, next) {
     buckets.take(c.get('principal').tokenKey);

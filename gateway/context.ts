@@ -1,5 +1,6 @@
 // What every route of the gateway shares: the mesh, the record, access checks, limits, metrics, audit.
 import type { Context } from 'hono';
+import type { GitHub } from '../actors/integrator/github/index.ts';
 import type { RepoPlacement } from '../actors/conductor/repo-policy.ts';
 import { type RecordDb, schema } from '../actors/recorder/index.ts';
 import type { MeshConnection } from '../blackboard/index.ts';
@@ -23,6 +24,7 @@ export interface Gateway {
   slots: StreamSlots;
   metrics: HttpMetrics;
   opts: GatewayOptions;
+  github: GitHub;
   now: () => number;
   audit(
     p: Principal,

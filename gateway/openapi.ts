@@ -103,25 +103,44 @@ export function openApiDocument(): Record<string, unknown> {
           },
         },
       },
-      '/v1/tasks': {
-        post: op('submit a task (role developer on the repository)', 'tasks:write', {
-          ...body(CreateTaskBody),
+      '/v1/webhooks/github': {
+        post: {
+          summary:
+            'GitHub webhook deliveries (no bearer token: authenticated by X-Hub-Signature-256, HMAC-SHA256 with CODEMESH_GITHUB_WEBHOOK_SECRET); once per X-GitHub-Delivery. issues.labeled with the trigger label → a task; pull_request_review "changes_requested" on a task\'s pull request → a change request at the gate; pull_request.closed → pr.state',
           responses: {
-            '201': {
-              description: 'accepted: recorded and started',
-              headers: {
-                Location: { description: 'the task resource, /v1/tasks/{id}', schema: { type: 'string' } },
-              },
-              content: json(CreatedTask),
-            },
-            '409': err('the repository was registered concurrently by another org (REPO_CONFLICT)'),
-            '422': err('not a git repository (REPO_NOT_FOUND)'),
-            ...STD,
-            '429': err(
-              "rate limited (RATE_LIMITED), or the repository's org is at its daily model quota (QUOTA_EXCEEDED: details name the quota, limit, use and resetsAt; Retry-After until the next UTC midnight)",
-            ),
+            '202': { description: 'handled: `{delivery, effect}`' },
+            '200': { description: 'a redelivery: `{delivery, duplicate: true, effect}`, nothing done again' },
+            '401': err('bad or missing signature (BAD_SIGNATURE)'),
+            '503': err('no webhook secret configured (WEBHOOK_NOT_CONFIGURED): every delivery is refused'),
           },
-        }),
+        },
+      },
+      '/v1/tasks': {
+        post: op(
+          'submit a task (role developer on the repository); `issue_url` (https://<github host>/<owner>/<repo>/issues/<n>) takes title, description (body and comments) and, when `repo` is absent, the registered checkout of that repository from GitHub',
+          'tasks:write',
+          {
+            ...body(CreateTaskBody),
+            responses: {
+              '201': {
+                description: 'accepted: recorded and started',
+                headers: {
+                  Location: { description: 'the task resource, /v1/tasks/{id}', schema: { type: 'string' } },
+                },
+                content: json(CreatedTask),
+              },
+              '409': err('the repository was registered concurrently by another org (REPO_CONFLICT)'),
+              '422': err(
+                'not a git repository (REPO_NOT_FOUND); the issue of `issue_url` is not on GitHub (ISSUE_NOT_FOUND); no registered checkout of its repository (REPO_NOT_RESOLVED)',
+              ),
+              ...STD,
+              '429': err(
+                "rate limited (RATE_LIMITED), or the repository's org is at its daily model quota (QUOTA_EXCEEDED: details name the quota, limit, use and resetsAt; Retry-After until the next UTC midnight)",
+              ),
+              '503': err('GitHub rate-limited the issue read past the allowed wait (GITHUB_RATE_LIMITED)'),
+            },
+          },
+        ),
         get: op('list visible tasks, newest first', 'tasks:read', {
           parameters: [
             { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100 } },

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import { openRecord, type RecordStore, schema } from '../actors/recorder/index.ts';
 import { startChatAgent } from '../actors/chat/agent.ts';
+import type { GitHub } from '../actors/integrator/github/index.ts';
 import { ModelConfigError } from '../actors/llm/index.ts';
 import { projectEvent } from '../actors/recorder/project.ts';
 import { seedTask } from '../actors/recorder/test-scenario.ts';
@@ -60,7 +61,9 @@ export interface TestGateway {
   stop(): Promise<void>;
 }
 
-export async function startTestGateway(opts: { limits?: Partial<Limits> } = {}): Promise<TestGateway> {
+export async function startTestGateway(
+  opts: { limits?: Partial<Limits>; github?: GitHub } = {},
+): Promise<TestGateway> {
   const nats: NatsFixture = await startNatsFixture();
   const mesh = await nats.connect('gateway-test');
   const record = await openRecord();
@@ -90,6 +93,7 @@ export async function startTestGateway(opts: { limits?: Partial<Limits> } = {}):
     },
     limits: opts.limits,
     chatTimeoutMs: 3000,
+    ...(opts.github ? { github: opts.github } : {}),
   });
   // No model here: the agent answers with the task's status (tests with a scripted model: actors/chat).
   const chat = startChatAgent(mesh, {

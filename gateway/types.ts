@@ -1,5 +1,6 @@
 // Contracts of the gateway: who is calling (Principal), how tokens are checked (AuthConfig), the limits, and
 // the services the routes call through small interfaces so they can be absent (501) or faked in tests.
+import type { GitHub } from '../actors/integrator/github/index.ts';
 import type { MeshConnection } from '../blackboard/index.ts';
 import type { RecordStore } from '../actors/recorder/index.ts';
 import type { IndexMode, Scope } from '../schemas/api.ts';
@@ -87,6 +88,8 @@ export interface GatewayOptions {
   secretKey?: Buffer;
   /** How long `POST /v1/chat` waits for an agent's answer. */
   chatTimeoutMs?: number;
+  /** GitHub (issue intake, webhooks). Default: `createGitHub(gitHubSettingsFromEnv(process.env))`. */
+  github?: GitHub;
   now?: () => number;
   log?: (line: string) => void;
 }

@@ -83,6 +83,8 @@ export const CreatedTask = z.object({
     repo: z.string(),
     repoId: z.string(),
     repository: RepoSummary,
+    /** The GitHub issue the task was read from (`issue_url`), else null. */
+    issueUrl: z.string().nullable(),
   }),
 });
 export type CreatedTask = z.infer<typeof CreatedTask>;

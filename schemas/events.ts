@@ -79,6 +79,16 @@ export const EventType = z.enum([
   'breaker.closed',
   /** The Coder repeated the same tool call or edit: its step stops (data: `{ what, repeats }`). */
   'loop.detected',
+  /** The task's GitHub pull request was opened or its body rewritten (data: `{ number, url, draft, head }`). */
+  'pr.opened',
+  /** The pull request left draft after the human gate (data: `{ number, url }`). */
+  'pr.ready',
+  /** A revert pull request after a rollback (data: `{ number, url, reverts: { number, url } }`). */
+  'pr.revert_opened',
+  /** GitHub says the pull request was merged or closed (webhook; data: `{ number, state, by }`). */
+  'pr.state',
+  /** A change request came from GitHub and could not be applied (webhook; data: `{ patchId, reason }`). */
+  'pr.review_ignored',
 ]);
 export type EventType = z.infer<typeof EventType>;
 

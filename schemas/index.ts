@@ -4,6 +4,7 @@ export * from './candidate.ts';
 export * from './curator.ts';
 export * from './deadletter.ts';
 export * from './events.ts';
+export * from './github.ts';
 export * from './ids.ts';
 export * from './keys.ts';
 export * from './memory.ts';

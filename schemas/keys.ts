@@ -21,6 +21,8 @@ import { createHash } from 'node:crypto';
  * - `breaker`: last-writer-wins under compare-and-set, one per model endpoint, shared by every agent.
  * - `quota`: last-writer-wins under compare-and-set, one per org and UTC day (reservations, settlements).
  * - `memory`: last-writer-wins, one per task that ended with a patch (written by the memory role only).
+ * - `pr`: created once by the Integrator's GitHub publisher, then last-writer-wins under compare-and-set.
+ * - `ghdelivery`: created once per GitHub webhook delivery (a redelivery finds it and does nothing).
  */
 export const keys = {
   task: (taskId: string) => `task.${taskId}`,
@@ -62,6 +64,10 @@ export const keys = {
   quota: (org: string, day: string) => `quota.${org}.${day}`,
   /** What an ended task did and how it ended, per repository (`repoKey` = hashKey of its path). */
   memory: (repoKey: string, taskId: string) => `memory.${repoKey}.${taskId}`,
+  /** The task's GitHub pull request (and revert pull request), schemas/github.ts. */
+  pr: (taskId: string) => `pr.${taskId}`,
+  /** A GitHub webhook delivery already handled (`X-GitHub-Delivery`, hashed: any string may arrive). */
+  ghdelivery: (deliveryId: string) => `ghdelivery.${hashKey(deliveryId)}`,
 } as const;
 export type KeyKind = keyof typeof keys;
 

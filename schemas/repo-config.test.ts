@@ -59,7 +59,7 @@ describe('parseRepoConfig', () => {
     expect(bad({ test: { env: { 'BAD-NAME': 'x' } } })).toBe(
       '.codemesh.yml: test.env.BAD-NAME is not an environment variable name',
     );
-    expect(bad('just text')).toBe('.codemesh.yml: expected a mapping of settings (test:, push:)');
+    expect(bad('just text')).toBe('.codemesh.yml: expected a mapping of settings (test:, push:, github:)');
   });
 });
 

@@ -1,6 +1,7 @@
 // Repository test settings: `.codemesh.yml` at the repository root, the same settings stored for a registered
 // repository, and a task's own `config`. Later layers win: repo file < registered repo < task.
 import { z } from 'zod';
+import { GitHubRepoSettings } from './github.ts';
 
 export const TestRunnerName = z.enum(['pytest', 'django', 'sympy', 'vitest', 'jest', 'npm', 'go', 'none']);
 export type TestRunnerName = z.infer<typeof TestRunnerName>;
@@ -50,6 +51,8 @@ export const RepoConfig = z
     test: TestSettings.optional(),
     /** Push `codemesh/<task>` to the repository's remote after integrating (default false: never). */
     push: z.boolean({ error: 'true or false' }).optional(),
+    /** Pull request settings when the repository is on GitHub (schemas/github.ts). */
+    github: GitHubRepoSettings.optional(),
   })
   .strict();
 export type RepoConfig = z.infer<typeof RepoConfig>;
@@ -64,6 +67,7 @@ export class RepoConfigError extends Error {
 const KNOWN: Record<string, readonly string[]> = {
   '': Object.keys(RepoConfig.shape),
   test: Object.keys(TestSettings.shape),
+  github: Object.keys(GitHubRepoSettings.shape),
 };
 
 /**
@@ -101,7 +105,7 @@ export function formatConfigIssues(error: z.ZodError, source: string): string {
     } else if (issue.code === 'invalid_key') {
       lines.push(`${source}: ${where} is not an environment variable name`);
     } else if (issue.code === 'invalid_type' && path === '' && issue.expected === 'object') {
-      lines.push(`${source}: expected a mapping of settings (test:, push:)`);
+      lines.push(`${source}: expected a mapping of settings (test:, push:, github:)`);
     } else {
       lines.push(`${source}: ${where}: ${issue.message}`);
     }
@@ -115,6 +119,7 @@ export function mergeRepoConfigs(...layers: (RepoConfig | undefined)[]): RepoCon
   for (const layer of layers) {
     if (!layer) continue;
     if (layer.push !== undefined) out.push = layer.push;
+    if (layer.github) out.github = { ...out.github, ...layer.github };
     if (layer.test) {
       const env = layer.test.env ? { ...out.test?.env, ...layer.test.env } : out.test?.env;
       out.test = { ...out.test, ...layer.test, ...(env ? { env } : {}) };

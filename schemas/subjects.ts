@@ -33,6 +33,8 @@ export const Consumers = {
   recorder: 'recorder',
   /** The memory role's durable consumer (stores ended tasks' patches and outcomes on the blackboard). */
   memory: 'memory',
+  /** The Integrator's GitHub publisher (draft pull request at the gate, ready after integration, reverts). */
+  github: 'github',
 } as const;
 export type ConsumerName = (typeof Consumers)[keyof typeof Consumers];
 

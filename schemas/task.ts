@@ -70,6 +70,11 @@ export const TaskRequest = z
      * file and its registered settings. `codemesh run --push` sets `push: true`.
      */
     config: RepoConfig.optional(),
+    /**
+     * The GitHub issue the task came from (its canonical URL): the title, body and comments were read from it
+     * when the task was submitted (`issue_url` in `POST /v1/tasks`, `codemesh run --issue-url`).
+     */
+    issueUrl: safeString().max(400).url().optional(),
   })
   .strict();
 export type TaskRequest = z.infer<typeof TaskRequest>;

@@ -98,7 +98,7 @@ it('answers through the model with the task state, turns a narrowing into a chan
   expect(q.links).toEqual(expect.arrayContaining([`/v1/tasks/${id}`, `/v1/tasks/${id}/plan`]));
   expect(q.changeRequest).toBeUndefined();
   const seen = userPrompts('chat')[0]!;
-  expect(seen).toContain(PLAN.summary);
+  expect(seen).toContain(SUBTRACT_PLAN.summary);
   expect(seen).toContain('src/calc.ts:');
   expect(seen).toContain('What is the plan?');
   expect(seen).not.toContain('sk-test-secret-key');

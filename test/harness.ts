@@ -2,6 +2,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { GitHub } from '../actors/integrator/github/index.ts';
 import { type EmbeddedMesh, type Role, startEmbedded } from '../actors/mesh.ts';
 import { openRecord } from '../actors/recorder/index.ts';
 import { curatorIndexer } from '../actors/runtime/retrieve.ts';
@@ -41,6 +42,8 @@ export async function startHarness(
     testTimeoutMs?: number;
     /** Extra settings of the actors (e.g. `CODEMESH_BREAKER_COOLDOWN_MS`). */
     env?: Record<string, string>;
+    /** The gateway's GitHub (issue intake, webhooks); the actors read theirs from `env`. */
+    github?: GitHub;
   } = {},
 ): Promise<Harness> {
   let script: Script = () => {
@@ -77,6 +80,7 @@ export async function startHarness(
       stateDir: dataDir,
       // As `codemesh up` wires it: the mesh's Curator builds the index, in its worker, into its cache.
       indexer: curatorIndexer(client),
+      ...(opts.github ? { github: opts.github } : {}),
     }),
   );
   const api = (path: string, init: RequestInit = {}) =>

@@ -82,6 +82,32 @@ export async function existingIntegration(
 }
 
 /**
+ * The patch as a commit on its own base, with no branch moved: what a draft pull request shows while the task
+ * waits at the gate (integration later builds its own commit, maybe on a newer base).
+ */
+export async function proposedCommit(opts: {
+  repo: string;
+  patch: Patch;
+  workDir: string;
+  message: string;
+}): Promise<string> {
+  const { repo, patch } = opts;
+  await mkdir(opts.workDir, { recursive: true });
+  const index = join(opts.workDir, `index-proposed-${patch.id}-${process.pid}-${Date.now()}`);
+  const env = { GIT_INDEX_FILE: index };
+  try {
+    await git(repo, ['read-tree', patch.baseCommit], { env });
+    await git(repo, ['apply', '--cached', '--whitespace=nowarn', '-'], { input: patch.diff, env });
+    const tree = (await git(repo, ['write-tree'], { env })).stdout.trim();
+    return (
+      await git(repo, ['commit-tree', tree, '-p', patch.baseCommit], { input: opts.message })
+    ).stdout.trim();
+  } finally {
+    await rm(index, { force: true });
+  }
+}
+
+/**
  * Builds the commit with git plumbing on a private index (no checkout): read the base tree, apply the patch
  * to the index (3-way when the base moved), write the tree, commit it, move the branch with compare-and-set.
  */
@@ -141,10 +167,15 @@ export async function commitPatch(opts: {
   }
 }
 
-/** Pushes the branch when the repository has a remote; returns what happened, never throws. */
+/**
+ * Pushes the branch (or the commit `from`, to that branch name) when the repository has a remote; returns what
+ * happened, never throws. A codemesh/* branch is pushed forced: codemesh owns it, and the draft commit a pull
+ * request shows at the gate is replaced by the integrated one (maybe rebased onto other tasks' changes).
+ */
 export async function pushBranch(
   repo: string,
   branch: string,
+  opts: { from?: string } = {},
 ): Promise<{ pushed: boolean; remote?: string; error?: string }> {
   const remotes = (await git(repo, ['remote'])).stdout.split('\n').filter(Boolean);
   const remote = remotes.includes('origin') ? 'origin' : remotes[0];
@@ -166,7 +197,7 @@ export async function pushBranch(
       '--no-recurse-submodules',
       `--receive-pack=${receivePack}`,
       remote,
-      `refs/heads/${branch}:refs/heads/${branch}`,
+      `${branch.startsWith('codemesh/') ? '+' : ''}${opts.from ?? `refs/heads/${branch}`}:refs/heads/${branch}`,
     ],
     { allowFail: true, env: sshAgent ? { SSH_AUTH_SOCK: sshAgent } : {} },
   );

@@ -17,6 +17,7 @@ import { requireScope } from '../auth.ts';
 import { type Env, type Gateway, jsonBody } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { displayNames } from '../users.ts';
+import type { Principal } from '../types.ts';
 import { requestRollback } from '../../actors/conductor/rollback.ts';
 import { rollbackBranchFor } from '../../actors/integrator/git-integrate.ts';
 
@@ -62,85 +63,8 @@ export function patchRoutes(app: Hono<Env>, gw: Gateway): void {
     const parsed = patchParam(pid);
     const { repo } = await gw.access.authorizeTask(p, parsed.taskId, 'approver');
     const body = ApprovalRequest.parse(await jsonBody(c, gw.limits.maxBodyBytes, { emptyAs: {} }));
-    const task = (await mesh.board.get(keys.task(parsed.taskId), TaskRecord))?.value;
-    if (!task) throw new ApiError(404, 'TASK_NOT_FOUND', `no task ${parsed.taskId}`);
-    if (!(await mesh.board.get(keys.patch(pid), Patch)))
-      throw new ApiError(404, 'PATCH_NOT_FOUND', `no patch ${pid}`);
-    const gate = Number(task.workflow.context.gate ?? 1);
-    const prior = (await mesh.board.get(keys.approval(pid), Approval))?.value;
-    const repeat = prior?.gate === gate && prior.decision === body.decision && prior.comment === body.comment;
-    const may = approvablePatches(task.workflow);
-    const changes = body.decision === 'request_changes';
-    if (repeat) return publishDecision(prior, false);
-    if (!(changes ? may.requestChanges : may.approve).includes(pid))
-      throw new ApiError(
-        409,
-        'NOT_AWAITING_APPROVAL',
-        may.approve.includes(pid)
-          ? `a revision of patch ${pid} is under way: it may be approved, not sent back again`
-          : `patch ${pid} is not waiting for approval (task is ${task.status}${may.approve.length ? `; approvable: ${may.approve.join(', ')}` : ''})`,
-      );
-    if (changes && !attemptsLeft(task.workflow))
-      throw new ApiError(
-        409,
-        'NO_ATTEMPTS_LEFT',
-        `the task's ${task.request.budget.maxAttempts} attempts are used up: no revision can start (approvable: ${may.approve.join(', ')})`,
-      );
-    const byName = (await displayNames(gw.db, [p.userId])).get(p.userId);
-    const decision: ApprovalDecision = {
-      ...body,
-      by: p.userId,
-      ...(byName ? { byName } : {}),
-      at: new Date(gw.now()).toISOString(),
-      gate,
-    };
-    let created = false;
-    const entry = await mesh.board.mutate(keys.approval(pid), Approval, (cur) => {
-      created = false;
-      if (!cur) {
-        created = true;
-        return { ...decision, patchId: pid, taskId: task.id, earlier: [] };
-      }
-      // A repeated request (a retry) is accepted again; an approval is final; a change request may be
-      // followed by an approval, or by another decision at a later arrival at the gate.
-      if (cur.gate === gate && cur.decision === body.decision && cur.comment === body.comment)
-        return undefined;
-      if (cur.decision === 'approve' || (cur.gate === gate && body.decision === 'request_changes'))
-        throw new ApiError(
-          409,
-          'ALREADY_DECIDED',
-          `patch ${pid} was already decided on (${cur.decision}${cur.comment ? `: ${cur.comment}` : ''})`,
-        );
-      created = true;
-      const { patchId: _p, taskId: _t, earlier, ...last } = cur;
-      return { ...decision, patchId: pid, taskId: task.id, earlier: [...earlier, last] };
-    });
-    if (!entry) throw new Error(`approval.${pid}: no entry after the write`);
-    return publishDecision(entry.value, created);
-
-    // Published again on a repeat: the same id, so the stream keeps it once.
-    async function publishDecision(a: Approval, first: boolean) {
-      if (first)
-        await gw.audit(p, `patch.${a.decision}`, pid, repo?.orgId ?? null, {
-          taskId: parsed.taskId,
-          comment: a.comment,
-          gate: a.gate,
-        });
-      await mesh.bus.publish({
-        id: `${pid}:${a.decision}:g${a.gate}`,
-        taskId: parsed.taskId,
-        type: a.decision === 'approve' ? 'approval.granted' : 'approval.changes_requested',
-        at: a.at,
-        data: {
-          patchId: pid,
-          comment: a.comment,
-          by: a.by,
-          ...(a.byName ? { byName: a.byName } : {}),
-          gate: a.gate,
-        },
-      });
-      return c.json({ approval: await named(a) }, 202);
-    }
+    const approval = await decidePatch(gw, p, pid, body, repo?.orgId ?? null);
+    return c.json({ approval: await named(approval) }, 202);
   });
 
   app.post('/v1/patches/:id/rollback', async (c) => {
@@ -166,4 +90,98 @@ export function patchRoutes(app: Hono<Env>, gw: Gateway): void {
       202,
     );
   });
+}
+
+/**
+ * The human gate's decision on patch `pid`, for an authorized caller (the approve route) or a GitHub review
+ * (the webhook): checks it is approvable now, records it on `approval.<pid>` (a repeat is accepted again, an
+ * approval is final), audits and publishes it. Throws ApiError (404/409) when it cannot be taken.
+ */
+export async function decidePatch(
+  gw: Gateway,
+  p: Principal,
+  pid: string,
+  body: ApprovalRequest,
+  orgId: string | null,
+): Promise<Approval> {
+  const { mesh } = gw;
+  const parsed = patchParam(pid);
+  const task = (await mesh.board.get(keys.task(parsed.taskId), TaskRecord))?.value;
+  if (!task) throw new ApiError(404, 'TASK_NOT_FOUND', `no task ${parsed.taskId}`);
+  if (!(await mesh.board.get(keys.patch(pid), Patch)))
+    throw new ApiError(404, 'PATCH_NOT_FOUND', `no patch ${pid}`);
+  const gate = Number(task.workflow.context.gate ?? 1);
+  const prior = (await mesh.board.get(keys.approval(pid), Approval))?.value;
+  const repeat = prior?.gate === gate && prior.decision === body.decision && prior.comment === body.comment;
+  const may = approvablePatches(task.workflow);
+  const changes = body.decision === 'request_changes';
+  if (repeat) return publishDecision(prior, false);
+  if (!(changes ? may.requestChanges : may.approve).includes(pid))
+    throw new ApiError(
+      409,
+      'NOT_AWAITING_APPROVAL',
+      may.approve.includes(pid)
+        ? `a revision of patch ${pid} is under way: it may be approved, not sent back again`
+        : `patch ${pid} is not waiting for approval (task is ${task.status}${may.approve.length ? `; approvable: ${may.approve.join(', ')}` : ''})`,
+    );
+  if (changes && !attemptsLeft(task.workflow))
+    throw new ApiError(
+      409,
+      'NO_ATTEMPTS_LEFT',
+      `the task's ${task.request.budget.maxAttempts} attempts are used up: no revision can start (approvable: ${may.approve.join(', ')})`,
+    );
+  const byName = (await displayNames(gw.db, [p.userId])).get(p.userId);
+  const decision: ApprovalDecision = {
+    ...body,
+    by: p.userId,
+    ...(byName ? { byName } : {}),
+    at: new Date(gw.now()).toISOString(),
+    gate,
+  };
+  let created = false;
+  const entry = await mesh.board.mutate(keys.approval(pid), Approval, (cur) => {
+    created = false;
+    if (!cur) {
+      created = true;
+      return { ...decision, patchId: pid, taskId: task.id, earlier: [] };
+    }
+    // A repeated request (a retry) is accepted again; an approval is final; a change request may be
+    // followed by an approval, or by another decision at a later arrival at the gate.
+    if (cur.gate === gate && cur.decision === body.decision && cur.comment === body.comment) return undefined;
+    if (cur.decision === 'approve' || (cur.gate === gate && body.decision === 'request_changes'))
+      throw new ApiError(
+        409,
+        'ALREADY_DECIDED',
+        `patch ${pid} was already decided on (${cur.decision}${cur.comment ? `: ${cur.comment}` : ''})`,
+      );
+    created = true;
+    const { patchId: _p, taskId: _t, earlier, ...last } = cur;
+    return { ...decision, patchId: pid, taskId: task.id, earlier: [...earlier, last] };
+  });
+  if (!entry) throw new Error(`approval.${pid}: no entry after the write`);
+  return publishDecision(entry.value, created);
+
+  // Published again on a repeat: the same id, so the stream keeps it once.
+  async function publishDecision(a: Approval, first: boolean) {
+    if (first)
+      await gw.audit(p, `patch.${a.decision}`, pid, orgId, {
+        taskId: parsed.taskId,
+        comment: a.comment,
+        gate: a.gate,
+      });
+    await mesh.bus.publish({
+      id: `${pid}:${a.decision}:g${a.gate}`,
+      taskId: parsed.taskId,
+      type: a.decision === 'approve' ? 'approval.granted' : 'approval.changes_requested',
+      at: a.at,
+      data: {
+        patchId: pid,
+        comment: a.comment,
+        by: a.by,
+        ...(a.byName ? { byName: a.byName } : {}),
+        gate: a.gate,
+      },
+    });
+    return a;
+  }
 }

@@ -27,6 +27,7 @@ import {
   Patch,
   Plan,
   PlanApproval,
+  PullRequestRecord,
   Review,
   Selection,
   TaskRecord,
@@ -38,6 +39,7 @@ import { DEFAULT_ORG_ID } from '../auth.ts';
 import { type Env, type Gateway, jsonBody, placementFor, taskIdParam } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { displayNames } from '../users.ts';
+import { withIssue } from '../issue-intake.ts';
 import { registeredRepoConfig } from './admin.ts';
 import type { Principal } from '../types.ts';
 
@@ -92,6 +94,50 @@ async function repoForNewTask(gw: Gateway, p: Principal, path: string, org?: str
 }
 
 const repoSummary = (r: RepoRef): RepoSummary => ({ id: r.id, name: r.name, path: r.path });
+/**
+ * Starts a validated task on an authorized repository: the org's quota, the registered settings, then
+ * validate, record, publish (the route, and GitHub webhooks for a labelled issue).
+ */
+export async function startTask(
+  gw: Gateway,
+  request: Omit<CreateTaskBody, 'org'>,
+  repo: RepoRef,
+  createdBy: string,
+): Promise<TaskRecord> {
+  const { mesh } = gw;
+  // An org at or over its daily quota starts no work: its first model call would be refused anyway.
+  const breach = await quotaBreach(mesh.board, repo.orgId, gw.now());
+  if (breach)
+    throw new ApiError(429, 'QUOTA_EXCEEDED', new QuotaExceededError(breach).message, {
+      ...breach,
+      retryAfter: Math.max(1, Math.ceil((Date.parse(breach.resetsAt) - gw.now()) / 1000)),
+    });
+  // The registered settings travel with the task (registered < task); the repo file is read at test time.
+  const registered = await registeredRepoConfig(gw, repo);
+  const config = registered ? mergeRepoConfigs(registered, request.config) : request.config;
+  // Validate, record, then start: once the task is published nothing may fail, or the caller would be told
+  // it failed while it runs. A record write that fails refuses the task before it exists anywhere else.
+  // A task that names no k gets its org's default (`POST /v1/config/models` `candidates.k`).
+  const candidates =
+    request.candidates ??
+    (await mesh.board.get(keys.models(repo.orgId), OrgModelSettings))?.value.candidates?.k;
+  const task = await prepareTask(
+    { ...request, repo: repo.path, ...(config ? { config } : {}), ...(candidates ? { candidates } : {}) },
+    { now: gw.now, orgId: repo.orgId },
+  );
+  await upsertTask(gw.db, task, { createdBy });
+  try {
+    await publishTask(mesh, task);
+  } catch (err) {
+    await gw.db
+      .update(schema.tasks)
+      .set({ status: 'failed', reason: 'not started: the mesh did not accept the task' })
+      .where(eq(schema.tasks.id, task.id))
+      .catch(() => undefined);
+    throw err;
+  }
+  return task;
+}
 
 function encodeCursor(createdAt: Date, id: string): string {
   return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString('base64url');
@@ -113,39 +159,10 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
   app.post('/v1/tasks', async (c) => {
     const p = c.get('principal');
     requireScope(p, 'tasks:write');
-    const { org, ...request } = CreateTaskBody.parse(await jsonBody(c, gw.limits.maxBodyBytes));
+    const body = await withIssue(gw, await jsonBody(c, gw.limits.maxBodyBytes));
+    const { org, ...request } = CreateTaskBody.parse(body);
     const repo = await repoForNewTask(gw, p, request.repo, org);
-    // An org at or over its daily quota starts no work: its first model call would be refused anyway.
-    const breach = await quotaBreach(mesh.board, repo.orgId, gw.now());
-    if (breach)
-      throw new ApiError(429, 'QUOTA_EXCEEDED', new QuotaExceededError(breach).message, {
-        ...breach,
-        retryAfter: Math.max(1, Math.ceil((Date.parse(breach.resetsAt) - gw.now()) / 1000)),
-      });
-    // The registered settings travel with the task (registered < task); the repo file is read at test time.
-    const registered = await registeredRepoConfig(gw, repo);
-    const config = registered ? mergeRepoConfigs(registered, request.config) : request.config;
-    // Validate, record, then start: once the task is published nothing may fail, or the caller would be told
-    // it failed while it runs. A record write that fails refuses the task before it exists anywhere else.
-    // A task that names no k gets its org's default (`POST /v1/config/models` `candidates.k`).
-    const candidates =
-      request.candidates ??
-      (await mesh.board.get(keys.models(repo.orgId), OrgModelSettings))?.value.candidates?.k;
-    const task = await prepareTask(
-      { ...request, repo: repo.path, ...(config ? { config } : {}), ...(candidates ? { candidates } : {}) },
-      { now: gw.now, orgId: repo.orgId },
-    );
-    await upsertTask(gw.db, task, { createdBy: p.userId });
-    try {
-      await publishTask(mesh, task);
-    } catch (err) {
-      await gw.db
-        .update(schema.tasks)
-        .set({ status: 'failed', reason: 'not started: the mesh did not accept the task' })
-        .where(eq(schema.tasks.id, task.id))
-        .catch(() => undefined);
-      throw err;
-    }
+    const task = await startTask(gw, request, repo, p.userId);
     const created: CreatedTask = {
       task: {
         id: task.id,
@@ -154,6 +171,7 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
         repo: task.repoPath,
         repoId: repo.id,
         repository: repoSummary(repo),
+        issueUrl: task.request.issueUrl ?? null,
       },
     };
     return c.json(created, 201, { location: `/v1/tasks/${task.id}` });
@@ -248,10 +266,13 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
       Promise.all(nums.map((n) => mesh.board.get(keys.testrun(id, 1, n), TestRun))),
       k ? mesh.board.get(keys.selection(id, 1), Selection) : undefined,
     ]);
+    const pr = await mesh.board.get(keys.pr(id), PullRequestRecord);
     return c.json({
       task,
       repository,
       rollback: await rollbackFor(gw, id, task),
+      issueUrl: task.request.issueUrl ?? null,
+      pullRequest: pr?.value ?? null,
       // The plan the agents work to: edited at the `post-plan` gate, else the Planner's (`GET .../plan`: both).
       plan: planApproval?.value.plan ?? plan?.value ?? null,
       planApproval: planApproval?.value ?? null,

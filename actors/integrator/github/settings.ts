@@ -1,0 +1,66 @@
+// GitHub settings from the environment, and the checks that tie an issue URL or a git remote to them.
+import type { IssueRef } from '../../../schemas/index.ts';
+import { GitHubConfigError } from './errors.ts';
+import type { GitHubSettings, RepoCoords } from './types.ts';
+
+/** `https://api.github.com` → `https://github.com`; `https://ghe.example.com/api/v3` → `https://ghe.example.com`. */
+export function webUrlOf(apiUrl: string): string {
+  const u = new URL(apiUrl);
+  if (u.hostname === 'api.github.com') return 'https://github.com';
+  return `${u.protocol}//${u.host}`;
+}
+
+/**
+ * `CODEMESH_GITHUB_API_URL` (default `https://api.github.com`), `CODEMESH_GITHUB_WEB_URL`,
+ * `CODEMESH_GITHUB_TOKEN`, `CODEMESH_GITHUB_MAX_RETRIES` (3), `CODEMESH_GITHUB_MAX_WAIT_S` (60),
+ * `CODEMESH_GITHUB_REPOS` (`owner/repo=/path,...`), `CODEMESH_GITHUB_TRIGGER_LABEL` (`codemesh`),
+ * `CODEMESH_GITHUB_WEBHOOK_SECRET`.
+ */
+export function gitHubSettingsFromEnv(env: Record<string, string | undefined>): GitHubSettings {
+  const apiUrl = (env.CODEMESH_GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, '');
+  const repoMap: Record<string, string> = {};
+  for (const pair of (env.CODEMESH_GITHUB_REPOS ?? '').split(',')) {
+    const i = pair.indexOf('=');
+    if (i > 0) repoMap[pair.slice(0, i).trim().toLowerCase()] = pair.slice(i + 1).trim();
+  }
+  const int = (v: string | undefined, d: number) => (v && /^\d+$/.test(v) ? Number(v) : d);
+  return {
+    apiUrl,
+    webUrl: (env.CODEMESH_GITHUB_WEB_URL || webUrlOf(apiUrl)).replace(/\/+$/, ''),
+    ...(env.CODEMESH_GITHUB_TOKEN ? { token: env.CODEMESH_GITHUB_TOKEN } : {}),
+    maxRetries: int(env.CODEMESH_GITHUB_MAX_RETRIES, 3),
+    maxWaitMs: int(env.CODEMESH_GITHUB_MAX_WAIT_S, 60) * 1000,
+    repoMap,
+    triggerLabel: env.CODEMESH_GITHUB_TRIGGER_LABEL || 'codemesh',
+    ...(env.CODEMESH_GITHUB_WEBHOOK_SECRET ? { webhookSecret: env.CODEMESH_GITHUB_WEBHOOK_SECRET } : {}),
+  };
+}
+
+/** Refuses an issue on another host than the configured GitHub (a task must not read from anywhere). */
+export function checkIssueHost(settings: GitHubSettings, ref: IssueRef): void {
+  if (ref.webUrl !== settings.webUrl.toLowerCase())
+    throw new GitHubConfigError(
+      `${ref.webUrl} is not the configured GitHub (${settings.webUrl}; CODEMESH_GITHUB_API_URL / CODEMESH_GITHUB_WEB_URL)`,
+    );
+}
+
+/**
+ * The GitHub repository a remote URL names on the configured host, or undefined: `https://host/o/r(.git)`,
+ * `git@host:o/r(.git)`, `ssh://git@host/o/r(.git)`.
+ */
+export function repoOfRemote(settings: GitHubSettings, remote: string): RepoCoords | undefined {
+  const host = new URL(settings.webUrl).host.toLowerCase();
+  const hostname = new URL(settings.webUrl).hostname.toLowerCase();
+  const patterns = [
+    /^(?:https?|ssh|git):\/\/(?:[^@/]+@)?([^/]+)\/([^/]+)\/([^/]+?)(?:\.git)?\/?$/i,
+    /^(?:[^@/]+@)?([^:/]+):([^/]+)\/([^/]+?)(?:\.git)?\/?$/,
+  ];
+  for (const re of patterns) {
+    const m = re.exec(remote.trim());
+    if (!m) continue;
+    const h = m[1]!.toLowerCase();
+    if (h !== host && h !== hostname) return undefined;
+    return { owner: m[2]!, repo: m[3]! };
+  }
+  return undefined;
+}

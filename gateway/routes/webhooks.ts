@@ -1,0 +1,183 @@
+// `POST /v1/webhooks/github`: GitHub's deliveries, authenticated by their HMAC (`X-Hub-Signature-256` with
+// CODEMESH_GITHUB_WEBHOOK_SECRET) instead of a bearer token, handled once per `X-GitHub-Delivery`. An issue
+// labelled with the trigger label becomes a task; a "changes requested" review on a task's pull request is a
+// change request at the gate (the approve route's own logic); a merged or closed pull request is noted.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { resolve } from 'node:path';
+import type { Hono } from 'hono';
+import { approvablePatches } from '../../actors/conductor/workflow.ts';
+import { CreateTaskBody } from '../../schemas/api.ts';
+import {
+  keys,
+  PullRequestRecord,
+  TaskId,
+  TaskRecord,
+  WebhookDelivery,
+  type WebhookPayload,
+  WebhookPayload as Payload,
+} from '../../schemas/index.ts';
+import type { Env, Gateway } from '../context.ts';
+import { ApiError } from '../errors.ts';
+import { withIssue } from '../issue-intake.ts';
+import type { Principal } from '../types.ts';
+import { decidePatch } from './patches.ts';
+import { startTask } from './tasks.ts';
+
+/** Constant-time check of `sha256=<hex>` over the raw body. */
+export function validSignature(secret: string, body: Buffer, header: string | undefined): boolean {
+  if (!header?.startsWith('sha256=')) return false;
+  const want = createHmac('sha256', secret).update(body).digest();
+  const got = Buffer.from(header.slice(7), 'hex');
+  return got.length === want.length && timingSafeEqual(got, want);
+}
+
+/** The task of a codemesh branch (`codemesh/<task>` or its `-rollback`), if the ref is one. */
+function taskOfBranch(ref: string): string | undefined {
+  const m = /^codemesh\/(t-[a-z0-9]+)(?:-rollback)?$/.exec(ref);
+  return m && TaskId.safeParse(m[1]).success ? m[1] : undefined;
+}
+
+const actor = (p: WebhookPayload): Principal => ({
+  userId: `github:${p.sender?.login ?? 'unknown'}`,
+  via: 'dev',
+  tokenKey: 'github-webhook',
+  scopes: new Set(),
+  superuser: false,
+});
+
+export function webhookRoutes(app: Hono<Env>, gw: Gateway): void {
+  app.post('/v1/webhooks/github', async (c) => {
+    const secret = gw.github.settings.webhookSecret;
+    if (!secret)
+      throw new ApiError(
+        503,
+        'WEBHOOK_NOT_CONFIGURED',
+        'no webhook secret is configured (CODEMESH_GITHUB_WEBHOOK_SECRET): every delivery is refused',
+      );
+    const raw = Buffer.from(await c.req.arrayBuffer());
+    if (raw.length > gw.limits.maxBodyBytes)
+      throw new ApiError(413, 'BODY_TOO_LARGE', `the body is larger than ${gw.limits.maxBodyBytes} bytes`);
+    if (!validSignature(secret, raw, c.req.header('x-hub-signature-256')))
+      throw new ApiError(401, 'BAD_SIGNATURE', 'X-Hub-Signature-256 does not match the body');
+    const delivery = c.req.header('x-github-delivery') ?? '';
+    const event = c.req.header('x-github-event') ?? '';
+    if (!delivery || delivery.length > 100 || !event || event.length > 100)
+      throw new ApiError(400, 'INVALID_REQUEST', 'X-GitHub-Delivery and X-GitHub-Event are required');
+    let json: unknown;
+    try {
+      json = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new ApiError(400, 'INVALID_JSON', 'the body is not valid JSON');
+    }
+    const payload = Payload.parse(json);
+
+    // Claimed before acting (a create: one claimant), recorded after; a failure releases the claim so that
+    // GitHub's redelivery tries again.
+    const key = keys.ghdelivery(delivery);
+    const at = new Date(gw.now()).toISOString();
+    const base = { id: delivery, event, ...(payload.action ? { action: payload.action } : {}), at };
+    try {
+      await gw.mesh.board.create(key, WebhookDelivery, { ...base, effect: 'in progress' });
+    } catch {
+      const prior = (await gw.mesh.board.get(key, WebhookDelivery))?.value;
+      return c.json({ delivery, duplicate: true, effect: prior?.effect ?? 'in progress' }, 200);
+    }
+    let effect: string;
+    try {
+      effect = await act(gw, event, payload);
+    } catch (err) {
+      await gw.mesh.board.delete(key).catch(() => undefined);
+      throw err;
+    }
+    await gw.mesh.board.mutate(key, WebhookDelivery, (cur) => ({ ...(cur ?? base), effect }));
+    return c.json({ delivery, effect }, 202);
+  });
+}
+
+async function act(gw: Gateway, event: string, p: WebhookPayload): Promise<string> {
+  if (event === 'ping') return 'pong';
+  if (event === 'issues' && p.action === 'labeled') {
+    if (p.label?.name !== gw.github.settings.triggerLabel || !p.issue)
+      return `ignored: not the trigger label (${gw.github.settings.triggerLabel})`;
+    if (p.issue.pull_request) return 'ignored: a pull request, not an issue';
+    const body = CreateTaskBody.parse(await withIssue(gw, { issue_url: p.issue.html_url }));
+    const { org: _org, ...request } = body;
+    // Only a registered checkout: a webhook never registers a repository.
+    const repo = await gw.access.repoByPath(resolve(request.repo));
+    if (!repo) return `ignored: ${request.repo} is not registered`;
+    const who = actor(p);
+    const task = await startTask(gw, request, repo, who.userId);
+    await gw.audit(who, 'webhook.task', task.id, repo.orgId, { issueUrl: request.issueUrl });
+    return `task ${task.id}`;
+  }
+  if (event === 'pull_request_review' && p.action === 'submitted' && p.pull_request) {
+    if (p.review?.state.toLowerCase() !== 'changes_requested') return `ignored: review ${p.review?.state}`;
+    const found = await taskOfPull(gw, p);
+    if (typeof found === 'string') return found;
+    const { task, record } = found;
+    const pid = approvablePatches(task.workflow).requestChanges[0];
+    const comment =
+      p.review.body?.trim() ||
+      `Changes requested on GitHub by @${p.sender?.login ?? 'unknown'} (${record.url})`;
+    if (!pid) return note(gw, task.id, p, `ignored: task ${task.id} is ${task.status}, no patch at the gate`);
+    try {
+      await decidePatch(gw, actor(p), pid, { decision: 'request_changes', comment }, task.orgId ?? null);
+    } catch (err) {
+      if (err instanceof ApiError && err.status < 500)
+        return note(gw, task.id, p, `ignored: ${err.message}`, pid);
+      throw err;
+    }
+    return `changes requested on ${pid}`;
+  }
+  if (event === 'pull_request' && p.action === 'closed' && p.pull_request) {
+    const found = await taskOfPull(gw, p);
+    if (typeof found === 'string') return found;
+    const state = p.pull_request.merged ? ('merged' as const) : ('closed' as const);
+    const revert = found.record.revert?.number === p.pull_request.number;
+    if (!revert)
+      await gw.mesh.board.mutate(keys.pr(found.task.id), PullRequestRecord, (cur) =>
+        cur ? { ...cur, state, updatedAt: new Date(gw.now()).toISOString() } : undefined,
+      );
+    await gw.mesh.bus.publish({
+      id: `${found.task.id}:pr.state:${p.pull_request.number}:${state}`,
+      taskId: found.task.id,
+      type: 'pr.state',
+      at: new Date(gw.now()).toISOString(),
+      data: { number: p.pull_request.number, state, revert, by: p.sender?.login ?? null },
+    });
+    return `pull request #${p.pull_request.number} ${state}`;
+  }
+  return `ignored: ${event}${p.action ? `.${p.action}` : ''}`;
+}
+
+/** The task whose pull request (or revert pull request) this is: by its head branch and the recorded number. */
+async function taskOfPull(
+  gw: Gateway,
+  p: WebhookPayload,
+): Promise<{ task: TaskRecord; record: PullRequestRecord } | string> {
+  const pr = p.pull_request!;
+  const taskId = taskOfBranch(pr.head.ref);
+  if (!taskId) return 'ignored: not a codemesh branch';
+  const [task, record] = await Promise.all([
+    gw.mesh.board.get(keys.task(taskId), TaskRecord),
+    gw.mesh.board.get(keys.pr(taskId), PullRequestRecord),
+  ]);
+  const full = p.repository?.full_name.toLowerCase();
+  const ours =
+    record &&
+    (record.value.number === pr.number || record.value.revert?.number === pr.number) &&
+    (!full || full === `${record.value.owner}/${record.value.repo}`.toLowerCase());
+  if (!task || !ours) return `ignored: no pull request of codemesh #${pr.number}`;
+  return { task: task.value, record: record.value };
+}
+
+async function note(gw: Gateway, taskId: string, p: WebhookPayload, effect: string, patchId?: string) {
+  await gw.mesh.bus.publish({
+    id: `${taskId}:pr.review_ignored:${p.pull_request?.number}:${gw.now()}`,
+    taskId,
+    type: 'pr.review_ignored',
+    at: new Date(gw.now()).toISOString(),
+    data: { reason: effect, ...(patchId ? { patchId } : {}) },
+  });
+  return effect;
+}
