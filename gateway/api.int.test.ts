@@ -187,14 +187,16 @@ describe('API', () => {
     ).token;
     const statuses: number[] = [];
     let retryAfter: string | null = null;
-    for (let i = 0; i < 450; i++) {
+    // Until the first 429: the bucket refills while requests run, so how many fit depends on the machine's
+    // speed (on a loaded one, 450 in a row may never run it dry); at least the burst must pass first.
+    for (let i = 0; i < 5000 && retryAfter === null; i++) {
       const r = await g.call('GET', `/v1/tasks?limit=1`, pat);
       statuses.push(r.status);
       if (r.status === 429) retryAfter = r.headers.get('retry-after');
       await r.body?.cancel();
     }
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(400);
-    expect(statuses).toContain(429);
+    expect(statuses.at(-1)).toBe(429);
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
     const other = (
       (await (await g.call('POST', '/v1/tokens', DEV, { name: 'rl2', scopes: ['tasks:read'] })).json()) as {
