@@ -117,7 +117,10 @@ it('issue → draft pull request at the gate → approve → ready; rollback →
   const branch = `codemesh/${id}`;
 
   await h.waitForStatus(id, 'awaiting_approval', 180_000);
-  const pr = await until('the draft pull request', () => gh.pulls.find((p) => p.head === branch));
+  // Labels and reviewers are separate calls after the pull request is opened: wait for the last of them.
+  const pr = await until('the draft pull request, labelled, with its reviewer', () =>
+    gh.pulls.find((p) => p.head === branch && p.requested_reviewers.length > 0),
+  );
   expect(pr).toMatchObject({ draft: true, base: 'main', owner: 'acme', repo: 'calc' });
   expect(pr.title).toBe('codemesh: subtract adds instead of subtracting');
   for (const s of PR_SECTIONS) expect(pr.body).toContain(s);
@@ -247,7 +250,9 @@ it('webhooks: bad signature → 401 and nothing; labelled issue → one task how
 
   const branch = `codemesh/${id}`;
   await h.waitForStatus(id!, 'awaiting_approval', 180_000);
-  const pr = await until('the draft pull request', () => gh.pulls.find((p) => p.head === branch));
+  const pr = await until('the draft pull request, labelled', () =>
+    gh.pulls.find((p) => p.head === branch && p.labels.length > 0),
+  );
   expect(pr).toMatchObject({ draft: true, labels: ['codemesh'] });
   await until('the pull request on the task', async () => {
     const b = (await (await h.api(`/v1/tasks/${id}`)).json()) as { pullRequest: { number: number } | null };

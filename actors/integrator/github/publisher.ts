@@ -142,12 +142,17 @@ export class GitHubPublisher {
   private async openOrFind(t: Target, head: string, title: string, body: string, draft: boolean) {
     const gh = this.opts.github;
     const found = await gh.findPullRequest(t.coords, head);
-    if (found) {
-      await gh.updatePullRequest(t.coords, found.number, { body });
-      return found;
-    }
-    const base = t.base ?? (await gh.defaultBranch(t.coords));
-    const pr = await gh.openPullRequest(t.coords, { title, body, head, base, draft });
+    if (found) await gh.updatePullRequest(t.coords, found.number, { body });
+    const pr =
+      found ??
+      (await gh.openPullRequest(t.coords, {
+        title,
+        body,
+        head,
+        base: t.base ?? (await gh.defaultBranch(t.coords)),
+        draft,
+      }));
+    // Also on a found one: a run cut off between opening it and labelling it labels it now (both are idempotent).
     await gh.addLabels(t.coords, pr.number, t.labels);
     await gh.requestReviewers(t.coords, pr.number, t.reviewers);
     return pr;
