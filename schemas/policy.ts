@@ -42,6 +42,16 @@ export const SecretRule = z.object({
 export type SecretRule = z.infer<typeof SecretRule>;
 export type SecretRuleInput = z.input<typeof SecretRule>;
 
+/** Refuses a bundle that names one rule id twice (a later rule would silently shadow the earlier one). */
+function uniqueRuleIds(b: { rules: ReadonlyArray<{ id: string }> }, ctx: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  for (const [i, r] of b.rules.entries()) {
+    if (seen.has(r.id))
+      ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `duplicate rule id ${r.id}` });
+    seen.add(r.id);
+  }
+}
+
 /** A bundle of secret rules with an allowlist that applies to every rule. Rule ids are unique. */
 export const SecretRuleBundle = z
   .object({
@@ -49,14 +59,7 @@ export const SecretRuleBundle = z
     allowlist: SecretAllowlist.default({ paths: [], regexes: [] }),
     rules: z.array(SecretRule).min(1),
   })
-  .superRefine((b, ctx) => {
-    const seen = new Set<string>();
-    for (const [i, r] of b.rules.entries()) {
-      if (seen.has(r.id))
-        ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `duplicate rule id ${r.id}` });
-      seen.add(r.id);
-    }
-  });
+  .superRefine(uniqueRuleIds);
 export type SecretRuleBundle = z.infer<typeof SecretRuleBundle>;
 export type SecretRuleBundleInput = z.input<typeof SecretRuleBundle>;
 
@@ -138,14 +141,7 @@ export const PolicyBundleFile = z
     licenses: LicensePolicy.partial().strict().optional(),
   })
   .strict()
-  .superRefine((b, ctx) => {
-    const seen = new Set<string>();
-    for (const [i, r] of b.rules.entries()) {
-      if (seen.has(r.id))
-        ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `duplicate rule id ${r.id}` });
-      seen.add(r.id);
-    }
-  });
+  .superRefine(uniqueRuleIds);
 export type PolicyBundleFile = z.infer<typeof PolicyBundleFile>;
 
 /** The bundle a check runs with: the default, then the org's, then the repository's, merged. */
