@@ -95,6 +95,7 @@ async function planRun(input: PlanTestsInput): Promise<{ plan: TestPlan; coverag
     return done(plan);
   }
   const maxFiles = test.max_files ?? defaultMaxFiles(runner.kind);
+  const ini = runner.kind === 'pytest' ? await pytestIni(input.workDir) : undefined;
   const sel = await selectTests({
     workDir: input.workDir,
     kind: runner.kind,
@@ -105,7 +106,7 @@ async function planRun(input: PlanTestsInput): Promise<{ plan: TestPlan; coverag
     issueText: input.issueText,
     maxFiles,
     packageDir: runner.packageDir,
-    ...(runner.kind === 'pytest' ? { norecursedirs: (await pytestIni(input.workDir)).norecursedirs } : {}),
+    ...(ini ? { norecursedirs: ini.norecursedirs, testpaths: ini.testpaths } : {}),
   });
   why.push(...sel.why);
   if (sel.labels.length > 0) {

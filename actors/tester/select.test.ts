@@ -230,6 +230,44 @@ describe('planTests scope', () => {
     ]);
   });
 
+  it("selects only under pytest's testpaths: pytest's bench/unit_test.py, named by the issue's test_1, is a benchmark", async () => {
+    const { dir, commit } = makeRepo(
+      {
+        'pyproject.toml':
+          '[tool.pytest.ini_options]\npython_files = ["test_*.py", "*_test.py"]\ntestpaths = ["testing"]\n',
+        'src/_pytest/__init__.py': '',
+        'src/_pytest/unittest.py': 'def fixture():\n    pass\n',
+        'testing/test_unittest.py': 'from _pytest.unittest import fixture\n',
+        'bench/unit_test.py': 'class Test0:\n    def test_1(self): pass\n',
+      },
+      tmp(),
+    );
+    const issueText = 'class Tests(unittest.TestCase):\n    def test_1(self):\n        pass\n';
+    const plan = await planTests({
+      workDir: dir,
+      repoPath: dir,
+      baseCommit: commit,
+      changedFiles: ['src/_pytest/unittest.py'],
+      issueText,
+    });
+    expect(plan.selected).toEqual(['testing/test_unittest.py']);
+    // Without testpaths the benchmark is taken for a test the issue names (what timed out pytest-8399).
+    const files = await listFiles(dir);
+    const input = {
+      workDir: dir,
+      kind: 'pytest' as const,
+      files,
+      changedFiles: ['src/_pytest/unittest.py'],
+      issueText,
+    };
+    expect((await selectTests(input)).files[0]).toBe('bench/unit_test.py');
+    // testpaths that name nothing there: the whole tree, as pytest falls back to it.
+    expect((await selectTests({ ...input, testpaths: ['tests'] })).files).toContain('bench/unit_test.py');
+    expect((await selectTests({ ...input, testpaths: ['testing'] })).files).toEqual([
+      'testing/test_unittest.py',
+    ]);
+  });
+
   it('caps related SymPy test files at 4 by default (each runs for a minute), test.max_files still rules', async () => {
     const files: Record<string, string> = {
       'bin/test': '#!/usr/bin/env python\n',

@@ -36,6 +36,12 @@ export interface SelectInput {
   packageDir?: string;
   /** pytest's `norecursedirs`: test files under such a directory are never selected (pytest skips them). */
   norecursedirs?: string[];
+  /**
+   * pytest's `testpaths`: where the project keeps its tests. When set (and holding any test file), a test file
+   * outside them is not selected — pytest's own `bench/unit_test.py` (15,000 unittest classes) matches
+   * `*_test.py` and defines `test_1`, yet is a benchmark.
+   */
+  testpaths?: string[];
 }
 
 export interface Selection {
@@ -60,7 +66,11 @@ export interface Selection {
 export async function selectTests(input: SelectInput): Promise<Selection> {
   const lang = input.language ?? languageOfKind(input.kind);
   const skipDir = norecurse(input.norecursedirs ?? []);
-  const tests = input.files.filter((f) => isTestFile(f, lang) && inSuite(f, input.kind) && !skipDir(f));
+  const candidates = input.files.filter((f) => isTestFile(f, lang) && inSuite(f, input.kind) && !skipDir(f));
+  const within = underTestpaths(input.testpaths ?? []);
+  const inPaths = candidates.filter(within);
+  // testpaths naming nothing that exists: pytest itself then falls back to the whole tree.
+  const tests = inPaths.length > 0 ? inPaths : candidates;
   const testSet = new Set(tests);
   const why: string[] = [];
   const primary = new Map<string, string>(); // file -> reason
@@ -228,6 +238,19 @@ function globRe(glob: string): RegExp {
  * Whether a file lies under a directory pytest does not recurse into: a pattern without `/` matches a
  * directory's name, one with `/` the end of its path (`testing/example_scripts`), as pytest's fnmatch does.
  */
+/** pytest's `testpaths` (directories, files or globs, relative to the root) as a filter on test files. */
+function underTestpaths(patterns: string[]): (file: string) => boolean {
+  const res = patterns
+    .map((p) => p.replace(/^\.\//, '').replace(/\/+$/, ''))
+    .filter((p) => p && p !== '.')
+    .map((p) => globRe(p));
+  if (res.length < patterns.length || !res.length) return () => true; // `.` (or nothing): the whole tree
+  return (file) => {
+    const parts = file.split('/');
+    return parts.some((_, i) => res.some((re) => re.test(parts.slice(0, i + 1).join('/'))));
+  };
+}
+
 function norecurse(patterns: string[]): (file: string) => boolean {
   const res = patterns.map((p) => ({ path: p.includes('/'), re: globRe(p.replace(/\/+$/, '')) }));
   if (!res.length) return () => false;
