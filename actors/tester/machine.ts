@@ -293,6 +293,8 @@ interface StageResult {
   patched: Executed;
   /** The flaky check's log section, when tests were re-run. */
   again?: string;
+  /** What the added tests did when run alone on the base commit, when they were. */
+  alone?: string;
   decided: Verdict;
 }
 
@@ -327,15 +329,50 @@ async function runStage(
     candidates.length > 0 && candidates.length <= MAX_RERUN_CANDIDATES
       ? await rerun(plan, wt, candidates, ctx)
       : undefined;
-  const decided = decide({
-    ...(base ? { base: base.run } : {}),
-    patched: patched.summary,
-    ...(again ? { reruns: again.reruns } : {}),
-    timeoutMs,
-    noRunner: nothingToRun,
-    ...(added ? { added } : {}),
-  });
-  return { plan, ...(base ? { base } : {}), patched, ...(again ? { again: again.log } : {}), decided };
+  const verdictOn = (b: BaseResult | undefined) =>
+    decide({
+      ...(b ? { base: b.run } : {}),
+      patched: patched.summary,
+      ...(again ? { reruns: again.reruns } : {}),
+      timeoutMs,
+      noRunner: nothingToRun,
+      ...(added ? { added } : {}),
+    });
+  let decided = verdictOn(base);
+  let alone: string | undefined;
+  // An added test that passed on the base commit beside the other selected tests may have leaned on their
+  // state (pytest-10081: a class-level skip test passed on base only after test_debugging.py had run). Before
+  // it is called a test that does not reproduce the issue, it runs alone on the base commit, as SWE-bench runs
+  // a test patch's tests; failing there, it reproduces the issue.
+  const weak = decided.outcome === 'unreproduced' ? (decided.verdict.reproduction?.passOnBase ?? []) : [];
+  const soloPlan = base && weak.length > 0 && !ctx.signal.aborted ? rerunPlan(plan, wt, weak) : undefined;
+  if (base && soloPlan) {
+    const solo = await baseline(soloPlan, wt, ctx);
+    const failedAlone = new Set(
+      solo.run.tests.filter((t) => t.status === 'failed' && weak.includes(t.name)).map((t) => t.name),
+    );
+    if (!runProblem(solo.run, timeoutMs) && failedAlone.size > 0) {
+      const amended: BaseResult = {
+        ...base,
+        run: {
+          ...base.run,
+          tests: base.run.tests.map((t) =>
+            failedAlone.has(t.name) ? { ...t, status: 'failed' as const } : t,
+          ),
+        },
+      };
+      decided = verdictOn(amended);
+      alone = `the added test(s) that passed on the base commit beside the other selected tests fail there alone: ${[...failedAlone].join(', ')}`;
+    }
+  }
+  return {
+    plan,
+    ...(base ? { base } : {}),
+    patched,
+    ...(again ? { again: again.log } : {}),
+    ...(alone ? { alone } : {}),
+    decided,
+  };
 }
 
 const withCoverageOf = (coverage: CoverageMap | undefined) => (coverage ? { coverage } : {});
@@ -388,11 +425,13 @@ function joinStages(whole: TestPlan, a: StageResult, b: StageResult): StageResul
         }
       : undefined;
   const again = [a.again, b.again].filter(Boolean).join('\n');
+  const alone = [a.alone, b.alone].filter(Boolean).join('\n');
   return {
     plan: whole,
     ...(base ? { base } : {}),
     patched,
     ...(again ? { again } : {}),
+    ...(alone ? { alone } : {}),
     decided: joinVerdicts(a.decided, b.decided),
   };
 }
@@ -455,12 +494,13 @@ async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutp
         } else result = joinStages(selected, first, second);
       }
     }
-    const { plan, base, patched, again } = result;
+    const { plan, base, patched, again, alone } = result;
     const v = note ? { ...result.decided, reason: `${result.decided.reason} (${note})` } : result.decided;
     const log = [
       ...(note ? [`--- codemesh: ${note} ---`] : []),
       `${patched.stdout}\n--- stderr ---\n${patched.stderr}`,
       ...(again ? [`--- codemesh: flaky check ---\n${again}`] : []),
+      ...(alone ? [`--- codemesh: reproduction check ---\n${alone}`] : []),
     ]
       .join('\n')
       .slice(-LOG_CAP);

@@ -473,6 +473,40 @@ describe('the test step', () => {
     );
   });
 
+  it('runs an added test that passed on the base commit beside other tests alone there: failing alone, it reproduces', async () => {
+    const task = await newTask();
+    await putPatchWithTest(task);
+    const commands: string[][] = [];
+    // pytest-10081's shape: on base the added test passes only when the other selected tests ran before it.
+    const sandbox = async (job: SandboxJob) => {
+      const isBase = job.workDir.endsWith('-base');
+      const alone = job.command.some((a) => a.endsWith('::test_subtract_negative'));
+      if (isBase) commands.push(job.command);
+      junit(
+        job,
+        alone
+          ? { 'test_calc::test_subtract_negative': isBase ? 'failed' : 'passed' }
+          : {
+              'test_calc::test_add': 'passed',
+              'test_calc::test_subtract': 'passed',
+              'test_calc::test_subtract_negative': 'passed',
+            },
+      );
+      return ok({ exitCode: alone && isBase ? 1 : 0 });
+    };
+    const out = await runStep(step(task, 1, deps(sandbox, [])));
+    expect(out).toMatchObject({ ok: true, data: { outcome: 'pass', passed: true } });
+    expect(commands).toHaveLength(2);
+    expect(commands[1]!.at(-1)).toBe('test_calc.py::test_subtract_negative');
+    const run = (await mesh.board.get(keys.testrun(task.id, 1), TestRun))!.value;
+    expect(run.verdict?.reproduction).toMatchObject({
+      status: 'confirmed',
+      reproduced: ['test_calc::test_subtract_negative'],
+    });
+    expect(run.verdict?.fixed).toEqual(['test_calc::test_subtract_negative']);
+    expect(run.log).toContain('fail there alone: test_calc::test_subtract_negative');
+  });
+
   it('accepts a reproduction test that fails without the fix and passes with it; one failing with the fix blocks', async () => {
     const task = await newTask();
     await putPatchWithTest(task);
