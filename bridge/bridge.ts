@@ -12,7 +12,7 @@ import {
   type MeshConnection,
   type RedeliveryPolicy,
 } from '../blackboard/index.ts';
-import { bridgeConsumer, keys, type TaskEvent, TaskRecord } from '../schemas/index.ts';
+import { BridgeCursor, bridgeConsumer, keys, type TaskEvent, TaskRecord } from '../schemas/index.ts';
 import { type CommandResult, GatewayClient, parseCommand, runCommand } from './commands.ts';
 import type { BridgeSettings, MappedUser } from './settings.ts';
 import { createSink, MatrixRoom, matrixMessage, type Sink } from './sinks.ts';
@@ -204,7 +204,11 @@ export async function startBridge(
       presence: { types: [] },
       account_data: { types: [] },
     });
-    let since: string | undefined;
+    // Where the last run stopped: commands sent while the bridge was down are carried out after its restart.
+    const cursorKey = keys.bridge(name);
+    let since = (await mesh.board.get(cursorKey, BridgeCursor).catch(() => undefined))?.value.since;
+    const saveCursor = (next: string) =>
+      mesh.board.mutate(cursorKey, BridgeCursor, () => ({ since: next, at: new Date(now()).toISOString() }));
     let failures = 0;
     while (!signal.aborted) {
       try {
@@ -219,15 +223,17 @@ export async function startBridge(
           next_batch: string;
           rooms?: { join?: Record<string, { timeline?: { events?: MatrixEvent[] } }> };
         };
-        const first = since === undefined;
-        since = body.next_batch;
         failures = 0;
-        // The first sync is the room's history: messages sent before the bridge started are not commands to it.
-        if (first) continue;
-        for (const ev of body.rooms?.join?.[m.roomId]?.timeline?.events ?? []) {
-          if (signal.aborted) break;
-          await matrixCommand(room, m, ev);
-        }
+        // The first sync ever is the room's history: messages from before the bridge existed are not commands.
+        if (since !== undefined)
+          for (const ev of body.rooms?.join?.[m.roomId]?.timeline?.events ?? []) {
+            if (signal.aborted) return;
+            await matrixCommand(room, m, ev);
+          }
+        // Saved after the batch's commands ran: a crash in between runs them again (approve is idempotent at the
+        // gateway; the reply's txnId makes it one message).
+        if (body.next_batch !== since) await saveCursor(body.next_batch);
+        since = body.next_batch;
       } catch (err) {
         if (signal.aborted) break;
         failures++;

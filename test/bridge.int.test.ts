@@ -46,6 +46,7 @@ const bridges: Record<'slack' | 'matrix' | 'webhook', Bridge> = {} as Record<
 >;
 const logs: string[] = [];
 let tokens: { alice: string; bob: string };
+let env: Record<string, string>;
 
 async function addUser(id: string, role: 'approver' | 'developer'): Promise<string> {
   const db = h.record.db;
@@ -86,7 +87,7 @@ beforeAll(async () => {
     }),
     { mode: 0o600 },
   );
-  const env = {
+  env = {
     CODEMESH_BRIDGE_USERS: usersFile,
     CODEMESH_BRIDGE_GATEWAY_URL: h.url,
     CODEMESH_BRIDGE_LINK_URL: 'https://codemesh.example',
@@ -241,6 +242,29 @@ it('posts updates to Slack, Matrix and a webhook; refuses bad signatures, unmapp
   );
   expect(replies[1]).toMatch(/^@bob:chat\.test: refused: you need the approver role/);
   expect(await approvalOf(pid)).toBeNull();
+
+  // The Matrix bridge restarts: a command sent while it was down is carried out by the new process (the /sync
+  // position is on the blackboard), and nothing earlier is run again.
+  await bridges.matrix.stop();
+  chat.matrixSay('@bob:chat.test', `!codemesh status ${id}`);
+  const again = await connectMesh({ url: h.mesh.natsUrl, name: 'bridge-matrix-2' });
+  conns.push(again);
+  bridges.matrix = await startBridge(again, bridgeSettingsFromEnv('matrix', env), {
+    redelivery: { maxDeliver: 5, backoffMs: [300] },
+    log: (l) => logs.push(l),
+  });
+  await until(
+    'the reply of the restarted bridge',
+    () => chat.matrix.filter((m) => m.txnId.startsWith('reply-')).length >= 3,
+  );
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(chat.matrix.filter((m) => m.txnId.startsWith('reply-')).map((m) => String(m.content.body))).toEqual([
+    replies[0],
+    replies[1],
+    replies[0],
+  ]);
+  expect(logs.filter((l) => l.includes('command status from matrix:@bob:chat.test'))).toHaveLength(2);
+  expect(logs.filter((l) => l.includes('command approve from matrix:@bob:chat.test'))).toHaveLength(1);
   const still = (await (await h.api(`/v1/tasks/${id}`)).json()) as { task: { status: string } };
   expect(still.task.status).toBe('awaiting_approval');
 
@@ -282,6 +306,18 @@ it('posts updates to Slack, Matrix and a webhook; refuses bad signatures, unmapp
   const ids = chat.webhook.map((r) => String(r.json.id)).filter((x) => x.startsWith(id));
   expect(new Set(ids).size).toBe(ids.length);
   expect(ids).toEqual(expect.arrayContaining([`${id}:created`, `${id}:completed`]));
+
+  // A rollback from chat, by the approver: the task is rolled back and the room told so.
+  const back = await slash('UALICE', `rollback ${id} broke the invoices`);
+  expect(back.body).toEqual({
+    response_type: 'in_channel',
+    text: `rollback of patch ${pid} requested by u-alice`,
+  });
+  await h.waitForStatus(id, 'rolled_back', 120_000);
+  await until('the rollback on Slack', () =>
+    slackTexts().some((t) => t.includes(`task ${id}`) && t.includes('rolled back')),
+  );
+  expect(slackTexts().some((t) => t.includes(`rollback of ${pid} requested by`))).toBe(true);
 
   // No secret in any log line or post.
   const everything = [
