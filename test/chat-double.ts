@@ -24,6 +24,8 @@ export interface ChatDouble {
   matrixSends: number;
   /** The next `n` Slack webhook posts answer 500. */
   failSlack(n: number): void;
+  /** The next `n` generic webhook posts answer 500. */
+  failWebhook(n: number): void;
   /** A message in the Matrix room, returned by the next /sync. */
   matrixSay(sender: string, body: string): string;
   close(): Promise<void>;
@@ -36,6 +38,7 @@ export async function startChatDouble(opts: { matrixToken: string }): Promise<Ch
   const txns = new Set<string>();
   let matrixSends = 0;
   let slackFailures = 0;
+  let webhookFailures = 0;
   let batch = 0;
   let nextEvent = 0;
   const timeline: Array<{ batch: number; event: Record<string, unknown> }> = [];
@@ -68,6 +71,10 @@ export async function startChatDouble(opts: { matrixToken: string }): Promise<Ch
         return res.end('ok');
       }
       if (req.method === 'POST' && url.pathname === '/webhook') {
+        if (webhookFailures > 0) {
+          webhookFailures--;
+          return send(500, { error: 'internal' });
+        }
         webhook.push(rec());
         return send(200, { ok: true });
       }
@@ -124,6 +131,9 @@ export async function startChatDouble(opts: { matrixToken: string }): Promise<Ch
     },
     failSlack(n) {
       slackFailures = n;
+    },
+    failWebhook(n) {
+      webhookFailures = n;
     },
     matrixSay(sender, body) {
       batch++;
