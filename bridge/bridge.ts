@@ -187,13 +187,21 @@ export async function startBridge(
     if (req.method === 'POST' && path === '/slack/commands') return void done(slackCommand(req, res));
     error(res, 404, 'NOT_FOUND', 'no such endpoint');
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(s.listen.port, s.listen.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(s.listen.port, s.listen.host, () => resolve());
+    });
+  } catch (err) {
+    // A busy port: nothing is left running (the consumer stops; its unacked events stay for the next start).
+    await consumer.close();
+    throw new Error(
+      `the commands endpoint cannot listen on ${s.listen.host}:${s.listen.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
   const addr = server.address() as AddressInfo;
 
-  // Matrix: commands are room messages, read by long-polling /sync from the bridge's start.
+  // Matrix: commands are room messages, read by long-polling /sync from where the bridge last stopped.
   const abort = new AbortController();
   const syncing = s.matrix ? matrixSync(s.matrix, abort.signal) : Promise.resolve();
 
