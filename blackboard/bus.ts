@@ -104,7 +104,13 @@ export const DEFAULT_REDELIVERY: RedeliveryPolicy = {
 export async function ensureDurable(
   jsm: JetStreamManager,
   name: string,
-  opts: { ackWaitMs?: number; filter?: string; maxDeliver?: number } = {},
+  opts: {
+    ackWaitMs?: number;
+    filter?: string;
+    maxDeliver?: number;
+    /** Where a new consumer starts: every stored event (default), or the events published from now on. */
+    deliver?: 'all' | 'new';
+  } = {},
 ): Promise<void> {
   const maxDeliver = (opts.maxDeliver ?? DEFAULT_REDELIVERY.maxDeliver) + 2;
   let existing: Awaited<ReturnType<typeof jsm.consumers.info>> | undefined;
@@ -115,7 +121,7 @@ export async function ensureDurable(
       durable_name: name,
       ack_policy: AckPolicy.Explicit,
       ack_wait: (opts.ackWaitMs ?? 30_000) * NS,
-      deliver_policy: DeliverPolicy.All,
+      deliver_policy: opts.deliver === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
       filter_subject: opts.filter ?? subjects.allEvents(),
       max_ack_pending: 1000,
       max_deliver: maxDeliver,
@@ -271,10 +277,15 @@ export async function consumeEvents(
     nc?: NatsConnection;
     /** Called after a message was dead-lettered (by this consumer or by the server's max-deliveries). */
     onDeadLetter?: (letter: DeadLettered) => Promise<void> | void;
+    /** Where the consumer starts when it is created (a chat bridge does not replay the stream's history). */
+    deliver?: 'all' | 'new';
   } = {},
 ): Promise<{ close(): Promise<void>; done: Promise<void> }> {
   const policy = opts.policy ?? DEFAULT_REDELIVERY;
-  await ensureDurable(jsm, name, { maxDeliver: policy.maxDeliver });
+  await ensureDurable(jsm, name, {
+    maxDeliver: policy.maxDeliver,
+    ...(opts.deliver ? { deliver: opts.deliver } : {}),
+  });
   const consumer = await js.consumers.get(Streams.events.name, name);
   const messages = await consumer.consume({ max_messages: 256 });
   const notify = (l: DeadLettered) =>

@@ -187,6 +187,8 @@ export async function main(argv: string[]): Promise<number> {
       return cmdUp(rest);
     case 'actor':
       return cmdActor(rest);
+    case 'bridge':
+      return (await import('./bridge.ts')).cmdBridge(rest);
     case 'index':
     case 'search':
       return curator(cmd, rest);

@@ -12,6 +12,8 @@ export const USAGE = `codemesh — a mesh of coding agents on NATS
       nats-server (unless NATS_URL is set), every actor and the gateway in one process
   codemesh actor <${ROLES_TEXT}>
       one actor alone, on NATS_URL (how the mesh scales out)
+  codemesh bridge <slack|matrix|webhook>
+      chat-ops: posts task updates to a chat room, takes commands back (status, approve, reject, rollback, run)
   codemesh deadletters [--limit N] [--json]
       what the durable consumers gave up on after bounded redelivery, newest first, with the reason
   codemesh deadletters redrive <seq|all> [--json]
@@ -93,6 +95,24 @@ export const ACTOR_USAGE = `usage: codemesh actor <${ROLES_TEXT}>
   start (up to CODEMESH_NATS_WAIT_S, default 60 s) and reconnects after a restart. CODEMESH_CONCURRENCY: steps
   one agent runs at once (default 4).`;
 
+export const BRIDGE_USAGE = `usage: codemesh bridge <slack|matrix|webhook>
+  a chat bridge on NATS_URL: a durable consumer of the task events posts updates (task started, awaiting
+  approval with a link, approved, completed/failed/abstained, rollback) and commands come back:
+  status <task>, approve <task|patch>, reject <task|patch> <comment>, rollback <task|patch> [reason],
+  run <issue-url> — each carried out through the gateway's API as the mapped codemesh user (its roles, scopes,
+  audit). Settings (env):
+  CODEMESH_BRIDGE_USERS        JSON file {"users": {"slack:U0123": {"user": "alice", "token": "cmp_…"}}}
+                               (chat user → codemesh user and that user's personal access token; keep it 0600)
+  CODEMESH_BRIDGE_GATEWAY_URL  the gateway (default http://127.0.0.1:$CODEMESH_PORT)
+  CODEMESH_BRIDGE_LINK_URL     base of the links in updates (default the gateway URL)
+  CODEMESH_BRIDGE_HOST/_PORT   the commands endpoint (default 127.0.0.1:8788; POST /slack/commands)
+  CODEMESH_BRIDGE_EVENTS       comma list of the event types to post (default: all the bridge knows)
+  CODEMESH_BRIDGE_NAME         consumer suffix, for several bridges of one kind
+  slack:   CODEMESH_SLACK_WEBHOOK_URL, CODEMESH_SLACK_SIGNING_SECRET
+  matrix:  CODEMESH_MATRIX_HOMESERVER, CODEMESH_MATRIX_TOKEN, CODEMESH_MATRIX_ROOM_ID, CODEMESH_MATRIX_USER_ID
+           (commands: "!codemesh approve t-…" in the room)
+  webhook: CODEMESH_BRIDGE_WEBHOOK_URL, CODEMESH_BRIDGE_WEBHOOK_SECRET (optional; X-Codemesh-Signature-256)`;
+
 export const INDEX_USAGE = `usage: codemesh index --repo <path> [--commit <sha>] [--json] [--cache-dir <dir>]
   builds the Curator's index of the repository at that commit into $CODEMESH_HOME/index (the mesh reads it)`;
 
@@ -120,6 +140,8 @@ export function usageOf(argv) {
       return UP_USAGE;
     case 'actor':
       return ACTOR_USAGE;
+    case 'bridge':
+      return BRIDGE_USAGE;
     case 'index':
       return INDEX_USAGE;
     case 'search':

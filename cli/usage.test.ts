@@ -16,6 +16,7 @@ describe('codemesh <cmd> --help', () => {
     [['doctor', '--help'], 'usage: codemesh doctor'],
     [['up', '--help'], 'usage: codemesh up'],
     [['actor', '--help'], 'usage: codemesh actor <conductor'],
+    [['bridge', 'slack', '--help'], 'usage: codemesh bridge <slack|matrix|webhook>'],
     [['deadletters', 'redrive', '--help'], 'usage: codemesh deadletters'],
     [['policy', 'update', '--help'], 'usage: codemesh policy update'],
     [['index', '--help'], 'usage: codemesh index'],

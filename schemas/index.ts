@@ -1,4 +1,5 @@
 // The message contract of codemesh: every message and blackboard entry is validated with these schemas.
+export * from './bridge.ts';
 export * from './budget.ts';
 export * from './candidate.ts';
 export * from './curator.ts';

@@ -23,6 +23,7 @@ import { createHash } from 'node:crypto';
  * - `memory`: last-writer-wins, one per task that ended with a patch (written by the memory role only).
  * - `pr`: created once by the Integrator's GitHub publisher, then last-writer-wins under compare-and-set.
  * - `ghdelivery`: created once per GitHub webhook delivery (a redelivery finds it and does nothing).
+ * - `bridge`: last-writer-wins, one per chat bridge consumer (only that bridge writes it).
  */
 export const keys = {
   task: (taskId: string) => `task.${taskId}`,
@@ -68,6 +69,8 @@ export const keys = {
   pr: (taskId: string) => `pr.${taskId}`,
   /** A GitHub webhook delivery already handled (`X-GitHub-Delivery`, hashed: any string may arrive). */
   ghdelivery: (deliveryId: string) => `ghdelivery.${hashKey(deliveryId)}`,
+  /** A chat bridge's command-polling position (schemas/bridge.ts), by its consumer name (`bridge-matrix`). */
+  bridge: (consumer: string) => `bridge.${consumer}`,
 } as const;
 export type KeyKind = keyof typeof keys;
 

@@ -38,6 +38,13 @@ export const Consumers = {
 } as const;
 export type ConsumerName = (typeof Consumers)[keyof typeof Consumers];
 
+/**
+ * A chat bridge's durable consumer on the events stream: `bridge-<kind>` (`-<name>` when several bridges of one
+ * kind post to different rooms; each has its own position in the stream).
+ */
+export const bridgeConsumer = (kind: string, name?: string) =>
+  name ? `bridge-${kind}-${name}` : `bridge-${kind}`;
+
 export const Buckets = {
   /** The blackboard. */
   board: 'CODEMESH_BOARD',
