@@ -41,6 +41,8 @@ const REVISION = `src/calc.ts
   return a - b;
 >>>>>>> REPLACE
 `;
+/** Waits on the agents' work: generous, as the shared CI machine runs several meshes at once. */
+const SLOW = 300_000;
 const texts = (req: ScriptRequest) => (req.body.messages ?? []).map((m) => String(m.content ?? ''));
 
 const script: Script = (req) => {
@@ -117,7 +119,7 @@ async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
 it.skipIf(skip)(
   'drives a task through the console, every view accessible in light and dark',
   {
-    timeout: 420_000,
+    timeout: 900_000,
   },
   async () => {
     const started = Date.now();
@@ -131,189 +133,201 @@ it.skipIf(skip)(
     const page = await context.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (e) => pageErrors.push(e.message));
+    let taskId: string | undefined;
+    try {
+      // Sign in.
+      await page.goto(`${h.url}/console/`);
+      await page.getByLabel('API token').waitFor();
+      await checkView(page, 'login');
+      await page.getByLabel('API token').fill(TOKEN);
+      await page.getByRole('button', { name: 'Open' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Tasks' }).waitFor();
+      // Set once: still there at the end means the page was never reloaded (everything below is live).
+      await page.evaluate('window.__noReload = true');
+      await checkView(page, 'tasks-empty');
 
-    // Sign in.
-    await page.goto(`${h.url}/console/`);
-    await page.getByLabel('API token').waitFor();
-    await checkView(page, 'login');
-    await page.getByLabel('API token').fill(TOKEN);
-    await page.getByRole('button', { name: 'Open' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Tasks' }).waitFor();
-    // Set once: still there at the end means the page was never reloaded (everything below is live).
-    await page.evaluate('window.__noReload = true');
-    await checkView(page, 'tasks-empty');
+      // `?` lists the shortcuts; Escape closes the list.
+      await page.keyboard.press('?');
+      const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+      await help.waitFor();
+      for (const k of ['j / k', 'g t', 'n', 'a', '/'])
+        await expect(help.getByText(k, { exact: true }).count()).resolves.toBe(1);
+      await checkView(page, 'shortcuts');
+      await page.keyboard.press('Escape');
+      await help.waitFor({ state: 'detached' });
 
-    // `?` lists the shortcuts; Escape closes the list.
-    await page.keyboard.press('?');
-    const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
-    await help.waitFor();
-    for (const k of ['j / k', 'g t', 'n', 'a', '/'])
-      await expect(help.getByText(k, { exact: true }).count()).resolves.toBe(1);
-    await checkView(page, 'shortcuts');
-    await page.keyboard.press('Escape');
-    await help.waitFor({ state: 'detached' });
+      // `n`: the composer. The repo picker lists the registered repository.
+      await page.keyboard.press('n');
+      await page.getByRole('heading', { level: 1, name: 'New task' }).waitFor();
+      const picker = page.getByLabel('Repository');
+      await expect(picker.locator('option').allTextContents()).resolves.toEqual([
+        expect.stringContaining(`ts-calc (default) — ${repoPath}`),
+      ]);
+      await picker.selectOption(repoPath);
+      await page.getByLabel('Title', { exact: true }).fill('Fix subtract');
+      await page.getByLabel('Description', { exact: true }).fill('subtract(5, 3) returns 8, expected 2.');
+      await page.getByLabel('Budget (USD)').fill('2');
+      await checkView(page, 'composer');
+      // The check can fail: the old dark-theme primary button (white on light blue, 2.5:1) is flagged.
+      await page.emulateMedia({ colorScheme: 'dark' });
+      const oldStyle = await page.addStyleTag({ content: 'button.primary { color: #fff; }' });
+      const flagged = await seriousViolations(page);
+      // The composer's one primary button, "Create task".
+      expect(flagged.find((v) => v.id === 'color-contrast')?.nodes.map((n) => n.target.join(' '))).toEqual([
+        '.primary',
+      ]);
+      await oldStyle.evaluate((el: { remove(): void }) => el.remove());
+      await page.emulateMedia({ colorScheme: 'light' });
+      await page.getByRole('button', { name: 'Create task' }).click();
 
-    // `n`: the composer. The repo picker lists the registered repository.
-    await page.keyboard.press('n');
-    await page.getByRole('heading', { level: 1, name: 'New task' }).waitFor();
-    const picker = page.getByLabel('Repository');
-    await expect(picker.locator('option').allTextContents()).resolves.toEqual([
-      expect.stringContaining(`ts-calc (default) — ${repoPath}`),
-    ]);
-    await picker.selectOption(repoPath);
-    await page.getByLabel('Title', { exact: true }).fill('Fix subtract');
-    await page.getByLabel('Description', { exact: true }).fill('subtract(5, 3) returns 8, expected 2.');
-    await page.getByLabel('Budget (USD)').fill('2');
-    await checkView(page, 'composer');
-    // The check can fail: the old dark-theme primary button (white on light blue, 2.5:1) is flagged.
-    await page.emulateMedia({ colorScheme: 'dark' });
-    const oldStyle = await page.addStyleTag({ content: 'button.primary { color: #fff; }' });
-    const flagged = await seriousViolations(page);
-    expect(flagged.find((v) => v.id === 'color-contrast')?.nodes.map((n) => n.target.join(' '))).toEqual([
-      expect.stringContaining('button'),
-    ]);
-    await oldStyle.evaluate((el: { remove(): void }) => el.remove());
-    await page.emulateMedia({ colorScheme: 'light' });
-    await page.getByRole('button', { name: 'Create task' }).click();
+      // The task's page: the plan DAG and the timeline fill in as the agents work.
+      await page.waitForURL(/#\/tasks\/t-[a-z0-9]+$/);
+      const id = /#\/tasks\/(t-[a-z0-9]+)$/.exec(page.url())![1]!;
+      taskId = id;
+      const created = await api<{ task: { request: { budget: { maxCostUsd: number }; approve: string } } }>(
+        `/v1/tasks/${id}`,
+      );
+      expect(created.task.request.budget.maxCostUsd).toBe(2);
+      expect(created.task.request.approve).toBe('manual');
+      await page.getByRole('heading', { level: 1, name: 'Fix subtract' }).waitFor();
+      const timeline = page.locator('.timeline li');
+      await page.locator('.dag-node').first().waitFor({ timeout: SLOW });
+      expect(await page.locator('.dag-node').count()).toBe(2);
+      const eventsAtPlan = await timeline.count();
+      const gate1 = page.getByRole('heading', { name: `Waiting for your decision on ${id}-p1` });
+      await gate1.waitFor({ timeout: SLOW });
+      await expect.poll(() => timeline.count()).toBeGreaterThan(eventsAtPlan);
+      await expect(page.locator('.timeline li .ev-type').allTextContents()).resolves.toEqual(
+        expect.arrayContaining(['task.created', 'plan.ready', 'patch.proposed']),
+      );
 
-    // The task's page: the plan DAG and the timeline fill in as the agents work.
-    await page.waitForURL(/#\/tasks\/t-[a-z0-9]+$/);
-    const id = /#\/tasks\/(t-[a-z0-9]+)$/.exec(page.url())![1]!;
-    const created = await api<{ task: { request: { budget: { maxCostUsd: number }; approve: string } } }>(
-      `/v1/tasks/${id}`,
-    );
-    expect(created.task.request.budget.maxCostUsd).toBe(2);
-    expect(created.task.request.approve).toBe('manual');
-    await page.getByRole('heading', { level: 1, name: 'Fix subtract' }).waitFor();
-    const timeline = page.locator('.timeline li');
-    await page.locator('.dag-node').first().waitFor({ timeout: 60_000 });
-    expect(await page.locator('.dag-node').count()).toBe(2);
-    const eventsAtPlan = await timeline.count();
-    const gate1 = page.getByRole('heading', { name: `Waiting for your decision on ${id}-p1` });
-    await gate1.waitFor({ timeout: 120_000 });
-    await expect.poll(() => timeline.count()).toBeGreaterThan(eventsAtPlan);
-    await expect(page.locator('.timeline li .ev-type').allTextContents()).resolves.toEqual(
-      expect.arrayContaining(['task.created', 'plan.ready', 'patch.proposed']),
-    );
+      // Summary first: status, what changed, tests, risk, confidence, cost.
+      const summary = page.getByLabel('summary');
+      await expect.poll(() => summary.textContent()).toMatch(/awaiting approval/);
+      const facts = (await summary.textContent()) ?? '';
+      expect(facts).toMatch(/1 file\s*\+1\s*−1/);
+      expect(facts).toMatch(/\d+ passed, 0 failed/);
+      expect(facts).toMatch(/risk\s*low/);
+      expect(facts).toMatch(/confidence\s*90%/);
+      expect(facts).toMatch(/cost\s*\$0\.\d{4}/);
 
-    // Summary first: status, what changed, tests, risk, confidence, cost.
-    const summary = page.getByLabel('summary');
-    await expect.poll(() => summary.textContent()).toMatch(/awaiting approval/);
-    const facts = (await summary.textContent()) ?? '';
-    expect(facts).toMatch(/1 file\s*\+1\s*−1/);
-    expect(facts).toMatch(/\d+ passed, 0 failed/);
-    expect(facts).toMatch(/risk\s*low/);
-    expect(facts).toMatch(/confidence\s*90%/);
-    expect(facts).toMatch(/cost\s*\$0\.\d{4}/);
+      // The retrieved context, with sources: path:lines, score, why.
+      const ctx = page.getByRole('region', { name: 'Retrieved context' });
+      await ctx.locator('.snippets li').first().waitFor();
+      const snippet = (await ctx.locator('.snippets li').first().textContent()) ?? '';
+      expect(snippet).toMatch(/src\/calc\.ts:\d+–\d+/);
+      expect(snippet).toMatch(/score \d\.\d\d/);
+      expect((await ctx.locator('.why').first().textContent())?.trim().length).toBeGreaterThan(0);
 
-    // The retrieved context, with sources: path:lines, score, why.
-    const ctx = page.getByRole('region', { name: 'Retrieved context' });
-    await ctx.locator('.snippets li').first().waitFor();
-    const snippet = (await ctx.locator('.snippets li').first().textContent()) ?? '';
-    expect(snippet).toMatch(/src\/calc\.ts:\d+–\d+/);
-    expect(snippet).toMatch(/score \d\.\d\d/);
-    expect((await ctx.locator('.why').first().textContent())?.trim().length).toBeGreaterThan(0);
+      // The side-by-side diff: line numbers on both sides, no git headers.
+      const diff = page.getByRole('region', { name: 'diff of src/calc.ts' }).first();
+      await diff.waitFor();
+      const changed = diff.locator('tr', { has: page.locator('td.code.sb-del') });
+      await expect(changed.locator('td').allTextContents()).resolves.toEqual([
+        expect.stringMatching(/^\d+$/),
+        '− ' + '  return a + b;',
+        expect.stringMatching(/^\d+$/),
+        '+ ' + '  return a - b;',
+      ]);
+      const main = (await page.locator('main').textContent()) ?? '';
+      expect(main).not.toMatch(/diff --git|^index [0-9a-f]/m);
+      await checkView(page, 'task-at-gate');
 
-    // The side-by-side diff: line numbers on both sides, no git headers.
-    const diff = page.getByRole('region', { name: 'diff of src/calc.ts' }).first();
-    await diff.waitFor();
-    const changed = diff.locator('tr', { has: page.locator('td.code.sb-del') });
-    await expect(changed.locator('td').allTextContents()).resolves.toEqual([
-      expect.stringMatching(/^\d+$/),
-      '− ' + '  return a + b;',
-      expect.stringMatching(/^\d+$/),
-      '+ ' + '  return a - b;',
-    ]);
-    const main = (await page.locator('main').textContent()) ?? '';
-    expect(main).not.toMatch(/diff --git|^index [0-9a-f]/m);
-    await checkView(page, 'task-at-gate');
+      // Request changes with a comment: the revision comes back to the gate as p2.
+      await page.getByLabel('What should change').first().fill(ASK);
+      await page.getByRole('button', { name: 'Request changes' }).first().click();
+      const gate2 = page.getByRole('heading', { name: `Waiting for your decision on ${id}-p2` });
+      await gate2.waitFor({ timeout: SLOW });
+      await expect(
+        page.locator('td.code.sb-add', { hasText: '// subtract returns a - b' }).count(),
+      ).resolves.toBe(1);
 
-    // Request changes with a comment: the revision comes back to the gate as p2.
-    await page.getByLabel('What should change').first().fill(ASK);
-    await page.getByRole('button', { name: 'Request changes' }).first().click();
-    const gate2 = page.getByRole('heading', { name: `Waiting for your decision on ${id}-p2` });
-    await gate2.waitFor({ timeout: 120_000 });
-    await expect(
-      page.locator('td.code.sb-add', { hasText: '// subtract returns a - b' }).count(),
-    ).resolves.toBe(1);
+      // Approve with the keyboard: `a` asks to confirm, Enter confirms.
+      await page.getByRole('heading', { level: 1 }).click();
+      await page.keyboard.press('a');
+      const confirm = page.getByRole('group', { name: 'Confirm the approval' }).first();
+      await confirm.waitFor();
+      await expect(page.evaluate('document.activeElement?.textContent')).resolves.toBe('Yes, approve');
+      await checkView(page, 'approve-confirm');
+      await page.keyboard.press('Enter');
+      await expect.poll(() => summary.textContent(), { timeout: SLOW }).toMatch(/completed/);
 
-    // Approve with the keyboard: `a` asks to confirm, Enter confirms.
-    await page.getByRole('heading', { level: 1 }).click();
-    await page.keyboard.press('a');
-    const confirm = page.getByRole('group', { name: 'Confirm the approval' }).first();
-    await confirm.waitFor();
-    await expect(page.evaluate('document.activeElement?.textContent')).resolves.toBe('Yes, approve');
-    await checkView(page, 'approve-confirm');
-    await page.keyboard.press('Enter');
-    await expect.poll(() => summary.textContent(), { timeout: 120_000 }).toMatch(/completed/);
+      // Roll back, after a confirmation.
+      await page.getByRole('button', { name: 'Roll back…' }).click();
+      await page.getByLabel('Why (optional)').fill('browser test');
+      await checkView(page, 'rollback-confirm');
+      await page.getByRole('button', { name: 'Yes, roll back' }).click();
+      await page.getByRole('heading', { name: /Rolled back at/ }).waitFor({ timeout: SLOW });
+      const rolled = await api<{ rollback: { state: string; reason: string } }>(`/v1/tasks/${id}`);
+      expect(rolled.rollback).toMatchObject({ state: 'rolled_back', reason: 'browser test' });
 
-    // Roll back, after a confirmation.
-    await page.getByRole('button', { name: 'Roll back…' }).click();
-    await page.getByLabel('Why (optional)').fill('browser test');
-    await checkView(page, 'rollback-confirm');
-    await page.getByRole('button', { name: 'Yes, roll back' }).click();
-    await page.getByRole('heading', { name: /Rolled back at/ }).waitFor({ timeout: 120_000 });
-    const rolled = await api<{ rollback: { state: string; reason: string } }>(`/v1/tasks/${id}`);
-    expect(rolled.rollback).toMatchObject({ state: 'rolled_back', reason: 'browser test' });
+      // Chat with the task's agents.
+      await page.getByLabel('Message to the agents').fill('What does the patch change?');
+      await page.getByRole('button', { name: 'Send' }).click();
+      await page.getByText('The patch makes subtract return a - b.').waitFor({ timeout: SLOW });
+      await checkView(page, 'task-done');
 
-    // Chat with the task's agents.
-    await page.getByLabel('Message to the agents').fill('What does the patch change?');
-    await page.getByRole('button', { name: 'Send' }).click();
-    await page.getByText('The patch makes subtract return a - b.').waitFor({ timeout: 60_000 });
-    await checkView(page, 'task-done');
+      // The task list: the new task, `j` selects it, `/` searches.
+      await page.keyboard.press('g');
+      await page.keyboard.press('t');
+      await page.getByRole('heading', { level: 1, name: 'Tasks' }).waitFor();
+      await page.locator('a.task-link').first().waitFor();
+      await page.keyboard.press('j');
+      await expect(page.evaluate('document.activeElement?.textContent')).resolves.toBe('Fix subtract');
+      await page.keyboard.press('/');
+      await expect(page.evaluate("document.activeElement?.getAttribute('aria-label')")).resolves.toBe(
+        'Search tasks',
+      );
+      await page.keyboard.type('nothing like it');
+      await page.getByText('No task matches.').waitFor();
+      await page.getByLabel('Search tasks').fill('');
+      await checkView(page, 'tasks');
 
-    // The task list: the new task, `j` selects it, `/` searches.
-    await page.keyboard.press('g');
-    await page.keyboard.press('t');
-    await page.getByRole('heading', { level: 1, name: 'Tasks' }).waitFor();
-    await page.locator('a.task-link').first().waitFor();
-    await page.keyboard.press('j');
-    await expect(page.evaluate('document.activeElement?.textContent')).resolves.toBe('Fix subtract');
-    await page.keyboard.press('/');
-    await expect(page.evaluate("document.activeElement?.getAttribute('aria-label')")).resolves.toBe(
-      'Search tasks',
-    );
-    await page.keyboard.type('nothing like it');
-    await page.getByText('No task matches.').waitFor();
-    await page.getByLabel('Search tasks').fill('');
-    await checkView(page, 'tasks');
+      // Settings: change the coder's model, saved through POST /v1/config/models.
+      await page.locator('h1').click();
+      await page.keyboard.press('g');
+      await page.keyboard.press('s');
+      await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();
+      await page.getByLabel('Role').selectOption('coder');
+      await page.getByLabel('Model', { exact: true }).fill('scripted-model-2');
+      await page.getByLabel('USD per 1k prompt tokens').fill('0.25');
+      await page.getByRole('button', { name: 'Save' }).click();
+      await page.getByText('Saved: coder of org default').waitFor();
+      await page.getByRole('cell', { name: 'scripted-model-2' }).waitFor();
+      const models = await api<{ roles: Record<string, { model?: string; priceInPer1k?: number }> }>(
+        '/v1/config/models?org=default',
+      );
+      expect(models.roles.coder).toMatchObject({ model: 'scripted-model-2', priceInPer1k: 0.25 });
+      await checkView(page, 'settings');
 
-    // Settings: change the coder's model, saved through POST /v1/config/models.
-    await page.locator('h1').click();
-    await page.keyboard.press('g');
-    await page.keyboard.press('s');
-    await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();
-    await page.getByLabel('Role').selectOption('coder');
-    await page.getByLabel('Model', { exact: true }).fill('scripted-model-2');
-    await page.getByLabel('USD per 1k prompt tokens').fill('0.25');
-    await page.getByRole('button', { name: 'Save' }).click();
-    await page.getByText('Saved: coder of org default').waitFor();
-    await page.getByRole('cell', { name: 'scripted-model-2' }).waitFor();
-    const models = await api<{ roles: Record<string, { model?: string; priceInPer1k?: number }> }>(
-      '/v1/config/models?org=default',
-    );
-    expect(models.roles.coder).toMatchObject({ model: 'scripted-model-2', priceInPer1k: 0.25 });
-    await checkView(page, 'settings');
+      for (const [hash, view] of [
+        ['#/deadletters', 'deadletters'],
+        ['#/no-such-page', 'not-found'],
+      ] as const) {
+        await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
+        await page.locator('main h1').waitFor();
+        await checkView(page, view);
+      }
 
-    for (const [hash, view] of [
-      ['#/deadletters', 'deadletters'],
-      ['#/no-such-page', 'not-found'],
-    ] as const) {
-      await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
-      await page.locator('main h1').waitFor();
-      await checkView(page, view);
+      // A phone-sized screen: the task view still renders (screenshot for a human eye).
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.evaluate(`location.hash = '#/tasks/${id}'`);
+      await page.getByLabel('summary').waitFor();
+      await checkView(page, 'task-390px');
+
+      expect(await page.evaluate('window.__noReload')).toBe(true);
+      expect(pageErrors).toEqual([]);
+      expect(checked.length).toBe(26);
+      expect(violations).toEqual({});
+    } catch (err) {
+      // What the page and the task looked like when it failed (the screenshot is kept with the others).
+      await page.screenshot({ path: join(ARTIFACTS, 'failure.png'), fullPage: true }).catch(() => {});
+      if (taskId) {
+        const t = (await (await h.api(`/v1/tasks/${taskId}`)).json()) as { task?: { status?: string } };
+        console.error(`console browser test failed with task ${taskId} ${t.task?.status}`);
+      }
+      throw err;
     }
-
-    // A phone-sized screen: the task view still renders (screenshot for a human eye).
-    await page.setViewportSize({ width: 390, height: 844 });
-    await page.evaluate(`location.hash = '#/tasks/${id}'`);
-    await page.getByLabel('summary').waitFor();
-    await checkView(page, 'task-390px');
-
-    expect(await page.evaluate('window.__noReload')).toBe(true);
-    expect(pageErrors).toEqual([]);
-    expect(checked.length).toBe(26);
-    expect(violations).toEqual({});
     await context.close();
     console.log(
       `console browser test: ${checked.length} view checks in ${((Date.now() - started) / 1000).toFixed(1)} s`,

@@ -4,7 +4,6 @@ export type ShortcutAction =
   | 'help'
   | 'next'
   | 'prev'
-  | 'open'
   | 'go-tasks'
   | 'go-settings'
   | 'new'
