@@ -75,7 +75,7 @@ export function TaskComposer() {
         <input
           id="c-issue"
           type="url"
-          placeholder="https://github.com/owner/repo/issues/1"
+          placeholder="the issue's web address on GitHub"
           value={issueUrl()}
           onInput={(e) => setIssueUrl(e.currentTarget.value)}
         />
