@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm run setup`: installs what codemesh needs on a Debian/Ubuntu machine. Idempotent.
-#  - apt: nats-server (the bus), bubblewrap (the sandbox), git, python3 + pytest + coverage (Python repos' tests)
+#  - apt: nats-server (the bus), bubblewrap (the sandbox), git, python3 + pytest + coverage (Python repos' tests),
+#    chromium (the console's browser test drives /usr/bin/chromium with playwright-core: never a browser download)
 #  - npm: the pinned dependencies (npm ci)
 #  - the web console (console/dist, served by the gateway at /console/): rebuilt when its sources changed
 #  - with --local-model (`npm run setup -- --local-model`): node-llama-cpp 3.21.1 for the embedded local
@@ -25,6 +26,7 @@ python3 -m pytest --version >/dev/null 2>&1 || missing+=(python3-pytest)
 # The Tester measures the coverage of a change with coverage.py in the interpreter the sandbox runs.
 py=/usr/bin/python3; [ -x "$py" ] || py=python3
 (cd / && "$py" -c 'import coverage' >/dev/null 2>&1) || missing+=(python3-coverage)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} with apt-get"
@@ -51,4 +53,4 @@ if [ ! -f console/dist/index.html ] || [ -n "$(find console/src console/index.ht
   npm run --silent console:build -- --logLevel warn
 fi
 
-echo "setup: ok — nats-server $(nats-server --version 2>&1 | head -1 | awk '{print $NF}'), bwrap $(bwrap --version | awk '{print $2}'), node $(node --version)"
+echo "setup: ok — nats-server $(nats-server --version 2>&1 | head -1 | awk '{print $NF}'), bwrap $(bwrap --version | awk '{print $2}'), chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}'), node $(node --version)"

@@ -124,6 +124,14 @@ describe('OpenAPI document', () => {
     const repo = await send('POST', '/v1/repos', { body: { org: 'org-c', path: extraRepo } });
     await send('POST', '/v1/repos', { body: { org: 'org-c', path: extraRepo } });
     const repoId = (repo.body as { repo?: { id: string } }).repo?.id ?? 'r-missing';
+    // The repo picker's list: everything for the instance admin; for alice, only orgs she is a member of.
+    type Repos = { items: Array<{ id: string; orgId: string; role: string }> };
+    const every = (await send('GET', '/v1/repos')).body as unknown as Repos;
+    expect(every.items.map((r) => r.id)).toContain(repoId);
+    const hers = (await send('GET', '/v1/repos', { token: alice })).body as unknown as Repos;
+    expect(hers.items.length).toBeGreaterThan(0);
+    expect(hers.items.filter((r) => r.orgId === 'org-b')).toEqual([]);
+    expect(hers.items.find((r) => r.id === repoId)?.role).toBe('viewer');
     await send('PUT', `/v1/repos/${repoId}/config`, { body: {} });
     await send('PUT', '/v1/repos/r-nosuchrepo/config', { body: {} });
     await send('POST', '/v1/repos/index', { body: { repo: g.repoA } });

@@ -12,6 +12,7 @@ import {
   ModelConfigBody,
   RegisterRepoBody,
   RepoConfigBody,
+  RepoList,
   RollbackAccepted,
   RollbackBody,
   SetMemberBody,
@@ -216,6 +217,12 @@ export function openApiDocument(): Record<string, unknown> {
         ),
       },
       '/v1/repos': {
+        get: op(
+          'the registered repositories you hold a role on, with that role (`{items: [{id, orgId, name, path, role}]}`)',
+          'tasks:read',
+          {},
+          { '200': { description: 'ok', content: json(RepoList) } },
+        ),
         post: op('register a repository path in an org (org admin)', 'config:write', body(RegisterRepoBody), {
           ...created('registered: `{repo: {id, orgId, path, name}}`'),
           '409': err('the path is registered already (REPO_EXISTS; one org per path)'),

@@ -59,6 +59,10 @@ export const ListDeadLettersQuery = z
 /** The registered repository a task runs on (`null`: a path nobody registered, from before tasks registered it). */
 export const RepoSummary = z.object({ id: z.string(), name: z.string(), path: z.string() });
 export type RepoSummary = z.infer<typeof RepoSummary>;
+/** `GET /v1/repos`: the registered repositories the caller holds a role on (the console's repo picker). */
+export const RepoList = z.object({
+  items: z.array(RepoSummary.extend({ orgId: z.string(), role: Role })),
+});
 
 export const TaskSummary = z.object({
   id: z.string(),

@@ -202,3 +202,37 @@ export interface PlanGate {
   } | null;
   approval: PlanApproval | null;
 }
+
+/** `GET /v1/repos`: registered repositories the caller holds a role on. */
+export interface RepoListItem extends RepoSummary {
+  orgId: string;
+  role: 'viewer' | 'developer' | 'approver' | 'admin';
+}
+
+/** `POST /v1/tasks` 201. */
+export interface CreatedTask {
+  task: { id: string; status: TaskStatus };
+}
+
+/** `POST /v1/chat/{task}`: the agent's answer in a thread. */
+export interface ChatReply {
+  threadId: string;
+  answer: string;
+  by: string;
+  links: string[];
+  changeRequest?: { id: string; kind: string; text: string };
+}
+
+/** `GET /v1/config/models`: an org's model settings per role (API keys never returned). */
+export interface ModelSettingView {
+  baseUrl?: string;
+  model?: string;
+  priceInPer1k?: number;
+  priceOutPer1k?: number;
+  provider?: 'openai' | 'local';
+  apiKeySet?: boolean;
+}
+export interface ModelConfigView {
+  org: string;
+  roles: Partial<Record<string, ModelSettingView>>;
+}

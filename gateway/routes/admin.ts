@@ -1,6 +1,6 @@
 // Administration: orgs, members and repo roles, repository registration, personal access tokens (model
 // settings: models.ts). Every change goes to the audit log (who, what, when).
-import { and, desc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, or, type SQL } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { basename } from 'node:path';
 import { schema } from '../../actors/recorder/index.ts';
@@ -129,6 +129,30 @@ export function adminRoutes(app: Hono<Env>, gw: Gateway): void {
     await gw.audit(p, 'repo.register', repo.id, req.org, { path });
     if (req.config) await storeRepoConfig(gw, p, repo, req.config);
     return c.json({ repo: { ...repo, config: req.config ?? {} } }, 201);
+  });
+
+  app.get('/v1/repos', async (c) => {
+    const p = c.get('principal');
+    requireScope(p, 'tasks:read');
+    const vis = await gw.access.visibility(p);
+    const r = schema.repos;
+    const parts: SQL[] = [];
+    if (vis.orgIds.length) parts.push(inArray(r.orgId, vis.orgIds));
+    if (vis.repoIds.length) parts.push(inArray(r.id, vis.repoIds));
+    if (!vis.all && parts.length === 0) return c.json({ items: [] });
+    const rows = await gw.db
+      .select({ id: r.id, orgId: r.orgId, name: r.name, path: r.path })
+      .from(r)
+      .where(vis.all ? undefined : or(...parts))
+      .orderBy(asc(r.name), asc(r.id))
+      .limit(500);
+    const items = [];
+    // The caller's role on each, so a client offers only what it may do (a viewer cannot submit tasks).
+    for (const row of rows) {
+      const role = await gw.access.repoRole(p, row);
+      if (role) items.push({ ...row, role });
+    }
+    return c.json({ items });
   });
 
   app.put('/v1/repos/:id/config', async (c) => {

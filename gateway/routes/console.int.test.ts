@@ -61,7 +61,15 @@ describe('GET /console', () => {
     expect(js.headers.get('cache-control')).toContain('immutable');
     // The bundle talks to the API it is served by, through the routes the console needs.
     const code = await js.text();
-    for (const route of ['/v1/board/events', '/v1/tasks', '/approve']) expect(code).toContain(route);
+    for (const route of [
+      '/v1/board/events',
+      '/v1/tasks',
+      '/approve',
+      '/v1/repos',
+      '/v1/chat/',
+      '/v1/config/models',
+    ])
+      expect(code).toContain(route);
     expect(code).not.toMatch(/https?:\/\/(?!www\.w3\.org)[a-z]/);
   });
 

@@ -21,6 +21,7 @@ export function BoardPanel(props: { board: Accessor<BoardState>; taskId: string 
       <div class="row">
         <input
           type="search"
+          data-search
           placeholder="filter keys"
           aria-label="filter keys"
           value={filter()}
@@ -58,7 +59,9 @@ export function BoardPanel(props: { board: Accessor<BoardState>; taskId: string 
                 </span>
               </button>
               <Show when={open() === r.key}>
-                <pre class="value">{r.op === 'PUT' ? JSON.stringify(r.value, null, 2) : r.op}</pre>
+                <section class="value-scroll" tabindex="0" aria-label={`value of ${r.key}`}>
+                  <pre class="value">{r.op === 'PUT' ? JSON.stringify(r.value, null, 2) : r.op}</pre>
+                </section>
               </Show>
             </li>
           )}

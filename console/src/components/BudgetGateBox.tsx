@@ -32,7 +32,7 @@ export function BudgetGateBox(props: { taskId: string; onDone: () => void }) {
   );
   return (
     <div class="approval">
-      <h3>Paused at the budget gate</h3>
+      <h2>Paused at the budget gate</h2>
       <Show when={budget()}>
         {(b) => (
           <>

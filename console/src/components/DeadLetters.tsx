@@ -31,7 +31,7 @@ export function DeadLettersView() {
   };
   return (
     <section>
-      <h2>Dead letters</h2>
+      <h1>Dead letters</h1>
       <p class="muted">
         Events a consumer could not process after its bounded retries. They are kept here (30 days) and not
         retried on their own; the reason says what to fix. Once it is fixed, Re-drive publishes the event

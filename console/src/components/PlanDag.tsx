@@ -12,7 +12,7 @@ export function PlanDag(props: { plan: Plan }) {
   return (
     <div class="dag">
       <p>{props.plan.summary}</p>
-      <div class="dag-scroll">
+      <section class="dag-scroll" tabindex="0" aria-label="plan graph (scrolls)">
         <svg
           width={layout().width + 2 * PAD}
           height={layout().height + 2 * PAD}
@@ -69,7 +69,7 @@ export function PlanDag(props: { plan: Plan }) {
             </For>
           </g>
         </svg>
-      </div>
+      </section>
       <Show when={layout().problems.length > 0}>
         <p class="error small">{layout().problems.join('; ')}</p>
       </Show>

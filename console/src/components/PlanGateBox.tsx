@@ -30,7 +30,7 @@ export function PlanGateBox(props: { taskId: string; onDone: () => void }) {
   );
   return (
     <div class="approval">
-      <h3>The plan is waiting for your decision</h3>
+      <h2>The plan is waiting for your decision</h2>
       <Show when={gate()?.context}>
         {(ctx) => (
           <details>

@@ -64,7 +64,7 @@ export function RollbackBox(props: {
         const lines = () => rollbackLines(r());
         return (
           <div class="rollback">
-            <h3>{lines().title}</h3>
+            <h2>{lines().title}</h2>
             <p class="small">{lines().who}</p>
             <Show when={lines().made}>
               <p class="small mono">{lines().made}</p>

@@ -1,5 +1,6 @@
-// One task: status, the approval gate, plan DAG, patches, test runs, reviews, cost and the live timeline.
-// The detail (`GET /v1/tasks/{id}`) is fetched again when one of the task's blackboard keys changes.
+// One task, summary first: status, what changed, tests, risk, confidence, cost; then the gates, plan DAG,
+// retrieved context, patches side by side, test runs, reviews, chat and the live timeline. The detail
+// (`GET /v1/tasks/{id}`) is fetched again when one of the task's blackboard keys changes.
 import { type Accessor, createEffect, createResource, For, on, onCleanup, Show } from 'solid-js';
 import { api } from '../api.ts';
 import { type BoardState, keyOfTask } from '../lib/board.ts';
@@ -7,12 +8,15 @@ import { gatePatches } from '../lib/gate.ts';
 import type { TaskDetail } from '../types.ts';
 import { ApprovalBox } from './ApprovalBox.tsx';
 import { BudgetGateBox } from './BudgetGateBox.tsx';
+import { ChatPanel } from './ChatPanel.tsx';
+import { ContextView } from './ContextView.tsx';
 import { PatchView } from './PatchView.tsx';
 import { PlanGateBox } from './PlanGateBox.tsx';
 import { PlanDag } from './PlanDag.tsx';
 import { ReviewView } from './ReviewView.tsx';
 import { RollbackBox } from './RollbackBox.tsx';
 import { StatusBadge } from './Status.tsx';
+import { TaskSummary } from './TaskSummary.tsx';
 import { TestRunView } from './TestRuns.tsx';
 import { Timeline } from './Timeline.tsx';
 
@@ -51,7 +55,6 @@ export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
     const k = detail()?.task.workflow?.context.keptPatchId;
     return typeof k === 'string' ? k : undefined;
   };
-  const cost = () => detail()?.cost;
 
   return (
     <section class="task">
@@ -65,7 +68,7 @@ export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
         {(d) => (
           <>
             <header class="task-head">
-              <h2>{d().task.request?.title ?? d().task.id}</h2>
+              <h1>{d().task.request?.title ?? d().task.id}</h1>
               <div class="row">
                 <StatusBadge status={d().task.status} />
                 <span class="mono small">{d().task.id}</span>
@@ -91,6 +94,8 @@ export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
                 <p class="description">{d().task.request!.description}</p>
               </Show>
             </header>
+
+            <TaskSummary detail={d()} />
 
             <RollbackBox
               rollback={d().rollback}
@@ -131,27 +136,7 @@ export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
               )}
             </For>
 
-            <div class="cards">
-              <div class="card">
-                <h3>Cost</h3>
-                <Show when={cost()}>
-                  {(c) => (
-                    <dl class="cost">
-                      <dt>USD</dt>
-                      <dd>{c().costUsd.toFixed(4)}</dd>
-                      <dt>prompt tokens</dt>
-                      <dd>{c().promptTokens.toLocaleString()}</dd>
-                      <dt>completion tokens</dt>
-                      <dd>{c().completionTokens.toLocaleString()}</dd>
-                      <dt>model calls</dt>
-                      <dd>{c().calls}</dd>
-                    </dl>
-                  )}
-                </Show>
-              </div>
-            </div>
-
-            <h3>Plan</h3>
+            <h2>Plan</h2>
             <Show when={d().planApproval}>
               {(a) => (
                 <p class="small muted">
@@ -165,24 +150,30 @@ export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
               {(plan) => <PlanDag plan={plan()} />}
             </Show>
 
-            <h3>Patches</h3>
+            <ContextView taskId={d().task.id} version={d().task.status} />
+
+            <h2>Patches</h2>
             <Show when={d().patches.length} fallback={<p class="muted">No patch yet.</p>}>
-              <For each={[...d().patches].reverse()}>{(p) => <PatchView patch={p} />}</For>
+              <For each={[...d().patches].reverse()}>
+                {(p, i) => <PatchView patch={p} open={i() === 0} />}
+              </For>
             </Show>
 
-            <h3>Test runs</h3>
+            <h2>Test runs</h2>
             <Show when={d().testRuns.length} fallback={<p class="muted">No test run yet.</p>}>
               <For each={[...d().testRuns].reverse()}>{(r) => <TestRunView run={r} />}</For>
             </Show>
 
-            <h3>Reviews</h3>
+            <h2>Reviews</h2>
             <Show when={d().reviews.length} fallback={<p class="muted">No review yet.</p>}>
               <For each={[...d().reviews].reverse()}>{(r) => <ReviewView review={r} />}</For>
             </Show>
+
+            <ChatPanel taskId={d().task.id} />
           </>
         )}
       </Show>
-      <h3>Timeline</h3>
+      <h2>Timeline</h2>
       <Show when={props.id} keyed>
         {(id) => <Timeline taskId={id} onEvent={refreshSoon} />}
       </Show>

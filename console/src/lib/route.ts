@@ -3,6 +3,8 @@
 export type Route =
   | { page: 'tasks' }
   | { page: 'task'; id: string }
+  | { page: 'new' }
+  | { page: 'settings' }
   | { page: 'deadletters' }
   | { page: 'not-found'; hash: string };
 
@@ -10,6 +12,8 @@ export function routeOf(hash: string): Route {
   if (hash === '' || hash === '#' || hash === '#/') return { page: 'tasks' };
   const task = /^#\/tasks\/(t-[a-z0-9]+)$/.exec(hash);
   if (task) return { page: 'task', id: task[1]! };
+  if (hash === '#/new') return { page: 'new' };
+  if (hash === '#/settings') return { page: 'settings' };
   if (hash === '#/deadletters') return { page: 'deadletters' };
   return { page: 'not-found', hash };
 }

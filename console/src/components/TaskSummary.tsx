@@ -1,0 +1,68 @@
+// A task at a glance, before the detail: status, what changed, tests, risk, the Reviewer's confidence, cost.
+import { Show } from 'solid-js';
+import type { TaskDetail } from '../types.ts';
+import { StatusBadge } from './Status.tsx';
+
+const RANK = { low: 1, medium: 2, high: 3 } as const;
+
+export function TaskSummary(props: { detail: TaskDetail }) {
+  const d = () => props.detail;
+  const patch = () => d().patches.at(-1);
+  const run = () => d().testRuns.at(-1);
+  const review = () => d().reviews.at(-1);
+  const risk = () => {
+    const risks = review()?.risks ?? [];
+    if (risks.length === 0) return review() ? 'none flagged' : undefined;
+    return risks.reduce((a, b) => (RANK[b.level] > RANK[a.level] ? b : a)).level;
+  };
+  return (
+    <dl class="summary" aria-label="summary">
+      <div>
+        <dt>status</dt>
+        <dd>
+          <StatusBadge status={d().task.status} />
+        </dd>
+      </div>
+      <div>
+        <dt>changed</dt>
+        <dd>
+          <Show when={patch()} fallback="—">
+            {(p) => (
+              <>
+                {p().files.length} file{p().files.length === 1 ? '' : 's'}{' '}
+                <span class="add">+{p().stats?.additions ?? 0}</span>{' '}
+                <span class="del">−{p().stats?.deletions ?? 0}</span>
+              </>
+            )}
+          </Show>
+        </dd>
+      </div>
+      <div>
+        <dt>tests</dt>
+        <dd>
+          <Show when={run()} fallback="—">
+            {(r) => (
+              <span class={r().passed ? 'pass' : 'fail'}>
+                {r().counts.passed} passed, {r().counts.failed} failed
+              </span>
+            )}
+          </Show>
+        </dd>
+      </div>
+      <div>
+        <dt>risk</dt>
+        <dd>{risk() ?? '—'}</dd>
+      </div>
+      <div>
+        <dt>confidence</dt>
+        <dd>{review() ? `${Math.round(review()!.confidence * 100)}%` : '—'}</dd>
+      </div>
+      <div>
+        <dt>cost</dt>
+        <dd>
+          ${d().cost.costUsd.toFixed(4)} <span class="small muted">({d().cost.calls} calls)</span>
+        </dd>
+      </div>
+    </dl>
+  );
+}

@@ -1,0 +1,336 @@
+// The web console in a real browser (issue 13), against the whole mesh with the scripted model: create a task
+// from the composer, watch the plan DAG and the timeline update live, read the retrieved context, open the
+// side-by-side diff, request changes with a comment, approve with the keyboard, roll back, chat, change a model
+// setting. axe-core checks every view in light and dark: no serious or critical WCAG 2.1 A/AA violation.
+// Screenshots go to test/artifacts/console/ (git-ignored; kept by CI).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  ARTIFACTS,
+  type AxeViolation,
+  browserSkipReason,
+  launchChromium,
+  seriousViolations,
+} from './browser.ts';
+import { makeFixtureRepo } from './fixture-repo.ts';
+import { type Harness, startHarness, TOKEN } from './harness.ts';
+import type { Script, ScriptRequest } from './scripted-llm/index.ts';
+import { SUBTRACT_PLAN, subtractCoder, USAGE } from './ts-calc-answers.ts';
+
+const skip = browserSkipReason();
+if (skip) console.warn(`console browser test skipped: ${skip}`);
+
+const ASK = 'Say in a comment that subtract returns a - b.';
+const PLAN = {
+  ...SUBTRACT_PLAN,
+  subtasks: [
+    ...SUBTRACT_PLAN.subtasks,
+    { id: 'verify', title: 'Run the tests', role: 'tester', dependsOn: ['fix'], successCriteria: ['green'] },
+  ],
+};
+const REVISION = `src/calc.ts
+<<<<<<< SEARCH
+  return a - b;
+=======
+  // subtract returns a - b
+  return a - b;
+>>>>>>> REPLACE
+`;
+/** Waits on the agents' work: generous, as the shared CI machine runs several meshes at once. */
+const SLOW = 300_000;
+const texts = (req: ScriptRequest) => (req.body.messages ?? []).map((m) => String(m.content ?? ''));
+
+const script: Script = (req) => {
+  if (req.roleHint === 'planner') return { usage: USAGE, content: JSON.stringify(PLAN) };
+  if (req.roleHint === 'reviewer')
+    return {
+      usage: USAGE,
+      content: JSON.stringify({
+        decision: 'approve',
+        confidence: 0.9,
+        critique: 'Correct and tested.',
+        risks: [{ level: 'low', note: 'one-line change' }],
+      }),
+    };
+  if (req.roleHint === 'chat')
+    return {
+      usage: USAGE,
+      content: JSON.stringify({ answer: 'The patch makes subtract return a - b.', change_request: null }),
+    };
+  // The revision (its prompt carries the human's comment) adds the comment on top of the first patch.
+  if (texts(req).some((t) => t.includes(ASK))) return { usage: USAGE, content: REVISION };
+  return subtractCoder(req);
+};
+
+let h: Harness;
+let browser: Browser;
+let consoleDir: string;
+beforeAll(async () => {
+  if (skip) return;
+  browser = await launchChromium();
+  // The console as its sources are now, served by the real gateway.
+  consoleDir = mkdtempSync(join(tmpdir(), 'codemesh-console-'));
+  const root = fileURLToPath(new URL('../console', import.meta.url));
+  await build({
+    root,
+    configFile: join(root, 'vite.config.ts'),
+    logLevel: 'silent',
+    build: { outDir: consoleDir, emptyOutDir: true },
+  });
+  process.env.CODEMESH_CONSOLE_DIR = consoleDir;
+  h = await startHarness();
+  h.setScript(script);
+}, 120_000);
+afterAll(async () => {
+  delete process.env.CODEMESH_CONSOLE_DIR;
+  await browser?.close();
+  await h?.stop();
+  if (consoleDir) rmSync(consoleDir, { recursive: true, force: true });
+});
+
+/** Every view's serious/critical violations, by `<view> <scheme>`; empty at the end. */
+const violations: Record<string, AxeViolation[]> = {};
+const checked: string[] = [];
+
+async function checkView(page: Page, view: string): Promise<void> {
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    // Two frames: the new colours are applied before axe reads them.
+    await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
+    const found = await seriousViolations(page);
+    if (found.length) violations[`${view} ${scheme}`] = found;
+    checked.push(`${view} ${scheme}`);
+    await page.screenshot({ path: join(ARTIFACTS, `${view}-${scheme}.png`), fullPage: true });
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const res = await h.api(path, init);
+  expect(res.status, await res.clone().text()).toBeLessThan(300);
+  return (await res.json()) as T;
+}
+
+it.skipIf(skip)(
+  'drives a task through the console, every view accessible in light and dark',
+  {
+    timeout: 900_000,
+  },
+  async () => {
+    const started = Date.now();
+    const repoPath = makeFixtureRepo('ts-calc');
+    await api('/v1/repos', {
+      method: 'POST',
+      body: JSON.stringify({ org: 'default', path: repoPath, name: 'ts-calc' }),
+    });
+
+    const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    let taskId: string | undefined;
+    try {
+      // Sign in.
+      await page.goto(`${h.url}/console/`);
+      await page.getByLabel('API token').waitFor();
+      await checkView(page, 'login');
+      await page.getByLabel('API token').fill(TOKEN);
+      await page.getByRole('button', { name: 'Open' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Tasks' }).waitFor();
+      // Set once: still there at the end means the page was never reloaded (everything below is live).
+      await page.evaluate('window.__noReload = true');
+      await checkView(page, 'tasks-empty');
+
+      // `?` lists the shortcuts; Escape closes the list.
+      await page.keyboard.press('?');
+      const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+      await help.waitFor();
+      for (const k of ['j / k', 'g t', 'n', 'a', '/'])
+        await expect(help.getByText(k, { exact: true }).count()).resolves.toBe(1);
+      await checkView(page, 'shortcuts');
+      await page.keyboard.press('Escape');
+      await help.waitFor({ state: 'detached' });
+
+      // `n`: the composer. The repo picker lists the registered repository.
+      await page.keyboard.press('n');
+      await page.getByRole('heading', { level: 1, name: 'New task' }).waitFor();
+      const picker = page.getByLabel('Repository');
+      await expect(picker.locator('option').allTextContents()).resolves.toEqual([
+        expect.stringContaining(`ts-calc (default) — ${repoPath}`),
+      ]);
+      await picker.selectOption(repoPath);
+      await page.getByLabel('Title', { exact: true }).fill('Fix subtract');
+      await page.getByLabel('Description', { exact: true }).fill('subtract(5, 3) returns 8, expected 2.');
+      await page.getByLabel('Budget (USD)').fill('2');
+      await checkView(page, 'composer');
+      // The check can fail: the old dark-theme primary button (white on light blue, 2.5:1) is flagged.
+      await page.emulateMedia({ colorScheme: 'dark' });
+      const oldStyle = await page.addStyleTag({ content: 'button.primary { color: #fff; }' });
+      const flagged = await seriousViolations(page);
+      // The composer's one primary button, "Create task".
+      expect(flagged.find((v) => v.id === 'color-contrast')?.nodes.map((n) => n.target.join(' '))).toEqual([
+        '.primary',
+      ]);
+      await oldStyle.evaluate((el: { remove(): void }) => el.remove());
+      await page.emulateMedia({ colorScheme: 'light' });
+      await page.getByRole('button', { name: 'Create task' }).click();
+
+      // The task's page: the plan DAG and the timeline fill in as the agents work.
+      await page.waitForURL(/#\/tasks\/t-[a-z0-9]+$/);
+      const id = /#\/tasks\/(t-[a-z0-9]+)$/.exec(page.url())![1]!;
+      taskId = id;
+      const created = await api<{ task: { request: { budget: { maxCostUsd: number }; approve: string } } }>(
+        `/v1/tasks/${id}`,
+      );
+      expect(created.task.request.budget.maxCostUsd).toBe(2);
+      expect(created.task.request.approve).toBe('manual');
+      await page.getByRole('heading', { level: 1, name: 'Fix subtract' }).waitFor();
+      const timeline = page.locator('.timeline li');
+      await page.locator('.dag-node').first().waitFor({ timeout: SLOW });
+      expect(await page.locator('.dag-node').count()).toBe(2);
+      const eventsAtPlan = await timeline.count();
+      const gate1 = page.getByRole('heading', { name: `Waiting for your decision on ${id}-p1` });
+      await gate1.waitFor({ timeout: SLOW });
+      await expect.poll(() => timeline.count()).toBeGreaterThan(eventsAtPlan);
+      await expect(page.locator('.timeline li .ev-type').allTextContents()).resolves.toEqual(
+        expect.arrayContaining(['task.created', 'plan.ready', 'patch.proposed']),
+      );
+
+      // Summary first: status, what changed, tests, risk, confidence, cost.
+      const summary = page.getByLabel('summary');
+      await expect.poll(() => summary.textContent()).toMatch(/awaiting approval/);
+      const facts = (await summary.textContent()) ?? '';
+      expect(facts).toMatch(/1 file\s*\+1\s*−1/);
+      expect(facts).toMatch(/\d+ passed, 0 failed/);
+      expect(facts).toMatch(/risk\s*low/);
+      expect(facts).toMatch(/confidence\s*90%/);
+      expect(facts).toMatch(/cost\s*\$0\.\d{4}/);
+
+      // The retrieved context, with sources: path:lines, score, why.
+      const ctx = page.getByRole('region', { name: 'Retrieved context' });
+      await ctx.locator('.snippets li').first().waitFor();
+      const snippet = (await ctx.locator('.snippets li').first().textContent()) ?? '';
+      expect(snippet).toMatch(/src\/calc\.ts:\d+–\d+/);
+      expect(snippet).toMatch(/score \d\.\d\d/);
+      expect((await ctx.locator('.why').first().textContent())?.trim().length).toBeGreaterThan(0);
+
+      // The side-by-side diff: line numbers on both sides, no git headers.
+      const diff = page.getByRole('region', { name: 'diff of src/calc.ts' }).first();
+      await diff.waitFor();
+      const changed = diff.locator('tr', { has: page.locator('td.code.sb-del') });
+      await expect(changed.locator('td').allTextContents()).resolves.toEqual([
+        expect.stringMatching(/^\d+$/),
+        '− ' + '  return a + b;',
+        expect.stringMatching(/^\d+$/),
+        '+ ' + '  return a - b;',
+      ]);
+      const main = (await page.locator('main').textContent()) ?? '';
+      expect(main).not.toMatch(/diff --git|^index [0-9a-f]/m);
+      await checkView(page, 'task-at-gate');
+
+      // Request changes with a comment: the revision comes back to the gate as p2.
+      await page.getByLabel('What should change').first().fill(ASK);
+      await page.getByRole('button', { name: 'Request changes' }).first().click();
+      const gate2 = page.getByRole('heading', { name: `Waiting for your decision on ${id}-p2` });
+      await gate2.waitFor({ timeout: SLOW });
+      await expect(
+        page.locator('td.code.sb-add', { hasText: '// subtract returns a - b' }).count(),
+      ).resolves.toBe(1);
+
+      // Approve with the keyboard: `a` asks to confirm, Enter confirms.
+      await page.getByRole('heading', { level: 1 }).click();
+      await page.keyboard.press('a');
+      const confirm = page.getByRole('group', { name: 'Confirm the approval' }).first();
+      await confirm.waitFor();
+      await expect(page.evaluate('document.activeElement?.textContent')).resolves.toBe('Yes, approve');
+      await checkView(page, 'approve-confirm');
+      await page.keyboard.press('Enter');
+      await expect.poll(() => summary.textContent(), { timeout: SLOW }).toMatch(/completed/);
+
+      // Roll back, after a confirmation.
+      await page.getByRole('button', { name: 'Roll back…' }).click();
+      await page.getByLabel('Why (optional)').fill('browser test');
+      await checkView(page, 'rollback-confirm');
+      await page.getByRole('button', { name: 'Yes, roll back' }).click();
+      await page.getByRole('heading', { name: /Rolled back at/ }).waitFor({ timeout: SLOW });
+      const rolled = await api<{ rollback: { state: string; reason: string } }>(`/v1/tasks/${id}`);
+      expect(rolled.rollback).toMatchObject({ state: 'rolled_back', reason: 'browser test' });
+
+      // Chat with the task's agents.
+      await page.getByLabel('Message to the agents').fill('What does the patch change?');
+      await page.getByRole('button', { name: 'Send' }).click();
+      await page.getByText('The patch makes subtract return a - b.').waitFor({ timeout: SLOW });
+      await checkView(page, 'task-done');
+
+      // The task list: the new task, `j` selects it, `/` searches.
+      await page.keyboard.press('g');
+      await page.keyboard.press('t');
+      await page.getByRole('heading', { level: 1, name: 'Tasks' }).waitFor();
+      await page.locator('a.task-link').first().waitFor();
+      await page.keyboard.press('j');
+      await expect(page.evaluate('document.activeElement?.textContent')).resolves.toBe('Fix subtract');
+      await page.keyboard.press('/');
+      await expect(page.evaluate("document.activeElement?.getAttribute('aria-label')")).resolves.toBe(
+        'Search tasks',
+      );
+      await page.keyboard.type('nothing like it');
+      await page.getByText('No task matches.').waitFor();
+      await page.getByLabel('Search tasks').fill('');
+      await checkView(page, 'tasks');
+
+      // Settings: change the coder's model, saved through POST /v1/config/models.
+      await page.locator('h1').click();
+      await page.keyboard.press('g');
+      await page.keyboard.press('s');
+      await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();
+      await page.getByLabel('Role').selectOption('coder');
+      await page.getByLabel('Model', { exact: true }).fill('scripted-model-2');
+      await page.getByLabel('USD per 1k prompt tokens').fill('0.25');
+      await page.getByRole('button', { name: 'Save' }).click();
+      await page.getByText('Saved: coder of org default').waitFor();
+      await page.getByRole('cell', { name: 'scripted-model-2' }).waitFor();
+      const models = await api<{ roles: Record<string, { model?: string; priceInPer1k?: number }> }>(
+        '/v1/config/models?org=default',
+      );
+      expect(models.roles.coder).toMatchObject({ model: 'scripted-model-2', priceInPer1k: 0.25 });
+      await checkView(page, 'settings');
+
+      for (const [hash, view] of [
+        ['#/deadletters', 'deadletters'],
+        ['#/no-such-page', 'not-found'],
+      ] as const) {
+        await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
+        await page.locator('main h1').waitFor();
+        await checkView(page, view);
+      }
+
+      // A phone-sized screen: the task view still renders (screenshot for a human eye).
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.evaluate(`location.hash = '#/tasks/${id}'`);
+      await page.getByLabel('summary').waitFor();
+      await checkView(page, 'task-390px');
+
+      expect(await page.evaluate('window.__noReload')).toBe(true);
+      expect(pageErrors).toEqual([]);
+      expect(checked.length).toBe(26);
+      expect(violations).toEqual({});
+    } catch (err) {
+      // What the page and the task looked like when it failed (the screenshot is kept with the others).
+      await page.screenshot({ path: join(ARTIFACTS, 'failure.png'), fullPage: true }).catch(() => {});
+      if (taskId) {
+        const t = (await (await h.api(`/v1/tasks/${taskId}`)).json()) as { task?: { status?: string } };
+        console.error(`console browser test failed with task ${taskId} ${t.task?.status}`);
+      }
+      throw err;
+    }
+    await context.close();
+    console.log(
+      `console browser test: ${checked.length} view checks in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
+  },
+);
