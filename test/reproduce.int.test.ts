@@ -38,7 +38,8 @@ const isWriter = (req: ScriptRequest) =>
   (req.body.messages ?? []).some(
     (m) => typeof m.content === 'string' && m.content.includes('You are the test writer'),
   );
-const textOf = (req: ScriptRequest) => (req.body.messages ?? []).map((m) => String(m.content ?? '')).join('\n');
+const textOf = (req: ScriptRequest) =>
+  (req.body.messages ?? []).map((m) => String(m.content ?? '')).join('\n');
 
 let h: Harness;
 beforeAll(async () => {
