@@ -136,10 +136,15 @@ function keptOutput(r: ReproTest): StepOutput {
   };
 }
 
+/** The test the test-writing part kept for this task, if any. */
+export async function keptRepro(step: StepInput): Promise<ReproTest | undefined> {
+  const kept = (await step.mesh.board.get(keys.repro(step.task.id), ReproTestSchema))?.value;
+  return kept && kept.baseCommit === step.task.baseCommit ? kept : undefined;
+}
+
 /** The kept test, applied to a Coder's work tree of the first attempt (it becomes part of the patch). */
 export async function applyKeptRepro(step: StepInput, worktree: string): Promise<ReproTest | undefined> {
-  const kept = (await step.mesh.board.get(keys.repro(step.task.id), ReproTestSchema))?.value;
-  if (!kept || kept.baseCommit !== step.task.baseCommit) return undefined;
-  await applyPatch(worktree, kept.diff);
+  const kept = await keptRepro(step);
+  if (kept) await applyPatch(worktree, kept.diff);
   return kept;
 }
