@@ -159,7 +159,7 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
   // The local operator may run on any repository of the machine, but never on codemesh's own state dir.
   let task: Awaited<ReturnType<typeof prepareTask>>;
   try {
-    task = await prepareTask(input, { placement: { stateDir: settings.dataDir } });
+    task = await prepareTask(input, { placement: { stateDir: settings.dataDir }, reproduce: true });
   } catch (err) {
     if (err instanceof RepoNotFoundError || err instanceof RepoPathRefusedError) {
       print(`codemesh: ${err.message}`);

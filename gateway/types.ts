@@ -86,6 +86,11 @@ export interface GatewayOptions {
    * (generated, 0600). The actors need the same key to open them.
    */
   secretKey?: Buffer;
+  /**
+   * The test-writing step (a test that reproduces the issue, checked on the base commit) for tasks whose own
+   * settings and `.codemesh.yml` leave `test.reproduce` unset. Default true.
+   */
+  reproduceTests?: boolean;
   /** How long `POST /v1/chat` waits for an agent's answer. */
   chatTimeoutMs?: number;
   /** GitHub (issue intake, webhooks). Default: `createGitHub(gitHubSettingsFromEnv(process.env))`. */

@@ -23,6 +23,12 @@ export const EventType = z.enum([
   'test.completed',
   /** Tests whose outcome changed between runs of the same code; data: `{ tests, quarantine }`. */
   'test.flaky',
+  /**
+   * The test-writing step ran its test on the base commit: `kept` (it fails there: it reproduces the issue and
+   * goes into the patch) or `rejected` (it passes there; sent back once with this evidence). Data:
+   * `{ verdict, try, tests: [{ name, status }], files }`.
+   */
+  'reproduction.checked',
   'review.completed',
   /** data: `{ patchId, gate, approvable, revisionFailed? }` (`gate`: the task's arrivals at the gate). */
   'approval.requested',

@@ -38,18 +38,27 @@ export function stepId(taskId: string, kind: StepKind, attempt: number, part?: s
  */
 export const StepPart = z
   .string()
-  .regex(/^(s\d{1,3}-[a-z0-9][a-z0-9-_]{0,40}|m\d{1,3}|c\d{1,2})$/i, 'a step part');
+  .regex(/^(s\d{1,3}-[a-z0-9][a-z0-9-_]{0,40}|m\d{1,3}|c\d{1,2}|r\d)$/i, 'a step part');
 export type StepPart = z.infer<typeof StepPart>;
 
 export const subtaskPart = (subtaskId: string, rebase: number): string => `s${rebase}-${subtaskId}`;
 export const mergePart = (merge: number): string => `m${merge}`;
 export const candidatePart = (candidate: number): string => `c${candidate}`;
+/** The test-writing part of the first code step (schemas/work.ts `ReproTest`). */
+export const REPRO_PART = 'r1';
 
 /** @example parsePart('s1-api') // { subtask: 'api', rebase: 1 }; parsePart('c2') // { candidate: 2 } */
 export function parsePart(
   part: string | undefined,
-): { subtask: string; rebase: number } | { merge: number } | { candidate: number } | undefined {
+):
+  | { subtask: string; rebase: number }
+  | { merge: number }
+  | { candidate: number }
+  | { repro: number }
+  | undefined {
   if (!part) return undefined;
+  const r = /^r(\d)$/.exec(part);
+  if (r) return { repro: Number(r[1]) };
   const s = /^s(\d+)-(.+)$/.exec(part);
   if (s) return { subtask: s[2]!, rebase: Number(s[1]) };
   const c = /^c(\d+)$/.exec(part);

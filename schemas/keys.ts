@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
  * - `plan`, `patch`, `testrun`, `review`, `approval`, `planapproval`, `context`, `result`, `selection`: written
  *   once (create);
  *   a second write is refused.
+ * - `repro`: written once per task by the test-writing step (first writer wins).
  * - `baseline`: written once per base commit + test plan (a cache: equal keys mean equal runs, first wins).
  * - `award`: created once per step; then compare-and-set by the winner (lease renewals, state).
  * - `cost`: append-only list under compare-and-set, de-duplicated by call id.
@@ -48,6 +49,8 @@ export const keys = {
     `candidate.${taskId}-${attempt}-c${candidate}`,
   /** How an attempt's candidates were judged and which one was chosen (or why none was). */
   selection: (taskId: string, attempt: number) => `selection.${taskId}-${attempt}`,
+  /** The reproduction test the test-writing step kept (written once per task, first writer wins). */
+  repro: (taskId: string) => `repro.${taskId}`,
   /** Test results of the base commit (no patch) for one test plan; `hash` = hashKey of repo, commit, plan. */
   baseline: (hash: string) => `baseline.${hash}`,
   /** Free-form result of a step (for steps whose output is not one of the typed entries above). */

@@ -42,6 +42,9 @@ export const TestSettings = z
     /** Line coverage of the changed files with coverage.py, Python runners (default true; measured only
      * when the sandbox's interpreter has coverage.py). */
     coverage: z.boolean({ error: 'true or false' }).optional(),
+    /** A test-writing step before the fix writes a test that reproduces the issue, when no selected test fails
+     * on the base commit (default true where the gateway or `codemesh run` starts the task; false: skipped). */
+    reproduce: z.boolean({ error: 'true or false' }).optional(),
   })
   .strict();
 export type TestSettings = z.infer<typeof TestSettings>;

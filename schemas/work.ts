@@ -3,6 +3,25 @@ import { z } from 'zod';
 import { PolicyReport, SecretFinding } from './policy.ts';
 
 /** `patch.<patchId>`: written once by the code step that produced it. */
+/**
+ * `repro.<taskId>`: the test the test-writing step wrote and kept (it fails on the base commit). The first
+ * code step starts with it in the working tree, so it is part of the patch; the Tester checks that the fix
+ * makes it pass (`TestVerdict.reproduction`).
+ */
+export const ReproTest = z.object({
+  taskId: z.string(),
+  baseCommit: z.string(),
+  /** The test changes as a unified diff against the base commit (test files only). */
+  diff: z.string(),
+  files: z.array(z.string()),
+  /** The added test functions and their status on the base commit (failed / error: they reproduce). */
+  tests: z.array(z.object({ name: z.string(), status: z.string(), message: z.string().optional() })),
+  /** How many tries it took (a test that passed on the base was sent back once). */
+  tries: z.number().int().min(1),
+  createdAt: z.string(),
+});
+export type ReproTest = z.infer<typeof ReproTest>;
+
 export const Patch = z.object({
   id: z.string(),
   taskId: z.string(),

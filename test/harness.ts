@@ -42,6 +42,8 @@ export async function startHarness(
     testTimeoutMs?: number;
     /** Extra settings of the actors (e.g. `CODEMESH_BREAKER_COOLDOWN_MS`). */
     env?: Record<string, string>;
+    /** The gateway's default for the test-writing step (default false here; the product's default is true). */
+    reproduceTests?: boolean;
     /** The gateway's GitHub (issue intake, webhooks); the actors read theirs from `env`. */
     github?: GitHub;
   } = {},
@@ -80,6 +82,8 @@ export async function startHarness(
       stateDir: dataDir,
       // As `codemesh up` wires it: the mesh's Curator builds the index, in its worker, into its cache.
       indexer: curatorIndexer(client),
+      // The whole-mesh tests' scripts predate the test-writing step: a test asks for it (`test.reproduce`).
+      reproduceTests: opts.reproduceTests ?? false,
       ...(opts.github ? { github: opts.github } : {}),
     }),
   );

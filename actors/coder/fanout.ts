@@ -22,6 +22,7 @@ import { effectivePlan } from '../runtime/effective-plan.ts';
 import type { StepInput, StepOutput } from '../runtime/types.ts';
 import { diffWorktree } from './edits.ts';
 import { commitTree, mergePatches } from './merge.ts';
+import { keptRepro } from './reproduce.ts';
 
 /** The subtask a step part is about, with the plan's fanned-out subtasks (merge order). */
 export async function subtaskOf(
@@ -137,12 +138,16 @@ export async function mergeSubtasks(step: StepInput, workDir: string): Promise<S
   if (!subs) throw new StepFailure('a merge part was awarded but the plan has no subtasks to fan out');
   const ids = subs.map((s) => s.id);
   const patches = await donePatches(step, ids);
-  const merged = await mergePatches(
-    task.repoPath,
-    task.baseCommit,
-    ids.map((id, i) => ({ id, diff: patches[i]!.diff })),
-    join(workDir, 'merge'),
-  );
+  const toMerge = ids.map((id, i) => ({ id, diff: patches[i]!.diff }));
+  let merged = await mergePatches(task.repoPath, task.baseCommit, toMerge, join(workDir, 'merge'));
+  // The test the test-writing part kept goes in last (the subtasks' Coders start from the base commit); if a
+  // subtask changed the same lines, the subtasks' merge stands without it.
+  const repro = step.attempt === 1 ? await keptRepro(step) : undefined;
+  if (merged.ok && repro) {
+    const all = [...toMerge, { id: 'reproduction-test', diff: repro.diff }];
+    const also = await mergePatches(task.repoPath, task.baseCommit, all, join(workDir, 'merge'));
+    if (also.ok) merged = also;
+  }
   if (!merged.ok) {
     const { subtask, with: w, files } = merged.conflict;
     return { ok: true, data: { conflict: { subtask, with: w, files } } };

@@ -18,6 +18,7 @@ import { applyEdits, diffWorktree, formatEditErrors, parseEditBlocks } from './e
 import { type CandidateStart, saveCandidate, startCandidate } from './candidate.ts';
 import { mergeSubtasks, type SubtaskStart, saveSubtask, startSubtask } from './fanout.ts';
 import { policyReport, worktreeReader } from './policy-check.ts';
+import { applyKeptRepro, checkRepro, startRepro } from './reproduce.ts';
 import { coderSystem, coderUser, subtaskUser } from './prompts.ts';
 import { noteRepeats, type Repeat } from './loop-guard.ts';
 import { runTool, toolSpecs } from './tools.ts';
@@ -38,6 +39,8 @@ interface CoderContext {
   subtask?: SubtaskStart;
   /** Candidate i of k (a whole-task pass with its own model settings). */
   candidate?: CandidateStart;
+  /** The test-writing part (`r1`): how many tests the model has written so far. */
+  repro?: { tries: number };
   /** Loop guard: how often each tool call and edit reply came (loop-guard.ts), and the repeat that stops. */
   seen: Record<string, number>;
   repeat?: Repeat;
@@ -48,7 +51,13 @@ export const coderMachine = setup({
   types: { input: {} as StepInput, context: {} as CoderContext, output: {} as StepOutput },
   actors: {
     prepare: fromPromise<
-      { messages: ChatMessage[]; subtask?: SubtaskStart; candidate?: CandidateStart },
+      {
+        messages: ChatMessage[];
+        subtask?: SubtaskStart;
+        candidate?: CandidateStart;
+        /** The test-writing part ended before any model call (kept earlier, or a test already fails). */
+        done?: StepOutput;
+      },
       { step: StepInput; worktree: string }
     >(async ({ input, signal }) => {
       const { step, worktree } = input;
@@ -62,6 +71,10 @@ export const coderMachine = setup({
         worktree,
         subtask?.startCommit ?? task.baseCommit,
       );
+      if (isReproPart(step)) {
+        const r = await startRepro(step, worktree, signal);
+        return 'done' in r ? { messages: [], done: r.done } : { messages: r.messages };
+      }
       const plan = await effectivePlan(mesh.board, task.id);
       if (subtask) {
         const s = subtask.subtask;
@@ -90,6 +103,8 @@ export const coderMachine = setup({
           previous = { patch: prev, testRun };
         }
       }
+      // The first attempt starts from the test the test-writing part kept (later ones from their patch).
+      const repro = step.attempt === 1 ? await applyKeptRepro(step, worktree) : undefined;
       const critique = String(task.workflow.context.critique ?? '') || undefined;
       const changes = await changeRequests(mesh.board, task.id);
       const overview = await repoOverview(step, `${task.request.title}\n${task.request.description}`, signal);
@@ -98,7 +113,13 @@ export const coderMachine = setup({
         ...(candidate ? { candidate } : {}),
         messages: [
           { role: 'system', content: coderSystem() },
-          { role: 'user', content: coderUser({ task, plan, critique, previous, changes }, overview) },
+          {
+            role: 'user',
+            content: coderUser(
+              { task, plan, critique, previous, changes, ...(repro ? { repro } : {}) },
+              overview,
+            ),
+          },
         ],
       };
     }),
@@ -179,6 +200,10 @@ export const coderMachine = setup({
       });
       return { ok: true, data: { patchId: id, files: stored.files, summary: stored.summary } };
     }),
+    checkRepro: fromPromise<
+      { output: StepOutput } | { retry: string },
+      { step: StepInput; worktree: string; tries: number }
+    >(({ input, signal }) => checkRepro(input.step, input.worktree, input.tries, signal)),
     reportLoop: fromPromise<void, { step: StepInput; repeat: Repeat }>(async ({ input }) => {
       const { step, repeat } = input;
       await step.deps.emit({
@@ -207,6 +232,7 @@ export const coderMachine = setup({
       const p = parsePart(context.step.part);
       return p !== undefined && 'merge' in p;
     },
+    isRepro: ({ context }) => context.repro !== undefined,
     calledTools: ({ context }) => (context.last?.message.tool_calls?.length ?? 0) > 0,
     looping: ({ context }) => context.repeat !== undefined,
     turnsLeft: ({ context }) => context.turns < MAX_TURNS,
@@ -218,6 +244,7 @@ export const coderMachine = setup({
   context: ({ input }) => ({
     step: input,
     worktree: join(input.deps.dataDir, 'work', `${input.stepId}-r${input.round}`),
+    ...(isReproPart(input) ? { repro: { tries: 0 } } : {}),
     messages: [],
     turns: 0,
     editTries: 0,
@@ -242,14 +269,21 @@ export const coderMachine = setup({
       invoke: {
         src: 'prepare',
         input: ({ context }) => ({ step: context.step, worktree: context.worktree }),
-        onDone: {
-          target: 'thinking',
-          actions: assign({
-            messages: ({ event }) => event.output.messages,
-            subtask: ({ event }) => event.output.subtask,
-            candidate: ({ event }) => event.output.candidate,
-          }),
-        },
+        onDone: [
+          {
+            guard: ({ event }) => event.output.done !== undefined,
+            target: 'cleanup',
+            actions: assign({ output: ({ event }) => event.output.done }),
+          },
+          {
+            target: 'thinking',
+            actions: assign({
+              messages: ({ event }) => event.output.messages,
+              subtask: ({ event }) => event.output.subtask,
+              candidate: ({ event }) => event.output.candidate,
+            }),
+          },
+        ],
         onError: { target: 'cleanup', actions: 'fail' },
       },
     },
@@ -329,7 +363,43 @@ export const coderMachine = setup({
       },
     },
     checking: {
-      always: [{ guard: 'editsRejected', target: 'rejecting' }, { target: 'saving' }],
+      always: [
+        { guard: 'editsRejected', target: 'rejecting' },
+        { guard: 'isRepro', target: 'reproChecking' },
+        { target: 'saving' },
+      ],
+    },
+    // The written test runs on the base commit: kept, or sent back once with the evidence.
+    reproChecking: {
+      entry: assign({ repro: ({ context }) => ({ tries: (context.repro?.tries ?? 0) + 1 }) }),
+      invoke: {
+        src: 'checkRepro',
+        input: ({ context }) => ({
+          step: context.step,
+          worktree: context.worktree,
+          tries: context.repro?.tries ?? 1,
+        }),
+        onDone: [
+          {
+            guard: ({ event }) => 'retry' in event.output,
+            target: 'thinking',
+            actions: assign({
+              messages: ({ context, event }) => [
+                ...context.messages,
+                { role: 'user' as const, content: 'retry' in event.output ? event.output.retry : '' },
+              ],
+            }),
+          },
+          {
+            target: 'cleanup',
+            actions: assign({
+              output: ({ event }) =>
+                'output' in event.output ? event.output.output : { ok: false as const, reason: 'no output' },
+            }),
+          },
+        ],
+        onError: { target: 'cleanup', actions: 'fail' },
+      },
     },
     rejecting: {
       entry: assign({ editTries: ({ context }) => context.editTries + 1 }),
@@ -383,6 +453,11 @@ export const coderMachine = setup({
   },
   output: ({ context }) => context.output ?? { ok: false, reason: 'coder stopped without output' },
 });
+
+function isReproPart(step: StepInput): boolean {
+  const p = parsePart(step.part);
+  return p !== undefined && 'repro' in p;
+}
 
 function withoutSecrets(message: ChatMessage): ChatMessage {
   if (typeof message.content !== 'string') return message;

@@ -3,6 +3,7 @@ import type {
   ChangeRequest,
   Patch,
   Plan,
+  ReproTest,
   Subtask,
   SubtaskPatch,
   TaskRecord,
@@ -35,6 +36,8 @@ export interface CoderBrief {
   previous?: { patch: Patch; testRun?: TestRun };
   /** Refinements of scope and constraints asked for in chat since the task was filed. */
   changes?: readonly ChangeRequest[];
+  /** The test the test-writing step kept: already in the working tree, failing. */
+  repro?: ReproTest;
 }
 
 export function coderUser(b: CoderBrief, overview: string): string {
@@ -65,9 +68,64 @@ export function coderUser(b: CoderBrief, overview: string): string {
       if (failed.length === 0 && !t.passed) parts.push('Test log (end):', t.log.slice(-3000));
     }
   }
+  if (b.repro)
+    parts.push(
+      '',
+      `A test that reproduces the issue is already in the working tree (${b.repro.files.join(', ')}); it fails now:`,
+      ...b.repro.tests.map((t) => `FAILING ${t.name}: ${(t.message ?? '').slice(0, 300)}`),
+      'Make it pass with your fix; keep the test as it is. No other reproduction test is needed.',
+    );
   if (b.critique) parts.push('', `Reviewer critique to address: ${b.critique}`);
   parts.push('', overview);
   return parts.join('\n');
+}
+
+/** The test-writing step: a test that reproduces the issue, before any fix. */
+export function reproSystem(): string {
+  return `${roleMarker('coder')} You are the test writer of codemesh. Before anyone fixes the issue, you write a test
+that reproduces it: a test that FAILS on the current code because of the issue, and will pass once it is fixed.
+Change test files only (add to an existing test file, or create one where the repository keeps its tests); never
+fix the code. Use the tools to read the code and the tests you need. When you are ready, reply with edit blocks
+only, one per change:
+
+path/to/test_file.ext
+<<<<<<< SEARCH
+exact lines that are in the file now
+=======
+the lines that replace them
+>>>>>>> REPLACE
+
+An empty SEARCH part creates a new file. codemesh runs your test on the current code: a test that passes there
+does not reproduce the issue and is rejected.`;
+}
+
+export function reproUser(b: { task: TaskRecord; plan?: Plan; ran: number }, overview: string): string {
+  const parts = [`Issue: ${b.task.request.title}`, '', b.task.request.description];
+  if (b.plan) parts.push('', `Plan: ${b.plan.summary}`);
+  parts.push(
+    '',
+    b.ran > 0
+      ? `The ${b.ran} test(s) selected for this issue all pass on the current code: none reproduces it.`
+      : 'No existing test was selected for this issue.',
+    'Write one test that fails now because of the issue.',
+    '',
+    overview,
+  );
+  return parts.join('\n');
+}
+
+/** Why a written test was rejected, for the model's second try. */
+export function reproEvidence(check: {
+  reason: string;
+  tests: ReadonlyArray<{ name: string; status: string }>;
+  output: string;
+}): string {
+  return [
+    `Your test was rejected: ${check.reason}.`,
+    'It was run on the current code, without any fix. A reproduction test must FAIL there.',
+    ...(check.output ? ['Output (end):', check.output.slice(-1500)] : []),
+    'Change the test (test files only) so that it fails because of the issue, and reply with edit blocks.',
+  ].join('\n');
 }
 
 export interface SubtaskBrief {

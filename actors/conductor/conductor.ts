@@ -16,6 +16,7 @@ import {
   mergePart,
   Plan,
   parsePart,
+  REPRO_PART,
   type StepKind,
   type Subtask,
   stepId,
@@ -37,6 +38,7 @@ import {
   currentStep,
   fanoutOf,
   type MergeConflict,
+  reproducePending,
   type RevisionFailed,
   statusOf,
   type WorkflowEvent,
@@ -173,7 +175,7 @@ export class Conductor {
     const { attempt, part } = event.step!;
     const p = parsePart(part);
     const at = new Date(this.now()).toISOString();
-    if (!p) return;
+    if (!p || 'repro' in p) return;
     if ('candidate' in p) return candidateStepFailed(this.mesh.board, event, at);
     if ('subtask' in p) {
       if (event.type === 'step.failed')
@@ -424,6 +426,11 @@ export class Conductor {
   private async ensureStep(task: TaskRecord): Promise<void> {
     const step = currentStep(task.workflow);
     if (!step) return;
+    // The test-writing part runs first, alone: the Coders then start with its test in the working tree.
+    if (step.kind === 'code' && reproducePending(task.workflow.context)) {
+      await this.ensurePart(task, { ...step, part: REPRO_PART });
+      return;
+    }
     // k candidates: the first attempt's code and test steps are one part per candidate, all announced at once.
     const cands = step.attempt === 1 ? candidatesOf(task.workflow.context) : undefined;
     if (cands && (step.kind === 'code' || step.kind === 'test'))

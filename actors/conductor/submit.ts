@@ -2,8 +2,16 @@
 // Split in two so a caller that keeps its own record (the gateway) can write it between the checks and the
 // publication: nothing runs until `publishTask`, so a refusal before it leaves no task behind.
 import type { MeshConnection } from '../../blackboard/index.ts';
-import { keys, newTaskId, TaskRecord, TaskRequest, type TaskRequestInput } from '../../schemas/index.ts';
+import {
+  keys,
+  newTaskId,
+  RepoConfigError,
+  TaskRecord,
+  TaskRequest,
+  type TaskRequestInput,
+} from '../../schemas/index.ts';
 import { resolveCommit, resolveRepo } from '../runtime/git.ts';
+import { resolveRepoConfig } from '../tester/repo-config.ts';
 import { checkRepoPlacement, type RepoPlacement } from './repo-policy.ts';
 import { initialWorkflow, statusOf } from './workflow.ts';
 
@@ -13,7 +21,14 @@ import { initialWorkflow, statusOf } from './workflow.ts';
  */
 export async function prepareTask(
   input: TaskRequestInput,
-  opts: { now?: () => number; id?: string; placement?: RepoPlacement; orgId?: string } = {},
+  opts: {
+    now?: () => number;
+    id?: string;
+    placement?: RepoPlacement;
+    orgId?: string;
+    /** The test-writing step when neither the task nor `.codemesh.yml` sets `test.reproduce` (default off). */
+    reproduce?: boolean;
+  } = {},
 ): Promise<TaskRecord> {
   const request = TaskRequest.parse(input);
   const repoPath = await resolveRepo(request.repo);
@@ -26,6 +41,7 @@ export async function prepareTask(
     approveMode: request.approve,
     planGate: request.gates?.includes('post-plan') ?? false,
     candidates: request.candidates ?? 1,
+    reproduce: await reproduceSetting(repoPath, baseCommit, request.config, opts.reproduce ?? false),
   });
   return TaskRecord.parse({
     id,
@@ -39,6 +55,25 @@ export async function prepareTask(
     createdAt: now,
     updatedAt: now,
   });
+}
+
+/**
+ * `test.reproduce` as the task runs with it (.codemesh.yml at the base commit < task), else the caller's
+ * default. A bad `.codemesh.yml` does not refuse the task here: the Tester fails its step with the message.
+ */
+async function reproduceSetting(
+  repoPath: string,
+  commit: string,
+  task: unknown,
+  fallback: boolean,
+): Promise<boolean> {
+  try {
+    const { config } = await resolveRepoConfig({ repoPath, commit, task });
+    return config.test?.reproduce ?? fallback;
+  } catch (err) {
+    if (err instanceof RepoConfigError) return fallback;
+    throw err;
+  }
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   currentStep,
   initialWorkflow,
   type PersistedWorkflow,
+  reproducePending,
   type WorkflowEvent,
 } from './workflow.ts';
 
@@ -356,5 +357,42 @@ describe('a fanned-out code step', () => {
     const failed = run(w, { ...stale, part: 's1-b', reason: 'edits rejected' });
     expect(failed.value).toBe('failed');
     expect(failed.context.reason).toBe('subtask b: edits rejected');
+  });
+});
+
+describe('the test-writing part (r1) of the first code step', () => {
+  const start = initialWorkflow({ maxAttempts: 2, approveMode: 'auto', reproduce: true });
+  const part = (e: WorkflowEvent, p: string) => ({ ...e, part: p }) as WorkflowEvent;
+
+  it('is pending at the first code step; its end is recorded once and the code step goes on', () => {
+    expect(initialWorkflow({ maxAttempts: 2, approveMode: 'auto' }).context.reproduce).toBeUndefined();
+    let w = run(start, done('plan', 1));
+    expect(w.value).toBe('coding');
+    expect(reproducePending(w.context)).toBe(true);
+    w = run(w, part(done('code', 1, { state: 'kept', reason: 'test_x fails on the base commit' }), 'r1'));
+    expect(w.value).toBe('coding');
+    expect(w.context.reproduce).toEqual({ state: 'kept', reason: 'test_x fails on the base commit' });
+    expect(reproducePending(w.context)).toBe(false);
+    // A redelivered end changes nothing; the code step itself then moves the task on.
+    expect(applyWorkflowEvent(w, part(done('code', 1, { state: 'rejected' }), 'r1')).changed).toBe(false);
+    w = run(w, done('code', 1, { patchId: 'p1' }));
+    expect(w.value).toBe('testing');
+  });
+
+  it('a failed test-writing part does not fail the task', () => {
+    const w = run(start, done('plan', 1), {
+      type: 'STEP_FAILED',
+      kind: 'code',
+      attempt: 1,
+      part: 'r1',
+      reason: 'the model is down',
+    });
+    expect(w.value).toBe('coding');
+    expect(w.context.reproduce).toEqual({ state: 'failed', reason: 'the model is down' });
+    expect(reproducePending(w.context)).toBe(false);
+  });
+
+  it('is not pending after the first attempt', () => {
+    expect(reproducePending({ attempt: 2, reproduce: { state: 'pending' } })).toBe(false);
   });
 });

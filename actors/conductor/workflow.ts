@@ -50,6 +50,24 @@ export interface WorkflowContext {
   revisionOf?: string;
   /** Why the revision of `keptPatchId` ended without a patch of its own (set while back at the gate with it). */
   revisionFailed?: RevisionFailed;
+  /** The test-writing part (`r1`) of the first code step: pending until it ends, then what it did. */
+  reproduce?: ReproduceState;
+}
+
+/**
+ * `kept`: a test that fails on the base commit is on `repro.<taskId>` and goes into the patch; `rejected`: what it
+ * wrote passed on the base (twice); `skipped`: a selected test already fails on the base, or settings turned it
+ * off; `failed`: the part failed (the task goes on without a written test).
+ */
+export interface ReproduceState {
+  state: 'pending' | 'kept' | 'rejected' | 'skipped' | 'failed';
+  reason?: string;
+}
+
+/** The test-writing part is still to run (it comes before the first code step's other parts). */
+export function reproducePending(ctx: Record<string, unknown>): boolean {
+  const r = ctx.reproduce as ReproduceState | undefined;
+  return r?.state === 'pending' && Number(ctx.attempt ?? 0) === 1;
 }
 
 export interface RevisionFailed {
@@ -123,6 +141,17 @@ export const workflowMachine = setup({
       event.type === 'STEP_DONE' &&
       event.part === undefined &&
       event.data.envFault === true,
+    /** The test-writing part ended (first time). */
+    reproEnded: ({ context, event }) => {
+      if ((event.type !== 'STEP_DONE' && event.type !== 'STEP_FAILED') || event.kind !== 'code') return false;
+      const p = parsePart(event.part);
+      return (
+        p !== undefined &&
+        'repro' in p &&
+        event.attempt === context.attempt &&
+        reproducePending({ ...context })
+      );
+    },
     /** A candidate's code step ended (first time). */
     candidateCoded: ({ context, event }) => {
       const n = pendingCandidate(context, event, 'code');
@@ -191,6 +220,16 @@ export const workflowMachine = setup({
     hasKeptPatch: ({ context }) => context.keptPatchId !== undefined && !context.commit,
   },
   actions: {
+    recordRepro: assign({
+      reproduce: ({ event }): ReproduceState => {
+        if (event.type === 'STEP_FAILED') return { state: 'failed', reason: event.reason.slice(0, 500) };
+        const d = event.type === 'STEP_DONE' ? event.data : {};
+        const state = ['kept', 'rejected', 'skipped'].includes(String(d.state))
+          ? (d.state as ReproduceState['state'])
+          : 'failed';
+        return { state, ...(typeof d.reason === 'string' ? { reason: d.reason.slice(0, 500) } : {}) };
+      },
+    }),
     recordCandidateCode: assign({
       candidates: ({ context, event }) => {
         const c = context.candidates!;
@@ -380,6 +419,8 @@ export const workflowMachine = setup({
       ],
       on: {
         STEP_DONE: [
+          // The test-writing part comes first; the conductor then announces the code step itself.
+          { guard: 'reproEnded', actions: 'recordRepro' },
           { guard: 'candidateCoded', actions: 'recordCandidateCode' },
           { guard: 'subtaskDone', actions: 'recordSubtask' },
           { guard: and(['mergeConflict', 'rebasesLeft']), actions: 'rebaseSubtask' },
@@ -392,6 +433,7 @@ export const workflowMachine = setup({
           },
         ],
         STEP_FAILED: [
+          { guard: 'reproEnded', actions: 'recordRepro' },
           { guard: 'candidateCoded', actions: 'recordCandidateCode' },
           { ...BACK_TO_GATE, guard: and(['codeStepFailed', 'hasKeptPatch']) },
           { guard: 'codeStepFailed', target: 'failed', actions: 'failWith' },
@@ -576,6 +618,8 @@ export interface WorkflowInput {
   planGate?: boolean;
   /** k candidate patches for the first attempt (1 or absent: one Coder pass). */
   candidates?: number;
+  /** A test-writing part before the first code step (`test.reproduce`). */
+  reproduce?: boolean;
 }
 
 function initialContext(input: WorkflowInput): WorkflowContext {
@@ -585,6 +629,7 @@ function initialContext(input: WorkflowInput): WorkflowContext {
     approveMode: input.approveMode,
     ...(input.planGate ? { planGate: true } : {}),
     ...((input.candidates ?? 1) > 1 ? { candidates: { k: input.candidates!, code: {}, test: {} } } : {}),
+    ...(input.reproduce ? { reproduce: { state: 'pending' as const } } : {}),
   };
 }
 

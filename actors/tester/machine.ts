@@ -107,7 +107,7 @@ async function linkInstalledDeps(repoPath: string, wt: string): Promise<string[]
   return visible;
 }
 
-interface RunContext {
+export interface RunContext {
   input: StepInput;
   signal: AbortSignal;
   timeoutMs: number;
@@ -118,7 +118,7 @@ interface RunContext {
   testDiff: string;
 }
 
-interface Executed {
+export interface Executed {
   summary: RunSummary;
   parsed: ParsedRun;
   stdout: string;
@@ -129,7 +129,7 @@ interface Executed {
 }
 
 /** Runs a plan in a worktree (its installed dependencies linked in) and reads its per-test results. */
-async function execute(plan: TestPlan, wt: string, ctx: RunContext): Promise<Executed> {
+export async function execute(plan: TestPlan, wt: string, ctx: RunContext): Promise<Executed> {
   const { deps, task } = ctx.input;
   if (ctx.signal.aborted) throw new StepFailure('the test step was stopped');
   // Tools found through binDirs (codemesh's own node_modules) must stay visible too, wherever they live.

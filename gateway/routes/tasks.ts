@@ -123,7 +123,7 @@ export async function startTask(
     (await mesh.board.get(keys.models(repo.orgId), OrgModelSettings))?.value.candidates?.k;
   const task = await prepareTask(
     { ...request, repo: repo.path, ...(config ? { config } : {}), ...(candidates ? { candidates } : {}) },
-    { now: gw.now, orgId: repo.orgId },
+    { now: gw.now, orgId: repo.orgId, reproduce: gw.opts.reproduceTests ?? true },
   );
   await upsertTask(gw.db, task, { createdBy });
   try {
