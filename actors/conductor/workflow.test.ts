@@ -47,6 +47,39 @@ describe('task workflow', () => {
     expect(String(w.context.reason)).toMatch(/attempt budget/);
   });
 
+  it('a patch blocked by the policy alone waits at the gate once its revisions are used up (auto mode too)', () => {
+    const blocked = {
+      decision: 'revise',
+      critique: 'The policy check blocks',
+      policyBlocked: ['py-eval-exec'],
+    };
+    for (const approveMode of ['manual', 'auto'] as const) {
+      let w = run(
+        initialWorkflow({ maxAttempts: 2, approveMode }),
+        done('plan', 1),
+        done('code', 1, { patchId: 'p1' }),
+        done('test', 1),
+        done('review', 1, blocked),
+      );
+      // An attempt left: the Coder gets the remediation first.
+      expect(w.value).toBe('coding');
+      w = run(w, done('code', 2, { patchId: 'p2' }), done('test', 2), done('review', 2, blocked));
+      expect(w.value).toBe('awaiting_approval');
+      expect(w.context).toMatchObject({ patchId: 'p2', policyBlocked: ['py-eval-exec'], gate: 1 });
+      expect(approvablePatches(w).approve).toEqual(['p2']);
+      expect(run(w, { type: 'APPROVED', patchId: 'p2' }).value).toBe('integrating');
+    }
+    // Any other refusal with no attempt left still fails the task.
+    const w = run(
+      initialWorkflow({ maxAttempts: 1, approveMode: 'manual' }),
+      done('plan', 1),
+      done('code', 1, { patchId: 'p1' }),
+      done('test', 1),
+      done('review', 1, { decision: 'revise', critique: 'wrong', policyBlocked: [] }),
+    );
+    expect(w.value).toBe('failed');
+  });
+
   it('ignores duplicate and stale events (idempotent under redelivery)', () => {
     const w = run(start, done('plan', 1), done('code', 1, { patchId: 'p1' }));
     expect(applyWorkflowEvent(w, done('code', 1, { patchId: 'p1' })).changed).toBe(false);

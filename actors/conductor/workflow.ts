@@ -50,6 +50,11 @@ export interface WorkflowContext {
   revisionOf?: string;
   /** Why the revision of `keptPatchId` ended without a patch of its own (set while back at the gate with it). */
   revisionFailed?: RevisionFailed;
+  /**
+   * The rules of the policy check that block the patch at the gate (its attempts used up on them): it is
+   * integrated only after an approver overrides them (gateway/routes/policy-override.ts).
+   */
+  policyBlocked?: string[];
 }
 
 export interface RevisionFailed {
@@ -153,6 +158,11 @@ export const workflowMachine = setup({
     candidatesCannotTest: ({ context }) => evidenced(context.candidates!).every(([, e]) => e.envFault),
     noneEligible: ({ context }) => eligibleCandidates(candidateInputs(context.candidates!)).length === 0,
     approvedReview: ({ event }) => event.type === 'STEP_DONE' && event.data.decision === 'approve',
+    /** The review refused the patch for its policy findings alone (no secret, no failing test). */
+    policyBlockedReview: ({ event }) =>
+      event.type === 'STEP_DONE' &&
+      Array.isArray(event.data.policyBlocked) &&
+      event.data.policyBlocked.length > 0,
     autoApprove: ({ context }) => context.approveMode === 'auto',
     planGate: ({ context }) => context.planGate === true,
     attemptsLeft: ({ context }) => context.attempt < context.maxAttempts,
@@ -306,6 +316,13 @@ export const workflowMachine = setup({
       };
     }),
     enterGate: assign({ gate: ({ context }) => (context.gate ?? 0) + 1 }),
+    /** The policy blocks the last attempt's patch: it waits at the gate for an approver's override. */
+    policyGate: assign({
+      policyBlocked: ({ event }) =>
+        event.type === 'STEP_DONE' && Array.isArray(event.data.policyBlocked)
+          ? event.data.policyBlocked.map(String)
+          : [],
+    }),
     clearRevisionFailed: assign(({ context }) => {
       const { revisionFailed: _, ...rest } = context;
       return rest;
@@ -436,6 +453,13 @@ export const workflowMachine = setup({
           { guard: 'approvedReview', target: 'approved', actions: 'reviewedPatch' },
           { guard: 'attemptsLeft', target: 'coding', actions: ['reviewedPatch', 'nextAttempt'] },
           BACK_TO_GATE,
+          // Only the policy stands in the way and the revisions could not clear it: a human decides (an
+          // approver's audited override, in auto mode too), rather than the task failing with a usable patch.
+          {
+            guard: 'policyBlockedReview',
+            target: 'awaiting_approval',
+            actions: ['reviewedPatch', 'clearRevisionFailed', 'policyGate'],
+          },
           { target: 'failed', actions: 'failWith' },
         ],
         STEP_FAILED: [
