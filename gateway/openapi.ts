@@ -245,7 +245,7 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/v1/patches/{id}': {
         get: op(
-          'a patch and its approval (role viewer)',
+          'a patch (with its policy report), its approval, and the documentation patch and PR description when the task asked for them (`docs`, else null) (role viewer)',
           'tasks:read',
           { parameters: patch },
           { '404': err('no such task or patch (TASK_NOT_FOUND, PATCH_NOT_FOUND)') },

@@ -26,6 +26,7 @@ export async function prepareTask(
     approveMode: request.approve,
     planGate: request.gates?.includes('post-plan') ?? false,
     candidates: request.candidates ?? 1,
+    docs: request.docs ?? false,
   });
   return TaskRecord.parse({
     id,
@@ -59,6 +60,7 @@ export async function publishTask(mesh: MeshConnection, record: TaskRecord): Pro
       approve: record.request.approve,
       ...(record.request.gates?.length ? { gates: record.request.gates } : {}),
       ...((record.request.candidates ?? 1) > 1 ? { candidates: record.request.candidates } : {}),
+      ...(record.request.docs ? { docs: true } : {}),
     },
   });
   return record;

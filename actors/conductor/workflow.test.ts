@@ -80,6 +80,40 @@ describe('task workflow', () => {
     expect(w.value).toBe('failed');
   });
 
+  it('with docs on, an approved review goes to the Doc Writer, whose end (done or failed) goes on to the gate', () => {
+    const docs = initialWorkflow({ maxAttempts: 2, approveMode: 'manual', docs: true });
+    let w = run(docs, done('plan', 1), done('code', 1, { patchId: 'p1' }), done('test', 1));
+    w = run(w, done('review', 1, { decision: 'approve' }));
+    expect(w.value).toBe('documenting');
+    expect(currentStep(w)).toEqual({ kind: 'docs', attempt: 1 });
+    expect(applyWorkflowEvent(w, { type: 'APPROVED', patchId: 'p1' }).changed).toBe(false);
+    const ok = run(w, { type: 'STEP_DONE', kind: 'docs', attempt: 1, data: { docsId: 'p1-docs' } });
+    expect(ok.value).toBe('awaiting_approval');
+    expect(ok.context).toMatchObject({ docsAttempt: 1, gate: 1 });
+    const failed = run(w, { type: 'STEP_FAILED', kind: 'docs', attempt: 1, reason: 'no answer' });
+    expect(failed.value).toBe('awaiting_approval');
+    expect(failed.context).toMatchObject({ docsAttempt: 1, docsFailed: 'no answer' });
+    // Auto mode: documented, then integrated; without docs, no documenting state at all.
+    const auto = run(
+      initialWorkflow({ maxAttempts: 1, approveMode: 'auto', docs: true }),
+      done('plan', 1),
+      done('code', 1, { patchId: 'p1' }),
+      done('test', 1),
+      done('review', 1, { decision: 'approve' }),
+    );
+    expect(auto.value).toBe('documenting');
+    expect(run(auto, { type: 'STEP_DONE', kind: 'docs', attempt: 1, data: {} }).value).toBe('integrating');
+    expect(
+      run(
+        start,
+        done('plan', 1),
+        done('code', 1, { patchId: 'p1' }),
+        done('test', 1),
+        done('review', 1, { decision: 'approve' }),
+      ).value,
+    ).toBe('awaiting_approval');
+  });
+
   it('ignores duplicate and stale events (idempotent under redelivery)', () => {
     const w = run(start, done('plan', 1), done('code', 1, { patchId: 'p1' }));
     expect(applyWorkflowEvent(w, done('code', 1, { patchId: 'p1' })).changed).toBe(false);

@@ -55,6 +55,11 @@ export interface WorkflowContext {
    * integrated only after an approver overrides them (gateway/routes/policy-override.ts).
    */
   policyBlocked?: string[];
+  /** The Doc Writer runs on each approved review (task request `docs: true`). */
+  docs?: boolean;
+  /** The attempt whose reviewed patch the Doc Writer has documented (or failed on: `docsFailed` says why). */
+  docsAttempt?: number;
+  docsFailed?: string;
 }
 
 export interface RevisionFailed {
@@ -70,6 +75,7 @@ const RESUME_BY_KIND = {
   code: 'coding',
   test: 'testing',
   review: 'reviewing',
+  docs: 'documenting',
   integrate: 'integrating',
 } as const satisfies Partial<Record<StepKind, string>>;
 export type BudgetResume = (typeof RESUME_BY_KIND)[keyof typeof RESUME_BY_KIND];
@@ -164,6 +170,8 @@ export const workflowMachine = setup({
       Array.isArray(event.data.policyBlocked) &&
       event.data.policyBlocked.length > 0,
     autoApprove: ({ context }) => context.approveMode === 'auto',
+    /** The approved patch of this attempt still needs its documentation step. */
+    docsPending: ({ context }) => context.docs === true && context.docsAttempt !== context.attempt,
     planGate: ({ context }) => context.planGate === true,
     attemptsLeft: ({ context }) => context.attempt < context.maxAttempts,
     /** A subtask part of this attempt finished (its current rebase, not yet counted). */
@@ -371,7 +379,9 @@ export const workflowMachine = setup({
     // a raise sends the task back to the step's state (a step whose holder died meanwhile is announced again).
     awaiting_budget: {
       on: {
-        BUDGET_RAISED: (['planning', 'coding', 'testing', 'reviewing', 'integrating'] as const).map((to) => ({
+        BUDGET_RAISED: (
+          ['planning', 'coding', 'testing', 'reviewing', 'documenting', 'integrating'] as const
+        ).map((to) => ({
           guard: ({ context }: { context: WorkflowContext }) => context.budgetResume === to,
           target: to,
         })),
@@ -471,7 +481,31 @@ export const workflowMachine = setup({
     },
     approved: {
       entry: 'clearRevisionFailed',
-      always: [{ guard: 'autoApprove', target: 'integrating' }, { target: 'awaiting_approval' }],
+      always: [
+        { guard: 'docsPending', target: 'documenting' },
+        { guard: 'autoApprove', target: 'integrating' },
+        { target: 'awaiting_approval' },
+      ],
+    },
+    // The Doc Writer documents the approved patch (a separate patch, shown at the gate and committed after the
+    // code). Its failure costs the task nothing but the documentation: the reason is kept and the task goes on.
+    documenting: {
+      on: {
+        STEP_DONE: {
+          guard: isStep('docs'),
+          target: 'approved',
+          actions: assign({ docsAttempt: ({ context }) => context.attempt }),
+        },
+        STEP_FAILED: {
+          guard: isStep('docs'),
+          target: 'approved',
+          actions: assign({
+            docsAttempt: ({ context }) => context.attempt,
+            docsFailed: ({ event }) => (event.type === 'STEP_FAILED' ? event.reason : 'failed'),
+          }),
+        },
+        ...WHILE_REVISING,
+      },
     },
     // The patch gate. Approvable: the patch that arrived here and the one kept from a change request. A change
     // request needs attempts left (the gateway refuses it otherwise; a late one finds the task back here).
@@ -600,6 +634,8 @@ export interface WorkflowInput {
   planGate?: boolean;
   /** k candidate patches for the first attempt (1 or absent: one Coder pass). */
   candidates?: number;
+  /** Run the Doc Writer after an approving review. */
+  docs?: boolean;
 }
 
 function initialContext(input: WorkflowInput): WorkflowContext {
@@ -608,6 +644,7 @@ function initialContext(input: WorkflowInput): WorkflowContext {
     maxAttempts: input.maxAttempts,
     approveMode: input.approveMode,
     ...(input.planGate ? { planGate: true } : {}),
+    ...(input.docs ? { docs: true } : {}),
     ...((input.candidates ?? 1) > 1 ? { candidates: { k: input.candidates!, code: {}, test: {} } } : {}),
   };
 }
@@ -698,6 +735,8 @@ export function currentStep(w: PersistedWorkflow): { kind: StepKind; attempt: nu
       return { kind: 'test', attempt };
     case 'reviewing':
       return { kind: 'review', attempt };
+    case 'documenting':
+      return { kind: 'docs', attempt };
     case 'integrating':
       return { kind: 'integrate', attempt: 1 };
     case 'rolling_back':

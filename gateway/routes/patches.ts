@@ -7,6 +7,7 @@ import {
   Approval,
   type ApprovalDecision,
   ApprovalRequest,
+  DocPatch,
   keys,
   parsePatchId,
   Patch,
@@ -52,7 +53,8 @@ export function patchRoutes(app: Hono<Env>, gw: Gateway): void {
       (row ? { ...row, stats: { additions: row.additions, deletions: row.deletions } } : undefined);
     if (!patch) throw new ApiError(404, 'PATCH_NOT_FOUND', `no patch ${pid}`);
     const approval = (await mesh.board.get(keys.approval(pid), Approval))?.value ?? null;
-    return c.json({ patch, approval: approval && (await named(approval)) });
+    const docs = (await mesh.board.get(keys.docs(pid), DocPatch))?.value ?? null;
+    return c.json({ patch, approval: approval && (await named(approval)), docs });
   });
 
   // The human gate. Approvable: the patch at the gate and the one kept from an earlier change request (also
