@@ -14,6 +14,7 @@ import { integrator } from './integrator/machine.ts';
 import { createModelClient, type ModelClient, resolveModelConfig } from './llm/index.ts';
 import { planner } from './planner/machine.ts';
 import { reviewer } from './reviewer/machine.ts';
+import { docWriter } from './docwriter/machine.ts';
 import { AgentHost } from './runtime/agent-host.ts';
 import { modelGuardFromEnv } from './runtime/guard-options.ts';
 import { modelsFromBoard } from './runtime/models.ts';
@@ -23,10 +24,14 @@ import { candidateVariantsFromEnv } from './runtime/candidate-variant.ts';
 import { pruneStaleWorktrees } from './runtime/worktrees.ts';
 import { tester } from './tester/machine.ts';
 
-export const agents = { planner, coder, tester, reviewer, integrator } as const satisfies Record<
-  string,
-  AgentDefinition
->;
+export const agents = {
+  planner,
+  coder,
+  tester,
+  reviewer,
+  docwriter: docWriter,
+  integrator,
+} as const satisfies Record<string, AgentDefinition>;
 export const Roles = [
   'conductor',
   'recorder',
@@ -35,6 +40,7 @@ export const Roles = [
   'coder',
   'tester',
   'reviewer',
+  'docwriter',
   'integrator',
   'chat',
   'memory',

@@ -10,6 +10,7 @@ const STAGES: Record<string, string> = {
   code: 'coding',
   test: 'testing',
   review: 'reviewing',
+  docs: 'documenting',
   integrate: 'integrating',
   rollback: 'rolling back',
 };

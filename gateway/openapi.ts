@@ -252,7 +252,7 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/v1/patches/{id}': {
         get: op(
-          'a patch and its approval (role viewer)',
+          'a patch (with its policy report), its approval, and the documentation patch and PR description when the task asked for them (`docs`, else null) (role viewer)',
           'tasks:read',
           { parameters: patch },
           { '404': err('no such task or patch (TASK_NOT_FOUND, PATCH_NOT_FOUND)') },
@@ -260,7 +260,7 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/v1/patches/{id}/approve': {
         post: op(
-          'approve or request changes (role approver; audited). Approvable: the patch at the gate, and the one a change request kept (also while its revision runs; a failed revision brings the task back to the gate with it). A change request needs a non-empty comment (400 INVALID_REQUEST) and an attempt left',
+          'approve or request changes (role approver; audited). Approvable: the patch at the gate, and the one a change request kept (also while its revision runs; a failed revision brings the task back to the gate with it). A change request needs a non-empty comment (400 INVALID_REQUEST) and an attempt left. A patch the policy check blocks (its `block` findings, shown with their remediation on `GET /v1/patches/{id}`) is approved only with `override: {reason}`: recorded on the patch as `policy.override` (who, when, rule ids, reason) and audited as `patch.policy_override`',
           'patches:approve',
           {
             parameters: patch,
@@ -273,7 +273,7 @@ export function openApiDocument(): Record<string, unknown> {
               },
               '404': err('no such task or patch (TASK_NOT_FOUND, PATCH_NOT_FOUND)'),
               '409': err(
-                'NOT_AWAITING_APPROVAL (the patch cannot be decided on now), ALREADY_DECIDED (approved already, or another decision at this gate), NO_ATTEMPTS_LEFT (a change request when no revision can start)',
+                'NOT_AWAITING_APPROVAL (the patch cannot be decided on now), ALREADY_DECIDED (approved already, or another decision at this gate), NO_ATTEMPTS_LEFT (a change request when no revision can start), POLICY_BLOCKED (an approval of a blocked patch without `override`; the message names the rules and their remediation), NOTHING_TO_OVERRIDE (an override on a patch nothing blocks)',
               ),
               ...STD,
             },

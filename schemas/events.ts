@@ -30,6 +30,11 @@ export const EventType = z.enum([
    */
   'reproduction.checked',
   'review.completed',
+  /**
+   * The Doc Writer documented a reviewed patch (data: `{ patchId, docsId, files, symbols, skipped? }`); the
+   * documentation patch and the PR description are on `docs.<patchId>`.
+   */
+  'docs.proposed',
   /** data: `{ patchId, gate, approvable, revisionFailed? }` (`gate`: the task's arrivals at the gate). */
   'approval.requested',
   /**

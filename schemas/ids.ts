@@ -19,7 +19,7 @@ export function newId(prefix: string, now: number = Date.now()): string {
 
 export const newTaskId = (now?: number) => newId('t', now);
 
-export const StepKind = z.enum(['plan', 'code', 'test', 'review', 'integrate', 'rollback']);
+export const StepKind = z.enum(['plan', 'code', 'test', 'review', 'docs', 'integrate', 'rollback']);
 export type StepKind = z.infer<typeof StepKind>;
 
 /**

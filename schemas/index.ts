@@ -4,6 +4,7 @@ export * from './budget.ts';
 export * from './candidate.ts';
 export * from './curator.ts';
 export * from './deadletter.ts';
+export * from './docs.ts';
 export * from './events.ts';
 export * from './github.ts';
 export * from './ids.ts';

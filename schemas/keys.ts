@@ -4,9 +4,9 @@ import { createHash } from 'node:crypto';
 /**
  * Merge rules:
  * - `task`: last-writer-wins, every write a compare-and-set on the revision read.
- * - `plan`, `patch`, `testrun`, `review`, `approval`, `planapproval`, `context`, `result`, `selection`: written
- *   once (create);
- *   a second write is refused.
+ * - `plan`, `patch`, `testrun`, `review`, `approval`, `planapproval`, `context`, `result`, `selection`, `docs`:
+ *   written once (create); a second write is refused. One exception: an approver's override of the policy
+ *   check is set once on `patch.<id>` (`policy.override`, compare-and-set, by the gateway).
  * - `repro`: written once per task by the test-writing step (first writer wins).
  * - `baseline`: written once per base commit + test plan (a cache: equal keys mean equal runs, first wins).
  * - `award`: created once per step; then compare-and-set by the winner (lease renewals, state).
@@ -70,6 +70,8 @@ export const keys = {
   memory: (repoKey: string, taskId: string) => `memory.${repoKey}.${taskId}`,
   /** The task's GitHub pull request (and revert pull request), schemas/github.ts. */
   pr: (taskId: string) => `pr.${taskId}`,
+  /** The Doc Writer's documentation patch and PR description for a reviewed code patch (schemas/docs.ts). */
+  docs: (patchId: string) => `docs.${patchId}`,
   /** A GitHub webhook delivery already handled (`X-GitHub-Delivery`, hashed: any string may arrive). */
   ghdelivery: (deliveryId: string) => `ghdelivery.${hashKey(deliveryId)}`,
   /** A chat bridge's command-polling position (schemas/bridge.ts), by its consumer name (`bridge-matrix`). */

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { StepKind, StepPart } from './ids.ts';
 
-export const Capability = z.enum(['planner', 'coder', 'tester', 'reviewer', 'integrator']);
+export const Capability = z.enum(['planner', 'coder', 'tester', 'reviewer', 'docwriter', 'integrator']);
 export type Capability = z.infer<typeof Capability>;
 
 export const capabilityFor: Record<StepKind, Capability> = {
@@ -10,6 +10,7 @@ export const capabilityFor: Record<StepKind, Capability> = {
   code: 'coder',
   test: 'tester',
   review: 'reviewer',
+  docs: 'docwriter',
   integrate: 'integrator',
   rollback: 'integrator',
 };

@@ -31,6 +31,11 @@ export const TaskRequest = z
      * and the Reviewer's ranking — or the task ends `abstained`. Absent: the org's default, else 1.
      */
     candidates: z.number().int().min(1).max(MAX_CANDIDATES).optional(),
+    /**
+     * Run the Doc Writer after review (FR-007): docstrings and README/CHANGELOG sections of the public
+     * functions whose signature the patch changes, as a separate patch, and the PR description. Absent: off.
+     */
+    docs: z.boolean().optional(),
     /** The branch or commit to start from; defaults to the repository's HEAD. */
     baseRef: safeString().min(1).max(200).optional(),
     /**
@@ -89,6 +94,8 @@ export const TaskStatus = z.enum([
   'coding',
   'testing',
   'reviewing',
+  /** The Doc Writer updates the documentation a reviewed patch touches (tasks with `docs: true`). */
+  'documenting',
   'awaiting_approval',
   'integrating',
   'completed',

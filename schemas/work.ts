@@ -268,6 +268,14 @@ const ApprovalFields = z
   .object({
     decision: z.enum(['approve', 'request_changes']),
     comment: z.string().max(10_000).default(''),
+    /**
+     * Approving a patch the policy check blocks needs this (role approver; audited): the reason is recorded on
+     * the patch's `policy.override` with who, when and the rule ids overridden.
+     */
+    override: z
+      .object({ reason: z.string().trim().min(1, 'an override needs a reason').max(2_000) })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -279,6 +287,12 @@ const ApprovalFields = z
 export const ApprovalRequest = ApprovalFields.extend({
   decision: ApprovalFields.shape.decision.default('approve'),
 }).superRefine((b, ctx) => {
+  if (b.override && b.decision !== 'approve')
+    ctx.addIssue({
+      code: 'custom',
+      path: ['override'],
+      message: 'an override of the policy check goes with an approval',
+    });
   if (b.decision === 'request_changes' && b.comment.trim() === '')
     ctx.addIssue({
       code: 'custom',

@@ -27,6 +27,8 @@ const roleOf: Record<StepKind, ChaosRole> = {
   code: 'coder',
   test: 'tester',
   review: 'reviewer',
+  // The chaos tasks do not ask for documentation: no docs step is ever a victim (no Doc Writer runs here).
+  docs: 'reviewer',
   integrate: 'integrator',
   rollback: 'integrator',
 };

@@ -1,7 +1,9 @@
 // A SAST finding on the whole mesh (issue 14 item 1): the Coder's edit runs a command with shell=True. The
 // policy report is on the patch before review; the Reviewer refuses it without a model call, with the rule's
 // remediation in its critique; the next attempt, told so, uses an argument list and is the only approvable one.
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { schema } from '../actors/recorder/index.ts';
 import { keys, Patch, Review } from '../schemas/index.ts';
 import { git, makeFixtureRepo } from './fixture-repo.ts';
 import { type Harness, startHarness } from './harness.ts';
@@ -120,4 +122,55 @@ it('a patch with shell=True is blocked at review with the remediation; the fixed
     true,
     false,
   ]);
+});
+
+it('with its revisions used up on a block, the patch waits at the gate; only an approver’s override lets it through', {
+  timeout: 240_000,
+}, async () => {
+  h.setScript((req) =>
+    req.roleHint === 'planner'
+      ? { usage: USAGE, content: JSON.stringify(PLAN) }
+      : req.roleHint === 'reviewer'
+        ? APPROVE
+        : { usage: USAGE, content: SHELL_EDIT },
+  );
+  const repo = makeFixtureRepo('py-calc');
+  const created = await h.api('/v1/tasks', {
+    method: 'POST',
+    body: JSON.stringify({
+      repo,
+      title: 'Fix subtract and add run(cmd)',
+      description: 'subtract(5, 3) returns 8, expected 2. Also add run(cmd) that runs a shell command line.',
+      approve: 'auto',
+      budget: { maxAttempts: 1 },
+    }),
+  });
+  expect(created.status).toBe(201);
+  const id = ((await created.json()) as { task: { id: string } }).task.id;
+  // Auto-approval does not apply: the block needs a human.
+  const gate = (await h.waitForStatus(id, 'awaiting_approval', 180_000)) as {
+    task: { approvable?: string[]; workflow: { context: Record<string, unknown> } };
+  };
+  expect(gate.task.approvable).toEqual([`${id}-p1`]);
+  expect(gate.task.workflow.context.policyBlocked).toEqual(['py-subprocess-shell']);
+  const approve = (body: unknown) =>
+    h.api(`/v1/patches/${id}-p1/approve`, { method: 'POST', body: JSON.stringify(body) });
+  const refused = await approve({ decision: 'approve' });
+  expect(refused.status).toBe(409);
+  expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('POLICY_BLOCKED');
+  expect(
+    (await approve({ decision: 'approve', override: { reason: 'run() is for our own scripts' } })).status,
+  ).toBe(202);
+  await h.waitForStatus(id, 'completed', 120_000);
+  expect(git(repo, 'show', `codemesh/${id}:calc.py`)).toContain('shell=True');
+  const p1 = (await h.client.board.get(keys.patch(`${id}-p1`), Patch))!.value;
+  expect(p1.policy?.override).toMatchObject({
+    reason: 'run() is for our own scripts',
+    ruleIds: ['py-subprocess-shell'],
+  });
+  const audit = await h.record.db
+    .select()
+    .from(schema.auditLog)
+    .where(eq(schema.auditLog.action, 'patch.policy_override'));
+  expect(audit.map((a) => a.target)).toEqual([`${id}-p1`]);
 });

@@ -321,9 +321,14 @@ export class Conductor {
         return;
       // The patch gate. Each arrival is its own request (a task back from a failed revision asks again).
       case 'awaiting_approval': {
-        const { gate = 1, revisionFailed } = task.workflow.context as {
+        const {
+          gate = 1,
+          revisionFailed,
+          policyBlocked,
+        } = task.workflow.context as {
           gate?: number;
           revisionFailed?: RevisionFailed;
+          policyBlocked?: string[];
         };
         if (revisionFailed)
           await this.mesh.bus.publish({
@@ -343,6 +348,8 @@ export class Conductor {
             gate,
             approvable: approvablePatches(task.workflow).approve,
             ...(revisionFailed ? { revisionFailed } : {}),
+            // Approvable only with an approver's override of these rules (POST /v1/patches/{id}/approve).
+            ...(policyBlocked?.length ? { policyBlocked } : {}),
           },
         });
         return;

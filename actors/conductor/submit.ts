@@ -42,6 +42,7 @@ export async function prepareTask(
     planGate: request.gates?.includes('post-plan') ?? false,
     candidates: request.candidates ?? 1,
     reproduce: await reproduceSetting(repoPath, baseCommit, request.config, opts.reproduce ?? false),
+    docs: request.docs ?? false,
   });
   return TaskRecord.parse({
     id,
@@ -94,6 +95,7 @@ export async function publishTask(mesh: MeshConnection, record: TaskRecord): Pro
       approve: record.request.approve,
       ...(record.request.gates?.length ? { gates: record.request.gates } : {}),
       ...((record.request.candidates ?? 1) > 1 ? { candidates: record.request.candidates } : {}),
+      ...(record.request.docs ? { docs: true } : {}),
     },
   });
   return record;

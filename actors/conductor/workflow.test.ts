@@ -48,6 +48,73 @@ describe('task workflow', () => {
     expect(String(w.context.reason)).toMatch(/attempt budget/);
   });
 
+  it('a patch blocked by the policy alone waits at the gate once its revisions are used up (auto mode too)', () => {
+    const blocked = {
+      decision: 'revise',
+      critique: 'The policy check blocks',
+      policyBlocked: ['py-eval-exec'],
+    };
+    for (const approveMode of ['manual', 'auto'] as const) {
+      let w = run(
+        initialWorkflow({ maxAttempts: 2, approveMode }),
+        done('plan', 1),
+        done('code', 1, { patchId: 'p1' }),
+        done('test', 1),
+        done('review', 1, blocked),
+      );
+      // An attempt left: the Coder gets the remediation first.
+      expect(w.value).toBe('coding');
+      w = run(w, done('code', 2, { patchId: 'p2' }), done('test', 2), done('review', 2, blocked));
+      expect(w.value).toBe('awaiting_approval');
+      expect(w.context).toMatchObject({ patchId: 'p2', policyBlocked: ['py-eval-exec'], gate: 1 });
+      expect(approvablePatches(w).approve).toEqual(['p2']);
+      expect(run(w, { type: 'APPROVED', patchId: 'p2' }).value).toBe('integrating');
+    }
+    // Any other refusal with no attempt left still fails the task.
+    const w = run(
+      initialWorkflow({ maxAttempts: 1, approveMode: 'manual' }),
+      done('plan', 1),
+      done('code', 1, { patchId: 'p1' }),
+      done('test', 1),
+      done('review', 1, { decision: 'revise', critique: 'wrong', policyBlocked: [] }),
+    );
+    expect(w.value).toBe('failed');
+  });
+
+  it('with docs on, an approved review goes to the Doc Writer, whose end (done or failed) goes on to the gate', () => {
+    const docs = initialWorkflow({ maxAttempts: 2, approveMode: 'manual', docs: true });
+    let w = run(docs, done('plan', 1), done('code', 1, { patchId: 'p1' }), done('test', 1));
+    w = run(w, done('review', 1, { decision: 'approve' }));
+    expect(w.value).toBe('documenting');
+    expect(currentStep(w)).toEqual({ kind: 'docs', attempt: 1 });
+    expect(applyWorkflowEvent(w, { type: 'APPROVED', patchId: 'p1' }).changed).toBe(false);
+    const ok = run(w, { type: 'STEP_DONE', kind: 'docs', attempt: 1, data: { docsId: 'p1-docs' } });
+    expect(ok.value).toBe('awaiting_approval');
+    expect(ok.context).toMatchObject({ docsAttempt: 1, gate: 1 });
+    const failed = run(w, { type: 'STEP_FAILED', kind: 'docs', attempt: 1, reason: 'no answer' });
+    expect(failed.value).toBe('awaiting_approval');
+    expect(failed.context).toMatchObject({ docsAttempt: 1, docsFailed: 'no answer' });
+    // Auto mode: documented, then integrated; without docs, no documenting state at all.
+    const auto = run(
+      initialWorkflow({ maxAttempts: 1, approveMode: 'auto', docs: true }),
+      done('plan', 1),
+      done('code', 1, { patchId: 'p1' }),
+      done('test', 1),
+      done('review', 1, { decision: 'approve' }),
+    );
+    expect(auto.value).toBe('documenting');
+    expect(run(auto, { type: 'STEP_DONE', kind: 'docs', attempt: 1, data: {} }).value).toBe('integrating');
+    expect(
+      run(
+        start,
+        done('plan', 1),
+        done('code', 1, { patchId: 'p1' }),
+        done('test', 1),
+        done('review', 1, { decision: 'approve' }),
+      ).value,
+    ).toBe('awaiting_approval');
+  });
+
   it('ignores duplicate and stale events (idempotent under redelivery)', () => {
     const w = run(start, done('plan', 1), done('code', 1, { patchId: 'p1' }));
     expect(applyWorkflowEvent(w, done('code', 1, { patchId: 'p1' })).changed).toBe(false);

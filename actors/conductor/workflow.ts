@@ -52,6 +52,16 @@ export interface WorkflowContext {
   revisionFailed?: RevisionFailed;
   /** The test-writing part (`r1`) of the first code step: pending until it ends, then what it did. */
   reproduce?: ReproduceState;
+  /**
+   * The rules of the policy check that block the patch at the gate (its attempts used up on them): it is
+   * integrated only after an approver overrides them (gateway/routes/policy-override.ts).
+   */
+  policyBlocked?: string[];
+  /** The Doc Writer runs on each approved review (task request `docs: true`). */
+  docs?: boolean;
+  /** The attempt whose reviewed patch the Doc Writer has documented (or failed on: `docsFailed` says why). */
+  docsAttempt?: number;
+  docsFailed?: string;
 }
 
 /**
@@ -83,6 +93,7 @@ const RESUME_BY_KIND = {
   code: 'coding',
   test: 'testing',
   review: 'reviewing',
+  docs: 'documenting',
   integrate: 'integrating',
 } as const satisfies Partial<Record<StepKind, string>>;
 export type BudgetResume = (typeof RESUME_BY_KIND)[keyof typeof RESUME_BY_KIND];
@@ -182,7 +193,14 @@ export const workflowMachine = setup({
     candidatesCannotTest: ({ context }) => evidenced(context.candidates!).every(([, e]) => e.envFault),
     noneEligible: ({ context }) => eligibleCandidates(candidateInputs(context.candidates!)).length === 0,
     approvedReview: ({ event }) => event.type === 'STEP_DONE' && event.data.decision === 'approve',
+    /** The review refused the patch for its policy findings alone (no secret, no failing test). */
+    policyBlockedReview: ({ event }) =>
+      event.type === 'STEP_DONE' &&
+      Array.isArray(event.data.policyBlocked) &&
+      event.data.policyBlocked.length > 0,
     autoApprove: ({ context }) => context.approveMode === 'auto',
+    /** The approved patch of this attempt still needs its documentation step. */
+    docsPending: ({ context }) => context.docs === true && context.docsAttempt !== context.attempt,
     planGate: ({ context }) => context.planGate === true,
     attemptsLeft: ({ context }) => context.attempt < context.maxAttempts,
     /** A subtask part of this attempt finished (its current rebase, not yet counted). */
@@ -345,6 +363,13 @@ export const workflowMachine = setup({
       };
     }),
     enterGate: assign({ gate: ({ context }) => (context.gate ?? 0) + 1 }),
+    /** The policy blocks the last attempt's patch: it waits at the gate for an approver's override. */
+    policyGate: assign({
+      policyBlocked: ({ event }) =>
+        event.type === 'STEP_DONE' && Array.isArray(event.data.policyBlocked)
+          ? event.data.policyBlocked.map(String)
+          : [],
+    }),
     clearRevisionFailed: assign(({ context }) => {
       const { revisionFailed: _, ...rest } = context;
       return rest;
@@ -393,7 +418,9 @@ export const workflowMachine = setup({
     // a raise sends the task back to the step's state (a step whose holder died meanwhile is announced again).
     awaiting_budget: {
       on: {
-        BUDGET_RAISED: (['planning', 'coding', 'testing', 'reviewing', 'integrating'] as const).map((to) => ({
+        BUDGET_RAISED: (
+          ['planning', 'coding', 'testing', 'reviewing', 'documenting', 'integrating'] as const
+        ).map((to) => ({
           guard: ({ context }: { context: WorkflowContext }) => context.budgetResume === to,
           target: to,
         })),
@@ -478,6 +505,13 @@ export const workflowMachine = setup({
           { guard: 'approvedReview', target: 'approved', actions: 'reviewedPatch' },
           { guard: 'attemptsLeft', target: 'coding', actions: ['reviewedPatch', 'nextAttempt'] },
           BACK_TO_GATE,
+          // Only the policy stands in the way and the revisions could not clear it: a human decides (an
+          // approver's audited override, in auto mode too), rather than the task failing with a usable patch.
+          {
+            guard: 'policyBlockedReview',
+            target: 'awaiting_approval',
+            actions: ['reviewedPatch', 'clearRevisionFailed', 'policyGate'],
+          },
           { target: 'failed', actions: 'failWith' },
         ],
         STEP_FAILED: [
@@ -489,7 +523,31 @@ export const workflowMachine = setup({
     },
     approved: {
       entry: 'clearRevisionFailed',
-      always: [{ guard: 'autoApprove', target: 'integrating' }, { target: 'awaiting_approval' }],
+      always: [
+        { guard: 'docsPending', target: 'documenting' },
+        { guard: 'autoApprove', target: 'integrating' },
+        { target: 'awaiting_approval' },
+      ],
+    },
+    // The Doc Writer documents the approved patch (a separate patch, shown at the gate and committed after the
+    // code). Its failure costs the task nothing but the documentation: the reason is kept and the task goes on.
+    documenting: {
+      on: {
+        STEP_DONE: {
+          guard: isStep('docs'),
+          target: 'approved',
+          actions: assign({ docsAttempt: ({ context }) => context.attempt }),
+        },
+        STEP_FAILED: {
+          guard: isStep('docs'),
+          target: 'approved',
+          actions: assign({
+            docsAttempt: ({ context }) => context.attempt,
+            docsFailed: ({ event }) => (event.type === 'STEP_FAILED' ? event.reason : 'failed'),
+          }),
+        },
+        ...WHILE_REVISING,
+      },
     },
     // The patch gate. Approvable: the patch that arrived here and the one kept from a change request. A change
     // request needs attempts left (the gateway refuses it otherwise; a late one finds the task back here).
@@ -620,6 +678,8 @@ export interface WorkflowInput {
   candidates?: number;
   /** A test-writing part before the first code step (`test.reproduce`). */
   reproduce?: boolean;
+  /** Run the Doc Writer after an approving review. */
+  docs?: boolean;
 }
 
 function initialContext(input: WorkflowInput): WorkflowContext {
@@ -628,6 +688,7 @@ function initialContext(input: WorkflowInput): WorkflowContext {
     maxAttempts: input.maxAttempts,
     approveMode: input.approveMode,
     ...(input.planGate ? { planGate: true } : {}),
+    ...(input.docs ? { docs: true } : {}),
     ...((input.candidates ?? 1) > 1 ? { candidates: { k: input.candidates!, code: {}, test: {} } } : {}),
     ...(input.reproduce ? { reproduce: { state: 'pending' as const } } : {}),
   };
@@ -719,6 +780,8 @@ export function currentStep(w: PersistedWorkflow): { kind: StepKind; attempt: nu
       return { kind: 'test', attempt };
     case 'reviewing':
       return { kind: 'review', attempt };
+    case 'documenting':
+      return { kind: 'docs', attempt };
     case 'integrating':
       return { kind: 'integrate', attempt: 1 };
     case 'rolling_back':

@@ -78,7 +78,26 @@ export async function existingIntegration(
   const tip = await branchCommit(repo, branchFor(task.id));
   if (!tip) return undefined;
   const msg = (await git(repo, ['log', '-1', '--format=%B', tip])).stdout;
-  return msg.includes(`Codemesh-Patch: ${patch.id}`) ? tip : undefined;
+  if (msg.includes(`Codemesh-Patch: ${patch.id}`)) return tip;
+  // The Doc Writer's commit follows the code commit: the code commit is its parent.
+  if (msg.includes(`Codemesh-Docs: ${docsIdOf(patch.id)}`))
+    return (await git(repo, ['rev-parse', `${tip}~1`])).stdout.trim();
+  return undefined;
+}
+
+/** The id of the Doc Writer's patch for a code patch (schemas/docs.ts). */
+export const docsIdOf = (patchId: string) => `${patchId}-docs`;
+
+/** The documentation commit's message: its own trailer, so a retried integration recognises it. */
+export function docsCommitMessage(task: TaskRecord, patchId: string, names: string[]): string {
+  return [
+    `docs: bring the documentation of ${names.join(', ') || 'the change'} in line with the code`,
+    '',
+    `Written by the codemesh Doc Writer for patch ${patchId}.`,
+    '',
+    `Codemesh-Task: ${task.id}`,
+    `Codemesh-Docs: ${docsIdOf(patchId)}`,
+  ].join('\n');
 }
 
 /**

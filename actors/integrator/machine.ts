@@ -1,8 +1,17 @@
 // The Integrator agent: takes path locks, builds on the latest codemesh change of those paths, commits on
 // codemesh/<task-id>, pushes only when asked (config `push: true` or `codemesh run --push`). Conflicts become
 // events, never lost edits.
-import { keys, Patch, patchId, Review, RepoConfigError, type TaskRecord } from '../../schemas/index.ts';
+import {
+  DocPatch,
+  keys,
+  Patch,
+  patchId,
+  Review,
+  RepoConfigError,
+  type TaskRecord,
+} from '../../schemas/index.ts';
 import { StepFailure } from '../runtime/ask-json.ts';
+import { branchCommit, git } from '../runtime/git.ts';
 import { effectivePlan } from '../runtime/effective-plan.ts';
 import { resolveRepoConfig } from '../tester/repo-config.ts';
 import { oneEffectMachine } from '../runtime/step-machine.ts';
@@ -12,6 +21,7 @@ import {
   chooseBase,
   commitMessage,
   commitPatch,
+  docsCommitMessage,
   existingIntegration,
   IntegrationConflictError,
   pushBranch,
@@ -69,7 +79,8 @@ async function integrate(input: StepInput, signal: AbortSignal): Promise<StepOut
   if (done) {
     // A run cut off after committing (a crash, a NATS outage before the event got out) is resumed here: the
     // event is published again under the same id, so it exists once whether or not the first one landed.
-    const data = { branch, commit: done, patchId: patch.id, files: patch.files, resumed: true };
+    const docs = await commitDocs(input, patch, done);
+    const data = { branch, commit: done, patchId: patch.id, files: patch.files, resumed: true, ...docs };
     await deps.emit({
       id: `${input.stepId}:integrate.committed`,
       taskId: task.id,
@@ -113,8 +124,18 @@ async function integrate(input: StepInput, signal: AbortSignal): Promise<StepOut
       workDir: `${deps.dataDir}/work`,
       message: commitMessage(task, patch, extra),
     });
+    const docs = await commitDocs(input, patch, commit);
     const push = await pushIfAsked(task, branch);
-    const data = { branch, commit, patchId: patch.id, files: patch.files, base, rebasedOnto: after, push };
+    const data = {
+      branch,
+      commit,
+      patchId: patch.id,
+      files: patch.files,
+      base,
+      rebasedOnto: after,
+      push,
+      ...docs,
+    };
     await deps.emit({
       id: `${input.stepId}:integrate.committed`,
       taskId: task.id,
@@ -134,6 +155,44 @@ async function integrate(input: StepInput, signal: AbortSignal): Promise<StepOut
     throw err;
   } finally {
     await held.release(commit ? { commit } : undefined);
+  }
+}
+
+/**
+ * The Doc Writer's patch for `patch`, committed on the branch right after its code commit (its own commit, so
+ * it can be reviewed and reverted apart). Its failure to apply leaves the code commit standing, with the reason.
+ */
+async function commitDocs(
+  input: StepInput,
+  patch: Patch,
+  codeCommit: string,
+): Promise<{ docsCommit?: string; docsNotCommitted?: string }> {
+  const { task, mesh, deps } = input;
+  const docs = (await mesh.board.get(keys.docs(patch.id), DocPatch))?.value;
+  if (!docs?.diff.trim()) return {};
+  if (docs.secrets?.length)
+    return { docsNotCommitted: `the documentation edits held ${docs.secrets.length} secret(s) (redacted)` };
+  const tip = await branchCommit(task.repoPath, branchFor(task.id));
+  if (tip && tip !== codeCommit) {
+    const msg = (await git(task.repoPath, ['log', '-1', '--format=%B', tip])).stdout;
+    if (msg.includes(`Codemesh-Docs: ${docs.id}`)) return { docsCommit: tip };
+  }
+  try {
+    const docsCommit = await commitPatch({
+      task,
+      patch: { ...patch, id: docs.id, diff: docs.diff, files: docs.files, baseCommit: codeCommit },
+      base: codeCommit,
+      workDir: `${deps.dataDir}/work`,
+      message: docsCommitMessage(
+        task,
+        patch.id,
+        docs.symbols.map((s) => s.name),
+      ),
+    });
+    return { docsCommit };
+  } catch (err) {
+    if (err instanceof IntegrationConflictError) return { docsNotCommitted: err.message };
+    throw err;
   }
 }
 

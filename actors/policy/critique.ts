@@ -41,6 +41,16 @@ export function policyCritique(report: PolicyReport): string {
     : '';
 }
 
+/** The rule ids of the report's `block` findings other than secrets (those an approver may override). */
+export function blockingRuleIds(report: PolicyReport | undefined): string[] {
+  if (!report) return [];
+  return [
+    ...new Set(
+      report.findings.filter((f) => f.enforcement === 'block' && f.kind !== 'secret').map((f) => f.ruleId),
+    ),
+  ];
+}
+
 /** The risks a review carries for the policy's `warn` findings (one line each, at most 20). */
 export function policyRisks(report: PolicyReport): { level: 'low' | 'medium' | 'high'; note: string }[] {
   return report.findings

@@ -2,6 +2,7 @@
 export { defaultSecretRules } from './rules.ts';
 export { redactionMarker, redactText, type SecretScan, scanDiff, shannonEntropy } from './secrets.ts';
 export {
+  blockingRuleIds,
   policyCritique,
   policyData,
   policyNote,

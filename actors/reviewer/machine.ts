@@ -1,6 +1,6 @@
 // The Reviewer agent: critique of a patch and its test run → approve or revise, with confidence and risks.
 import { keys, Patch, patchId, Review, ReviewVerdict, TestRun } from '../../schemas/index.ts';
-import { policyCritique, policyRisks, secretsCritique } from '../policy/index.ts';
+import { blockingRuleIds, policyCritique, policyRisks, secretsCritique } from '../policy/index.ts';
 import { askJson, StepFailure } from '../runtime/ask-json.ts';
 import { changeRequests } from '../runtime/change-requests.ts';
 import { effectivePlan } from '../runtime/effective-plan.ts';
@@ -142,12 +142,20 @@ async function reviewStep(input: StepInput, signal: AbortSignal): Promise<StepOu
   const stored = (
     await mesh.board.putOnce(keys.review(task.id, attempt), Review, review, (a, b) => a.id === b.id)
   ).entry.value;
+  // Blocked by the policy alone (no secret, the tests do not block): when no attempt is left the task stops at
+  // the gate with it, where an approver may override the block (actors/conductor/workflow.ts).
+  const policyOnly =
+    !patch.secrets?.length &&
+    policyBlocks(patch) &&
+    enforceTests({ decision: 'approve', confidence: 1, critique: '', risks: [] }, testRun).decision ===
+      'approve';
   const data = {
     patchId: pid,
     decision: stored.decision,
     confidence: stored.confidence,
     critique: stored.critique,
     risks: stored.risks,
+    ...(policyOnly ? { policyBlocked: blockingRuleIds(patch.policy) } : {}),
   };
   await input.deps.emit({
     id: `${input.stepId}:review.completed`,

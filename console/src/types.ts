@@ -7,6 +7,7 @@ export type TaskStatus =
   | 'coding'
   | 'testing'
   | 'reviewing'
+  | 'documenting'
   | 'awaiting_approval'
   | 'integrating'
   | 'completed'

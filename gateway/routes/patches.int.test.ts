@@ -2,9 +2,13 @@
 // its revision runs (and after, when the task comes back to the gate with it); decisions are recorded with
 // the earlier ones, published once each, and documented in the OpenAPI document (the mesh side: test/).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { schema } from '../../actors/recorder/index.ts';
+import { projectEvent } from '../../actors/recorder/project.ts';
 import { seedTask } from '../../actors/recorder/test-scenario.ts';
-import { Approval, keys, TaskRecord } from '../../schemas/index.ts';
-import { DEV, startTestGateway, type TestGateway } from '../test-setup.ts';
+import { Approval, keys, Patch, type PolicyReport, TaskRecord } from '../../schemas/index.ts';
+import { userIdFor } from '../auth.ts';
+import { DEV, ISSUER, startTestGateway, type TestGateway } from '../test-setup.ts';
 
 let g: TestGateway;
 beforeAll(async () => {
@@ -240,5 +244,121 @@ describe('a rollback is visible', () => {
       'rollback.committed',
       'task.rolled_back',
     ]);
+  });
+});
+
+describe('approving a patch the policy check blocks', () => {
+  const BLOCKED: PolicyReport = {
+    bundle: 'default-1',
+    findings: [
+      {
+        kind: 'sast',
+        ruleId: 'py-subprocess-shell',
+        severity: 'high',
+        enforcement: 'block',
+        file: 'calc.py',
+        line: 11,
+        message: 'subprocess call with shell=True',
+        remediation: 'pass an argument list without shell=True',
+        cwe: 'CWE-78',
+      },
+    ],
+    counts: { secret: 0, sast: 1, license: 0, vulnerability: 0 },
+    blocked: true,
+    dependencies: [],
+    notes: [],
+  };
+  /** A task of org-a at the gate with a blocked patch; a developer (dave) and an approver (erin) of org-a. */
+  async function blockedAtGate(id: string) {
+    await seedTask(g.mesh, { id, repoPath: g.repoA });
+    for (const { seq, event } of await g.mesh.bus.history(id))
+      await projectEvent(g.record.db, g.mesh.board, seq, event);
+    await g.mesh.board.mutate(keys.patch(`${id}-p1`), Patch, (p) =>
+      p ? { ...p, policy: BLOCKED } : undefined,
+    );
+    await setWorkflow(id, 'awaiting_approval', { policyBlocked: ['py-subprocess-shell'] });
+    for (const [user, role] of [
+      ['dave', 'developer'],
+      ['erin', 'approver'],
+    ] as const) {
+      const uid = userIdFor(ISSUER, user);
+      await g.record.db
+        .insert(schema.users)
+        .values({ id: uid, subject: `${ISSUER}|${user}` })
+        .onConflictDoNothing();
+      expect((await g.call('PUT', `/v1/orgs/org-a/members/${uid}`, DEV, { role })).status).toBe(200);
+    }
+    return { dave: await g.jwt('dave'), erin: await g.jwt('erin'), erinId: userIdFor(ISSUER, 'erin') };
+  }
+  const overrides = (pid: string) =>
+    g.record.db
+      .select({ actor: schema.auditLog.actor, detail: schema.auditLog.detail })
+      .from(schema.auditLog)
+      .where(eq(schema.auditLog.target, pid));
+
+  it('needs an override (409 POLICY_BLOCKED); a non-approver is refused; an approver’s override is recorded and audited', async () => {
+    const id = 't-dddddd0000b1';
+    const pid = `${id}-p1`;
+    const { dave, erin, erinId } = await blockedAtGate(id);
+
+    const plain = await g.call('POST', `/v1/patches/${pid}/approve`, erin, { decision: 'approve' });
+    expect(plain.status).toBe(409);
+    const e = await errorOf(plain);
+    expect(e.code).toBe('POLICY_BLOCKED');
+    expect(e.message).toContain(
+      'py-subprocess-shell at calc.py:11: pass an argument list without shell=True',
+    );
+    expect(e.message).toContain('override');
+
+    // A developer may not approve, with or without an override.
+    const byDev = await g.call('POST', `/v1/patches/${pid}/approve`, dave, {
+      decision: 'approve',
+      override: { reason: 'I say so' },
+    });
+    expect(byDev.status).toBe(403);
+    // An override needs a reason, and goes with an approval only.
+    for (const body of [
+      { decision: 'approve', override: { reason: '  ' } },
+      { decision: 'request_changes', comment: 'x', override: { reason: 'r' } },
+    ])
+      expect((await g.call('POST', `/v1/patches/${pid}/approve`, erin, body)).status).toBe(400);
+    expect((await g.mesh.board.get(keys.patch(pid), Patch))!.value.policy?.override).toBeUndefined();
+    expect(await g.mesh.board.get(keys.approval(pid), Approval)).toBeUndefined();
+    expect(await overrides(pid)).toEqual([]);
+
+    const ok = await g.call('POST', `/v1/patches/${pid}/approve`, erin, {
+      decision: 'approve',
+      comment: 'internal tool, input is a constant',
+      override: { reason: 'the command is a constant from our own config' },
+    });
+    expect(ok.status).toBe(202);
+    const override = (await g.mesh.board.get(keys.patch(pid), Patch))!.value.policy?.override;
+    expect(override).toEqual({
+      by: erinId,
+      at: expect.any(String),
+      reason: 'the command is a constant from our own config',
+      ruleIds: ['py-subprocess-shell'],
+    });
+    const audit = await overrides(pid);
+    expect(audit).toContainEqual({
+      actor: erinId,
+      detail: {
+        taskId: id,
+        ruleIds: ['py-subprocess-shell'],
+        reason: 'the command is a constant from our own config',
+        bundle: 'default-1',
+      },
+    });
+    expect(audit.map((a) => a.actor)).toEqual([erinId, erinId]); // the override, then the approval
+    const [granted] = await eventsOf(id);
+    expect(granted?.data).toMatchObject({ patchId: pid, by: erinId, override: { reason: override?.reason } });
+  });
+
+  it('an override on a patch nothing blocks is refused', async () => {
+    const id = 't-dddddd0000b2';
+    await seedTask(g.mesh, { id, repoPath: g.repoA });
+    const res = await decide(`${id}-p1`, { decision: 'approve', override: { reason: 'just in case' } });
+    expect(res.status).toBe(409);
+    expect((await errorOf(res)).code).toBe('NOTHING_TO_OVERRIDE');
   });
 });

@@ -7,6 +7,7 @@ import {
   Approval,
   type ApprovalDecision,
   ApprovalRequest,
+  DocPatch,
   keys,
   parsePatchId,
   Patch,
@@ -14,6 +15,7 @@ import {
 } from '../../schemas/index.ts';
 import { approvablePatches, attemptsLeft } from '../../actors/conductor/workflow.ts';
 import { requireScope } from '../auth.ts';
+import { checkPolicyGate } from './policy-override.ts';
 import { type Env, type Gateway, jsonBody } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { displayNames } from '../users.ts';
@@ -51,7 +53,8 @@ export function patchRoutes(app: Hono<Env>, gw: Gateway): void {
       (row ? { ...row, stats: { additions: row.additions, deletions: row.deletions } } : undefined);
     if (!patch) throw new ApiError(404, 'PATCH_NOT_FOUND', `no patch ${pid}`);
     const approval = (await mesh.board.get(keys.approval(pid), Approval))?.value ?? null;
-    return c.json({ patch, approval: approval && (await named(approval)) });
+    const docs = (await mesh.board.get(keys.docs(pid), DocPatch))?.value ?? null;
+    return c.json({ patch, approval: approval && (await named(approval)), docs });
   });
 
   // The human gate. Approvable: the patch at the gate and the one kept from an earlier change request (also
@@ -108,8 +111,8 @@ export async function decidePatch(
   const parsed = patchParam(pid);
   const task = (await mesh.board.get(keys.task(parsed.taskId), TaskRecord))?.value;
   if (!task) throw new ApiError(404, 'TASK_NOT_FOUND', `no task ${parsed.taskId}`);
-  if (!(await mesh.board.get(keys.patch(pid), Patch)))
-    throw new ApiError(404, 'PATCH_NOT_FOUND', `no patch ${pid}`);
+  const patch = (await mesh.board.get(keys.patch(pid), Patch))?.value;
+  if (!patch) throw new ApiError(404, 'PATCH_NOT_FOUND', `no patch ${pid}`);
   const gate = Number(task.workflow.context.gate ?? 1);
   const prior = (await mesh.board.get(keys.approval(pid), Approval))?.value;
   const repeat = prior?.gate === gate && prior.decision === body.decision && prior.comment === body.comment;
@@ -130,6 +133,10 @@ export async function decidePatch(
       'NO_ATTEMPTS_LEFT',
       `the task's ${task.request.budget.maxAttempts} attempts are used up: no revision can start (approvable: ${may.approve.join(', ')})`,
     );
+  // A patch the policy check blocks is approved only with an approver's override (recorded, audited).
+  if (!changes) await checkPolicyGate(gw, p, patch, body, orgId);
+  else if (body.override)
+    throw new ApiError(400, 'INVALID_REQUEST', 'an override of the policy check goes with an approval');
   const byName = (await displayNames(gw.db, [p.userId])).get(p.userId);
   const decision: ApprovalDecision = {
     ...body,
@@ -180,6 +187,7 @@ export async function decidePatch(
         by: a.by,
         ...(a.byName ? { byName: a.byName } : {}),
         gate: a.gate,
+        ...(a.override ? { override: a.override } : {}),
       },
     });
     return a;

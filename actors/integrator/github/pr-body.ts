@@ -1,6 +1,18 @@
 // The pull request's body: what a reviewer on GitHub needs to judge the change without opening codemesh —
-// the plan, why each file changed, the tests (fail→pass, regressions), risks, confidence, cost, policy findings.
-import type { CostLedger, Patch, Plan, Review, TaskRecord, TestRun } from '../../../schemas/index.ts';
+// the plan, why each file changed, the tests (fail→pass, regressions), risks, confidence, cost, the policy report
+// and the documentation the Doc Writer updated. Also the Doc Writer's PR description (actors/docwriter).
+import type { Blackboard } from '../../../blackboard/index.ts';
+import {
+  CostLedger,
+  DocPatch,
+  keys,
+  Patch,
+  type Plan,
+  Review,
+  type TaskRecord,
+  TestRun,
+} from '../../../schemas/index.ts';
+import { effectivePlan } from '../../runtime/effective-plan.ts';
 
 export interface PrBodyInput {
   task: TaskRecord;
@@ -9,6 +21,8 @@ export interface PrBodyInput {
   testRun?: TestRun;
   review?: Review;
   cost?: CostLedger['totals'];
+  /** The Doc Writer's documentation patch for `patch` (tasks with `docs: true`). */
+  docs?: DocPatch;
   /** `gate`: waiting for a human in codemesh; `integrated`: approved (or auto-approved) and committed. */
   stage: 'gate' | 'integrated';
   /** Where approving happens (the gateway's URL, when known). */
@@ -22,7 +36,9 @@ export const PR_SECTIONS = [
   '## Tests',
   '## Risk flags',
   '## Confidence',
+  '## Policy report',
   '## Cost',
+  '## Documentation',
 ] as const;
 
 const list = (items: string[], none: string) =>
@@ -56,6 +72,10 @@ export function prBody(x: PrBodyInput): string {
       `- ${code(f)}: ${why.length ? why.join('; ') : patch.summary || plan?.summary || 'part of the change'}`,
     );
   }
+  for (const f of x.docs?.secrets?.length ? [] : (x.docs?.files ?? []))
+    out.push(
+      `- ${code(f)} (documentation, its own commit): brought in line with ${x.docs!.symbols.map((s) => code(s.name)).join(', ')}`,
+    );
   out.push('', `${patch.stats.additions} additions, ${patch.stats.deletions} deletions.`, '');
 
   out.push('## Tests', '');
@@ -90,6 +110,8 @@ export function prBody(x: PrBodyInput): string {
     '',
   );
 
+  out.push('## Policy report', '', ...policyLines(patch), '');
+
   out.push('## Cost', '');
   const c = x.cost;
   out.push(
@@ -98,6 +120,8 @@ export function prBody(x: PrBodyInput): string {
       : '_no model spending recorded_',
     '',
   );
+
+  out.push('## Documentation', '', ...docsLines(x.docs), '');
 
   if (patch.secrets?.length) {
     out.push('## Policy findings', '');
@@ -111,6 +135,74 @@ export function prBody(x: PrBodyInput): string {
   }
   out.push('---', `Codemesh-Task: ${task.id}`, `Codemesh-Patch: ${patch.id}`);
   return out.join('\n');
+}
+
+function policyLines(patch: Patch): string[] {
+  const r = patch.policy;
+  if (!r) return ['_no policy report recorded_'];
+  const counts = Object.entries(r.counts)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  const lines = [
+    `Bundle ${code(r.bundle)}: ${r.findings.length} finding(s) (${counts}); ${r.blocked ? '**blocking**' : 'nothing blocks'}.`,
+  ];
+  const shown = r.findings
+    .slice(0, 10)
+    .map(
+      (f) =>
+        `${f.enforcement} ${code(f.ruleId)}${f.cwe ? ` (${f.cwe})` : ''} at ${code(`${f.file}${f.line ? `:${f.line}` : ''}`)}: ${f.message} — ${f.remediation}`,
+    );
+  if (shown.length) lines.push('', list(shown, 'none'));
+  if (r.override)
+    lines.push(
+      '',
+      `**Override** by ${code(r.override.by)} at ${r.override.at} of ${r.override.ruleIds.map(code).join(', ')}: ${r.override.reason}`,
+    );
+  if (r.dependencies.length)
+    lines.push('', `${r.dependencies.length} dependency change(s); SBOM attached in codemesh.`);
+  return lines;
+}
+
+function docsLines(docs: DocPatch | undefined): string[] {
+  if (!docs) return ['_the Doc Writer did not run for this task_'];
+  if (docs.secrets?.length)
+    return ['_the documentation edits held secrets: they were redacted and not committed_'];
+  if (docs.skipped || docs.files.length === 0)
+    return [`_no documentation change: ${docs.skipped ?? 'nothing to update'}_`];
+  return [
+    `Patch ${code(docs.id)}, committed after the code: ${docs.files.map(code).join(', ')} (${docs.stats.additions} additions, ${docs.stats.deletions} deletions).`,
+    '',
+    list(
+      docs.symbols.map((s) => `${code(s.name)} in ${code(s.file)}: ${code(s.before)} → ${code(s.after)}`),
+      'none',
+    ),
+  ];
+}
+
+/** Everything `prBody` shows of a task's patch, read from the blackboard. */
+export async function loadPrBodyInput(
+  board: Blackboard,
+  task: TaskRecord,
+  patchId: string,
+): Promise<Omit<PrBodyInput, 'stage'>> {
+  const patch = (await board.get(keys.patch(patchId), Patch))?.value;
+  if (!patch) throw new Error(`patch ${patchId} is not on the blackboard`);
+  const [plan, testRun, review, cost, docs] = await Promise.all([
+    effectivePlan(board, task.id),
+    board.get(keys.testrun(task.id, patch.attempt), TestRun),
+    board.get(keys.review(task.id, patch.attempt), Review),
+    board.get(keys.cost(task.id), CostLedger),
+    board.get(keys.docs(patchId), DocPatch),
+  ]);
+  return {
+    task,
+    patch,
+    ...(plan ? { plan } : {}),
+    ...(testRun ? { testRun: testRun.value } : {}),
+    ...(review ? { review: review.value } : {}),
+    ...(cost ? { cost: cost.value.totals } : {}),
+    ...(docs ? { docs: docs.value } : {}),
+  };
 }
 
 /** The revert pull request's body: it names and links the pull request it undoes. */

@@ -11,22 +11,17 @@ import {
 } from '../../../blackboard/index.ts';
 import {
   Consumers,
-  CostLedger,
   IssueUrl,
   keys,
-  Patch,
   PullRequestRecord,
   RepoConfigError,
-  Review,
   type TaskEvent,
   TaskRecord,
-  TestRun,
 } from '../../../schemas/index.ts';
-import { effectivePlan } from '../../runtime/effective-plan.ts';
 import { resolveRepoConfig } from '../../tester/repo-config.ts';
 import { branchFor, commitMessage, proposedCommit, pushBranch, rollbackBranchFor } from '../git-integrate.ts';
 import { gitHubRepoOf } from './checkout.ts';
-import { prBody, prTitle, revertBody } from './pr-body.ts';
+import { loadPrBodyInput, prBody, prTitle, revertBody } from './pr-body.ts';
 import type { GitHub, RepoCoords } from './types.ts';
 
 export interface PublisherOptions {
@@ -119,23 +114,8 @@ export class GitHubPublisher {
     };
   }
 
-  private async bodyInput(task: TaskRecord, patchId: string) {
-    const patch = (await this.mesh.board.get(keys.patch(patchId), Patch))?.value;
-    if (!patch) throw new Error(`patch ${patchId} is not on the blackboard`);
-    const [plan, testRun, review, cost] = await Promise.all([
-      effectivePlan(this.mesh.board, task.id),
-      this.mesh.board.get(keys.testrun(task.id, patch.attempt), TestRun),
-      this.mesh.board.get(keys.review(task.id, patch.attempt), Review),
-      this.mesh.board.get(keys.cost(task.id), CostLedger),
-    ]);
-    return {
-      task,
-      patch,
-      ...(plan ? { plan } : {}),
-      ...(testRun ? { testRun: testRun.value } : {}),
-      ...(review ? { review: review.value } : {}),
-      ...(cost ? { cost: cost.value.totals } : {}),
-    };
+  private bodyInput(task: TaskRecord, patchId: string) {
+    return loadPrBodyInput(this.mesh.board, task, patchId);
   }
 
   /** Opens the pull request, or finds the one already open from the branch (a retry after a lost answer). */
