@@ -1,5 +1,6 @@
 // The CLI's usage texts, in a module that imports nothing: \`codemesh <cmd> --help\` loads only this.
-export const ROLES_TEXT = 'conductor|curator|recorder|planner|coder|tester|reviewer|integrator|chat|memory';
+export const ROLES_TEXT =
+  'conductor|curator|recorder|planner|coder|tester|reviewer|integrator|chat|memory|campaign';
 
 export const USAGE = `codemesh — a mesh of coding agents on NATS
 

@@ -23,6 +23,8 @@ import { createHash } from 'node:crypto';
  * - `memory`: last-writer-wins, one per task that ended with a patch (written by the memory role only).
  * - `pr`: created once by the Integrator's GitHub publisher, then last-writer-wins under compare-and-set.
  * - `ghdelivery`: created once per GitHub webhook delivery (a redelivery finds it and does nothing).
+ * - `campaign`: created once by the gateway, then last-writer-wins under compare-and-set (the gateway pauses,
+ *   resumes, cancels; the campaign driver plans, starts repositories' tasks and follows them).
  */
 export const keys = {
   task: (taskId: string) => `task.${taskId}`,
@@ -68,6 +70,8 @@ export const keys = {
   pr: (taskId: string) => `pr.${taskId}`,
   /** A GitHub webhook delivery already handled (`X-GitHub-Delivery`, hashed: any string may arrive). */
   ghdelivery: (deliveryId: string) => `ghdelivery.${hashKey(deliveryId)}`,
+  /** A multi-repo campaign: request, dependency graph, per-repository state and events (schemas/campaign.ts). */
+  campaign: (campaignId: string) => `campaign.${campaignId}`,
 } as const;
 export type KeyKind = keyof typeof keys;
 
