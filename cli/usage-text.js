@@ -13,6 +13,9 @@ export const USAGE = `codemesh — a mesh of coding agents on NATS
       nats-server (unless NATS_URL is set), every actor and the gateway in one process
   codemesh actor <${ROLES_TEXT}>
       one actor alone, on NATS_URL (how the mesh scales out)
+  codemesh campaign start --title <text> --description <text> --repos <id|name,...> [--max-concurrent N] ...
+  codemesh campaign status|pause|resume|cancel <campaign id> [--json]
+      one change across many registered repositories, upstream first, throttled (through the gateway)
   codemesh deadletters [--limit N] [--json]
       what the durable consumers gave up on after bounded redelivery, newest first, with the reason
   codemesh deadletters redrive <seq|all> [--json]
@@ -94,6 +97,16 @@ export const ACTOR_USAGE = `usage: codemesh actor <${ROLES_TEXT}>
   start (up to CODEMESH_NATS_WAIT_S, default 60 s) and reconnects after a restart. CODEMESH_CONCURRENCY: steps
   one agent runs at once (default 4).`;
 
+export const CAMPAIGN_USAGE = `usage: codemesh campaign start --title <text> --description <text> --repos <id|name,...> [--org <org>]
+           [--approve auto|manual] [--max-concurrent N] [--max-prs-per-hour N]
+           [--window-start H --window-end H [--window-days 0,1,...]] [--json]
+       codemesh campaign status|pause|resume|cancel <campaign id> [--json]
+  a multi-repo campaign through the gateway (POST /v1/campaigns ...): the repositories' manifests order them
+  (upstream first), at most --max-concurrent tasks run at once (default 2), at most --max-prs-per-hour start per
+  hour, and only inside the rollout window (UTC hours [start, end), days 0 = Sunday). Gateway: CODEMESH_URL, else
+  the \`codemesh up\` holding CODEMESH_HOME, else http://127.0.0.1:$CODEMESH_PORT (8787); token: CODEMESH_TOKEN.
+  Exit 0 done, 1 refused by the gateway (code and message), 2 bad flags, 3 gateway unreachable.`;
+
 export const INDEX_USAGE = `usage: codemesh index --repo <path> [--commit <sha>] [--json] [--cache-dir <dir>]
   builds the Curator's index of the repository at that commit into $CODEMESH_HOME/index (the mesh reads it)`;
 
@@ -123,6 +136,8 @@ export function usageOf(argv) {
       return ACTOR_USAGE;
     case 'index':
       return INDEX_USAGE;
+    case 'campaign':
+      return CAMPAIGN_USAGE;
     case 'search':
       return SEARCH_USAGE;
     case 'eval':
