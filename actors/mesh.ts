@@ -44,6 +44,7 @@ export const Roles = [
   'integrator',
   'chat',
   'memory',
+  'campaign',
 ] as const;
 export type Role = (typeof Roles)[number];
 
@@ -139,6 +140,10 @@ export async function startActor(role: Role, opts: ActorOptions): Promise<Runnin
         await mesh.close();
       },
     };
+  }
+  if (role === 'campaign') {
+    const pollMs = Number((opts.env ?? process.env).CODEMESH_CAMPAIGN_POLL_MS ?? '') || undefined;
+    return (await import('./campaign/index.ts')).startCampaignRole(mesh, { pollMs, log: opts.log });
   }
   if (role === 'memory') return (await import('./memory/index.ts')).startMemoryRole(mesh, { log: opts.log });
   // Loaded by the roles that use them: an agent process needs neither PGlite nor the Curator's parsers.

@@ -183,6 +183,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./deadletters.ts')).cmdDeadletters(rest);
     case 'policy':
       return (await import('./policy.ts')).cmdPolicy(rest);
+    case 'campaign':
+      return (await import('./campaign.ts')).cmdCampaign(rest);
     case 'up':
       return cmdUp(rest);
     case 'actor':

@@ -9,6 +9,7 @@ export declare const EVAL_SWE_USAGE: string;
 export declare const UP_USAGE: string;
 export declare const ACTOR_USAGE: string;
 export declare const BRIDGE_USAGE: string;
+export declare const CAMPAIGN_USAGE: string;
 export declare const INDEX_USAGE: string;
 export declare const SEARCH_USAGE: string;
 export declare const EVAL_USAGE: string;

@@ -1,6 +1,6 @@
 // The CLI's usage texts, in a module that imports nothing: \`codemesh <cmd> --help\` loads only this.
 export const ROLES_TEXT =
-  'conductor|curator|recorder|planner|coder|tester|reviewer|docwriter|integrator|chat|memory';
+  'conductor|curator|recorder|planner|coder|tester|reviewer|docwriter|integrator|chat|memory|campaign';
 
 export const USAGE = `codemesh — a mesh of coding agents on NATS
 
@@ -15,6 +15,9 @@ export const USAGE = `codemesh — a mesh of coding agents on NATS
       one actor alone, on NATS_URL (how the mesh scales out)
   codemesh bridge <slack|matrix|webhook>
       chat-ops: posts task updates to a chat room, takes commands back (status, approve, reject, rollback, run)
+  codemesh campaign start --title <text> --description <text> --repos <id|name,...> [--max-concurrent N] ...
+  codemesh campaign status|pause|resume|cancel <campaign id> [--json]
+      one change across many registered repositories, upstream first, throttled (through the gateway)
   codemesh deadletters [--limit N] [--json]
       what the durable consumers gave up on after bounded redelivery, newest first, with the reason
   codemesh deadletters redrive <seq|all> [--json]
@@ -113,6 +116,15 @@ export const BRIDGE_USAGE = `usage: codemesh bridge <slack|matrix|webhook>
   matrix:  CODEMESH_MATRIX_HOMESERVER, CODEMESH_MATRIX_TOKEN, CODEMESH_MATRIX_ROOM_ID, CODEMESH_MATRIX_USER_ID
            (commands: "!codemesh approve t-…" in the room)
   webhook: CODEMESH_BRIDGE_WEBHOOK_URL, CODEMESH_BRIDGE_WEBHOOK_SECRET (optional; X-Codemesh-Signature-256)`;
+export const CAMPAIGN_USAGE = `usage: codemesh campaign start --title <text> --description <text> --repos <id|name,...> [--org <org>]
+           [--approve auto|manual] [--max-concurrent N] [--max-prs-per-hour N]
+           [--window-start H --window-end H [--window-days 0,1,...]] [--json]
+       codemesh campaign status|pause|resume|cancel <campaign id> [--json]
+  a multi-repo campaign through the gateway (POST /v1/campaigns ...): the repositories' manifests order them
+  (upstream first), at most --max-concurrent tasks run at once (default 2), at most --max-prs-per-hour start per
+  hour, and only inside the rollout window (UTC hours [start, end), days 0 = Sunday). Gateway: CODEMESH_URL, else
+  the \`codemesh up\` holding CODEMESH_HOME, else http://127.0.0.1:$CODEMESH_PORT (8787); token: CODEMESH_TOKEN.
+  Exit 0 done, 1 refused by the gateway (code and message), 2 bad flags, 3 gateway unreachable.`;
 
 export const INDEX_USAGE = `usage: codemesh index --repo <path> [--commit <sha>] [--json] [--cache-dir <dir>]
   builds the Curator's index of the repository at that commit into $CODEMESH_HOME/index (the mesh reads it)`;
@@ -145,6 +157,8 @@ export function usageOf(argv) {
       return BRIDGE_USAGE;
     case 'index':
       return INDEX_USAGE;
+    case 'campaign':
+      return CAMPAIGN_USAGE;
     case 'search':
       return SEARCH_USAGE;
     case 'eval':

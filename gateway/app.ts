@@ -16,6 +16,7 @@ import { modelRoutes } from './routes/models.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { patchRoutes } from './routes/patches.ts';
 import { budgetRoutes } from './routes/budget.ts';
+import { campaignRoutes } from './routes/campaigns.ts';
 import { planRoutes } from './routes/plans.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
@@ -90,6 +91,7 @@ export function createGateway(opts: GatewayOptions): Hono<Env> {
   patchRoutes(app, gw);
   planRoutes(app, gw);
   budgetRoutes(app, gw);
+  campaignRoutes(app, gw);
   adminRoutes(app, gw);
   modelRoutes(app, gw);
   opsRoutes(app, gw);

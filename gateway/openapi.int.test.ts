@@ -153,6 +153,25 @@ describe('OpenAPI document', () => {
     await send('GET', `/v1/traces/${taskA}`);
     await send('POST', `/v1/chat/${taskA}`, { body: { message: 'where are we?' } });
     await send('GET', '/v1/board/events', { sse: true });
+    const cp = await send('POST', '/v1/campaigns', {
+      body: { title: 'Conform', description: 'A campaign.', repos: ['ts-calc'] },
+    });
+    const cpId = (cp.body as { campaign?: { id: string } }).campaign?.id ?? 'cp-missing00';
+    expect(cp.status).toBe(201);
+    await send('POST', '/v1/campaigns', { body: { title: 'x', description: 'y', repos: [] } });
+    await send('POST', '/v1/campaigns', {
+      token: alice,
+      body: { title: 'x', description: 'y', repos: ['py-calc'] },
+    });
+    await send('GET', `/v1/campaigns/${cpId}`);
+    await send('GET', `/v1/campaigns/${cpId}`, { token: await g.jwt('bob') });
+    await send('GET', '/v1/campaigns/cp-nosuchone1');
+    await send('GET', '/v1/campaigns/NOPE');
+    await send('POST', `/v1/campaigns/${cpId}/pause`);
+    await send('POST', `/v1/campaigns/${cpId}/resume`);
+    await send('POST', `/v1/campaigns/${cpId}/cancel`);
+    await send('POST', `/v1/campaigns/${cpId}/resume`);
+    await send('GET', `/v1/campaigns/${cpId}/events`, { sse: true });
 
     const problems = results.flatMap((r) => nonConformance(doc, r.method, r.path, r.status, r.body) ?? []);
     expect(problems).toEqual([]);

@@ -19,7 +19,12 @@ import {
   TaskList,
   TaskResource,
 } from '../schemas/api.ts';
-import { ApprovalRequest, BudgetDecisionRequest, PlanDecisionRequest } from '../schemas/index.ts';
+import {
+  ApprovalRequest,
+  BudgetDecisionRequest,
+  CreateCampaignBody,
+  PlanDecisionRequest,
+} from '../schemas/index.ts';
 
 const json = (schema: z.ZodType) => ({
   'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) },
@@ -65,6 +70,21 @@ const optionalBody = (schema: z.ZodType) => ({ requestBody: { required: false, c
 export function openApiDocument(): Record<string, unknown> {
   const task = [idParam('id', 'task id, t-…')];
   const patch = [idParam('id', 'patch id, <task id>-p<attempt>')];
+  const campaign = [idParam('id', 'campaign id, cp-…')];
+  const noCampaign = { '404': err('no such campaign (CAMPAIGN_NOT_FOUND)') };
+  const campaignAction = (summary: string) => ({
+    post: op(
+      summary,
+      'tasks:write',
+      { parameters: campaign },
+      {
+        ...noCampaign,
+        '409': err(
+          'CAMPAIGN_ENDED (completed or failed), CAMPAIGN_CANCELLED (pause or resume after a cancel)',
+        ),
+      },
+    ),
+  });
   return {
     openapi: '3.1.0',
     info: {
@@ -186,6 +206,39 @@ export function openApiDocument(): Record<string, unknown> {
               'NOT_AWAITING_PLAN_APPROVAL (the task is not at the post-plan gate), ALREADY_DECIDED (another decision was made)',
             ),
           },
+        ),
+      },
+      '/v1/campaigns': {
+        post: op(
+          'start a multi-repo campaign (FR-015): one change over registered repositories (ids or names, one org, role developer on each), upstream repositories first (dependency graph from package.json, pyproject/requirements, go.mod), under throttles (maxConcurrent, maxPrsPerHour, a UTC rollout window) and the org quota; each task gets `budget`, `approve` and `config` as in POST /v1/tasks',
+          'tasks:write',
+          body(CreateCampaignBody),
+          created(
+            '`{campaign}` with `Location: /v1/campaigns/{id}`; the campaign driver plans it and starts its tasks',
+          ),
+        ),
+      },
+      '/v1/campaigns/{id}': {
+        get: op(
+          'the campaign: status, the burndown (per state: pending, running, awaiting_approval, pr_open, merged, failed, cancelled) and each repository (state, task, upstream, what it builds on, commit, reason); role viewer in its org or on every repository',
+          'tasks:read',
+          { parameters: campaign },
+          noCampaign,
+        ),
+      },
+      '/v1/campaigns/{id}/pause': campaignAction(
+        'pause: no new task starts (started ones run on); role developer; audited',
+      ),
+      '/v1/campaigns/{id}/resume': campaignAction('resume a paused campaign; role developer; audited'),
+      '/v1/campaigns/{id}/cancel': campaignAction(
+        'cancel: repositories not started are cancelled, started tasks run to their end; role developer; audited',
+      ),
+      '/v1/campaigns/{id}/events': {
+        get: op(
+          "SSE: the campaign's events (id = event seq; resumes after Last-Event-ID or ?after=), each followed by a `burndown` event; ends when the campaign ends",
+          'tasks:read',
+          { parameters: [...campaign, { name: 'Last-Event-ID', in: 'header', schema: { type: 'string' } }] },
+          noCampaign,
         ),
       },
       '/v1/tasks/{id}/budget': {

@@ -1,6 +1,7 @@
 // The message contract of codemesh: every message and blackboard entry is validated with these schemas.
 export * from './bridge.ts';
 export * from './budget.ts';
+export * from './campaign.ts';
 export * from './candidate.ts';
 export * from './curator.ts';
 export * from './deadletter.ts';

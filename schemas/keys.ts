@@ -25,6 +25,8 @@ import { createHash } from 'node:crypto';
  * - `pr`: created once by the Integrator's GitHub publisher, then last-writer-wins under compare-and-set.
  * - `ghdelivery`: created once per GitHub webhook delivery (a redelivery finds it and does nothing).
  * - `bridge`: last-writer-wins, one per chat bridge consumer (only that bridge writes it).
+ * - `campaign`: created once by the gateway, then last-writer-wins under compare-and-set (the gateway pauses,
+ *   resumes, cancels; the campaign driver plans, starts repositories' tasks and follows them).
  */
 export const keys = {
   task: (taskId: string) => `task.${taskId}`,
@@ -76,6 +78,8 @@ export const keys = {
   ghdelivery: (deliveryId: string) => `ghdelivery.${hashKey(deliveryId)}`,
   /** A chat bridge's command-polling position (schemas/bridge.ts), by its consumer name (`bridge-matrix`). */
   bridge: (consumer: string) => `bridge.${consumer}`,
+  /** A multi-repo campaign: request, dependency graph, per-repository state and events (schemas/campaign.ts). */
+  campaign: (campaignId: string) => `campaign.${campaignId}`,
 } as const;
 export type KeyKind = keyof typeof keys;
 

@@ -269,8 +269,9 @@ export async function evalSwe(opts: EvalSweOptions): Promise<EvalSweReport> {
   const bin = join(import.meta.dirname, '..', '..', 'node_modules', '.bin');
   const binDirs = existsSync(bin) ? [realpathSync(bin)] : [];
   // Every agent, the conductor and the Curator; not the recorder (the report is made from the events here),
-  // nor the memory: one instance's fix must not reach another's prompt (each instance stands alone).
-  const roles = Roles.filter((r) => r !== 'recorder' && r !== 'memory');
+  // nor the memory: one instance's fix must not reach another's prompt (each instance stands alone); nor the
+  // campaign driver (no campaigns here).
+  const roles = Roles.filter((r) => r !== 'recorder' && r !== 'memory' && r !== 'campaign');
   const mesh = await startEmbedded(meshOptions(o, { dataDir: meshDir, env: modelEnv, binDirs, roles }));
   const client = await connectMesh({ url: mesh.natsUrl, name: 'codemesh-eval-swe' });
   try {

@@ -1,0 +1,22 @@
+// Multi-repo campaigns (FR-015): the driver role and what the gateway and tests use of it.
+import type { MeshConnection } from '../../blackboard/index.ts';
+import { CampaignDriver, type CampaignDriverOptions } from './driver.ts';
+
+export { CampaignDriver, campaignTaskDescription, inWindow, repoStateOf } from './driver.ts';
+export { dependencyGraph, DependencyCycleError, readManifest } from './manifests.ts';
+
+/** `codemesh actor campaign`: one driver on its own connection (any number may run; see driver.ts). */
+export function startCampaignRole(
+  mesh: MeshConnection,
+  opts: CampaignDriverOptions,
+): { role: 'campaign'; stop(): Promise<void> } {
+  const driver = new CampaignDriver(mesh, opts);
+  driver.start();
+  return {
+    role: 'campaign',
+    async stop() {
+      await driver.stop();
+      await mesh.close();
+    },
+  };
+}

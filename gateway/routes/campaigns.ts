@@ -1,0 +1,277 @@
+// Campaign routes (FR-015): start a change across many registered repositories, read its burndown, pause,
+// resume or cancel it, and follow its events. The campaign driver (`actors/campaign/`) does the work; these
+// routes only write the request and the human's decisions to `campaign.<id>` (create, then compare-and-set).
+import { and, eq } from 'drizzle-orm';
+import type { Hono } from 'hono';
+import { checkRepoPlacement } from '../../actors/conductor/repo-policy.ts';
+import { schema } from '../../actors/recorder/index.ts';
+import {
+  burndown,
+  CampaignAction,
+  CampaignId,
+  CampaignRecord,
+  type CampaignRepo,
+  CreateCampaignBody,
+  keys,
+  mergeRepoConfigs,
+  newCampaignId,
+  withCampaignEvent,
+} from '../../schemas/index.ts';
+import { atLeast, type RepoRef } from '../access.ts';
+import { requireScope } from '../auth.ts';
+import { type Env, type Gateway, jsonBody } from '../context.ts';
+import { ApiError } from '../errors.ts';
+import { sseWithSlot } from '../sse.ts';
+import type { Role as RoleName } from '../../schemas/api.ts';
+import type { Principal } from '../types.ts';
+import { registeredRepoConfig } from './admin.ts';
+
+function campaignIdParam(raw: string): string {
+  const r = CampaignId.safeParse(raw);
+  if (!r.success)
+    throw new ApiError(400, 'INVALID_ID', 'the id is not a campaign id (cp-<lowercase letters and digits>)');
+  return r.data;
+}
+
+/** A registered repository by id, else by name (in `org` when given); the caller must be developer there. */
+async function resolveRepo(gw: Gateway, p: Principal, ref: string, org?: string): Promise<RepoRef> {
+  let found: RepoRef[] = [];
+  const byId = /^r-[a-z0-9]+$/.test(ref) ? await gw.access.repoById(ref) : undefined;
+  if (byId) found = [byId];
+  else {
+    const r = schema.repos;
+    found = await gw.db
+      .select({ id: r.id, orgId: r.orgId, path: r.path, name: r.name })
+      .from(r)
+      .where(org ? and(eq(r.name, ref), eq(r.orgId, org)) : eq(r.name, ref));
+  }
+  const allowed: RepoRef[] = [];
+  for (const repo of found) if (atLeast(await gw.access.repoRole(p, repo), 'developer')) allowed.push(repo);
+  // Not registered, and registered where the caller is not a developer, answer alike: nothing leaks.
+  if (allowed.length === 0)
+    throw new ApiError(
+      403,
+      'REPO_NOT_REGISTERED',
+      `repos: "${ref.slice(0, 100)}" is not a repository registered in an org where you are a developer`,
+    );
+  if (allowed.length > 1)
+    throw new ApiError(
+      400,
+      'INVALID_REQUEST',
+      `repos: "${ref.slice(0, 100)}" names repositories in several orgs; pass "org" or the repository id`,
+    );
+  const repo = allowed[0]!;
+  await checkRepoPlacement(repo.path, { roots: gw.opts.repoRoots, stateDir: gw.opts.stateDir });
+  return repo;
+}
+
+/** 404 when the campaign does not exist; 403 unless the caller holds `want` in its org or on every repository. */
+async function authorizeCampaign(
+  gw: Gateway,
+  p: Principal,
+  id: string,
+  want: RoleName,
+): Promise<{ campaign: CampaignRecord; revision: number }> {
+  const entry = await gw.mesh.board.get(keys.campaign(id), CampaignRecord);
+  if (!entry) throw new ApiError(404, 'CAMPAIGN_NOT_FOUND', `no campaign ${id}`);
+  const c = entry.value;
+  if (p.superuser || atLeast(await gw.access.orgRole(p, c.orgId), want))
+    return { campaign: c, revision: entry.revision };
+  const repos = await gw.access.reposByIds(c.repos.map((r) => r.repoId));
+  let every = repos.length === c.repos.length;
+  for (const repo of repos) if (!atLeast(await gw.access.repoRole(p, repo), want)) every = false;
+  if (!every)
+    throw new ApiError(403, 'FORBIDDEN', `you need the ${want} role on every repository of this campaign`);
+  return { campaign: c, revision: entry.revision };
+}
+
+/** What the API shows of a campaign: the burndown and each repository's state (events: the SSE feed). */
+export function campaignView(c: CampaignRecord) {
+  const names = new Map(c.repos.map((r) => [r.repoId, r.name]));
+  return {
+    id: c.id,
+    title: c.title,
+    status: c.status,
+    reason: c.reason ?? null,
+    waiting: c.waiting ?? null,
+    orgId: c.orgId,
+    approve: c.approve,
+    throttle: c.throttle,
+    burndown: burndown(c),
+    repos: c.repos.map((r: CampaignRepo) => ({
+      repoId: r.repoId,
+      name: r.name,
+      state: r.state,
+      taskId: r.taskId ?? null,
+      upstream: r.upstream.map((u) => names.get(u) ?? u),
+      buildsOn: r.buildsOn,
+      startedAt: r.startedAt ?? null,
+      endedAt: r.endedAt ?? null,
+      branch: r.branch ?? null,
+      commit: r.commit ?? null,
+      reason: r.reason ?? null,
+    })),
+    lastEvent: c.lastSeq,
+    createdBy: c.createdBy,
+    createdAt: c.createdAt,
+    updatedAt: c.updatedAt,
+  };
+}
+
+const ENDED = new Set(['completed', 'failed']);
+
+export function campaignRoutes(app: Hono<Env>, gw: Gateway): void {
+  app.post('/v1/campaigns', async (c) => {
+    const p = c.get('principal');
+    requireScope(p, 'tasks:write');
+    const body = CreateCampaignBody.parse(await jsonBody(c, gw.limits.maxBodyBytes));
+    const repos: RepoRef[] = [];
+    for (const ref of body.repos) {
+      const repo = await resolveRepo(gw, p, ref, body.org);
+      if (repos.some((r) => r.id === repo.id))
+        throw new ApiError(400, 'INVALID_REQUEST', `repos: the repository ${repo.name} is named twice`);
+      repos.push(repo);
+    }
+    // One org: its quota is the campaign's, and its members decide about it.
+    const orgs = new Set(repos.map((r) => r.orgId));
+    if (orgs.size > 1)
+      throw new ApiError(
+        400,
+        'INVALID_REQUEST',
+        'repos: a campaign runs in one org; these repositories are in several',
+      );
+    const orgId = repos[0]!.orgId;
+    const entries: CampaignRepo[] = [];
+    for (const repo of repos) {
+      const registered = await registeredRepoConfig(gw, repo);
+      const config = registered ? mergeRepoConfigs(registered, body.config) : body.config;
+      entries.push({
+        repoId: repo.id,
+        name: repo.name,
+        path: repo.path,
+        ...(config ? { config } : {}),
+        state: 'pending',
+        packages: [],
+        upstream: [],
+        buildsOn: [],
+      });
+    }
+    const at = new Date(gw.now()).toISOString();
+    const id = newCampaignId(gw.now());
+    const record = withCampaignEvent(
+      CampaignRecord.parse({
+        id,
+        orgId,
+        title: body.title,
+        description: body.description,
+        approve: body.approve,
+        budget: body.budget,
+        ...(body.config ? { config: body.config } : {}),
+        throttle: body.throttle,
+        status: 'planning',
+        repos: entries,
+        createdBy: p.userId,
+        createdAt: at,
+        updatedAt: at,
+      }),
+      { at, type: 'campaign.created', detail: `${entries.length} repositories` },
+    );
+    await gw.mesh.board.create(keys.campaign(id), CampaignRecord, record);
+    await gw.audit(p, 'campaign.create', id, orgId, {
+      repos: entries.map((r) => r.repoId),
+      throttle: body.throttle,
+    });
+    return c.json({ campaign: campaignView(record) }, 201, { location: `/v1/campaigns/${id}` });
+  });
+
+  app.get('/v1/campaigns/:id', async (c) => {
+    const p = c.get('principal');
+    requireScope(p, 'tasks:read');
+    const { campaign } = await authorizeCampaign(gw, p, campaignIdParam(c.req.param('id')), 'viewer');
+    return c.json({ campaign: campaignView(campaign) });
+  });
+
+  for (const action of CampaignAction.options)
+    app.post(`/v1/campaigns/:id/${action}`, async (c) => {
+      const p = c.get('principal');
+      requireScope(p, 'tasks:write');
+      const id = campaignIdParam(c.req.param('id'));
+      await authorizeCampaign(gw, p, id, 'developer');
+      let refused: ApiError | undefined;
+      const entry = await gw.mesh.board.mutate(keys.campaign(id), CampaignRecord, (cur) => {
+        refused = undefined;
+        if (!cur) return undefined;
+        if (ENDED.has(cur.status)) {
+          refused = new ApiError(409, 'CAMPAIGN_ENDED', `the campaign has ended (${cur.status})`);
+          return undefined;
+        }
+        const at = new Date(gw.now()).toISOString();
+        if (action === 'pause') {
+          if (cur.status === 'paused') return undefined;
+          if (cur.status === 'cancelled') {
+            refused = new ApiError(409, 'CAMPAIGN_CANCELLED', 'the campaign was cancelled');
+            return undefined;
+          }
+          return withCampaignEvent(
+            { ...cur, status: 'paused' },
+            { at, type: 'campaign.paused', detail: `by ${p.userId}` },
+          );
+        }
+        if (action === 'resume') {
+          if (cur.status === 'running' || cur.status === 'planning') return undefined;
+          if (cur.status === 'cancelled') {
+            refused = new ApiError(409, 'CAMPAIGN_CANCELLED', 'the campaign was cancelled');
+            return undefined;
+          }
+          return withCampaignEvent(
+            { ...cur, status: cur.planned ? 'running' : 'planning' },
+            { at, type: 'campaign.resumed', detail: `by ${p.userId}` },
+          );
+        }
+        if (cur.status === 'cancelled') return undefined;
+        return withCampaignEvent(
+          { ...cur, status: 'cancelled', reason: `cancelled by ${p.userId}` },
+          {
+            at,
+            type: 'campaign.cancelled',
+            detail: `by ${p.userId}; tasks already started run to their end`,
+          },
+        );
+      });
+      if (refused) throw refused;
+      const now = entry?.value ?? (await gw.mesh.board.get(keys.campaign(id), CampaignRecord))?.value;
+      if (!now) throw new ApiError(404, 'CAMPAIGN_NOT_FOUND', `no campaign ${id}`);
+      await gw.audit(p, `campaign.${action}`, id, now.orgId);
+      return c.json({ campaign: campaignView(now) });
+    });
+
+  app.get('/v1/campaigns/:id/events', async (c) => {
+    const p = c.get('principal');
+    requireScope(p, 'tasks:read');
+    const id = campaignIdParam(c.req.param('id'));
+    await authorizeCampaign(gw, p, id, 'viewer');
+    const last = Number(c.req.header('last-event-id') ?? c.req.query('after') ?? '0');
+    let sent = Number.isInteger(last) && last > 0 ? last : 0;
+    return sseWithSlot(c, gw, p, 'campaign', async (stream, signal) => {
+      for await (const change of gw.mesh.board.watch({
+        filter: keys.campaign(id),
+        includeHistory: true,
+        signal,
+      })) {
+        const parsed = CampaignRecord.safeParse(change.value);
+        if (!parsed.success) continue;
+        const cur = parsed.data;
+        for (const e of cur.events)
+          if (e.seq > sent) {
+            await stream.writeSSE({ id: String(e.seq), event: e.type, data: JSON.stringify(e) });
+            sent = e.seq;
+          }
+        await stream.writeSSE({
+          event: 'burndown',
+          data: JSON.stringify({ status: cur.status, burndown: burndown(cur) }),
+        });
+        if (ENDED.has(cur.status)) return;
+      }
+    });
+  });
+}
