@@ -84,6 +84,25 @@ describe('decide', () => {
     // One that passed before and now wants the network is still a regression.
     const reached = decide({ base, patched: run({ a: ['failed', offline], b: 'passed' }), timeoutMs: T });
     expect(reached.verdict.regressions).toEqual(['a']);
+    // A test the patch adds that fails for want of the network on the base commit (the patch's tests run
+    // there) and with the fix: the same environment error (requests-1766), not a regression.
+    const both = decide({
+      base: run({ a: 'passed', 'm::fresh': ['failed', offline] }),
+      patched: run({ a: 'passed', 'm::fresh': ['failed', offline] }),
+      timeoutMs: T,
+      added: ['fresh'],
+    });
+    expect(both.verdict.regressions).toEqual([]);
+    expect(both.verdict.envErrors).toEqual([expect.objectContaining({ name: 'm::fresh', onBase: true })]);
+    expect(both.outcome).toBe('pass');
+    // Failing with the fix for another reason, it still blocks.
+    const broken = decide({
+      base: run({ a: 'passed', 'm::fresh': ['failed', offline] }),
+      patched: run({ a: 'passed', 'm::fresh': ['failed', 'AssertionError: 1 != 2'] }),
+      timeoutMs: T,
+      added: ['fresh'],
+    });
+    expect(broken.verdict.regressions).toEqual(['m::fresh']);
   });
 
   it('a test that passes on a re-run of the same code is flaky: never a regression, suggested for quarantine', () => {
