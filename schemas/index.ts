@@ -1,5 +1,6 @@
 // The message contract of codemesh: every message and blackboard entry is validated with these schemas.
 export * from './budget.ts';
+export * from './calibration.ts';
 export * from './candidate.ts';
 export * from './curator.ts';
 export * from './deadletter.ts';

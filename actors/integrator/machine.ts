@@ -3,6 +3,7 @@
 // events, never lost edits.
 import { keys, Patch, patchId, Review, RepoConfigError, type TaskRecord } from '../../schemas/index.ts';
 import { StepFailure } from '../runtime/ask-json.ts';
+import { confidenceText } from '../reviewer/confidence.ts';
 import { effectivePlan } from '../runtime/effective-plan.ts';
 import { resolveRepoConfig } from '../tester/repo-config.ts';
 import { oneEffectMachine } from '../runtime/step-machine.ts';
@@ -102,7 +103,7 @@ async function integrate(input: StepInput, signal: AbortSignal): Promise<StepOut
     const review = (await mesh.board.get(keys.review(task.id, patch.attempt), Review))?.value;
     const extra = [
       ...(plan ? [`Plan: ${plan.summary}`] : []),
-      ...(review ? [`Review: ${review.decision}, confidence ${review.confidence.toFixed(2)}`] : []),
+      ...(review ? [`Review: ${review.decision}, ${confidenceText(review)}`] : []),
       ...(after.length ? [`Rebased onto the changes of: ${after.join(', ')}`] : []),
       '',
     ];

@@ -1,6 +1,7 @@
 // The pull request's body: what a reviewer on GitHub needs to judge the change without opening codemesh —
 // the plan, why each file changed, the tests (fail→pass, regressions), risks, confidence, cost, policy findings.
 import type { CostLedger, Patch, Plan, Review, TaskRecord, TestRun } from '../../../schemas/index.ts';
+import { confidenceText } from '../../reviewer/confidence.ts';
 
 export interface PrBodyInput {
   task: TaskRecord;
@@ -85,7 +86,7 @@ export function prBody(x: PrBodyInput): string {
   out.push('## Confidence', '');
   out.push(
     review
-      ? `Reviewer: ${review.decision}, confidence ${review.confidence.toFixed(2)}. ${review.critique.split('\n')[0]!.slice(0, 500)}`
+      ? `Reviewer: ${review.decision}, ${confidenceText(review)}. ${review.critique.split('\n')[0]!.slice(0, 500)}`
       : '_no review recorded_',
     '',
   );
