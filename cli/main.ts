@@ -183,6 +183,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./deadletters.ts')).cmdDeadletters(rest);
     case 'policy':
       return (await import('./policy.ts')).cmdPolicy(rest);
+    case 'calibrate':
+      return (await import('./calibrate.ts')).cmdCalibrate(rest);
     case 'up':
       return cmdUp(rest);
     case 'actor':

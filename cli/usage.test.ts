@@ -18,6 +18,7 @@ describe('codemesh <cmd> --help', () => {
     [['actor', '--help'], 'usage: codemesh actor <conductor'],
     [['deadletters', 'redrive', '--help'], 'usage: codemesh deadletters'],
     [['policy', 'update', '--help'], 'usage: codemesh policy update'],
+    [['calibrate', '--help'], 'usage: codemesh calibrate'],
     [['index', '--help'], 'usage: codemesh index'],
     [['search', '-h'], 'usage: codemesh search'],
     [['eval', '--help'], 'usage: codemesh eval localize'],

@@ -64,3 +64,38 @@ export type CalibrationLabel = z.infer<typeof CalibrationLabel>;
 
 /** Whether a label says the patch was good (approved and kept, or resolved by the evaluation). */
 export const labelIsGood = (l: CalibrationLabel): boolean => l === 'approved' || l === 'resolved';
+
+const Bin = z.object({
+  lo: z.number(),
+  hi: z.number(),
+  count: z.number().int(),
+  meanPredicted: z.number().nullable(),
+  observedRate: z.number().nullable(),
+});
+const CalibrationScore = z.object({
+  n: z.number().int(),
+  /** Labelled good (approved and not rolled back, or resolved). */
+  good: z.number().int(),
+  /** Mean squared error of the probabilities against the 0/1 outcomes; null without labelled patches. */
+  brier: z.number().nullable(),
+  /** Expected calibration error over the bins (count-weighted |mean predicted − observed rate|). */
+  ece: z.number().nullable(),
+  bins: z.array(Bin),
+});
+
+/** `GET /v1/metrics/calibration`: how well the confidences in the record match the outcomes recorded since. */
+export const CalibrationMetrics = z.object({
+  calibration: z.object({
+    /** Patches with a labelled outcome (the figures are over these). */
+    n: z.number().int(),
+    /** Patches whose confidence was recorded but whose outcome is not known yet. */
+    unlabelled: z.number().int(),
+    labels: z.record(z.string(), z.number().int()),
+    /** Calibration weight versions the labelled confidences were computed with. */
+    models: z.array(z.string()),
+    /** The Reviewer model's own confidence. */
+    raw: CalibrationScore,
+    calibrated: CalibrationScore,
+  }),
+});
+export type CalibrationMetrics = z.infer<typeof CalibrationMetrics>;

@@ -2,7 +2,8 @@
 // score, reliability bins, and a deterministic held-out split. Pure; used by `codemesh calibrate`,
 // bench/calibration.ts and `GET /v1/metrics/calibration`.
 import { createHash } from 'node:crypto';
-import { sigmoid } from './confidence.ts';
+import type { CalibrationWeights, ConfidenceFeatures } from '../../schemas/index.ts';
+import { CONFIDENCE_FEATURE_NAMES, featureVector, predict, sigmoid } from './confidence.ts';
 
 export interface FitOptions {
   /** L2 penalty on every weight but the first (the bias), per example. Default 0.01. */
@@ -169,3 +170,84 @@ export function summarize(p: readonly number[], y: readonly boolean[], bins = 10
 /** Deterministic split by id: md5(id) % mod === 0 is held out (the rest trains). */
 export const isHeldOut = (id: string, mod: number): boolean =>
   BigInt(`0x${createHash('md5').update(id).digest('hex')}`) % BigInt(mod) === 0n;
+
+/** One labelled patch: its confidence evidence and whether it turned out good. */
+export interface LabelledExample {
+  id: string;
+  features: ConfidenceFeatures;
+  good: boolean;
+}
+
+export interface RefitReport {
+  n: number;
+  good: number;
+  holdout: {
+    mod: number;
+    train: number;
+    test: number;
+    /** On the held-out part: the Reviewer's own confidence, the weights given, and weights fitted on the rest. */
+    raw: CalibrationSummary;
+    given: CalibrationSummary;
+    fitted: CalibrationSummary;
+  } | null;
+  /** Fitted on every example: what `codemesh calibrate --write` installs. */
+  weights: CalibrationWeights;
+}
+
+/**
+ * Fits the confidence model on labelled patches and scores it on a held-out part (md5(id) % mod === 0) against
+ * the raw confidence and the weights in use. With no held-out or no training example, `holdout` is null.
+ */
+export function refit(
+  examples: readonly LabelledExample[],
+  o: { mod?: number; l2?: number; given: CalibrationWeights; version: string; source: string; at: string },
+): RefitReport {
+  const mod = o.mod ?? 3;
+  const fitWeights = (xs: readonly LabelledExample[]) =>
+    fitLogistic(
+      xs.map((e) => featureVector(e.features)),
+      xs.map((e) => (e.good ? 1 : 0)),
+      { l2: o.l2 ?? 0.01 },
+    ).weights;
+  const asWeights = (w: number[], fittedOn: string): CalibrationWeights => ({
+    version: o.version,
+    names: [...CONFIDENCE_FEATURE_NAMES],
+    weights: w.map((v) => Math.round(v * 1e4) / 1e4),
+    fittedOn,
+    at: o.at,
+  });
+  const test = examples.filter((e) => isHeldOut(e.id, mod));
+  const train = examples.filter((e) => !isHeldOut(e.id, mod));
+  const y = test.map((e) => e.good);
+  let holdout: RefitReport['holdout'] = null;
+  if (test.length && train.length) {
+    const w = asWeights(fitWeights(train), 'training part');
+    holdout = {
+      mod,
+      train: train.length,
+      test: test.length,
+      raw: summarize(
+        test.map((e) => e.features.raw),
+        y,
+      ),
+      given: summarize(
+        test.map((e) => predict(e.features, o.given)),
+        y,
+      ),
+      fitted: summarize(
+        test.map((e) => predict(e.features, w)),
+        y,
+      ),
+    };
+  }
+  const good = examples.filter((e) => e.good).length;
+  return {
+    n: examples.length,
+    good,
+    holdout,
+    weights: asWeights(
+      fitWeights(examples),
+      `${o.source}: ${examples.length} labelled patches, ${good} good, ${examples.length - good} not`,
+    ),
+  };
+}
