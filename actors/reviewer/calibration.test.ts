@@ -192,13 +192,17 @@ describe('confidence features', () => {
   it('predicts with the shipped weights, and more evidence of a fix means more confidence', () => {
     expect(featureVector(base)).toHaveLength(CONFIDENCE_FEATURE_NAMES.length);
     const good = predict(base, DEFAULT_CALIBRATION);
+    // As the Reviewer leaves them: a regression caps its confidence at 0.2, a policy block sets it to 0 (the
+    // default weights learnt those effects through the raw number, which always moves with them).
     const regressed = predict(
-      { ...base, outcome: 'regression', regressions: 2, fixed: 0 },
+      { ...base, outcome: 'regression', regressions: 2, fixed: 0, raw: 0.2, approve: false },
       DEFAULT_CALIBRATION,
     );
-    const blocked = predict({ ...base, policyBlock: 1 }, DEFAULT_CALIBRATION);
+    const blocked = predict({ ...base, policyBlock: 1, raw: 0, approve: false }, DEFAULT_CALIBRATION);
+    const unproven = predict({ ...base, fixed: 0, reproduction: 'none' }, DEFAULT_CALIBRATION);
     expect(good).toBeGreaterThan(regressed);
     expect(good).toBeGreaterThan(blocked);
+    expect(good).toBeGreaterThan(unproven);
     const c = calibrate(base, DEFAULT_CALIBRATION);
     expect(c).toMatchObject({ raw: 0.9, model: DEFAULT_CALIBRATION.version });
     expect(c.calibrated).toBeCloseTo(good, 4);
