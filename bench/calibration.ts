@@ -85,7 +85,10 @@ export function syntheticExamples(n: number, seed = 42): LabelledExample[] {
   const r = rng(seed);
   const pick = <T>(xs: Array<[T, number]>): T => {
     let u = r();
-    for (const [v, p] of xs) if ((u -= p) < 0) return v;
+    for (const [v, p] of xs) {
+      u -= p;
+      if (u < 0) return v;
+    }
     return xs[xs.length - 1]![0];
   };
   const out: LabelledExample[] = [];
