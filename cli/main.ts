@@ -185,6 +185,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./policy.ts')).cmdPolicy(rest);
     case 'campaign':
       return (await import('./campaign.ts')).cmdCampaign(rest);
+    case 'calibrate':
+      return (await import('./calibrate.ts')).cmdCalibrate(rest);
     case 'up':
       return cmdUp(rest);
     case 'actor':

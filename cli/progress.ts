@@ -32,7 +32,7 @@ export function renderEvent(e: TaskEvent, totals: Totals): string | undefined {
       return `flaky${attempt}: ${tests.join(', ')} — changed outcome between runs of the same code; consider quarantining ${tests.length === 1 ? 'it' : 'them'}`;
     }
     case 'review.completed':
-      return `review${attempt}: ${d.decision} (confidence ${Number(d.confidence).toFixed(2)}) — ${d.critique}`;
+      return `review${attempt}: ${d.decision} (${d.calibrated !== undefined ? `calibrated confidence ${Number(d.calibrated).toFixed(2)}, the Reviewer's own ${Number(d.confidence).toFixed(2)}` : `confidence ${Number(d.confidence).toFixed(2)}`}) — ${d.critique}`;
     case 'cost.recorded':
       totals.tokens += Number(d.promptTokens) + Number(d.completionTokens);
       totals.costUsd += Number(d.costUsd);

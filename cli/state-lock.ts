@@ -6,7 +6,7 @@ import { join } from 'node:path';
 export interface StateLockInfo {
   pid: number;
   /** `actor recorder`: a recorder on the state dir's embedded PGlite (one process may open it). */
-  command: 'up' | 'run' | 'deadletters' | 'actor recorder';
+  command: 'up' | 'run' | 'deadletters' | 'actor recorder' | 'calibrate';
   startedAt: string;
   natsUrl?: string;
   gatewayUrl?: string;

@@ -5,6 +5,7 @@ export declare const RUN_USAGE: string;
 export declare const DOCTOR_USAGE: string;
 export declare const DEADLETTERS_USAGE: string;
 export declare const POLICY_USAGE: string;
+export declare const CALIBRATE_USAGE: string;
 export declare const EVAL_SWE_USAGE: string;
 export declare const UP_USAGE: string;
 export declare const ACTOR_USAGE: string;

@@ -26,6 +26,8 @@ export const USAGE = `codemesh — a mesh of coding agents on NATS
       import an offline OSV bundle (vulnerability data for the policy check) into the state dir
   codemesh policy org <org> --bundle <policy.yml> [--json]
       validate an org's policy bundle (YAML) and install it in the state dir
+  codemesh calibrate [--rows <eval-rows.jsonl>] [--no-record] [--holdout-mod N] [--write] [--json]
+      refit the calibrated confidence on labelled outcomes (human decisions, eval swe rows); Brier, held out
   codemesh index --repo <path> [--commit <sha>] [--json]
   codemesh search --repo <path> --query <text> [--top-k N] [--json]
   codemesh eval localize --dataset <file.jsonl> --repos <dir> [--limit N] [--json] [--out <file>]
@@ -75,6 +77,16 @@ export const POLICY_USAGE = `usage: codemesh policy update --bundle <osv.json> [
           $CODEMESH_HOME/policy/osv.json, replacing the previous import; the Coder's policy check reads it
   org:    checks the YAML bundle against the default one and writes $CODEMESH_HOME/policy/orgs/<org>.yml
   Exit 2 when the file is missing or invalid (the message names the field).`;
+
+export const CALIBRATE_USAGE = `usage: codemesh calibrate [--rows <file.jsonl>]... [--no-record] [--holdout-mod N] [--l2 X]
+         [--write] [--json]
+  Refits the logistic model of the calibrated confidence (actors/reviewer/confidence.ts) on labelled patches:
+  the record's reviewed patches with a human decision (approved = good; changes requested, rolled back = not;
+  DATABASE_URL or the PGlite under $CODEMESH_HOME, which must not be held by a running codemesh up) and the rows
+  of eval swe --out files that carry a confidence (resolved = good). Reports the Brier score on a held-out part
+  (md5(id) % N = 0, default 3) of the Reviewer's own confidence, of the weights in use and of weights fitted on
+  the rest; --write installs the weights fitted on everything as $CODEMESH_HOME/calibration.json.
+  Exit 2 when there is no labelled patch or a file is missing or malformed.`;
 
 export const EVAL_SWE_USAGE = `usage: codemesh eval swe --dataset <file.jsonl> --repos <dir> [--instances id,...] [--limit N]
          [--provider replay|env] [--k N] [--concurrency N] [--gold] [--out <file>] [--json]
@@ -149,6 +161,8 @@ export function usageOf(argv) {
       return DEADLETTERS_USAGE;
     case 'policy':
       return POLICY_USAGE;
+    case 'calibrate':
+      return CALIBRATE_USAGE;
     case 'up':
       return UP_USAGE;
     case 'actor':

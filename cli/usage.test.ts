@@ -19,6 +19,7 @@ describe('codemesh <cmd> --help', () => {
     [['bridge', 'slack', '--help'], 'usage: codemesh bridge <slack|matrix|webhook>'],
     [['deadletters', 'redrive', '--help'], 'usage: codemesh deadletters'],
     [['policy', 'update', '--help'], 'usage: codemesh policy update'],
+    [['calibrate', '--help'], 'usage: codemesh calibrate'],
     [['index', '--help'], 'usage: codemesh index'],
     [['search', '-h'], 'usage: codemesh search'],
     [['eval', '--help'], 'usage: codemesh eval localize'],

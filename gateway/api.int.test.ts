@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../actors/recorder/index.ts';
 import { basename } from 'node:path';
 import { CreatedTask, type RepoSummary, TaskList } from '../schemas/api.ts';
-import { keys, OrgModelSettings, TaskRecord } from '../schemas/index.ts';
+import { type CalibrationMetrics, keys, OrgModelSettings, TaskRecord } from '../schemas/index.ts';
 import { DEV, startTestGateway, type TestGateway } from './test-setup.ts';
 
 let g: TestGateway;
@@ -219,6 +219,67 @@ describe('API', () => {
     expect(text).toMatch(
       /^codemesh_http_request_duration_seconds_bucket\{method="GET",route="\/v1\/tasks\/:id\/events",le="\+Inf"\} \d+$/m,
     );
+  });
+
+  it('exposes the calibration of the recorded confidences: Brier score and reliability bins, raw and calibrated', async () => {
+    const t = schema.confidences;
+    const features = { raw: 0.9, approve: true, outcome: 'pass' };
+    // Four labelled patches (one rolled back: not good) and the seeded tasks' unlabelled ones.
+    const rows = [
+      { raw: 0.95, calibrated: 0.85, label: 'approved' },
+      { raw: 0.95, calibrated: 0.75, label: 'rolled_back' },
+      { raw: 0.9, calibrated: 0.15, label: 'changes_requested' },
+      { raw: 0.35, calibrated: 0.55, label: 'resolved' },
+    ];
+    await g.record.db.insert(t).values(
+      rows.map((r, i) => ({
+        ...r,
+        patchId: `${g.taskA}-cal${i}`,
+        taskId: g.taskA,
+        attempt: 1,
+        model: 'm1',
+        features,
+        labelSource: 'human',
+        createdAt: new Date(),
+      })),
+    );
+    try {
+      const res = await g.call('GET', '/v1/metrics/calibration', DEV);
+      expect(res.status).toBe(200);
+      const { calibration: c } = (await res.json()) as CalibrationMetrics;
+      expect(c).toMatchObject({
+        n: 4,
+        labels: { approved: 1, rolled_back: 1, changes_requested: 1, resolved: 1 },
+        models: ['m1'],
+      });
+      expect(c.unlabelled).toBeGreaterThanOrEqual(2);
+      // raw: (0.05² + 0.95² + 0.9² + 0.65²) / 4; calibrated: (0.15² + 0.75² + 0.15² + 0.45²) / 4.
+      expect(c.raw.brier).toBeCloseTo((0.0025 + 0.9025 + 0.81 + 0.4225) / 4, 4);
+      expect(c.calibrated.brier).toBeCloseTo((0.0225 + 0.5625 + 0.0225 + 0.2025) / 4, 4);
+      expect(c.raw.bins).toHaveLength(10);
+      expect(c.raw.bins[9]).toEqual({
+        lo: 0.9,
+        hi: 1,
+        count: 3,
+        meanPredicted: 0.9333,
+        observedRate: 0.3333,
+      });
+      expect(c.calibrated.bins[8]).toMatchObject({ count: 1, meanPredicted: 0.85, observedRate: 1 });
+      expect(c.calibrated.bins[1]).toMatchObject({ count: 1, observedRate: 0 });
+      const five = (await (
+        await g.call('GET', '/v1/metrics/calibration?bins=5', DEV)
+      ).json()) as CalibrationMetrics;
+      expect(five.calibration.raw.bins).toHaveLength(5);
+      const bad = await g.call('GET', '/v1/metrics/calibration?bins=1', DEV);
+      expect(bad.status).toBe(400);
+      const text = await (await g.call('GET', '/v1/metrics', DEV)).text();
+      expect(text).toMatch(/^codemesh_confidence_labelled 4$/m);
+      expect(text).toMatch(/^codemesh_confidence_brier\{kind="calibrated"\} 0\.2025$/m);
+      const noScope = await g.jwt('alice', { scopes: ['tasks:read'] });
+      expect((await g.call('GET', '/v1/metrics/calibration', noScope)).status).toBe(403);
+    } finally {
+      await g.record.db.delete(t).where(eq(t.model, 'm1'));
+    }
   });
 
   it('answers 501 for repository indexing when no Curator is wired', async () => {

@@ -147,6 +147,8 @@ describe('OpenAPI document', () => {
     await send('GET', '/v1/config/models?org=org-a');
     await send('GET', '/v1/config/models');
     await send('GET', '/v1/metrics');
+    await send('GET', '/v1/metrics/calibration?bins=5');
+    await send('GET', '/v1/metrics/calibration?bins=1');
     await send('GET', '/v1/deadletters');
     await send('POST', '/v1/deadletters/999999/redrive');
     await send('POST', '/v1/deadletters/abc/redrive');

@@ -23,6 +23,7 @@ import {
   ApprovalRequest,
   BudgetDecisionRequest,
   CreateCampaignBody,
+  CalibrationMetrics,
   PlanDecisionRequest,
 } from '../schemas/index.ts';
 
@@ -442,8 +443,25 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/v1/metrics': {
         get: op(
-          'Prometheus text: tasks by status, events, tokens, cost, HTTP requests and latency',
+          'Prometheus text: tasks by status, events, tokens, cost, HTTP requests and latency, labelled confidences and their Brier score (raw and calibrated)',
           'metrics:read',
+        ),
+      },
+      '/v1/metrics/calibration': {
+        get: op(
+          "calibration of the patches' confidence against their labelled outcomes (human approve / request changes / rollback, evaluation resolved or not): n, label counts, and for the Reviewer model's own confidence (raw) and the calibrated one the Brier score, the expected calibration error and reliability bins (count, mean predicted, observed rate); ?bins=2..50 (default 10)",
+          'metrics:read',
+          {
+            parameters: [
+              {
+                name: 'bins',
+                in: 'query',
+                required: false,
+                schema: { type: 'integer', minimum: 2, maximum: 50 },
+              },
+            ],
+            responses: { '200': { description: 'ok', content: json(CalibrationMetrics) }, ...STD },
+          },
         ),
       },
       '/v1/traces/{id}': {

@@ -56,6 +56,11 @@ export const ListDeadLettersQuery = z
   .object({ limit: Limit, before: z.coerce.number().int().min(1).optional() })
   .strict();
 
+/** `GET /v1/metrics/calibration?bins=N`: reliability bins (2–50, default 10). */
+export const CalibrationQuery = z
+  .object({ bins: z.coerce.number().int().min(2).max(50).default(10) })
+  .strict();
+
 /** The registered repository a task runs on (`null`: a path nobody registered, from before tasks registered it). */
 export const RepoSummary = z.object({ id: z.string(), name: z.string(), path: z.string() });
 export type RepoSummary = z.infer<typeof RepoSummary>;

@@ -2,6 +2,7 @@
 export * from './bridge.ts';
 export * from './budget.ts';
 export * from './campaign.ts';
+export * from './calibration.ts';
 export * from './candidate.ts';
 export * from './curator.ts';
 export * from './deadletter.ts';

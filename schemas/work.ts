@@ -1,5 +1,6 @@
 // Patches, test runs, reviews, approvals and costs: the results that steps leave on the blackboard.
 import { z } from 'zod';
+import { CalibratedConfidence } from './calibration.ts';
 import { PolicyReport, SecretFinding } from './policy.ts';
 
 /** `patch.<patchId>`: written once by the code step that produced it. */
@@ -261,6 +262,11 @@ export const Review = ReviewVerdict.extend({
   attempt: z.number().int().min(1),
   patchId: z.string(),
   createdAt: z.string(),
+  /**
+   * `confidence` stays the Reviewer model's own number; this is the calibrated one with the evidence it was
+   * computed from (absent on reviews written before calibration existed).
+   */
+  calibration: CalibratedConfidence.optional(),
 });
 export type Review = z.infer<typeof Review>;
 

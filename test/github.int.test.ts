@@ -130,7 +130,10 @@ it('issue → draft pull request at the gate → approve → ready; rollback →
   expect(pr.body).toContain('**Regressions**\n_none_');
   expect(pr.body).toContain('**medium**: subtract is exported and used by other modules');
   expect(pr.body).toContain('plan: callers may rely on the old sum');
-  expect(pr.body).toContain('confidence 0.87');
+  // The calibrated figure first, labelled, then the Reviewer model's own (computed by the Reviewer step).
+  expect(pr.body).toMatch(
+    /Reviewer: approve, calibrated confidence 0\.\d\d \(model default-synthetic-1; the Reviewer's own confidence 0\.87\)/,
+  );
   expect(pr.body).toMatch(/\$\d+\.\d{4} over \d+ model calls/);
   expect(pr.labels).toEqual(['codemesh', 'bug']);
   expect(pr.requested_reviewers).toEqual(['carol']);

@@ -12,6 +12,7 @@ import {
 } from '../../schemas/index.ts';
 import { StepFailure } from '../runtime/ask-json.ts';
 import { branchCommit, git } from '../runtime/git.ts';
+import { confidenceText } from '../reviewer/confidence.ts';
 import { effectivePlan } from '../runtime/effective-plan.ts';
 import { resolveRepoConfig } from '../tester/repo-config.ts';
 import { oneEffectMachine } from '../runtime/step-machine.ts';
@@ -113,7 +114,7 @@ async function integrate(input: StepInput, signal: AbortSignal): Promise<StepOut
     const review = (await mesh.board.get(keys.review(task.id, patch.attempt), Review))?.value;
     const extra = [
       ...(plan ? [`Plan: ${plan.summary}`] : []),
-      ...(review ? [`Review: ${review.decision}, confidence ${review.confidence.toFixed(2)}`] : []),
+      ...(review ? [`Review: ${review.decision}, ${confidenceText(review)}`] : []),
       ...(after.length ? [`Rebased onto the changes of: ${after.join(', ')}`] : []),
       '',
     ];

@@ -24,6 +24,7 @@ import {
   agentRuns,
   approvals,
   budgets,
+  confidences,
   orgs,
   patches,
   plans,
@@ -253,6 +254,20 @@ export async function projectEvent(
             createdAt: d(r.createdAt),
           })
           .onConflictDoNothing();
+      if (r?.calibration)
+        await db
+          .insert(confidences)
+          .values({
+            patchId: r.patchId,
+            taskId,
+            attempt: r.attempt,
+            model: r.calibration.model,
+            raw: r.calibration.raw,
+            calibrated: r.calibration.calibrated,
+            features: r.calibration.features,
+            createdAt: d(r.createdAt),
+          })
+          .onConflictDoNothing();
       return;
     }
     case 'approval.granted':
@@ -267,6 +282,15 @@ export async function projectEvent(
           .insert(approvals)
           .values({ patchId: pid, taskId, ...row })
           .onConflictDoUpdate({ target: approvals.patchId, set: row });
+        // The human decision labels the patch's confidence; a rollback (below) outranks a later replay of it.
+        await db
+          .update(confidences)
+          .set({
+            label: a.decision === 'approve' ? 'approved' : 'changes_requested',
+            labelSource: 'human',
+            labeledAt: d(a.at),
+          })
+          .where(and(eq(confidences.patchId, pid), sql`${confidences.label} is distinct from 'rolled_back'`));
       }
       return;
     }
@@ -338,6 +362,11 @@ export async function projectEvent(
       const commit = event.data.commit;
       if (typeof branch !== 'string' || typeof commit !== 'string') return;
       const kind = event.type === 'integrate.committed' ? 'integrate' : 'rollback';
+      if (kind === 'rollback')
+        await db
+          .update(confidences)
+          .set({ label: 'rolled_back', labelSource: 'human', labeledAt: d(event.at) })
+          .where(and(eq(confidences.taskId, taskId), eq(confidences.label, 'approved')));
       await db
         .insert(prRecords)
         .values({ id: `${taskId}:${kind}:${branch}`, taskId, kind, branch, commit, createdAt: d(event.at) })

@@ -25,6 +25,7 @@ const PROJECTED = [
   s.budgets,
   s.traces,
   s.prRecords,
+  s.confidences,
 ] as const;
 
 async function dump(db: RecordDb): Promise<Record<string, unknown[]>> {
@@ -95,6 +96,29 @@ function recordSuite(name: string, open: () => Promise<RecordStore | undefined>,
       expect(await db.select().from(s.approvals)).toEqual([
         expect.objectContaining({ decision: 'approve', by: 'u' }),
       ]);
+      // The review's confidence keeps its evidence, and the human decision labels it; a rollback relabels it.
+      const conf = async () => await db.select().from(s.confidences);
+      expect(await conf()).toEqual([
+        expect.objectContaining({
+          patchId: `${id}-p1`,
+          raw: 0.9,
+          calibrated: 0.71,
+          model: 'test-1',
+          label: 'approved',
+          labelSource: 'human',
+          features: expect.objectContaining({ fixed: 1, retrievalMargin: 0.5 }),
+        }),
+      ]);
+      await mesh.bus.publish({
+        id: `${id}:rolled-back`,
+        taskId: id,
+        type: 'task.rolled_back',
+        at: '2026-11-25T11:00:00.000Z',
+        data: { branch: `codemesh/${id}-rollback`, commit: 'b'.repeat(40) },
+      });
+      const third = await replayTwice(db, id);
+      expect(third.second).toEqual(third.first);
+      expect((await conf())[0]).toMatchObject({ label: 'rolled_back' });
     });
 
     it('the recorder actor projects live events through its durable consumer and survives a restart', async (ctx) => {

@@ -188,6 +188,34 @@ export const reviews = pgTable(
   (t) => [index('reviews_task_idx').on(t.taskId)],
 );
 
+/**
+ * The confidence of each reviewed patch (FR-016): the evidence it was computed from, the Reviewer model's own
+ * number and the calibrated one, and — once known — its outcome as a label for refitting (`codemesh calibrate`):
+ * the human decision (`approved`, `changes_requested`, then `rolled_back`) or an evaluation's grading.
+ */
+export const confidences = pgTable(
+  'confidences',
+  {
+    patchId: text('patch_id').primaryKey(),
+    taskId: text('task_id')
+      .notNull()
+      .references(() => tasks.id, { onDelete: 'cascade' }),
+    attempt: integer('attempt').notNull(),
+    /** The calibration weights' version. */
+    model: text('model').notNull(),
+    raw: doublePrecision('raw').notNull(),
+    calibrated: doublePrecision('calibrated').notNull(),
+    features: jsonb('features').notNull(),
+    /** `approved` | `changes_requested` | `rolled_back` | `resolved` | `unresolved`; null: no outcome yet. */
+    label: text('label'),
+    /** `human` (the gate, a rollback) or `eval`. */
+    labelSource: text('label_source'),
+    labeledAt: ts('labeled_at'),
+    createdAt: ts('created_at').notNull(),
+  },
+  (t) => [index('confidences_task_idx').on(t.taskId), index('confidences_label_idx').on(t.label)],
+);
+
 /** One awarded round of one step (`<stepId>#<round>`): who ran it and how it ended. */
 export const agentRuns = pgTable(
   'agent_runs',

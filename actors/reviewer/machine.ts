@@ -7,6 +7,7 @@ import { effectivePlan } from '../runtime/effective-plan.ts';
 import { oneEffectMachine } from '../runtime/step-machine.ts';
 import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts';
 import { reviewerSystem, reviewerUser } from './prompts.ts';
+import { reviewConfidence } from './review-confidence.ts';
 import { selectCandidate, stepCandidates } from './select.ts';
 
 /**
@@ -138,6 +139,7 @@ async function reviewStep(input: StepInput, signal: AbortSignal): Promise<StepOu
     attempt,
     patchId: pid,
     createdAt: new Date(input.deps.now()).toISOString(),
+    calibration: await reviewConfidence(input, verdict, patch, testRun),
   };
   const stored = (
     await mesh.board.putOnce(keys.review(task.id, attempt), Review, review, (a, b) => a.id === b.id)
@@ -153,6 +155,7 @@ async function reviewStep(input: StepInput, signal: AbortSignal): Promise<StepOu
     patchId: pid,
     decision: stored.decision,
     confidence: stored.confidence,
+    ...(stored.calibration ? { calibrated: stored.calibration.calibrated } : {}),
     critique: stored.critique,
     risks: stored.risks,
     ...(policyOnly ? { policyBlocked: blockingRuleIds(patch.policy) } : {}),

@@ -22,6 +22,7 @@ import { changeRequests } from '../runtime/change-requests.ts';
 import { effectivePlan } from '../runtime/effective-plan.ts';
 import type { StepInput, StepOutput } from '../runtime/types.ts';
 import { rankingSystem, rankingUser, reviewerSystem, reviewerUser } from './prompts.ts';
+import { reviewConfidence } from './review-confidence.ts';
 
 /** The candidates of this review step's attempt, when it has them. */
 export function stepCandidates(input: StepInput): CandidatesContext | undefined {
@@ -169,6 +170,7 @@ async function adoptSelection(input: StepInput, sel: Selection): Promise<StepOut
     attempt,
     patchId: pid,
     createdAt: at,
+    calibration: await reviewConfidence(input, verdict, { ...src, id: pid }, run),
   };
   const storedReview = (
     await mesh.board.putOnce(keys.review(task.id, attempt), Review, review, (a, b) => a.id === b.id)
@@ -224,6 +226,7 @@ async function adoptSelection(input: StepInput, sel: Selection): Promise<StepOut
     candidate: chosen,
     decision: storedReview.decision,
     confidence: storedReview.confidence,
+    ...(storedReview.calibration ? { calibrated: storedReview.calibration.calibrated } : {}),
     critique: storedReview.critique,
     risks: storedReview.risks,
   };

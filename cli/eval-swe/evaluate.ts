@@ -6,7 +6,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Roles, startEmbedded } from '../../actors/mesh.ts';
 import { REPLAY_MODEL, type ReplayServer, startReplayServer } from '../../actors/llm/replay.ts';
-import { connectMesh } from '../../blackboard/index.ts';
+import { connectMesh, type MeshConnection } from '../../blackboard/index.ts';
+import { type CalibratedConfidence, keys, Review, TaskRecord } from '../../schemas/index.ts';
 import type { Sandbox } from '../../sandbox-agent/index.ts';
 import { repoDir, type SweInstance } from './dataset.ts';
 import { type GradeResult, grade, gitShow } from './grade.ts';
@@ -86,6 +87,8 @@ export interface AttemptRow {
   steps: Record<string, number>;
   /** Graded from the outcome of a byte-identical tree graded before (usually the gold run's). */
   grade_cached?: boolean;
+  /** The last review's confidence (raw and calibrated, with its features): `codemesh calibrate --rows` input. */
+  confidence?: CalibratedConfidence;
 }
 
 export interface InstanceRow extends AttemptRow {
@@ -332,6 +335,8 @@ export async function evalSwe(opts: EvalSweOptions): Promise<EvalSweReport> {
               join(o.home, 'logs', `${inst.instance_id}.${a}.events.jsonl`),
               `${events.join('\n')}\n`,
             );
+            const confidence = await lastConfidence(client, m.task_id);
+            if (confidence) row.confidence = confidence;
             for (const [kind, s] of Object.entries(m.steps)) row.steps[kind] = round(s);
             row.steps.mesh = round(m.mesh_s);
             if (!gold) throw new Error(goldError ?? 'no gold baseline');
@@ -435,4 +440,19 @@ export function summarize(mode: EvalSweReport['mode'], rows: InstanceRow[], k: n
     abstained: all.filter((r) => r.status === 'abstained').length,
     instances: rows,
   };
+}
+
+/** The calibrated confidence of the task's last review, when it has one. */
+async function lastConfidence(
+  client: MeshConnection,
+  taskId: string | undefined,
+): Promise<CalibratedConfidence | undefined> {
+  if (!taskId) return undefined;
+  const task = (await client.board.get(keys.task(taskId), TaskRecord).catch(() => undefined))?.value;
+  if (!task) return undefined;
+  for (let a = task.attempt; a >= 1; a--) {
+    const r = (await client.board.get(keys.review(taskId, a), Review).catch(() => undefined))?.value;
+    if (r) return r.calibration;
+  }
+  return undefined;
 }

@@ -11,6 +11,7 @@ import {
   redriveDeadLetter,
 } from '../../blackboard/index.ts';
 import {
+  CalibrationQuery,
   ChatAnswer,
   ChatBody,
   chatSubject,
@@ -23,6 +24,7 @@ import { atLeast } from '../access.ts';
 import { requireScope } from '../auth.ts';
 import { type Env, type Gateway, jsonBody, taskIdParam } from '../context.ts';
 import { ApiError } from '../errors.ts';
+import { calibrationMetrics } from '../calibration.ts';
 import { gauge } from '../metrics.ts';
 import { INDEXER_ERROR_STATUS } from '../types.ts';
 import { redact } from '../redact.ts';
@@ -96,6 +98,7 @@ export function opsRoutes(app: Hono<Env>, gw: Gateway): void {
         u: sum(schema.toolCalls.costUsd),
       })
       .from(schema.toolCalls);
+    const { calibration: cal } = await calibrationMetrics(db);
     const lines = [
       ...gauge(
         'codemesh_tasks',
@@ -117,11 +120,36 @@ export function opsRoutes(app: Hono<Env>, gw: Gateway): void {
         [{}, Number(tok?.u ?? 0)],
       ]),
       ...gauge('codemesh_sse_streams', 'Open event streams.', 'gauge', [[{}, gw.slots.total]]),
+      ...gauge(
+        'codemesh_confidence_labelled',
+        'Reviewed patches whose outcome is labelled (human decision or evaluation).',
+        'gauge',
+        [[{}, cal.n]],
+      ),
+      ...gauge(
+        'codemesh_confidence_brier',
+        "Brier score of the labelled patches' confidence: the Reviewer model's own (raw) and the calibrated one.",
+        'gauge',
+        cal.n
+          ? [
+              [{ kind: 'raw' }, cal.raw.brier ?? 0],
+              [{ kind: 'calibrated' }, cal.calibrated.brier ?? 0],
+            ]
+          : [],
+      ),
       ...gw.metrics.render(),
     ];
     return c.body(`${lines.join('\n')}\n`, 200, {
       'content-type': 'text/plain; version=0.0.4; charset=utf-8',
     });
+  });
+
+  // Calibration of the recorded confidences against the outcomes labelled since (human decisions, evaluations).
+  app.get('/v1/metrics/calibration', async (c) => {
+    const p = c.get('principal');
+    requireScope(p, 'metrics:read');
+    const q = CalibrationQuery.parse(c.req.query());
+    return c.json(await calibrationMetrics(db, q.bins));
   });
 
   // What the durable consumers gave up on, and why. Instance administrators see every letter; a metrics:read

@@ -102,3 +102,46 @@ it('a revert body names and links the original pull request', () => {
     'Reverts #12 (https://github.com/a/b/pull/12).',
   );
 });
+
+it('shows the calibrated confidence first, labelled, with the Reviewer model’s own number beside it', () => {
+  const review = {
+    id: `${task.id}-1`,
+    taskId: task.id,
+    attempt: 1,
+    patchId: patch.id,
+    createdAt: now,
+    decision: 'approve' as const,
+    confidence: 0.95,
+    critique: 'fine',
+    risks: [],
+  };
+  const calibration = {
+    raw: 0.95,
+    calibrated: 0.62,
+    model: 'fitted-1',
+    features: {
+      raw: 0.95,
+      approve: true,
+      outcome: 'pass',
+      fixed: 1,
+      regressions: 0,
+      reproduction: 'none' as const,
+      addedCovered: null,
+      files: 2,
+      lines: 4,
+      retrievalMargin: null,
+      policyBlock: 0,
+      policyWarn: 0,
+      memoryIntegrated: 0,
+      memoryFailed: 0,
+    },
+  };
+  const body = prBody({ task, patch, stage: 'gate', testRun, review: { ...review, calibration } });
+  expect(body).toContain(
+    "Reviewer: approve, calibrated confidence 0.62 (model fitted-1; the Reviewer's own confidence 0.95). fine",
+  );
+  // A review recorded before calibration existed says its number is the model's own.
+  expect(prBody({ task, patch, stage: 'gate', testRun, review })).toContain(
+    "confidence 0.95 (the Reviewer's own, not calibrated)",
+  );
+});

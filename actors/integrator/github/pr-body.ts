@@ -13,6 +13,7 @@ import {
   TestRun,
 } from '../../../schemas/index.ts';
 import { effectivePlan } from '../../runtime/effective-plan.ts';
+import { confidenceText } from '../../reviewer/confidence.ts';
 
 export interface PrBodyInput {
   task: TaskRecord;
@@ -105,7 +106,7 @@ export function prBody(x: PrBodyInput): string {
   out.push('## Confidence', '');
   out.push(
     review
-      ? `Reviewer: ${review.decision}, confidence ${review.confidence.toFixed(2)}. ${review.critique.split('\n')[0]!.slice(0, 500)}`
+      ? `Reviewer: ${review.decision}, ${confidenceText(review)}. ${review.critique.split('\n')[0]!.slice(0, 500)}`
       : '_no review recorded_',
     '',
   );
