@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { type LabelledExample, refit } from '../actors/reviewer/calibration.ts';
 import { DEFAULT_CALIBRATION, sigmoid } from '../actors/reviewer/confidence.ts';
 import type { ConfidenceFeatures } from '../schemas/index.ts';
+import { seededRandom as rng } from '../test/seeded-random.ts';
 
 const DEFAULT_ROWS = [
   'bench/results/eval-swe-replay-2026-12-02.jsonl',
@@ -68,16 +69,6 @@ export function replayExamples(files: readonly string[]): { examples: LabelledEx
       } satisfies ConfidenceFeatures,
     }));
   return { examples, failed: rows.length - examples.length };
-}
-
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The assumed world: see the file's header. */

@@ -6,23 +6,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Curator } from '../actors/curator/index.ts';
 import { type BenchMetric, percentile } from './metric.ts';
+import { seededRandom as rng } from '../test/seeded-random.ts';
 
 const WORDS = (
   'account order invoice payment customer cart product price tax discount coupon shipping address user ' +
   'session token cache queue worker report export import schema field model query filter index backup ' +
   'retry limit budget audit event message channel route handler parser render template config'
 ).split(' ');
-
-/** A small deterministic PRNG (mulberry32) so every run builds the same repository. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pythonFile(rand: () => number, pkg: string, mod: string, mods: string[]): string {
   const pick = () => WORDS[Math.floor(rand() * WORDS.length)]!;

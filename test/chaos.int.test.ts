@@ -14,6 +14,7 @@ import { Award, type StepKind, type TaskEvent, TaskRecord } from '../schemas/ind
 import { CODEMESH_ROOT, git, makeFixtureRepo } from './fixture-repo.ts';
 import { type KillableNats, startKillableNats } from './nats.ts';
 import { type ScriptedLlm, startScriptedLlm } from './scripted-llm/index.ts';
+import { seededRandom as rng } from './seeded-random.ts';
 
 const TASKS = 3;
 // Long enough that a loaded machine's slow renewals do not look like deaths; a killed winner's step is taken
@@ -34,17 +35,6 @@ const roleOf: Record<StepKind, ChaosRole> = {
 };
 
 const SEED = Number(process.env.CODEMESH_CHAOS_SEED ?? Date.now() % 1_000_000);
-/** mulberry32: a small seeded generator, so a failing run's choices can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = rng(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
 

@@ -3,6 +3,7 @@
 // with in a unit test. Follows ggml's docs/gguf.md (version 3): header, key/value metadata, tensor infos,
 // padding to `general.alignment`, then the tensors' data, each at an aligned offset. Little-endian.
 import { writeFileSync } from 'node:fs';
+import { seededRandom as rng } from './seeded-random.ts';
 
 const ALIGNMENT = 32;
 /** gguf_metadata_value_type */
@@ -98,18 +99,6 @@ function writeMeta(o: Out, key: string, m: Meta): void {
       for (const x of m.v) o.i32(x);
       break;
   }
-}
-
-/** A deterministic pseudo-random generator (mulberry32), so a seed gives the same model every time. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export interface TinyGgufOptions {

@@ -19,17 +19,7 @@ import {
   retrievalMargin,
   sigmoid,
 } from './confidence.ts';
-
-/** A small deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as rng } from '../../test/seeded-random.ts';
 
 describe('fitLogistic', () => {
   it('recovers the weights that generated the labels', () => {
