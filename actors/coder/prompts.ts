@@ -12,16 +12,19 @@ import type {
 import { roleMarker } from '../llm/index.ts';
 import { changeLines } from '../runtime/change-requests.ts';
 
+/** The edit-block format every editing role answers in (parsed by `parseEditBlocks`), after its file path line. */
+export const EDIT_BLOCK_FORMAT = `<<<<<<< SEARCH
+exact lines that are in the file now
+=======
+the lines that replace them
+>>>>>>> REPLACE`;
+
 export function coderSystem(): string {
   return `${roleMarker('coder')} You are the Coder of codemesh. You change a git repository with small patches.
 Use the tools to read the code you need. When you are ready, reply with edit blocks only, one per change:
 
 path/to/file.ext
-<<<<<<< SEARCH
-exact lines that are in the file now
-=======
-the lines that replace them
->>>>>>> REPLACE
+${EDIT_BLOCK_FORMAT}
 
 The SEARCH part must match the file exactly, once; include enough lines to make it unique. An empty SEARCH
 part creates a new file. Never rewrite whole files; never touch files you have not read.
@@ -89,11 +92,7 @@ fix the code. Use the tools to read the code and the tests you need. When you ar
 only, one per change:
 
 path/to/test_file.ext
-<<<<<<< SEARCH
-exact lines that are in the file now
-=======
-the lines that replace them
->>>>>>> REPLACE
+${EDIT_BLOCK_FORMAT}
 
 An empty SEARCH part creates a new file. codemesh runs your test on the current code: a test that passes there
 does not reproduce the issue and is rejected.`;

@@ -1,6 +1,7 @@
 // The Doc Writer's prompt: the changed signatures, each function as it is now, the documentation that mentions
 // it, the changelog's head; the answer is the Coder's SEARCH/REPLACE blocks, restricted to those files.
 import type { ChangedSymbol, TaskRecord } from '../../schemas/index.ts';
+import { EDIT_BLOCK_FORMAT } from '../coder/prompts.ts';
 import { roleMarker } from '../llm/index.ts';
 import type { DocSection } from './symbols.ts';
 
@@ -15,11 +16,7 @@ entry for the change under its unreleased heading. Change documentation only: ne
 file that is not shown. Reply with edit blocks only, one per change:
 
 path/to/file.ext
-<<<<<<< SEARCH
-exact lines that are in the file now
-=======
-the lines that replace them
->>>>>>> REPLACE
+${EDIT_BLOCK_FORMAT}
 
 The SEARCH part must match the file exactly, once. When nothing needs changing, reply ${NO_CHANGES}.`;
 }
