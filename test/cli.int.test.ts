@@ -69,7 +69,8 @@ it('codemesh run --approve auto takes a task to a commit and ends with the branc
   expect(stdout).toMatch(/plan: Fix subtract/);
   expect(stdout).toMatch(/patch #1: 1 file\(s\), \+1 -1 — calc\.py/);
   expect(stdout).toMatch(/tests #1 \(pytest\): PASS — 2 passed, 0 failed/);
-  expect(stdout).toMatch(/review #1: approve \(confidence 0\.90\)/);
+  // The calibrated confidence first, labelled, and the Reviewer model's own beside it.
+  expect(stdout).toMatch(/review #1: approve \(calibrated confidence 0\.\d\d, the Reviewer's own 0\.90\)/);
   expect(stdout).not.toContain('sk-cli-test-key');
   expect(git(repo, 'rev-list', '--count', `${base}..${branch}`)).toBe('1');
 }, 120_000);
