@@ -79,6 +79,15 @@ describe('the terminal gate', () => {
     expect(text).not.toContain('\u001b[');
   });
 
+  it('shows the calibrated confidence first when the review has one, the Reviewer’s own beside it', async () => {
+    const { text } = await drive(['y'], {
+      view: { review: { ...VIEW.review!, calibration: { calibrated: 0.74 } } },
+    });
+    expect(text).toContain(
+      "Review: approve (calibrated confidence 0.74, the Reviewer's own 0.90) — Correct and tested.",
+    );
+  });
+
   it('shows the policy report with the risks: counts by kind, each finding with its remediation', async () => {
     const policy = {
       bundle: 'default-1',

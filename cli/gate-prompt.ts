@@ -38,7 +38,15 @@ export interface GateView {
   patchId: string;
   summary?: string;
   diff: string;
-  review?: { decision: string; confidence: number; critique: string; risks: GateRisk[] };
+  review?: {
+    decision: string;
+    /** The Reviewer model's own confidence. */
+    confidence: number;
+    /** The calibrated confidence (actors/reviewer/confidence.ts), when the review has one. */
+    calibration?: { calibrated: number };
+    critique: string;
+    risks: GateRisk[];
+  };
   /** The patch's policy report (findings by kind, each with its enforcement and remediation). */
   policy?: PolicyReport;
   /** Other patches that may be approved too (the one kept from a change request). */
@@ -145,7 +153,7 @@ function showRisks(view: GateView, io: GateIO): void {
   const badge = (level: string) =>
     io.tty ? `${level === 'high' ? RED : level === 'medium' ? YELLOW : DIM}${level}${RESET}` : level;
   const lines = [
-    `Review: ${r.decision} (confidence ${r.confidence.toFixed(2)}) — ${r.critique}`,
+    `Review: ${r.decision} (${r.calibration ? `calibrated confidence ${r.calibration.calibrated.toFixed(2)}, the Reviewer's own ${r.confidence.toFixed(2)}` : `confidence ${r.confidence.toFixed(2)}`}) — ${r.critique}`,
     r.risks.length ? 'Risks:' : 'Risks: none named by the Reviewer',
     ...r.risks.map((k) => `  - [${badge(k.level)}] ${k.note}`),
   ];
