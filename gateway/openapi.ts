@@ -128,7 +128,7 @@ export function openApiDocument(): Record<string, unknown> {
       '/v1/webhooks/github': {
         post: {
           summary:
-            'GitHub webhook deliveries (no bearer token: authenticated by X-Hub-Signature-256, HMAC-SHA256 with CODEMESH_GITHUB_WEBHOOK_SECRET); once per X-GitHub-Delivery. issues.labeled with the trigger label → a task; pull_request_review "changes_requested" on a task\'s pull request → a change request at the gate; pull_request.closed → pr.state',
+            'GitHub webhook deliveries (no bearer token: authenticated by X-Hub-Signature-256, HMAC-SHA256 with CODEMESH_GITHUB_WEBHOOK_SECRET); once per X-GitHub-Delivery. issues.labeled with the trigger label → a task; pull_request_review "changes_requested", or a new issue_comment / pull_request_review_comment mentioning @codemesh (CODEMESH_GITHUB_HANDLE; not by a bot), on a task\'s pull request → a change request at the gate; pull_request.closed → pr.state',
           responses: {
             '202': { description: 'handled: `{delivery, effect}`' },
             '200': { description: 'a redelivery: `{delivery, duplicate: true, effect}`, nothing done again' },

@@ -106,6 +106,7 @@ export const WebhookPayload = z.looseObject({
     .looseObject({
       html_url: z.string().max(400),
       number: z.number().int(),
+      body: z.string().max(300_000).nullish(),
       pull_request: z.unknown().optional(),
     })
     .optional(),
@@ -117,5 +118,13 @@ export const WebhookPayload = z.looseObject({
     })
     .optional(),
   review: z.looseObject({ state: z.string().max(50), body: z.string().max(60_000).nullish() }).optional(),
+  comment: z
+    .looseObject({
+      body: z.string().max(300_000).nullish(),
+      user: z.looseObject({ login: z.string().max(100), type: z.string().max(50).optional() }).nullish(),
+      path: z.string().max(1000).nullish(),
+      line: z.number().int().nullish(),
+    })
+    .optional(),
 });
 export type WebhookPayload = z.infer<typeof WebhookPayload>;

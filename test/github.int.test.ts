@@ -17,6 +17,7 @@ import { subtractCoder, USAGE } from './ts-calc-answers.ts';
 const GH_TOKEN = 'ghp_e2eSecretToken0123456789abcdefXYZ';
 const HOOK_SECRET = 'webhook-secret-0123456789';
 const REVISE = 'Please also reject NaN in subtract.';
+const ASKED = 'Please also document subtract in the README.';
 const PLAN = {
   summary: 'Fix subtract in the calculator',
   subtasks: [
@@ -205,7 +206,7 @@ function hook(event: string, delivery: string, payload: unknown, secret = HOOK_S
   });
 }
 
-it('webhooks: bad signature → 401 and nothing; labelled issue → one task however often delivered; changes requested on its PR → attempt 2, once; merged → noted', {
+it('webhooks: bad signature → 401 and nothing; labelled issue → one task however often delivered; changes requested on its PR → attempt 2, once; a comment addressed to codemesh → attempt 3, once; merged → noted', {
   timeout: 300_000,
 }, async () => {
   expect(repoId).toBeDefined();
@@ -296,6 +297,59 @@ it('webhooks: bad signature → 401 and nothing; labelled issue → one task how
   expect(events.find((e) => e.type === 'approval.changes_requested')?.data).toMatchObject({
     by: 'github:carol',
   });
+
+  // A comment addressed to codemesh on the pull request's conversation (the payload names no branch: the task is
+  // the body's Codemesh-Task trailer, checked against the recorded number) → attempt 3, once; a bot's comment,
+  // an edit and a comment not addressed to codemesh change nothing.
+  const conversation = (body: string, user = { login: 'dana', type: 'User' }, action = 'created') => ({
+    action,
+    issue: {
+      number: pr.number,
+      html_url: `${gh.url}/acme/calc/pull/${pr.number}`,
+      pull_request: {},
+      body: pr.body,
+    },
+    comment: { body, user },
+    repository: { full_name: 'acme/calc' },
+    sender: { login: user.login },
+  });
+  const ignored = [
+    ['d-c-bot', conversation(`@codemesh ${ASKED}`, { login: 'codemesh[bot]', type: 'Bot' })],
+    ['d-c-edit', conversation(`@codemesh ${ASKED}`, undefined, 'edited')],
+    ['d-c-other', conversation(ASKED)],
+  ] as const;
+  for (const [delivery, payload] of ignored) {
+    const res = await hook('issue_comment', delivery, payload);
+    expect(res.status).toBe(202);
+    expect(((await res.json()) as { effect: string }).effect).toMatch(/^ignored: /);
+  }
+  const c1 = await hook('issue_comment', 'd-comment-1', conversation(`@codemesh ${ASKED}`));
+  expect(c1.status).toBe(202);
+  expect(((await c1.json()) as { effect: string }).effect).toMatch(
+    new RegExp(`^changes requested on ${id}-p\\d+$`),
+  );
+  const c2 = await hook('issue_comment', 'd-comment-1', conversation(`@codemesh ${ASKED}`));
+  expect(c2.status).toBe(200);
+  expect(await c2.json()).toMatchObject({ duplicate: true });
+  await until(
+    'attempt 3 at the gate',
+    async () => {
+      const b = (await (await h.api(`/v1/tasks/${id}`)).json()) as {
+        task: { status: string; attempt: number };
+      };
+      if (['failed', 'completed'].includes(b.task.status)) throw new Error(JSON.stringify(b.task));
+      return b.task.attempt === 3 && b.task.status === 'awaiting_approval' ? b : undefined;
+    },
+    180_000,
+  );
+  expect(h.llm.calls.some((c) => c.roleHint === 'coder' && JSON.stringify(c.body).includes(ASKED))).toBe(
+    true,
+  );
+  const requested = (await h.client.bus.history(id!))
+    .map((e) => e.event)
+    .filter((e) => e.type === 'approval.changes_requested');
+  expect(requested).toHaveLength(2);
+  expect(requested[1]?.data).toMatchObject({ by: 'github:dana' });
 
   const merged = await hook('pull_request', 'd-closed-1', {
     action: 'closed',

@@ -1,7 +1,8 @@
 // `POST /v1/webhooks/github`: GitHub's deliveries, authenticated by their HMAC (`X-Hub-Signature-256` with
 // CODEMESH_GITHUB_WEBHOOK_SECRET) instead of a bearer token, handled once per `X-GitHub-Delivery`. An issue
 // labelled with the trigger label becomes a task; a "changes requested" review on a task's pull request is a
-// change request at the gate (the approve route's own logic); a merged or closed pull request is noted.
+// change request at the gate (the approve route's own logic), and so is a new comment addressed to codemesh
+// (`@codemesh`, CODEMESH_GITHUB_HANDLE) on such a pull request; a merged or closed pull request is noted.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Hono } from 'hono';
@@ -114,20 +115,17 @@ async function act(gw: Gateway, event: string, p: WebhookPayload): Promise<strin
     if (p.review?.state.toLowerCase() !== 'changes_requested') return `ignored: review ${p.review?.state}`;
     const found = await taskOfPull(gw, p);
     if (typeof found === 'string') return found;
-    const { task, record } = found;
-    const pid = approvablePatches(task.workflow).requestChanges[0];
     const comment =
       p.review.body?.trim() ||
-      `Changes requested on GitHub by @${p.sender?.login ?? 'unknown'} (${record.url})`;
-    if (!pid) return note(gw, task.id, p, `ignored: task ${task.id} is ${task.status}, no patch at the gate`);
-    try {
-      await decidePatch(gw, actor(p), pid, { decision: 'request_changes', comment }, task.orgId ?? null);
-    } catch (err) {
-      if (err instanceof ApiError && err.status < 500)
-        return note(gw, task.id, p, `ignored: ${err.message}`, pid);
-      throw err;
-    }
-    return `changes requested on ${pid}`;
+      `Changes requested on GitHub by @${p.sender?.login ?? 'unknown'} (${found.record.url})`;
+    return requestChanges(gw, p, found.task, p.pull_request.number, comment);
+  }
+  if ((event === 'issue_comment' || event === 'pull_request_review_comment') && p.comment) {
+    const asked = commentRequest(gw.github.settings.handle, event, p);
+    if (typeof asked === 'string') return asked;
+    const found = await taskOfNumber(gw, p, asked.taskId, asked.number);
+    if (typeof found === 'string') return found;
+    return requestChanges(gw, p, found.task, asked.number, asked.text);
   }
   if (event === 'pull_request' && p.action === 'closed' && p.pull_request) {
     const found = await taskOfPull(gw, p);
@@ -158,6 +156,16 @@ async function taskOfPull(
   const pr = p.pull_request!;
   const taskId = taskOfBranch(pr.head.ref);
   if (!taskId) return 'ignored: not a codemesh branch';
+  return taskOfNumber(gw, p, taskId, pr.number);
+}
+
+/** The task `taskId` if pull request `number` (of the payload's repository) is its recorded (or revert) one. */
+async function taskOfNumber(
+  gw: Gateway,
+  p: WebhookPayload,
+  taskId: string,
+  number: number,
+): Promise<{ task: TaskRecord; record: PullRequestRecord } | string> {
   const [task, record] = await Promise.all([
     gw.mesh.board.get(keys.task(taskId), TaskRecord),
     gw.mesh.board.get(keys.pr(taskId), PullRequestRecord),
@@ -165,15 +173,75 @@ async function taskOfPull(
   const full = p.repository?.full_name.toLowerCase();
   const ours =
     record &&
-    (record.value.number === pr.number || record.value.revert?.number === pr.number) &&
+    (record.value.number === number || record.value.revert?.number === number) &&
     (!full || full === `${record.value.owner}/${record.value.repo}`.toLowerCase());
-  if (!task || !ours) return `ignored: no pull request of codemesh #${pr.number}`;
+  if (!task || !ours) return `ignored: no pull request of codemesh #${number}`;
   return { task: task.value, record: record.value };
 }
 
-async function note(gw: Gateway, taskId: string, p: WebhookPayload, effect: string, patchId?: string) {
+/**
+ * A comment addressed to codemesh on a pull request, as a change request: its words with the handle stripped
+ * (an inline comment says which file and line), the pull request's number, and the task it names (the head
+ * branch of an inline comment; the `Codemesh-Task:` trailer of the body codemesh wrote, for a conversation
+ * comment, whose payload has no branch — checked against the task's recorded pull request all the same).
+ * A string says why the delivery is ignored.
+ */
+export function commentRequest(
+  handle: string,
+  event: string,
+  p: WebhookPayload,
+): { text: string; number: number; taskId: string } | string {
+  if (p.action !== 'created') return `ignored: ${event}.${p.action ?? ''}`;
+  const c = p.comment;
+  if (!c) return `ignored: ${event} without a comment`;
+  if (c.user?.type === 'Bot') return `ignored: a comment by a bot (${c.user.login})`;
+  const escaped = handle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const mention = new RegExp(`(^|[^\\w@/.-])${escaped}(?![\\w-])[,:]?`, 'gi');
+  const body = c.body ?? '';
+  if (body.search(mention) < 0) return `ignored: the comment does not mention ${handle}`;
+  const words = body.replace(mention, '$1').trim();
+  if (!words) return `ignored: the comment says nothing besides ${handle}`;
+  let number: number;
+  let taskId: string | undefined;
+  if (event === 'pull_request_review_comment') {
+    if (!p.pull_request) return 'ignored: a review comment without its pull request';
+    number = p.pull_request.number;
+    taskId = taskOfBranch(p.pull_request.head.ref);
+  } else {
+    if (!p.issue?.pull_request) return 'ignored: a comment on an issue, not on a pull request';
+    number = p.issue.number;
+    const named = [...(p.issue.body ?? '').matchAll(/^Codemesh-Task: (t-[a-z0-9]+)\s*$/gm)].at(-1)?.[1];
+    taskId = named && TaskId.safeParse(named).success ? named : undefined;
+  }
+  if (!taskId) return 'ignored: not a codemesh pull request';
+  const where = c.path ? `On \`${c.path}\`${c.line ? ` line ${c.line}` : ''}: ` : '';
+  return { text: `${where}${words}`, number, taskId };
+}
+
+/** A change request on the task's patch at the gate, through the approve route's own code. */
+async function requestChanges(
+  gw: Gateway,
+  p: WebhookPayload,
+  task: TaskRecord,
+  number: number,
+  comment: string,
+): Promise<string> {
+  const pid = approvablePatches(task.workflow).requestChanges[0];
+  if (!pid)
+    return note(gw, task.id, number, `ignored: task ${task.id} is ${task.status}, no patch at the gate`);
+  try {
+    await decidePatch(gw, actor(p), pid, { decision: 'request_changes', comment }, task.orgId ?? null);
+  } catch (err) {
+    if (err instanceof ApiError && err.status < 500)
+      return note(gw, task.id, number, `ignored: ${err.message}`, pid);
+    throw err;
+  }
+  return `changes requested on ${pid}`;
+}
+
+async function note(gw: Gateway, taskId: string, number: number, effect: string, patchId?: string) {
   await gw.mesh.bus.publish({
-    id: `${taskId}:pr.review_ignored:${p.pull_request?.number}:${gw.now()}`,
+    id: `${taskId}:pr.review_ignored:${number}:${gw.now()}`,
     taskId,
     type: 'pr.review_ignored',
     at: new Date(gw.now()).toISOString(),

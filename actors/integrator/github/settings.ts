@@ -14,7 +14,7 @@ export function webUrlOf(apiUrl: string): string {
  * `CODEMESH_GITHUB_API_URL` (default `https://api.github.com`), `CODEMESH_GITHUB_WEB_URL`,
  * `CODEMESH_GITHUB_TOKEN`, `CODEMESH_GITHUB_MAX_RETRIES` (3), `CODEMESH_GITHUB_MAX_WAIT_S` (60),
  * `CODEMESH_GITHUB_REPOS` (`owner/repo=/path,...`), `CODEMESH_GITHUB_TRIGGER_LABEL` (`codemesh`),
- * `CODEMESH_GITHUB_WEBHOOK_SECRET`.
+ * `CODEMESH_GITHUB_HANDLE` (`@codemesh`; the `@` is added if missing), `CODEMESH_GITHUB_WEBHOOK_SECRET`.
  */
 export function gitHubSettingsFromEnv(env: Record<string, string | undefined>): GitHubSettings {
   const apiUrl = (env.CODEMESH_GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, '');
@@ -32,6 +32,7 @@ export function gitHubSettingsFromEnv(env: Record<string, string | undefined>): 
     maxWaitMs: int(env.CODEMESH_GITHUB_MAX_WAIT_S, 60) * 1000,
     repoMap,
     triggerLabel: env.CODEMESH_GITHUB_TRIGGER_LABEL || 'codemesh',
+    handle: `@${(env.CODEMESH_GITHUB_HANDLE || 'codemesh').trim().replace(/^@+/, '')}`,
     ...(env.CODEMESH_GITHUB_WEBHOOK_SECRET ? { webhookSecret: env.CODEMESH_GITHUB_WEBHOOK_SECRET } : {}),
   };
 }

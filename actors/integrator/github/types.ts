@@ -21,6 +21,8 @@ export interface GitHubSettings {
   repoMap: Record<string, string>;
   /** The label that turns a labelled issue into a task (webhooks); default `codemesh`. */
   triggerLabel: string;
+  /** The mention that addresses codemesh in a pull request comment (webhooks); default `@codemesh`. */
+  handle: string;
   /** HMAC secret of webhooks; absent: the webhook route refuses every delivery. */
   webhookSecret?: string;
 }
