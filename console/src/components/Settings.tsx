@@ -109,51 +109,59 @@ export function SettingsView() {
         )}
       </Show>
       <form class="model-form" onSubmit={save}>
-        <label for="s-role">Role</label>
-        <select id="s-role" value={role()} onChange={(e) => load(e.currentTarget.value)}>
-          <For each={ROLES}>{(r) => <option value={r}>{r}</option>}</For>
-        </select>
-        <label for="s-model">Model</label>
-        <input id="s-model" value={model()} onInput={(e) => setModel(e.currentTarget.value)} />
-        <label for="s-base">Endpoint (OpenAI-compatible base URL)</label>
-        <input id="s-base" type="url" value={baseUrl()} onInput={(e) => setBaseUrl(e.currentTarget.value)} />
-        <div class="row">
-          <span class="field">
-            <label for="s-in">USD per 1k prompt tokens</label>
-            <input
-              id="s-in"
-              type="number"
-              min="0"
-              step="any"
-              value={priceIn()}
-              onInput={(e) => setPriceIn(e.currentTarget.value)}
-            />
-          </span>
-          <span class="field">
-            <label for="s-out">USD per 1k completion tokens</label>
-            <input
-              id="s-out"
-              type="number"
-              min="0"
-              step="any"
-              value={priceOut()}
-              onInput={(e) => setPriceOut(e.currentTarget.value)}
-            />
-          </span>
-        </div>
-        <label for="s-key">API key (write-only; stored sealed)</label>
-        <input
-          id="s-key"
-          type="password"
-          autocomplete="off"
-          value={apiKey()}
-          onInput={(e) => setApiKey(e.currentTarget.value)}
-        />
-        <div class="row">
-          <button type="submit" class="primary" disabled={busy()}>
-            Save
-          </button>
-        </div>
+        {/* Closed until the org's settings are in: their arrival fills the form, and would overwrite typing. */}
+        <fieldset class="plain" disabled={config.loading || busy()}>
+          <label for="s-role">Role</label>
+          <select id="s-role" value={role()} onChange={(e) => load(e.currentTarget.value)}>
+            <For each={ROLES}>{(r) => <option value={r}>{r}</option>}</For>
+          </select>
+          <label for="s-model">Model</label>
+          <input id="s-model" value={model()} onInput={(e) => setModel(e.currentTarget.value)} />
+          <label for="s-base">Endpoint (OpenAI-compatible base URL)</label>
+          <input
+            id="s-base"
+            type="url"
+            value={baseUrl()}
+            onInput={(e) => setBaseUrl(e.currentTarget.value)}
+          />
+          <div class="row">
+            <span class="field">
+              <label for="s-in">USD per 1k prompt tokens</label>
+              <input
+                id="s-in"
+                type="number"
+                min="0"
+                step="any"
+                value={priceIn()}
+                onInput={(e) => setPriceIn(e.currentTarget.value)}
+              />
+            </span>
+            <span class="field">
+              <label for="s-out">USD per 1k completion tokens</label>
+              <input
+                id="s-out"
+                type="number"
+                min="0"
+                step="any"
+                value={priceOut()}
+                onInput={(e) => setPriceOut(e.currentTarget.value)}
+              />
+            </span>
+          </div>
+          <label for="s-key">API key (write-only; stored sealed)</label>
+          <input
+            id="s-key"
+            type="password"
+            autocomplete="off"
+            value={apiKey()}
+            onInput={(e) => setApiKey(e.currentTarget.value)}
+          />
+          <div class="row">
+            <button type="submit" class="primary" disabled={busy()}>
+              Save
+            </button>
+          </div>
+        </fieldset>
         <Show when={status()}>
           {(s) => (
             <p class={s().ok ? 'pass' : 'error'} role="status">
