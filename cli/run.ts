@@ -75,7 +75,11 @@ async function readIssueForRun(url: string, repo: string | undefined) {
   return { repo: checkout, issueUrl: ref.data.url, ...text };
 }
 
-export async function cmdRun(argv: string[], out = process.stdout): Promise<number> {
+/**
+ * The task request `codemesh run` submits, from its flags (and the GitHub issue when `--issue-url` is given).
+ * Throws UsageError for a bad flag, before anything starts.
+ */
+export async function runRequest(argv: string[]): Promise<TaskRequestInput> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -91,6 +95,7 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
       'hard-budget': { type: 'string' },
       push: { type: 'boolean', default: false },
       candidates: { type: 'string' },
+      docs: { type: 'boolean' },
       'issue-url': { type: 'string' },
     },
     strict: true,
@@ -114,8 +119,6 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
       );
     if (!gates.includes(parsed.data)) gates.push(parsed.data);
   }
-  const settings = settingsFromEnv();
-  const print = (s: string) => out.write(`${s}\n`);
   const input: TaskRequestInput = {
     repo: values.repo,
     title: values.title,
@@ -131,6 +134,7 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
     },
     ...(values.push ? { config: { push: true } } : {}),
     ...(values.candidates !== undefined ? { candidates: Number(values.candidates) } : {}),
+    ...(values.docs ? { docs: true } : {}),
     ...(issue ? { issueUrl: issue.issueUrl } : {}),
   };
   // Checked before anything starts or is submitted (NUL bytes, lone surrogates, lengths, budgets).
@@ -145,6 +149,13 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
           : String(i.path.at(-1) ?? i.path[0]);
     throw new UsageError(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${i.message}`);
   }
+  return input;
+}
+
+export async function cmdRun(argv: string[], out = process.stdout): Promise<number> {
+  const input = await runRequest(argv);
+  const settings = settingsFromEnv();
+  const print = (s: string) => out.write(`${s}\n`);
 
   try {
     await checkModels(process.env);

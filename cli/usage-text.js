@@ -49,11 +49,14 @@ export const RUN_USAGE = `usage: codemesh run --repo <path> --title <text> [--de
                     [--issue-url https://<github host>/<owner>/<repo>/issues/<n>]
                     [--gate post-plan] [--base <ref>] [--max-attempts N] [--max-cost-usd X] [--push]
                     [--soft-budget calls=N,usd=X,tokens=N,wall=S] [--hard-budget ...] [--candidates K]
+                    [--docs]
   --gate post-plan   stop after planning until the plan is approved (edit it over the API or the console)
   --soft-budget   pause at the budget gate when a model call would pass one of these (raise or stop over HTTP)
   --hard-budget   stop the task there (default hard limits: $5 and 2,000,000 tokens)
   --candidates K   K independent candidate patches (1-8; models/temperatures from CODEMESH_CANDIDATE_MODELS /
                   _TEMPERATURES), chosen by their tests, agreement and the Reviewer; none good enough: exit 4
+  --docs   the Doc Writer documents the reviewed patch (docstrings, README sections, CHANGELOG) in a
+           separate patch, reviewed by the reviewer model, shown at the gate (or .codemesh.yml docs: true)
   --push   push codemesh/<task> to the repository's remote after integrating (default: never, unless
            .codemesh.yml says push: true); on GitHub (CODEMESH_GITHUB_TOKEN) it also opens a pull request
   --issue-url   the task's title and text from a GitHub issue (title, body, comments); --repo defaults to the

@@ -12,6 +12,13 @@ export const ChangedSymbol = z.object({
 });
 export type ChangedSymbol = z.infer<typeof ChangedSymbol>;
 
+/** The reviewer model's verdict on a documentation patch (a `revise` is sent back to the Doc Writer once). */
+export const DocReview = z.object({
+  verdict: z.enum(['approve', 'revise']),
+  comments: z.string().max(4000).default(''),
+});
+export type DocReview = z.infer<typeof DocReview>;
+
 /**
  * `docs.<patchId>`: written once per reviewed code patch by the Doc Writer. `diff` is against the tree of the
  * code patch (base commit + `patchId`'s diff), empty when nothing needed documenting (`skipped` says why;
@@ -32,6 +39,8 @@ export const DocPatch = z.object({
   skipped: z.string().optional(),
   /** Secrets found in the model's documentation edits: the diff is then the redacted one and never committed. */
   secrets: z.array(SecretFinding).optional(),
+  /** The reviewer model's verdicts, in order (the last one decided); none when no documentation was written. */
+  reviews: z.array(DocReview).optional(),
   /** The pull request description (Markdown): rationale per file, tests, risks, confidence, policy, cost, docs. */
   description: z.string(),
   createdAt: z.string(),

@@ -56,6 +56,8 @@ export const RepoConfig = z
     push: z.boolean({ error: 'true or false' }).optional(),
     /** Pull request settings when the repository is on GitHub (schemas/github.ts). */
     github: GitHubRepoSettings.optional(),
+    /** The Doc Writer documents each reviewed patch (default false; a task's own `docs` wins). */
+    docs: z.boolean({ error: 'true or false' }).optional(),
   })
   .strict();
 export type RepoConfig = z.infer<typeof RepoConfig>;
@@ -108,7 +110,7 @@ export function formatConfigIssues(error: z.ZodError, source: string): string {
     } else if (issue.code === 'invalid_key') {
       lines.push(`${source}: ${where} is not an environment variable name`);
     } else if (issue.code === 'invalid_type' && path === '' && issue.expected === 'object') {
-      lines.push(`${source}: expected a mapping of settings (test:, push:, github:)`);
+      lines.push(`${source}: expected a mapping of settings (test:, push:, github:, docs:)`);
     } else {
       lines.push(`${source}: ${where}: ${issue.message}`);
     }
@@ -122,6 +124,7 @@ export function mergeRepoConfigs(...layers: (RepoConfig | undefined)[]): RepoCon
   for (const layer of layers) {
     if (!layer) continue;
     if (layer.push !== undefined) out.push = layer.push;
+    if (layer.docs !== undefined) out.docs = layer.docs;
     if (layer.github) out.github = { ...out.github, ...layer.github };
     if (layer.test) {
       const env = layer.test.env ? { ...out.test?.env, ...layer.test.env } : out.test?.env;

@@ -97,6 +97,23 @@ function docsRepo(): string {
   return repo;
 }
 
+const DOC_APPROVE = { usage: USAGE, content: JSON.stringify({ verdict: 'approve', comments: 'accurate' }) };
+const DOC_REVISE = {
+  usage: USAGE,
+  content: JSON.stringify({ verdict: 'revise', comments: 'The CHANGELOG entry must name the default of c.' }),
+};
+
+/** A "documentation" edit that also changes code: the docstring and the return line. */
+const SNEAKY_EDIT = `calc.py
+<<<<<<< SEARCH
+    """Return the sum of a and b."""
+    return a + b + c
+=======
+    """Return the sum of a, b and c (c defaults to 0)."""
+    return a + b + c + 1
+>>>>>>> REPLACE
+`;
+
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness();
@@ -127,7 +144,9 @@ it('documents a changed signature in a separate patch and commit; the PR descrip
         ? APPROVE
         : req.roleHint === 'docwriter'
           ? { usage: USAGE, content: DOC_EDIT }
-          : { usage: USAGE, content: CODE_EDIT };
+          : req.roleHint === 'docreview'
+            ? DOC_APPROVE
+            : { usage: USAGE, content: CODE_EDIT };
   h.setScript(script);
   const repo = docsRepo();
   const id = await submit(repo);
@@ -152,9 +171,13 @@ it('documents a changed signature in a separate patch and commit; the PR descrip
   expect(docs.diff).not.toMatch(/^[-+]\s*return/m); // no code line changes
   expect((await h.client.board.get(keys.docs(pid), DocPatch))?.value.id).toBe(docs.id);
 
-  // One Doc Writer call; it saw the README section and the changelog.
+  // One Doc Writer call; it saw the README section and the changelog. One review of it, which saw both diffs.
   const docCalls = h.llm.calls.filter((c) => c.roleHint === 'docwriter');
   expect(docCalls).toHaveLength(1);
+  expect(docs.reviews).toEqual([{ verdict: 'approve', comments: 'accurate' }]);
+  const reviewCalls = h.llm.calls.filter((c) => c.roleHint === 'docreview');
+  expect(reviewCalls).toHaveLength(1);
+  expect(JSON.stringify(reviewCalls[0]!.body)).toContain('c defaults to 0');
   const prompt = JSON.stringify(docCalls[0]!.body);
   expect(prompt).toContain('README.md, section \\"## add\\"');
   expect(prompt).toContain('CHANGELOG.md (first lines)');
@@ -200,4 +223,64 @@ it('asks no model when the patch changes no public signature', { timeout: 240_00
   });
   for (const s of PR_SECTIONS) expect(docs.description).toContain(s);
   expect(h.llm.calls.filter((c) => c.roleHint === 'docwriter').length).toBe(before);
+});
+
+it('refuses documentation edits that change code, and revises once when the reviewer model asks', {
+  timeout: 240_000,
+}, async () => {
+  let docTurn = 0;
+  let reviewTurn = 0;
+  h.setScript((req) => {
+    if (req.roleHint === 'planner') return { usage: USAGE, content: JSON.stringify(PLAN) };
+    if (req.roleHint === 'reviewer') return APPROVE;
+    if (req.roleHint === 'docreview') return reviewTurn++ === 0 ? DOC_REVISE : DOC_APPROVE;
+    if (req.roleHint === 'docwriter')
+      return { usage: USAGE, content: docTurn++ === 0 ? SNEAKY_EDIT : DOC_EDIT };
+    return { usage: USAGE, content: CODE_EDIT };
+  });
+  const before = h.llm.calls.length;
+  const id = await submit(docsRepo());
+  await h.waitForStatus(id, 'awaiting_approval', 180_000);
+  const { docs } = (await (await h.api(`/v1/patches/${id}-p1`)).json()) as { docs: DocPatch };
+  const calls = h.llm.calls.slice(before);
+  const docCalls = calls.filter((c) => c.roleHint === 'docwriter');
+  // 1: the sneaky edit, refused before any review; 2: the right edit, reviewed "revise"; 3: again, approved.
+  expect(docCalls).toHaveLength(3);
+  const second = JSON.stringify(docCalls[1]!.body);
+  expect(second).toContain('the code of calc.py changed (only comments and docstrings may)');
+  expect(JSON.stringify(docCalls[2]!.body)).toContain('The CHANGELOG entry must name the default of c.');
+  expect(calls.filter((c) => c.roleHint === 'docreview')).toHaveLength(2);
+  expect(docs.reviews?.map((r) => r.verdict)).toEqual(['revise', 'approve']);
+  expect(docs.diff).not.toContain('a + b + c + 1');
+  expect(docs.diff).toContain('c defaults to 0');
+  expect(docs.files).toEqual(['CHANGELOG.md', 'README.md', 'calc.py']);
+  expect(docs.description).toContain('Approved by the reviewer model after 1 revision.');
+});
+
+it('drops the documentation the reviewer model rejects twice; the code patch still reaches the gate', {
+  timeout: 240_000,
+}, async () => {
+  h.setScript((req) =>
+    req.roleHint === 'planner'
+      ? { usage: USAGE, content: JSON.stringify(PLAN) }
+      : req.roleHint === 'reviewer'
+        ? APPROVE
+        : req.roleHint === 'docreview'
+          ? DOC_REVISE
+          : req.roleHint === 'docwriter'
+            ? { usage: USAGE, content: DOC_EDIT }
+            : { usage: USAGE, content: CODE_EDIT },
+  );
+  const id = await submit(docsRepo());
+  await h.waitForStatus(id, 'awaiting_approval', 180_000);
+  const { docs } = (await (await h.api(`/v1/patches/${id}-p1`)).json()) as { docs: DocPatch };
+  expect(docs).toMatchObject({
+    diff: '',
+    files: [],
+    skipped: 'the reviewer rejected the documentation: The CHANGELOG entry must name the default of c.',
+  });
+  expect(docs.reviews).toHaveLength(2);
+  const approved = await h.api(`/v1/patches/${id}-p1/approve`, { method: 'POST', body: '{}' });
+  expect(approved.status).toBe(202);
+  await h.waitForStatus(id, 'completed', 120_000);
 });

@@ -30,3 +30,31 @@ describe('prepareTask: the test-writing step (test.reproduce)', () => {
     expect(await pending({ test: { reproduce: true } }, true, off)).toEqual({ state: 'pending' });
   });
 });
+
+describe('prepareTask: the Doc Writer (docs)', () => {
+  const docs = async (repo: string, request: { docs?: boolean; config?: { docs: boolean } } = {}) =>
+    (await prepareTask({ repo, title: 'Fix subtract', ...request })).workflow.context.docs;
+
+  it('is off by default, on with .codemesh.yml `docs: true`, and the task decides over both', async () => {
+    const plain = makeFixtureRepo('py-calc');
+    expect(await docs(plain)).toBeUndefined();
+    expect(await docs(plain, { docs: true })).toBe(true);
+    expect(await docs(plain, { config: { docs: true } })).toBe(true);
+
+    const on = makeFixtureRepo('py-calc');
+    writeFileSync(join(on, '.codemesh.yml'), 'docs: true\n');
+    git(on, 'add', '.codemesh.yml');
+    git(on, 'commit', '-qm', 'document every change');
+    expect(await docs(on)).toBe(true);
+    expect(await docs(on, { docs: false })).toBeUndefined();
+    expect(await docs(on, { config: { docs: false } })).toBeUndefined();
+  });
+
+  it('a bad .codemesh.yml leaves it off (the Tester reports the file)', async () => {
+    const bad = makeFixtureRepo('py-calc');
+    writeFileSync(join(bad, '.codemesh.yml'), 'docs: sometimes\n');
+    git(bad, 'add', '.codemesh.yml');
+    git(bad, 'commit', '-qm', 'bad');
+    expect(await docs(bad)).toBeUndefined();
+  });
+});

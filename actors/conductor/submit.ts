@@ -5,6 +5,7 @@ import type { MeshConnection } from '../../blackboard/index.ts';
 import {
   keys,
   newTaskId,
+  type RepoConfig,
   RepoConfigError,
   TaskRecord,
   TaskRequest,
@@ -36,13 +37,14 @@ export async function prepareTask(
   const baseCommit = await resolveCommit(repoPath, request.baseRef ?? 'HEAD');
   const now = new Date((opts.now ?? Date.now)()).toISOString();
   const id = opts.id ?? newTaskId();
+  const settings = await repoSettings(repoPath, baseCommit, request.config);
   const workflow = initialWorkflow({
     maxAttempts: request.budget.maxAttempts,
     approveMode: request.approve,
     planGate: request.gates?.includes('post-plan') ?? false,
     candidates: request.candidates ?? 1,
-    reproduce: await reproduceSetting(repoPath, baseCommit, request.config, opts.reproduce ?? false),
-    docs: request.docs ?? false,
+    reproduce: settings.test?.reproduce ?? opts.reproduce ?? false,
+    docs: request.docs ?? settings.docs ?? false,
   });
   return TaskRecord.parse({
     id,
@@ -59,20 +61,15 @@ export async function prepareTask(
 }
 
 /**
- * `test.reproduce` as the task runs with it (.codemesh.yml at the base commit < task), else the caller's
- * default. A bad `.codemesh.yml` does not refuse the task here: the Tester fails its step with the message.
+ * The settings that shape the workflow (`test.reproduce`, `docs`) as the task runs with them: .codemesh.yml at
+ * the base commit < task config. A bad `.codemesh.yml` does not refuse the task here (`{}`): the Tester fails
+ * its step with the message.
  */
-async function reproduceSetting(
-  repoPath: string,
-  commit: string,
-  task: unknown,
-  fallback: boolean,
-): Promise<boolean> {
+async function repoSettings(repoPath: string, commit: string, task: unknown): Promise<RepoConfig> {
   try {
-    const { config } = await resolveRepoConfig({ repoPath, commit, task });
-    return config.test?.reproduce ?? fallback;
+    return (await resolveRepoConfig({ repoPath, commit, task })).config;
   } catch (err) {
-    if (err instanceof RepoConfigError) return fallback;
+    if (err instanceof RepoConfigError) return {};
     throw err;
   }
 }
@@ -95,7 +92,7 @@ export async function publishTask(mesh: MeshConnection, record: TaskRecord): Pro
       approve: record.request.approve,
       ...(record.request.gates?.length ? { gates: record.request.gates } : {}),
       ...((record.request.candidates ?? 1) > 1 ? { candidates: record.request.candidates } : {}),
-      ...(record.request.docs ? { docs: true } : {}),
+      ...(record.workflow.context.docs ? { docs: true } : {}),
     },
   });
   return record;

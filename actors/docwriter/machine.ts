@@ -4,27 +4,30 @@
 // when the patch changes no public signature.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ChangedSymbol, DocPatch, keys, Patch, patchId } from '../../schemas/index.ts';
+import { type ChangedSymbol, DocPatch, DocReview, keys, Patch, patchId } from '../../schemas/index.ts';
 import { applyEdits, type Edit, formatEditErrors, parseEditBlocks, parseNumstat } from '../coder/edits.ts';
 import { docsIdOf } from '../integrator/git-integrate.ts';
 import { loadPrBodyInput, prBody } from '../integrator/github/pr-body.ts';
 import type { ChatMessage } from '../llm/index.ts';
 import { scanDiff } from '../policy/index.ts';
-import { StepFailure } from '../runtime/ask-json.ts';
+import { askJson, StepFailure } from '../runtime/ask-json.ts';
 import { applyPatch, git } from '../runtime/git.ts';
 import { callModel } from '../runtime/model-call.ts';
 import { oneEffectMachine } from '../runtime/step-machine.ts';
 import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts';
 import { addOwnedWorktree, removeOwnedWorktree } from '../runtime/worktrees.ts';
-import { docWriterSystem, docWriterUser, NO_CHANGES } from './prompts.ts';
+import { codeChangeIn } from './code-unchanged.ts';
+import { docReviewSystem, docReviewUser, docWriterSystem, docWriterUser, NO_CHANGES } from './prompts.ts';
 import { changedSymbols, changelogOf, definitionContext, isDocFile, sectionsMentioning } from './symbols.ts';
 
 /** Model answers per step (the first, then up to two corrections of edits that did not apply). */
 const MAX_TRIES = 3;
 const MAX_DOC_BYTES = 256 * 1024;
 const MAX_SECTIONS = 12;
+/** Reviews of the documentation patch: the first, then one after a revision. */
+const REVIEW_ROUNDS = 2;
 
-type Written = Pick<DocPatch, 'diff' | 'files' | 'stats' | 'skipped' | 'secrets'>;
+type Written = Pick<DocPatch, 'diff' | 'files' | 'stats' | 'skipped' | 'secrets' | 'reviews'>;
 
 async function docStep(input: StepInput, signal: AbortSignal): Promise<StepOutput> {
   const { task, mesh, deps } = input;
@@ -59,6 +62,7 @@ async function docStep(input: StepInput, signal: AbortSignal): Promise<StepOutpu
     symbols: docs.symbols.map((s) => s.name),
     ...(docs.skipped ? { skipped: docs.skipped } : {}),
     ...(docs.secrets?.length ? { secrets: docs.secrets.length } : {}),
+    ...(docs.reviews?.length ? { review: docs.reviews.at(-1)?.verdict, reviews: docs.reviews.length } : {}),
   };
   await deps.emit({
     id: `${input.stepId}:docs.proposed`,
@@ -118,33 +122,45 @@ async function writeDocs(
         content: docWriterUser({ task, diff: patch.diff, symbols, definitions, sections: shown, changelog }),
       },
     ];
-    let applied = false;
-    for (let i = 0; i < MAX_TRIES && !applied; i++) {
-      const res = await callModel(input, 'coder', { messages, signal });
-      const answer = res.message.content ?? '';
-      messages.push({ role: 'assistant', content: answer });
-      if (answer.trim().startsWith(NO_CHANGES))
-        return { ...EMPTY, skipped: 'the model found the documentation current' };
-      const errors = await tryEdits(worktree, answer, allowed);
-      if (errors.length === 0) applied = true;
-      else messages.push({ role: 'user', content: formatEditErrors(errors) });
-    }
-    if (!applied) throw new StepFailure(`the documentation edits did not apply in ${MAX_TRIES} tries`);
     const common = ['diff', '--no-color', '--no-ext-diff', '--no-renames', '--no-textconv'];
-    const diff = (await git(worktree, [...common, '--src-prefix=a/', '--dst-prefix=b/'], { worktree: true }))
-      .stdout;
-    const { files, additions, deletions } = parseNumstat(
-      (await git(worktree, [...common, '--numstat', '-z'], { worktree: true })).stdout,
-    );
-    if (!diff.trim()) return { ...EMPTY, skipped: 'the edits changed nothing' };
-    // The model's text is scanned like a Coder's patch: a secret never reaches the blackboard in clear.
-    const scan = scanDiff(diff);
-    return {
-      diff: scan.findings.length ? scan.diff : diff,
-      files,
-      stats: { additions, deletions },
-      ...(scan.findings.length ? { secrets: scan.findings } : {}),
-    };
+    const reviews: DocReview[] = [];
+    for (let round = 0; round < REVIEW_ROUNDS; round++) {
+      let applied = false;
+      for (let i = 0; i < MAX_TRIES && !applied; i++) {
+        const res = await callModel(input, 'coder', { messages, signal });
+        const answer = res.message.content ?? '';
+        messages.push({ role: 'assistant', content: answer });
+        if (answer.trim().startsWith(NO_CHANGES))
+          return round === 0
+            ? { ...EMPTY, skipped: 'the model found the documentation current' }
+            : { ...EMPTY, skipped: 'the model withdrew its documentation after review', reviews };
+        const errors = await tryEdits(worktree, answer, allowed);
+        if (errors.length === 0) applied = true;
+        else messages.push({ role: 'user', content: formatEditErrors(errors) });
+      }
+      if (!applied) throw new StepFailure(`the documentation edits did not apply in ${MAX_TRIES} tries`);
+      const diff = (
+        await git(worktree, [...common, '--src-prefix=a/', '--dst-prefix=b/'], { worktree: true })
+      ).stdout;
+      const { files, additions, deletions } = parseNumstat(
+        (await git(worktree, [...common, '--numstat', '-z'], { worktree: true })).stdout,
+      );
+      if (!diff.trim()) return { ...EMPTY, skipped: 'the edits changed nothing' };
+      // The model's text is scanned like a Coder's patch: a secret never reaches the blackboard in clear (nor
+      // the reviewer's prompt). Such a patch is never committed, so it is not reviewed.
+      const scan = scanDiff(diff);
+      if (scan.findings.length)
+        return { diff: scan.diff, files, stats: { additions, deletions }, secrets: scan.findings };
+      const review = await reviewDocs(input, patch.diff, diff, signal);
+      reviews.push(review);
+      if (review.verdict === 'approve') return { diff, files, stats: { additions, deletions }, reviews };
+      if (round + 1 < REVIEW_ROUNDS) {
+        await git(worktree, ['checkout', '--', '.'], { worktree: true });
+        messages.push({ role: 'user', content: revisionRequest(review.comments) });
+      }
+    }
+    const last = reviews.at(-1)?.comments.trim() || 'no reason given';
+    return { ...EMPTY, skipped: `the reviewer rejected the documentation: ${last.slice(0, 500)}`, reviews };
   } finally {
     await removeOwnedWorktree(deps.dataDir, task.repoPath, worktree);
   }
@@ -161,7 +177,38 @@ async function tryEdits(worktree: string, answer: string, allowed: Set<string>):
       (e) =>
         `Block ${e.block} (${e.path}): only the files shown may be edited (${[...allowed].join(', ')}), and no file may be created.`,
     );
-  return (await applyEdits(worktree, edits)).errors;
+  const applied = await applyEdits(worktree, edits);
+  if (applied.errors.length) return applied.errors;
+  // Source files may change in their comments and docstrings only (compared with the staged code patch).
+  const problems: string[] = [];
+  for (const path of new Set(edits.map((e) => e.path))) {
+    if (isDocFile(path)) continue;
+    const before = (await git(worktree, ['show', `:${path}`], { worktree: true })).stdout;
+    const after = await readFile(join(worktree, path), 'utf8');
+    const problem = codeChangeIn(path, before, after);
+    if (problem) problems.push(problem);
+  }
+  if (problems.length === 0) return [];
+  await git(worktree, ['checkout', '--', '.'], { worktree: true });
+  return [...problems.map((p) => `${p}.`), 'Every edit was undone: change documentation only, never code.'];
+}
+
+/** The reviewer role's model on the documentation patch (its own marker, the doc review schema). */
+async function reviewDocs(
+  input: StepInput,
+  codeDiff: string,
+  docDiff: string,
+  signal: AbortSignal,
+): Promise<DocReview> {
+  const messages: ChatMessage[] = [
+    { role: 'system', content: docReviewSystem() },
+    { role: 'user', content: docReviewUser({ task: input.task, codeDiff, docDiff }) },
+  ];
+  return (await askJson(input, 'reviewer', messages, DocReview, { signal })).value;
+}
+
+function revisionRequest(comments: string): string {
+  return `A reviewer asked for changes to your documentation edits:\n${comments.trim() || '(no comment)'}\n\nYour edits were undone. Reply with the whole set of edit blocks again, or ${NO_CHANGES} if the documentation should stay as it was.`;
 }
 
 export const docWriterMachine = oneEffectMachine('docwriter', docStep);

@@ -47,3 +47,23 @@ export function docWriterUser(b: DocBrief): string {
   if (b.sections.length === 0) parts.push('', 'No README or docs section mentions these functions.');
   return parts.join('\n');
 }
+
+/** The review of a documentation patch: the reviewer role's model, its own marker (`docreview`). */
+export function docReviewSystem(): string {
+  return `${roleMarker('docreview')} You review a documentation patch that codemesh's Doc Writer wrote for a reviewed
+code patch. Approve it when every documentation change is accurate for the code after the patch, says nothing the
+code does not do, and changes no code. Otherwise answer "revise" with what is wrong, briefly. Answer with JSON only:
+{"verdict": "approve" | "revise", "comments": "..."}`;
+}
+
+export function docReviewUser(b: { task: TaskRecord; codeDiff: string; docDiff: string }): string {
+  return [
+    `Task: ${b.task.request.title}`,
+    '',
+    'The reviewed code patch:',
+    b.codeDiff.slice(0, 16_000),
+    '',
+    'The documentation patch to review (on top of the code patch):',
+    b.docDiff.slice(0, 16_000),
+  ].join('\n');
+}

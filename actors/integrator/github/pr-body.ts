@@ -170,8 +170,12 @@ function docsLines(docs: DocPatch | undefined): string[] {
     return ['_the documentation edits held secrets: they were redacted and not committed_'];
   if (docs.skipped || docs.files.length === 0)
     return [`_no documentation change: ${docs.skipped ?? 'nothing to update'}_`];
+  const reviews = docs.reviews ?? [];
+  const reviewed = reviews.length
+    ? ` Approved by the reviewer model${reviews.length > 1 ? ` after ${reviews.length - 1} revision${reviews.length > 2 ? 's' : ''}` : ''}.`
+    : '';
   return [
-    `Patch ${code(docs.id)}, committed after the code: ${docs.files.map(code).join(', ')} (${docs.stats.additions} additions, ${docs.stats.deletions} deletions).`,
+    `Patch ${code(docs.id)}, committed after the code: ${docs.files.map(code).join(', ')} (${docs.stats.additions} additions, ${docs.stats.deletions} deletions).${reviewed}`,
     '',
     list(
       docs.symbols.map((s) => `${code(s.name)} in ${code(s.file)}: ${code(s.before)} → ${code(s.after)}`),
