@@ -18,9 +18,12 @@ import {
   createLocalModelClient,
   disposeLocalModels,
   LOCAL_MODEL_INSTALL,
+  type LlamaModule,
   localModelAvailable,
-  toChatHistory,
+  toLlamaFunctions,
+  toLlamaHistory,
 } from './local.ts';
+import { toolSpecs } from '../coder/tools.ts';
 import { resolveOrgModelConfig } from './org-config.ts';
 import { createModelClient } from './provider.ts';
 import type { ChatRequest, ModelConfig } from './types.ts';
@@ -98,25 +101,142 @@ describe('local model settings', () => {
     expect((err as Error).message).toContain('npm i -E --no-save node-llama-cpp@3.21.1');
   });
 
-  it('turns OpenAI-shaped messages into a chat history and a last user turn', () => {
-    const h = toChatHistory([
+  it('turns OpenAI-shaped messages into a chat history with tool calls and their results', () => {
+    const call = {
+      id: 'c1',
+      type: 'function' as const,
+      function: { name: 'read_file', arguments: '{"path":"a.py"}' },
+    };
+    const convo: ChatRequest['messages'] = [
       { role: 'system', content: 'S' },
       { role: 'user', content: 'U1' },
-      {
-        role: 'assistant',
-        content: null,
-        tool_calls: [{ id: 'c1', type: 'function', function: { name: 'read', arguments: '{}' } }],
-      },
-      { role: 'tool', tool_call_id: 'c1', content: 'file' },
-      { role: 'user', content: 'U2' },
-    ]);
-    expect(h.prompt).toBe('U2');
-    expect(h.history).toEqual([
+      { role: 'assistant', content: null, tool_calls: [call] },
+      { role: 'tool', tool_call_id: 'c1', content: 'file text' },
+    ];
+    const calledRead = {
+      type: 'model',
+      response: [{ type: 'functionCall', name: 'read_file', params: { path: 'a.py' }, result: 'file text' }],
+    };
+    // After tool results, the model turn that made the calls goes on (their results in it).
+    expect(toLlamaHistory(convo)).toEqual([
       { type: 'system', text: 'S' },
       { type: 'user', text: 'U1' },
-      { type: 'model', response: ['read({})'] },
-      { type: 'user', text: 'Result of c1:\nfile' },
+      calledRead,
     ]);
+    // After a user turn, a new model turn; arguments that are not JSON are kept as text.
+    const bad = { ...call, id: 'c2', function: { name: 'grep', arguments: 'x(' } };
+    expect(
+      toLlamaHistory([
+        ...convo,
+        { role: 'user', content: 'U2' },
+        { role: 'assistant', content: 'Looking.', tool_calls: [bad] },
+        { role: 'user', content: 'U3' },
+      ]),
+    ).toEqual([
+      { type: 'system', text: 'S' },
+      { type: 'user', text: 'U1' },
+      calledRead,
+      { type: 'user', text: 'U2' },
+      {
+        type: 'model',
+        response: ['Looking.', { type: 'functionCall', name: 'grep', params: 'x(', result: '(no result)' }],
+      },
+      { type: 'user', text: 'U3' },
+      { type: 'model', response: [] },
+    ]);
+  });
+
+  it("offers the Coder's tools as functions, and maps the calls the model makes to tool_calls", async () => {
+    const functions = toLlamaFunctions(toolSpecs);
+    expect(Object.keys(functions ?? {})).toEqual(['read_file', 'list_files', 'search_code', 'grep']);
+    expect(functions?.read_file?.params).toMatchObject({
+      type: 'object',
+      properties: { path: { type: 'string' }, startLine: { type: 'integer' } },
+    });
+    expect(toLlamaFunctions([])).toBeUndefined();
+
+    // node-llama-cpp replaced by a double that records what it is given and answers with two calls.
+    const seen: { history?: unknown; functions?: unknown; grammar?: unknown }[] = [];
+    const fake: LlamaModule = {
+      async getLlama() {
+        return {
+          async loadModel() {
+            return {
+              async createContext() {
+                return {
+                  getSequence: () => ({ tokenMeter: { usedInputTokens: 40, usedOutputTokens: 9 } }),
+                  async dispose() {},
+                };
+              },
+              async dispose() {},
+            };
+          },
+          async createGrammarForJsonSchema() {
+            return {};
+          },
+          async getGrammarFor() {
+            return {};
+          },
+          async dispose() {},
+        };
+      },
+      LlamaChat: class {
+        async generateResponse(history: unknown, opts: { functions?: unknown; grammar?: unknown }) {
+          seen.push({ history, functions: opts.functions, grammar: opts.grammar });
+          return opts.functions
+            ? {
+                response: '',
+                functionCalls: [
+                  { functionName: 'read_file', params: { path: 'calc.py' } },
+                  { functionName: 'grep', params: { pattern: 'def add' } },
+                ],
+                metadata: { stopReason: 'functionCalls' },
+              }
+            : { response: '{}', metadata: { stopReason: 'eogToken' } };
+        }
+        dispose() {}
+      },
+    };
+    let n = 0;
+    const cfg = resolveModelConfig('coder', {
+      env: env({ CODEMESH_LLM_MODEL_PATH: join(dir, 'fake.gguf') }),
+    });
+    const client = createLocalModelClient(cfg, { importer: async () => fake, newCallId: () => `id${++n}` });
+    const res = await client.chat({
+      role: 'coder',
+      taskId: 't',
+      messages: [{ role: 'user', content: 'Fix add.' }],
+      tools: toolSpecs,
+    });
+    expect(res.finishReason).toBe('tool_calls');
+    expect(res.message).toEqual({
+      role: 'assistant',
+      content: null,
+      tool_calls: [
+        {
+          id: 'call_id1',
+          type: 'function',
+          function: { name: 'read_file', arguments: '{"path":"calc.py"}' },
+        },
+        { id: 'call_id2', type: 'function', function: { name: 'grep', arguments: '{"pattern":"def add"}' } },
+      ],
+    });
+    expect(Object.keys(seen[0]!.functions as object)).toContain('search_code');
+    expect(seen[0]!.history).toEqual([
+      { type: 'user', text: 'Fix add.' },
+      { type: 'model', response: [] },
+    ]);
+    // A JSON answer is held by its grammar, and no function is offered with it.
+    const json = await client.chat({
+      role: 'coder',
+      taskId: 't',
+      messages: [{ role: 'user', content: 'JSON please.' }],
+      tools: toolSpecs,
+      responseFormat: 'json',
+    });
+    expect(json.message).toEqual({ role: 'assistant', content: '{}' });
+    expect(seen[1]!.functions).toBeUndefined();
+    expect(seen[1]!.grammar).toBeDefined();
   });
 
   it("narrows a plan's and a review's JSON Schema to what a grammar can hold", () => {
@@ -205,6 +325,49 @@ describe.skipIf(!installed)(`embedded local model on a tiny GGUF (skipped when $
       );
       expect(valid(free.message.content), String(free.message.content)).toBe(false);
     }
+  });
+
+  it('offers tools to the real model: their documentation and earlier calls with results are in its context', async () => {
+    const cfg = resolveModelConfig('coder', {
+      env: env({ CODEMESH_LOCAL_MAX_TOKENS: '8', CODEMESH_LOCAL_CONTEXT: '4096' }),
+    });
+    const client = createModelClient(cfg);
+    const messages: ChatRequest['messages'] = [
+      { role: 'system', content: 'You fix bugs.' },
+      { role: 'user', content: 'Fix add() in calc.py.' },
+    ];
+    const coder = (more: Partial<ChatRequest>) => ({ role: 'coder', taskId: 't-local', messages, ...more });
+    const bare = await client.chat(coder({}));
+    const offered = await client.chat(coder({ tools: toolSpecs }));
+    // The four functions and their parameters are documented to the model (in its chat wrapper's syntax).
+    expect(offered.usage.promptTokens).toBeGreaterThan(bare.usage.promptTokens + 50);
+    const result = 'def add(a, b):\n    return a - b\n'.repeat(8);
+    const after = await client.chat(
+      coder({
+        tools: toolSpecs,
+        messages: [
+          ...messages,
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              {
+                id: 'c1',
+                type: 'function',
+                function: { name: 'read_file', arguments: '{"path":"calc.py"}' },
+              },
+            ],
+          },
+          { role: 'tool', tool_call_id: 'c1', content: result },
+        ],
+      }),
+    );
+    // The call and its result are rendered into the context the model continues from (this tiny vocabulary
+    // is one token per character).
+    expect(after.usage.promptTokens).toBeGreaterThan(offered.usage.promptTokens + result.length);
+    for (const r of [offered, after])
+      for (const c of r.message.tool_calls ?? [])
+        expect(toolSpecs.map((t) => t.name)).toContain(c.function.name);
   });
 
   it("a review through the actors' model provider: an org's local setting, the review's own schema", async () => {
