@@ -64,6 +64,7 @@ export async function policyReport(
     diff,
     read,
     readInstalled: worktreeReader(task.repoPath),
+    readBase: treeReader(task.repoPath, task.baseCommit),
     bundle,
     osv,
     secrets,

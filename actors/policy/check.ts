@@ -12,7 +12,8 @@ import type {
 } from '../../schemas/index.ts';
 import { defaultPolicyBundle } from './bundle.ts';
 import { dependencyChanges, type Read } from './deps.ts';
-import { changedFiles } from './diff-files.ts';
+import { type ChangedFile, changedFiles } from './diff-files.ts';
+import { headerFits, headerLicense, repoLicense } from './license-headers.ts';
 import { checkLicense, resolveLicenses } from './licenses.ts';
 import { advisoriesFor } from './osv.ts';
 import { scanChangedCode, sastCwe } from './sast.ts';
@@ -33,6 +34,11 @@ export interface PolicyCheckInput {
   readInstalled?: Read;
   /** What the secret scanner found in this diff. */
   secrets?: readonly SecretFinding[];
+  /**
+   * Reads a file of the repository at the base commit (its license: `package.json`, `pyproject.toml`, LICENSE).
+   * Undefined: new files' license headers are checked against the bundle's lists only.
+   */
+  readBase?: Read;
 }
 
 const MAX_LISTED = 300;
@@ -43,6 +49,59 @@ const pkg = (d: DependencyChange) => ({
   name: d.name,
   ...(d.version && { version: d.version }),
 });
+
+type Add = (
+  rule: PolicyRule | undefined,
+  f: Omit<PolicyFinding, 'ruleId' | 'severity' | 'enforcement' | 'remediation' | 'kind'> & {
+    severity?: PolicyFinding['severity'];
+    remediation?: string;
+  },
+) => void;
+
+/**
+ * The license header of each file the patch creates: a license the bundle refuses is refused as for a
+ * dependency; one that does not fit the repository's own license is `license-header`.
+ */
+async function checkHeaders(
+  files: readonly ChangedFile[],
+  input: PolicyCheckInput,
+  bundle: PolicyBundle,
+  rules: ReadonlyMap<string, PolicyRule>,
+  add: Add,
+  notes: string[],
+): Promise<void> {
+  const created = files.filter((f) => f.created);
+  if (created.length === 0) return;
+  const repo = input.readBase ? await repoLicense(input.readBase) : undefined;
+  let declared = 0;
+  for (const f of created.slice(0, 200)) {
+    const text = await input.read(f.path);
+    const header = text ? headerLicense(text) : undefined;
+    if (!header) continue;
+    declared++;
+    const v = checkLicense(header.expression, bundle.licenses);
+    if (v && v.ruleId !== 'license-unknown')
+      add(rules.get(v.ruleId), {
+        file: f.path,
+        line: header.line,
+        message: `the new file's header declares ${v.message}`,
+      });
+    else if (repo && !headerFits(header.expression, repo.expression)) {
+      const rule = rules.get('license-header');
+      add(rule, {
+        file: f.path,
+        line: header.line,
+        message: `the new file's header declares ${header.expression}; the repository is ${repo.expression} (${repo.source})`,
+        remediation:
+          `Put the file under the repository's license (${repo.expression}) or leave the header out. ${rule?.remediation ?? ''}`.trim(),
+      });
+    }
+  }
+  if (declared > 0 && input.readBase && !repo)
+    notes.push(
+      "the repository's license could not be told: new files' license headers checked against the bundle only",
+    );
+}
 
 /**
  * Checks one patch. Rules the bundle disables produce nothing; a finding whose rule is `block` makes the report
@@ -57,13 +116,7 @@ export async function checkPatch(input: PolicyCheckInput): Promise<PolicyReport>
   const rules = new Map(bundle.rules.map((r) => [r.id, r]));
   const findings: PolicyFinding[] = [];
   const notes: string[] = [];
-  const add = (
-    rule: PolicyRule | undefined,
-    f: Omit<PolicyFinding, 'ruleId' | 'severity' | 'enforcement' | 'remediation' | 'kind'> & {
-      severity?: PolicyFinding['severity'];
-      remediation?: string;
-    },
-  ) => {
+  const add: Add = (rule, f) => {
     if (!rule?.enabled) return;
     findings.push({
       kind: rule.kind,
@@ -94,6 +147,8 @@ export async function checkPatch(input: PolicyCheckInput): Promise<PolicyReport>
       cwe: rule?.cwe ?? sastCwe(m.ruleId),
     });
   }
+
+  await checkHeaders(files, input, bundle, rules, add, notes);
 
   const deps = await resolveLicenses(
     await dependencyChanges(files, input.read),

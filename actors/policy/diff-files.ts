@@ -9,6 +9,8 @@ export interface ChangedFile {
   /** The removed lines' text, trimmed and without a trailing comma: an "added" line equal to one of them only
    * moved or gained a comma (a JSON entry that is no longer last). */
   removed: Set<string>;
+  /** The patch creates the file (`--- /dev/null`). */
+  created: boolean;
 }
 
 /** How `removed` compares lines. */
@@ -27,6 +29,7 @@ export function changedFiles(diff: string): ChangedFile[] {
   let oldLeft = 0;
   let newLeft = 0;
   let line = 0;
+  let fromNothing = false;
   for (const l of diff.split('\n')) {
     if (oldLeft > 0 || newLeft > 0) {
       const tag = l[0];
@@ -44,9 +47,13 @@ export function changedFiles(diff: string): ChangedFile[] {
       }
       continue;
     }
-    if (l.startsWith('+++ ')) {
+    if (l.startsWith('--- ')) fromNothing = l.slice(4).trim() === '/dev/null';
+    else if (l.startsWith('+++ ')) {
       const path = newPath(l);
-      cur = path === '/dev/null' ? undefined : { path, added: new Set(), removed: new Set() };
+      cur =
+        path === '/dev/null'
+          ? undefined
+          : { path, added: new Set(), removed: new Set(), created: fromNothing };
       if (cur) out.push(cur);
     } else {
       const h = /^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/.exec(l);
