@@ -1,6 +1,6 @@
 // The policy check of a patch the Coder is about to publish: the task's bundle (default < org < repository),
 // the imported OSV data, and the patched worktree as the post-patch files.
-import { lstat, readFile, realpath } from 'node:fs/promises';
+import { lstat, readdir, readFile, realpath } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { PolicyReport, SecretFinding } from '../../schemas/index.ts';
 import { checkPatch, loadOsv, loadPolicyBundle, PolicyBundleError } from '../policy/index.ts';
@@ -23,6 +23,21 @@ export function worktreeReader(root: string): Read {
     const rel = relative(top, real);
     if (!top || rel.startsWith('..') || rel.startsWith('/')) return undefined;
     return readFile(full, 'utf8').catch(() => undefined);
+  };
+}
+
+/**
+ * The entry names of a directory under `root` (at most 5,000), or undefined: absent, not a directory, or reached
+ * through a symlink that leads out of `root`.
+ */
+export function worktreeLister(root: string): (dir: string) => Promise<string[] | undefined> {
+  return async (dir) => {
+    const full = join(root, dir);
+    const [top, real] = await Promise.all([realpath(root), realpath(full)]).catch(() => ['', '..']);
+    const rel = relative(top, real);
+    if (!top || rel.startsWith('..') || rel.startsWith('/')) return undefined;
+    const entries = await readdir(full).catch(() => undefined);
+    return entries?.slice(0, 5000);
   };
 }
 
@@ -64,6 +79,7 @@ export async function policyReport(
     diff,
     read,
     readInstalled: worktreeReader(task.repoPath),
+    listInstalled: worktreeLister(task.repoPath),
     readBase: treeReader(task.repoPath, task.baseCommit),
     bundle,
     osv,

@@ -14,7 +14,7 @@ import { defaultPolicyBundle } from './bundle.ts';
 import { dependencyChanges, type Read } from './deps.ts';
 import { type ChangedFile, changedFiles } from './diff-files.ts';
 import { headerFits, headerLicense, repoLicense } from './license-headers.ts';
-import { checkLicense, resolveLicenses } from './licenses.ts';
+import { checkLicense, type List, resolveLicenses } from './licenses.ts';
 import { advisoriesFor } from './osv.ts';
 import { scanChangedCode, sastCwe } from './sast.ts';
 import { sbomOf } from './sbom.ts';
@@ -32,6 +32,8 @@ export interface PolicyCheckInput {
    * the patched tree, whose files the model wrote. Default: `read`.
    */
   readInstalled?: Read;
+  /** Lists a directory of the same checkout (a venv's `site-packages`); without it, usual names are tried. */
+  listInstalled?: List;
   /** What the secret scanner found in this diff. */
   secrets?: readonly SecretFinding[];
   /**
@@ -154,6 +156,7 @@ export async function checkPatch(input: PolicyCheckInput): Promise<PolicyReport>
     await dependencyChanges(files, input.read),
     bundle.licenses,
     input.readInstalled ?? input.read,
+    input.listInstalled,
   );
   for (const d of deps) {
     const v = checkLicense(d.license, bundle.licenses);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { policyPatch } from '../../test/policy-patch.ts';
 import { checkLicense, checkPatch, extendDefaultBundle } from './index.ts';
+import { pythonMetadataLicense } from './licenses.ts';
+import { worktreeLister } from '../coder/policy-check.ts';
 import { dependencyChanges } from './deps.ts';
 import { changedFiles } from './diff-files.ts';
 
@@ -142,5 +144,53 @@ describe('license check', () => {
       licenseSource: 'installed',
     });
     expect(report.dependencies.find((d) => d.name === 'agplpkg')).toMatchObject({ licenseSource: 'map' });
+  });
+
+  it("reads a Python dependency's license from the repository's venv (METADATA: expression, field, classifiers)", async () => {
+    const meta = (headers: string) =>
+      `Metadata-Version: 2.1\nName: x\n${headers}\n\nLicense: not a header, the body\n`;
+    expect(pythonMetadataLicense(meta('License-Expression: MIT OR Apache-2.0\nLicense: GPL'))).toBe(
+      'MIT OR Apache-2.0',
+    );
+    expect(pythonMetadataLicense(meta('License: BSD-3-Clause'))).toBe('BSD-3-Clause');
+    expect(
+      pythonMetadataLicense(
+        meta(
+          'License: Free to use\nClassifier: Programming Language :: Python\nClassifier: License :: OSI Approved :: GNU Affero General Public License v3',
+        ),
+      ),
+    ).toBe('AGPL-3.0-only');
+    expect(pythonMetadataLicense(meta('Classifier: License :: OSI Approved :: BSD License'))).toBeUndefined();
+    expect(pythonMetadataLicense('Name: x\n\nLicense: MIT\n')).toBeUndefined();
+
+    const site = '.venv/lib/python3.11/site-packages';
+    const p = policyPatch(
+      {
+        'requirements.txt': '',
+        '.venv/pyvenv.cfg': 'home = /usr/bin\nversion = 3.11.2\n',
+        [`${site}/Strict_Pkg-2.0.dist-info/METADATA`]: meta(
+          'Classifier: License :: OSI Approved :: GNU General Public License v3 (GPLv3)',
+        ),
+        [`${site}/okpkg-1.0.dist-info/METADATA`]: meta('License-Expression: MIT'),
+      },
+      { 'requirements.txt': 'Strict-Pkg==2.0\nokpkg==1.0\nokpkg-missing==3.0\n' },
+    );
+    const report = await checkPatch({
+      diff: p.diff,
+      read: p.read,
+      bundle: permissiveOnly,
+      listInstalled: worktreeLister(p.dir),
+    });
+    const byName = (n: string) => report.dependencies.find((d) => d.name.toLowerCase() === n);
+    expect(byName('strict-pkg')).toMatchObject({ license: 'GPL-3.0-only', licenseSource: 'installed' });
+    expect(byName('okpkg')).toMatchObject({ license: 'MIT', licenseSource: 'installed' });
+    expect(report.findings.map((f) => [f.ruleId, f.package?.name])).toEqual([
+      ['license-not-allowed', expect.stringMatching(/strict-pkg/i)],
+      ['license-unknown', 'okpkg-missing'],
+    ]);
+    // Without a listing, the usual spellings are tried: the lower-case one is found, the project's own is not.
+    const unlisted = await checkPatch({ diff: p.diff, read: p.read, bundle: permissiveOnly });
+    expect(unlisted.dependencies.find((d) => d.name === 'okpkg')).toMatchObject({ license: 'MIT' });
+    expect(unlisted.dependencies.find((d) => d.name === 'strict-pkg')?.license).toBeUndefined();
   });
 });
