@@ -155,7 +155,18 @@ export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
             <h2>Patches</h2>
             <Show when={d().patches.length} fallback={<p class="muted">No patch yet.</p>}>
               <For each={[...d().patches].reverse()}>
-                {(p, i) => <PatchView patch={p} open={i() === 0} />}
+                {(p, i) => (
+                  <PatchView
+                    patch={p}
+                    open={i() === 0}
+                    plan={d().plan}
+                    approvable={gate().ids.includes(p.id)}
+                    canComment={gate().requestChanges && gate().ids.includes(p.id)}
+                    docs={d().task.request?.docs === true}
+                    version={`${d().task.status}:${d().task.attempt}`}
+                    onDone={() => void refetch()}
+                  />
+                )}
               </For>
             </Show>
 
