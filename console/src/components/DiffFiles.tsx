@@ -94,7 +94,7 @@ function CommentEditor(props: { at: Anchor; onAdd: (text: string) => void; onCan
         <textarea
           ref={box}
           rows="2"
-          aria-label={`Comment on ${lineRef(props.at)}`}
+          aria-label={`Your comment on ${lineRef(props.at)}`}
           placeholder="What should change here (sent with your other comments as one change request)"
           value={text()}
           onInput={(e) => setText(e.currentTarget.value)}

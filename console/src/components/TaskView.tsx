@@ -51,6 +51,13 @@ export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
   onCleanup(() => timer && clearTimeout(timer));
 
   const gate = () => gatePatches(detail());
+  // A change request needs an attempt left (the gateway answers 409 NO_ATTEMPTS_LEFT otherwise).
+  const attemptsLeft = () => {
+    const t = detail()?.task;
+    const max = t?.workflow?.context.maxAttempts;
+    const at = t?.workflow?.context.attempt;
+    return !t || typeof max !== 'number' || (typeof at === 'number' ? at : t.attempt) < max;
+  };
   const kept = () => {
     const k = detail()?.task.workflow?.context.keptPatchId;
     return typeof k === 'string' ? k : undefined;
@@ -161,7 +168,7 @@ export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
                     open={i() === 0}
                     plan={d().plan}
                     approvable={gate().ids.includes(p.id)}
-                    canComment={gate().requestChanges && gate().ids.includes(p.id)}
+                    canComment={gate().requestChanges && attemptsLeft() && gate().ids.includes(p.id)}
                     docs={d().task.request?.docs === true}
                     version={`${d().task.status}:${d().task.attempt}`}
                     onDone={() => void refetch()}

@@ -44,7 +44,9 @@ export function TestRunView(props: { run: TestRun }) {
         {(rep) => (
           <p class="small">
             reproduction: {rep().status}
-            {rep().reproduced.length ? ` (${rep().reproduced.join(', ')})` : ''}
+            {rep().status === 'confirmed' && rep().reproduced.length
+              ? ` (${rep().reproduced.join(', ')})`
+              : ''}
           </p>
         )}
       </Show>
