@@ -258,7 +258,7 @@ it.skipIf(skip)(
         .waitFor();
       // Comment on the changed line instead: it becomes the change request (`file:line: text`), and the
       // revision comes back to the gate as p2.
-      const sent = await commentOnLine(page, ASK);
+      const sent = await commentOnLine(page, ASK, id);
       await checkView(page, 'inline-comment');
       await page.getByRole('button', { name: 'Request changes with this comment' }).click();
       const gate2 = page.getByRole('heading', { name: `Waiting for your decision on ${id}-p2` });

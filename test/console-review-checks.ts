@@ -111,7 +111,7 @@ export async function checkReviewParts(page: Page, api: Api, id: string): Promis
 }
 
 /** Comments on a line of p1's diff; returns the change request's comment as the page will send it. */
-export async function commentOnLine(page: Page, ask: string): Promise<string> {
+export async function commentOnLine(page: Page, ask: string, id: string): Promise<string> {
   const diff = page.getByRole('region', { name: 'diff of src/calc.ts' }).first();
   const changed = diff.locator('tr', { has: page.locator('td.code.sb-add') }).first();
   const line = Number((await changed.locator('td.ln').nth(1).textContent())?.trim());
@@ -126,6 +126,11 @@ export async function commentOnLine(page: Page, ask: string): Promise<string> {
   await box.fill(ask);
   await page.getByRole('button', { name: 'Add comment' }).click();
   await diff.locator('tr.sb-comment', { hasText: ask }).waitFor();
+  // A comment not yet sent outlives the view: to the task list and back, it is still there.
+  await page.evaluate(`location.hash = '#/'`);
+  await page.getByRole('heading', { level: 1, name: 'Tasks' }).waitFor();
+  await page.evaluate(`location.hash = '#/tasks/${id}'`);
+  await page.locator('tr.sb-comment', { hasText: ask }).waitFor();
   return `${ref}: ${ask}`;
 }
 
@@ -135,6 +140,8 @@ export async function commentOnLine(page: Page, ask: string): Promise<string> {
 export async function checkPolicyBlocked(page: Page, api: Api, pid: string): Promise<void> {
   const d = await api<TaskJson>(`/v1/tasks/${pid}`);
   const finding = d.patches[0]!.policy!.findings[0]!;
+  // The chat thread of the task seen before stays with it.
+  await expect(page.locator('.chat-lines li').count()).resolves.toBe(0);
   const policy = page.getByRole('region', { name: `Policy report of ${pid}-p1` });
   await expect(policy.locator('p').first().textContent()).resolves.toMatch(/1 finding \(sast 1\): blocking/);
   const row = policy.locator('tbody tr').first();

@@ -1,21 +1,25 @@
 // A diff's files, each a collapsible side-by-side table with line numbers (old left, new right), highlighted
 // (tokens rendered as text, never HTML); git's header lines are not shown, the hunk's enclosing function is its
 // separator. Optionally why each file changed, beside it, and comments on lines (a line number opens one).
-import { type Accessor, createMemo, createSignal, For, type JSX, Match, Show, Switch } from 'solid-js';
+import { type Accessor, createMemo, For, type JSX, Match, Show, Switch } from 'solid-js';
 import { type LineComment, lineRef } from '../lib/comments.ts';
 import { splitDiff } from '../lib/diff.ts';
 import { type LexState, langOf, type Token, tokenizeLine } from '../lib/highlight.ts';
 import type { FileRationale } from '../lib/rationale.ts';
 import { type SideCell, type SideRow, sideBySide } from '../lib/sidebyside.ts';
 
-type Anchor = Pick<LineComment, 'file' | 'side' | 'line'>;
+export type Anchor = Pick<LineComment, 'file' | 'side' | 'line'>;
 const same = (a: Anchor, b: Anchor) => a.file === b.file && a.side === b.side && a.line === b.line;
 
-/** Comments being written on a patch: the list, and the line whose editor is open. */
+/** Comments being written on a patch: the list, the line whose editor is open and what it holds. */
 export interface Commenting {
   list: Accessor<LineComment[]>;
   add(c: LineComment): void;
   remove(c: LineComment): void;
+  editing: Accessor<Anchor | undefined>;
+  setEditing(a: Anchor | undefined): void;
+  text: Accessor<string>;
+  setText(t: string): void;
 }
 
 /** A side-by-side row with each side's tokens (a side's lexer state runs on within a hunk). */
@@ -84,8 +88,14 @@ function Cells(props: {
 }
 
 /** The editor of a comment on one line, in a row of its own under it. */
-function CommentEditor(props: { at: Anchor; onAdd: (text: string) => void; onCancel: () => void }) {
-  const [text, setText] = createSignal('');
+function CommentEditor(props: {
+  at: Anchor;
+  text: string;
+  onText: (t: string) => void;
+  onAdd: (text: string) => void;
+  onCancel: () => void;
+}) {
+  const text = () => props.text;
   let box: HTMLTextAreaElement | undefined;
   queueMicrotask(() => box?.focus());
   return (
@@ -97,7 +107,7 @@ function CommentEditor(props: { at: Anchor; onAdd: (text: string) => void; onCan
           aria-label={`Your comment on ${lineRef(props.at)}`}
           placeholder="What should change here (sent with your other comments as one change request)"
           value={text()}
-          onInput={(e) => setText(e.currentTarget.value)}
+          onInput={(e) => props.onText(e.currentTarget.value)}
           onKeyDown={(e) => {
             if (e.key === 'Escape') props.onCancel();
           }}
@@ -125,7 +135,13 @@ export function DiffFiles(props: {
   const files = createMemo(() =>
     splitDiff(props.diff).map((f) => ({ file: f, rows: highlightRows(f.path, sideBySide(f)) })),
   );
-  const [editing, setEditing] = createSignal<Anchor>();
+  const editing = () => props.commenting?.editing();
+  const setEditing = (a: Anchor | undefined) => {
+    const c = props.commenting;
+    if (!c) return;
+    if (a && !(c.editing() && same(c.editing()!, a))) c.setText('');
+    c.setEditing(a);
+  };
   return (
     <For each={files()}>
       {({ file: f, rows }) => {
@@ -239,6 +255,8 @@ export function DiffFiles(props: {
                                         <Show when={editing() && same(editing()!, a)}>
                                           <CommentEditor
                                             at={a}
+                                            text={props.commenting?.text() ?? ''}
+                                            onText={(t) => props.commenting?.setText(t)}
                                             onAdd={(text) => {
                                               props.commenting?.add({ ...a, text: text.trim() });
                                               setEditing(undefined);

@@ -2,13 +2,14 @@
 // (DiffFiles). At the gate, a line number opens a comment on that line; the comments go out together as one
 // change request (`file:line: text` each: the gate takes one change request per arrival). Then the Doc Writer's
 // documentation patch, for tasks that asked for one.
-import { createSignal, Show } from 'solid-js';
+import { Show } from 'solid-js';
 import { api } from '../api.ts';
 import { createAction } from '../lib/action.ts';
 import { changeRequestText, type LineComment } from '../lib/comments.ts';
+import { draft } from '../lib/drafts.ts';
 import { fileRationale } from '../lib/rationale.ts';
 import type { Patch, Plan } from '../types.ts';
-import { type Commenting, DiffFiles } from './DiffFiles.tsx';
+import { type Anchor, type Commenting, DiffFiles } from './DiffFiles.tsx';
 import { DocsView } from './DocsView.tsx';
 import { PolicyView } from './PolicyView.tsx';
 
@@ -26,11 +27,19 @@ export function PatchView(props: {
   version?: string;
   onDone?: () => void;
 }) {
-  const [comments, setComments] = createSignal<LineComment[]>([]);
+  // Kept outside the component: the task view renders its patches anew each time it fetches the task.
+  const pid = props.patch.id;
+  const [comments, setComments] = draft<LineComment[]>(`comments:${pid}`, []);
+  const [editing, setEditing] = draft<Anchor | undefined>(`editing:${pid}`, undefined);
+  const [text, setText] = draft(`comment-text:${pid}`, '');
   const commenting: Commenting = {
     list: comments,
     add: (c) => setComments((cs) => [...cs, c]),
     remove: (c) => setComments((cs) => cs.filter((x) => x !== c)),
+    editing,
+    setEditing: (a) => setEditing(() => a),
+    text,
+    setText,
   };
   const { busy, error, act } = createAction(
     () =>

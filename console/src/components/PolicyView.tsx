@@ -5,6 +5,7 @@
 import { createSignal, For, Show } from 'solid-js';
 import { api } from '../api.ts';
 import { createAction } from '../lib/action.ts';
+import { draft } from '../lib/drafts.ts';
 import { blockingRules, canOverride, overrideProblem, policyLine, sortFindings } from '../lib/policy.ts';
 import type { PolicyReport } from '../types.ts';
 
@@ -15,7 +16,8 @@ export function PolicyView(props: {
   approvable: boolean;
   onDone: () => void;
 }) {
-  const [reason, setReason] = createSignal('');
+  // Kept outside the component: the task view renders its patches anew each time it fetches the task.
+  const [reason, setReason] = draft(`override:${props.patchId}`, '');
   const [problem, setProblem] = createSignal<string>();
   const { busy, error, act } = createAction(
     () =>

@@ -187,7 +187,10 @@ export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
               <For each={[...d().reviews].reverse()}>{(r) => <ReviewView review={r} />}</For>
             </Show>
 
-            <ChatPanel taskId={d().task.id} />
+            {/* Keyed: the view is reused for another task, whose thread starts empty. */}
+            <Show when={d().task.id} keyed>
+              {(tid) => <ChatPanel taskId={tid} />}
+            </Show>
           </>
         )}
       </Show>
