@@ -1,7 +1,9 @@
 // The web console in a real browser (issue 13), against the whole mesh with the scripted model: create a task
 // from the composer, watch the plan DAG and the timeline update live, read the retrieved context, open the
-// side-by-side diff, request changes with a comment, approve with the keyboard, roll back, chat, change a model
-// setting. axe-core checks every view in light and dark: no serious or critical WCAG 2.1 A/AA violation.
+// side-by-side diff (highlighted, with why each file changed), tests by category, calibrated confidence, the Doc
+// Writer's patch, comment on a line as the change request, approve with the keyboard, roll back, chat; a second
+// task's patch blocked by the policy check, overridden with a reason; change a model setting. axe-core checks
+// every view in light and dark: no serious or critical WCAG 2.1 A/AA violation.
 // Screenshots go to test/artifacts/console/ (git-ignored; kept by CI).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +25,7 @@ import {
   commentOnLine,
   overridePolicy,
   policyScript,
+  rationalePlacement,
   startPolicyTask,
 } from './console-review-checks.ts';
 import { makeFixtureRepo } from './fixture-repo.ts';
@@ -248,7 +251,12 @@ it.skipIf(skip)(
       expect(main).not.toMatch(/diff --git|^index [0-9a-f]/m);
       // Highlighting, why the file changed, tests by category, calibrated confidence, policy, docs.
       await checkReviewParts(page, api, id);
+      await expect(rationalePlacement(page)).resolves.toBe('above');
       await checkView(page, 'task-at-gate');
+      await page.setViewportSize({ width: 1600, height: 900 });
+      await expect(rationalePlacement(page)).resolves.toBe('beside');
+      await checkView(page, 'task-at-gate-wide');
+      await page.setViewportSize({ width: 1280, height: 900 });
 
       // A change request needs a comment: the gate box says so and sends nothing.
       await page.getByRole('button', { name: 'Request changes', exact: true }).first().click();
@@ -358,7 +366,7 @@ it.skipIf(skip)(
 
       expect(await page.evaluate('window.__noReload')).toBe(true);
       expect(pageErrors).toEqual([]);
-      expect(checked.length).toBe(32);
+      expect(checked.length).toBe(34);
       expect(violations).toEqual({});
     } catch (err) {
       // What the page and the task looked like when it failed (the screenshot is kept with the others).

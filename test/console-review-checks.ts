@@ -173,3 +173,16 @@ export async function overridePolicy(page: Page, api: Api, pid: string, reason: 
   );
   expect(patch.patch.policy.override).toMatchObject({ reason, ruleIds: ['py-subprocess-shell'] });
 }
+
+/** On a wide screen the rationale stands beside the diff, to its right; on a narrower one, above it. */
+export async function rationalePlacement(page: Page): Promise<'beside' | 'above'> {
+  const why = await page
+    .getByRole('complementary', { name: 'Why src/calc.ts changed' })
+    .first()
+    .boundingBox();
+  const diff = await page.getByRole('region', { name: 'diff of src/calc.ts' }).first().boundingBox();
+  if (!why || !diff) throw new Error('the rationale or the diff is not on screen');
+  if (why.x >= diff.x + diff.width - 1 && why.y < diff.y + diff.height) return 'beside';
+  if (why.y + why.height <= diff.y + 1) return 'above';
+  throw new Error(`rationale at ${JSON.stringify(why)}, diff at ${JSON.stringify(diff)}`);
+}
