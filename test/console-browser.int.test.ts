@@ -1,7 +1,9 @@
 // The web console in a real browser (issue 13), against the whole mesh with the scripted model: create a task
 // from the composer, watch the plan DAG and the timeline update live, read the retrieved context, open the
-// side-by-side diff, request changes with a comment, approve with the keyboard, roll back, chat, change a model
-// setting. axe-core checks every view in light and dark: no serious or critical WCAG 2.1 A/AA violation.
+// side-by-side diff (highlighted, with why each file changed), tests by category, calibrated confidence, the Doc
+// Writer's patch, comment on a line as the change request, approve with the keyboard, roll back, chat; a second
+// task's patch blocked by the policy check, overridden with a reason; change a model setting. axe-core checks
+// every view in light and dark: no serious or critical WCAG 2.1 A/AA violation.
 // Screenshots go to test/artifacts/console/ (git-ignored; kept by CI).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,15 @@ import {
   launchChromium,
   seriousViolations,
 } from './browser.ts';
+import {
+  checkPolicyBlocked,
+  checkReviewParts,
+  commentOnLine,
+  overridePolicy,
+  policyScript,
+  rationalePlacement,
+  startPolicyTask,
+} from './console-review-checks.ts';
 import { makeFixtureRepo } from './fixture-repo.ts';
 import { type Harness, startHarness, TOKEN } from './harness.ts';
 import type { Script, ScriptRequest } from './scripted-llm/index.ts';
@@ -46,6 +57,9 @@ const SLOW = 300_000;
 const texts = (req: ScriptRequest) => (req.body.messages ?? []).map((m) => String(m.content ?? ''));
 
 const script: Script = (req) => {
+  // The second task (a blocked policy finding) has its own answers.
+  const policy = policyScript(req);
+  if (policy) return policy;
   if (req.roleHint === 'planner') return { usage: USAGE, content: JSON.stringify(PLAN) };
   if (req.roleHint === 'reviewer')
     return {
@@ -145,6 +159,8 @@ it.skipIf(skip)(
       // Set once: still there at the end means the page was never reloaded (everything below is live).
       await page.evaluate('window.__noReload = true');
       await checkView(page, 'tasks-empty');
+      // A second task, over the API, runs beside the first: its patch is blocked by the policy check.
+      const policyId = await startPolicyTask(api, makeFixtureRepo('py-calc'));
 
       // `?` lists the shortcuts; Escape closes the list.
       await page.keyboard.press('?');
@@ -160,13 +176,15 @@ it.skipIf(skip)(
       await page.keyboard.press('n');
       await page.getByRole('heading', { level: 1, name: 'New task' }).waitFor();
       const picker = page.getByLabel('Repository');
-      await expect(picker.locator('option').allTextContents()).resolves.toEqual([
-        expect.stringContaining(`ts-calc (default) — ${repoPath}`),
-      ]);
+      // (The policy task's repository is registered in org default too, once recorded.)
+      await expect(picker.locator('option').allTextContents()).resolves.toEqual(
+        expect.arrayContaining([expect.stringContaining(`ts-calc (default) — ${repoPath}`)]),
+      );
       await picker.selectOption(repoPath);
       await page.getByLabel('Title', { exact: true }).fill('Fix subtract');
       await page.getByLabel('Description', { exact: true }).fill('subtract(5, 3) returns 8, expected 2.');
       await page.getByLabel('Budget (USD)').fill('2');
+      await page.getByLabel(/Update the documentation/).check();
       await checkView(page, 'composer');
       // The check can fail: the old dark-theme primary button (white on light blue, 2.5:1) is flagged.
       await page.emulateMedia({ colorScheme: 'dark' });
@@ -208,7 +226,7 @@ it.skipIf(skip)(
       expect(facts).toMatch(/1 file\s*\+1\s*−1/);
       expect(facts).toMatch(/\d+ passed, 0 failed/);
       expect(facts).toMatch(/risk\s*low/);
-      expect(facts).toMatch(/confidence\s*90%/);
+      expect(facts).toMatch(/confidence\s*\d+% calibrated · model 90%/);
       expect(facts).toMatch(/cost\s*\$0\.\d{4}/);
 
       // The retrieved context, with sources: path:lines, score, why.
@@ -231,13 +249,30 @@ it.skipIf(skip)(
       ]);
       const main = (await page.locator('main').textContent()) ?? '';
       expect(main).not.toMatch(/diff --git|^index [0-9a-f]/m);
+      // Highlighting, why the file changed, tests by category, calibrated confidence, policy, docs.
+      await checkReviewParts(page, api, id);
+      await expect(rationalePlacement(page)).resolves.toBe('above');
       await checkView(page, 'task-at-gate');
+      await page.setViewportSize({ width: 1600, height: 900 });
+      await expect(rationalePlacement(page)).resolves.toBe('beside');
+      await checkView(page, 'task-at-gate-wide');
+      await page.setViewportSize({ width: 1280, height: 900 });
 
-      // Request changes with a comment: the revision comes back to the gate as p2.
-      await page.getByLabel('What should change').first().fill(ASK);
-      await page.getByRole('button', { name: 'Request changes' }).first().click();
+      // A change request needs a comment: the gate box says so and sends nothing.
+      await page.getByRole('button', { name: 'Request changes', exact: true }).first().click();
+      await page
+        .getByRole('alert')
+        .getByText(/Say what should change/)
+        .waitFor();
+      // Comment on the changed line instead: it becomes the change request (`file:line: text`), and the
+      // revision comes back to the gate as p2.
+      const sent = await commentOnLine(page, ASK, id);
+      await checkView(page, 'inline-comment');
+      await page.getByRole('button', { name: 'Request changes with this comment' }).click();
       const gate2 = page.getByRole('heading', { name: `Waiting for your decision on ${id}-p2` });
       await gate2.waitFor({ timeout: SLOW });
+      const p1 = await api<{ approval: { decision: string; comment: string } }>(`/v1/patches/${id}-p1`);
+      expect(p1.approval).toMatchObject({ decision: 'request_changes', comment: sent });
       await expect(
         page.locator('td.code.sb-add', { hasText: '// subtract returns a - b' }).count(),
       ).resolves.toBe(1);
@@ -266,6 +301,20 @@ it.skipIf(skip)(
       await page.getByRole('button', { name: 'Send' }).click();
       await page.getByText('The patch makes subtract return a - b.').waitFor({ timeout: SLOW });
       await checkView(page, 'task-done');
+
+      // The policy task: its blocked patch at the gate, the report, and the approver's override.
+      await page.evaluate(`location.hash = '#/tasks/${policyId}'`);
+      await page
+        .getByRole('heading', { name: `Waiting for your decision on ${policyId}-p1` })
+        .waitFor({ timeout: SLOW });
+      await checkPolicyBlocked(page, api, policyId);
+      await checkView(page, 'policy-blocked');
+      await overridePolicy(page, api, policyId, 'run() is only for our own build scripts');
+      await expect
+        .poll(() => page.getByLabel('summary').textContent(), { timeout: SLOW })
+        .toMatch(/completed/);
+      await checkView(page, 'policy-overridden');
+      await page.locator('main h1').click();
 
       // The task list: the new task, `j` selects it, `/` searches.
       await page.keyboard.press('g');
@@ -317,7 +366,7 @@ it.skipIf(skip)(
 
       expect(await page.evaluate('window.__noReload')).toBe(true);
       expect(pageErrors).toEqual([]);
-      expect(checked.length).toBe(26);
+      expect(checked.length).toBe(34);
       expect(violations).toEqual({});
     } catch (err) {
       // What the page and the task looked like when it failed (the screenshot is kept with the others).

@@ -81,6 +81,8 @@ export interface Patch {
   summary: string;
   stats?: { additions: number; deletions: number };
   createdAt: string;
+  /** The policy check's report (absent on patches from before it existed). */
+  policy?: PolicyReport;
 }
 
 export interface TestCase {
@@ -103,6 +105,26 @@ export interface TestRun {
   tests: TestCase[];
   log: string;
   durationMs: number;
+  /** The step's conclusion against the base commit (absent on runs from before baselines). */
+  outcome?: 'pass' | 'regression' | 'timeout' | 'env_error' | 'no_tests' | 'unreproduced';
+  reason?: string;
+  envFault?: boolean;
+  baseline?: { commit: string; cached: boolean; counts: TestRun['counts']; problem?: string };
+  verdict?: TestVerdict;
+  quarantine?: Array<{ name: string; runs: Array<'passed' | 'failed' | 'skipped' | 'absent'> }>;
+}
+
+/** Per-test comparison of the patched run with the base run (schemas/work.ts `TestVerdict`). */
+export interface TestVerdict {
+  fixed: string[];
+  regressions: string[];
+  stillFailing: string[];
+  newTests: string[];
+  missing: string[];
+  flaky: string[];
+  envErrors: Array<{ name: string; message: string; onBase: boolean }>;
+  passing: number;
+  reproduction?: { status: 'confirmed' | 'rejected' | 'none' | 'unchecked'; reproduced: string[] };
 }
 
 export interface Review {
@@ -113,6 +135,24 @@ export interface Review {
   confidence: number;
   critique: string;
   risks: Array<{ level: 'low' | 'medium' | 'high'; note: string }>;
+  /** `confidence` is the model's own; this the calibrated probability and its evidence. */
+  calibration?: CalibratedConfidence;
+}
+
+/** schemas/calibration.ts `CalibratedConfidence` (the features the console shows). */
+export interface CalibratedConfidence {
+  raw: number;
+  calibrated: number;
+  model: string;
+  features: {
+    outcome: string;
+    fixed: number;
+    regressions: number;
+    reproduction: string;
+    addedCovered: number | null;
+    files: number;
+    lines: number;
+  };
 }
 
 export interface TaskDetail {
@@ -129,7 +169,7 @@ export interface TaskDetail {
     approvable?: string[];
     /** The revision a human asked for failed: back at the gate with the earlier patch. */
     revisionFailed?: { attempt: number; patchId: string; reason: string };
-    request?: { title: string; description?: string; approve?: string };
+    request?: { title: string; description?: string; approve?: string; docs?: boolean };
     workflow?: { value: string; context: Record<string, unknown> };
     createdAt?: string;
     updatedAt?: string;
@@ -236,4 +276,49 @@ export interface ModelSettingView {
 export interface ModelConfigView {
   org: string;
   roles: Partial<Record<string, ModelSettingView>>;
+}
+
+/** schemas/policy.ts: one finding of the policy check. */
+export interface PolicyFinding {
+  kind: 'secret' | 'sast' | 'license' | 'vulnerability';
+  ruleId: string;
+  severity: 'low' | 'medium' | 'high' | 'critical';
+  enforcement: 'block' | 'warn';
+  file: string;
+  line?: number;
+  message: string;
+  remediation: string;
+  cwe?: string;
+  package?: { ecosystem: string; name: string; version?: string };
+  advisory?: string;
+  fixed?: string;
+}
+
+/** schemas/policy.ts `PolicyReport` (without the SBOM). */
+export interface PolicyReport {
+  bundle: string;
+  findings: PolicyFinding[];
+  counts: Partial<Record<PolicyFinding['kind'], number>>;
+  blocked: boolean;
+  dependencies: Array<{ ecosystem: string; name: string; version?: string; file: string; license?: string }>;
+  notes: string[];
+  override?: { by: string; at: string; reason: string; ruleIds: string[] };
+}
+
+/** schemas/docs.ts `DocPatch`: the Doc Writer's documentation patch for a code patch. */
+export interface DocPatch {
+  id: string;
+  patchId: string;
+  diff: string;
+  files: string[];
+  stats: { additions: number; deletions: number };
+  symbols: Array<{ name: string; file: string; before: string; after: string }>;
+  skipped?: string;
+  secrets?: unknown[];
+}
+
+/** `GET /v1/patches/{id}`. */
+export interface PatchResource {
+  patch: Patch;
+  docs: DocPatch | null;
 }

@@ -1,24 +1,58 @@
-// One patch: summary, stats, and per file a side-by-side diff with line numbers (old left, new right). git's
-// header lines are not shown; the hunk's enclosing function is its separator.
-import { createMemo, For, Match, Switch } from 'solid-js';
-import { splitDiff } from '../lib/diff.ts';
-import { type SideCell, sideBySide } from '../lib/sidebyside.ts';
-import type { Patch } from '../types.ts';
+// One patch: summary, stats, its policy report, and per file why it changed beside the side-by-side diff
+// (DiffFiles). At the gate, a line number opens a comment on that line; the comments go out together as one
+// change request (`file:line: text` each: the gate takes one change request per arrival). Then the Doc Writer's
+// documentation patch, for tasks that asked for one.
+import { Show } from 'solid-js';
+import { api } from '../api.ts';
+import { createAction } from '../lib/action.ts';
+import { changeRequestText, type LineComment } from '../lib/comments.ts';
+import { draft } from '../lib/drafts.ts';
+import { fileRationale } from '../lib/rationale.ts';
+import type { Patch, Plan } from '../types.ts';
+import { type Anchor, type Commenting, DiffFiles } from './DiffFiles.tsx';
+import { DocsView } from './DocsView.tsx';
+import { PolicyView } from './PolicyView.tsx';
 
-function Cells(props: { cell: SideCell | null }) {
-  return (
-    <>
-      <td class={`ln ${props.cell ? `sb-${props.cell.kind}` : 'sb-empty'}`}>{props.cell?.n ?? ''}</td>
-      <td class={`code ${props.cell ? `sb-${props.cell.kind}` : 'sb-empty'}`}>
-        {props.cell ? (props.cell.kind === 'add' ? '+ ' : props.cell.kind === 'del' ? '− ' : '  ') : ''}
-        {props.cell?.text ?? ''}
-      </td>
-    </>
+export function PatchView(props: {
+  patch: Patch;
+  open?: boolean;
+  plan?: Plan | null;
+  /** The patch may be approved now (the policy override is offered when it is blocked). */
+  approvable?: boolean;
+  /** At the gate with an attempt left: inline comments become a change request. */
+  canComment?: boolean;
+  /** The task asked for documentation: show the Doc Writer's patch. */
+  docs?: boolean;
+  /** Changes when the task moves on (the documentation patch is fetched again). */
+  version?: string;
+  onDone?: () => void;
+}) {
+  // Kept outside the component: the task view renders its patches anew each time it fetches the task.
+  const pid = props.patch.id;
+  const [comments, setComments] = draft<LineComment[]>(`comments:${pid}`, []);
+  const [editing, setEditing] = draft<Anchor | undefined>(`editing:${pid}`, undefined);
+  const [text, setText] = draft(`comment-text:${pid}`, '');
+  const commenting: Commenting = {
+    list: comments,
+    add: (c) => setComments((cs) => [...cs, c]),
+    remove: (c) => setComments((cs) => cs.filter((x) => x !== c)),
+    editing,
+    setEditing: (a) => setEditing(() => a),
+    text,
+    setText,
+  };
+  const { busy, error, act } = createAction(
+    () =>
+      api('POST', `/v1/patches/${props.patch.id}/approve`, {
+        decision: 'request_changes',
+        comment: changeRequestText(comments()),
+      }),
+    () => {
+      setComments([]);
+      props.onDone?.();
+    },
   );
-}
-
-export function PatchView(props: { patch: Patch; open?: boolean }) {
-  const files = createMemo(() => splitDiff(props.patch.diff));
+  const n = () => comments().length;
   return (
     <div class="patch">
       <div class="row">
@@ -27,62 +61,39 @@ export function PatchView(props: { patch: Patch; open?: boolean }) {
         <span class="del">−{props.patch.stats?.deletions ?? 0}</span>
         <span class="muted small">{props.patch.summary}</span>
       </div>
-      <For each={files()}>
-        {(f) => (
-          <details open={props.open ?? files().length <= 5}>
-            <summary class="mono">
-              {f.path || '(unnamed)'} <span class="add">+{f.additions}</span>{' '}
-              <span class="del">−{f.deletions}</span>
-            </summary>
-            <section class="sbs-scroll" tabindex="0" aria-label={`diff of ${f.path || 'a file'}`}>
-              <table class="sbs">
-                <thead>
-                  <tr>
-                    <th scope="col" class="ln">
-                      old
-                    </th>
-                    <th scope="col">before</th>
-                    <th scope="col" class="ln">
-                      new
-                    </th>
-                    <th scope="col">after</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  <For each={sideBySide(f)}>
-                    {(row) => (
-                      <Switch>
-                        <Match when={row.kind === 'hunk' && row}>
-                          {(h) => (
-                            <tr class="sb-hunk">
-                              <td colSpan={4}>⋯ {h().text}</td>
-                            </tr>
-                          )}
-                        </Match>
-                        <Match when={row.kind === 'note' && row}>
-                          {(n) => (
-                            <tr class="sb-note">
-                              <td colSpan={4}>{n().text}</td>
-                            </tr>
-                          )}
-                        </Match>
-                        <Match when={row.kind === 'line' && row}>
-                          {(l) => (
-                            <tr>
-                              <Cells cell={l().left} />
-                              <Cells cell={l().right} />
-                            </tr>
-                          )}
-                        </Match>
-                      </Switch>
-                    )}
-                  </For>
-                </tbody>
-              </table>
-            </section>
-          </details>
-        )}
-      </For>
+      <PolicyView
+        patchId={props.patch.id}
+        report={props.patch.policy}
+        approvable={props.approvable ?? false}
+        onDone={() => props.onDone?.()}
+      />
+      <Show when={props.canComment}>
+        <p class="small muted">Select a line number to comment on that line.</p>
+      </Show>
+      <DiffFiles
+        diff={props.patch.diff}
+        {...(props.open === undefined ? {} : { open: props.open })}
+        rationale={(path) => fileRationale(path, props.plan, props.patch.summary)}
+        commenting={props.canComment ? commenting : undefined}
+      />
+      <Show when={props.canComment && n() > 0}>
+        <div class="row review-tray">
+          <span>
+            {n()} comment{n() === 1 ? '' : 's'} on <span class="mono">{props.patch.id}</span>
+          </span>
+          <button type="button" disabled={busy()} onClick={() => void act()}>
+            Request changes with {n() === 1 ? 'this comment' : `these ${n()} comments`}
+          </button>
+        </div>
+      </Show>
+      <Show when={error()}>
+        <p class="error" role="alert">
+          {error()}
+        </p>
+      </Show>
+      <Show when={props.docs}>
+        <DocsView patchId={props.patch.id} version={props.version ?? ''} />
+      </Show>
     </div>
   );
 }

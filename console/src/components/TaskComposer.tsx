@@ -1,5 +1,5 @@
 // A new task (`POST /v1/tasks`): a registered repository, an issue URL or a title and description, the budget,
-// the checkpoints (post-plan, pre-integrate) and k candidates; then the task's own page.
+// the checkpoints (post-plan, pre-integrate), k candidates and the Doc Writer; then the task's own page.
 import { createResource, createSignal, For, Show } from 'solid-js';
 import { api } from '../api.ts';
 import type { CreatedTask, RepoListItem } from '../types.ts';
@@ -19,6 +19,7 @@ export function TaskComposer() {
   const [postPlan, setPostPlan] = createSignal(false);
   const [preIntegrate, setPreIntegrate] = createSignal(true);
   const [k, setK] = createSignal('1');
+  const [docs, setDocs] = createSignal(false);
   const [busy, setBusy] = createSignal(false);
   const [error, setError] = createSignal<string>();
 
@@ -44,6 +45,7 @@ export function TaskComposer() {
         approve: preIntegrate() ? 'manual' : 'auto',
         ...(postPlan() ? { gates: ['post-plan'] } : {}),
         ...(candidates > 1 ? { candidates } : {}),
+        ...(docs() ? { docs: true } : {}),
       };
       const { task } = await api<CreatedTask>('POST', '/v1/tasks', body);
       location.hash = `#/tasks/${task.id}`;
@@ -131,6 +133,10 @@ export function TaskComposer() {
             pre-integrate: approve the patch before it is committed
           </label>
         </fieldset>
+        <label>
+          <input type="checkbox" checked={docs()} onChange={(e) => setDocs(e.currentTarget.checked)} /> Update
+          the documentation (the Doc Writer: docstrings, README and CHANGELOG of changed signatures)
+        </label>
         <div class="row">
           <button type="submit" class="primary" disabled={busy()}>
             Create task

@@ -1,5 +1,7 @@
-// A task at a glance, before the detail: status, what changed, tests, risk, the Reviewer's confidence, cost.
+// A task at a glance, before the detail: status, what changed, tests, risk, the review's confidence (calibrated
+// first, the model's own beside it), cost.
 import { Show } from 'solid-js';
+import { confidenceParts } from '../lib/confidence.ts';
 import type { TaskDetail } from '../types.ts';
 import { StatusBadge } from './Status.tsx';
 
@@ -42,9 +44,20 @@ export function TaskSummary(props: { detail: TaskDetail }) {
         <dd>
           <Show when={run()} fallback="—">
             {(r) => (
-              <span class={r().passed ? 'pass' : 'fail'}>
-                {r().counts.passed} passed, {r().counts.failed} failed
-              </span>
+              <>
+                <span class={r().passed ? 'pass' : 'fail'}>
+                  {r().counts.passed} passed, {r().counts.failed} failed
+                </span>
+                <Show when={r().verdict}>
+                  {(v) => (
+                    <span class="small">
+                      {' '}
+                      · {v().fixed.length} fail → pass, {v().regressions.length} regression
+                      {v().regressions.length === 1 ? '' : 's'}
+                    </span>
+                  )}
+                </Show>
+              </>
             )}
           </Show>
         </dd>
@@ -55,7 +68,18 @@ export function TaskSummary(props: { detail: TaskDetail }) {
       </div>
       <div>
         <dt>confidence</dt>
-        <dd>{review() ? `${Math.round(review()!.confidence * 100)}%` : '—'}</dd>
+        <dd>
+          <Show when={review()} fallback="—">
+            {(r) => (
+              <>
+                {confidenceParts(r()).main}
+                <Show when={confidenceParts(r()).beside}>
+                  {(b) => <span class="small muted"> · {b()}</span>}
+                </Show>
+              </>
+            )}
+          </Show>
+        </dd>
       </div>
       <div>
         <dt>cost</dt>

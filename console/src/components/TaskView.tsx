@@ -51,6 +51,13 @@ export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
   onCleanup(() => timer && clearTimeout(timer));
 
   const gate = () => gatePatches(detail());
+  // A change request needs an attempt left (the gateway answers 409 NO_ATTEMPTS_LEFT otherwise).
+  const attemptsLeft = () => {
+    const t = detail()?.task;
+    const max = t?.workflow?.context.maxAttempts;
+    const at = t?.workflow?.context.attempt;
+    return !t || typeof max !== 'number' || (typeof at === 'number' ? at : t.attempt) < max;
+  };
   const kept = () => {
     const k = detail()?.task.workflow?.context.keptPatchId;
     return typeof k === 'string' ? k : undefined;
@@ -155,7 +162,18 @@ export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
             <h2>Patches</h2>
             <Show when={d().patches.length} fallback={<p class="muted">No patch yet.</p>}>
               <For each={[...d().patches].reverse()}>
-                {(p, i) => <PatchView patch={p} open={i() === 0} />}
+                {(p, i) => (
+                  <PatchView
+                    patch={p}
+                    open={i() === 0}
+                    plan={d().plan}
+                    approvable={gate().ids.includes(p.id)}
+                    canComment={gate().requestChanges && attemptsLeft() && gate().ids.includes(p.id)}
+                    docs={d().task.request?.docs === true}
+                    version={`${d().task.status}:${d().task.attempt}`}
+                    onDone={() => void refetch()}
+                  />
+                )}
               </For>
             </Show>
 
@@ -169,7 +187,10 @@ export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
               <For each={[...d().reviews].reverse()}>{(r) => <ReviewView review={r} />}</For>
             </Show>
 
-            <ChatPanel taskId={d().task.id} />
+            {/* Keyed: the view is reused for another task, whose thread starts empty. */}
+            <Show when={d().task.id} keyed>
+              {(tid) => <ChatPanel taskId={tid} />}
+            </Show>
           </>
         )}
       </Show>
