@@ -2,5 +2,6 @@
 import { render } from 'solid-js/web';
 import { App } from './App.tsx';
 import './styles.css';
+import './workspace.css';
 
 render(() => <App />, document.getElementById('root')!);

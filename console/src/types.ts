@@ -142,6 +142,10 @@ export interface TaskDetail {
   cost: { promptTokens: number; completionTokens: number; costUsd: number; calls: number };
   source?: 'record';
   repository?: RepoSummary | null;
+  /** The GitHub issue the task came from. */
+  issueUrl?: string | null;
+  /** The task's GitHub pull request, when the repository publishes to GitHub. */
+  pullRequest?: PullRequestView | null;
   rollback?: RollbackView | null;
 }
 
@@ -150,7 +154,7 @@ export interface TaskEvent {
   taskId: string;
   type: string;
   at: string;
-  step?: { kind: string; attempt: number; round?: number };
+  step?: { kind: string; attempt: number; round?: number; part?: string };
   data: Record<string, unknown>;
 }
 
@@ -236,4 +240,14 @@ export interface ModelSettingView {
 export interface ModelConfigView {
   org: string;
   roles: Partial<Record<string, ModelSettingView>>;
+}
+
+/** `pullRequest` of `GET /v1/tasks/{id}` (schemas/github.ts `PullRequestRecord`, the part shown). */
+export interface PullRequestView {
+  owner: string;
+  repo: string;
+  number: number;
+  url: string;
+  state: 'draft' | 'ready' | 'merged' | 'closed';
+  revert?: { number: number; url: string };
 }
