@@ -1,4 +1,5 @@
 // The shapes of the gateway's responses the console reads (see schemas/ on the server; only what is shown).
+import type { OrgQuota, QuotaUsage } from './lib/settings.ts';
 
 export type TaskStatus =
   | 'planning'
@@ -240,6 +241,22 @@ export interface ModelSettingView {
 export interface ModelConfigView {
   org: string;
   roles: Partial<Record<string, ModelSettingView>>;
+  /** The org's daily limits and today's use (UTC), when it has a quota. */
+  quota?: OrgQuota;
+  quotaUsage?: QuotaUsage;
+}
+
+/** `GET/PUT /v1/config/policy`: the org's policy bundle and the bundle its tasks are checked with. */
+export interface OrgPolicyView {
+  org: string;
+  yaml: string | null;
+  bundle: {
+    version: string;
+    rules: Array<{ id: string; kind: string; severity: string; enforcement: string; enabled: boolean }>;
+    licenses: { allow: string[] | null; deny: string[] };
+  };
+  /** The stored file no longer parses (shown with the default bundle). */
+  error?: string;
 }
 
 /** `pullRequest` of `GET /v1/tasks/{id}` (schemas/github.ts `PullRequestRecord`, the part shown). */

@@ -7,6 +7,8 @@ import { type Entity, entityMatches, entityOf } from '../lib/entities.ts';
 import { clock, relative, timeLeft } from '../lib/time.ts';
 
 const MAX_ROWS = 300;
+/** `j`/`k` outside the task list: the focus moves through the entries' raw-JSON toggles (Enter opens one). */
+export const BOARD_MOVE_EVENT = 'codemesh:board-move';
 /** A row flashes when it is created for a new revision, not when a filter change re-creates an old one. */
 const flashes = (r: BoardRow) => r.changed && Date.now() - r.seenAt < 2000;
 /** DOM ids from keys (they hold dots and may be long). */
@@ -29,6 +31,18 @@ export function BoardPanel(props: { board: Accessor<BoardState>; taskId: string 
   const [now, setNow] = createSignal(Date.now());
   const tick = setInterval(() => setNow(Date.now()), 1000);
   onCleanup(() => clearInterval(tick));
+  let list: HTMLUListElement | undefined;
+  const onMove = (ev: Event) => {
+    const toggles = [...(list?.querySelectorAll<HTMLButtonElement>('button.raw-toggle') ?? [])];
+    if (!toggles.length) return;
+    const at = toggles.indexOf(document.activeElement as HTMLButtonElement);
+    const step = (ev as CustomEvent<number>).detail;
+    const next =
+      at < 0 ? (step > 0 ? 0 : toggles.length - 1) : Math.min(toggles.length - 1, Math.max(0, at + step));
+    toggles[next]?.focus();
+  };
+  window.addEventListener(BOARD_MOVE_EVENT, onMove);
+  onCleanup(() => window.removeEventListener(BOARD_MOVE_EVENT, onMove));
   const rows = createMemo(() => {
     const id = props.taskId;
     return sortedRows(props.board()).filter(
@@ -62,7 +76,7 @@ export function BoardPanel(props: { board: Accessor<BoardState>; taskId: string 
         {rows().length} entr{rows().length === 1 ? 'y' : 'ies'}
         {rows().length > MAX_ROWS ? ` (newest ${MAX_ROWS} shown)` : ''}
       </p>
-      <ul class="keys">
+      <ul class="keys" ref={list}>
         <For each={rows().slice(0, MAX_ROWS)}>
           {(r) => {
             const e = entity(r);
