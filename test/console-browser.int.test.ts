@@ -400,7 +400,7 @@ it.skipIf(skip)(
       await page.getByLabel('Role').selectOption('coder');
       await page.getByLabel('Model', { exact: true }).fill('scripted-model-2');
       await page.getByLabel('USD per 1k prompt tokens').fill('0.25');
-      await page.getByRole('button', { name: 'Save' }).click();
+      await page.getByRole('button', { name: 'Save', exact: true }).click();
       await page.getByText('Saved: coder of org default').waitFor();
       await page.getByRole('cell', { name: 'scripted-model-2' }).waitFor();
       const models = await api<{ roles: Record<string, { model?: string; priceInPer1k?: number }> }>(
