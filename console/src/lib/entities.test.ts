@@ -128,6 +128,14 @@ describe('blackboard entities', () => {
     ]);
   });
 
+  it('names a memory entry by its task and title, not its hashed key', () => {
+    expect(
+      entityOf(
+        row('memory.ee138d4751ec.t-a', { taskId: 't-a', title: 'Fix subtract', outcome: 'integrated' }),
+      ),
+    ).toMatchObject({ title: 'what t-a did: Fix subtract', state: 'integrated', taskId: 't-a' });
+  });
+
   it('keeps unknown kinds and odd values readable, and marks deletions', () => {
     expect(entityOf(row('breaker.abc', { state: 'open' }))).toMatchObject({
       title: 'abc',

@@ -199,6 +199,15 @@ export function entityOf(row: Pick<BoardRow, 'key' | 'kind' | 'op' | 'value'>): 
         ],
       };
     }
+    case 'memory':
+      return {
+        kind: 'memory',
+        title: `what ${taskId ?? 'a task'} did: ${str(v.title) ?? ''}`.replace(/: $/, ''),
+        state: str(v.outcome),
+        at: time(v.createdAt),
+        taskId,
+        facts: [],
+      };
     default:
       return { kind: row.kind, title: name, state: str(v.state) ?? str(v.status), taskId, facts: [] };
   }
