@@ -13,6 +13,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { boardRoutes } from './routes/board.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { modelRoutes } from './routes/models.ts';
+import { policyBundleRoutes } from './routes/policy-bundle.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { patchRoutes } from './routes/patches.ts';
 import { budgetRoutes } from './routes/budget.ts';
@@ -94,6 +95,7 @@ export function createGateway(opts: GatewayOptions): Hono<Env> {
   campaignRoutes(app, gw);
   adminRoutes(app, gw);
   modelRoutes(app, gw);
+  policyBundleRoutes(app, gw);
   opsRoutes(app, gw);
   boardRoutes(app, gw);
   return app;

@@ -10,6 +10,7 @@ import {
   ErrorBody,
   IndexRepoBody,
   ModelConfigBody,
+  OrgPolicyBody,
   RegisterRepoBody,
   RepoConfigBody,
   RepoList,
@@ -403,6 +404,21 @@ export function openApiDocument(): Record<string, unknown> {
           {
             parameters: [{ name: 'org', in: 'query', required: true, schema: { type: 'string' } }],
           },
+        ),
+      },
+      '/v1/config/policy': {
+        get: op(
+          "an org's policy bundle (the YAML, null when none) and the bundle its tasks are checked with (default < org; version, each rule's kind, severity, enforcement, enabled; licenses); a stored file that no longer parses is shown with `error` (org admin)",
+          'config:write',
+          {
+            parameters: [{ name: 'org', in: 'query', required: true, schema: { type: 'string' } }],
+          },
+        ),
+        put: op(
+          "store an org's policy bundle (YAML, checked on top of the default bundle first; null removes it) in the state dir, where every policy check of the org's tasks reads it (org admin; audited); a bundle that is not valid YAML or breaks the schema is a 400 POLICY_BUNDLE_INVALID naming the layer and rule",
+          'config:write',
+          body(OrgPolicyBody),
+          { '503': err('the gateway runs without a state dir (STATE_DIR_MISSING)') },
         ),
       },
       '/v1/board/events': {

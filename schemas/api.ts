@@ -172,6 +172,15 @@ export const ModelConfigBody = z
   .strict();
 export type ModelConfigBody = z.infer<typeof ModelConfigBody>;
 
+/**
+ * `PUT /v1/config/policy`: an org's policy bundle as YAML (`schemas/policy.ts` `PolicyBundleFile`), checked on top
+ * of the default bundle before it is stored; `yaml: null` removes it (the default applies again).
+ */
+export const OrgPolicyBody = z
+  .object({ org: Slug, yaml: z.string().min(1).max(200_000).nullable() })
+  .strict();
+export type OrgPolicyBody = z.infer<typeof OrgPolicyBody>;
+
 /** `POST /v1/patches/{id}/rollback`; no body is the same as `{}`. */
 export const RollbackBody = z.object({ reason: z.string().max(2000).default('') }).strict();
 /**

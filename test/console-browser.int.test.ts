@@ -2,8 +2,11 @@
 // from the composer, watch the plan DAG and the timeline update live, read the retrieved context, open the
 // side-by-side diff (highlighted, with why each file changed), tests by category, calibrated confidence, the Doc
 // Writer's patch, comment on a line as the change request, approve with the keyboard, roll back, chat; a second
-// task's patch blocked by the policy check, overridden with a reason; change a model setting. axe-core checks
-// every view in light and dark: no serious or critical WCAG 2.1 A/AA violation.
+// task's patch blocked by the policy check, overridden with a reason; change a model setting, the org's quota,
+// policy bundle, a repository and an access token; the blackboard read as entities (a lock's holder and time
+// left, the raw JSON opened from the keyboard), the timeline in sentences, an approval the server refuses rolled
+// back, the task's pull-request link. axe-core checks every view in light and dark: no serious or critical WCAG
+// 2.1 A/AA violation.
 // Screenshots go to test/artifacts/console/ (git-ignored; kept by CI).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +22,7 @@ import {
   launchChromium,
   seriousViolations,
 } from './browser.ts';
+import { hashKey, keys, PathLock, PullRequestRecord } from '../schemas/index.ts';
 import {
   checkPolicyBlocked,
   checkReviewParts,
@@ -218,6 +222,78 @@ it.skipIf(skip)(
       await expect(page.locator('.timeline li .ev-type').allTextContents()).resolves.toEqual(
         expect.arrayContaining(['task.created', 'plan.ready', 'patch.proposed']),
       );
+      // The timeline in sentences, each with its clock time and the time since the task started.
+      await expect(page.locator('.timeline .ev-text').allTextContents()).resolves.toEqual(
+        expect.arrayContaining([
+          'Task created: Fix subtract',
+          `Patch proposed ${id}-p1`,
+          `Waiting for your decision on ${id}-p1`,
+        ]),
+      );
+      expect(await page.locator('.timeline .ev-time').first().textContent()).toMatch(
+        /^\d\d:\d\d:\d\d \+0:00$/,
+      );
+      expect(await page.locator('.timeline .ev-type', { hasText: 'cost.recorded' }).count()).toBe(0);
+
+      // The blackboard as entities: the task by its title and state; the plan's award with its holder.
+      const board = page.getByRole('complementary', { name: 'blackboard' });
+      const taskEntity = board.locator(`li[data-key="task.${id}"]`);
+      await expect.poll(() => taskEntity.textContent()).toMatch(/Fix subtract\s*awaiting approval/);
+      expect(await board.locator(`li[data-key="award.${id}-plan-1"]`).textContent()).toMatch(
+        new RegExp(`plan #1 of ${id}\\s*done.*held by \\S+`),
+      );
+      // A lock another task holds (written as the Coder does): its path, holder and lease time left.
+      await h.client.board.create(keys.lock(hashKey(repoPath), hashKey('docs/guide.md')), PathLock, {
+        repoKey: hashKey(repoPath),
+        path: 'docs/guide.md',
+        holder: 't-other0',
+        leaseUntil: Date.now() + 90_000,
+        lastCommit: null,
+        lastTask: null,
+      });
+      await board.getByLabel('this task').uncheck();
+      const lock = board.locator('li.entity', { hasText: 'docs/guide.md' });
+      await expect
+        .poll(() => lock.textContent())
+        .toMatch(/docs\/guide\.md\s*held\s*held by t-other0\s*[1-9]\d? s left/);
+      // The raw JSON behind a toggle, reached from the keyboard: `j` moves through the entries, Enter opens one.
+      await page.getByRole('heading', { level: 1 }).click();
+      await board.getByLabel('filter the blackboard').fill(`task.${id}`);
+      await expect.poll(() => board.locator('li.entity').count()).toBe(1);
+      await page.getByRole('heading', { level: 1 }).click();
+      await page.keyboard.press('j');
+      await expect(page.evaluate("document.activeElement?.classList.contains('raw-toggle')")).resolves.toBe(
+        true,
+      );
+      await page.keyboard.press('Enter');
+      const raw = board.getByRole('region', { name: `value of task.${id}` });
+      await raw.waitFor();
+      expect(JSON.parse((await raw.locator('pre').textContent()) ?? '')).toMatchObject({
+        id,
+        status: 'awaiting_approval',
+      });
+      await checkView(page, 'board-raw');
+      await page.keyboard.press('Enter');
+      await raw.waitFor({ state: 'detached' });
+      await board.getByLabel('filter the blackboard').fill('');
+      await board.getByLabel('this task').check();
+
+      // The task's pull request, once the GitHub publisher has recorded one.
+      await h.client.board.create(keys.pr(id), PullRequestRecord, {
+        taskId: id,
+        owner: 'acme',
+        repo: 'calc',
+        number: 7,
+        nodeId: 'PR_1',
+        url: 'https://github.example/acme/calc/pull/7',
+        state: 'draft',
+        bodyFor: 'gate-1',
+        updatedAt: new Date().toISOString(),
+      });
+      const prLink = page.getByRole('link', { name: 'pull request acme/calc#7' });
+      await prLink.waitFor();
+      expect(await prLink.getAttribute('href')).toBe('https://github.example/acme/calc/pull/7');
+      expect(await page.locator('.pr-line').textContent()).toMatch(/acme\/calc#7 \(draft\)/);
 
       // Summary first: status, what changed, tests, risk, confidence, cost.
       const summary = page.getByLabel('summary');
@@ -276,6 +352,39 @@ it.skipIf(skip)(
       await expect(
         page.locator('td.code.sb-add', { hasText: '// subtract returns a - b' }).count(),
       ).resolves.toBe(1);
+
+      // Optimistic: an approval shows at once as pending; refused by the server, it rolls back with the reason.
+      let release: () => void = () => {};
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      await page.route('**/v1/patches/*/approve', async (route) => {
+        await held;
+        await route.fulfill({
+          status: 409,
+          contentType: 'application/json',
+          body: JSON.stringify({
+            error: { code: 'NOT_AWAITING_APPROVAL', message: 'refused by the test double' },
+          }),
+        });
+      });
+      await page.getByRole('heading', { level: 1 }).click();
+      await page.keyboard.press('a');
+      await page.keyboard.press('Enter');
+      const firstBox = page.locator('.approval').first();
+      await expect
+        .poll(() => firstBox.locator('.decision').textContent())
+        .toBe(`Approved ${id}-p2 — pending, waiting for the server…`);
+      expect(await firstBox.getByRole('button', { name: 'Approve…' }).isVisible()).toBe(false);
+      await checkView(page, 'approve-pending');
+      release();
+      await firstBox
+        .getByRole('alert')
+        .filter({ hasText: 'Not taken: refused by the test double' })
+        .waitFor();
+      expect(await firstBox.getByRole('button', { name: 'Approve…' }).isVisible()).toBe(true);
+      expect(await firstBox.locator('.decision').textContent()).toBe('');
+      await page.unroute('**/v1/patches/*/approve');
 
       // Approve with the keyboard: `a` asks to confirm, Enter confirms.
       await page.getByRole('heading', { level: 1 }).click();
@@ -340,13 +449,80 @@ it.skipIf(skip)(
       await page.getByLabel('Role').selectOption('coder');
       await page.getByLabel('Model', { exact: true }).fill('scripted-model-2');
       await page.getByLabel('USD per 1k prompt tokens').fill('0.25');
-      await page.getByRole('button', { name: 'Save' }).click();
+      await page.getByRole('button', { name: 'Save', exact: true }).click();
       await page.getByText('Saved: coder of org default').waitFor();
       await page.getByRole('cell', { name: 'scripted-model-2' }).waitFor();
       const models = await api<{ roles: Record<string, { model?: string; priceInPer1k?: number }> }>(
         '/v1/config/models?org=default',
       );
       expect(models.roles.coder).toMatchObject({ model: 'scripted-model-2', priceInPer1k: 0.25 });
+
+      // Budgets: the org's daily quota, with today's use.
+      await page.getByLabel('Tokens per day').fill('100000');
+      await page.getByLabel('USD per day').fill('5');
+      await page.getByRole('button', { name: 'Save quota' }).click();
+      await page.getByText('Saved the daily quota of org default.').waitFor();
+      await page.locator('.quota-use', { hasText: /of 100,000 tokens .* of \$5\.00/ }).waitFor();
+      const quota = await api<{ quota: unknown }>('/v1/config/models?org=default');
+      expect(quota.quota).toEqual({ tokensPerDay: 100_000, usdPerDay: 5 });
+
+      // Policies: the rules in use, then the org's bundle saved (a refused one says why first).
+      await page.getByText('In use: default-1').waitFor();
+      await page
+        .getByLabel('Org bundle (YAML)')
+        .fill("version: '1'\nrules:\n  - id: secret\n    enforcement: warn\n");
+      await page.getByRole('button', { name: 'Save bundle' }).click();
+      await page.getByText(/secrets are always blocked/).waitFor();
+      await page
+        .getByLabel('Org bundle (YAML)')
+        .fill("version: '1'\nrules:\n  - id: py-eval-exec\n    enforcement: warn\n");
+      await page.getByRole('button', { name: 'Save bundle' }).click();
+      await page.getByText('Saved: bundle default-1 < org:default@1.').waitFor();
+      await expect(
+        page
+          .getByRole('row', { name: /py-eval-exec/ })
+          .locator('td')
+          .allTextContents(),
+      ).resolves.toEqual(['py-eval-exec', 'sast', 'high', 'warn']);
+      const policy = await api<{ bundle: { version: string } }>('/v1/config/policy?org=default');
+      expect(policy.bundle.version).toBe('default-1 < org:default@1');
+
+      // Repositories: the registered one listed; a second registered from the console.
+      await page
+        .getByRole('row', { name: /ts-calc/ })
+        .first()
+        .waitFor();
+      const second = makeFixtureRepo('ts-calc');
+      await page.getByLabel('Path on the server (a git checkout)').fill(second);
+      await page.getByLabel("Name (optional; default: the folder's name)").fill('calc-two');
+      await page.getByRole('button', { name: 'Register' }).click();
+      await page.getByText(/Registered calc-two \(r-[a-z0-9]+\) in org default\./).waitFor();
+      await page.getByRole('cell', { name: 'calc-two' }).waitFor();
+      const repos = await api<{ items: Array<{ name: string; path: string }> }>('/v1/repos');
+      expect(repos.items.map((r) => r.name).sort()).toEqual(['calc-two', 'ts-calc']);
+
+      // Tokens: one made (shown once, and it works), then revoked after a confirmation (and refused).
+      await page.getByLabel('Token name').fill('ci');
+      await page.getByRole('button', { name: 'Create token' }).click();
+      const secret = (await page.locator('code.secret').textContent()) ?? '';
+      expect(secret).toMatch(/^cmp_/);
+      const withPat = (t: string) =>
+        fetch(`${h.url}/v1/tasks`, { headers: { authorization: `Bearer ${t}` } });
+      expect((await withPat(secret)).status).toBe(200);
+      await page
+        .getByRole('row', { name: /ci/ })
+        .getByText(/active, expires in 30 d|active, expires in 29 d/)
+        .waitFor();
+      await checkView(page, 'settings-token');
+      await page.getByRole('button', { name: 'Done' }).click();
+      await page.getByRole('button', { name: 'Revoke…' }).click();
+      await page.getByRole('button', { name: 'Yes, revoke ci' }).click();
+      await page.getByText(/^Revoked [a-z0-9]{12}\.$/).waitFor();
+      await page
+        .getByRole('row', { name: /ci/ })
+        .getByText(/^revoked \d{4}-\d\d-\d\d$/)
+        .waitFor();
+      expect((await withPat(secret)).status).toBe(401);
       await checkView(page, 'settings');
 
       for (const [hash, view] of [
@@ -366,7 +542,7 @@ it.skipIf(skip)(
 
       expect(await page.evaluate('window.__noReload')).toBe(true);
       expect(pageErrors).toEqual([]);
-      expect(checked.length).toBe(34);
+      expect(checked.length).toBe(40);
       expect(violations).toEqual({});
     } catch (err) {
       // What the page and the task looked like when it failed (the screenshot is kept with the others).

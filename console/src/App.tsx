@@ -4,7 +4,7 @@ import { createSignal, For, Match, onCleanup, Show, Switch } from 'solid-js';
 import { clearToken, getToken, setToken } from './api.ts';
 import { useBoardFeed } from './board-store.ts';
 import { APPROVE_SHORTCUT_EVENT } from './components/ApprovalBox.tsx';
-import { BoardPanel } from './components/BoardPanel.tsx';
+import { BOARD_MOVE_EVENT, BoardPanel } from './components/BoardPanel.tsx';
 import { DeadLettersView } from './components/DeadLetters.tsx';
 import { SettingsView } from './components/Settings.tsx';
 import { TaskComposer } from './components/TaskComposer.tsx';
@@ -82,7 +82,12 @@ function Shell(props: { onSignOut: () => void }) {
         return;
       case 'next':
       case 'prev':
-        window.dispatchEvent(new CustomEvent(LIST_MOVE_EVENT, { detail: action === 'next' ? 1 : -1 }));
+        // The task list has its rows; every other page moves through the blackboard's entries.
+        window.dispatchEvent(
+          new CustomEvent(route().page === 'tasks' ? LIST_MOVE_EVENT : BOARD_MOVE_EVENT, {
+            detail: action === 'next' ? 1 : -1,
+          }),
+        );
         return;
       case 'search':
         (

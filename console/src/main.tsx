@@ -2,6 +2,7 @@
 import { render } from 'solid-js/web';
 import { App } from './App.tsx';
 import './styles.css';
+import './workspace.css';
 // The task view's review parts (highlighting, rationale, inline comments, test categories, policy), after the rest.
 import './review.css';
 

@@ -1,4 +1,5 @@
 // The shapes of the gateway's responses the console reads (see schemas/ on the server; only what is shown).
+import type { OrgQuota, QuotaUsage } from './lib/settings.ts';
 
 export type TaskStatus =
   | 'planning'
@@ -182,6 +183,10 @@ export interface TaskDetail {
   cost: { promptTokens: number; completionTokens: number; costUsd: number; calls: number };
   source?: 'record';
   repository?: RepoSummary | null;
+  /** The GitHub issue the task came from. */
+  issueUrl?: string | null;
+  /** The task's GitHub pull request, when the repository publishes to GitHub. */
+  pullRequest?: PullRequestView | null;
   rollback?: RollbackView | null;
 }
 
@@ -190,7 +195,7 @@ export interface TaskEvent {
   taskId: string;
   type: string;
   at: string;
-  step?: { kind: string; attempt: number; round?: number };
+  step?: { kind: string; attempt: number; round?: number; part?: string };
   data: Record<string, unknown>;
 }
 
@@ -276,6 +281,32 @@ export interface ModelSettingView {
 export interface ModelConfigView {
   org: string;
   roles: Partial<Record<string, ModelSettingView>>;
+  /** The org's daily limits and today's use (UTC), when it has a quota. */
+  quota?: OrgQuota;
+  quotaUsage?: QuotaUsage;
+}
+
+/** `GET/PUT /v1/config/policy`: the org's policy bundle and the bundle its tasks are checked with. */
+export interface OrgPolicyView {
+  org: string;
+  yaml: string | null;
+  bundle: {
+    version: string;
+    rules: Array<{ id: string; kind: string; severity: string; enforcement: string; enabled: boolean }>;
+    licenses: { allow: string[] | null; deny: string[] };
+  };
+  /** The stored file no longer parses (shown with the default bundle). */
+  error?: string;
+}
+
+/** `pullRequest` of `GET /v1/tasks/{id}` (schemas/github.ts `PullRequestRecord`, the part shown). */
+export interface PullRequestView {
+  owner: string;
+  repo: string;
+  number: number;
+  url: string;
+  state: 'draft' | 'ready' | 'merged' | 'closed';
+  revert?: { number: number; url: string };
 }
 
 /** schemas/policy.ts: one finding of the policy check. */

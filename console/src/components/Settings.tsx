@@ -1,8 +1,13 @@
-// Settings for org admins: the model each agent role uses (`GET/POST /v1/config/models`). API keys are write-only:
-// the gateway seals them and answers only whether one is set.
+// Settings for org admins: the model each agent role uses (`GET/POST /v1/config/models`; API keys are
+// write-only: the gateway seals them and answers only whether one is set), the org's daily budget, its policy
+// bundle, repositories, and your access tokens (each in its own Settings*.tsx).
 import { createEffect, createResource, createSignal, For, on, Show } from 'solid-js';
 import { api } from '../api.ts';
 import type { ModelConfigView, ModelSettingView } from '../types.ts';
+import { PolicySettings } from './SettingsPolicy.tsx';
+import { QuotaSettings } from './SettingsQuota.tsx';
+import { RepoSettings } from './SettingsRepos.tsx';
+import { TokenSettings } from './SettingsTokens.tsx';
 
 const ROLES = ['default', 'planner', 'coder', 'reviewer', 'tester', 'integrator', 'chat'] as const;
 
@@ -170,6 +175,10 @@ export function SettingsView() {
           )}
         </Show>
       </form>
+      <QuotaSettings org={org()} config={config} loading={config.loading} onSaved={mutate} />
+      <PolicySettings org={org()} />
+      <RepoSettings org={org()} />
+      <TokenSettings />
     </section>
   );
 }

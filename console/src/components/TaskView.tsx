@@ -16,6 +16,7 @@ import { PlanDag } from './PlanDag.tsx';
 import { ReviewView } from './ReviewView.tsx';
 import { RollbackBox } from './RollbackBox.tsx';
 import { StatusBadge } from './Status.tsx';
+import { TaskLinks } from './TaskLinks.tsx';
 import { TaskSummary } from './TaskSummary.tsx';
 import { TestRunView } from './TestRuns.tsx';
 import { Timeline } from './Timeline.tsx';
@@ -94,6 +95,7 @@ export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
                   <span class="small muted">(from the record: the task left the blackboard)</span>
                 </Show>
               </div>
+              <TaskLinks detail={d()} />
               <Show when={d().task.reason}>
                 <p class="error">{d().task.reason}</p>
               </Show>

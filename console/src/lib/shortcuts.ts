@@ -13,8 +13,8 @@ export type ShortcutAction =
 /** What `?` lists, in order. */
 export const SHORTCUTS: ReadonlyArray<{ keys: string; does: string }> = [
   { keys: '?', does: 'show or hide this list' },
-  { keys: 'j / k', does: 'next / previous row of a list' },
-  { keys: 'Enter', does: 'open the selected row' },
+  { keys: 'j / k', does: 'next / previous task in the list; on other pages, blackboard entry' },
+  { keys: 'Enter', does: "open the selected task, or the entry's raw JSON" },
   { keys: 'g t', does: 'go to the tasks' },
   { keys: 'g s', does: 'go to the settings' },
   { keys: 'n', does: 'new task' },

@@ -1,0 +1,92 @@
+// An org's policy bundle over HTTP: stored where the policy check reads it, checked before it is stored, org
+// admins only, removable.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPolicyBundle, orgPolicyPath } from '../../actors/policy/index.ts';
+import { DEV, startTestGateway, type TestGateway } from '../test-setup.ts';
+
+let g: TestGateway;
+beforeAll(async () => {
+  g = await startTestGateway();
+});
+afterAll(async () => g?.stop());
+
+type View = {
+  org: string;
+  yaml: string | null;
+  bundle: { version: string; rules: Array<{ id: string; enforcement: string; enabled: boolean }> };
+  error?: string;
+};
+const WARN_EVAL = "version: '3'\nrules:\n  - id: py-eval-exec\n    enforcement: warn\n";
+
+describe('org policy bundle (GET/PUT /v1/config/policy)', () => {
+  it('stores a valid bundle where the policy check of the org reads it, and shows the merged rules', async () => {
+    const before = (await (await g.call('GET', '/v1/config/policy?org=org-a', DEV)).json()) as View;
+    expect(before.yaml).toBeNull();
+    expect(before.bundle.version).toBe('default-1');
+    expect(before.bundle.rules.find((r) => r.id === 'py-eval-exec')?.enforcement).toBe('block');
+
+    const put = await g.call('PUT', '/v1/config/policy', DEV, { org: 'org-a', yaml: WARN_EVAL });
+    expect(put.status).toBe(200);
+    const after = (await put.json()) as View;
+    expect(after.yaml).toBe(WARN_EVAL);
+    expect(after.bundle.version).toBe('default-1 < org:org-a@3');
+    expect(after.bundle.rules.find((r) => r.id === 'py-eval-exec')?.enforcement).toBe('warn');
+    expect(readFileSync(orgPolicyPath(g.stateDir, 'org-a'), 'utf8')).toBe(WARN_EVAL);
+    // What a task of org-a is checked with.
+    const head = execFileSync('git', ['-C', g.repoA, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+    const used = await loadPolicyBundle({
+      dataDir: g.stateDir,
+      orgId: 'org-a',
+      repoPath: g.repoA,
+      baseCommit: head,
+    });
+    expect(used.rules.find((r) => r.id === 'py-eval-exec')?.enforcement).toBe('warn');
+    const other = await loadPolicyBundle({
+      dataDir: g.stateDir,
+      orgId: 'org-b',
+      repoPath: g.repoA,
+      baseCommit: head,
+    });
+    expect(other.rules.find((r) => r.id === 'py-eval-exec')?.enforcement).toBe('block');
+  });
+
+  it('refuses a bundle that does not parse or breaks the rules, keeping the stored one', async () => {
+    for (const yaml of [
+      'version: [',
+      "version: '4'\nrules:\n  - id: secret\n    enforcement: warn\n",
+      'rules: []',
+    ]) {
+      const res = await g.call('PUT', '/v1/config/policy', DEV, { org: 'org-a', yaml });
+      expect(res.status, yaml).toBe(400);
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      expect(error.code, yaml).toBe('POLICY_BUNDLE_INVALID');
+      expect(error.message).toMatch(/org:org-a/);
+    }
+    expect(readFileSync(orgPolicyPath(g.stateDir, 'org-a'), 'utf8')).toBe(WARN_EVAL);
+    const bad = await g.call('PUT', '/v1/config/policy', DEV, { org: 'org-a', yaml: WARN_EVAL, extra: 1 });
+    expect(bad.status).toBe(400);
+  });
+
+  it('is for admins of the org with the config:write scope only', async () => {
+    const bob = await g.jwt('bob');
+    expect((await g.call('GET', '/v1/config/policy?org=org-a', bob)).status).toBe(403);
+    expect((await g.call('PUT', '/v1/config/policy', bob, { org: 'org-a', yaml: WARN_EVAL })).status).toBe(
+      403,
+    );
+    const aliceReadOnly = await g.jwt('alice', { scopes: ['tasks:read'] });
+    const res = await g.call('PUT', '/v1/config/policy', aliceReadOnly, { org: 'org-a', yaml: WARN_EVAL });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('INSUFFICIENT_SCOPE');
+    const alice = await g.jwt('alice');
+    expect((await g.call('GET', '/v1/config/policy?org=org-a', alice)).status).toBe(200);
+  });
+
+  it('removes the bundle with yaml null: the default applies again', async () => {
+    const res = await g.call('PUT', '/v1/config/policy', DEV, { org: 'org-a', yaml: null });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as View).bundle.version).toBe('default-1');
+    expect(existsSync(orgPolicyPath(g.stateDir, 'org-a'))).toBe(false);
+  });
+});
