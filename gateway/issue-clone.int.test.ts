@@ -54,12 +54,20 @@ beforeAll(async () => {
   writeFileSync(keyFile, key.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
   remoteRepo('widget');
   remoteRepo('big', { 'blob.txt': 'x'.repeat(300_000) });
+  remoteRepo('twin');
   gh = await startGitHubDouble({
     gitRoot,
     app: {
       appId: '99',
       publicKey: key.publicKey,
-      installations: { 'acme/widget': 5, 'acme/big': 5, 'acme/ghost': 5, 'acme/gadget': 5, 'evil/widget': 6 },
+      installations: {
+        'acme/widget': 5,
+        'acme/big': 5,
+        'acme/ghost': 5,
+        'acme/gadget': 5,
+        'acme/twin': 5,
+        'evil/widget': 6,
+      },
     },
   });
   for (const [owner, repo] of [
@@ -67,6 +75,7 @@ beforeAll(async () => {
     ['acme', 'big'],
     ['acme', 'ghost'],
     ['acme', 'gadget'],
+    ['acme', 'twin'],
     ['evil', 'widget'],
   ] as const)
     gh.setIssue(owner, repo, 5, { title: `${repo} is wrong`, body: 'sub adds.', comments: [] });
@@ -199,6 +208,24 @@ it('a clone past the size bound, or the time bound, or of a repository GitHub do
   const ok = await t.call('POST', '/v1/tasks', alice, { issue_url: issue('acme', 'big'), org: 'org-a' });
   expect(ok.status).toBe(201);
   expect(leftovers().sort()).toEqual(['big', 'widget']);
+});
+
+it('two intakes of one repository at once make one clone and one registration', async () => {
+  const alice = await t.jwt('alice');
+  const [a, b] = await Promise.all(
+    [0, 1].map(() => t.call('POST', '/v1/tasks', alice, { issue_url: issue('acme', 'twin'), org: 'org-a' })),
+  );
+  expect([a!.status, b!.status]).toEqual([201, 201]);
+  const dest = join(realpathSync(cloneRoot), 'acme', 'twin');
+  for (const r of [a!, b!]) expect(((await r.json()) as { task: { repo: string } }).task.repo).toBe(dest);
+  expect(
+    gh.gitRequests.filter((r) => r.method === 'GET' && r.path === '/acme/twin.git/info/refs'),
+  ).toHaveLength(1);
+  const repos = (await (await t.call('GET', '/v1/repos', alice)).json()) as {
+    items: Array<{ path: string }>;
+  };
+  expect(repos.items.filter((r) => r.path === dest)).toHaveLength(1);
+  expect(leftovers().sort()).toEqual(['big', 'twin', 'widget']);
 });
 
 it('a clone root outside the allowed repository roots is refused before anything is fetched', async () => {
