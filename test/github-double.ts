@@ -68,6 +68,8 @@ export interface GitHubDouble {
   setIssue(owner: string, repo: string, n: number, issue: DoubleIssue): void;
   /** The next `times` requests (of `method` + path prefix, if given) answer this status and headers instead. */
   failNext(f: { status: number; headers: Record<string, string>; times?: number; match?: string }): void;
+  /** The App is (re)installed on `owner/repo` as installation `id` (with `app`). */
+  setInstallation(repo: string, id: number): void;
   /** Installation tokens minted so far (with `app`); revoke one to make GitHub answer 401 to it. */
   tokens: IssuedToken[];
   /** Requests to the git smart HTTP routes (`/<owner>/<repo>.git/...`), with their Authorization header. */
@@ -403,6 +405,9 @@ export async function startGitHubDouble(
     pulls,
     tokens,
     gitRequests,
+    setInstallation(repo, id) {
+      if (app) app.installations[repo] = id;
+    },
     setIssue(owner, repo, n, issue) {
       issues.set(`${owner}/${repo}#${n}`, issue);
     },

@@ -29,12 +29,13 @@ beforeAll(async () => {
     app: {
       appId: '4242',
       publicKey: appKey.publicKey,
-      installations: { 'acme/calc': 77, 'acme/other': 78 },
+      installations: { 'acme/calc': 77, 'acme/other': 78, 'acme/moved': 90 },
       now: () => clock,
     },
   });
   gh.setIssue('acme', 'calc', 7, { title: 'subtract is wrong', body: 'b', comments: [] });
   gh.setIssue('acme', 'other', 1, { title: 'other', body: 'b', comments: [] });
+  gh.setIssue('acme', 'moved', 2, { title: 'moved', body: 'b', comments: [] });
 });
 afterAll(async () => gh?.close());
 
@@ -142,6 +143,23 @@ it('a 401 (a revoked token) mints a new token once and retries; a second 401 fai
     expect(String(err)).not.toContain(t.token);
     expect(logs.join('\n')).not.toContain(t.token);
   }
+});
+
+it('an installation GitHub no longer knows (the App reinstalled) is looked up again, once', async () => {
+  const { github } = client();
+  await github.readIssue(issue('moved', 2));
+  // Reinstalled: the double now knows acme/moved as installation 91, and 90 no more.
+  gh.setInstallation('acme/moved', 91);
+  clock += 2 * 3_600_000; // the cached token of 90 has expired: a mint is needed
+  const at = gh.requests.length;
+  await github.readIssue(issue('moved', 2));
+  expect(since(at)).toEqual([
+    'POST /app/installations/90/access_tokens',
+    'GET /repos/acme/moved/installation',
+    'POST /app/installations/91/access_tokens',
+    'GET /repos/acme/moved/issues/2',
+    'GET /repos/acme/moved/issues/2/comments',
+  ]);
 });
 
 it('GraphQL (ready for review) uses the installation of the repository it is told', async () => {

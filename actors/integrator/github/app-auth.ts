@@ -83,7 +83,18 @@ export class GitHubAppAuth {
    * repository), from the cache while it has more than five minutes left.
    */
   async token(r: RepoCoords | undefined, signal?: AbortSignal): Promise<string> {
-    const id = await this.installationFor(r, signal);
+    try {
+      return await this.tokenOf(await this.installationFor(r, signal), signal);
+    } catch (err) {
+      // A looked-up installation GitHub no longer knows (the App was reinstalled): look it up again, once.
+      if (!(err instanceof GitHubApiError && err.status === 404) || !r || !this.installations.has(key(r)))
+        throw err;
+      this.installations.delete(key(r));
+      return this.tokenOf(await this.installationFor(r, signal), signal);
+    }
+  }
+
+  private async tokenOf(id: number, signal?: AbortSignal): Promise<string> {
     const cur = this.tokens.get(id);
     if (cur && this.now() < cur.expiresAt - REFRESH_BEFORE_MS) return cur.token;
     let p = this.pending.get(id);
