@@ -161,10 +161,10 @@ export async function startActor(role: Role, opts: ActorOptions): Promise<Runnin
   }
   // Worktrees of a killed process stay registered in users' repositories until someone removes them.
   if (role === 'coder' || role === 'tester') await pruneStaleWorktrees(resolve(opts.dataDir));
-  // With a GitHub token the Integrator also publishes pull requests (one durable consumer shared by all).
+  // With a GitHub token (or as a GitHub App) the Integrator also publishes pull requests (one durable consumer shared by all).
   const env = opts.env ?? process.env;
   const publisher =
-    role === 'integrator' && env.CODEMESH_GITHUB_TOKEN
+    role === 'integrator' && (env.CODEMESH_GITHUB_TOKEN || env.CODEMESH_GITHUB_APP_ID)
       ? await (async () => {
           const gh = await import('./integrator/github/index.ts');
           const p = new gh.GitHubPublisher(mesh, {

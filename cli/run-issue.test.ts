@@ -1,4 +1,7 @@
 // `codemesh run --issue-url`: the issue is checked and read before anything starts (GitHub double on loopback).
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type GitHubDouble, startGitHubDouble } from '../test/github-double.ts';
 import { UsageError } from './errors.ts';
@@ -56,4 +59,28 @@ it('reads the issue, then checks the other flags with its title in place of --ti
     '/repos/acme/calc/issues/9',
     '/repos/acme/calc/issues/9/comments',
   ]);
+});
+
+it('a GitHub App setting that cannot work is a usage error naming the setting, before anything is read', async () => {
+  const bad = join(mkdtempSync(join(tmpdir(), 'codemesh-cli-key-')), 'app.pem');
+  writeFileSync(bad, 'not a key: KEYCONTENT');
+  const before = gh.requests.length;
+  const url = `${gh.url}/acme/calc/issues/9`;
+  try {
+    process.env.CODEMESH_GITHUB_APP_ID = '12';
+    process.env.CODEMESH_GITHUB_APP_PRIVATE_KEY_FILE = bad;
+    const both = await usage(['--issue-url', url, '--repo', '/nowhere']);
+    expect(both).toBeInstanceOf(UsageError);
+    expect((both as Error).message).toMatch(/CODEMESH_GITHUB_TOKEN and CODEMESH_GITHUB_APP_ID/);
+    delete process.env.CODEMESH_GITHUB_TOKEN;
+    const key = await usage(['--issue-url', url, '--repo', '/nowhere']);
+    expect(key).toBeInstanceOf(UsageError);
+    expect((key as Error).message).toMatch(/^--issue-url: CODEMESH_GITHUB_APP_PRIVATE_KEY_FILE: /);
+    expect((key as Error).message).not.toContain('KEYCONTENT');
+  } finally {
+    process.env.CODEMESH_GITHUB_TOKEN = 'ghp_cliTest0123456789abcdef';
+    delete process.env.CODEMESH_GITHUB_APP_ID;
+    delete process.env.CODEMESH_GITHUB_APP_PRIVATE_KEY_FILE;
+  }
+  expect(gh.requests.length).toBe(before);
 });

@@ -58,9 +58,13 @@ import { RUN_USAGE } from './usage-text.js';
 async function readIssueForRun(url: string, repo: string | undefined) {
   const ref = IssueUrl.safeParse(url);
   if (!ref.success) throw new UsageError(`--issue-url: ${ref.error.issues[0]!.message}`);
-  const settings = gitHubSettingsFromEnv(process.env);
+  let settings: ReturnType<typeof gitHubSettingsFromEnv>;
+  let github: ReturnType<typeof createGitHub>;
   try {
+    // A contradictory or incomplete GitHub setting (or an App key that is no key) names the setting.
+    settings = gitHubSettingsFromEnv(process.env);
     checkIssueHost(settings, ref.data);
+    github = createGitHub(settings);
   } catch (err) {
     if (err instanceof GitHubConfigError) throw new UsageError(`--issue-url: ${err.message}`);
     throw err;
@@ -71,7 +75,7 @@ async function readIssueForRun(url: string, repo: string | undefined) {
     throw new UsageError(
       `--issue-url: no checkout of ${coords.owner}/${coords.repo} known: pass --repo, or map it in CODEMESH_GITHUB_REPOS`,
     );
-  const text = issueTaskText(await createGitHub(settings).readIssue(ref.data));
+  const text = issueTaskText(await github.readIssue(ref.data));
   return { repo: checkout, issueUrl: ref.data.url, ...text };
 }
 

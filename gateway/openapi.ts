@@ -140,7 +140,7 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/v1/tasks': {
         post: op(
-          'submit a task (role developer on the repository); `issue_url` (https://<github host>/<owner>/<repo>/issues/<n>) takes title, description (body and comments) and, when `repo` is absent, the registered checkout of that repository from GitHub',
+          'submit a task (role developer on the repository); `issue_url` (https://<github host>/<owner>/<repo>/issues/<n>) takes title, description (body and comments) and, when `repo` is absent, the registered checkout of that repository from GitHub — or, when none is registered, its owner is in CODEMESH_GITHUB_CLONE_OWNERS and the caller is admin of `org`, a hardened clone into CODEMESH_GITHUB_CLONE_ROOT registered in that org',
           'tasks:write',
           {
             ...body(CreateTaskBody),
@@ -152,7 +152,12 @@ export function openApiDocument(): Record<string, unknown> {
                 },
                 content: json(CreatedTask),
               },
-              '409': err('the repository was registered concurrently by another org (REPO_CONFLICT)'),
+              '409': err(
+                'the repository was registered concurrently by another org (REPO_CONFLICT); the clone target exists but is not registered (CLONE_REFUSED)',
+              ),
+              '502': err(
+                'GitHub failed (GITHUB_API), or the clone failed or passed its size or time bound (CLONE_FAILED)',
+              ),
               '422': err(
                 'not a git repository (REPO_NOT_FOUND); the issue of `issue_url` is not on GitHub (ISSUE_NOT_FOUND); no registered checkout of its repository (REPO_NOT_RESOLVED)',
               ),
@@ -160,7 +165,9 @@ export function openApiDocument(): Record<string, unknown> {
               '429': err(
                 "rate limited (RATE_LIMITED), or the repository's org is at its daily model quota (QUOTA_EXCEEDED: details name the quota, limit, use and resetsAt; Retry-After until the next UTC midnight)",
               ),
-              '503': err('GitHub rate-limited the issue read past the allowed wait (GITHUB_RATE_LIMITED)'),
+              '503': err(
+                'GitHub rate-limited the issue read past the allowed wait (GITHUB_RATE_LIMITED); GitHub auth misconfigured (GITHUB_NOT_CONFIGURED: the message names the setting); the clone root is missing or outside CODEMESH_REPO_ROOTS (CLONE_ROOT_MISSING, CLONE_ROOT_REFUSED)',
+              ),
             },
           },
         ),

@@ -1,7 +1,12 @@
 // A GitHub REST (and one GraphQL mutation) test double on 127.0.0.1: the routes Octokit calls for codemesh, with
 // GitHub's response shapes, every request recorded, and scripted failures (rate limits) for the next requests.
+// Optionally a GitHub App (JWTs verified with the App's public key, installation tokens that expire by the
+// double's clock) and git's smart HTTP over bare repositories (`git http-backend`), for clones.
+import { spawn } from 'node:child_process';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { jwtVerify } from 'jose';
 
 export interface RecordedRequest {
   method: string;
@@ -36,6 +41,25 @@ export interface DoublePull {
   requested_reviewers: string[];
 }
 
+export interface DoubleApp {
+  appId: string;
+  /** The App's public key: an App JWT signed with any other key is refused (401). */
+  publicKey: KeyObject;
+  /** `owner/repo` → installation id (what `GET /repos/{o}/{r}/installation` answers). */
+  installations: Record<string, number>;
+  /** Lifetime of an installation token (GitHub's is one hour). */
+  tokenTtlMs?: number;
+  /** The double's clock, for token expiry. */
+  now?: () => number;
+}
+
+export interface IssuedToken {
+  token: string;
+  installationId: number;
+  expiresAt: number;
+  revoked: boolean;
+}
+
 export interface GitHubDouble {
   /** The API base URL (what `CODEMESH_GITHUB_API_URL` is set to); also the web root of issue URLs. */
   url: string;
@@ -44,6 +68,12 @@ export interface GitHubDouble {
   setIssue(owner: string, repo: string, n: number, issue: DoubleIssue): void;
   /** The next `times` requests (of `method` + path prefix, if given) answer this status and headers instead. */
   failNext(f: { status: number; headers: Record<string, string>; times?: number; match?: string }): void;
+  /** The App is (re)installed on `owner/repo` as installation `id` (with `app`). */
+  setInstallation(repo: string, id: number): void;
+  /** Installation tokens minted so far (with `app`); revoke one to make GitHub answer 401 to it. */
+  tokens: IssuedToken[];
+  /** Requests to the git smart HTTP routes (`/<owner>/<repo>.git/...`), with their Authorization header. */
+  gitRequests: Array<{ method: string; path: string; authorization?: string }>;
   close(): Promise<void>;
 }
 
@@ -57,15 +87,96 @@ const json = (res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(JSON.stringify(body));
 };
 
-async function readBody(req: IncomingMessage): Promise<Record<string, unknown> | undefined> {
+async function readRaw(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+async function readBody(req: IncomingMessage): Promise<Record<string, unknown> | undefined> {
+  const text = (await readRaw(req)).toString('utf8');
   return text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
 }
 
-export async function startGitHubDouble(opts: { defaultBranch?: string } = {}): Promise<GitHubDouble> {
+/** `git http-backend` as a CGI program over the bare repositories under `root` (`<owner>/<repo>.git`). */
+async function gitHttp(root: string, req: IncomingMessage, res: ServerResponse, u: URL): Promise<void> {
+  const input = await readRaw(req);
+  const child = spawn('git', ['http-backend'], {
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: root,
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_CONFIG_GLOBAL: '/dev/null',
+      GIT_PROJECT_ROOT: root,
+      GIT_HTTP_EXPORT_ALL: '1',
+      PATH_INFO: decodeURIComponent(u.pathname),
+      REQUEST_METHOD: req.method ?? 'GET',
+      QUERY_STRING: u.search.slice(1),
+      CONTENT_TYPE: req.headers['content-type'] ?? '',
+      CONTENT_LENGTH: String(input.length),
+      REMOTE_ADDR: '127.0.0.1',
+      ...(req.headers['content-encoding'] ? { HTTP_CONTENT_ENCODING: req.headers['content-encoding'] } : {}),
+      ...(req.headers['git-protocol'] ? { GIT_PROTOCOL: String(req.headers['git-protocol']) } : {}),
+    },
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  child.stdin.on('error', () => {});
+  child.stdin.end(input);
+  const out: Buffer[] = [];
+  for await (const c of child.stdout) out.push(c as Buffer);
+  const all = Buffer.concat(out);
+  const split = all.indexOf('\r\n\r\n');
+  const head = split < 0 ? '' : all.subarray(0, split).toString('latin1');
+  const headers: Record<string, string> = {};
+  let status = 200;
+  for (const line of head.split('\r\n')) {
+    const i = line.indexOf(':');
+    if (i < 0) continue;
+    const name = line.slice(0, i).trim();
+    const value = line.slice(i + 1).trim();
+    if (name.toLowerCase() === 'status') status = Number.parseInt(value, 10) || 500;
+    else headers[name] = value;
+  }
+  res.writeHead(status, headers);
+  res.end(split < 0 ? all : all.subarray(split + 4));
+}
+
+export async function startGitHubDouble(
+  opts: { defaultBranch?: string; app?: DoubleApp; gitRoot?: string } = {},
+): Promise<GitHubDouble> {
   const requests: RecordedRequest[] = [];
+  const tokens: IssuedToken[] = [];
+  const gitRequests: GitHubDouble['gitRequests'] = [];
+  const app = opts.app;
+  const clock = () => (app?.now ?? Date.now)();
+  /** Whether an installation token GitHub issued, unexpired and unrevoked, is `t` (`token x` or basic auth). */
+  const validToken = (authorization: string | undefined): boolean => {
+    if (!authorization) return false;
+    let t = /^(?:token|bearer) (.+)$/i.exec(authorization)?.[1];
+    const basic = /^basic (.+)$/i.exec(authorization)?.[1];
+    if (basic) t = Buffer.from(basic, 'base64').toString('utf8').split(':').slice(1).join(':');
+    const found = tokens.find((x) => x.token === t);
+    return !!found && !found.revoked && clock() < found.expiresAt;
+  };
+  /** An App JWT: signed with the App's key, issued by the App, at most ten minutes (plus a minute's skew). */
+  const validJwt = async (authorization: string | undefined): Promise<boolean> => {
+    const jwt = /^bearer (.+)$/i.exec(authorization ?? '')?.[1];
+    if (!app || !jwt) return false;
+    try {
+      const { payload } = await jwtVerify(jwt, app.publicKey, {
+        algorithms: ['RS256'],
+        issuer: app.appId,
+        currentDate: new Date(clock()),
+      });
+      return (
+        typeof payload.exp === 'number' && typeof payload.iat === 'number' && payload.exp - payload.iat <= 660
+      );
+    } catch {
+      return false;
+    }
+  };
+  const unauthorized = (res: ServerResponse) =>
+    json(res, 401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' });
   const issues = new Map<string, DoubleIssue>();
   const pulls: DoublePull[] = [];
   const failures: Array<{ status: number; headers: Record<string, string>; times: number; match?: string }> =
@@ -94,8 +205,23 @@ export async function startGitHubDouble(opts: { defaultBranch?: string } = {}): 
   const server = createServer((req, res) => {
     void (async () => {
       const u = new URL(req.url ?? '/', 'http://x');
-      const body = await readBody(req);
       const method = req.method ?? 'GET';
+      // git's smart HTTP: /<owner>/<repo>.git/info/refs and /git-upload-pack (fetch only; no push here).
+      if (/^\/[^/]+\/[^/]+\.git\/(info\/refs|git-upload-pack)$/.test(u.pathname)) {
+        gitRequests.push({ method, path: u.pathname, authorization: req.headers.authorization });
+        if (
+          !opts.gitRoot ||
+          u.searchParams.get('service') === 'git-receive-pack' ||
+          u.pathname.endsWith('receive-pack')
+        )
+          return json(res, 404, { message: 'Not Found' });
+        if (app && !validToken(req.headers.authorization)) {
+          res.writeHead(401, { 'www-authenticate': 'Basic realm="GitHub"' });
+          return res.end();
+        }
+        return gitHttp(opts.gitRoot, req, res, u);
+      }
+      const body = await readBody(req);
       // GitHub Enterprise Server's roots: REST under /api/v3, GraphQL at /api/graphql.
       const path = u.pathname.replace(/^\/api\/v3(?=\/)/, '').replace(/^\/api\/graphql$/, '/graphql');
       requests.push({
@@ -134,6 +260,34 @@ export async function startGitHubDouble(opts: { defaultBranch?: string } = {}): 
         });
       }
       let m = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(path);
+      if (app && m && m[3] === '/installation' && method === 'GET') {
+        if (!(await validJwt(req.headers.authorization))) return unauthorized(res);
+        const id = app.installations[`${m[1]}/${m[2]}`];
+        return id === undefined
+          ? json(res, 404, { message: 'Not Found' })
+          : json(res, 200, { id, app_id: Number(app.appId), account: user(m[1]!) });
+      }
+      const mint = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path);
+      if (app && mint && method === 'POST') {
+        if (!(await validJwt(req.headers.authorization))) return unauthorized(res);
+        const installationId = Number(mint[1]);
+        if (!Object.values(app.installations).includes(installationId))
+          return json(res, 404, { message: 'Not Found' });
+        const t: IssuedToken = {
+          token: `ghs_${randomBytes(18).toString('base64url')}`,
+          installationId,
+          expiresAt: clock() + (app.tokenTtlMs ?? 3_600_000),
+          revoked: false,
+        };
+        tokens.push(t);
+        return json(res, 201, {
+          token: t.token,
+          expires_at: new Date(t.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          permissions: { issues: 'write', pull_requests: 'write', contents: 'write' },
+        });
+      }
+      // With an App, every other route needs an installation token GitHub issued (unexpired, unrevoked).
+      if (app && !validToken(req.headers.authorization)) return unauthorized(res);
       if (!m) return json(res, 404, { message: 'Not Found' });
       const [, owner, repo, rest = ''] = m as unknown as [string, string, string, string | undefined];
       if (method === 'GET' && rest === '')
@@ -249,6 +403,11 @@ export async function startGitHubDouble(opts: { defaultBranch?: string } = {}): 
     url: base,
     requests,
     pulls,
+    tokens,
+    gitRequests,
+    setInstallation(repo, id) {
+      if (app) app.installations[repo] = id;
+    },
     setIssue(owner, repo, n, issue) {
       issues.set(`${owner}/${repo}#${n}`, issue);
     },

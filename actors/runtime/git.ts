@@ -89,6 +89,9 @@ const FIXED_CONFIG: ReadonlyArray<readonly [string, string]> = [
   ['protocol.http.allow', 'always'],
 ];
 
+/** The fixed hardening above, for a git process that has no repository to list config from yet (a clone). */
+export const hardenedGitConfig = (): Array<[string, string]> => FIXED_CONFIG.map(([k, v]) => [k, v]);
+
 /** Per-driver keys that name a program; every driver the effective config defines gets them emptied. */
 const DRIVER_KEY = /^(filter|diff|merge)\.(.+)\.(clean|smudge|process|required|command|textconv|driver)$/s;
 

@@ -159,7 +159,7 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
   app.post('/v1/tasks', async (c) => {
     const p = c.get('principal');
     requireScope(p, 'tasks:write');
-    const body = await withIssue(gw, await jsonBody(c, gw.limits.maxBodyBytes));
+    const body = await withIssue(gw, await jsonBody(c, gw.limits.maxBodyBytes), p);
     const { org, ...request } = CreateTaskBody.parse(body);
     const repo = await repoForNewTask(gw, p, request.repo, org);
     const task = await startTask(gw, request, repo, p.userId);

@@ -4,8 +4,17 @@ import type { GitHub, GitHubSettings } from './types.ts';
 
 export { GitHubApiError, GitHubConfigError, GitHubRateLimitError } from './errors.ts';
 export { checkIssueHost, gitHubSettingsFromEnv, repoOfRemote, webUrlOf } from './settings.ts';
-export type { GitHub, GitHubSettings, IssueText, PullRequest, RepoCoords } from './types.ts';
+export type {
+  GitHub,
+  GitHubAppSettings,
+  GitHubCloneSettings,
+  GitHubSettings,
+  IssueText,
+  PullRequest,
+  RepoCoords,
+} from './types.ts';
 export { findCheckout, gitHubRepoOf } from './checkout.ts';
+export { CloneError, CloneRefusedError, cloneRepository, clonePath, mayClone } from './clone.ts';
 export { issueTaskText } from './issue-text.ts';
 export { PR_SECTIONS, prBody, revertBody } from './pr-body.ts';
 export { GitHubPublisher, publisherWorkDir } from './publisher.ts';

@@ -2,6 +2,7 @@
 // (take a pull request out of draft). Rate limits are waited out here, bounded, with no plugin.
 import { Octokit } from '@octokit/rest';
 import type { IssueRef } from '../../../schemas/index.ts';
+import { GitHubAppAuth } from './app-auth.ts';
 import { GitHubApiError, GitHubRateLimitError } from './errors.ts';
 import { isRateLimited, type LimitedResponse, retryDelayMs } from './rate-limit.ts';
 import type { GitHub, GitHubSettings, IssueText, PullRequest, RepoCoords } from './types.ts';
@@ -46,8 +47,19 @@ const toPull = (p: PullJson): PullRequest => ({
   state: p.state === 'closed' ? 'closed' : 'open',
 });
 
+/** The repository a request is about: REST route parameters, or what a GraphQL call put in `request`. */
+function repoOf(options: Record<string, unknown>): RepoCoords | undefined {
+  const req = options.request as { codemeshRepo?: RepoCoords } | undefined;
+  if (req?.codemeshRepo) return req.codemeshRepo;
+  return typeof options.owner === 'string' && typeof options.repo === 'string'
+    ? { owner: options.owner, repo: options.repo }
+    : undefined;
+}
+
 export class OctokitGitHub implements GitHub {
   private readonly octokit: Octokit;
+  /** GitHub App installation tokens (when `settings.app`); else `settings.token` is sent as it is. */
+  private readonly app?: GitHubAppAuth;
 
   constructor(
     readonly settings: GitHubSettings,
@@ -56,23 +68,40 @@ export class OctokitGitHub implements GitHub {
     const sleep = opts.sleep ?? defaultSleep;
     const now = opts.now ?? Date.now;
     const log = opts.log ?? (() => undefined);
+    // Reads and checks the App's key now: a bad key fails at start, naming the setting.
+    const app = settings.app ? new GitHubAppAuth(settings.apiUrl, settings.app, { now }) : undefined;
+    this.app = app;
     this.octokit = new Octokit({
       baseUrl: settings.apiUrl.replace(/\/+$/, ''),
-      ...(settings.token ? { auth: settings.token } : {}),
+      ...(settings.token && !app ? { auth: settings.token } : {}),
       userAgent: 'codemesh',
       // Octokit's own logger would print request details on warnings; ours gets the path and status only.
       log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
     });
     // Every request (REST and GraphQL) goes through this: a rate limit is waited out up to the bounds, then it
     // fails with GitHubRateLimitError; any other failure becomes a GitHubApiError without request headers.
+    // As a GitHub App, each request carries the installation token of its repository; a 401 (a revoked or
+    // expired token) mints a new one, once.
     this.octokit.hook.wrap('request', async (request, options) => {
       const where = `${options.method} ${String(options.url)}`;
+      const signal = (options.request as { signal?: AbortSignal } | undefined)?.signal;
+      const repo = repoOf(options as unknown as Record<string, unknown>);
+      let refreshed = false;
       for (let retry = 0; ; retry++) {
+        if (app)
+          options.headers = { ...options.headers, authorization: `token ${await app.token(repo, signal)}` };
         try {
           return await request(options);
         } catch (err) {
           const f = asFailure(err);
           if (!f) throw err;
+          if (app && f.status === 401 && !refreshed) {
+            refreshed = true;
+            retry--;
+            await app.invalidate(repo);
+            log(`github: ${where} answered 401; minting a new installation token`);
+            continue;
+          }
           const r: LimitedResponse = { status: f.status, headers: f.response?.headers ?? {} };
           if (!isRateLimited(r, f.message))
             throw new GitHubApiError(`GitHub ${where}: ${f.status} ${f.message.slice(0, 300)}`, f.status);
@@ -84,7 +113,7 @@ export class OctokitGitHub implements GitHub {
               resetAt,
             );
           log(`github: ${where} rate limited (${f.status}), retrying in ${wait} ms`);
-          await sleep(wait, (options.request as { signal?: AbortSignal } | undefined)?.signal);
+          await sleep(wait, signal);
         }
       }
     });
@@ -134,12 +163,12 @@ export class OctokitGitHub implements GitHub {
     await this.octokit.rest.pulls.update({ ...r, pull_number: n, ...pr, request: { signal } });
   }
 
-  async markReady(pr: { nodeId: string }, signal?: AbortSignal): Promise<void> {
+  async markReady(pr: { nodeId: string; repo?: RepoCoords }, signal?: AbortSignal): Promise<void> {
     const res = await this.octokit.graphql<{
       markPullRequestReadyForReview: { pullRequest: { isDraft: boolean } };
     }>(
       'mutation($id: ID!) { markPullRequestReadyForReview(input: { pullRequestId: $id }) { pullRequest { isDraft number } } }',
-      { id: pr.nodeId, request: { signal } },
+      { id: pr.nodeId, request: { signal, ...(pr.repo ? { codemeshRepo: pr.repo } : {}) } },
     );
     if (res.markPullRequestReadyForReview.pullRequest.isDraft)
       throw new GitHubApiError('GitHub left the pull request a draft', 200);
@@ -158,5 +187,10 @@ export class OctokitGitHub implements GitHub {
         reviewers,
         request: { signal },
       });
+  }
+
+  async gitAuthorization(r: RepoCoords, signal?: AbortSignal): Promise<string | undefined> {
+    const token = this.app ? await this.app.token(r, signal) : this.settings.token;
+    return token ? `Basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}` : undefined;
   }
 }

@@ -212,7 +212,7 @@ export class GitHubPublisher {
       ? { number: cur.number, nodeId: cur.nodeId, url: cur.url, draft: cur.state === 'draft' }
       : await this.openOrFind(t, branch, prTitle(t.task), body, !human);
     if (cur) await this.opts.github.updatePullRequest(t.coords, pr.number, { body });
-    if (human && pr.draft) await this.opts.github.markReady(pr);
+    if (human && pr.draft) await this.opts.github.markReady({ nodeId: pr.nodeId, repo: t.coords });
     await this.record(t.task.id, (c) => ({
       ...(c ?? { taskId: t.task.id, ...t.coords, number: pr.number, nodeId: pr.nodeId, url: pr.url }),
       state: human ? 'ready' : 'draft',

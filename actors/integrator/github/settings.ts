@@ -1,7 +1,8 @@
 // GitHub settings from the environment, and the checks that tie an issue URL or a git remote to them.
+import { isAbsolute } from 'node:path';
 import type { IssueRef } from '../../../schemas/index.ts';
 import { GitHubConfigError } from './errors.ts';
-import type { GitHubSettings, RepoCoords } from './types.ts';
+import type { GitHubAppSettings, GitHubSettings, RepoCoords } from './types.ts';
 
 /** `https://api.github.com` → `https://github.com`; `https://ghe.example.com/api/v3` → `https://ghe.example.com`. */
 export function webUrlOf(apiUrl: string): string {
@@ -14,7 +15,12 @@ export function webUrlOf(apiUrl: string): string {
  * `CODEMESH_GITHUB_API_URL` (default `https://api.github.com`), `CODEMESH_GITHUB_WEB_URL`,
  * `CODEMESH_GITHUB_TOKEN`, `CODEMESH_GITHUB_MAX_RETRIES` (3), `CODEMESH_GITHUB_MAX_WAIT_S` (60),
  * `CODEMESH_GITHUB_REPOS` (`owner/repo=/path,...`), `CODEMESH_GITHUB_TRIGGER_LABEL` (`codemesh`),
- * `CODEMESH_GITHUB_HANDLE` (`@codemesh`; the `@` is added if missing), `CODEMESH_GITHUB_WEBHOOK_SECRET`.
+ * `CODEMESH_GITHUB_HANDLE` (`@codemesh`; the `@` is added if missing), `CODEMESH_GITHUB_WEBHOOK_SECRET`;
+ * GitHub App auth: `CODEMESH_GITHUB_APP_ID`, `CODEMESH_GITHUB_APP_PRIVATE_KEY_FILE`,
+ * `CODEMESH_GITHUB_APP_INSTALLATION_ID` (optional); cloning on intake: `CODEMESH_GITHUB_CLONE_ROOT`,
+ * `CODEMESH_GITHUB_CLONE_OWNERS` (comma-separated), `CODEMESH_GITHUB_CLONE_MAX_MB` (500),
+ * `CODEMESH_GITHUB_CLONE_TIMEOUT_S` (600). A contradictory or incomplete setting throws GitHubConfigError
+ * naming it (never a secret's value).
  */
 export function gitHubSettingsFromEnv(env: Record<string, string | undefined>): GitHubSettings {
   const apiUrl = (env.CODEMESH_GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, '');
@@ -24,16 +30,61 @@ export function gitHubSettingsFromEnv(env: Record<string, string | undefined>): 
     if (i > 0) repoMap[pair.slice(0, i).trim().toLowerCase()] = pair.slice(i + 1).trim();
   }
   const int = (v: string | undefined, d: number) => (v && /^\d+$/.test(v) ? Number(v) : d);
+  const app = appSettings(env);
+  if (app && env.CODEMESH_GITHUB_TOKEN)
+    throw new GitHubConfigError(
+      'CODEMESH_GITHUB_TOKEN and CODEMESH_GITHUB_APP_ID are both set: authenticate either with a token or as a GitHub App',
+    );
+  const cloneRoot = env.CODEMESH_GITHUB_CLONE_ROOT?.trim();
+  if (cloneRoot && !isAbsolute(cloneRoot))
+    throw new GitHubConfigError('CODEMESH_GITHUB_CLONE_ROOT: not an absolute path');
+  const owners = (env.CODEMESH_GITHUB_CLONE_OWNERS ?? '')
+    .split(',')
+    .map((o) => o.trim().toLowerCase())
+    .filter(Boolean);
   return {
     apiUrl,
     webUrl: (env.CODEMESH_GITHUB_WEB_URL || webUrlOf(apiUrl)).replace(/\/+$/, ''),
     ...(env.CODEMESH_GITHUB_TOKEN ? { token: env.CODEMESH_GITHUB_TOKEN } : {}),
+    ...(app ? { app } : {}),
+    ...(cloneRoot && owners.length
+      ? {
+          clone: {
+            root: cloneRoot,
+            owners,
+            maxBytes: int(env.CODEMESH_GITHUB_CLONE_MAX_MB, 500) * 1024 * 1024,
+            timeoutMs: int(env.CODEMESH_GITHUB_CLONE_TIMEOUT_S, 600) * 1000,
+          },
+        }
+      : {}),
     maxRetries: int(env.CODEMESH_GITHUB_MAX_RETRIES, 3),
     maxWaitMs: int(env.CODEMESH_GITHUB_MAX_WAIT_S, 60) * 1000,
     repoMap,
     triggerLabel: env.CODEMESH_GITHUB_TRIGGER_LABEL || 'codemesh',
     handle: `@${(env.CODEMESH_GITHUB_HANDLE || 'codemesh').trim().replace(/^@+/, '')}`,
     ...(env.CODEMESH_GITHUB_WEBHOOK_SECRET ? { webhookSecret: env.CODEMESH_GITHUB_WEBHOOK_SECRET } : {}),
+  };
+}
+
+function appSettings(env: Record<string, string | undefined>): GitHubAppSettings | undefined {
+  const appId = env.CODEMESH_GITHUB_APP_ID?.trim();
+  const keyFile = env.CODEMESH_GITHUB_APP_PRIVATE_KEY_FILE?.trim();
+  const installation = env.CODEMESH_GITHUB_APP_INSTALLATION_ID?.trim();
+  if (!appId && !keyFile && !installation) return undefined;
+  if (!appId || !/^\d+$/.test(appId))
+    throw new GitHubConfigError(
+      'CODEMESH_GITHUB_APP_ID: the GitHub App id (a number) is required for App auth',
+    );
+  if (!keyFile)
+    throw new GitHubConfigError(
+      'CODEMESH_GITHUB_APP_PRIVATE_KEY_FILE: the path of the App private key (PEM) is required for App auth',
+    );
+  if (installation && !/^\d+$/.test(installation))
+    throw new GitHubConfigError('CODEMESH_GITHUB_APP_INSTALLATION_ID: not a number');
+  return {
+    appId,
+    privateKeyFile: keyFile,
+    ...(installation ? { installationId: Number(installation) } : {}),
   };
 }
 

@@ -13,6 +13,13 @@ export interface GitHubSettings {
   webUrl: string;
   /** A token (PAT or a GitHub App installation token); never logged, never put in an event or error. */
   token?: string;
+  /** GitHub App authentication instead of a token: codemesh mints and refreshes installation tokens. */
+  app?: GitHubAppSettings;
+  /**
+   * Cloning a repository that no registered checkout has, on issue intake: where clones go (inside
+   * `CODEMESH_REPO_ROOTS`) and whose repositories may be cloned. No root or no owner: nothing is cloned.
+   */
+  clone?: GitHubCloneSettings;
   /** Bounded waiting on rate limits: at most this many retries of one request ... */
   maxRetries: number;
   /** ... each waiting at most this long (a reset further away fails the request with `GitHubRateLimitError`). */
@@ -25,6 +32,26 @@ export interface GitHubSettings {
   handle: string;
   /** HMAC secret of webhooks; absent: the webhook route refuses every delivery. */
   webhookSecret?: string;
+}
+
+export interface GitHubAppSettings {
+  /** `CODEMESH_GITHUB_APP_ID`: the JWT's issuer. */
+  appId: string;
+  /** `CODEMESH_GITHUB_APP_PRIVATE_KEY_FILE`: the PEM file GitHub generated (read once, never logged). */
+  privateKeyFile: string;
+  /** `CODEMESH_GITHUB_APP_INSTALLATION_ID`; absent: looked up per repository (`GET /repos/{o}/{r}/installation`). */
+  installationId?: number;
+}
+
+export interface GitHubCloneSettings {
+  /** `CODEMESH_GITHUB_CLONE_ROOT`: clones go to `<root>/<owner>/<repo>`. */
+  root: string;
+  /** `CODEMESH_GITHUB_CLONE_OWNERS`: users/orgs whose repositories may be cloned (lowercase). */
+  owners: string[];
+  /** `CODEMESH_GITHUB_CLONE_MAX_MB` (500): a clone growing past this is stopped and removed. */
+  maxBytes: number;
+  /** `CODEMESH_GITHUB_CLONE_TIMEOUT_S` (600): a clone running longer is stopped and removed. */
+  timeoutMs: number;
 }
 
 export interface IssueText {
@@ -67,8 +94,16 @@ export interface GitHub {
     pr: { body?: string; title?: string },
     signal?: AbortSignal,
   ): Promise<void>;
-  /** `markPullRequestReadyForReview` (GraphQL: the REST update endpoint cannot take a pull request out of draft). */
-  markReady(pr: PullRequest | { nodeId: string }, signal?: AbortSignal): Promise<void>;
+  /**
+   * `markPullRequestReadyForReview` (GraphQL: the REST update endpoint cannot take a pull request out of draft).
+   * `repo` picks the App installation when no installation id is configured.
+   */
+  markReady(pr: { nodeId: string; repo?: RepoCoords }, signal?: AbortSignal): Promise<void>;
   addLabels(r: RepoCoords, n: number, labels: string[], signal?: AbortSignal): Promise<void>;
   requestReviewers(r: RepoCoords, n: number, reviewers: string[], signal?: AbortSignal): Promise<void>;
+  /**
+   * The `Authorization` header value git sends to fetch `r` over HTTP(S) (basic, `x-access-token` and the
+   * token or installation token), or undefined without credentials. A secret: never log it.
+   */
+  gitAuthorization(r: RepoCoords, signal?: AbortSignal): Promise<string | undefined>;
 }
