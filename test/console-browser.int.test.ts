@@ -499,7 +499,8 @@ it.skipIf(skip)(
       await page.getByText(/Registered calc-two \(r-[a-z0-9]+\) in org default\./).waitFor();
       await page.getByRole('cell', { name: 'calc-two' }).waitFor();
       const repos = await api<{ items: Array<{ name: string; path: string }> }>('/v1/repos');
-      expect(repos.items.map((r) => r.name).sort()).toEqual(['calc-two', 'ts-calc']);
+      // py-calc is the policy-blocked second task's repository.
+      expect(repos.items.map((r) => r.name).sort()).toEqual(['calc-two', 'py-calc', 'ts-calc']);
 
       // Tokens: one made (shown once, and it works), then revoked after a confirmation (and refused).
       await page.getByLabel('Token name').fill('ci');
