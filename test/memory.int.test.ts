@@ -48,7 +48,7 @@ it('a second, similar task gets the first one’s integrated patch in its prompt
   expect(approved.status).toBe(202);
   await h.waitForStatus(first, 'completed', 60_000);
   // The memory role stores it (asynchronously, from the events).
-  const key = keys.memory(memoryRepoKey(repo), first);
+  const key = keys.memory(memoryRepoKey(repo), first, `${first}-p1`);
   const deadline = Date.now() + 30_000;
   while (!(await h.client.board.get(key, MemoryEntry)) && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 100));

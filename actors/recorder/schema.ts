@@ -401,3 +401,31 @@ export const chatMessages = pgTable(
   },
   (t) => [index('chat_thread_idx').on(t.taskId, t.threadId, t.at)],
 );
+
+/**
+ * The experience memory (FR-013) as rows: one per stored patch (`memory.<repoKey>.<taskId>.<patchId>` on the
+ * blackboard), written when the memory role says `memory.stored`. `body` is the whole `MemoryEntry` (its diff
+ * as the patch holds it: secrets already redacted); `terms` the words recall matches (the Curator's tokenizer),
+ * searched through a full-text index so that a recall reads a repository's best matches, not all its entries.
+ * Vectors, where pgvector exists, are in `memory_embeddings` (vector-schema.ts).
+ */
+export const memoryEntries = pgTable(
+  'memory_entries',
+  {
+    patchId: text('patch_id').primaryKey(),
+    taskId: text('task_id').notNull(),
+    /** `hashKey(repoPath)`, as on the blackboard. */
+    repoKey: text('repo_key').notNull(),
+    orgId: text('org_id').notNull(),
+    /** `integrated` | `rejected` | `reverted`. */
+    outcome: text('outcome').notNull(),
+    terms: text('terms').notNull(),
+    body: jsonb('body').notNull(),
+    createdAt: ts('created_at').notNull(),
+    updatedAt: ts('updated_at').notNull(),
+  },
+  (t) => [
+    index('memory_entries_repo_idx').on(t.repoKey, t.orgId),
+    index('memory_entries_terms_idx').using('gin', sql`to_tsvector('simple', ${t.terms})`),
+  ],
+);
