@@ -47,6 +47,8 @@ export const RecalledMemory = z.object({
   via: z.array(RecallVia),
   /** Cosine distance to the query when found by vector. */
   distance: z.number().optional(),
+  /** Where it was read: the record's rows (the recorder answered) or the blackboard (no recorder did). */
+  from: z.enum(['record', 'board']).optional(),
 });
 export type RecalledMemory = z.infer<typeof RecalledMemory>;
 

@@ -1,7 +1,10 @@
 // Experience memory on the whole mesh (issue 14 item 3): a task's integrated patch is stored by the memory
 // role, and a second, similar task on the same repository gets it in its Planner's and Coder's prompts, with a
-// `memory.recalled` event naming it.
+// `memory.recalled` event naming it; a third task's patch sent back by a person is stored as rejected with
+// the comment, and the second task's prompts say so.
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { tables } from '../actors/recorder/index.ts';
 import { MemoryEntry } from '../schemas/index.ts';
 import { memoryRepoKey } from '../actors/memory/index.ts';
 import { keys } from '../schemas/index.ts';
@@ -17,6 +20,7 @@ const script: Script = (req) => {
 };
 
 const text = (call: { body: unknown }) => JSON.stringify(call.body);
+const REJECT_COMMENT = 'Do not touch subtract, fix the caller instead';
 
 let h: Harness;
 beforeAll(async () => {
@@ -36,7 +40,7 @@ async function runToGate(repo: string, title: string, description: string): Prom
   return id;
 }
 
-it('a second, similar task gets the first one’s integrated patch in its prompts', {
+it('a second, similar task gets the first one’s integrated patch and a rejected one (with the comment) in its prompts', {
   timeout: 300_000,
 }, async () => {
   const repo = makeFixtureRepo('ts-calc');
@@ -56,6 +60,34 @@ it('a second, similar task gets the first one’s integrated patch in its prompt
   expect(entry).toMatchObject({ outcome: 'integrated', patchId: `${first}-p1`, files: ['src/calc.ts'] });
   expect(entry!.diff).toContain('+  return a - b;');
 
+  // A similar task whose patch a person sends back with a comment: stored as rejected, the comment with it,
+  // and the recorder keeps it as a row (it answers recall).
+  const callsOfFirst = h.llm.calls.length;
+  const rejected = await runToGate(
+    repo,
+    'subtract adds its arguments',
+    'subtract(9, 4) returns 13 instead of 5.',
+  );
+  const asked = await h.api(`/v1/patches/${rejected}-p1/approve`, {
+    method: 'POST',
+    body: JSON.stringify({ decision: 'request_changes', comment: REJECT_COMMENT }),
+  });
+  expect(asked.status).toBe(202);
+  const rkey = keys.memory(memoryRepoKey(repo), rejected, `${rejected}-p1`);
+  const rowOf = async () =>
+    (
+      await h.record.db
+        .select()
+        .from(tables.memoryEntries)
+        .where(eq(tables.memoryEntries.patchId, `${rejected}-p1`))
+    )[0];
+  while (!(await rowOf()) && Date.now() < deadline + 30_000) await new Promise((r) => setTimeout(r, 100));
+  expect((await h.client.board.get(rkey, MemoryEntry))?.value).toMatchObject({
+    outcome: 'rejected',
+    note: expect.stringContaining(`: ${REJECT_COMMENT}`),
+  });
+  expect(await rowOf()).toMatchObject({ taskId: rejected, outcome: 'rejected' });
+
   const callsBefore = h.llm.calls.length;
   const second = await runToGate(
     repo,
@@ -70,6 +102,12 @@ it('a second, similar task gets the first one’s integrated patch in its prompt
       .join('\n');
     expect(prompt, role).toContain(`subtract returns the sum [${first}] — INTEGRATED`);
     expect(prompt, role).toContain('+  return a - b;');
+    expect(prompt, role).toMatch(
+      new RegExp(
+        `subtract adds its arguments \\[${rejected}\\] — REJECTED \\(changes requested by [^:]+: ${REJECT_COMMENT}`,
+      ),
+    );
+    expect(prompt, role).toContain('do not propose it again');
   }
   const recalled = (await h.client.bus.history(second))
     .map((x) => x.event)
@@ -77,10 +115,19 @@ it('a second, similar task gets the first one’s integrated patch in its prompt
   // One per step that built a prompt: the plan and the code step.
   expect(recalled.map((e) => e.step?.kind).sort()).toEqual(['code', 'plan']);
   for (const e of recalled)
-    expect(e.data.memories).toEqual([
-      expect.objectContaining({ taskId: first, outcome: 'integrated', title: 'subtract returns the sum' }),
-    ]);
+    expect(e.data.memories).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ taskId: first, outcome: 'integrated', title: 'subtract returns the sum' }),
+        expect.objectContaining({
+          taskId: rejected,
+          outcome: 'rejected',
+          via: ['lexical'],
+          // Answered by the recorder from its rows, not read off the blackboard.
+          from: 'record',
+        }),
+      ]),
+    );
   // The first task's own prompts had no memory (nothing was stored before it).
-  const firstPrompts = h.llm.calls.slice(0, callsBefore).map(text).join('\n');
+  const firstPrompts = h.llm.calls.slice(0, callsOfFirst).map(text).join('\n');
   expect(firstPrompts).not.toContain('experience memory');
 });

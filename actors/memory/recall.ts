@@ -54,7 +54,7 @@ export async function recallMemories(
     .request(subjects.memoryRecall(), JSON.stringify(q), { timeout: opts.timeoutMs ?? RECALL_TIMEOUT_MS })
     .then((m) => MemoryRecallReply.parse(m.json()))
     .catch(() => undefined);
-  if (reply?.ok) return reply.memories;
+  if (reply?.ok) return reply.memories.map((m) => ({ ...m, from: 'record' as const }));
   return recallFromBoard(mesh.board, task, query, k);
 }
 
@@ -88,6 +88,7 @@ export async function recallFromBoard(
       entry: byId.get(h.id)!,
       score: Math.round(h.score * 1000) / 1000,
       via: ['lexical' as const],
+      from: 'board' as const,
     }));
 }
 

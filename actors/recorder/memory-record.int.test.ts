@@ -193,7 +193,7 @@ describe('memory in the record on PGlite with pgvector', () => {
       const now = task('Negative balance after taking money out', 'a customer ends up negative');
       const got = await recallMemories(mesh, now, `${now.request.title}\n${now.request.description}`);
       expect(got.map((m) => m.entry.taskId).sort()).toEqual([overdraft.id, rejected.id].sort());
-      expect(got.every((m) => m.via.includes('vector'))).toBe(true);
+      expect(got.every((m) => m.via.includes('vector') && m.from === 'record')).toBe(true);
     } finally {
       sub.unsubscribe();
     }

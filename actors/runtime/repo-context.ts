@@ -52,13 +52,14 @@ async function recallFor(input: StepInput, query: string): Promise<string> {
     type: 'memory.recalled',
     step: { kind: input.kind, attempt: input.attempt, ...(input.part ? { part: input.part } : {}) },
     data: {
-      memories: recalled.map(({ entry, score, via }) => ({
+      memories: recalled.map(({ entry, score, via, from }) => ({
         taskId: entry.taskId,
         title: entry.title.slice(0, 200),
         patchId: entry.patchId,
         outcome: entry.outcome,
         score,
         via,
+        ...(from ? { from } : {}),
       })),
     },
   });
