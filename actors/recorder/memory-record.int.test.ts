@@ -10,7 +10,7 @@ import { type ScriptedLlm, startScriptedLlm } from '../../test/scripted-llm/inde
 import { createEmbeddingProvider, resolveEmbeddingConfig } from '../curator/embed-provider.ts';
 import { memoryRepoKey, recallMemories } from '../memory/index.ts';
 import { openRecord, type RecordStore } from './db.ts';
-import { upsertMemoryRow } from './memory-rows.ts';
+import { importMemoriesFromBoard, upsertMemoryRow } from './memory-rows.ts';
 import { recallFromRecord } from './memory-recall.ts';
 import { startMemoryRecallResponder } from './memory-responder.ts';
 import { rebuildBlackboard } from './rebuild.ts';
@@ -214,6 +214,19 @@ describe('memory in the record on PGlite with pgvector', () => {
     );
     expect((await rebuildBlackboard(rec.db, board)).written.memory).toBe(0);
     await fresh.close();
+  });
+
+  it('a record with no memory rows imports the entries already on the blackboard, once', async () => {
+    const other = await openRecord();
+    try {
+      const onBoard = (await mesh.board.keys('memory.>')).length;
+      expect(onBoard).toBe(3);
+      expect(await importMemoriesFromBoard(other.db, mesh.board)).toBe(onBoard);
+      expect((await other.db.select({ n: count() }).from(memoryEntries))[0]!.n).toBe(onBoard);
+      expect(await importMemoriesFromBoard(other.db, mesh.board)).toBe(0);
+    } finally {
+      await other.close();
+    }
   });
 });
 

@@ -116,3 +116,20 @@ export async function restoreMemories(db: RecordDb, board: Blackboard): Promise<
     after = page[page.length - 1]!.patchId;
   }
 }
+
+/**
+ * Copies the blackboard's entries into an empty `memory_entries` (a record opened after entries were stored
+ * before it kept them as rows, or a new database); does nothing once the table has rows. Returns the count.
+ */
+export async function importMemoriesFromBoard(db: RecordDb, board: Blackboard): Promise<number> {
+  const [had] = await db.select({ patchId: memoryEntries.patchId }).from(memoryEntries).limit(1);
+  if (had) return 0;
+  let n = 0;
+  for (const key of await board.keys('memory.>')) {
+    const e = (await board.get(key, MemoryEntry).catch(() => undefined))?.value;
+    if (!e) continue;
+    await upsertMemoryRow(db, e);
+    n++;
+  }
+  return n;
+}

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { MeshConnection } from '../../blackboard/index.ts';
 import { openRecord } from './db.ts';
 import { memoryEmbedderFromEnv, startMemoryRecallResponder } from './memory-responder.ts';
+import { importMemoriesFromBoard } from './memory-rows.ts';
 import { Recorder } from './recorder.ts';
 
 export async function startRecorderRole(
@@ -27,6 +28,12 @@ export async function startRecorderRole(
     log: opts.log,
     ...(embedder ? { memoryEmbedder: embedder } : {}),
   });
+  // Entries stored before the record kept them as rows (or on a new database): copied once, when it has none.
+  const imported = await importMemoriesFromBoard(record.db, mesh.board).catch((err: unknown) => {
+    opts.log?.(`recorder: memory entries not imported: ${err instanceof Error ? err.message : String(err)}`);
+    return 0;
+  });
+  if (imported > 0) opts.log?.(`recorder: ${imported} memory entries imported from the blackboard`);
   await recorder.start();
   const maxDistance = Number(env.CODEMESH_MEMORY_MAX_DISTANCE ?? '') || undefined;
   const recall = startMemoryRecallResponder(mesh, record.db, {
