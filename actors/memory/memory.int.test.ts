@@ -23,6 +23,9 @@ beforeAll(async () => {
 afterAll(async () => nats?.stop());
 
 const NOW = '2026-12-02T16:00:00.000Z';
+// Built at run time, as the scanner's own tests do: no literal secret in the source.
+const AWS_KEY = `AKIA${'Q4ZT7R2XW9L3M6NB'}`;
+const GH_TOKEN = `ghp_${'x7Kq2Lm9Pz4Rt8Vw1Ys6Bn3Cd5Fg0Hj2Kl4M'}`;
 const SHA = 'a'.repeat(40);
 let n = 0;
 
@@ -169,7 +172,11 @@ describe('what the memory stores', () => {
 
 describe('change requests', () => {
   it("a person's change request stores the patch as rejected with the comment; an approval of it wins", async () => {
-    const t = await ended({ title: 'rounding of cents', description: 'cents are truncated' });
+    const t = await ended({
+      title: 'rounding of cents',
+      description: 'cents are truncated',
+      diff: `diff --git a/calc.py b/calc.py\n+KEY = "${AWS_KEY}"\n`,
+    });
     const asked = (comment: string, gate = 1): TaskEvent => ({
       ...event(t, 'approval.changes_requested', {
         patchId: `${t.id}-p1`,
@@ -185,6 +192,13 @@ describe('change requests', () => {
       note: 'changes requested by ana: use banker rounding, not floor',
     });
     expect(await memoryOf(t)).toMatchObject({ outcome: 'rejected', patchId: `${t.id}-p1` });
+    // A token pasted into the comment, or left in a diff, is not kept.
+    await rememberEvent(mesh.board, asked(`rotate ${GH_TOKEN} first`, 2), NOW);
+    const kept = JSON.stringify(await memoryOf(t));
+    expect(kept).toContain('changes requested by ana: rotate [REDACTED:github-token] first');
+    expect(kept).toContain('[REDACTED:aws-access-key-id]');
+    expect(kept).not.toContain(GH_TOKEN);
+    expect(kept).not.toContain(AWS_KEY);
     // The same patch approved later and committed: integrated; a late change-request replay keeps that.
     await rememberEvent(mesh.board, event(t, 'integrate.committed', { patchId: `${t.id}-p1` }), NOW);
     expect(await rememberEvent(mesh.board, asked('use banker rounding, not floor'), NOW)).toBeUndefined();

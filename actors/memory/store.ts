@@ -1,5 +1,6 @@
 // Writing the experience memory: an ended task's patch, plan, review and tests with how it ended.
 import type { Blackboard } from '../../blackboard/index.ts';
+import { redactText } from '../policy/secrets.ts';
 import {
   hashKey,
   keys,
@@ -14,6 +15,12 @@ import {
 } from '../../schemas/index.ts';
 
 const DESCRIPTION_MAX = 4_000;
+/**
+ * Every text of an entry goes through the secret scanner again: the patch on the blackboard is already
+ * redacted, but an issue text, a critique or a person's comment may hold a token, and entries reach prompts,
+ * the record and an embedding endpoint.
+ */
+const clean = (text: string): string => redactText(text).text;
 const DIFF_MAX = 20_000;
 const NOTE_MAX = 1_000;
 
@@ -71,18 +78,18 @@ export async function memoryEntry(
     taskId: task.id,
     repoPath: task.repoPath,
     ...(task.orgId ? { orgId: task.orgId } : {}),
-    title: task.request.title,
-    description: task.request.description.slice(0, DESCRIPTION_MAX),
-    ...(plan ? { planSummary: plan.value.summary } : {}),
+    title: clean(task.request.title),
+    description: clean(task.request.description.slice(0, DESCRIPTION_MAX)),
+    ...(plan ? { planSummary: clean(plan.value.summary) } : {}),
     patchId,
     files: patch.files,
-    diff: patch.diff.slice(0, DIFF_MAX),
+    diff: clean(patch.diff.slice(0, DIFF_MAX)),
     ...(review
       ? {
           review: {
             decision: review.value.decision,
             confidence: review.value.confidence,
-            critique: review.value.critique.slice(0, 1000),
+            critique: clean(review.value.critique.slice(0, 1000)),
           },
         }
       : {}),
@@ -96,7 +103,7 @@ export async function memoryEntry(
         }
       : {}),
     outcome,
-    ...(note ? { note: note.slice(0, NOTE_MAX) } : {}),
+    ...(note ? { note: clean(note.slice(0, NOTE_MAX)) } : {}),
     createdAt: now,
     updatedAt: now,
   });
