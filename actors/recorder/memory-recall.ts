@@ -48,7 +48,7 @@ async function lexical(db: RecordDb, q: MemoryRecallQuery, k: number): Promise<R
   const words = [...qtf.keys()].filter((t) => /^[a-z0-9]+$/.test(t)).slice(0, MAX_QUERY_TERMS);
   if (words.length === 0) return [];
   const tsq = sql`to_tsquery('simple', ${words.join(' | ')})`;
-  const doc = sql`to_tsvector('simple', ${memoryEntries.terms})`;
+  const doc = memoryEntries.tsv;
   const rows = await db
     .select({ body: memoryEntries.body })
     .from(memoryEntries)
