@@ -109,6 +109,14 @@ it('a second, similar task gets the first one’s integrated patch and a rejecte
     );
     expect(prompt, role).toContain('do not propose it again');
   }
+  // Its patch is the rejected one's again: the Reviewer is told so, naming it and the comment.
+  const review = later
+    .filter((c) => c.roleHint === 'reviewer')
+    .map(text)
+    .join('\n');
+  expect(review).toContain('this patch repeats an approach that was turned down before');
+  expect(review).toContain(`patch ${rejected}-p1 of task ${rejected}`);
+  expect(review).toContain(REJECT_COMMENT);
   const recalled = (await h.client.bus.history(second))
     .map((x) => x.event)
     .filter((e) => e.type === 'memory.recalled');

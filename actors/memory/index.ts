@@ -2,3 +2,4 @@
 export { type Recalled, memorySection, recallFromBoard, recallMemories } from './recall.ts';
 export { startMemoryRole } from './role.ts';
 export { memoryRepoKey, rememberEvent } from './store.ts';
+export { changedLines, type Repeat, repeatedRejections, repeatSection } from './repeat.ts';
