@@ -53,6 +53,8 @@ export class Recorder {
   private readonly waiters: Array<{ seq: number; resolve: () => void }> = [];
   private readonly board: Blackboard;
   private embedding: Promise<void> = Promise.resolve();
+  /** Aborts a memory embedding in flight at stop (a slow model must not hold the shutdown). */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly mesh: MeshConnection,
@@ -125,6 +127,7 @@ export class Recorder {
   async stop(): Promise<void> {
     await this.consumer?.close();
     await this.loop?.catch(() => undefined);
+    this.stopping.abort();
     await this.embedding;
   }
 
@@ -138,9 +141,17 @@ export class Recorder {
     const provider = this.opts.memoryEmbedder;
     if (!provider) return;
     this.embedding = this.embedding.then(async () => {
+      if (this.stopping.signal.aborted) return;
       try {
         const task = (await this.board.get(keys.task(taskId), TaskRecord))?.value;
-        if (task) await embedPendingMemories(this.db, provider, memoryRepoKey(task.repoPath));
+        if (task)
+          await embedPendingMemories(
+            this.db,
+            provider,
+            memoryRepoKey(task.repoPath),
+            16,
+            this.stopping.signal,
+          );
       } catch (err) {
         this.log(`memory of ${taskId} not embedded: ${err instanceof Error ? err.message : String(err)}`);
       }
