@@ -12,7 +12,7 @@ import { memoryRepoKey, recallMemories } from '../memory/index.ts';
 import { openRecord, type RecordStore } from './db.ts';
 import { importMemoriesFromBoard, upsertMemoryRow } from './memory-rows.ts';
 import { recallFromRecord } from './memory-recall.ts';
-import { startMemoryRecallResponder } from './memory-responder.ts';
+import { memoryEmbedderFromEnv, startMemoryRecallResponder } from './memory-responder.ts';
 import { rebuildBlackboard } from './rebuild.ts';
 import { Recorder } from './recorder.ts';
 import { memoryEntries } from './schema.ts';
@@ -268,5 +268,28 @@ describe('memory in the record on PostgreSQL 15 (no pgvector)', () => {
     expect(got.vectorNote).toMatch(/no pgvector/);
     expect(got.memories.map((m) => [m.entry.taskId, m.via])).toEqual([[cart.id, ['lexical']]]);
     expect(embedCalls()).toBe(before);
+  });
+});
+
+describe('which embedding model the memory uses', () => {
+  it('none unless one is configured; the Curator’s variables when one is; CODEMESH_MEMORY_EMBED=0 turns it off', async () => {
+    expect(await memoryEmbedderFromEnv({})).toBeUndefined();
+    // An OpenAI key alone does not send the memory to api.openai.com.
+    expect(await memoryEmbedderFromEnv({ OPENAI_API_KEY: 'sk-x' })).toBeUndefined();
+    const on = await memoryEmbedderFromEnv({
+      CODEMESH_EMBED_BASE_URL: 'http://127.0.0.1:9/v1',
+      CODEMESH_EMBED_MODEL: 'all-minilm',
+    });
+    expect({ model: on?.model, dims: on?.dims }).toEqual({ model: 'all-minilm', dims: 384 });
+    expect(
+      (await memoryEmbedderFromEnv({ CODEMESH_MEMORY_EMBED: '1', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' }))
+        ?.model,
+    ).toBe('text-embedding-3-small');
+    expect(
+      await memoryEmbedderFromEnv({
+        CODEMESH_MEMORY_EMBED: '0',
+        CODEMESH_EMBED_BASE_URL: 'http://127.0.0.1:9/v1',
+      }),
+    ).toBeUndefined();
   });
 });
