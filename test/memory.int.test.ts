@@ -24,7 +24,9 @@ const REJECT_COMMENT = 'Do not touch subtract, fix the caller instead';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness();
+  // An embedding model configured: the recorder role keeps a vector per entry (hash vectors: they do not
+  // make unlike texts near, so recall here is still by words).
+  h = await startHarness({ embeddings: true });
   h.setScript(script);
 });
 afterAll(async () => h?.stop());
@@ -87,6 +89,14 @@ it('a second, similar task gets the first one’s integrated patch and a rejecte
     note: expect.stringContaining(`: ${REJECT_COMMENT}`),
   });
   expect(await rowOf()).toMatchObject({ taskId: rejected, outcome: 'rejected' });
+  // Both entries get a vector through the configured model (off the projection path, so waited for).
+  const vectors = async () =>
+    (await h.record.db.select({ patchId: tables.memoryEmbeddings.patchId }).from(tables.memoryEmbeddings))
+      .map((r) => r.patchId)
+      .sort();
+  while ((await vectors()).length < 2 && Date.now() < deadline + 60_000)
+    await new Promise((r) => setTimeout(r, 100));
+  expect(await vectors()).toEqual([`${first}-p1`, `${rejected}-p1`].sort());
 
   const callsBefore = h.llm.calls.length;
   const second = await runToGate(
