@@ -57,9 +57,15 @@ export const EventType = z.enum([
   'task.completed',
   'task.failed',
   'task.rolled_back',
-  /** An ended task's patch and outcome were stored in the experience memory (data: `{ outcome, patchId }`). */
+  /**
+   * A patch and its outcome were stored in the experience memory (data: `{ outcome, patchId }`): integrated,
+   * reverted, or rejected (by the Reviewer, or by a person's change request).
+   */
   'memory.stored',
-  /** A Planner or Coder step got earlier tasks in its prompt (data: `{ memories: [{ taskId, outcome, score }] }`). */
+  /**
+   * A Planner or Coder step got earlier patches in its prompt (data: `{ memories: [{ taskId, patchId, title,
+   * outcome, score, via: ['vector'|'lexical'], from: 'record'|'board' }] }`).
+   */
   'memory.recalled',
   /** No candidate earned selection (data: `{ reason, candidates }`): the task ends without a patch. */
   'task.abstained',

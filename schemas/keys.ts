@@ -21,7 +21,8 @@ import { createHash } from 'node:crypto';
  * - `budget`: last-writer-wins under compare-and-set (reservations, settlements, raises at the gate).
  * - `breaker`: last-writer-wins under compare-and-set, one per model endpoint, shared by every agent.
  * - `quota`: last-writer-wins under compare-and-set, one per org and UTC day (reservations, settlements).
- * - `memory`: last-writer-wins, one per task that ended with a patch (written by the memory role only).
+ * - `memory`: last-writer-wins, one per stored patch of a task (integrated, rejected by the Reviewer or by a
+ *   person's change request; written by the memory role only).
  * - `pr`: created once by the Integrator's GitHub publisher, then last-writer-wins under compare-and-set.
  * - `ghdelivery`: created once per GitHub webhook delivery (a redelivery finds it and does nothing).
  * - `bridge`: last-writer-wins, one per chat bridge consumer (only that bridge writes it).
@@ -68,8 +69,12 @@ export const keys = {
   breaker: (endpoint: string) => `breaker.${hashKey(endpoint)}`,
   /** An org's model spending of one UTC day (`YYYY-MM-DD`), against its daily quota (schemas/quota.ts). */
   quota: (org: string, day: string) => `quota.${org}.${day}`,
-  /** What an ended task did and how it ended, per repository (`repoKey` = hashKey of its path). */
-  memory: (repoKey: string, taskId: string) => `memory.${repoKey}.${taskId}`,
+  /** A task's patch and how it ended, per repository (`repoKey` = hashKey of its path). */
+  memory: (repoKey: string, taskId: string, patchId: string) => `memory.${repoKey}.${taskId}.${patchId}`,
+  /** Every stored patch of one task (a filter for `keys()`). */
+  memoryOfTask: (repoKey: string, taskId: string) => `memory.${repoKey}.${taskId}.>`,
+  /** Every stored patch of one repository (a filter for `keys()`). */
+  memoryOfRepo: (repoKey: string) => `memory.${repoKey}.>`,
   /** The task's GitHub pull request (and revert pull request), schemas/github.ts. */
   pr: (taskId: string) => `pr.${taskId}`,
   /** The Doc Writer's documentation patch and PR description for a reviewed code patch (schemas/docs.ts). */

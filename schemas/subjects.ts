@@ -12,6 +12,8 @@ export const SubjectRoots = {
   curator: 'cm.curator.query',
   /** Index builds asked of a Curator (core request/reply, queue group `curator`): `POST /v1/repos/index`. */
   curatorIndex: 'cm.curator.index',
+  /** Experience-memory recall asked of the recorder, which holds the entries as rows (core request/reply). */
+  memoryRecall: 'cm.memory.recall',
   /** Chat with a task's agents (core request/reply): `cm.chat.<taskId>`. */
   chat: 'cm.chat',
   /** Dead letters (JetStream, stream `dlq`): `cm.dlq.<consumer>`, what a durable consumer gave up on. */
@@ -58,6 +60,7 @@ export const subjects = {
   award: (instanceId: string) => `${SubjectRoots.award}.${instanceId}`,
   curator: () => SubjectRoots.curator,
   curatorIndex: () => SubjectRoots.curatorIndex,
+  memoryRecall: () => SubjectRoots.memoryRecall,
   chat: (taskId: string) => `${SubjectRoots.chat}.${taskId}`,
   allChats: () => `${SubjectRoots.chat}.*`,
   dlq: (consumer: string) => `${SubjectRoots.dlq}.${consumer}`,

@@ -46,12 +46,14 @@ export async function startHarness(
     reproduceTests?: boolean;
     /** The gateway's GitHub (issue intake, webhooks); the actors read theirs from `env`. */
     github?: GitHub;
+    /** Embeddings from the scripted server too (`CODEMESH_EMBED_BASE_URL`, 384-dim hash vectors). */
+    embeddings?: boolean;
   } = {},
 ): Promise<Harness> {
   let script: Script = () => {
     throw new Error('no script set');
   };
-  const llm = await startScriptedLlm((req) => script(req));
+  const llm = await startScriptedLlm((req) => script(req), opts.embeddings ? { embeddingDims: 384 } : {});
   const dataDir = mkdtempSync(join(tmpdir(), 'codemesh-data-'));
   const env = {
     CODEMESH_LLM_BASE_URL: llm.url,
@@ -60,6 +62,9 @@ export async function startHarness(
     CODEMESH_LLM_PRICE_IN_PER_1K: String(PRICE_IN),
     CODEMESH_LLM_PRICE_OUT_PER_1K: String(PRICE_OUT),
     CODEMESH_LLM_MAX_RETRIES: '0',
+    ...(opts.embeddings
+      ? { CODEMESH_EMBED_BASE_URL: llm.url, CODEMESH_EMBED_MODEL: 'scripted-embedding' }
+      : {}),
     ...opts.env,
   };
   // A long lease: under a loaded CI machine a scripted (sequence) model must not see a step re-run.

@@ -23,6 +23,9 @@ beforeAll(async () => {
 afterAll(async () => nats?.stop());
 
 const NOW = '2026-12-02T16:00:00.000Z';
+// Built at run time, as the scanner's own tests do: no literal secret in the source.
+const AWS_KEY = `AKIA${'Q4ZT7R2XW9L3M6NB'}`;
+const GH_TOKEN = `ghp_${'x7Kq2Lm9Pz4Rt8Vw1Ys6Bn3Cd5Fg0Hj2Kl4M'}`;
 const SHA = 'a'.repeat(40);
 let n = 0;
 
@@ -118,8 +121,8 @@ const event = (task: TaskRecord, type: TaskEvent['type'], data: Record<string, u
   data,
 });
 
-const memoryOf = async (task: TaskRecord) =>
-  (await mesh.board.get(keys.memory(memoryRepoKey(task.repoPath), task.id), MemoryEntry))?.value;
+const memoryOf = async (task: TaskRecord, patchId = `${task.id}-p1`) =>
+  (await mesh.board.get(keys.memory(memoryRepoKey(task.repoPath), task.id, patchId), MemoryEntry))?.value;
 
 describe('what the memory stores', () => {
   it('an integrated patch with its issue, plan, tests and review; a rollback makes it reverted', async () => {
@@ -167,6 +170,52 @@ describe('what the memory stores', () => {
   });
 });
 
+describe('change requests', () => {
+  it("a person's change request stores the patch as rejected with the comment; an approval of it wins", async () => {
+    const t = await ended({
+      title: 'rounding of cents',
+      description: 'cents are truncated',
+      diff: `diff --git a/calc.py b/calc.py\n+KEY = "${AWS_KEY}"\n`,
+    });
+    const asked = (comment: string, gate = 1): TaskEvent => ({
+      ...event(t, 'approval.changes_requested', {
+        patchId: `${t.id}-p1`,
+        comment,
+        by: 'u-ana',
+        byName: 'ana',
+        gate,
+      }),
+      id: `${t.id}-p1:request_changes:g${gate}`,
+    });
+    expect(await rememberEvent(mesh.board, asked('use banker rounding, not floor'), NOW)).toMatchObject({
+      outcome: 'rejected',
+      note: 'changes requested by ana: use banker rounding, not floor',
+    });
+    expect(await memoryOf(t)).toMatchObject({ outcome: 'rejected', patchId: `${t.id}-p1` });
+    // A token pasted into the comment, or left in a diff, is not kept.
+    await rememberEvent(mesh.board, asked(`rotate ${GH_TOKEN} first`, 2), NOW);
+    const kept = JSON.stringify(await memoryOf(t));
+    expect(kept).toContain('changes requested by ana: rotate [REDACTED:github-token] first');
+    expect(kept).toContain('[REDACTED:aws-access-key-id]');
+    expect(kept).not.toContain(GH_TOKEN);
+    expect(kept).not.toContain(AWS_KEY);
+    // The same patch approved later and committed: integrated; a late change-request replay keeps that.
+    await rememberEvent(mesh.board, event(t, 'integrate.committed', { patchId: `${t.id}-p1` }), NOW);
+    expect(await rememberEvent(mesh.board, asked('use banker rounding, not floor'), NOW)).toBeUndefined();
+    expect(await memoryOf(t)).toMatchObject({ outcome: 'integrated' });
+    const section = memorySection([
+      {
+        entry: { ...(await memoryOf(t))!, outcome: 'rejected', note: 'changes requested by ana: no' },
+        score: 1,
+        via: ['lexical'],
+      },
+    ]);
+    expect(section).toContain('— REJECTED (changes requested by ana: no)');
+    expect(section).toContain(`source: task ${t.id}, patch ${t.id}-p1, found by lexical`);
+    expect(section).toMatch(/do not propose it again; if you still do, say so explicitly/);
+  });
+});
+
 describe('what a later task recalls', () => {
   it('similar tasks of the same repository and org, best first; never itself, another org or an unrelated one', async () => {
     const repo = '/repos/shop';
@@ -198,17 +247,17 @@ describe('what a later task recalls', () => {
       title: 'Discount code not applied to the cart total',
       description: 'the cart total stays the same with a discount code',
     });
-    const got = await recallMemories(mesh.board, now, `${now.request.title}\n${now.request.description}`);
+    const got = await recallMemories(mesh, now, `${now.request.title}\n${now.request.description}`);
     expect(got.map((r) => r.entry.taskId)).toEqual([cart.id]);
     expect(got[0]!.score).toBeGreaterThan(0);
     // Itself, once stored, is not recalled.
     await rememberEvent(mesh.board, event(now, 'integrate.committed', { patchId: `${now.id}-p1` }), NOW);
     expect(
-      (await recallMemories(mesh.board, now, now.request.title + now.request.description)).map(
+      (await recallMemories(mesh, now, now.request.title + now.request.description)).map(
         (r) => r.entry.taskId,
       ),
     ).toEqual([cart.id]);
-    expect(await recallMemories(mesh.board, now, 'unrelated words entirely here')).toEqual([]);
+    expect(await recallMemories(mesh, now, 'unrelated words entirely here')).toEqual([]);
     const section = memorySection(got);
     expect(section).toContain(`Cart total ignores the discount code [${cart.id}] — INTEGRATED`);
     expect(section).toContain('+    return a - b');

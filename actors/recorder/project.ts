@@ -20,6 +20,7 @@ import {
   TestRun,
 } from '../../schemas/index.ts';
 import type { RecordDb } from './db.ts';
+import { projectMemoryStored } from './memory-rows.ts';
 import {
   agentRuns,
   approvals,
@@ -270,6 +271,9 @@ export async function projectEvent(
           .onConflictDoNothing();
       return;
     }
+    case 'memory.stored':
+      await projectMemoryStored(db, board, event);
+      return;
     case 'approval.granted':
     case 'approval.changes_requested': {
       const pid = String(event.data.patchId ?? '');

@@ -3,12 +3,13 @@ import { and, asc, eq, notInArray } from 'drizzle-orm';
 import type { Blackboard } from '../../blackboard/index.ts';
 import { Approval, CostLedger, keys, Patch, Plan, Review, TaskRecord, TestRun } from '../../schemas/index.ts';
 import type { RecordDb } from './db.ts';
+import { restoreMemories } from './memory-rows.ts';
 import { approvals, patches, plans, reviews, tasks, testruns, toolCalls } from './schema.ts';
 
 export interface RebuildReport {
   tasks: string[];
   /** Entries written, by kind; entries already on the board are left as they are. */
-  written: Record<'task' | 'plan' | 'patch' | 'testrun' | 'review' | 'approval' | 'cost', number>;
+  written: Record<'task' | 'plan' | 'patch' | 'testrun' | 'review' | 'approval' | 'cost' | 'memory', number>;
 }
 
 const FINISHED = ['completed', 'failed', 'rolled_back', 'abstained'];
@@ -17,12 +18,13 @@ const FINISHED = ['completed', 'failed', 'rolled_back', 'abstained'];
  * Restores, for every task the record holds as unfinished: the task record (with its workflow state as last
  * projected), its plan, patches, test runs, reviews, approvals and cost ledger (model calls). It does not
  * restore awards or path locks: those are leases, and the conductor announces the current step again.
- * Partial by design: state written after the last projected event is not in the record.
+ * Partial by design: state written after the last projected event is not in the record. The experience
+ * memory's entries (of every task, finished or not) are put back too: later tasks recall them.
  */
 export async function rebuildBlackboard(db: RecordDb, board: Blackboard): Promise<RebuildReport> {
   const report: RebuildReport = {
     tasks: [],
-    written: { task: 0, plan: 0, patch: 0, testrun: 0, review: 0, approval: 0, cost: 0 },
+    written: { task: 0, plan: 0, patch: 0, testrun: 0, review: 0, approval: 0, cost: 0, memory: 0 },
   };
   const put = async (kind: keyof RebuildReport['written'], created: Promise<{ created: boolean }>) => {
     if ((await created).created) report.written[kind]++;
@@ -126,5 +128,6 @@ export async function rebuildBlackboard(db: RecordDb, board: Blackboard): Promis
       await put('cost', board.putOnce(keys.cost(t.id), CostLedger, ledger, keep));
     }
   }
+  report.written.memory = await restoreMemories(db, board);
   return report;
 }

@@ -164,6 +164,7 @@ function recordSuite(name: string, open: () => Promise<RecordStore | undefined>,
         review: n,
         approval: n,
         cost: n,
+        memory: 0,
       });
       const restored = await board.get(keys.task(id), TaskRecord);
       expect(restored?.value).toEqual((await mesh.board.get(keys.task(id), TaskRecord))?.value);

@@ -7,8 +7,11 @@ import {
   type MeshConnection,
   type RedeliveryPolicy,
 } from '../../blackboard/index.ts';
-import { Consumers, type TaskEvent, toSafeValue } from '../../schemas/index.ts';
+import { Consumers, keys, type TaskEvent, TaskRecord, toSafeValue } from '../../schemas/index.ts';
+import type { EmbeddingProvider } from '../curator/embed-provider.ts';
+import { memoryRepoKey } from '../memory/store.ts';
 import type { RecordDb } from './db.ts';
+import { embedPendingMemories } from './memory-rows.ts';
 import { projectEvent } from './project.ts';
 
 /**
@@ -34,6 +37,12 @@ export interface RecorderOptions {
   redelivery?: RedeliveryPolicy;
   /** The projection (tests put a failing one in). */
   project?: (db: RecordDb, board: Blackboard, seq: number, event: TaskEvent) => Promise<void>;
+  /**
+   * Embeds the experience memory's entries (only where the record has pgvector): after each `memory.stored`,
+   * off the projection's path (a slow model must not hold the events back); a failure is logged and the entry
+   * is embedded with the next one of its repository.
+   */
+  memoryEmbedder?: EmbeddingProvider;
 }
 
 export class Recorder {
@@ -43,6 +52,9 @@ export class Recorder {
   private lastSeq = 0;
   private readonly waiters: Array<{ seq: number; resolve: () => void }> = [];
   private readonly board: Blackboard;
+  private embedding: Promise<void> = Promise.resolve();
+  /** Aborts a memory embedding in flight at stop (a slow model must not hold the shutdown). */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly mesh: MeshConnection,
@@ -63,6 +75,7 @@ export class Recorder {
         try {
           await (this.opts.project ?? projectEvent)(this.db, this.board, d.seq, toSafeValue(event));
           d.ack();
+          if (event.type === 'memory.stored') this.embedMemories(event.taskId);
           this.projected++;
           this.lastSeq = Math.max(this.lastSeq, d.seq);
           this.wake();
@@ -114,6 +127,35 @@ export class Recorder {
   async stop(): Promise<void> {
     await this.consumer?.close();
     await this.loop?.catch(() => undefined);
+    this.stopping.abort();
+    await this.embedding;
+  }
+
+  /** Resolves once the memory vectors asked for so far are written (or failed): tests. */
+  memoryEmbedded(): Promise<void> {
+    return this.embedding;
+  }
+
+  /** One at a time, in order: the repository of the task's entries gets its missing vectors. */
+  private embedMemories(taskId: string): void {
+    const provider = this.opts.memoryEmbedder;
+    if (!provider) return;
+    this.embedding = this.embedding.then(async () => {
+      if (this.stopping.signal.aborted) return;
+      try {
+        const task = (await this.board.get(keys.task(taskId), TaskRecord))?.value;
+        if (task)
+          await embedPendingMemories(
+            this.db,
+            provider,
+            memoryRepoKey(task.repoPath),
+            16,
+            this.stopping.signal,
+          );
+      } catch (err) {
+        this.log(`memory of ${taskId} not embedded: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    });
   }
 
   private log(line: string): void {

@@ -1,9 +1,10 @@
 // The system of record (Postgres, via drizzle): who may do what, and everything tasks leave behind.
 // Vector tables live in vector-schema.ts with their own migrations, so a Postgres without pgvector still works.
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import {
   bigserial,
   boolean,
+  customType,
   doublePrecision,
   index,
   integer,
@@ -14,6 +15,9 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+
+/** Postgres full-text vectors (drizzle has no built-in column type for them). */
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 const createdAt = () => ts('created_at').notNull().defaultNow();
@@ -400,4 +404,34 @@ export const chatMessages = pgTable(
     at: ts('at').notNull(),
   },
   (t) => [index('chat_thread_idx').on(t.taskId, t.threadId, t.at)],
+);
+
+/**
+ * The experience memory (FR-013) as rows: one per stored patch (`memory.<repoKey>.<taskId>.<patchId>` on the
+ * blackboard), written when the memory role says `memory.stored`. `body` is the whole `MemoryEntry` (its diff
+ * as the patch holds it: secrets already redacted); `terms` the words recall matches (the Curator's tokenizer),
+ * searched through a full-text index (`tsv`, GIN) so that a recall reads a repository's best matches, not all its entries.
+ * Vectors, where pgvector exists, are in `memory_embeddings` (vector-schema.ts).
+ */
+export const memoryEntries = pgTable(
+  'memory_entries',
+  {
+    patchId: text('patch_id').primaryKey(),
+    taskId: text('task_id').notNull(),
+    /** `hashKey(repoPath)`, as on the blackboard. */
+    repoKey: text('repo_key').notNull(),
+    orgId: text('org_id').notNull(),
+    /** `integrated` | `rejected` | `reverted`. */
+    outcome: text('outcome').notNull(),
+    terms: text('terms').notNull(),
+    /** `terms` parsed once at write: ranking a query needs no re-parse of each row. */
+    tsv: tsvector('tsv').generatedAlwaysAs((): SQL => sql`to_tsvector('simple', ${memoryEntries.terms})`),
+    body: jsonb('body').notNull(),
+    createdAt: ts('created_at').notNull(),
+    updatedAt: ts('updated_at').notNull(),
+  },
+  (t) => [
+    index('memory_entries_repo_idx').on(t.repoKey, t.orgId),
+    index('memory_entries_tsv_idx').using('gin', t.tsv),
+  ],
 );

@@ -21,3 +21,21 @@ export const embeddings = pgTable(
     index('embeddings_repo_idx').on(t.repoId),
   ],
 );
+
+/** Vectors of the experience memory's entries (`memory_entries`), one per patch, searched per repository. */
+export const memoryEmbeddings = pgTable(
+  'memory_embeddings',
+  {
+    patchId: text('patch_id').primaryKey(),
+    repoKey: text('repo_key').notNull(),
+    orgId: text('org_id').notNull(),
+    /** The embedding model's name: vectors of another model are not compared with its queries. */
+    model: text('model').notNull(),
+    embedding: vector('embedding', { dimensions: EMBEDDING_DIMENSIONS }).notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('memory_embeddings_hnsw_cosine_idx').using('hnsw', t.embedding.op('vector_cosine_ops')),
+    index('memory_embeddings_repo_idx').on(t.repoKey, t.orgId, t.model),
+  ],
+);

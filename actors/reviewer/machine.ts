@@ -1,5 +1,7 @@
 // The Reviewer agent: critique of a patch and its test run → approve or revise, with confidence and risks.
 import { keys, Patch, patchId, Review, ReviewVerdict, TestRun } from '../../schemas/index.ts';
+import { recallMemories } from '../memory/recall.ts';
+import { repeatedRejections, repeatSection } from '../memory/repeat.ts';
 import { blockingRuleIds, policyCritique, policyRisks, secretsCritique } from '../policy/index.ts';
 import { askJson, StepFailure } from '../runtime/ask-json.ts';
 import { changeRequests } from '../runtime/change-requests.ts';
@@ -179,12 +181,22 @@ async function askModel(
   const { task, mesh } = input;
   const plan = await effectivePlan(mesh.board, task.id);
   const changes = await changeRequests(mesh.board, task.id);
+  // A patch that repeats a rejected or reverted one of this repository is named so to the Reviewer.
+  const repeats = repeatSection(
+    repeatedRejections(
+      patch,
+      await recallMemories(mesh, task, `${task.request.title}\n${task.request.description}`, 5).catch(
+        () => [],
+      ),
+    ),
+  );
+  const user = reviewerUser(task, patch, testRun, plan, changes);
   const { value } = await askJson(
     input,
     'reviewer',
     [
       { role: 'system', content: reviewerSystem() },
-      { role: 'user', content: reviewerUser(task, patch, testRun, plan, changes) },
+      { role: 'user', content: repeats ? `${user}\n\n${repeats}` : user },
     ],
     ReviewVerdict,
     { signal },

@@ -66,7 +66,7 @@ it('reads the context and the memories into the features and uses the state dirâ
     () => true,
   );
   await mesh.board.putOnce(
-    keys.memory(memoryRepoKey(task.repoPath), 't-earlier0001'),
+    keys.memory(memoryRepoKey(task.repoPath), 't-earlier0001', 't-earlier0001-p1'),
     MemoryEntry,
     {
       taskId: 't-earlier0001',

@@ -21,7 +21,7 @@ export async function reviewConfidence(
   const { task, mesh } = input;
   const context = (await mesh.board.get(keys.context(task.id), PlanContext).catch(() => undefined))?.value;
   const memories = await recallMemories(
-    mesh.board,
+    mesh,
     task,
     `${task.request.title}\n${task.request.description}`,
   ).catch(() => []);

@@ -44,7 +44,7 @@ export async function repoOverviewWithSnippets(
  * people can see which memories a step used. A memory that cannot be read is left out, never fatal.
  */
 async function recallFor(input: StepInput, query: string): Promise<string> {
-  const recalled = await recallMemories(input.mesh.board, input.task, query).catch(() => []);
+  const recalled = await recallMemories(input.mesh, input.task, query).catch(() => []);
   if (recalled.length === 0) return '';
   await input.deps.emit({
     id: `${input.stepId}:r${input.round}:memory.recalled`,
@@ -52,11 +52,14 @@ async function recallFor(input: StepInput, query: string): Promise<string> {
     type: 'memory.recalled',
     step: { kind: input.kind, attempt: input.attempt, ...(input.part ? { part: input.part } : {}) },
     data: {
-      memories: recalled.map(({ entry, score }) => ({
+      memories: recalled.map(({ entry, score, via, from }) => ({
         taskId: entry.taskId,
         title: entry.title.slice(0, 200),
+        patchId: entry.patchId,
         outcome: entry.outcome,
         score,
+        via,
+        ...(from ? { from } : {}),
       })),
     },
   });

@@ -58,6 +58,8 @@ export interface ScriptedLlmOptions {
   models?: string[];
   /** Length of `/v1/embeddings` vectors (default 8). */
   embeddingDims?: number;
+  /** Vectors of `/v1/embeddings` (default: unit vectors from a hash of each text). */
+  embed?: (text: string, dims: number) => number[];
   /** Clock for `created` (default `Date.now`). */
   now?: () => number;
 }
@@ -135,7 +137,7 @@ export async function startScriptedLlm(script: Script, opts: ScriptedLlmOptions 
       return sendJson(res, 200, { object: 'list', data });
     }
     if (method === 'POST' && path === '/v1/embeddings') {
-      return sendJson(res, 200, embeddings(body, opts.embeddingDims ?? 8));
+      return sendJson(res, 200, embeddings(body, opts.embeddingDims ?? 8, opts.embed));
     }
     if (method !== 'POST' || path !== '/v1/chat/completions') {
       return sendError(res, 404, `no route ${method} ${path}`, 'invalid_request_error');
@@ -296,10 +298,11 @@ function completion(chat: ChatBody, reply: ScriptedReply, callIndex: number, cre
 }
 
 /** Deterministic unit vectors from a hash of each input: equal texts embed equally, different ones differ. */
-function embeddings(body: unknown, dims: number) {
+function embeddings(body: unknown, dims: number, embed?: (text: string, dims: number) => number[]) {
   const input = (body as { input?: unknown; model?: string } | undefined)?.input;
   const texts = Array.isArray(input) ? input.map(String) : [String(input ?? '')];
   const data = texts.map((text, index) => {
+    if (embed) return { object: 'embedding', index, embedding: embed(text, dims) };
     const digest = createHash('sha256').update(text).digest();
     const raw = Array.from({ length: dims }, (_, i) => (digest[i % digest.length]! - 127.5) / 127.5);
     const norm = Math.hypot(...raw) || 1;
