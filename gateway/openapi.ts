@@ -11,6 +11,7 @@ import {
   IndexRepoBody,
   ModelConfigBody,
   OrgPolicyBody,
+  OrgPolicyRestoreBody,
   RegisterRepoBody,
   RepoConfigBody,
   RepoList,
@@ -426,6 +427,26 @@ export function openApiDocument(): Record<string, unknown> {
           'config:write',
           body(OrgPolicyBody),
           { '503': err('the gateway runs without a state dir (STATE_DIR_MISSING)') },
+        ),
+      },
+      '/v1/config/policy/versions': {
+        get: op(
+          "the versions of an org's policy bundle stored through the API, newest first (the last 100): revision, YAML (null: removed), bundle version, sha256, who, when, restoredFrom (org admin)",
+          'config:write',
+          {
+            parameters: [{ name: 'org', in: 'query', required: true, schema: { type: 'string' } }],
+          },
+        ),
+      },
+      '/v1/config/policy/restore': {
+        post: op(
+          "install a stored revision of an org's policy bundle again, as a new revision (checked on top of the current default bundle first; org admin; audited config.policy.restore); an unknown revision is a 404",
+          'config:write',
+          body(OrgPolicyRestoreBody),
+          {
+            '404': err('the org has no such revision (NOT_FOUND)'),
+            '503': err('the gateway runs without a state dir (STATE_DIR_MISSING)'),
+          },
         ),
       },
       '/v1/board/events': {

@@ -181,6 +181,29 @@ export const OrgPolicyBody = z
   .strict();
 export type OrgPolicyBody = z.infer<typeof OrgPolicyBody>;
 
+/** One stored version of an org's policy bundle (`yaml: null`: the bundle was removed). */
+export const OrgPolicyVersion = z.object({
+  /** 1, 2, ... per org. */
+  revision: z.number().int().min(1),
+  yaml: z.string().nullable(),
+  /** The bundle's own `version:` (absent for a removal). */
+  bundleVersion: z.string().optional(),
+  /** sha256 of `yaml` (hex), what the state dir's file is compared with. */
+  sha256: z.string().optional(),
+  by: z.string(),
+  at: z.string(),
+  /** The revision this one restored. */
+  restoredFrom: z.number().int().min(1).optional(),
+});
+export type OrgPolicyVersion = z.infer<typeof OrgPolicyVersion>;
+
+/** The record's `policies` row of kind `bundle`: the versions of an org's bundle, newest last (the last 100). */
+export const OrgPolicyHistory = z.object({ versions: z.array(OrgPolicyVersion) });
+export type OrgPolicyHistory = z.infer<typeof OrgPolicyHistory>;
+
+/** `POST /v1/config/policy/restore`: a stored revision becomes the org's bundle again, as a new revision. */
+export const OrgPolicyRestoreBody = z.object({ org: Slug, revision: z.number().int().min(1) }).strict();
+
 /** `POST /v1/patches/{id}/rollback`; no body is the same as `{}`. */
 export const RollbackBody = z.object({ reason: z.string().max(2000).default('') }).strict();
 /**

@@ -1,7 +1,7 @@
 // An org's policy bundle over HTTP: stored where the policy check reads it, checked before it is stored, org
 // admins only, removable.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPolicyBundle, orgPolicyPath } from '../../actors/policy/index.ts';
 import { DEV, startTestGateway, type TestGateway } from '../test-setup.ts';
@@ -88,5 +88,85 @@ describe('org policy bundle (GET/PUT /v1/config/policy)', () => {
     expect(res.status).toBe(200);
     expect(((await res.json()) as View).bundle.version).toBe('default-1');
     expect(existsSync(orgPolicyPath(g.stateDir, 'org-a'))).toBe(false);
+  });
+
+  it('keeps every change as a version in the record; a revision is restored as a new one; drift is shown', async () => {
+    type Version = {
+      revision: number;
+      yaml: string | null;
+      bundleVersion?: string;
+      sha256?: string;
+      by: string;
+      restoredFrom?: number;
+    };
+    const versions = async () =>
+      (
+        (await (await g.call('GET', '/v1/config/policy/versions?org=org-a', DEV)).json()) as {
+          versions: Version[];
+        }
+      ).versions;
+    // The earlier tests of this file: stored (1), removed (2); the refused bundles made no version.
+    const before = await versions();
+    expect(before.map((v) => [v.revision, v.yaml === null])).toEqual([
+      [2, true],
+      [1, false],
+    ]);
+    expect(before[1]).toMatchObject({ yaml: WARN_EVAL, bundleVersion: '3' });
+    expect(before[1]!.sha256).toMatch(/^[0-9a-f]{64}$/);
+
+    // Two admins at once: two revisions, none lost.
+    const other = "version: '5'\nrules:\n  - id: py-os-system\n    enforcement: warn\n";
+    const [r1, r2] = await Promise.all([
+      g.call('PUT', '/v1/config/policy', DEV, { org: 'org-a', yaml: other }),
+      g.call('PUT', '/v1/config/policy', DEV, { org: 'org-a', yaml: WARN_EVAL }),
+    ]);
+    expect([r1.status, r2.status]).toEqual([200, 200]);
+    const now = await versions();
+    expect(now.map((v) => v.revision)).toEqual([4, 3, 2, 1]);
+    const inUse = readFileSync(orgPolicyPath(g.stateDir, 'org-a'), 'utf8');
+    expect(inUse).toBe(now[0]!.yaml); // the file is the last revision's
+
+    // Restore revision 1 (WARN_EVAL) or 3/4 — whichever is not in use — as revision 5.
+    const target = now.find((v) => v.yaml !== null && v.yaml !== inUse)!;
+    const restored = await g.call('POST', '/v1/config/policy/restore', DEV, {
+      org: 'org-a',
+      revision: target.revision,
+    });
+    expect(restored.status).toBe(200);
+    const view = (await restored.json()) as View & { revision: number; drift: boolean };
+    expect(view).toMatchObject({ yaml: target.yaml, revision: 5, drift: false });
+    expect((await versions())[0]).toMatchObject({
+      revision: 5,
+      restoredFrom: target.revision,
+      yaml: target.yaml,
+    });
+    expect(readFileSync(orgPolicyPath(g.stateDir, 'org-a'), 'utf8')).toBe(target.yaml);
+    expect(
+      (await g.call('POST', '/v1/config/policy/restore', DEV, { org: 'org-a', revision: 99 })).status,
+    ).toBe(404);
+    // Only the org's admins see or restore its versions.
+    const bob = await g.jwt('bob');
+    expect((await g.call('GET', '/v1/config/policy/versions?org=org-a', bob)).status).toBe(403);
+    expect(
+      (await g.call('POST', '/v1/config/policy/restore', bob, { org: 'org-a', revision: 1 })).status,
+    ).toBe(403);
+
+    // Two first versions of another org at once: revisions 1 and 2.
+    await Promise.all([
+      g.call('PUT', '/v1/config/policy', DEV, { org: 'org-b', yaml: other }),
+      g.call('PUT', '/v1/config/policy', DEV, { org: 'org-b', yaml: WARN_EVAL }),
+    ]);
+    const b = (await (await g.call('GET', '/v1/config/policy/versions?org=org-b', DEV)).json()) as {
+      versions: Version[];
+    };
+    expect(b.versions.map((v) => v.revision)).toEqual([2, 1]);
+
+    // A file installed outside the API (codemesh policy org, or by hand) shows as drift from the record.
+    writeFileSync(orgPolicyPath(g.stateDir, 'org-a'), other.replace("'5'", "'6'"));
+    const drifted = (await (await g.call('GET', '/v1/config/policy?org=org-a', DEV)).json()) as {
+      drift: boolean;
+      revision: number;
+    };
+    expect(drifted).toMatchObject({ drift: true, revision: 5 });
   });
 });
