@@ -1,0 +1,232 @@
+// Coverage of the change beyond Python, through the whole test step in the real sandbox: a plain-JS repository
+// tested with `npm test` (node's test runner) measured with V8, and a Go module measured with go test's
+// cover profile. Each test writes its tiny repository, a fix plus an untested new function.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActor, toPromise } from 'xstate';
+import type { MeshConnection } from '../../blackboard/index.ts';
+import { createSandbox } from '../../sandbox-agent/index.ts';
+import { keys, Patch, patchId, TaskRecord, type TaskEventInput, TestRun } from '../../schemas/index.ts';
+import { type NatsFixture, startNatsFixture } from '../../test/nats.ts';
+import { gitIn, makeRepo } from '../../test/temp-repo.ts';
+import type { AgentDeps, StepInput, StepOutput } from '../runtime/types.ts';
+import { testerMachine } from './machine.ts';
+
+let nats: NatsFixture;
+let mesh: MeshConnection;
+beforeAll(async () => {
+  nats = await startNatsFixture();
+  mesh = await nats.connect('coverage-test');
+});
+afterAll(async () => nats?.stop());
+
+const sandbox = createSandbox();
+let n = 0;
+
+/** A task whose one patch rewrites `file` to `fixed` in a fresh repository made of `files`. */
+async function taskWithPatch(
+  files: Record<string, string>,
+  file: string,
+  fixed: string,
+  config?: unknown,
+): Promise<{ task: TaskRecord; repo: string }> {
+  const { dir: repo, commit } = makeRepo(files);
+  writeFileSync(join(repo, file), fixed);
+  const diff = `${gitIn(repo, 'diff')}\n`;
+  gitIn(repo, 'checkout', '--', file);
+  const now = new Date().toISOString();
+  const task = TaskRecord.parse({
+    id: `t-coverage${++n}${Date.now().toString(36)}`,
+    request: { repo, title: 'Fix subtract', ...(config ? { config } : {}) },
+    repoPath: repo,
+    baseCommit: commit,
+    status: 'testing',
+    attempt: 1,
+    workflow: { value: 'testing', context: {} },
+    createdAt: now,
+    updatedAt: now,
+  });
+  const p: Patch = {
+    id: patchId(task.id, 1),
+    taskId: task.id,
+    attempt: 1,
+    baseCommit: commit,
+    diff,
+    files: [file],
+    summary: 'fix',
+    stats: { additions: 1, deletions: 1 },
+    createdAt: now,
+  };
+  await mesh.board.putOnce(keys.patch(p.id), Patch, p);
+  return { task, repo };
+}
+
+async function runTestStep(task: TaskRecord): Promise<StepOutput> {
+  const events: TaskEventInput[] = [];
+  const deps: AgentDeps = {
+    dataDir: mkdtempSync(join(tmpdir(), 'cm-cov-')),
+    models: () => {
+      throw new Error('the tester uses no model');
+    },
+    emit: async (e) => {
+      events.push({ ...e, at: new Date().toISOString() });
+    },
+    now: Date.now,
+    sandbox,
+    binDirs: [],
+    testTimeoutMs: 240_000,
+  };
+  const input: StepInput = {
+    mesh,
+    task,
+    kind: 'test',
+    attempt: 1,
+    round: 1,
+    stepId: `${task.id}-test-1`,
+    instanceId: 'tester-1',
+    deps,
+  };
+  return toPromise(createActor(testerMachine, { input }).start()) as Promise<StepOutput>;
+}
+
+const testRun = async (task: TaskRecord) => (await mesh.board.get(keys.testrun(task.id, 1), TestRun))!.value;
+
+describe('JS: npm test with node --test, V8 coverage (real sandbox)', () => {
+  const calc = (subtract: string, extra = '') =>
+    `exports.add = function add(a, b) {\n  return a + b;\n};\n\nexports.subtract = function subtract(a, b) {\n${subtract}\n};\n${extra}`;
+  const files = {
+    'package.json': '{ "name": "js-calc", "private": true, "scripts": { "test": "node --test" } }\n',
+    'calc.js': calc('  return a + b;'),
+    'calc.test.js': [
+      "const test = require('node:test');",
+      "const assert = require('node:assert');",
+      "const { add, subtract } = require('./calc.js');",
+      "test('add', () => assert.equal(add(2, 3), 5));",
+      "test('subtract', () => assert.equal(subtract(5, 3), 2));",
+      '',
+    ].join('\n'),
+  };
+  // The fix, and a new function the tests never call: its body is the uncovered part of the change.
+  const sign = '\nexports.sign = function sign(x) {\n  if (x < 0) {\n    return -1;\n  }\n  return 1;\n};\n';
+
+  it('measures the added lines run and the changed file against the base', async () => {
+    const { task } = await taskWithPatch(files, 'calc.js', calc('  return a - b;', sign));
+    const out = await runTestStep(task);
+    expect(out).toMatchObject({ ok: true, data: { outcome: 'pass' } });
+    const run = await testRun(task);
+    expect(run.runner).toBe('npm');
+    expect(run.command.some((a) => a.endsWith('cover.mjs'))).toBe(true);
+    // Lines with code: 1, 2, 5, 6 (the fix), 9 (`exports.sign = …`, run at load), 10, 11, 13 (sign's body,
+    // never run). Added: 6, 9, 10, 11, 13, of which 6 and 9 ran.
+    expect(run.coverage).toEqual({
+      tool: 'v8',
+      measured: true,
+      files: [
+        {
+          path: 'calc.js',
+          changedLines: 5,
+          changedCovered: 2,
+          covered: 5,
+          statements: 8,
+          pct: 62.5,
+          basePct: 100,
+        },
+      ],
+      changedLines: 5,
+      changedCovered: 2,
+      changedPct: 40,
+      pct: 62.5,
+      basePct: 100,
+      deltaPct: -37.5,
+    });
+    expect(out.ok && out.data?.coverage).toEqual({ changedPct: 40, pct: 62.5, deltaPct: -37.5 });
+  }, 240_000);
+
+  it('says why a TypeScript file run through a transform is not measured', async () => {
+    // A loader that strips the types is what a TS project would use; here a CommonJS hook does a
+    // transform of its own (it prepends a line), so V8's offsets are not the file's.
+    const tsFiles = {
+      'package.json':
+        '{ "name": "ts-calc", "private": true, "scripts": { "test": "node --require ./hook.cjs --test" } }\n',
+      'hook.cjs': [
+        "const fs = require('node:fs');",
+        "require.extensions['.ts'] = (m, f) => m._compile('\"use strict\";\\n' + fs.readFileSync(f, 'utf8'), f);",
+        '',
+      ].join('\n'),
+      'calc.ts': 'exports.add = (a, b) => a + b;\n',
+      'calc.test.js':
+        "const test = require('node:test');\ntest('add', () => require('./calc.ts').add(1, 2));\n",
+    };
+    const { task } = await taskWithPatch(tsFiles, 'calc.ts', 'exports.add = (a, b) =>\n  b + a;\n');
+    const out = await runTestStep(task);
+    expect(out).toMatchObject({ ok: true });
+    const run = await testRun(task);
+    expect(run.coverage).toMatchObject({ tool: 'v8', measured: false });
+    expect(run.coverage?.reason).toMatch(/calc\.ts: V8 ran a transformed version of it/);
+  }, 240_000);
+});
+
+const hasGo = spawnSync('go', ['version']).status === 0;
+
+describe.skipIf(!hasGo)('Go: go test -coverprofile (real sandbox)', () => {
+  const calc = (subtract: string, extra = '') =>
+    `package calc\n\nfunc Add(a, b int) int {\n\treturn a + b\n}\n\nfunc Subtract(a, b int) int {\n${subtract}\n}\n${extra}`;
+  const files = {
+    'go.mod': 'module example.com/gocalc\n\ngo 1.19\n',
+    'calc/calc.go': calc('\treturn a + b'),
+    'calc/calc_test.go': [
+      'package calc',
+      '',
+      'import "testing"',
+      '',
+      'func TestAdd(t *testing.T) {',
+      '\tif Add(2, 3) != 5 {',
+      '\t\tt.Fatal("add")',
+      '\t}',
+      '}',
+      '',
+      'func TestSubtract(t *testing.T) {',
+      '\tif Subtract(5, 3) != 2 {',
+      '\t\tt.Fatal("subtract")',
+      '\t}',
+      '}',
+      '',
+    ].join('\n'),
+  };
+  const sign = '\nfunc Sign(x int) int {\n\tif x < 0 {\n\t\treturn -1\n\t}\n\treturn 1\n}\n';
+
+  it('measures the added lines run and the changed file against the base', async () => {
+    const { task } = await taskWithPatch(files, 'calc/calc.go', calc('\treturn a - b', sign));
+    const out = await runTestStep(task);
+    expect(out).toMatchObject({ ok: true, data: { outcome: 'pass', verdict: { fixed: 1 } } });
+    const run = await testRun(task);
+    expect(run.runner).toBe('go');
+    expect(run.command).toContain('-coverpkg=./...');
+    // Lines blocks span (closing brackets left out): 3, 4, 7, 8 (the fix) run; 11, 12, 13, 15 (Sign) not.
+    // Added: 8, 11, 12, 13, 15, of which 8 ran.
+    expect(run.coverage).toEqual({
+      tool: 'go cover',
+      measured: true,
+      files: [
+        {
+          path: 'calc/calc.go',
+          changedLines: 5,
+          changedCovered: 1,
+          covered: 4,
+          statements: 8,
+          pct: 50,
+          basePct: 100,
+        },
+      ],
+      changedLines: 5,
+      changedCovered: 1,
+      changedPct: 20,
+      pct: 50,
+      basePct: 100,
+      deltaPct: -50,
+    });
+  }, 240_000);
+});
