@@ -204,7 +204,7 @@ describe.skipIf(!hasGo)('Go: go test -coverprofile (real sandbox)', () => {
     expect(out).toMatchObject({ ok: true, data: { outcome: 'pass', verdict: { fixed: 1 } } });
     const run = await testRun(task);
     expect(run.runner).toBe('go');
-    expect(run.command).toContain('-coverpkg=./...');
+    expect(run.command).toContain('-coverpkg=./calc');
     // Lines blocks span (closing brackets left out): 3, 4, 7, 8 (the fix) run; 11, 12, 13, 15 (Sign) not.
     // Added: 8, 11, 12, 13, 15, of which 8 ran.
     expect(run.coverage).toEqual({

@@ -116,9 +116,11 @@ function withPython(plan: TestPlan, files: string[], workDir: string): TestPlan 
 function withGo(plan: TestPlan, files: string[], workDir: string): TestPlan {
   const isGoTest = (c: string[]) => posix.basename(c[0] ?? '') === 'go' && c[1] === 'test';
   if (!isGoTest(plan.command)) return plan;
-  // Every package of the module is instrumented, so a changed file is measured whichever selected package's
-  // tests reach it (and a package the base commit lacks cannot make the base run fail).
-  const args = [`-coverprofile=${join(workDir, COVERAGE_REPORTS.go)}`, '-coverpkg=./...'];
+  // The changed files' packages are instrumented in every test binary that depends on them, so a changed
+  // file is measured whichever selected package's tests reach it; only those, as instrumenting the whole
+  // module (`./...`) would build every package of a big one. A package the base commit lacks is a warning.
+  const pkgs = [...new Set(files.map((f) => posix.dirname(f)))].map((d) => (d === '.' ? '.' : `./${d}`));
+  const args = [`-coverprofile=${join(workDir, COVERAGE_REPORTS.go)}`, `-coverpkg=${pkgs.join(',')}`];
   const wrap = (c: string[]) => (isGoTest(c) ? [c[0]!, 'test', ...args, ...c.slice(2)] : c);
   return {
     ...plan,
