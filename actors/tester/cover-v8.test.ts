@@ -1,11 +1,21 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { JS_COVER_DIR } from './coverage.ts';
-import { codeLines, isV8Functions, unloaded, type V8Function, v8LineCoverage } from './cover-v8.ts';
+import { CODEMESH_ROOT } from '../../test/fixture-repo.ts';
+import {
+  codeLines,
+  decodeMappings,
+  isV8Functions,
+  unloaded,
+  type V8Function,
+  type V8SourceMap,
+  v8LineCoverage,
+  v8MappedLineCoverage,
+} from './cover-v8.ts';
 
 const sorted = (s: Set<number>) => [...s].sort((a, b) => a - b);
 const lines = (c: ReturnType<typeof v8LineCoverage>) =>
@@ -120,6 +130,73 @@ describe('V8 ranges to lines', () => {
     // The shebang shifts every line by one.
     expect(of('sign.cjs')).toEqual({ executed: [2, 5, 7, 9, 10, 13, 14, 16], missing: [8] });
     expect(of('add.mjs')).toEqual({ executed: [1, 2, 5], missing: [6] });
+  });
+});
+
+const CALC_TS = [
+  'export interface Pair {', // 1: types map to no generated code
+  '  a: number;',
+  '  b: number;',
+  '}',
+  '',
+  'export function add(p: Pair): number {', // 6
+  '  return p.a + p.b;', // 7
+  '}',
+  '',
+  'export function sign(x: number): number {', // 10
+  '  if (x < 0) {', // 11
+  '    return -1;', // 12
+  '  }',
+  '  return 1;', // 14
+  '}',
+  '',
+].join('\n');
+
+describe('V8 ranges through a source map (a module transformed on load)', () => {
+  it('decodes VLQ mappings, and refuses malformed ones', () => {
+    // gen 0:0 → src 0 line 0 col 0; gen 0:9 → line 0 col 9; next line: gen 1:0 → line 1 col 0, then 1:2 → 3:4.
+    expect(decodeMappings('AAAA,SAAS;AACT,EAEI')).toEqual([
+      [0, 0, 0, 0, 0],
+      [0, 9, 0, 0, 9],
+      [1, 0, 0, 1, 0],
+      [1, 2, 0, 3, 4],
+    ]);
+    expect(decodeMappings('AAAA,A;;')).toEqual([[0, 0, 0, 0, 0]]);
+    expect(decodeMappings('AA!A')).toBeUndefined();
+    expect(decodeMappings('AAg')).toBeUndefined(); // a continuation with nothing after it
+    expect(decodeMappings('AAAD')).toBeUndefined(); // a negative column
+  });
+
+  it('maps what Node recorded for a TypeScript module loaded by tsx back to its lines', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cm-v8ts-'));
+    symlinkSync(join(CODEMESH_ROOT, 'node_modules'), join(dir, 'node_modules'));
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
+    writeFileSync(join(dir, 'calc.ts'), CALC_TS);
+    writeFileSync(join(dir, 'main.ts'), "import { add } from './calc.ts';\nadd({ a: 1, b: 2 });\n");
+    const cov = join(dir, 'cov');
+    const res = spawnSync(process.execPath, ['--import', 'tsx', 'main.ts'], {
+      cwd: dir,
+      env: { ...process.env, NODE_V8_COVERAGE: cov },
+    });
+    expect(res.status, String(res.stderr)).toBe(0);
+    const url = pathToFileURL(join(dir, 'calc.ts')).href;
+    const file = readdirSync(cov)
+      .map((f) => JSON.parse(readFileSync(join(cov, f), 'utf8')))
+      .find((j) => j.result.some((s: { url: string }) => s.url === url));
+    const entry = file.result.find((s: { url: string }) => s.url === url);
+    const map = file['source-map-cache'][url] as V8SourceMap;
+    // The offsets are the generated code's: read as the file's own they are refused.
+    expect(v8LineCoverage(CALC_TS, entry.functions)).toBeUndefined();
+    expect(lines(v8MappedLineCoverage(CALC_TS, entry.functions, map, url))).toEqual({
+      executed: [6, 7],
+      missing: [10, 11, 12, 14],
+    });
+    // A map that does not fit the ranges (other line lengths) is refused.
+    const off = { ...map, lineLengths: [...map.lineLengths, 40] };
+    expect(v8MappedLineCoverage(CALC_TS, entry.functions, off, url)).toBeUndefined();
+    expect(
+      v8MappedLineCoverage(CALC_TS, entry.functions, { ...map, data: { mappings: 7 } }, url),
+    ).toBeUndefined();
   });
 });
 

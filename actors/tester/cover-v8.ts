@@ -128,3 +128,117 @@ export function isV8Functions(x: unknown): x is V8Function[] {
     )
   );
 }
+
+/** What Node keeps of a module's source map under NODE_V8_COVERAGE (`source-map-cache` in its output). */
+export interface V8SourceMap {
+  /** Lengths of the generated code's lines (UTF-16 units): they turn V8's offsets into line and column. */
+  lineLengths: number[];
+  data: { sources?: unknown; sourceRoot?: unknown; mappings?: unknown };
+}
+
+const B64 = new Map(
+  [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].map((c, i) => [c, i]),
+);
+const MAX_SEGMENTS = 2_000_000;
+
+/** A source map's `mappings` as [generated line, generated column, source, original line, original column]
+ * (all 0-based), or undefined when it is malformed. */
+export function decodeMappings(mappings: string): [number, number, number, number, number][] | undefined {
+  const out: [number, number, number, number, number][] = [];
+  let src = 0;
+  let oLine = 0;
+  let oCol = 0;
+  const lines = mappings.split(';');
+  for (let g = 0; g < lines.length; g++) {
+    let gCol = 0;
+    for (const seg of lines[g]!.split(',')) {
+      if (!seg) continue;
+      const fields: number[] = [];
+      let value = 0;
+      let shift = 0;
+      for (const c of seg) {
+        const d = B64.get(c);
+        if (d === undefined || shift > 30) return undefined;
+        value += (d & 31) << shift;
+        if (d & 32) shift += 5;
+        else {
+          fields.push(value & 1 ? -(value >>> 1) : value >>> 1);
+          value = 0;
+          shift = 0;
+        }
+      }
+      if (shift !== 0 || (fields.length !== 1 && fields.length !== 4 && fields.length !== 5))
+        return undefined;
+      gCol += fields[0]!;
+      if (fields.length === 1) continue; // a generated position mapped to no source
+      src += fields[1]!;
+      oLine += fields[2]!;
+      oCol += fields[3]!;
+      if (gCol < 0 || src < 0 || oLine < 0 || oCol < 0 || out.length >= MAX_SEGMENTS) return undefined;
+      out.push([g, gCol, src, oLine, oCol]);
+    }
+  }
+  return out;
+}
+
+/**
+ * The lines of `source` run and not run, for a module V8 ran after a transform that left a source map
+ * (tsx, ts-node, a `--require` hook). A line counts when it holds code and the map maps generated code to it
+ * (type-only lines map to nothing); it runs when the innermost range at the generated position of its first
+ * mapped token has a count above 0. Undefined when the map does not fit the ranges.
+ */
+export function v8MappedLineCoverage(
+  source: string,
+  functions: readonly V8Function[],
+  map: V8SourceMap,
+  url: string,
+): LineCoverage | undefined {
+  const { lineLengths, data } = map;
+  if (!Array.isArray(lineLengths) || !lineLengths.every((n) => Number.isInteger(n) && n >= 0))
+    return undefined;
+  if (typeof data?.mappings !== 'string' || !Array.isArray(data.sources)) return undefined;
+  const starts: number[] = [];
+  let at = 0;
+  for (const n of lineLengths) {
+    starts.push(at);
+    at += n + 1;
+  }
+  const generatedLength = at - 1;
+  const ranges = functions.flatMap((f) =>
+    f.ranges.map((r) => [r.startOffset, r.endOffset, r.count] as const),
+  );
+  if (ranges.length > MAX_RANGES || !ranges.some(([s, e]) => s === 0 && e === generatedLength))
+    return undefined;
+  const root = typeof data.sourceRoot === 'string' ? data.sourceRoot : '';
+  const resolve = (s: unknown) => {
+    try {
+      return new URL(`${root}${String(s)}`, url).href;
+    } catch {
+      return undefined;
+    }
+  };
+  const own = new Set(data.sources.flatMap((s, i) => (resolve(s) === url ? [i] : [])));
+  if (own.size === 0 && data.sources.length === 1) own.add(0);
+  const segments = decodeMappings(data.mappings);
+  if (!segments) return undefined;
+  // Per original line (1-based): the generated offset of its leftmost mapped token.
+  const first = new Map<number, [number, number]>();
+  for (const [g, gCol, src, oLine, oCol] of segments) {
+    if (!own.has(src) || g >= starts.length) continue;
+    const prev = first.get(oLine + 1);
+    if (!prev || oCol < prev[0]) first.set(oLine + 1, [oCol, starts[g]! + gCol]);
+  }
+  const executed = new Set<number>();
+  const missing = new Set<number>();
+  for (const line of codeLines(source).keys()) {
+    const hit = first.get(line);
+    if (!hit) continue;
+    let best: readonly [number, number, number] | undefined;
+    for (const r of ranges) {
+      if (r[0] <= hit[1] && hit[1] < r[1] && (!best || r[1] - r[0] < best[1] - best[0])) best = r;
+    }
+    if (best && best[2] > 0) executed.add(line);
+    else missing.add(line);
+  }
+  return { executed, missing };
+}

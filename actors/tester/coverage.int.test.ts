@@ -1,8 +1,9 @@
-// Coverage of the change beyond Python, through the whole test step in the real sandbox: a plain-JS repository
-// tested with `npm test` (node's test runner) measured with V8, and a Go module measured with go test's
-// cover profile. Each test writes its tiny repository, a fix plus an untested new function.
+// Coverage of the change beyond Python, through the whole test step in the real sandbox: a plain-JS and a
+// TypeScript (tsx) repository tested with `npm test` (node's test runner) measured with V8, and a Go module
+// measured with go test's cover profile. Each test writes its tiny repository, a fix plus an untested new
+// function.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import { createActor, toPromise } from 'xstate';
 import type { MeshConnection } from '../../blackboard/index.ts';
 import { createSandbox } from '../../sandbox-agent/index.ts';
 import { keys, Patch, patchId, TaskRecord, type TaskEventInput, TestRun } from '../../schemas/index.ts';
+import { CODEMESH_ROOT } from '../../test/fixture-repo.ts';
 import { type NatsFixture, startNatsFixture } from '../../test/nats.ts';
 import { gitIn, makeRepo } from '../../test/temp-repo.ts';
 import type { AgentDeps, StepInput, StepOutput } from '../runtime/types.ts';
@@ -145,9 +147,58 @@ describe('JS: npm test with node --test, V8 coverage (real sandbox)', () => {
     expect(out.ok && out.data?.coverage).toEqual({ changedPct: 40, pct: 62.5, deltaPct: -37.5 });
   }, 240_000);
 
-  it('says why a TypeScript file run through a transform is not measured', async () => {
-    // A loader that strips the types is what a TS project would use; here a CommonJS hook does a
-    // transform of its own (it prepends a line), so V8's offsets are not the file's.
+  it('measures TypeScript loaded by tsx through the source map Node keeps', async () => {
+    const calcTs = (subtract: string, extra = '') =>
+      `export interface Pair {\n  a: number;\n  b: number;\n}\n\nexport function add(p: Pair): number {\n  return p.a + p.b;\n}\n\nexport function subtract(p: Pair): number {\n${subtract}\n}\n${extra}`;
+    const tsFiles = {
+      '.gitignore': 'node_modules\n',
+      'package.json':
+        '{ "name": "ts-calc", "private": true, "type": "module", "scripts": { "test": "node --import tsx --test calc.test.ts" } }\n',
+      'calc.ts': calcTs('  return p.a + p.b;'),
+      'calc.test.ts': [
+        "import { test } from 'node:test';",
+        "import assert from 'node:assert';",
+        "import { add, subtract } from './calc.ts';",
+        "test('add', () => assert.equal(add({ a: 2, b: 3 }), 5));",
+        "test('subtract', () => assert.equal(subtract({ a: 5, b: 3 }), 2));",
+        '',
+      ].join('\n'),
+    };
+    const tsSign =
+      '\nexport function sign(x: number): number {\n  if (x < 0) {\n    return -1;\n  }\n  return 1;\n}\n';
+    const { task, repo } = await taskWithPatch(tsFiles, 'calc.ts', calcTs('  return p.a - p.b;', tsSign));
+    // tsx as the repository's own installed dependency (codemesh's node_modules stands in for it).
+    symlinkSync(join(CODEMESH_ROOT, 'node_modules'), join(repo, 'node_modules'));
+    const out = await runTestStep(task);
+    expect(out).toMatchObject({ ok: true, data: { outcome: 'pass' } });
+    // Lines the map reaches: 6, 7, 10, 11 (the fix) run; 14, 15, 16, 18 (sign) not; the interface's lines
+    // become no code at all. Added: 11, 14, 15, 16, 18, of which 11 ran.
+    expect((await testRun(task)).coverage).toEqual({
+      tool: 'v8',
+      measured: true,
+      files: [
+        {
+          path: 'calc.ts',
+          changedLines: 5,
+          changedCovered: 1,
+          covered: 4,
+          statements: 8,
+          pct: 50,
+          basePct: 100,
+        },
+      ],
+      changedLines: 5,
+      changedCovered: 1,
+      changedPct: 20,
+      pct: 50,
+      basePct: 100,
+      deltaPct: -50,
+    });
+  }, 240_000);
+
+  it('says why a TypeScript file run through a transform without a source map is not measured', async () => {
+    // A CommonJS hook that transforms the file (it prepends a line) and leaves no source map: V8's offsets
+    // are not the file's, and nothing maps them back.
     const tsFiles = {
       'package.json':
         '{ "name": "ts-calc", "private": true, "scripts": { "test": "node --require ./hook.cjs --test" } }\n',

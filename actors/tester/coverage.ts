@@ -13,7 +13,15 @@ import type { TestCoverage } from '../../schemas/index.ts';
 import { addedLines } from '../runtime/git.ts';
 import { goLineCoverage, goModulePath, parseGoCoverProfile } from './cover-go.ts';
 import { istanbulLineCoverage } from './cover-istanbul.ts';
-import { isV8Functions, type LineCoverage, unloaded, v8LineCoverage } from './cover-v8.ts';
+import {
+  isV8Functions,
+  type LineCoverage,
+  unloaded,
+  type V8Function,
+  type V8SourceMap,
+  v8LineCoverage,
+  v8MappedLineCoverage,
+} from './cover-v8.ts';
 import { isTestPath, type Language, languageOf } from './detect.ts';
 import { prepareReport } from './runners.ts';
 import { type CoverageFormat, REPORT_DIR, type RunnerKind, type TestPlan } from './types.ts';
@@ -289,6 +297,12 @@ function fromIstanbul(json: unknown, realDir: string, files: readonly string[]):
   return out;
 }
 
+interface V8Entry {
+  functions: V8Function[];
+  url?: string;
+  sourceMap?: V8SourceMap;
+}
+
 async function fromV8(
   json: unknown,
   workDir: string,
@@ -296,16 +310,20 @@ async function fromV8(
 ): Promise<CoverageMap | undefined> {
   const scripts = (json as { scripts?: unknown })?.scripts;
   if (!Array.isArray(scripts)) return undefined;
-  const byPath = new Map<string, unknown[]>();
-  for (const s of scripts as { path?: unknown; functions?: unknown }[]) {
+  const byPath = new Map<string, V8Entry[]>();
+  for (const s of scripts as (V8Entry & { path?: unknown })[]) {
     if (typeof s?.path !== 'string' || !files.includes(s.path) || !isV8Functions(s.functions)) continue;
-    byPath.set(s.path, [...(byPath.get(s.path) ?? []), s.functions]);
+    const mapped = typeof s.url === 'string' && s.sourceMap && typeof s.sourceMap === 'object';
+    byPath.set(s.path, [
+      ...(byPath.get(s.path) ?? []),
+      { functions: s.functions, ...(mapped ? { url: s.url, sourceMap: s.sourceMap } : {}) },
+    ]);
   }
   const out: CoverageMap = new Map();
   for (const path of files) {
     const source = await readTreeFile(workDir, path, MAX_SOURCE);
     if (source === undefined) continue; // not in this tree (the base commit lacks it)
-    const entries = (byPath.get(path) ?? []) as Parameters<typeof v8LineCoverage>[1][];
+    const entries = byPath.get(path) ?? [];
     if (entries.length === 0) {
       out.set(
         path,
@@ -315,11 +333,16 @@ async function fromV8(
       );
       continue;
     }
-    const lines = entries.map((fns) => v8LineCoverage(source, fns));
+    // A module with a source map was transformed: its map, never its offsets, says which lines ran.
+    const lines = entries.map((e) =>
+      e.sourceMap && e.url
+        ? v8MappedLineCoverage(source, e.functions, e.sourceMap, e.url)
+        : v8LineCoverage(source, e.functions),
+    );
     if (lines.some((l) => l === undefined)) {
       out.set(path, {
         ...empty(),
-        note: 'V8 ran a transformed version of it (TypeScript, JSX or a bundler’s output), not its text: not measured',
+        note: 'V8 ran a transformed version of it (TypeScript, JSX or a bundler’s output) with no usable source map: not measured',
       });
       continue;
     }

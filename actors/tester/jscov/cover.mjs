@@ -2,7 +2,8 @@
 //   node cover.mjs <report.json> <file,file,...> -- argv...
 // Runs argv with NODE_V8_COVERAGE set (every Node process under it, npm's children too, writes its V8 block
 // coverage on exit), then keeps only the entries of the named files (relative to the cwd) in <report.json>
-// as {scripts: [{path, functions}]}. The Tester turns them into lines on the host. The exit status is argv's.
+// as {scripts: [{path, url, functions, sourceMap?}]}. The Tester turns them into lines on the host. The exit
+// status is argv's.
 import { spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
@@ -36,6 +37,8 @@ for (const name of readdirSync(dir)) {
   } catch {
     continue;
   }
+  // Node keeps the source map of a module loaded through a transform (tsx, ts-node, a require hook).
+  const maps = json?.['source-map-cache'] ?? {};
   for (const s of Array.isArray(json?.result) ? json.result : []) {
     if (typeof s?.url !== 'string' || !s.url.startsWith('file:')) continue;
     let path;
@@ -44,7 +47,9 @@ for (const name of readdirSync(dir)) {
     } catch {
       continue;
     }
-    if (wanted.has(path)) scripts.push({ path, functions: s.functions });
+    if (!wanted.has(path)) continue;
+    const sourceMap = Object.hasOwn(maps, s.url) ? maps[s.url] : undefined;
+    scripts.push({ path, url: s.url, functions: s.functions, ...(sourceMap ? { sourceMap } : {}) });
   }
 }
 mkdirSync(dirname(report), { recursive: true });
