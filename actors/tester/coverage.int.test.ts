@@ -66,7 +66,7 @@ async function taskWithPatch(
   return { task, repo };
 }
 
-async function runTestStep(task: TaskRecord): Promise<StepOutput> {
+async function runTestStep(task: TaskRecord, binDirs: string[] = []): Promise<StepOutput> {
   const events: TaskEventInput[] = [];
   const deps: AgentDeps = {
     dataDir: mkdtempSync(join(tmpdir(), 'cm-cov-')),
@@ -78,7 +78,7 @@ async function runTestStep(task: TaskRecord): Promise<StepOutput> {
     },
     now: Date.now,
     sandbox,
-    binDirs: [],
+    binDirs,
     testTimeoutMs: 240_000,
   };
   const input: StepInput = {
@@ -217,6 +217,51 @@ describe('JS: npm test with node --test, V8 coverage (real sandbox)', () => {
     const run = await testRun(task);
     expect(run.coverage).toMatchObject({ tool: 'v8', measured: false });
     expect(run.coverage?.reason).toMatch(/calc\.ts: V8 ran a transformed version of it/);
+  }, 240_000);
+});
+
+// @vitest/coverage-v8 is not one of codemesh's dependencies: this runs only when pointed at a node_modules that
+// has it (`npm i -E vitest@4.1.12 @vitest/coverage-v8@4.1.12` somewhere, then CODEMESH_VITEST_COVERAGE=<that
+// node_modules>), standing in for a repository that installed it.
+const vitestCoverage = process.env.CODEMESH_VITEST_COVERAGE;
+
+describe.skipIf(!vitestCoverage)('vitest with the repository’s @vitest/coverage-v8 (real sandbox)', () => {
+  it('measures the TypeScript lines through vitest’s own coverage', async () => {
+    const calcTs = (subtract: string, extra = '') =>
+      `export function add(a: number, b: number): number {\n  return a + b;\n}\n\nexport function subtract(a: number, b: number): number {\n${subtract}\n}\n${extra}`;
+    const files = {
+      '.gitignore': 'node_modules\n',
+      'package.json':
+        '{ "name": "vcalc", "private": true, "type": "module", "scripts": { "test": "vitest run" } }\n',
+      'calc.ts': calcTs('  return a + b;'),
+      'calc.test.ts': [
+        "import { expect, test } from 'vitest';",
+        "import { add, subtract } from './calc.ts';",
+        "test('add', () => expect(add(2, 3)).toBe(5));",
+        "test('subtract', () => expect(subtract(5, 3)).toBe(2));",
+        '',
+      ].join('\n'),
+    };
+    const sign =
+      '\nexport function sign(x: number): number {\n  if (x < 0) {\n    return -1;\n  }\n  return 1;\n}\n';
+    const { task, repo } = await taskWithPatch(files, 'calc.ts', calcTs('  return a - b;', sign));
+    symlinkSync(vitestCoverage!, join(repo, 'node_modules'));
+    // codemesh's own vitest runs it, as in production (binDirs); the provider is the repository's.
+    const out = await runTestStep(task, [join(CODEMESH_ROOT, 'node_modules', '.bin')]);
+    expect(out).toMatchObject({ ok: true, data: { outcome: 'pass' } });
+    const run = await testRun(task);
+    expect(run.command).toContain('--coverage.provider=v8');
+    // vitest's statements: 2, 6 (the fix) run; 10, 11, 13 (sign's body) not. Added: 6, 10, 11, 13.
+    expect(run.coverage).toMatchObject({
+      tool: '@vitest/coverage-v8',
+      measured: true,
+      changedLines: 4,
+      changedCovered: 1,
+      changedPct: 25,
+      pct: 40,
+      basePct: 100,
+      deltaPct: -60,
+    });
   }, 240_000);
 });
 

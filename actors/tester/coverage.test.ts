@@ -335,6 +335,11 @@ describe('JS and Go: what each runner is given', () => {
     ]);
     expect(w.command.slice(0, 2)).toEqual(['vitest', 'run']);
     expect(w.command.slice(-2)).toEqual(['--root=src', 'x']);
+    // The provider loads only in the vitest it came with: the repository's runs when it has one.
+    mkdirSync(join(repo, 'node_modules/.bin'));
+    writeFileSync(join(repo, 'node_modules/.bin/vitest'), '');
+    const own = withCoverage(vitest, ['src/calc.js'], '/wt', { repoPath: repo });
+    expect(own.command.slice(0, 2)).toEqual(['/wt/node_modules/.bin/vitest', 'run']);
   });
 });
 

@@ -166,10 +166,15 @@ function underRoot(files: string[], root: string): string[] {
 
 function withVitest(plan: TestPlan, files: string[], workDir: string, options: CoverageOptions): TestPlan {
   const root = rootOf(plan.command);
-  const provider = [workDir, options.repoPath]
+  // The repository's installed node_modules (linked into the work tree when the tests run).
+  const modules = [workDir, options.repoPath]
     .filter((d): d is string => !!d)
-    .flatMap((d) => [join(d, 'node_modules'), join(d, root, 'node_modules')])
-    .some((d) => existsSync(join(d, '@vitest', 'coverage-v8', 'package.json')));
+    .map((d) => join(d, 'node_modules'));
+  const provider = modules.some((d) => existsSync(join(d, '@vitest', 'coverage-v8', 'package.json')));
+  // The provider is imported from vitest's own location: another vitest (codemesh's) cannot find it, and
+  // it must match the vitest it was installed with. The repository's vitest runs then.
+  const own = modules.some((d) => existsSync(join(d, '.bin', 'vitest')));
+  const bin = own ? join(workDir, 'node_modules', '.bin', 'vitest') : undefined;
   const base = { ...plan, coverage: [...files], coverageFormat: 'istanbul' as const };
   if (!provider) {
     const note =
@@ -186,7 +191,7 @@ function withVitest(plan: TestPlan, files: string[], workDir: string, options: C
     '--coverage.reportOnFailure=true',
     ...underRoot(files, root).map((f) => `--coverage.include=${f}`),
   ];
-  const wrap = (c: string[]) => (c[1] === 'run' ? [c[0]!, 'run', ...args, ...c.slice(2)] : c);
+  const wrap = (c: string[]) => (c[1] === 'run' ? [bin ?? c[0]!, 'run', ...args, ...c.slice(2)] : c);
   return {
     ...base,
     ...wrapped(plan, wrap),
