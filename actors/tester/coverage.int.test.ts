@@ -96,9 +96,13 @@ async function runTestStep(task: TaskRecord, binDirs: string[] = []): Promise<St
 
 const testRun = async (task: TaskRecord) => (await mesh.board.get(keys.testrun(task.id, 1), TestRun))!.value;
 
+const jsCalc = (subtract: string, extra = '') =>
+  `exports.add = function add(a, b) {\n  return a + b;\n};\n\nexports.subtract = function subtract(a, b) {\n${subtract}\n};\n${extra}`;
+// The fix's companion: a new function the tests never call, its body the uncovered part of the change.
+const jsSign = '\nexports.sign = function sign(x) {\n  if (x < 0) {\n    return -1;\n  }\n  return 1;\n};\n';
+
 describe('JS: npm test with node --test, V8 coverage (real sandbox)', () => {
-  const calc = (subtract: string, extra = '') =>
-    `exports.add = function add(a, b) {\n  return a + b;\n};\n\nexports.subtract = function subtract(a, b) {\n${subtract}\n};\n${extra}`;
+  const calc = jsCalc;
   const files = {
     'package.json': '{ "name": "js-calc", "private": true, "scripts": { "test": "node --test" } }\n',
     'calc.js': calc('  return a + b;'),
@@ -111,8 +115,7 @@ describe('JS: npm test with node --test, V8 coverage (real sandbox)', () => {
       '',
     ].join('\n'),
   };
-  // The fix, and a new function the tests never call: its body is the uncovered part of the change.
-  const sign = '\nexports.sign = function sign(x) {\n  if (x < 0) {\n    return -1;\n  }\n  return 1;\n};\n';
+  const sign = jsSign;
 
   it('measures the added lines run and the changed file against the base', async () => {
     const { task } = await taskWithPatch(files, 'calc.js', calc('  return a - b;', sign));
@@ -261,6 +264,45 @@ describe.skipIf(!vitestCoverage)('vitest with the repository’s @vitest/coverag
       pct: 40,
       basePct: 100,
       deltaPct: -60,
+    });
+  }, 240_000);
+});
+
+// jest is not one of codemesh's dependencies either: CODEMESH_JEST=<a node_modules with jest> runs this.
+const jestModules = process.env.CODEMESH_JEST;
+
+describe.skipIf(!jestModules)('jest with its own v8 coverage (real sandbox)', () => {
+  it('measures the added lines run and the changed file against the base', async () => {
+    const { task, repo } = await taskWithPatch(
+      {
+        '.gitignore': 'node_modules\n',
+        'package.json': '{ "name": "jcalc", "private": true, "scripts": { "test": "jest" } }\n',
+        'calc.js': jsCalc('  return a + b;'),
+        'calc.test.js': [
+          "const { add, subtract } = require('./calc.js');",
+          "test('add', () => expect(add(2, 3)).toBe(5));",
+          "test('subtract', () => expect(subtract(5, 3)).toBe(2));",
+          '',
+        ].join('\n'),
+      },
+      'calc.js',
+      jsCalc('  return a - b;', jsSign),
+    );
+    symlinkSync(jestModules!, join(repo, 'node_modules'));
+    const out = await runTestStep(task, [join(jestModules!, '.bin')]);
+    expect(out).toMatchObject({ ok: true, data: { outcome: 'pass' } });
+    const run = await testRun(task);
+    expect(run.command).toContain('--coverageProvider=v8');
+    // The same lines as V8 through the launcher gives (jest's blank and `};` lines are no code).
+    expect(run.coverage).toMatchObject({
+      tool: 'jest',
+      measured: true,
+      changedLines: 5,
+      changedCovered: 2,
+      changedPct: 40,
+      pct: 62.5,
+      basePct: 100,
+      deltaPct: -37.5,
     });
   }, 240_000);
 });

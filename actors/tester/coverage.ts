@@ -14,6 +14,7 @@ import { addedLines } from '../runtime/git.ts';
 import { goLineCoverage, goModulePath, parseGoCoverProfile } from './cover-go.ts';
 import { istanbulLineCoverage } from './cover-istanbul.ts';
 import {
+  codeLines,
   isV8Functions,
   type LineCoverage,
   unloaded,
@@ -267,7 +268,7 @@ export async function readCoverage(workDir: string, plan?: CoveragePlan): Promis
     case 'coverage.py':
       return fromCoveragePy(parseJson(text));
     case 'istanbul':
-      return fromIstanbul(parseJson(text), await realpath(workDir).catch(() => workDir), files);
+      return fromIstanbul(parseJson(text), workDir, files);
     case 'v8':
       return fromV8(parseJson(text), workDir, files);
     case 'go':
@@ -288,16 +289,27 @@ function fromCoveragePy(json: unknown): CoverageMap | undefined {
   return out;
 }
 
-/** istanbul's report is keyed by absolute path, as the sandbox saw it (the work tree's real path). */
-function fromIstanbul(json: unknown, realDir: string, files: readonly string[]): CoverageMap | undefined {
+/**
+ * istanbul's report is keyed by absolute path, as the sandbox saw it (the work tree's real path). Lines with
+ * no code are left out: jest's v8 provider makes every line of a file a statement, blank ones included.
+ */
+async function fromIstanbul(
+  json: unknown,
+  workDir: string,
+  files: readonly string[],
+): Promise<CoverageMap | undefined> {
   if (!json || typeof json !== 'object') return undefined;
-  const wanted = new Set(files);
+  const realDir = await realpath(workDir).catch(() => workDir);
   const out: CoverageMap = new Map();
   for (const [abs, entry] of Object.entries(json as Record<string, unknown>)) {
     const rel = relative(realDir, abs);
-    if (!wanted.has(rel)) continue;
+    if (!files.includes(rel)) continue;
     const lines = istanbulLineCoverage(entry);
-    if (lines) out.set(rel, lines);
+    const source = await readTreeFile(workDir, rel, MAX_SOURCE);
+    if (!lines || source === undefined) continue;
+    const code = codeLines(source);
+    const keep = (s: Set<number>) => new Set([...s].filter((l) => code.has(l)));
+    out.set(rel, { executed: keep(lines.executed), missing: keep(lines.missing) });
   }
   return out;
 }
