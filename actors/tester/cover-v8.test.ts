@@ -234,6 +234,8 @@ describe('the V8 launcher (cover.mjs)', () => {
     expect(res.status, res.stderr).toBe(0);
     const report = JSON.parse(readFileSync(join(dir, '.codemesh-report/v8-coverage.json'), 'utf8'));
     expect(new Set(report.scripts.map((s: { path: string }) => s.path))).toEqual(new Set(['add.js']));
+    // add.js and add.test.js ran in Node.
+    expect(report.loaded).toBe(2);
     const source = readFileSync(join(dir, 'add.js'), 'utf8');
     expect(lines(v8LineCoverage(source, report.scripts[0].functions))).toEqual({
       executed: [1, 2, 3],
@@ -243,6 +245,11 @@ describe('the V8 launcher (cover.mjs)', () => {
 
   it("keeps the command's exit status", () => {
     const dir = project();
+    expect(launch(dir, ['true']).status).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, '.codemesh-report/v8-coverage.json'), 'utf8'))).toEqual({
+      scripts: [],
+      loaded: 0,
+    });
     expect(launch(dir, [process.execPath, '-e', 'process.exit(3)']).status).toBe(3);
     expect(launch(dir, ['no-such-command-here']).status).not.toBe(0);
   });

@@ -381,10 +381,18 @@ describe('reading JS and Go reports (written by untrusted code)', () => {
 
   it('counts a plain JS file no test loaded as all missing, and refuses transformed offsets', async () => {
     const dir = tree();
-    write(dir, 'v8-coverage.json', { scripts: [] });
+    write(dir, 'v8-coverage.json', { scripts: [], loaded: 2 });
     expect(coverageToJson((await readCoverage(dir, v8Plan))!)['src/a.js']).toEqual({
       executed: [],
       missing: [1, 2, 4, 5],
+    });
+    // When Node ran none of the tree's files (tests in a browser), that says nothing about the file.
+    write(dir, 'v8-coverage.json', { scripts: [], loaded: 0 });
+    expect(coverageOfChange('', ['src/a.js'], await readCoverage(dir, v8Plan), undefined, v8Plan)).toEqual({
+      tool: 'v8',
+      measured: false,
+      files: [],
+      reason: 'src/a.js: no Node process of the test command ran any file of the repository',
     });
     write(dir, 'v8-coverage.json', { scripts: [entry('src/a.js', SRC.length + 400)] });
     const cov = (await readCoverage(dir, v8Plan))!;

@@ -336,11 +336,21 @@ async function fromV8(
       { functions: s.functions, ...(mapped ? { url: s.url, sourceMap: s.sourceMap } : {}) },
     ]);
   }
+  // No Node process ran any file of the tree (the tests run in a browser, or not in Node): an unloaded
+  // file then says nothing about the tests.
+  const nodeRanNothing = (json as { loaded?: unknown }).loaded === 0;
   const out: CoverageMap = new Map();
   for (const path of files) {
     const source = await readTreeFile(workDir, path, MAX_SOURCE);
     if (source === undefined) continue; // not in this tree (the base commit lacks it)
     const entries = byPath.get(path) ?? [];
+    if (entries.length === 0 && nodeRanNothing) {
+      out.set(path, {
+        ...empty(),
+        note: 'no Node process of the test command ran any file of the repository',
+      });
+      continue;
+    }
     if (entries.length === 0) {
       out.set(
         path,

@@ -2,7 +2,7 @@
 //   node cover.mjs <report.json> <file,file,...> -- argv...
 // Runs argv with NODE_V8_COVERAGE set (every Node process under it, npm's children too, writes its V8 block
 // coverage on exit), then keeps only the entries of the named files (relative to the cwd) in <report.json>
-// as {scripts: [{path, url, functions, sourceMap?}]}. The Tester turns them into lines on the host. The exit
+// as {scripts: [{path, url, functions, sourceMap?}], loaded: <how many of the tree's files any process ran>}. The Tester turns them into lines on the host. The exit
 // status is argv's.
 import { spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -27,6 +27,8 @@ const run = spawnSync(argv[0], argv.slice(1), {
 if (run.error) console.error(`codemesh cover.mjs: ${run.error.message}`);
 
 const scripts = [];
+// Whether any Node process ran the repository's own code at all (tests run in a browser leave none).
+const loaded = new Set();
 for (const name of readdirSync(dir)) {
   const file = join(dir, name);
   const st = lstatSync(file);
@@ -47,12 +49,13 @@ for (const name of readdirSync(dir)) {
     } catch {
       continue;
     }
+    if (!path.startsWith('..') && !path.split('/').includes('node_modules')) loaded.add(path);
     if (!wanted.has(path)) continue;
     const sourceMap = Object.hasOwn(maps, s.url) ? maps[s.url] : undefined;
     scripts.push({ path, url: s.url, functions: s.functions, ...(sourceMap ? { sourceMap } : {}) });
   }
 }
 mkdirSync(dirname(report), { recursive: true });
-writeFileSync(report, JSON.stringify({ scripts }));
+writeFileSync(report, JSON.stringify({ scripts, loaded: loaded.size }));
 const signal = run.signal ? constants.signals[run.signal] : undefined;
 process.exit(run.status ?? (signal ? 128 + signal : 1));
