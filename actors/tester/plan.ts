@@ -1,6 +1,6 @@
 // planTests: settings (.codemesh.yml < registered repo < task) + runner detection + test selection → one plain
 // TestPlan the sandbox can run, with the reasons for every choice.
-import { coverageTargets, runnerLanguage, withCoverage } from './coverage.ts';
+import { coverageTargets, runnerLanguage, withCoverage } from './cover-plan.ts';
 import { detectRunner, isTestFile, listFiles, pytestIni } from './detect.ts';
 import { resolveRepoConfig } from './repo-config.ts';
 import { defaultMaxFiles, selectTests } from './select.ts';
