@@ -392,7 +392,8 @@ describe('reading JS and Go reports (written by untrusted code)', () => {
       tool: 'v8',
       measured: false,
       files: [],
-      reason: 'src/a.js: no Node process of the test command ran any file of the repository',
+      reason:
+        'src/a.js: no Node process of the test command wrote V8 coverage of any file of the repository (tests run in a browser, or a tool such as c8 took NODE_V8_COVERAGE over)',
     });
     write(dir, 'v8-coverage.json', { scripts: [entry('src/a.js', SRC.length + 400)] });
     const cov = (await readCoverage(dir, v8Plan))!;

@@ -172,7 +172,7 @@ async function fromV8(
     if (entries.length === 0 && nodeRanNothing) {
       out.set(path, {
         ...empty(),
-        note: 'no Node process of the test command ran any file of the repository',
+        note: 'no Node process of the test command wrote V8 coverage of any file of the repository (tests run in a browser, or a tool such as c8 took NODE_V8_COVERAGE over)',
       });
       continue;
     }
