@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm run setup`: installs what codemesh needs on a Debian/Ubuntu machine. Idempotent.
 #  - apt: nats-server (the bus), bubblewrap (the sandbox), git, python3 + pytest + coverage (Python repos' tests),
-#    chromium (the console's browser test drives /usr/bin/chromium with playwright-core: never a browser download)
+#    golang-go (Go repos' tests and their coverage), chromium (the console's browser test drives /usr/bin/chromium with playwright-core: never a browser download)
 #  - npm: the pinned dependencies (npm ci)
 #  - the web console (console/dist, served by the gateway at /console/): rebuilt when its sources changed
 #  - with --local-model (`npm run setup -- --local-model`): node-llama-cpp 3.21.1 for the embedded local
@@ -27,6 +27,8 @@ python3 -m pytest --version >/dev/null 2>&1 || missing+=(python3-pytest)
 py=/usr/bin/python3; [ -x "$py" ] || py=python3
 (cd / && "$py" -c 'import coverage' >/dev/null 2>&1) || missing+=(python3-coverage)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# Go repositories' tests (and their coverage, `go test -coverprofile`) need the toolchain in the sandbox.
+command -v go >/dev/null 2>&1 || missing+=(golang-go)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} with apt-get"

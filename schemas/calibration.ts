@@ -16,7 +16,7 @@ export const ConfidenceFeatures = z.object({
   fixed: z.number().int().min(0),
   regressions: z.number().int().min(0),
   reproduction: z.enum(['confirmed', 'rejected', 'none', 'unchecked']),
-  /** Share of the executable lines the patch adds that the tests ran (coverage.py), 0–1; null: not measured. */
+  /** Share of the executable lines the patch adds that the tests ran (TestRun.coverage), 0–1; null: not measured. */
   addedCovered: z.number().min(0).max(1).nullable(),
   files: z.number().int().min(0),
   /** Lines added plus lines removed. */

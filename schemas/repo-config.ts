@@ -39,8 +39,9 @@ export const TestSettings = z
     runner: TestRunnerName.optional(),
     /** Cap on the regression test files added to the selected ones (default 20). */
     max_files: z.number().int().min(1).max(1000).optional(),
-    /** Line coverage of the changed files with coverage.py, Python runners (default true; measured only
-     * when the sandbox's interpreter has coverage.py). */
+    /** Line coverage of the changed files (default true): coverage.py for the Python runners (when the
+     * sandbox's interpreter has it), V8 for `npm test`, the repository's @vitest/coverage-v8 for vitest,
+     * jest's v8 provider, `go test -coverprofile` for Go. */
     coverage: z.boolean({ error: 'true or false' }).optional(),
     /** A test-writing step before the fix writes a test that reproduces the issue, when no selected test fails
      * on the base commit (default true where the gateway or `codemesh run` starts the task; false: skipped). */

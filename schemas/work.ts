@@ -178,12 +178,18 @@ export const FlakyRecord = z.object({
 });
 export type FlakyRecord = z.infer<typeof FlakyRecord>;
 
-/** Line coverage of a change (coverage.py for Python runners): the added lines the tests run, and the changed
+/** Line coverage of a change (each ecosystem's own measure): the added lines the tests run, and the changed
  * files' coverage with the patch against the base commit's (same tests). Percentages have one decimal. */
 export const TestCoverage = z.object({
-  tool: z.literal('coverage.py'),
-  /** False when the interpreter had no coverage.py (or it wrote no report): the other fields are absent. */
+  /**
+   * coverage.py (Python runners), v8 (`npm test` under NODE_V8_COVERAGE, converted by codemesh), the
+   * repository's @vitest/coverage-v8, jest's v8 provider, or `go test -coverprofile`.
+   */
+  tool: z.enum(['coverage.py', 'v8', '@vitest/coverage-v8', 'jest', 'go cover']),
+  /** False when the tool is missing or wrote no report, or no changed file could be measured: `reason` says
+   * why, when known; the other fields are absent. */
   measured: z.boolean(),
+  reason: z.string().optional(),
   files: z.array(
     z.object({
       path: z.string(),
@@ -195,6 +201,8 @@ export const TestCoverage = z.object({
       pct: z.number().nullable(),
       /** The file's coverage on the base commit; null when the base has no such file or no figure. */
       basePct: z.number().nullable(),
+      /** Why the file has no figure (e.g. V8 ran a transformed version of it). */
+      note: z.string().optional(),
     }),
   ),
   changedLines: z.number().int().optional(),

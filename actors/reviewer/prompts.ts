@@ -93,7 +93,7 @@ export function testLines(run: TestRun): string[] {
 
 /** `Coverage (coverage.py): added lines run by the tests 5/6 (83.3%); changed files 71.2% (base 69%, +2.2).` */
 export function coverageLine(c: NonNullable<TestRun['coverage']>): string {
-  if (!c.measured) return 'Coverage: not measured (no coverage.py for the interpreter).';
+  if (!c.measured) return `Coverage: not measured (${c.reason ?? 'no coverage.py for the interpreter'}).`;
   const added = c.changedLines
     ? `added lines run by the tests ${c.changedCovered}/${c.changedLines} (${c.changedPct}%)`
     : 'no executable added lines';

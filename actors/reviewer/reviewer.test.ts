@@ -161,5 +161,23 @@ describe('the coverage line of the review prompt', () => {
     expect(coverageLine({ tool: 'coverage.py', measured: false, files: [] })).toBe(
       'Coverage: not measured (no coverage.py for the interpreter).',
     );
+    expect(
+      coverageLine({
+        tool: 'go cover',
+        measured: true,
+        files,
+        changedLines: 5,
+        changedCovered: 1,
+        changedPct: 20,
+      }),
+    ).toBe('Coverage (go cover): added lines run by the tests 1/5 (20%).');
+    expect(
+      coverageLine({
+        tool: '@vitest/coverage-v8',
+        measured: false,
+        files: [],
+        reason: 'the repository has no @vitest/coverage-v8',
+      }),
+    ).toBe('Coverage: not measured (the repository has no @vitest/coverage-v8).');
   });
 });

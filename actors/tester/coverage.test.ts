@@ -1,5 +1,13 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +15,8 @@ import { addedLines } from '../runtime/git.ts';
 import {
   COVER_DIR,
   type CoverageMap,
+  JS_COVER_DIR,
+  runnerLanguage,
   coverageFromJson,
   coverageOfChange,
   coverageTargets,
@@ -220,5 +230,252 @@ describe('the launcher', () => {
     const dir = project();
     execFileSync('ln', ['-s', '/etc/passwd', join(dir, '.codemesh-report/coverage.json')]);
     expect(await readCoverage(dir)).toBeUndefined();
+  });
+});
+
+describe('JS and Go: what each runner is given', () => {
+  const jsDiff = [
+    'diff --git a/src/calc.js b/src/calc.js',
+    '--- a/src/calc.js',
+    '+++ b/src/calc.js',
+    '@@ -1 +1 @@',
+    '-a',
+    '+b',
+    'diff --git a/src/calc.test.js b/src/calc.test.js',
+    '--- a/src/calc.test.js',
+    '+++ b/src/calc.test.js',
+    '@@ -1 +1 @@',
+    '-a',
+    '+b',
+    'diff --git a/pkg/calc.go b/pkg/calc.go',
+    '--- a/pkg/calc.go',
+    '+++ b/pkg/calc.go',
+    '@@ -1 +1 @@',
+    '-a',
+    '+b',
+    'diff --git a/pkg/calc_test.go b/pkg/calc_test.go',
+    '--- a/pkg/calc_test.go',
+    '+++ b/pkg/calc_test.go',
+    '@@ -1 +1 @@',
+    '-a',
+    '+b',
+    '',
+  ].join('\n');
+  const js = (over: Partial<TestPlan>) => plan({ python: undefined, ...over });
+
+  it('targets the sources of the runner’s language', () => {
+    expect(coverageTargets(jsDiff, 'js')).toEqual(['src/calc.js']);
+    expect(coverageTargets(jsDiff, 'go')).toEqual(['pkg/calc.go']);
+    expect(runnerLanguage('npm')).toBe('js');
+    expect(runnerLanguage('custom')).toBeUndefined();
+  });
+
+  it('runs npm test under the V8 launcher', () => {
+    const w = withCoverage(js({ kind: 'npm', command: ['npm', 'test'] }), ['src/calc.js', 'a.py'], '/wt');
+    expect(w.command).toEqual([
+      process.execPath,
+      join(JS_COVER_DIR, 'cover.mjs'),
+      '/wt/.codemesh-report/v8-coverage.json',
+      'src/calc.js',
+      '--',
+      'npm',
+      'test',
+    ]);
+    expect(w).toMatchObject({ coverage: ['src/calc.js'], coverageFormat: 'v8' });
+    expect(w.readOnlyPaths).toContain(JS_COVER_DIR);
+  });
+
+  it('gives go test a cover profile of every package, in each stage', () => {
+    const cmd = ['go', 'test', '-json', './pkg'];
+    const w = withCoverage(
+      js({ kind: 'go', command: cmd, primary: { selected: [], labels: [], command: cmd } }),
+      ['pkg/calc.go', 'pkg/more.go', 'main.go'],
+      '/wt',
+    );
+    const args = ['-coverprofile=/wt/.codemesh-report/cover.out', '-coverpkg=./pkg,.'];
+    expect(w.command).toEqual(['go', 'test', ...args, '-json', './pkg']);
+    expect(w.primary?.command).toEqual(w.command);
+    expect(w.coverageFormat).toBe('go');
+    // A custom command is not rewritten.
+    expect(
+      withCoverage(js({ kind: 'go', command: ['make'] }), ['pkg/calc.go'], '/wt').coverage,
+    ).toBeUndefined();
+  });
+
+  it('uses jest’s own v8 coverage, and vitest’s only when the repository has @vitest/coverage-v8', () => {
+    const j = withCoverage(
+      js({ kind: 'jest', command: ['jest', '--ci', 'x.test.js'] }),
+      ['src/calc.js'],
+      '/wt',
+    );
+    expect(j.command).toEqual([
+      'jest',
+      '--coverage',
+      '--coverageProvider=v8',
+      '--coverageReporters=json',
+      '--coverageDirectory=/wt/.codemesh-report',
+      '--collectCoverageFrom=src/calc.js',
+      '--ci',
+      'x.test.js',
+    ]);
+    const repo = mkdtempSync(join(tmpdir(), 'cm-vcov-'));
+    const vitest = js({ kind: 'vitest', command: ['vitest', 'run', '--root=src', 'x'] });
+    const without = withCoverage(vitest, ['src/calc.js'], '/wt', { repoPath: repo });
+    expect(without.command).toEqual(vitest.command);
+    expect(without.coverageNote).toMatch(/no @vitest\/coverage-v8/);
+    mkdirSync(join(repo, 'node_modules/@vitest/coverage-v8'), { recursive: true });
+    writeFileSync(join(repo, 'node_modules/@vitest/coverage-v8/package.json'), '{}');
+    const w = withCoverage(vitest, ['src/calc.js', 'other/x.js'], '/wt', { repoPath: repo });
+    expect(w.coverageNote).toBeUndefined();
+    expect(w.command).toContain('--coverage.provider=v8');
+    expect(w.command).toContain('--coverage.reportOnFailure=true');
+    // Include patterns are relative to vitest's root; a file outside it cannot be included.
+    expect(w.command.filter((a) => a.startsWith('--coverage.include='))).toEqual([
+      '--coverage.include=calc.js',
+    ]);
+    expect(w.command.slice(0, 2)).toEqual(['vitest', 'run']);
+    expect(w.command.slice(-2)).toEqual(['--root=src', 'x']);
+    // The provider loads only in the vitest it came with: the repository's runs when it has one.
+    mkdirSync(join(repo, 'node_modules/.bin'));
+    writeFileSync(join(repo, 'node_modules/.bin/vitest'), '');
+    const own = withCoverage(vitest, ['src/calc.js'], '/wt', { repoPath: repo });
+    expect(own.command.slice(0, 2)).toEqual(['/wt/node_modules/.bin/vitest', 'run']);
+  });
+});
+
+describe('reading JS and Go reports (written by untrusted code)', () => {
+  const SRC = 'exports.f = function f(x) {\n  return x;\n};\nexports.g = () =>\n  2;\n';
+  function tree(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'cm-covread-'));
+    mkdirSync(join(dir, '.codemesh-report'));
+    mkdirSync(join(dir, 'src'));
+    writeFileSync(join(dir, 'src/a.js'), SRC);
+    return dir;
+  }
+  const v8Plan = { kind: 'npm' as const, coverage: ['src/a.js'], coverageFormat: 'v8' as const };
+  const entry = (path: string, end = SRC.length) => ({
+    path,
+    functions: [
+      { functionName: '', ranges: [{ startOffset: 0, endOffset: end, count: 1 }] },
+      {
+        functionName: 'g',
+        ranges: [{ startOffset: SRC.indexOf('() =>'), endOffset: SRC.length - 2, count: 0 }],
+      },
+    ],
+  });
+  const write = (dir: string, file: string, body: unknown) =>
+    writeFileSync(
+      join(dir, '.codemesh-report', file),
+      typeof body === 'string' ? body : JSON.stringify(body),
+    );
+
+  it('turns the launcher’s V8 entries into lines, joining several processes', async () => {
+    const dir = tree();
+    write(dir, 'v8-coverage.json', {
+      scripts: [entry('src/a.js'), entry('src/a.js'), entry('elsewhere.js')],
+    });
+    expect(coverageToJson((await readCoverage(dir, v8Plan))!)).toEqual({
+      'src/a.js': { executed: [1, 2, 4], missing: [5] },
+    });
+  });
+
+  it('counts a plain JS file no test loaded as all missing, and refuses transformed offsets', async () => {
+    const dir = tree();
+    write(dir, 'v8-coverage.json', { scripts: [], loaded: 2 });
+    expect(coverageToJson((await readCoverage(dir, v8Plan))!)['src/a.js']).toEqual({
+      executed: [],
+      missing: [1, 2, 4, 5],
+    });
+    // When Node ran none of the tree's files (tests in a browser), that says nothing about the file.
+    write(dir, 'v8-coverage.json', { scripts: [], loaded: 0 });
+    expect(coverageOfChange('', ['src/a.js'], await readCoverage(dir, v8Plan), undefined, v8Plan)).toEqual({
+      tool: 'v8',
+      measured: false,
+      files: [],
+      reason:
+        'src/a.js: no Node process of the test command wrote V8 coverage of any file of the repository (tests run in a browser, or a tool such as c8 took NODE_V8_COVERAGE over)',
+    });
+    write(dir, 'v8-coverage.json', { scripts: [entry('src/a.js', SRC.length + 400)] });
+    const cov = (await readCoverage(dir, v8Plan))!;
+    expect(cov.get('src/a.js')?.note).toMatch(/transformed/);
+    const c = coverageOfChange('', ['src/a.js'], cov, undefined, v8Plan);
+    expect(c).toMatchObject({ tool: 'v8', measured: false });
+    expect(c.reason).toMatch(/^src\/a\.js: V8 ran a transformed version/);
+  });
+
+  it('reads no source or report through a symlink, and survives junk', async () => {
+    const dir = tree();
+    rmSync(join(dir, 'src/a.js'));
+    symlinkSync('/etc/passwd', join(dir, 'src/a.js'));
+    write(dir, 'v8-coverage.json', { scripts: [entry('src/a.js')] });
+    expect((await readCoverage(dir, v8Plan))!.size).toBe(0);
+    const linked = tree();
+    rmSync(join(linked, 'src'), { recursive: true });
+    symlinkSync(join(dir, 'src'), join(linked, 'src'));
+    write(linked, 'v8-coverage.json', { scripts: [entry('src/a.js')] });
+    expect((await readCoverage(linked, v8Plan))!.size).toBe(0);
+    const junk = tree();
+    write(
+      junk,
+      'v8-coverage.json',
+      '{"scripts": [{"path": "src/a.js", "functions": [{"ranges": "x"}]}, 7, null]}',
+    );
+    expect(coverageToJson((await readCoverage(junk, v8Plan))!)['src/a.js']?.executed).toEqual([]);
+    write(junk, 'v8-coverage.json', 'not json');
+    expect(await readCoverage(junk, v8Plan)).toBeUndefined();
+    const viaLink = tree();
+    symlinkSync(
+      join(junk, '.codemesh-report/v8-coverage.json'),
+      join(viaLink, '.codemesh-report/v8-coverage.json'),
+    );
+    expect(await readCoverage(viaLink, v8Plan)).toBeUndefined();
+  });
+
+  it('reads a go cover profile against go.mod, and istanbul’s report by real path', async () => {
+    const dir = tree();
+    writeFileSync(join(dir, 'go.mod'), 'module example.com/m\n');
+    mkdirSync(join(dir, 'pkg'));
+    writeFileSync(join(dir, 'pkg/a.go'), 'package pkg\n\nfunc F() int {\n\treturn 1\n}\n');
+    write(
+      dir,
+      'cover.out',
+      'mode: set\nexample.com/m/pkg/a.go:3.14,5.2 1 0\nexample.com/n/pkg/a.go:3.14,5.2 1 1\n',
+    );
+    const go = { kind: 'go' as const, coverage: ['pkg/a.go'], coverageFormat: 'go' as const };
+    expect(coverageToJson((await readCoverage(dir, go))!)).toEqual({
+      'pkg/a.go': { executed: [], missing: [3, 4] },
+    });
+    const real = realpathSync(dir);
+    write(dir, 'coverage-final.json', {
+      [join(real, 'src/a.js')]: {
+        // Line 3 is `};`: jest's v8 provider makes it a statement, it is no code.
+        statementMap: {
+          0: { start: { line: 1 } },
+          1: { start: { line: 2 } },
+          2: { start: { line: 2 } },
+          3: { start: { line: 3 } },
+        },
+        s: { 0: 1, 1: 0, 2: 3, 3: 0 },
+      },
+      [join(real, 'src/other.js')]: { statementMap: { 0: { start: { line: 1 } } }, s: { 0: 1 } },
+      '/etc/x.js': 'junk',
+    });
+    const ist = { kind: 'jest' as const, coverage: ['src/a.js'], coverageFormat: 'istanbul' as const };
+    expect(coverageToJson((await readCoverage(dir, ist))!)).toEqual({
+      'src/a.js': { executed: [1, 2], missing: [] },
+    });
+    expect(coverageOfChange('', ['src/a.js'], await readCoverage(dir, ist), undefined, ist).tool).toBe(
+      'jest',
+    );
+  });
+
+  it('says why vitest is not measured without its coverage package', () => {
+    const p = { kind: 'vitest' as const, coverageFormat: 'istanbul' as const, coverageNote: 'no provider' };
+    expect(coverageOfChange('', ['a.js'], undefined, undefined, p)).toEqual({
+      tool: '@vitest/coverage-v8',
+      measured: false,
+      files: [],
+      reason: 'no provider',
+    });
   });
 });

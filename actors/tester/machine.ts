@@ -139,7 +139,7 @@ export async function execute(plan: TestPlan, wt: string, ctx: RunContext): Prom
   );
   const readOnlyPaths = [...(await linkInstalledDeps(task.repoPath, wt)), ...toolDirs, ...plan.readOnlyPaths];
   await prepareReport(plan, wt);
-  if (plan.coverage) await clearCoverage(wt);
+  if (plan.coverage) await clearCoverage(wt, plan);
   const nothing = plan.command.length === 0;
   const res = nothing
     ? { exitCode: 0, timedOut: false, stdout: 'no tests to run', stderr: '', durationMs: 0 }
@@ -160,7 +160,7 @@ export async function execute(plan: TestPlan, wt: string, ctx: RunContext): Prom
     res.stderr,
     res.exitCode,
   );
-  const coverage = plan.coverage && !nothing ? await readCoverage(wt) : undefined;
+  const coverage = plan.coverage && !nothing ? await readCoverage(wt, plan) : undefined;
   return {
     summary: {
       tests: parsed.tests,
@@ -533,7 +533,7 @@ async function runTests(input: StepInput, signal: AbortSignal): Promise<StepOutp
       verdict: v.verdict,
       quarantine: v.quarantine,
       ...(plan.coverage
-        ? { coverage: coverageOfChange(patch.diff, plan.coverage, patched.coverage, base?.coverage) }
+        ? { coverage: coverageOfChange(patch.diff, plan.coverage, patched.coverage, base?.coverage, plan) }
         : {}),
     };
     const stored = (

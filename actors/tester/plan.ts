@@ -1,6 +1,6 @@
 // planTests: settings (.codemesh.yml < registered repo < task) + runner detection + test selection → one plain
 // TestPlan the sandbox can run, with the reasons for every choice.
-import { coverageTargets, withCoverage } from './coverage.ts';
+import { coverageTargets, runnerLanguage, withCoverage } from './cover-plan.ts';
 import { detectRunner, isTestFile, listFiles, pytestIni } from './detect.ts';
 import { resolveRepoConfig } from './repo-config.ts';
 import { defaultMaxFiles, selectTests } from './select.ts';
@@ -39,9 +39,11 @@ export interface PlanTestsInput {
  */
 export async function planTests(input: PlanTestsInput): Promise<TestPlan> {
   const { plan, coverage } = await planRun(input);
-  // Coverage of the changed Python files, unless `test.coverage: false`; nothing to measure without a diff.
-  return coverage && input.patchDiff
-    ? withCoverage(plan, coverageTargets(input.patchDiff), input.workDir)
+  // Coverage of the changed files in the runner's language, unless `test.coverage: false`; nothing to
+  // measure without a diff.
+  const lang = runnerLanguage(plan.kind);
+  return coverage && input.patchDiff && lang
+    ? withCoverage(plan, coverageTargets(input.patchDiff, lang), input.workDir, { repoPath: input.repoPath })
     : plan;
 }
 

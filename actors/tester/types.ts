@@ -59,7 +59,17 @@ export interface TestPlan extends RunnerPlan {
   configSources: string[];
   /** Files whose line coverage the command measures (set by `withCoverage`). */
   coverage?: string[];
+  /**
+   * How they are measured, which says where the report is and how it reads: coverage.py's JSON (Python
+   * runners), V8 block coverage kept by codemesh's launcher (`npm test`), istanbul's coverage-final.json
+   * (vitest's @vitest/coverage-v8, jest's v8 provider) or a `go test -coverprofile` profile.
+   */
+  coverageFormat?: CoverageFormat;
+  /** Why the files are not measured although coverage is on (e.g. vitest without @vitest/coverage-v8). */
+  coverageNote?: string;
 }
+
+export type CoverageFormat = 'coverage.py' | 'v8' | 'istanbul' | 'go';
 
 /** Directory (inside workDir) for runner reports; holds a `.gitignore` so it never shows up in diffs. */
 export const REPORT_DIR = '.codemesh-report';
