@@ -71,6 +71,7 @@ const subtaskIn = (req: ScriptRequest) => /Your subtask: \[([^\]]+)\]/.exec(text
 function script(beforeWriter: (n: number) => Promise<void> = async () => undefined) {
   const writer: ScriptRequest[] = [];
   const subtasks: string[] = [];
+  const seen: Array<{ subtask: string; prompt: string; testFile: string }> = [];
   h.setScript(async (req): Promise<ScriptedReply> => {
     if (req.roleHint === 'planner') return { content: PLAN };
     if (req.roleHint === 'reviewer')
@@ -88,10 +89,14 @@ function script(beforeWriter: (n: number) => Promise<void> = async () => undefin
           .map((x) => block(`${x}.py`, `def f${x}():\n    return 0`, `def f${x}():\n    return 1`))
           .join('\n'),
       };
+    // A subtask's Coder reads the test file first: what its working tree holds.
+    const read = (req.body.messages ?? []).find((m) => m.role === 'tool');
+    if (!read) return { toolCalls: [{ name: 'read_file', arguments: { path: 'test_ab.py' } }] };
     subtasks.push(s);
+    seen.push({ subtask: s, prompt: textOf(req), testFile: String(read.content ?? '') });
     return { content: block(`${s}.py`, `def f${s}():\n    return 0`, `def f${s}():\n    return 1`) };
   });
-  return { writer, subtasks };
+  return { writer, subtasks, seen };
 }
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 120_000): Promise<T> {
@@ -199,13 +204,21 @@ async function expectTestAddedOnce(id: string, repo: string, base: string): Prom
 
 describe('the test-writing part with a fanned-out code step', () => {
   it('keeps the written test once; the subtasks fix the code; the merged patch holds the test and both fixes', async () => {
-    const { writer, subtasks } = script();
+    const { writer, subtasks, seen } = script();
     const { dir: repo, commit: base } = makeRepo(FILES);
     const id = await submit(repo);
     const done = await finished(id);
     expect(done.status, done.reason).toBe('completed');
     expect(writer).toHaveLength(1);
     expect([...new Set(subtasks)].sort()).toEqual(['a', 'b']);
+    // Each subtask's Coder started from the kept test, and was told (before, they started from the base
+    // commit without it, and the merge part added it last).
+    for (const x of seen) {
+      expect(x.testFile, x.subtask).toContain('def test_fa_returns_one');
+      expect(x.prompt, x.subtask).toContain(
+        'A test that reproduces the issue is already in the working tree',
+      );
+    }
     await expectTestAddedOnce(id, repo, base);
   }, 300_000);
 });

@@ -81,7 +81,8 @@ export const coderMachine = setup({
         const query = `${s.title}\n${s.description}\n${s.files.join(' ')}`;
         const overview = await repoOverview(step, query, signal);
         const changes = await changeRequests(mesh.board, task.id);
-        const brief = { task, plan, subtask: s, onto: subtask.onto, earlier: subtask.earlier, changes };
+        const { onto, earlier, repro } = subtask;
+        const brief = { task, plan, subtask: s, onto, earlier, changes, ...(repro ? { repro } : {}) };
         return {
           subtask,
           messages: [
