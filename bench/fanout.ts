@@ -111,7 +111,8 @@ export async function benchFanout(opts: { runs?: number } = {}): Promise<BenchMe
     return { task: wall - (run?.durationMs ?? 0), code: at('patch.proposed') - at('plan.ready') };
   };
 
-  const runs = opts.runs ?? 3;
+  // BENCH_FANOUT_RUNS: more runs per side for a steadier median on a loaded machine.
+  const runs = opts.runs ?? (Number(process.env.BENCH_FANOUT_RUNS) || 3);
   const measure = async () => {
     const out: Array<{ task: number; code: number }> = [];
     for (let i = 0; i < runs; i++) out.push(await runOnce());
