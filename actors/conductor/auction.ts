@@ -83,7 +83,7 @@ function everyStepHasAnIdleBidder(
  * One round for several steps at once (the parts of a fanned-out code step, k candidates): every announce goes
  * out together and the bids are collected in one window, so the last part is not awarded a grace period per
  * earlier part later. The window closes `graceMs` after the first bid, or as soon as every step has its own idle
- * bidder. Steps are then given out in order, each to its best bidder counting what this round already gave it
+ * bidder (a warm instance's bid, which would only break a tie among idle ones, is then not waited for). Steps are then given out in order, each to its best bidder counting what this round already gave it
  * as load, so the work spreads. Returns each step's award after the round, as `runAuction` does.
  */
 export async function runAuctions(
