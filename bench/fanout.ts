@@ -12,6 +12,8 @@ import { type BenchMetric, percentile, printMetrics } from './metric.ts';
 const LATENCY_MS = 200;
 /** Model calls per subtask: three file reads, then the edit (a short Coder loop). */
 const READS = 3;
+/** What each read asks for: no call three times alike (the Coder's loop guard stops a step at the third). */
+const readPath = (s: string, i: number) => (i === 1 ? 'test_abc.py' : `${s}.py`);
 const SUBTASKS = ['a', 'b', 'c'] as const;
 
 const FILES: Record<string, string> = {
@@ -43,10 +45,26 @@ function script(req: ScriptRequest): ScriptedReply {
   const user = messages.find((m) => m.role === 'user');
   const s = /Your subtask: \[([a-z])\]/.exec(String(user?.content ?? ''))?.[1] ?? 'a';
   const reads = messages.filter((m) => m.role === 'tool').length;
-  if (reads < READS) return reply({ toolCalls: [{ name: 'read_file', arguments: { path: `${s}.py` } }] });
+  if (reads < READS)
+    return reply({ toolCalls: [{ name: 'read_file', arguments: { path: readPath(s, reads) } }] });
   return reply({
     content: `${s}.py\n<<<<<<< SEARCH\ndef f${s}():\n    return 0\n=======\ndef f${s}():\n    return 1\n>>>>>>> REPLACE\n`,
   });
+}
+
+/** `BENCH_FANOUT_PROFILE=1`: each run's events on stderr, in ms from the first (where the time goes). */
+function printTimeline(taskId: string, events: TaskEvent[]): void {
+  const t0 = Date.parse(events[0]?.at ?? '');
+  let prev = t0;
+  const lines = events.map((e) => {
+    const t = Date.parse(e.at);
+    const step = e.step ? ` ${e.step.kind}${e.step.part ? `/${e.step.part}` : ''}` : '';
+    const who = typeof e.data.instanceId === 'string' ? ` ${e.data.instanceId}` : '';
+    const line = `${String(t - t0).padStart(6)} +${String(t - prev).padStart(5)}  ${e.type}${step}${who}`;
+    prev = t;
+    return line;
+  });
+  console.error(`-- ${taskId}\n${lines.join('\n')}`);
 }
 
 export async function benchFanout(opts: { runs?: number } = {}): Promise<BenchMetric[]> {
@@ -76,6 +94,8 @@ export async function benchFanout(opts: { runs?: number } = {}): Promise<BenchMe
       repo: dir,
       title: 'Make fa, fb, fc return 1',
       approve: 'auto',
+      // The harness's model is priced high (budget tests); this bench is about time, not its $5 default.
+      budget: { maxCostUsd: 1000 },
     });
     for (;;) {
       const t = (await h.client.board.get(keys.task(task.id), TaskRecord))?.value;
@@ -87,10 +107,12 @@ export async function benchFanout(opts: { runs?: number } = {}): Promise<BenchMe
     const run = (await h.client.board.get(keys.testrun(task.id, 1), TestRun))?.value;
     const events: TaskEvent[] = (await h.client.bus.history(task.id)).map((e) => e.event);
     const at = (type: string) => Date.parse(events.find((e) => e.type === type)?.at ?? '');
+    if (process.env.BENCH_FANOUT_PROFILE) printTimeline(task.id, events);
     return { task: wall - (run?.durationMs ?? 0), code: at('patch.proposed') - at('plan.ready') };
   };
 
-  const runs = opts.runs ?? 3;
+  // BENCH_FANOUT_RUNS: more runs per side for a steadier median on a loaded machine.
+  const runs = opts.runs ?? (Number(process.env.BENCH_FANOUT_RUNS) || 3);
   const measure = async () => {
     const out: Array<{ task: number; code: number }> = [];
     for (let i = 0; i < runs; i++) out.push(await runOnce());

@@ -22,9 +22,11 @@ command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
-python3 -m pytest --version >/dev/null 2>&1 || missing+=(python3-pytest)
-# The Tester measures the coverage of a change with coverage.py in the interpreter the sandbox runs.
+# The Tester runs /usr/bin/python3 when there is one (actors/tester/detect.ts): pytest must be in that
+# interpreter, not only in a python3 earlier on PATH (a pyenv shim has its own packages).
 py=/usr/bin/python3; [ -x "$py" ] || py=python3
+(cd / && "$py" -m pytest --version >/dev/null 2>&1) || missing+=(python3-pytest)
+# The Tester measures the coverage of a change with coverage.py in the interpreter the sandbox runs.
 (cd / && "$py" -c 'import coverage' >/dev/null 2>&1) || missing+=(python3-coverage)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 # Go repositories' tests (and their coverage, `go test -coverprofile`) need the toolchain in the sandbox.

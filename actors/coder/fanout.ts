@@ -10,6 +10,7 @@ import {
   Patch as PatchSchema,
   parsePart,
   patchId,
+  type ReproTest,
   type Subtask,
   type SubtaskPatch,
   SubtaskRecord,
@@ -58,7 +59,12 @@ export interface SubtaskStart {
   onto: Array<{ id: string; diff: string }>;
   /** This subtask's patch from before its rebase, to redo on top of the others'. */
   earlier?: SubtaskPatch;
+  /** The test the test-writing part kept: under the `onto` patches in the start commit (not in the patch). */
+  repro?: ReproTest;
 }
+
+/** The kept test's place in a merge: first, as every subtask's Coder started from it. */
+const REPRO_PATCH = 'reproduction-test';
 
 /** Marks the subtask running (fenced by part) and works out where its Coder starts. */
 export async function startSubtask(step: StepInput, workDir: string): Promise<SubtaskStart | undefined> {
@@ -76,9 +82,13 @@ export async function startSubtask(step: StepInput, workDir: string): Promise<Su
   const ontoIds = f.onto[s.subtask.id] ?? dependencyClosure(s.subs, s.subtask.id);
   const patches = await donePatches(step, ontoIds);
   const onto = ontoIds.map((id, i) => ({ id, diff: patches[i]!.diff }));
+  // The first attempt starts from the test the test-writing part kept, as a single Coder pass does: the
+  // subtask's Coder sees it, and its patch (a diff against the start commit) does not repeat it.
+  const repro = step.attempt === 1 ? await keptRepro(step) : undefined;
+  const under = [...(repro ? [{ id: REPRO_PATCH, diff: repro.diff }] : []), ...onto];
   let startCommit = task.baseCommit;
-  if (onto.length > 0) {
-    const merged = await mergePatches(task.repoPath, task.baseCommit, onto, workDir);
+  if (under.length > 0) {
+    const merged = await mergePatches(task.repoPath, task.baseCommit, under, workDir);
     if (!merged.ok)
       throw new StepFailure(
         `the patches subtask ${s.subtask.id} builds on do not merge: ${merged.conflict.subtask} conflicts with ${merged.conflict.with.join(', ')}`,
@@ -87,11 +97,17 @@ export async function startSubtask(step: StepInput, workDir: string): Promise<Su
       task.repoPath,
       merged.tree,
       task.baseCommit,
-      `codemesh: start of subtask ${s.subtask.id} (${ontoIds.join(', ')})`,
+      `codemesh: start of subtask ${s.subtask.id} (${under.map((u) => u.id).join(', ')})`,
     );
   }
   const earlier = s.rebase > 0 && rec?.value.patch?.part !== step.part ? rec?.value.patch : undefined;
-  return { subtask: s.subtask, startCommit, onto, ...(earlier ? { earlier } : {}) };
+  return {
+    subtask: s.subtask,
+    startCommit,
+    onto,
+    ...(earlier ? { earlier } : {}),
+    ...(repro ? { repro } : {}),
+  };
 }
 
 /** Stores the subtask's patch on its record: the first Coder to finish a part wins, later ones keep it. */
@@ -139,18 +155,19 @@ export async function mergeSubtasks(step: StepInput, workDir: string): Promise<S
   const ids = subs.map((s) => s.id);
   const patches = await donePatches(step, ids);
   const toMerge = ids.map((id, i) => ({ id, diff: patches[i]!.diff }));
-  let merged = await mergePatches(task.repoPath, task.baseCommit, toMerge, join(workDir, 'merge'));
-  // The test the test-writing part kept goes in last (the subtasks' Coders start from the base commit); if a
-  // subtask changed the same lines, the subtasks' merge stands without it.
+  // The test the test-writing part kept goes in first: every subtask's Coder started from it.
   const repro = step.attempt === 1 ? await keptRepro(step) : undefined;
-  if (merged.ok && repro) {
-    const all = [...toMerge, { id: 'reproduction-test', diff: repro.diff }];
-    const also = await mergePatches(task.repoPath, task.baseCommit, all, join(workDir, 'merge'));
-    if (also.ok) merged = also;
-  }
+  const under = repro ? [{ id: REPRO_PATCH, diff: repro.diff }] : [];
+  const mergeDir = join(workDir, 'merge');
+  let merged = await mergePatches(task.repoPath, task.baseCommit, [...under, ...toMerge], mergeDir);
+  // It was made on the base commit and cannot conflict there; should it not apply, the subtasks' merge stands.
+  if (!merged.ok && merged.conflict.subtask === REPRO_PATCH)
+    merged = await mergePatches(task.repoPath, task.baseCommit, toMerge, mergeDir);
   if (!merged.ok) {
     const { subtask, with: w, files } = merged.conflict;
-    return { ok: true, data: { conflict: { subtask, with: w, files } } };
+    // A rebase starts from the kept test anyway: it is not one of the subtasks to rebase onto.
+    const others = w.filter((id) => id !== REPRO_PATCH);
+    return { ok: true, data: { conflict: { subtask, with: others, files } } };
   }
   if (!merged.diff.trim()) throw new StepFailure('the subtasks’ patches cancel out: nothing changed');
   const id = patchId(task.id, step.attempt);

@@ -16,7 +16,7 @@ import { repoOverview } from '../runtime/repo-context.ts';
 import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts';
 import { applyEdits, diffWorktree, formatEditErrors, parseEditBlocks } from './edits.ts';
 import { type CandidateStart, saveCandidate, startCandidate } from './candidate.ts';
-import { mergeSubtasks, type SubtaskStart, saveSubtask, startSubtask } from './fanout.ts';
+import { mergeSubtasks, type SubtaskStart, saveSubtask, startSubtask, subtaskOf } from './fanout.ts';
 import { policyReport, worktreeReader } from './policy-check.ts';
 import { applyKeptRepro, checkRepro, startRepro } from './reproduce.ts';
 import { coderSystem, coderUser, subtaskUser } from './prompts.ts';
@@ -47,6 +47,16 @@ interface CoderContext {
   output?: StepOutput;
 }
 
+/** The repository overview for a Coder's prompt, asked with the subtask's text or the task's. */
+async function overviewFor(step: StepInput, signal: AbortSignal): Promise<string> {
+  const sub = await subtaskOf(step);
+  const { request } = step.task;
+  const query = sub
+    ? `${sub.subtask.title}\n${sub.subtask.description}\n${sub.subtask.files.join(' ')}`
+    : `${request.title}\n${request.description}`;
+  return repoOverview(step, query, signal);
+}
+
 export const coderMachine = setup({
   types: { input: {} as StepInput, context: {} as CoderContext, output: {} as StepOutput },
   actors: {
@@ -64,6 +74,10 @@ export const coderMachine = setup({
       const { task, mesh } = step;
       const workDir = join(step.deps.dataDir, 'work');
       await mkdir(workDir, { recursive: true });
+      // The overview (file list, README, the Curator's snippets, memories) needs no worktree: it is asked for
+      // while the worktree is made. The test-writing part asks for its own.
+      const overviewP = isReproPart(step) ? undefined : overviewFor(step, signal);
+      overviewP?.catch(() => undefined); // awaited below; a failure before then must not go unhandled
       const subtask = await startSubtask(step, workDir);
       await addOwnedWorktree(
         step.deps.dataDir,
@@ -78,10 +92,10 @@ export const coderMachine = setup({
       const plan = await effectivePlan(mesh.board, task.id);
       if (subtask) {
         const s = subtask.subtask;
-        const query = `${s.title}\n${s.description}\n${s.files.join(' ')}`;
-        const overview = await repoOverview(step, query, signal);
+        const overview = await overviewP!;
         const changes = await changeRequests(mesh.board, task.id);
-        const brief = { task, plan, subtask: s, onto: subtask.onto, earlier: subtask.earlier, changes };
+        const { onto, earlier, repro } = subtask;
+        const brief = { task, plan, subtask: s, onto, earlier, changes, ...(repro ? { repro } : {}) };
         return {
           subtask,
           messages: [
@@ -107,7 +121,7 @@ export const coderMachine = setup({
       const repro = step.attempt === 1 ? await applyKeptRepro(step, worktree) : undefined;
       const critique = String(task.workflow.context.critique ?? '') || undefined;
       const changes = await changeRequests(mesh.board, task.id);
-      const overview = await repoOverview(step, `${task.request.title}\n${task.request.description}`, signal);
+      const overview = await overviewP!;
       const candidate = await startCandidate(step);
       return {
         ...(candidate ? { candidate } : {}),

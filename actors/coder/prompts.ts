@@ -71,16 +71,19 @@ export function coderUser(b: CoderBrief, overview: string): string {
       if (failed.length === 0 && !t.passed) parts.push('Test log (end):', t.log.slice(-3000));
     }
   }
-  if (b.repro)
-    parts.push(
-      '',
-      `A test that reproduces the issue is already in the working tree (${b.repro.files.join(', ')}); it fails now:`,
-      ...b.repro.tests.map((t) => `FAILING ${t.name}: ${(t.message ?? '').slice(0, 300)}`),
-      'Make it pass with your fix; keep the test as it is. No other reproduction test is needed.',
-    );
+  if (b.repro) parts.push('', ...reproLines(b.repro, 'Make it pass with your fix'));
   if (b.critique) parts.push('', `Reviewer critique to address: ${b.critique}`);
   parts.push('', overview);
   return parts.join('\n');
+}
+
+/** The test the test-writing part kept, as the Coders starting from it are told. */
+function reproLines(r: ReproTest, ask: string): string[] {
+  return [
+    `A test that reproduces the issue is already in the working tree (${r.files.join(', ')}); it fails now:`,
+    ...r.tests.map((t) => `FAILING ${t.name}: ${(t.message ?? '').slice(0, 300)}`),
+    `${ask}; keep the test as it is. No other reproduction test is needed.`,
+  ];
 }
 
 /** The test-writing step: a test that reproduces the issue, before any fix. */
@@ -137,6 +140,8 @@ export interface SubtaskBrief {
   earlier?: SubtaskPatch;
   /** Refinements of scope and constraints asked for in chat since the task was filed. */
   changes?: readonly ChangeRequest[];
+  /** The test the test-writing part kept: in the working tree, under the subtask's patch. */
+  repro?: ReproTest;
 }
 
 /** One subtask of a fanned-out plan: other Coders do the other subtasks at the same time. */
@@ -168,6 +173,14 @@ export function subtaskUser(b: SubtaskBrief, overview: string): string {
       'Your earlier patch for this subtask conflicted with those patches. Redo your subtask on top of them',
       '(read the files again: they changed). Your earlier patch, for reference:',
       b.earlier.diff.slice(0, 10_000),
+    );
+  if (b.repro)
+    parts.push(
+      '',
+      ...reproLines(
+        b.repro,
+        'Together the subtasks make it pass: do your part of the fix (other Coders do theirs)',
+      ),
     );
   parts.push('', overview);
   return parts.join('\n');

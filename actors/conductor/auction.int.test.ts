@@ -10,7 +10,7 @@ import { AgentHost } from '../runtime/agent-host.ts';
 import { oneEffectMachine } from '../runtime/step-machine.ts';
 import type { AgentDeps } from '../runtime/types.ts';
 import { Conductor } from './conductor.ts';
-import { runAuction } from './auction.ts';
+import { runAuction, runAuctions } from './auction.ts';
 
 let nats: NatsFixture;
 let mesh: MeshConnection;
@@ -38,11 +38,15 @@ async function putTask(id: string): Promise<void> {
   await mesh.board.create(keys.task(id), TaskRecord, planningTask(id));
 }
 
-async function host(name: string, ran: string[], opts: { leaseMs?: number } = {}) {
+async function host(
+  name: string,
+  ran: string[],
+  opts: { leaseMs?: number; capability?: 'planner' | 'coder' } = {},
+) {
   const m = await nats.connect(name);
   const h = new AgentHost(m, {
     definition: {
-      capability: 'planner',
+      capability: opts.capability ?? 'planner',
       machine: oneEffectMachine('fake', async (input) => {
         ran.push(`${name}:${input.stepId}#${input.round}`);
         return { ok: true, data: { by: name } };
@@ -168,6 +172,40 @@ describe('contract-net bidding', () => {
     );
     expect(completed.map((e) => [e.event.id, e.event.data])).toEqual([[`${sid}:completed`, { subtasks: 1 }]]);
     await conductor.stop();
+  });
+
+  it('parts announced together are awarded in one round, spread over idle bidders, without waiting out the grace', async () => {
+    const ran: string[] = [];
+    // Coders: the silent planner bidder of an earlier test still listens on the planners' subject.
+    const hosts = await Promise.all(['qa', 'qb', 'qc'].map((n) => host(n, ran, { capability: 'coder' })));
+    await putTask('t-batch0001');
+    const parts = ['s0-a', 's0-b', 's0-c'].map((part) => ({
+      step: { taskId: 't-batch0001', kind: 'code' as const, attempt: 1, part },
+      round: 1,
+    }));
+    const t0 = Date.now();
+    // Before, each part was auctioned after the previous one and each waited its grace after the first bid.
+    const won = await runAuctions(mesh, parts, { graceMs: 5000 });
+    const took = Date.now() - t0;
+    expect(took).toBeLessThan(2500);
+    expect(won.map((w) => w?.part)).toEqual(['s0-a', 's0-b', 's0-c']);
+    expect(new Set(won.map((w) => w?.instanceId))).toEqual(new Set(['qa', 'qb', 'qc']));
+    await Promise.all(hosts.map((h) => h.stop()));
+  });
+
+  it('with fewer idle bidders than parts, the round waits its grace and counts what it gave out as load', async () => {
+    const ran: string[] = [];
+    const hosts = await Promise.all(['ra', 'rb'].map((n) => host(n, ran, { capability: 'coder' })));
+    await putTask('t-batch0002');
+    const parts = ['s0-a', 's0-b', 's0-c'].map((part) => ({
+      step: { taskId: 't-batch0002', kind: 'code' as const, attempt: 1, part },
+      round: 1,
+    }));
+    const t0 = Date.now();
+    const won = await runAuctions(mesh, parts, { graceMs: 400 });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(390);
+    expect(won.map((w) => w?.instanceId)).toEqual(['ra', 'rb', 'ra']);
+    await Promise.all(hosts.map((h) => h.stop()));
   });
 
   it('nobody bidding leaves the step unawarded (it is announced again later)', async () => {

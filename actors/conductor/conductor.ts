@@ -28,7 +28,7 @@ import {
 import { effectivePlan } from '../runtime/effective-plan.ts';
 import { hardBudgetReason } from '../runtime/budget.ts';
 import { stepOutcomeEvent } from '../runtime/step-event.ts';
-import { runAuction } from './auction.ts';
+import { runAuctions } from './auction.ts';
 import { candidateStepFailed, pendingCandidateParts, recordAbstention } from './candidates.ts';
 import { ensureSubtaskRecords, markAwarded, markSubtask } from './fanout.ts';
 import {
@@ -465,13 +465,13 @@ export class Conductor {
     }
     const partOf = (s: Subtask) => subtaskPart(s.id, f.rebase[s.id] ?? 0);
     const held = await this.heldLoad(task.id, 'code', pending.map(partOf));
-    for (const s of pending) {
-      if (!s.dependsOn.every((d) => f.done[d] !== undefined)) continue;
-      const won = await this.ensurePart(task, { kind: 'code', attempt: 1, part: partOf(s) }, held);
-      if (!won) continue;
-      held.set(won.instanceId, (held.get(won.instanceId) ?? 0) + 1);
-      await markAwarded(this.mesh.board, won, at());
-    }
+    const ready = pending.filter((s) => s.dependsOn.every((d) => f.done[d] !== undefined));
+    const won = await this.ensureParts(
+      task,
+      ready.map((s) => ({ kind: 'code' as const, attempt: 1, part: partOf(s) })),
+      held,
+    );
+    for (const w of won) await markAwarded(this.mesh.board, w, at());
   }
 
   /** Instances holding a live award of one of these parts, and how many each holds. */
@@ -493,19 +493,80 @@ export class Conductor {
    */
   private async ensureParallel(task: TaskRecord, kind: 'code' | 'test', parts: string[]): Promise<void> {
     const held = await this.heldLoad(task.id, kind, parts);
-    for (const part of parts) {
-      const won = await this.ensurePart(task, { kind, attempt: 1, part }, held);
-      if (won) held.set(won.instanceId, (held.get(won.instanceId) ?? 0) + 1);
-    }
+    await this.ensureParts(
+      task,
+      parts.map((part) => ({ kind, attempt: 1, part })),
+      held,
+    );
   }
 
   /** Announces and awards one step (or one part of a fanned-out code step); returns a new award. */
-  private async ensurePart(
+  private async ensurePart(task: TaskRecord, step: StepRef): Promise<Award | undefined> {
+    return (await this.ensureParts(task, [step]))[0];
+  }
+
+  /**
+   * Announces the steps that need it (never announced, or their winner went silent) in one auction round and
+   * awards them; returns the new awards.
+   */
+  private async ensureParts(
     task: TaskRecord,
-    step: StepRef,
+    steps: StepRef[],
     knownLoad?: ReadonlyMap<string, number>,
-  ): Promise<Award | undefined> {
-    const sid = stepId(task.id, step.kind, step.attempt, step.part);
+  ): Promise<Award[]> {
+    const open: Array<{ step: StepRef; sid: string; round: number }> = [];
+    for (const step of steps) {
+      const sid = stepId(task.id, step.kind, step.attempt, step.part);
+      const round = await this.nextRound(sid);
+      if (round !== undefined) open.push({ step, sid, round });
+    }
+    if (open.length === 0) return [];
+    try {
+      for (const [id, until] of this.suspects) if (until < this.now()) this.suspects.delete(id);
+      const anyPart = open.some((o) => o.step.part);
+      const won = await runAuctions(
+        this.mesh,
+        open.map(({ step, round }) => ({ step: { taskId: task.id, ...step }, round })),
+        {
+          suspects: new Set(this.suspects.keys()),
+          leaseMs: this.opts.leaseMs,
+          // Parts wait longer for bids: an idle Coder heard late would leave the work on a busy one (the round
+          // closes at once when every part has an idle bidder).
+          graceMs: anyPart ? Math.max(this.opts.graceMs ?? 5, PART_GRACE_MS) : this.opts.graceMs,
+          now: this.now,
+          knownLoad,
+        },
+      );
+      const awarded: Award[] = [];
+      for (const [i, w] of won.entries()) {
+        const { step, sid } = open[i]!;
+        if (!w) continue;
+        awarded.push(w);
+        await this.mesh.bus.publish({
+          id: `${sid}#${w.round}:awarded`,
+          taskId: task.id,
+          type: 'step.awarded',
+          at: new Date(this.now()).toISOString(),
+          step: {
+            kind: step.kind,
+            attempt: step.attempt,
+            round: w.round,
+            ...(step.part ? { part: step.part } : {}),
+          },
+          data: { instanceId: w.instanceId },
+        });
+      }
+      return awarded;
+    } finally {
+      for (const { sid, round } of open) this.rounds.set(sid, { round, at: this.now(), inFlight: false });
+    }
+  }
+
+  /**
+   * The round a step is announced in now, or undefined when it needs none (awarded and live, closed, or being
+   * auctioned); a silent winner's award is expired first. Marks the step in flight.
+   */
+  private async nextRound(sid: string): Promise<number | undefined> {
     const award = (await this.mesh.board.get(keys.award(sid), Award))?.value;
     const mem = this.rounds.get(sid) ?? { round: 0, at: 0, inFlight: false };
     if (mem.inFlight) return undefined;
@@ -537,35 +598,7 @@ export class Conductor {
       round = mem.round + 1;
     }
     this.rounds.set(sid, { round, at: this.now(), inFlight: true });
-    try {
-      for (const [id, until] of this.suspects) if (until < this.now()) this.suspects.delete(id);
-      const won = await runAuction(this.mesh, { taskId: task.id, ...step }, round, {
-        suspects: new Set(this.suspects.keys()),
-        leaseMs: this.opts.leaseMs,
-        // A fanned-out part waits longer for bids: an idle Coder heard late would leave the work on a busy one.
-        graceMs: step.part ? Math.max(this.opts.graceMs ?? 5, PART_GRACE_MS) : this.opts.graceMs,
-        now: this.now,
-        knownLoad,
-      });
-      if (won) {
-        await this.mesh.bus.publish({
-          id: `${sid}#${won.round}:awarded`,
-          taskId: task.id,
-          type: 'step.awarded',
-          at: new Date(this.now()).toISOString(),
-          step: {
-            kind: step.kind,
-            attempt: step.attempt,
-            round: won.round,
-            ...(step.part ? { part: step.part } : {}),
-          },
-          data: { instanceId: won.instanceId },
-        });
-      }
-      return won;
-    } finally {
-      this.rounds.set(sid, { round, at: this.now(), inFlight: false });
-    }
+    return round;
   }
 
   /**

@@ -183,8 +183,11 @@ interface BaseResult {
   coverage?: CoverageMap;
 }
 
-/** The base commit's results for this plan: from the blackboard when cached, else run and cached. */
-async function baseline(plan: TestPlan, wt: string, ctx: RunContext): Promise<BaseResult> {
+/**
+ * The base commit's results for this plan: from the blackboard when cached, else run and cached. Its output goes
+ * to `<stepId>-<log>.log` (each base run of a step names its own, so none overwrites another's).
+ */
+async function baseline(plan: TestPlan, wt: string, ctx: RunContext, log = 'base'): Promise<BaseResult> {
   const { task, mesh, deps, stepId } = ctx.input;
   const portable = relocatePlan(plan, wt, '$WORKDIR');
   const key = keys.baseline(
@@ -215,7 +218,7 @@ async function baseline(plan: TestPlan, wt: string, ctx: RunContext): Promise<Ba
     if (ctx.testDiff) await applyPatch(baseWt, ctx.testDiff);
     const ex = await execute(relocatePlan(plan, wt, baseWt), baseWt, ctx);
     await writeFile(
-      join(deps.dataDir, 'logs', `${stepId}-base.log`),
+      join(deps.dataDir, 'logs', `${stepId}-${log}.log`),
       `${ex.stdout}\n--- stderr ---\n${ex.stderr}`.slice(-LOG_CAP),
     );
     const problem = runProblem(ex.summary, ctx.timeoutMs);
@@ -347,7 +350,7 @@ async function runStage(
   const weak = decided.outcome === 'unreproduced' ? (decided.verdict.reproduction?.passOnBase ?? []) : [];
   const soloPlan = base && weak.length > 0 && !ctx.signal.aborted ? rerunPlan(plan, wt, weak) : undefined;
   if (base && soloPlan) {
-    const solo = await baseline(soloPlan, wt, ctx);
+    const solo = await baseline(soloPlan, wt, ctx, 'base-alone');
     const failedAlone = new Set(
       solo.run.tests.filter((t) => t.status === 'failed' && weak.includes(t.name)).map((t) => t.name),
     );

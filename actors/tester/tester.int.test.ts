@@ -492,11 +492,23 @@ describe('the test step', () => {
               'test_calc::test_subtract_negative': 'passed',
             },
       );
-      return ok({ exitCode: alone && isBase ? 1 : 0 });
+      const stdout = isBase
+        ? alone
+          ? 'base run: the added test alone'
+          : 'base run: every selected test'
+        : '';
+      return ok({ exitCode: alone && isBase ? 1 : 0, stdout });
     };
-    const out = await runStep(step(task, 1, deps(sandbox, [])));
+    const d = deps(sandbox, []);
+    const out = await runStep(step(task, 1, d));
     expect(out).toMatchObject({ ok: true, data: { outcome: 'pass', passed: true } });
     expect(commands).toHaveLength(2);
+    // Each base run keeps its own log: the run alone used to overwrite the whole base run's.
+    const logs = join(d.dataDir, 'logs');
+    expect(readFileSync(join(logs, `${task.id}-test-1-base.log`), 'utf8')).toContain('every selected test');
+    expect(readFileSync(join(logs, `${task.id}-test-1-base-alone.log`), 'utf8')).toContain(
+      'the added test alone',
+    );
     expect(commands[1]!.at(-1)).toBe('test_calc.py::test_subtract_negative');
     const run = (await mesh.board.get(keys.testrun(task.id, 1), TestRun))!.value;
     expect(run.verdict?.reproduction).toMatchObject({
