@@ -99,7 +99,13 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown> |
 }
 
 /** `git http-backend` as a CGI program over the bare repositories under `root` (`<owner>/<repo>.git`). */
-async function gitHttp(root: string, req: IncomingMessage, res: ServerResponse, u: URL): Promise<void> {
+async function gitHttp(
+  root: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  u: URL,
+  push = false,
+): Promise<void> {
   const input = await readRaw(req);
   const child = spawn('git', ['http-backend'], {
     env: {
@@ -115,6 +121,8 @@ async function gitHttp(root: string, req: IncomingMessage, res: ServerResponse, 
       CONTENT_TYPE: req.headers['content-type'] ?? '',
       CONTENT_LENGTH: String(input.length),
       REMOTE_ADDR: '127.0.0.1',
+      // http-backend serves receive-pack to an authenticated user only.
+      ...(push ? { REMOTE_USER: 'x-access-token' } : {}),
       ...(req.headers['content-encoding'] ? { HTTP_CONTENT_ENCODING: req.headers['content-encoding'] } : {}),
       ...(req.headers['git-protocol'] ? { GIT_PROTOCOL: String(req.headers['git-protocol']) } : {}),
     },
@@ -142,7 +150,7 @@ async function gitHttp(root: string, req: IncomingMessage, res: ServerResponse, 
 }
 
 export async function startGitHubDouble(
-  opts: { defaultBranch?: string; app?: DoubleApp; gitRoot?: string } = {},
+  opts: { defaultBranch?: string; app?: DoubleApp; gitRoot?: string; pushToken?: string } = {},
 ): Promise<GitHubDouble> {
   const requests: RecordedRequest[] = [];
   const tokens: IssuedToken[] = [];
@@ -157,6 +165,12 @@ export async function startGitHubDouble(
     if (basic) t = Buffer.from(basic, 'base64').toString('utf8').split(':').slice(1).join(':');
     const found = tokens.find((x) => x.token === t);
     return !!found && !found.revoked && clock() < found.expiresAt;
+  };
+  /** The token a push over HTTP must carry when the double is not an App (`opts.pushToken`). */
+  const pushTokenOk = (authorization: string | undefined): boolean => {
+    const basic = /^basic (.+)$/i.exec(authorization ?? '')?.[1];
+    if (!opts.pushToken || !basic) return false;
+    return Buffer.from(basic, 'base64').toString('utf8').split(':').slice(1).join(':') === opts.pushToken;
   };
   /** An App JWT: signed with the App's key, issued by the App, at most ten minutes (plus a minute's skew). */
   const validJwt = async (authorization: string | undefined): Promise<boolean> => {
@@ -206,20 +220,20 @@ export async function startGitHubDouble(
     void (async () => {
       const u = new URL(req.url ?? '/', 'http://x');
       const method = req.method ?? 'GET';
-      // git's smart HTTP: /<owner>/<repo>.git/info/refs and /git-upload-pack (fetch only; no push here).
-      if (/^\/[^/]+\/[^/]+\.git\/(info\/refs|git-upload-pack)$/.test(u.pathname)) {
+      // git's smart HTTP: /<owner>/<repo>.git/info/refs, /git-upload-pack and (with `pushToken` or an App)
+      // /git-receive-pack — a push needs a valid token always.
+      if (/^\/[^/]+\/[^/]+\.git\/(info\/refs|git-upload-pack|git-receive-pack)$/.test(u.pathname)) {
         gitRequests.push({ method, path: u.pathname, authorization: req.headers.authorization });
-        if (
-          !opts.gitRoot ||
-          u.searchParams.get('service') === 'git-receive-pack' ||
-          u.pathname.endsWith('receive-pack')
-        )
+        const push =
+          u.searchParams.get('service') === 'git-receive-pack' || u.pathname.endsWith('receive-pack');
+        if (!opts.gitRoot || (push && !app && !opts.pushToken))
           return json(res, 404, { message: 'Not Found' });
-        if (app && !validToken(req.headers.authorization)) {
+        const authorized = validToken(req.headers.authorization) || pushTokenOk(req.headers.authorization);
+        if ((app || push) && !authorized) {
           res.writeHead(401, { 'www-authenticate': 'Basic realm="GitHub"' });
           return res.end();
         }
-        return gitHttp(opts.gitRoot, req, res, u);
+        return gitHttp(opts.gitRoot, req, res, u, push);
       }
       const body = await readBody(req);
       // GitHub Enterprise Server's roots: REST under /api/v3, GraphQL at /api/graphql.

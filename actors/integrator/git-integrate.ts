@@ -191,10 +191,17 @@ export async function commitPatch(opts: {
  * happened, never throws. A codemesh/* branch is pushed forced: codemesh owns it, and the draft commit a pull
  * request shows at the gate is replaced by the integrated one (maybe rebased onto other tasks' changes).
  */
+/**
+ * The credential for a push to one of `urls`, scoped to its web origin (`https://github.example.com`): sent
+ * as an `Authorization` header to that origin only, through git's environment (never on the command line or
+ * in `.git/config`). Undefined: push without one (ssh with an agent, a file remote).
+ */
+export type PushAuth = (urls: string[]) => Promise<{ origin: string; header: string } | undefined>;
+
 export async function pushBranch(
   repo: string,
   branch: string,
-  opts: { from?: string } = {},
+  opts: { from?: string; auth?: PushAuth } = {},
 ): Promise<{ pushed: boolean; remote?: string; error?: string }> {
   const remotes = (await git(repo, ['remote'])).stdout.split('\n').filter(Boolean);
   const remote = remotes.includes('origin') ? 'origin' : remotes[0];
@@ -206,6 +213,7 @@ export async function pushBranch(
   const packs = new Set(urls.map(receivePackFor));
   const receivePack = packs.size === 1 ? [...packs][0]! : receivePackFor('.');
   const sshAgent = process.env.SSH_AUTH_SOCK;
+  const auth = await opts.auth?.(urls).catch(() => undefined);
   const r = await git(
     repo,
     [
@@ -218,11 +226,21 @@ export async function pushBranch(
       remote,
       `${branch.startsWith('codemesh/') ? '+' : ''}${opts.from ?? `refs/heads/${branch}`}:refs/heads/${branch}`,
     ],
-    { allowFail: true, env: sshAgent ? { SSH_AUTH_SOCK: sshAgent } : {} },
+    {
+      allowFail: true,
+      env: sshAgent ? { SSH_AUTH_SOCK: sshAgent } : {},
+      ...(auth && {
+        config: [
+          [`http.${auth.origin}/.extraHeader`, `Authorization: ${auth.header}`],
+          // A redirect must not carry the header to another host.
+          ['http.followRedirects', 'false'],
+        ],
+      }),
+    },
   );
-  return r.exitCode === 0
-    ? { pushed: true, remote }
-    : { pushed: false, remote, error: r.stderr.trim().slice(0, 500) };
+  const secrets = auth ? [auth.header, auth.header.replace(/^\w+ /, '')] : [];
+  const error = secrets.reduce((t, x) => t.split(x).join('[redacted]'), r.stderr.trim()).slice(0, 500);
+  return r.exitCode === 0 ? { pushed: true, remote } : { pushed: false, remote, error };
 }
 
 export const rollbackBranchFor = (taskId: string) => `codemesh/${taskId}-rollback`;

@@ -54,7 +54,11 @@ export async function pushIfAsked(task: TaskRecord, branch: string): Promise<Pus
   }
   if (!push)
     return { pushed: false, reason: 'push is off (push: true in .codemesh.yml, or codemesh run --push)' };
-  return pushBranch(task.repoPath, branch);
+  // Over HTTPS to the configured GitHub, with its token (or the App's installation token for the repository);
+  // the GitHub client is loaded only when one is configured.
+  const github = process.env.CODEMESH_GITHUB_TOKEN || process.env.CODEMESH_GITHUB_APP_ID;
+  const auth = github ? (await import('./github/push-auth.ts')).envPushAuth() : undefined;
+  return pushBranch(task.repoPath, branch, auth ? { auth } : {});
 }
 
 async function integrate(input: StepInput, signal: AbortSignal): Promise<StepOutput> {

@@ -345,6 +345,8 @@ export interface GitOptions {
   env?: Record<string, string>;
   /** `cwd` must be a worktree codemesh created (or a repository's own top level); refuse anything else. */
   worktree?: boolean;
+  /** Settings for this command only, after the hardened ones (e.g. a push's host-scoped auth header). */
+  config?: ReadonlyArray<readonly [string, string]>;
 }
 
 /** Runs git, hardened; retries briefly when another process holds one of git's lock files. */
@@ -373,7 +375,8 @@ export async function git(
       repo = read;
       if (anchorSig !== undefined) remember(cwd, where, repo, anchorSig, since);
     }
-    const r = await run(cwd, [...GLOBAL_ARGS, ...where, ...args], gitEnv(opts.env, repo.config), opts);
+    const config = opts.config ? [...repo.config, ...opts.config] : repo.config;
+    const r = await run(cwd, [...GLOBAL_ARGS, ...where, ...args], gitEnv(opts.env, config), opts);
     if (
       r.exitCode !== 0 &&
       /\.lock'?: File exists|could not lock|Unable to create .*\.lock/i.test(r.stderr) &&

@@ -20,6 +20,7 @@ import {
 } from '../../../schemas/index.ts';
 import { resolveRepoConfig } from '../../tester/repo-config.ts';
 import { branchFor, commitMessage, proposedCommit, pushBranch, rollbackBranchFor } from '../git-integrate.ts';
+import { gitHubPushAuth } from './push-auth.ts';
 import { gitHubRepoOf } from './checkout.ts';
 import { loadPrBodyInput, prBody, prTitle, revertBody } from './pr-body.ts';
 import type { GitHub, RepoCoords } from './types.ts';
@@ -168,7 +169,10 @@ export class GitHubPublisher {
         '',
       ]),
     });
-    const pushed = await pushBranch(t.task.repoPath, branch, { from: commit });
+    const pushed = await pushBranch(t.task.repoPath, branch, {
+      from: commit,
+      auth: gitHubPushAuth(this.opts.github),
+    });
     if (!pushed.pushed) throw new Error(`the draft commit was not pushed: ${pushed.error ?? 'no remote'}`);
     const body = prBody({ ...input, stage: 'gate' });
     const pr = cur
