@@ -312,6 +312,9 @@ it.skipIf(skip)(
       expect(snippet).toMatch(/src\/calc\.ts:\d+–\d+/);
       expect(snippet).toMatch(/score \d\.\d\d/);
       expect((await ctx.locator('.why').first().textContent())?.trim().length).toBeGreaterThan(0);
+      // The experience memories the agents were shown (none: this repository has no earlier task here).
+      const mem = page.getByRole('region', { name: 'Memories used' });
+      await expect(mem.textContent()).resolves.toMatch(/No earlier task of this repository was recalled/);
 
       // The side-by-side diff: line numbers on both sides, no git headers.
       const diff = page.getByRole('region', { name: 'diff of src/calc.ts' }).first();

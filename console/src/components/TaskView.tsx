@@ -1,15 +1,26 @@
 // One task, summary first: status, what changed, tests, risk, confidence, cost; then the gates, plan DAG,
 // retrieved context, patches side by side, test runs, reviews, chat and the live timeline. The detail
 // (`GET /v1/tasks/{id}`) is fetched again when one of the task's blackboard keys changes.
-import { type Accessor, createEffect, createResource, For, on, onCleanup, Show } from 'solid-js';
+import {
+  type Accessor,
+  createEffect,
+  createResource,
+  createSignal,
+  For,
+  on,
+  onCleanup,
+  Show,
+} from 'solid-js';
 import { api } from '../api.ts';
 import { type BoardState, keyOfTask } from '../lib/board.ts';
 import { gatePatches } from '../lib/gate.ts';
-import type { TaskDetail } from '../types.ts';
+import { memoriesUsed } from '../lib/memories.ts';
+import type { TaskDetail, TaskEvent } from '../types.ts';
 import { ApprovalBox } from './ApprovalBox.tsx';
 import { BudgetGateBox } from './BudgetGateBox.tsx';
 import { ChatPanel } from './ChatPanel.tsx';
 import { ContextView } from './ContextView.tsx';
+import { MemoriesView } from './MemoriesView.tsx';
 import { PatchView } from './PatchView.tsx';
 import { PlanGateBox } from './PlanGateBox.tsx';
 import { PlanDag } from './PlanDag.tsx';
@@ -50,6 +61,19 @@ export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
   };
   createEffect(on(lastChange, (t, prev) => prev !== undefined && t > prev && refreshSoon(), { defer: true }));
   onCleanup(() => timer && clearTimeout(timer));
+
+  // The task's `memory.recalled` events, as the timeline receives them (reset when the view shows another task).
+  const [recalled, setRecalled] = createSignal<TaskEvent[]>([]);
+  createEffect(
+    on(
+      () => props.id,
+      () => setRecalled([]),
+    ),
+  );
+  const onEvent = (e: TaskEvent) => {
+    if (e.type === 'memory.recalled' && e.taskId === props.id) setRecalled((xs) => [...xs, e]);
+    refreshSoon();
+  };
 
   const gate = () => gatePatches(detail());
   // A change request needs an attempt left (the gateway answers 409 NO_ATTEMPTS_LEFT otherwise).
@@ -160,6 +184,7 @@ export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
             </Show>
 
             <ContextView taskId={d().task.id} version={d().task.status} />
+            <MemoriesView memories={memoriesUsed(recalled())} />
 
             <h2>Patches</h2>
             <Show when={d().patches.length} fallback={<p class="muted">No patch yet.</p>}>
@@ -198,7 +223,7 @@ export function TaskView(props: { id: string; board: Accessor<BoardState> }) {
       </Show>
       <h2>Timeline</h2>
       <Show when={props.id} keyed>
-        {(id) => <Timeline taskId={id} onEvent={refreshSoon} />}
+        {(id) => <Timeline taskId={id} onEvent={onEvent} />}
       </Show>
     </section>
   );
