@@ -529,6 +529,18 @@ it.skipIf(skip)(
       expect((await withPat(secret)).status).toBe(401);
       await checkView(page, 'settings');
 
+      // Calibration (issue 14 item 4): the patches approved above are labelled good in the record.
+      await page.evaluate(`location.hash = '#/calibration'`);
+      await page.getByRole('heading', { name: 'Confidence calibration' }).waitFor();
+      const cal = await api<{ calibration: { n: number; calibrated: { brier: number | null } } }>(
+        '/v1/metrics/calibration',
+      );
+      const calText = (await page.locator('main').textContent()) ?? '';
+      expect(calText).toContain(`${cal.calibration.n} labelled patch`);
+      if (cal.calibration.n > 0 && cal.calibration.calibrated.brier !== null)
+        expect(calText).toContain(`Brier score ${cal.calibration.calibrated.brier.toFixed(4)}`);
+      await checkView(page, 'calibration');
+
       for (const [hash, view] of [
         ['#/deadletters', 'deadletters'],
         ['#/no-such-page', 'not-found'],
@@ -546,7 +558,7 @@ it.skipIf(skip)(
 
       expect(await page.evaluate('window.__noReload')).toBe(true);
       expect(pageErrors).toEqual([]);
-      expect(checked.length).toBe(40);
+      expect(checked.length).toBe(42);
       expect(violations).toEqual({});
     } catch (err) {
       // What the page and the task looked like when it failed (the screenshot is kept with the others).

@@ -1,10 +1,11 @@
 // The console shell: token prompt, hash routes (#/ the task list, #/new the composer, #/tasks/<id> a task,
-// #/settings, #/deadletters, anything else a not-found page), keyboard shortcuts, the live board panel.
+// #/settings, #/deadletters, #/calibration, anything else a not-found page), keyboard shortcuts, the live board panel.
 import { createSignal, For, Match, onCleanup, Show, Switch } from 'solid-js';
 import { clearToken, getToken, setToken } from './api.ts';
 import { useBoardFeed } from './board-store.ts';
 import { APPROVE_SHORTCUT_EVENT } from './components/ApprovalBox.tsx';
 import { BOARD_MOVE_EVENT, BoardPanel } from './components/BoardPanel.tsx';
+import { CalibrationView } from './components/Calibration.tsx';
 import { DeadLettersView } from './components/DeadLetters.tsx';
 import { SettingsView } from './components/Settings.tsx';
 import { TaskComposer } from './components/TaskComposer.tsx';
@@ -123,6 +124,9 @@ function Shell(props: { onSignOut: () => void }) {
           <a class="link" href="#/settings">
             settings
           </a>
+          <a class="link" href="#/calibration">
+            Calibration
+          </a>
           <a class="link" href="#/deadletters">
             dead letters
           </a>
@@ -173,6 +177,9 @@ function Shell(props: { onSignOut: () => void }) {
           </Match>
           <Match when={route().page === 'deadletters'}>
             <DeadLettersView />
+          </Match>
+          <Match when={route().page === 'calibration'}>
+            <CalibrationView />
           </Match>
           <Match when={notFound()}>
             {(hash) => (

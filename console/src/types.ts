@@ -353,3 +353,30 @@ export interface PatchResource {
   patch: Patch;
   docs: DocPatch | null;
 }
+
+/** One reliability bin of `GET /v1/metrics/calibration`. */
+export interface CalibrationBin {
+  lo: number;
+  hi: number;
+  count: number;
+  meanPredicted: number | null;
+  observedRate: number | null;
+}
+export interface CalibrationScore {
+  n: number;
+  good: number;
+  brier: number | null;
+  ece: number | null;
+  bins: CalibrationBin[];
+}
+/** `GET /v1/metrics/calibration`. */
+export interface CalibrationMetrics {
+  calibration: {
+    n: number;
+    unlabelled: number;
+    labels: Record<string, number>;
+    models: string[];
+    raw: CalibrationScore;
+    calibrated: CalibrationScore;
+  };
+}

@@ -8,6 +8,7 @@ describe('console routes', () => {
     expect(routeOf('#/new')).toEqual({ page: 'new' });
     expect(routeOf('#/settings')).toEqual({ page: 'settings' });
     expect(routeOf('#/deadletters')).toEqual({ page: 'deadletters' });
+    expect(routeOf('#/calibration')).toEqual({ page: 'calibration' });
   });
 
   it('sends anything else to a not-found page, not the task list', () => {

@@ -6,6 +6,7 @@ export type Route =
   | { page: 'new' }
   | { page: 'settings' }
   | { page: 'deadletters' }
+  | { page: 'calibration' }
   | { page: 'not-found'; hash: string };
 
 export function routeOf(hash: string): Route {
@@ -15,5 +16,6 @@ export function routeOf(hash: string): Route {
   if (hash === '#/new') return { page: 'new' };
   if (hash === '#/settings') return { page: 'settings' };
   if (hash === '#/deadletters') return { page: 'deadletters' };
+  if (hash === '#/calibration') return { page: 'calibration' };
   return { page: 'not-found', hash };
 }
