@@ -48,6 +48,8 @@ export const ListTasksQuery = z
     cursor: z.string().max(200).optional(),
     status: z.string().max(40).optional(),
     repo: z.string().max(100).optional(),
+    /** Only the tasks a campaign started (`cp-…`). */
+    campaign: z.string().max(40).optional(),
   })
   .strict();
 
