@@ -227,6 +227,28 @@ export function campaignStreamEvent(c: CampaignRecord, e: CampaignEvent): TaskEv
   };
 }
 
+/** The campaign event a stream event carries back (undefined: not a campaign's, or not one this reads). */
+export function campaignEventFromStream(e: {
+  type: string;
+  at: string;
+  data: Record<string, unknown>;
+}): CampaignEvent | undefined {
+  const bare = e.type.replace(/^campaign\./, '');
+  const type = CampaignEventType.safeParse(bare.startsWith('repo.') ? bare : e.type);
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const state = CampaignRepoState.safeParse(e.data.state);
+  const r = CampaignEvent.safeParse({
+    seq: e.data.seq,
+    at: e.at,
+    type: type.success ? type.data : undefined,
+    ...(str(e.data.repoId) ? { repoId: str(e.data.repoId) } : {}),
+    ...(str(e.data.repoTaskId) ? { taskId: str(e.data.repoTaskId) } : {}),
+    ...(state.success ? { state: state.data } : {}),
+    ...(str(e.data.detail) ? { detail: str(e.data.detail) } : {}),
+  });
+  return r.success ? r.data : undefined;
+}
+
 /** Whether an event on the events stream is a campaign's (its `taskId` is the campaign id). */
 export const isCampaignEvent = (e: { taskId: string }) => e.taskId.startsWith('cp-');
 

@@ -4,9 +4,9 @@
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CampaignDriver } from '../../actors/campaign/index.ts';
+import { CampaignDriver, streamCampaignEvents } from '../../actors/campaign/index.ts';
 import { projectEvent } from '../../actors/recorder/project.ts';
-import { CampaignRecord, campaignTaskId, keys, TaskRecord } from '../../schemas/index.ts';
+import { CampaignRecord, campaignTaskId, keys, TaskRecord, withCampaignEvent } from '../../schemas/index.ts';
 import { makeRepo } from '../../test/temp-repo.ts';
 import { DEV, startTestGateway, type TestGateway } from '../test-setup.ts';
 
@@ -111,6 +111,48 @@ describe('campaign routes', () => {
       detail: `by ${g.userId('alice')}`,
     });
     expect((await read(c.json.campaign.id)).streamedSeq).toBe(2);
+  });
+
+  it('the SSE feed replays from the events stream what the entry no longer keeps', async () => {
+    const c = await start(alice, { repos: ['web-svc'] });
+    const id = c.json.campaign.id;
+    // Four more events, all on the stream; then the entry drops the first three (as past MAX_CAMPAIGN_EVENTS).
+    let cur = await read(id);
+    for (const detail of ['one', 'two', 'three', 'four'])
+      cur = withCampaignEvent(cur, { at: new Date().toISOString(), type: 'campaign.waiting', detail });
+    cur = withCampaignEvent(
+      { ...cur, status: 'completed' },
+      { at: new Date().toISOString(), type: 'campaign.completed' },
+    );
+    await streamCampaignEvents(g.mesh, cur);
+    await g.mesh.board.mutate(keys.campaign(id), CampaignRecord, () => ({
+      ...cur,
+      events: cur.events.slice(3),
+      streamedSeq: cur.lastSeq,
+    }));
+    expect((await read(id)).events.map((e) => e.seq)).toEqual([4, 5, 6]);
+    const res = await g.call('GET', `/v1/campaigns/${id}/events?after=1`, alice);
+    const text = await res.text();
+    const frames = text
+      .split('\n\n')
+      .map((f) =>
+        Object.fromEntries(
+          f.split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]),
+        ),
+      )
+      .filter((f) => f.id)
+      .map((f) => ({
+        id: Number(f.id),
+        type: f.event,
+        detail: (JSON.parse(f.data!) as { detail?: string }).detail,
+      }));
+    expect(frames).toEqual([
+      { id: 2, type: 'campaign.waiting', detail: 'one' },
+      { id: 3, type: 'campaign.waiting', detail: 'two' },
+      { id: 4, type: 'campaign.waiting', detail: 'three' },
+      { id: 5, type: 'campaign.waiting', detail: 'four' },
+      { id: 6, type: 'campaign.completed', detail: undefined },
+    ]);
   });
 
   it('retries a failed repository with a new task id, with the ones behind it; its tasks link back to the campaign', async () => {

@@ -15,6 +15,7 @@ import {
   type CampaignRepo,
   CampaignStatus,
   CreateCampaignBody,
+  campaignEventFromStream,
   keys,
   matchesRepoQuery,
   mergeRepoConfigs,
@@ -443,6 +444,15 @@ export function campaignRoutes(app: Hono<Env>, gw: Gateway): void {
     const last = Number(c.req.header('last-event-id') ?? c.req.query('after') ?? '0');
     let sent = Number.isInteger(last) && last > 0 ? last : 0;
     return sseWithSlot(c, gw, p, 'campaign', async (stream, signal) => {
+      // The entry keeps the last MAX_CAMPAIGN_EVENTS; older ones are replayed from the events stream.
+      const first = (await gw.mesh.board.get(keys.campaign(id), CampaignRecord))?.value.events[0]?.seq;
+      if (first !== undefined && sent + 1 < first)
+        for (const { event } of await gw.mesh.bus.history(id)) {
+          const e = campaignEventFromStream(event);
+          if (!e || e.seq <= sent || e.seq >= first) continue;
+          await stream.writeSSE({ id: String(e.seq), event: e.type, data: JSON.stringify(e) });
+          sent = e.seq;
+        }
       for await (const change of gw.mesh.board.watch({
         filter: keys.campaign(id),
         includeHistory: true,
