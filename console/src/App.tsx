@@ -1,10 +1,11 @@
 // The console shell: token prompt, hash routes (#/ the task list, #/new the composer, #/tasks/<id> a task,
-// #/settings, #/deadletters, anything else a not-found page), keyboard shortcuts, the live board panel.
+// #/settings, #/deadletters, #/campaigns[/<id>], anything else a not-found page), keyboard shortcuts, the live board panel.
 import { createSignal, For, Match, onCleanup, Show, Switch } from 'solid-js';
 import { clearToken, getToken, setToken } from './api.ts';
 import { useBoardFeed } from './board-store.ts';
 import { APPROVE_SHORTCUT_EVENT } from './components/ApprovalBox.tsx';
 import { BoardPanel } from './components/BoardPanel.tsx';
+import { CampaignListView, CampaignView } from './components/Campaigns.tsx';
 import { DeadLettersView } from './components/DeadLetters.tsx';
 import { SettingsView } from './components/Settings.tsx';
 import { TaskComposer } from './components/TaskComposer.tsx';
@@ -50,6 +51,10 @@ function Shell(props: { onSignOut: () => void }) {
   const taskId = () => {
     const r = route();
     return r.page === 'task' ? r.id : undefined;
+  };
+  const campaignId = () => {
+    const r = route();
+    return r.page === 'campaign' ? r.id : undefined;
   };
   const notFound = () => {
     const r = route();
@@ -118,6 +123,9 @@ function Shell(props: { onSignOut: () => void }) {
           <a class="link" href="#/settings">
             settings
           </a>
+          <a class="link" href="#/campaigns">
+            campaigns
+          </a>
           <a class="link" href="#/deadletters">
             dead letters
           </a>
@@ -169,6 +177,10 @@ function Shell(props: { onSignOut: () => void }) {
           <Match when={route().page === 'deadletters'}>
             <DeadLettersView />
           </Match>
+          <Match when={route().page === 'campaigns'}>
+            <CampaignListView />
+          </Match>
+          <Match when={campaignId()}>{(id) => <CampaignView id={id()} />}</Match>
           <Match when={notFound()}>
             {(hash) => (
               <section class="not-found">

@@ -6,6 +6,8 @@ export type Route =
   | { page: 'new' }
   | { page: 'settings' }
   | { page: 'deadletters' }
+  | { page: 'campaigns' }
+  | { page: 'campaign'; id: string }
   | { page: 'not-found'; hash: string };
 
 export function routeOf(hash: string): Route {
@@ -15,5 +17,8 @@ export function routeOf(hash: string): Route {
   if (hash === '#/new') return { page: 'new' };
   if (hash === '#/settings') return { page: 'settings' };
   if (hash === '#/deadletters') return { page: 'deadletters' };
+  if (hash === '#/campaigns') return { page: 'campaigns' };
+  const campaign = /^#\/campaigns\/(cp-[a-z0-9]+)$/.exec(hash);
+  if (campaign) return { page: 'campaign', id: campaign[1]! };
   return { page: 'not-found', hash };
 }
