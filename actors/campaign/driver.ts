@@ -28,6 +28,7 @@ import {
 import { prepareTask, publishTask } from '../conductor/submit.ts';
 import { quotaBreach } from '../runtime/quota.ts';
 import { DependencyCycleError, dependencyGraph, type GraphNode, readManifest } from './manifests.ts';
+import { cancelCampaignTasks } from './cancel.ts';
 import { streamCampaignEvents } from './stream.ts';
 
 export interface CampaignDriverOptions {
@@ -254,31 +255,13 @@ export class CampaignDriver {
     // A cancelled campaign stops the tasks it started that are still under way (the conductor fails each one
     // that has not integrated its change; the next passes see them end).
     if (c.status === 'cancelled') {
-      await this.cancelRunning(c);
+      await cancelCampaignTasks(this.mesh, c, this.at());
       return c;
     }
     if (c.status !== 'running') return c;
 
     // 3. Start what the graph and the throttles allow.
     return (await this.startReady(c)) ?? c;
-  }
-
-  /** Asks the conductor to stop every in-flight task of a cancelled campaign (idempotent: one id per task). */
-  private async cancelRunning(c: CampaignRecord): Promise<void> {
-    for (const r of c.repos) {
-      if (!r.taskId || !REPO_IN_FLIGHT.has(r.state)) continue;
-      await this.mesh.bus.publish({
-        id: `${r.taskId}:campaign-cancelled`,
-        taskId: r.taskId,
-        type: 'task.cancel_requested',
-        at: this.at(),
-        data: {
-          reason: `${CAMPAIGN_CANCELLED}${c.reason ? ` (${c.reason})` : ''}`,
-          by: c.reason?.replace(/^cancelled by /, '') ?? 'campaign',
-          campaignId: c.id,
-        },
-      });
-    }
   }
 
   /**

@@ -11,6 +11,7 @@ export {
   repoStateOf,
 } from './driver.ts';
 export { dependencyGraph, DependencyCycleError, languagesOf, readManifest } from './manifests.ts';
+export { cancelCampaignTasks } from './cancel.ts';
 export { streamCampaignEvents } from './stream.ts';
 
 /** `codemesh actor campaign`: one driver on its own connection (any number may run; see driver.ts). */

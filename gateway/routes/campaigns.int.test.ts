@@ -113,6 +113,25 @@ describe('campaign routes', () => {
     expect((await read(c.json.campaign.id)).streamedSeq).toBe(2);
   });
 
+  it('a cancel asks the tasks under way to stop at once, without waiting for a driver', async () => {
+    const c = await start(alice, { repos: ['web-svc'] });
+    const id = c.json.campaign.id;
+    const driver = new CampaignDriver(g.mesh);
+    await driver.pass();
+    await driver.pass();
+    const taskId = campaignTaskId(id, 0);
+    expect((await read(id)).repos[0]).toMatchObject({ state: 'running', taskId });
+    expect((await g.call('POST', `/v1/campaigns/${id}/cancel`, alice)).status).toBe(200);
+    const asked = (await g.mesh.bus.history(taskId)).filter((e) => e.event.type === 'task.cancel_requested');
+    expect(asked.map((e) => e.event.data)).toEqual([
+      {
+        reason: `campaign cancelled (cancelled by ${g.userId('alice')})`,
+        by: g.userId('alice'),
+        campaignId: id,
+      },
+    ]);
+  });
+
   it('the SSE feed replays from the events stream what the entry no longer keeps', async () => {
     const c = await start(alice, { repos: ['web-svc'] });
     const id = c.json.campaign.id;

@@ -5,7 +5,7 @@ import { and, eq } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import { checkRepoPlacement } from '../../actors/conductor/repo-policy.ts';
-import { languagesOf, streamCampaignEvents } from '../../actors/campaign/index.ts';
+import { cancelCampaignTasks, languagesOf, streamCampaignEvents } from '../../actors/campaign/index.ts';
 import { schema } from '../../actors/recorder/index.ts';
 import {
   burndown,
@@ -431,7 +431,12 @@ export function campaignRoutes(app: Hono<Env>, gw: Gateway): void {
       if (refused) throw refused;
       const now = entry?.value ?? (await gw.mesh.board.get(keys.campaign(id), CampaignRecord))?.value;
       if (!now) throw new ApiError(404, 'CAMPAIGN_NOT_FOUND', `no campaign ${id}`);
-      if (entry) await streamSoon(gw, entry.value);
+      if (entry) {
+        await streamSoon(gw, entry.value);
+        // The tasks under way stop now, not at the next driver pass (which sends the same requests again).
+        if (action === 'cancel')
+          await cancelCampaignTasks(gw.mesh, entry.value, new Date(gw.now()).toISOString()).catch(() => []);
+      }
       await gw.audit(p, `campaign.${action}`, id, now.orgId);
       return c.json({ campaign: campaignView(now) });
     });
