@@ -113,6 +113,39 @@ describe('campaign routes', () => {
     expect((await read(c.json.campaign.id)).streamedSeq).toBe(2);
   });
 
+  it('bad queries, lists and retries are 4xx with a code, never 5xx', async () => {
+    const c = await start(alice, { repos: ['pylib'] });
+    const id = c.json.campaign.id;
+    const cases: Array<[string, string, unknown?]> = [
+      ['POST', '/v1/campaigns', { title: 'x', description: 'y', repos: { query: '' } }],
+      ['POST', '/v1/campaigns', { title: 'x', description: 'y', repos: { query: 'x', more: 1 } }],
+      ['POST', '/v1/campaigns', { title: 'x', description: 'y', repos: { query: 'name:' } }],
+      ['POST', '/v1/campaigns', { title: 'x', description: 'y', repos: { query: 'x'.repeat(301) } }],
+      ['POST', '/v1/campaigns', { title: 'x', description: 'y', repos: { query: 'name:[(*' } }],
+      ['GET', '/v1/campaigns?limit=abc'],
+      ['GET', '/v1/campaigns?limit=0'],
+      ['GET', '/v1/campaigns?other=1'],
+      ['POST', `/v1/campaigns/${id}/repos/${encodeURIComponent('%00')}/retry`],
+      ['POST', `/v1/campaigns/${id}/repos/${'r'.repeat(500)}/retry`],
+      ['POST', '/v1/campaigns/cp-nosuchcampaign/repos/pylib/retry'],
+      ['POST', '/v1/campaigns/NOT-AN-ID/repos/pylib/retry'],
+      ['GET', '/v1/tasks?campaign=%27%3B%20drop%20table%20tasks%3B--'],
+    ];
+    for (const [method, path, body] of cases) {
+      const r = await g.call(method, path, alice, body);
+      const json = (await r.json()) as { error?: { code?: string }; items?: unknown[] };
+      if (r.status === 200) {
+        // A filter that matches nothing is an empty page, not an error.
+        expect(path, `${method} ${path}`).toMatch(/^\/v1\/tasks\?campaign=/);
+        expect(json.items).toEqual([]);
+        continue;
+      }
+      expect(r.status, `${method} ${path}`).toBeGreaterThanOrEqual(400);
+      expect(r.status, `${method} ${path}`).toBeLessThan(500);
+      expect(json.error?.code, `${method} ${path}`).toMatch(/^[A-Z_]+$/);
+    }
+  });
+
   it('a cancel asks the tasks under way to stop at once, without waiting for a driver', async () => {
     const c = await start(alice, { repos: ['web-svc'] });
     const id = c.json.campaign.id;
