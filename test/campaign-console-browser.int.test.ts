@@ -108,6 +108,10 @@ it.skipIf(skip)(
     await page.getByRole('img', { name: 'repositories not yet ended over time: 3, 2' }).waitFor();
     await page.getByRole('link', { name: campaignTaskId(id, 1) }).waitFor();
     await checkView(page, 'campaign');
+    // The task's page links back to its campaign.
+    await page.getByRole('link', { name: campaignTaskId(id, 1) }).click();
+    await page.getByLabel('summary').getByRole('link', { name: id }).click();
+    await page.getByRole('heading', { level: 1, name: 'Bump the linter' }).waitFor();
 
     await page.getByRole('button', { name: 'Retry' }).click();
     await page.getByText('Retry ts-calc: done.').waitFor();
