@@ -250,7 +250,7 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/v1/campaigns/{id}': {
         get: op(
-          'the campaign: status, the burndown (per state: pending, running, awaiting_approval, pr_open, merged, failed, cancelled) and each repository (state, task, upstream, what it builds on, commit, reason); role viewer in its org or on every repository',
+          'the campaign: status, the burndown (per state: pending, running, awaiting_approval, pr_open, merged, failed, cancelled) and each repository (state, task, upstream, what it builds on, commit, reason, proposedAt, retries); role viewer in its org or on every repository',
           'tasks:read',
           { parameters: campaign },
           noCampaign,

@@ -35,7 +35,14 @@ type View = {
   id: string;
   status: string;
   createdBy: string;
-  repos: Array<{ repoId: string; name: string; state: string; taskId: string | null }>;
+  repos: Array<{
+    repoId: string;
+    name: string;
+    state: string;
+    taskId: string | null;
+    retries: number;
+    proposedAt: string | null;
+  }>;
 };
 async function start(token: string, body: Record<string, unknown>) {
   const r = await g.call('POST', '/v1/campaigns', token, {
@@ -246,7 +253,7 @@ describe('campaign routes', () => {
     expect(retried.status).toBe(200);
     const view = ((await retried.json()) as { campaign: View & { status: string } }).campaign;
     expect(view.status).toBe('running');
-    expect(view.repos[0]).toMatchObject({ state: 'pending', taskId: null });
+    expect(view.repos[0]).toMatchObject({ state: 'pending', taskId: null, retries: 1, proposedAt: null });
     // pylib, which failed only because ts-calc did, goes back with it; pay-svc stays merged.
     expect(view.repos.map((r) => r.state)).toEqual(['pending', 'merged', 'pending']);
     cur = await read(id);

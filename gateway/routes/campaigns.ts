@@ -158,7 +158,10 @@ export function campaignView(c: CampaignRecord) {
       upstream: r.upstream.map((u) => names.get(u) ?? u),
       buildsOn: r.buildsOn,
       startedAt: r.startedAt ?? null,
+      /** When its change was proposed (pull request opened, or gate / integration reached): maxPrsPerHour. */
+      proposedAt: r.proposedAt ?? null,
       endedAt: r.endedAt ?? null,
+      retries: r.retries,
       branch: r.branch ?? null,
       commit: r.commit ?? null,
       reason: r.reason ?? null,
