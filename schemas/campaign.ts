@@ -128,6 +128,8 @@ export const CampaignRepo = z.object({
   retries: z.number().int().min(0).default(0),
   /** When its task proposed its change (pull request opened, or gate / integration reached): maxPrsPerHour. */
   proposedAt: z.string().optional(),
+  /** The proposals of its earlier tries (before a retry), latest last: they count for maxPrsPerHour too. */
+  earlierProposals: z.array(z.string()).max(20).default([]),
   buildsOn: z.array(UpstreamChange).default([]),
   startedAt: z.string().optional(),
   endedAt: z.string().optional(),

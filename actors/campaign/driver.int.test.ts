@@ -17,7 +17,7 @@ import {
 import { Conductor } from '../conductor/conductor.ts';
 import { type NatsFixture, startNatsFixture } from '../../test/nats.ts';
 import { makeRepo } from '../../test/temp-repo.ts';
-import { CampaignDriver, inWindow } from './driver.ts';
+import { CampaignDriver, hourlyPlacesTaken, inWindow } from './driver.ts';
 import { streamCampaignEvents } from './stream.ts';
 
 let nats: NatsFixture;
@@ -254,6 +254,32 @@ describe('campaign driver', () => {
     await driver.pass();
     cur = await read(c.id);
     expect(cur.repos[3]!.state).toBe('running');
+  });
+
+  it("hourlyPlacesTaken: this hour's proposals (a retried repository's earlier ones too) and unproposed tasks in flight", () => {
+    const now = Date.parse('2026-12-02T12:00:00Z');
+    const ago = (min: number) => new Date(now - min * 60_000).toISOString();
+    const base = {
+      name: 'x',
+      path: '/x',
+      packages: [],
+      upstream: [],
+      buildsOn: [],
+      retries: 0,
+      earlierProposals: [],
+    };
+    const c = {
+      repos: [
+        { ...base, repoId: 'a', state: 'running', proposedAt: ago(10) },
+        { ...base, repoId: 'b', state: 'running' },
+        { ...base, repoId: 'c', state: 'merged', proposedAt: ago(61) },
+        { ...base, repoId: 'd', state: 'failed' },
+        { ...base, repoId: 'e', state: 'running', retries: 1, earlierProposals: [ago(70), ago(30)] },
+        { ...base, repoId: 'f', state: 'pending', retries: 1, earlierProposals: [ago(5)] },
+      ],
+    } as unknown as CampaignRecord;
+    // a (proposed 10 min ago), b (in flight), e (in flight, and its earlier try 30 min ago), f's earlier try.
+    expect(hourlyPlacesTaken(c, now)).toBe(5);
   });
 
   it('maxPrsPerHour and the rollout window hold starts back, and say why', async () => {

@@ -95,9 +95,13 @@ export function hasProposed(task: TaskRecord, pr: PullRequestRecord | undefined)
  * flight that have not proposed yet (each may open a pull request at any moment).
  */
 export function hourlyPlacesTaken(c: CampaignRecord, now: number): number {
-  return c.repos.filter((r) =>
-    r.proposedAt ? now - Date.parse(r.proposedAt) < HOUR_MS : REPO_IN_FLIGHT.has(r.state),
-  ).length;
+  const recent = (at: string) => now - Date.parse(at) < HOUR_MS;
+  let taken = 0;
+  for (const r of c.repos) {
+    taken += r.earlierProposals.filter(recent).length;
+    if (r.proposedAt ? recent(r.proposedAt) : REPO_IN_FLIGHT.has(r.state)) taken++;
+  }
+  return taken;
 }
 
 /** The task description of a repository: the change, the campaign, and the upstream changes it builds on. */

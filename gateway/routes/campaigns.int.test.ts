@@ -249,6 +249,12 @@ describe('campaign routes', () => {
     expect((await g.call('POST', `/v1/campaigns/${id}/repos/nope/retry`, alice)).status).toBe(404);
     expect((await g.call('POST', `/v1/campaigns/${id}/repos/ts-calc/retry`, bob)).status).toBe(403);
 
+    // Say ts-calc's failed try had reached the gate: that proposal still counts within its hour after the retry.
+    const proposedAt = new Date().toISOString();
+    await g.mesh.board.mutate(keys.campaign(id), CampaignRecord, (x) => ({
+      ...x!,
+      repos: [{ ...x!.repos[0]!, proposedAt }, x!.repos[1]!, x!.repos[2]!],
+    }));
     const retried = await g.call('POST', `/v1/campaigns/${id}/repos/${cur.repos[0]!.repoId}/retry`, alice);
     expect(retried.status).toBe(200);
     const view = ((await retried.json()) as { campaign: View & { status: string } }).campaign;
@@ -258,6 +264,7 @@ describe('campaign routes', () => {
     expect(view.repos.map((r) => r.state)).toEqual(['pending', 'merged', 'pending']);
     cur = await read(id);
     expect(cur.repos.map((r) => r.retries)).toEqual([1, 0, 0]);
+    expect(cur.repos[0]!.earlierProposals).toEqual([proposedAt]);
     expect(cur.events.at(-1)).toMatchObject({
       type: 'repo.retried',
       repoId: cur.repos[0]!.repoId,

@@ -244,6 +244,7 @@ export function campaignRoutes(app: Hono<Env>, gw: Gateway): void {
         upstream: [],
         buildsOn: [],
         retries: 0,
+        earlierProposals: [],
       });
     }
     const at = new Date(gw.now()).toISOString();
@@ -351,6 +352,8 @@ export function campaignRoutes(app: Hono<Env>, gw: Gateway): void {
           startedAt: undefined,
           endedAt: undefined,
           proposedAt: undefined,
+          // An earlier try's pull request still counts for maxPrsPerHour within its hour.
+          earlierProposals: [...x.earlierProposals, ...(x.proposedAt ? [x.proposedAt] : [])].slice(-20),
           commit: undefined,
           branch: undefined,
           pullRequest: undefined,
