@@ -15,6 +15,7 @@ import {
   withCampaignEvent,
 } from '../../schemas/index.ts';
 import { Conductor } from '../conductor/conductor.ts';
+import { prepareTask } from '../conductor/submit.ts';
 import { type NatsFixture, startNatsFixture } from '../../test/nats.ts';
 import { makeRepo } from '../../test/temp-repo.ts';
 import { CampaignDriver, hourlyPlacesTaken, inWindow } from './driver.ts';
@@ -97,6 +98,23 @@ describe('campaign driver', () => {
     expect(task?.campaignId).toBe(c.id);
     expect((await mesh.bus.history(taskId)).filter((e) => e.event.type === 'task.created')).toHaveLength(1);
     expect(await tasksOf(c.id)).toEqual([keys.task(taskId)]);
+  });
+
+  it('publishes task.created of a task whose driver died after writing its entry and before announcing it', async () => {
+    const c = await campaign(1, {});
+    const taskId = campaignTaskId(c.id, 0);
+    await mesh.board.mutate(keys.campaign(c.id), CampaignRecord, (cur) => ({
+      ...cur!,
+      repos: [{ ...cur!.repos[0]!, state: 'running' as const, taskId, startedAt: new Date().toISOString() }],
+    }));
+    // publishTask's first half: the entry, no event.
+    const task = await prepareTask({ repo: c.repos[0]!.path, title: 'Bump (repo0)' }, { id: taskId });
+    await mesh.board.putOnce(keys.task(taskId), TaskRecord, task, (a, b) => a.id === b.id);
+    expect(await mesh.bus.history(taskId)).toEqual([]);
+    const driver = new CampaignDriver(mesh);
+    await driver.pass();
+    await driver.pass();
+    expect((await mesh.bus.history(taskId)).map((e) => e.event.type)).toEqual(['task.created']);
   });
 
   it('two drivers racing start each repository once and never more than maxConcurrent', async () => {

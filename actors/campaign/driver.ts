@@ -20,6 +20,8 @@ import {
   REPO_DONE,
   REPO_IN_FLIGHT,
   type RolloutWindow,
+  Streams,
+  subjects,
   TaskRecord,
   type TaskStatus,
   type UpstreamChange,
@@ -202,6 +204,7 @@ export class CampaignDriver {
         await this.publish(c, i);
         continue;
       }
+      if (task.status === 'planning') await this.ensureCreated(task);
       const pr = (await board.get(keys.pr(task.id), PullRequestRecord))?.value;
       const next = repoStateOf(task, pr);
       const proposed = hasProposed(task, pr);
@@ -422,6 +425,20 @@ export class CampaignDriver {
     if (!entry) return;
     for (const i of claimed) await this.publish(entry.value, i);
     return entry.value;
+  }
+
+  /**
+   * A driver killed inside `publishTask`, after the task's entry and before its `task.created`, leaves a task
+   * nobody announced (a conductor's sweep may even run it, unseen by the stream's readers): while the task is
+   * still planning and the stream has no event of it, its `task.created` is published (same message id).
+   */
+  private async ensureCreated(task: TaskRecord): Promise<void> {
+    const last = await this.mesh.jsm.streams
+      .getMessage(Streams.events.name, { last_by_subj: subjects.event(task.id) })
+      .catch(() => undefined);
+    if (last) return;
+    await publishTask(this.mesh, task);
+    this.opts.log?.(`campaign: task ${task.id} had no task.created: published`);
   }
 
   /** Publishes a claimed repository's task (idempotent: same id, write-once entry, de-duplicated event). */
