@@ -1,8 +1,10 @@
 // A bridge on a real nats-server (no mesh): it starts at new events (no replay of the stream), and a post that
 // keeps failing is retried a bounded number of times, then dead-lettered with a reason that holds no secret.
+// A campaign's events, put on the stream from its blackboard entry, are posted like a task's.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { listDeadLetters, type MeshConnection } from '../blackboard/index.ts';
-import type { TaskEventInput } from '../schemas/index.ts';
+import { streamCampaignEvents } from '../actors/campaign/index.ts';
+import { CampaignRecord, type TaskEventInput, withCampaignEvent } from '../schemas/index.ts';
 import { type ChatDouble, startChatDouble } from '../test/chat-double.ts';
 import { type NatsFixture, startNatsFixture } from '../test/nats.ts';
 import { type Bridge, bridgeSettingsFromEnv, startBridge } from './index.ts';
@@ -74,4 +76,62 @@ it('starts at new events; a failing post is redelivered a bounded number of time
   expect(letter.letter.reason).not.toContain(chat.url);
   expect(letter.letter.reason).not.toContain(SECRET);
   expect(chat.webhook).toHaveLength(1);
+});
+
+it("posts a campaign's updates from the stream: created, a repository started and ended, completed", async () => {
+  chat.failWebhook(0);
+  const before = chat.webhook.length;
+  const at = new Date().toISOString();
+  let c = CampaignRecord.parse({
+    id: 'cp-bridge0001',
+    orgId: 'default',
+    title: 'Bump lodash',
+    description: 'Bump it.',
+    approve: 'auto',
+    budget: {},
+    throttle: {},
+    status: 'running',
+    planned: true,
+    repos: [{ repoId: 'r-app1', name: 'app', path: '/nowhere', state: 'merged', taskId: 't-bridge0001r0' }],
+    createdBy: 'u-1',
+    createdAt: at,
+    updatedAt: at,
+  });
+  c = withCampaignEvent(c, { at, type: 'campaign.created', detail: '1 repositories' });
+  c = withCampaignEvent(c, {
+    at,
+    type: 'repo.started',
+    repoId: 'r-app1',
+    taskId: 't-bridge0001r0',
+    state: 'running',
+  });
+  c = withCampaignEvent(c, {
+    at,
+    type: 'repo.state',
+    repoId: 'r-app1',
+    taskId: 't-bridge0001r0',
+    state: 'merged',
+  });
+  c = withCampaignEvent(c, { at, type: 'campaign.completed', detail: '1 merged, 0 failed' });
+  await mesh.board.create(`campaign.${c.id}`, CampaignRecord, c);
+  expect(await streamCampaignEvents(mesh, c)).toBe(4);
+  await until('the four campaign posts', () => chat.webhook.length >= before + 4);
+  const posts = chat.webhook
+    .slice(before)
+    .map((r) => r.json as { id: string; type: string; text: string; link?: { url: string } });
+  expect(posts.map((p) => p.type)).toEqual([
+    'campaign.created',
+    'campaign.repo.started',
+    'campaign.repo.state',
+    'campaign.completed',
+  ]);
+  expect(posts.map((p) => p.text)).toEqual([
+    '🗺️ campaign cp-bridge0001 "Bump lodash" created: 1 repositories',
+    '▶️ campaign cp-bridge0001 "Bump lodash": app started as task t-bridge0001r0',
+    '✅ campaign cp-bridge0001 "Bump lodash": app merged',
+    '🏁 campaign cp-bridge0001 "Bump lodash" completed: 1 merged, 0 failed',
+  ]);
+  expect(posts[0]!.id).toBe('cp-bridge0001:1');
+  expect(posts[0]!.link?.url).toMatch(/\/console\/#\/campaigns\/cp-bridge0001$/);
+  expect(posts[1]!.link?.url).toMatch(/\/console\/#\/tasks\/t-bridge0001r0$/);
 });

@@ -1,5 +1,6 @@
 // Which events a bridge posts, and how each reads: one line of text and, where a human acts next, a link.
-// To post another event, add its type to UPDATES (campaign events would go here too, keyed by their type).
+// To post another event, add its type to UPDATES. Campaign events (`campaign.*`, taskId = the campaign id) carry
+// their campaign's title and repository in `data` (schemas/campaign.ts, campaignStreamEvent).
 import type { TaskEvent } from '../schemas/index.ts';
 
 /** One chat update: the same content for every kind of bridge (each renders it in its own format). */
@@ -32,6 +33,21 @@ export const taskLink = (ctx: UpdateContext, taskId: string) => ({
   label: 'open in the console',
 });
 const by = (e: TaskEvent) => str(e.data.byName) ?? str(e.data.by);
+export const campaignLink = (ctx: UpdateContext, campaignId: string) => ({
+  url: `${ctx.linkUrl}/console/#/campaigns/${encodeURIComponent(campaignId)}`,
+  label: 'open the campaign',
+});
+const campaign = (e: TaskEvent) =>
+  `campaign ${e.taskId}${str(e.data.title) ? ` "${short(str(e.data.title)!, 120)}"` : ''}`;
+const detail = (e: TaskEvent) => (str(e.data.detail) ? `: ${short(str(e.data.detail)!)}` : '');
+const repoOf = (e: TaskEvent) => str(e.data.repo) ?? str(e.data.repoId) ?? '?';
+const REPO_STATE_ICON: Record<string, string> = {
+  awaiting_approval: '⏸️',
+  pr_open: '📬',
+  merged: '✅',
+  failed: '❌',
+  cancelled: '⏹️',
+};
 
 /** The event types a bridge posts, and their text. */
 export const UPDATES: Readonly<Partial<Record<TaskEvent['type'], Format>>> = {
@@ -71,6 +87,42 @@ export const UPDATES: Readonly<Partial<Record<TaskEvent['type'], Format>>> = {
   'task.rolled_back': (e, ctx) => ({
     text: `↩️ ${named(e, ctx)} rolled back${str(e.data.branch) ? ` on ${str(e.data.branch)}` : ''}`,
     link: taskLink(ctx, e.taskId),
+  }),
+  'campaign.created': (e, ctx) => ({
+    text: `🗺️ ${campaign(e)} created${detail(e)}`,
+    link: campaignLink(ctx, e.taskId),
+  }),
+  'campaign.paused': (e, ctx) => ({
+    text: `⏸️ ${campaign(e)} paused${detail(e)}`,
+    link: campaignLink(ctx, e.taskId),
+  }),
+  'campaign.resumed': (e) => ({ text: `▶️ ${campaign(e)} resumed${detail(e)}` }),
+  'campaign.cancelled': (e, ctx) => ({
+    text: `⏹️ ${campaign(e)} cancelled${detail(e)}`,
+    link: campaignLink(ctx, e.taskId),
+  }),
+  'campaign.completed': (e, ctx) => ({
+    text: `🏁 ${campaign(e)} completed${detail(e)}`,
+    link: campaignLink(ctx, e.taskId),
+  }),
+  'campaign.failed': (e, ctx) => ({
+    text: `❌ ${campaign(e)} failed${detail(e)}`,
+    link: campaignLink(ctx, e.taskId),
+  }),
+  'campaign.waiting': (e) => ({ text: `⏳ ${campaign(e)} waits${detail(e)}` }),
+  'campaign.repo.started': (e, ctx) => ({
+    text: `▶️ ${campaign(e)}: ${repoOf(e)} started as task ${str(e.data.repoTaskId) ?? '?'}${detail(e)}`,
+    ...(str(e.data.repoTaskId) ? { link: taskLink(ctx, str(e.data.repoTaskId)!) } : {}),
+  }),
+  'campaign.repo.state': (e, ctx) => ({
+    text: `${REPO_STATE_ICON[str(e.data.state) ?? ''] ?? '•'} ${campaign(e)}: ${repoOf(e)} ${(str(e.data.state) ?? '?').replace('_', ' ')}${detail(e)}`,
+    ...(str(e.data.repoTaskId)
+      ? { link: taskLink(ctx, str(e.data.repoTaskId)!) }
+      : { link: campaignLink(ctx, e.taskId) }),
+  }),
+  'campaign.repo.retried': (e, ctx) => ({
+    text: `🔁 ${campaign(e)}: ${repoOf(e)} retried${detail(e)}`,
+    link: campaignLink(ctx, e.taskId),
   }),
 };
 

@@ -74,6 +74,33 @@ describe('codemesh campaign', () => {
     expect(unknown.err).toMatch(/404 CAMPAIGN_NOT_FOUND/);
   });
 
+  it('starts by query, lists, and refuses to retry a repository that has not failed', async () => {
+    const started = await cli([
+      'start',
+      '--title',
+      'Query',
+      '--description',
+      'Bump.',
+      '--repos-query',
+      'lang:node name:ts-*',
+      '--json',
+    ]);
+    expect(started.err).toBe('');
+    const c = JSON.parse(started.out) as { id: string; repos: Array<{ name: string }> };
+    expect(c.repos.map((r) => r.name)).toEqual(['ts-calc']);
+    const listed = await cli(['list']);
+    expect(listed.code).toBe(0);
+    expect(listed.out).toMatch(new RegExp(`^${c.id}  planning +0/1 ended  "Query"$`, 'm'));
+    expect((await cli(['list', '--status', 'completed'])).out).not.toContain(c.id);
+    const retry = await cli(['retry', c.id, 'ts-calc']);
+    expect(retry.code).toBe(1);
+    expect(retry.err).toMatch(/409 NOT_FAILED: ts-calc is pending/);
+    await expect(
+      cli(['start', '--title', 'x', '--description', 'y', '--repos', 'a', '--repos-query', 'b']),
+    ).rejects.toThrow(UsageError);
+    await expect(cli(['retry', c.id])).rejects.toThrow(UsageError);
+  });
+
   it('bad flags are usage errors; an unreachable gateway is exit 3', async () => {
     await expect(cli(['start', '--title', 'x'])).rejects.toThrow(UsageError);
     await expect(

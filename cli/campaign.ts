@@ -1,4 +1,4 @@
-// `codemesh campaign start|status|pause|resume|cancel`: multi-repo campaigns through the gateway's API (so the
+// `codemesh campaign start|status|list|pause|resume|cancel|retry`: multi-repo campaigns through the gateway's API (so the
 // token's scopes and roles, the audit and the org quota apply as for any client). Gateway: CODEMESH_URL, else
 // the one `codemesh up` holding the state dir announced, else http://127.0.0.1:$CODEMESH_PORT (8787); token:
 // CODEMESH_TOKEN.
@@ -72,6 +72,8 @@ export async function cmdCampaign(argv: string[], deps: CampaignCliDeps = {}): P
       title: { type: 'string' },
       description: { type: 'string' },
       repos: { type: 'string' },
+      'repos-query': { type: 'string' },
+      status: { type: 'string' },
       org: { type: 'string' },
       approve: { type: 'string' },
       'max-concurrent': { type: 'string' },
@@ -88,10 +90,11 @@ export async function cmdCampaign(argv: string[], deps: CampaignCliDeps = {}): P
   let method = 'GET';
   let path: string;
   let body: unknown;
+  let list = false;
   if (sub === 'start') {
-    if (!values.title || !values.description || !values.repos)
+    if (!values.title || !values.description || !values.repos === !values['repos-query'])
       throw new UsageError(
-        `codemesh campaign start needs --title, --description and --repos\n\n${CAMPAIGN_USAGE}`,
+        `codemesh campaign start needs --title, --description and --repos or --repos-query (one of them)\n\n${CAMPAIGN_USAGE}`,
       );
     const ws = int('window-start', values['window-start']);
     const we = int('window-end', values['window-end']);
@@ -104,9 +107,11 @@ export async function cmdCampaign(argv: string[], deps: CampaignCliDeps = {}): P
       title: values.title,
       description: values.description,
       repos: values.repos
-        .split(',')
-        .map((r) => r.trim())
-        .filter(Boolean),
+        ? values.repos
+            .split(',')
+            .map((r) => r.trim())
+            .filter(Boolean)
+        : { query: values['repos-query'] },
       ...(values.org ? { org: values.org } : {}),
       ...(values.approve ? { approve: values.approve } : {}),
       throttle: {
@@ -124,9 +129,23 @@ export async function cmdCampaign(argv: string[], deps: CampaignCliDeps = {}): P
     if (!id || positionals.length > 1) throw new UsageError(`codemesh campaign ${sub} takes one campaign id`);
     path = `/v1/campaigns/${encodeURIComponent(id)}${sub === 'status' ? '' : `/${sub}`}`;
     if (sub !== 'status') method = 'POST';
+  } else if (sub === 'list') {
+    if (positionals.length)
+      throw new UsageError('codemesh campaign list takes no argument (--status, --org)');
+    const q = new URLSearchParams({ limit: '100' });
+    if (values.status) q.set('status', values.status);
+    if (values.org) q.set('org', values.org);
+    path = `/v1/campaigns?${q}`;
+    list = true;
+  } else if (sub === 'retry') {
+    const [id, repo] = positionals;
+    if (!id || !repo || positionals.length > 2)
+      throw new UsageError('codemesh campaign retry takes a campaign id and a repository (id or name)');
+    method = 'POST';
+    path = `/v1/campaigns/${encodeURIComponent(id)}/repos/${encodeURIComponent(repo)}/retry`;
   } else
     throw new UsageError(
-      `codemesh campaign takes: start, status, pause, resume, cancel\n\n${CAMPAIGN_USAGE}`,
+      `codemesh campaign takes: start, status, list, pause, resume, cancel, retry\n\n${CAMPAIGN_USAGE}`,
     );
 
   const url = `${gateway(env)}${path}`;
@@ -145,8 +164,19 @@ export async function cmdCampaign(argv: string[], deps: CampaignCliDeps = {}): P
   }
   const json = (await res.json().catch(() => ({}))) as {
     campaign?: View;
+    items?: Array<Omit<View, 'repos'> & { repos: number; createdAt: string }>;
     error?: { code: string; message: string };
   };
+  if (list && res.ok && json.items) {
+    if (values.json) out.write(`${JSON.stringify(json.items)}\n`);
+    else if (json.items.length === 0) out.write('no campaigns\n');
+    else
+      for (const c of json.items) {
+        const ended = ['merged', 'failed', 'cancelled'].reduce((n, s) => n + (c.burndown[s] ?? 0), 0);
+        out.write(`${c.id}  ${c.status.padEnd(10)} ${ended}/${c.repos} ended  "${c.title}"\n`);
+      }
+    return 0;
+  }
   if (!res.ok || !json.campaign) {
     err.write(`codemesh: ${res.status} ${json.error?.code ?? ''}: ${json.error?.message ?? 'no answer'}\n`);
     return 1;

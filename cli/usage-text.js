@@ -131,13 +131,18 @@ export const BRIDGE_USAGE = `usage: codemesh bridge <slack|matrix|webhook>
   matrix:  CODEMESH_MATRIX_HOMESERVER, CODEMESH_MATRIX_TOKEN, CODEMESH_MATRIX_ROOM_ID, CODEMESH_MATRIX_USER_ID
            (commands: "!codemesh approve t-…" in the room)
   webhook: CODEMESH_BRIDGE_WEBHOOK_URL, CODEMESH_BRIDGE_WEBHOOK_SECRET (optional; X-Codemesh-Signature-256)`;
-export const CAMPAIGN_USAGE = `usage: codemesh campaign start --title <text> --description <text> --repos <id|name,...> [--org <org>]
-           [--approve auto|manual] [--max-concurrent N] [--max-prs-per-hour N]
+export const CAMPAIGN_USAGE = `usage: codemesh campaign start --title <text> --description <text> (--repos <id|name,...> | --repos-query <query>)
+           [--org <org>] [--approve auto|manual] [--max-concurrent N] [--max-prs-per-hour N]
            [--window-start H --window-end H [--window-days 0,1,...]] [--json]
        codemesh campaign status|pause|resume|cancel <campaign id> [--json]
+       codemesh campaign list [--status <status>] [--org <org>] [--json]
+       codemesh campaign retry <campaign id> <repository id|name> [--json]
   a multi-repo campaign through the gateway (POST /v1/campaigns ...): the repositories' manifests order them
-  (upstream first), at most --max-concurrent tasks run at once (default 2), at most --max-prs-per-hour start per
-  hour, and only inside the rollout window (UTC hours [start, end), days 0 = Sunday). Gateway: CODEMESH_URL, else
+  (upstream first), at most --max-concurrent tasks run at once (default 2), at most --max-prs-per-hour changes
+  proposed per hour (pull requests opened, or gates reached), and only inside the rollout window (UTC hours
+  [start, end), days 0 = Sunday). --repos-query selects registered repositories where you are a developer:
+  "name:<glob> lang:<node|python|go> org:<id>" (all terms hold). cancel stops the tasks under way; retry sends a
+  failed repository back (a new task). Gateway: CODEMESH_URL, else
   the \`codemesh up\` holding CODEMESH_HOME, else http://127.0.0.1:$CODEMESH_PORT (8787); token: CODEMESH_TOKEN.
   Exit 0 done, 1 refused by the gateway (code and message), 2 bad flags, 3 gateway unreachable.`;
 

@@ -178,6 +178,13 @@ export function openApiDocument(): Record<string, unknown> {
             { name: 'cursor', in: 'query', schema: { type: 'string' } },
             { name: 'status', in: 'query', schema: { type: 'string' } },
             { name: 'repo', in: 'query', schema: { type: 'string' } },
+            {
+              name: 'campaign',
+              in: 'query',
+              description:
+                'only the tasks this campaign started (each item has `campaignId` and `createdBy`)',
+              schema: { type: 'string' },
+            },
           ],
           responses: { '200': { description: 'a page', content: json(TaskList) }, ...STD },
         }),
@@ -220,17 +227,39 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/v1/campaigns': {
         post: op(
-          'start a multi-repo campaign (FR-015): one change over registered repositories (ids or names, one org, role developer on each), upstream repositories first (dependency graph from package.json, pyproject/requirements, go.mod), under throttles (maxConcurrent, maxPrsPerHour, a UTC rollout window) and the org quota; each task gets `budget`, `approve` and `config` as in POST /v1/tasks',
+          'start a multi-repo campaign (FR-015): one change over registered repositories (ids or names, or `{query}`: `name:<glob> lang:<node|python|go> org:<id>` over the registered repositories where the caller is a developer; one org, role developer on each), upstream repositories first (dependency graph from package.json, pyproject/requirements, go.mod), under throttles (maxConcurrent, maxPrsPerHour, a UTC rollout window) and the org quota; each task gets `budget`, `approve` and `config` as in POST /v1/tasks',
           'tasks:write',
           body(CreateCampaignBody),
           created(
             '`{campaign}` with `Location: /v1/campaigns/{id}`; the campaign driver plans it and starts its tasks',
           ),
         ),
+        get: op(
+          'the campaigns the caller may see (org member, or a role on each repository), newest first: status, burndown, waiting, repository count',
+          'tasks:read',
+          {
+            parameters: [
+              { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100 } },
+              { name: 'status', in: 'query', schema: { type: 'string' } },
+              { name: 'org', in: 'query', schema: { type: 'string' } },
+            ],
+          },
+        ),
+      },
+      '/v1/campaigns/{id}/repos/{repoId}/retry': {
+        post: op(
+          'retry a failed repository (id or name): back to pending with a new task id (`…x<n>`), with the repositories behind it that failed without starting; a completed campaign runs again; role developer; audited',
+          'tasks:write',
+          { parameters: [...campaign, idParam('repoId', 'repository id r-… or name')] },
+          {
+            '404': err('no such campaign (CAMPAIGN_NOT_FOUND) or repository in it (REPO_NOT_IN_CAMPAIGN)'),
+            '409': err('NOT_FAILED (the repository has not failed), CAMPAIGN_ENDED (cancelled or failed)'),
+          },
+        ),
       },
       '/v1/campaigns/{id}': {
         get: op(
-          'the campaign: status, the burndown (per state: pending, running, awaiting_approval, pr_open, merged, failed, cancelled) and each repository (state, task, upstream, what it builds on, commit, reason); role viewer in its org or on every repository',
+          'the campaign: status, the burndown (per state: pending, running, awaiting_approval, pr_open, merged, failed, cancelled) and each repository (state, task, upstream, what it builds on, commit, reason, proposedAt, retries); role viewer in its org or on every repository',
           'tasks:read',
           { parameters: campaign },
           noCampaign,
@@ -241,7 +270,7 @@ export function openApiDocument(): Record<string, unknown> {
       ),
       '/v1/campaigns/{id}/resume': campaignAction('resume a paused campaign; role developer; audited'),
       '/v1/campaigns/{id}/cancel': campaignAction(
-        'cancel: repositories not started are cancelled, started tasks run to their end; role developer; audited',
+        'cancel: repositories not started are cancelled; tasks under way are stopped (`task.cancel_requested`: each fails with "campaign cancelled" unless its change is already integrated) and their repositories end `cancelled`; role developer; audited',
       ),
       '/v1/campaigns/{id}/events': {
         get: op(

@@ -48,6 +48,8 @@ export const ListTasksQuery = z
     cursor: z.string().max(200).optional(),
     status: z.string().max(40).optional(),
     repo: z.string().max(100).optional(),
+    /** Only the tasks a campaign started (`cp-…`). */
+    campaign: z.string().max(40).optional(),
   })
   .strict();
 
@@ -78,6 +80,10 @@ export const TaskSummary = z.object({
   orgId: z.string().nullable(),
   attempt: z.number(),
   branch: z.string().nullable(),
+  /** Who asked for it (a campaign's task: the campaign's creator), when known. */
+  createdBy: z.string().nullable(),
+  /** The campaign that started it (FR-015), else null. */
+  campaignId: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

@@ -3,6 +3,7 @@
 // the blackboard (`campaign.<id>`, compare-and-set) and the events the driver appends to it.
 import { z } from 'zod';
 import { newId } from './ids.ts';
+import type { TaskEventInput } from './events.ts';
 import { RepoConfig } from './repo-config.ts';
 import { ApproveMode, TaskRequest } from './task.ts';
 import { safeString } from './text.ts';
@@ -17,9 +18,13 @@ export const newCampaignId = (now?: number) => newId('cp', now);
  * The deterministic task id of a campaign's repository: the same on every driver and after any restart, so a
  * re-published task is the same task (its board entry is write-once, its `task.created` de-duplicated).
  */
-export function campaignTaskId(campaignId: string, index: number): string {
-  return `t-${campaignId.slice(3)}r${index}`;
+export function campaignTaskId(campaignId: string, index: number, retry = 0): string {
+  // A retry of a failed repository is a new task: the first one's id is taken (its entry is write-once).
+  return `t-${campaignId.slice(3)}r${index}${retry > 0 ? `x${retry}` : ''}`;
 }
+
+/** The reason a task fails with when its campaign is cancelled while it runs. */
+export const CAMPAIGN_CANCELLED = 'campaign cancelled';
 
 /**
  * When new tasks may start (UTC): hours `[startHour, endHour)` on `days` (0 = Sunday; absent: every day).
@@ -39,7 +44,12 @@ export const CampaignThrottle = z
   .object({
     /** Tasks of the campaign in flight at once (started and not ended: running or at the approval gate). */
     maxConcurrent: z.number().int().min(1).max(100).default(2),
-    /** Task starts (each one proposes one change, one pull request when published) per rolling hour. */
+    /**
+     * Proposals per rolling hour: a repository counts from the moment its pull request was opened (the GitHub
+     * publisher's `pr.<taskId>`) or, without one, its task reached the approval gate or integration. A task in
+     * flight that has not proposed yet holds one of the hour's places (it may open one at any moment); one
+     * that ends without proposing gives its place back.
+     */
     maxPrsPerHour: z.number().int().min(1).max(10_000).optional(),
     window: RolloutWindow.optional(),
   })
@@ -52,8 +62,15 @@ export const CreateCampaignBody = z
     title: safeString().trim().min(1).max(200),
     /** The change, as every repository's task gets it (plus the campaign's and the upstream changes' lines). */
     description: safeString().trim().min(1).max(20_000),
-    /** Registered repositories, by id (`r-…`) or by name; each once. */
-    repos: z.array(safeString().min(1).max(300)).min(1).max(200),
+    /**
+     * Registered repositories, by id (`r-…`) or by name, each once; or `{ query }` over the registered
+     * repositories where the caller is a developer (`name:<glob>`, `lang:<node|python|go>`, `org:<id>`, terms
+     * separated by spaces, all must hold; see repoQuery).
+     */
+    repos: z.union([
+      z.array(safeString().min(1).max(300)).min(1).max(200),
+      z.object({ query: safeString().trim().min(1).max(300) }).strict(),
+    ]),
     /** The org whose repositories are named (needed only when a name is registered in several orgs). */
     org: safeString().min(1).max(100).optional(),
     approve: ApproveMode.default('manual'),
@@ -73,7 +90,7 @@ export const CampaignRepoState = z.enum([
   'pr_open',
   'merged',
   'failed',
-  /** Never started: the campaign was cancelled first. */
+  /** Never started (the campaign was cancelled first), or its task was stopped by the cancel. */
   'cancelled',
 ]);
 export type CampaignRepoState = z.infer<typeof CampaignRepoState>;
@@ -105,8 +122,14 @@ export const CampaignRepo = z.object({
   packages: z.array(z.string()).default([]),
   /** Repository ids whose packages this one depends on: they run first. */
   upstream: z.array(z.string()).default([]),
-  /** Set once, by the compare-and-set that moved the repository out of `pending`. */
+  /** Set by the compare-and-set that moved the repository out of `pending` (again on a retry). */
   taskId: z.string().optional(),
+  /** Retries of this repository so far (its task id's suffix). */
+  retries: z.number().int().min(0).default(0),
+  /** When its task proposed its change (pull request opened, or gate / integration reached): maxPrsPerHour. */
+  proposedAt: z.string().optional(),
+  /** The proposals of its earlier tries (before a retry), latest last: they count for maxPrsPerHour too. */
+  earlierProposals: z.array(z.string()).max(20).default([]),
   buildsOn: z.array(UpstreamChange).default([]),
   startedAt: z.string().optional(),
   endedAt: z.string().optional(),
@@ -131,6 +154,8 @@ export const CampaignEventType = z.enum([
   'campaign.waiting',
   'repo.started',
   'repo.state',
+  /** A failed repository was sent back to `pending` (its next task gets a new id). */
+  'repo.retried',
 ]);
 export const CampaignEvent = z.object({
   /** 1, 2, …: the SSE event id. */
@@ -166,6 +191,8 @@ export const CampaignRecord = z.object({
   repos: z.array(CampaignRepo).min(1).max(200),
   events: z.array(CampaignEvent).max(MAX_CAMPAIGN_EVENTS).default([]),
   lastSeq: z.number().int().min(0).default(0),
+  /** Events up to this seq were published on the events stream (`cm.evt.<id>`; see campaignStreamEvent). */
+  streamedSeq: z.number().int().min(0).default(0),
   createdBy: z.string(),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -178,6 +205,54 @@ export function withCampaignEvent(c: CampaignRecord, e: Omit<CampaignEvent, 'seq
   const events = [...c.events, { ...e, seq }].slice(-MAX_CAMPAIGN_EVENTS);
   return { ...c, events, lastSeq: seq, updatedAt: e.at };
 }
+
+/** A campaign event as it goes onto the events stream (its id de-duplicates a second publication). */
+export function campaignStreamEvent(c: CampaignRecord, e: CampaignEvent): TaskEventInput {
+  const repo = e.repoId ? c.repos.find((r) => r.repoId === e.repoId) : undefined;
+  return {
+    id: `${c.id}:${e.seq}`,
+    taskId: c.id,
+    type: e.type.startsWith('campaign.')
+      ? (e.type as TaskEventInput['type'])
+      : (`campaign.${e.type}` as TaskEventInput['type']),
+    at: e.at,
+    data: {
+      campaignId: c.id,
+      seq: e.seq,
+      title: c.title,
+      ...(e.repoId ? { repoId: e.repoId } : {}),
+      ...(repo ? { repo: repo.name } : {}),
+      ...(e.taskId ? { repoTaskId: e.taskId } : {}),
+      ...(e.state ? { state: e.state } : {}),
+      ...(e.detail ? { detail: e.detail } : {}),
+    },
+  };
+}
+
+/** The campaign event a stream event carries back (undefined: not a campaign's, or not one this reads). */
+export function campaignEventFromStream(e: {
+  type: string;
+  at: string;
+  data: Record<string, unknown>;
+}): CampaignEvent | undefined {
+  const bare = e.type.replace(/^campaign\./, '');
+  const type = CampaignEventType.safeParse(bare.startsWith('repo.') ? bare : e.type);
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const state = CampaignRepoState.safeParse(e.data.state);
+  const r = CampaignEvent.safeParse({
+    seq: e.data.seq,
+    at: e.at,
+    type: type.success ? type.data : undefined,
+    ...(str(e.data.repoId) ? { repoId: str(e.data.repoId) } : {}),
+    ...(str(e.data.repoTaskId) ? { taskId: str(e.data.repoTaskId) } : {}),
+    ...(state.success ? { state: state.data } : {}),
+    ...(str(e.data.detail) ? { detail: str(e.data.detail) } : {}),
+  });
+  return r.success ? r.data : undefined;
+}
+
+/** Whether an event on the events stream is a campaign's (its `taskId` is the campaign id). */
+export const isCampaignEvent = (e: { taskId: string }) => e.taskId.startsWith('cp-');
 
 /** The burndown: how many repositories are in each state. */
 export function burndown(c: CampaignRecord): Record<CampaignRepoState, number> {
@@ -192,3 +267,74 @@ export function burndown(c: CampaignRecord): Record<CampaignRepoState, number> {
 /** `POST /v1/campaigns/{id}/pause|resume|cancel`. */
 export const CampaignAction = z.enum(['pause', 'resume', 'cancel']);
 export type CampaignAction = z.infer<typeof CampaignAction>;
+
+/**
+ * A campaign's repository query (`repos: { query }`), parsed: space-separated terms that must all hold —
+ * `name:<glob>` (`*` any run of characters, `?` one; case-insensitive), `lang:<node|python|go>` (`js`, `ts`,
+ * `npm` mean node; `py` python), `org:<id>`. A bare word is `name:*<word>*`. Repeating a kind means any of them.
+ * @example parseRepoQuery('lang:python name:*-svc') // { names: [/^.*-svc$/i], langs: ['python'], orgs: [] }
+ */
+export interface RepoQuery {
+  names: RegExp[];
+  langs: string[];
+  orgs: string[];
+}
+const LANG_ALIASES: Record<string, string> = {
+  node: 'node',
+  js: 'node',
+  ts: 'node',
+  npm: 'node',
+  javascript: 'node',
+  typescript: 'node',
+  python: 'python',
+  py: 'python',
+  go: 'go',
+  golang: 'go',
+};
+export class RepoQueryError extends Error {
+  readonly code = 'INVALID_QUERY';
+  constructor(message: string) {
+    super(message);
+    this.name = 'RepoQueryError';
+  }
+}
+const glob = (g: string) =>
+  new RegExp(
+    `^${g
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
+
+export function parseRepoQuery(q: string): RepoQuery {
+  const out: RepoQuery = { names: [], langs: [], orgs: [] };
+  for (const term of q.trim().split(/\s+/).filter(Boolean)) {
+    const m = /^([a-z]+):(.+)$/.exec(term);
+    if (!m) {
+      out.names.push(glob(`*${term}*`));
+      continue;
+    }
+    const [, kind, value] = m as unknown as [string, string, string];
+    if (kind === 'name') out.names.push(glob(value));
+    else if (kind === 'org') out.orgs.push(value);
+    else if (kind === 'lang') {
+      const lang = LANG_ALIASES[value.toLowerCase()];
+      if (!lang) throw new RepoQueryError(`lang:${value.slice(0, 40)} is not one of node, python, go`);
+      out.langs.push(lang);
+    } else throw new RepoQueryError(`${kind}: is not a query term (name:, lang:, org:)`);
+  }
+  return out;
+}
+
+/** Whether a repository matches the parsed query (`langs`: what its manifests show, see languagesOf). */
+export function matchesRepoQuery(
+  q: RepoQuery,
+  repo: { name: string; orgId: string },
+  langs: ReadonlySet<string> | undefined,
+): boolean {
+  if (q.names.length && !q.names.some((n) => n.test(repo.name))) return false;
+  if (q.orgs.length && !q.orgs.includes(repo.orgId)) return false;
+  if (q.langs.length && !q.langs.some((l) => langs?.has(l))) return false;
+  return true;
+}

@@ -106,6 +106,25 @@ export const EventType = z.enum([
   'pr.state',
   /** A change request came from GitHub and could not be applied (webhook; data: `{ patchId, reason }`). */
   'pr.review_ignored',
+  /**
+   * Stop the task: it fails with `data.reason` unless its change is already integrated (data: `{ reason, by,
+   * campaignId? }`; a cancelled campaign sends it to each task it started that has not ended).
+   */
+  'task.cancel_requested',
+  // A campaign's events (FR-015), copied from its blackboard entry onto `cm.evt.<campaignId>`: `taskId` is the
+  // campaign id, `id` is `<campaignId>:<seq>`, data: `{ campaignId, seq, title, repoId?, repo?, repoTaskId?,
+  // state?, detail? }` (schemas/campaign.ts, campaignStreamEvent). No task role acts on them.
+  'campaign.created',
+  'campaign.planned',
+  'campaign.paused',
+  'campaign.resumed',
+  'campaign.cancelled',
+  'campaign.completed',
+  'campaign.failed',
+  'campaign.waiting',
+  'campaign.repo.started',
+  'campaign.repo.state',
+  'campaign.repo.retried',
 ]);
 export type EventType = z.infer<typeof EventType>;
 

@@ -113,6 +113,10 @@ export const TaskRecord = z.object({
   request: TaskRequest,
   /** The org of the task's repository (set by the gateway); model settings are that org's. Absent: `default`. */
   orgId: z.string().optional(),
+  /** Who asked for the task, when the record knows it (a campaign's task: the campaign's creator). */
+  createdBy: z.string().optional(),
+  /** The campaign that started this task (FR-015; `GET /v1/campaigns/{id}`). */
+  campaignId: z.string().optional(),
   /** Absolute path of the repository and the commit the task started from. */
   repoPath: z.string(),
   baseCommit: z.string().regex(/^[0-9a-f]{40}$/),

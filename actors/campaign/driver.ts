@@ -9,6 +9,7 @@
 // the task entry is write-once and `task.created` is de-duplicated by its message id).
 import type { MeshConnection } from '../../blackboard/index.ts';
 import {
+  CAMPAIGN_CANCELLED,
   type CampaignRecord,
   type CampaignRepo,
   type CampaignRepoState,
@@ -19,13 +20,18 @@ import {
   REPO_DONE,
   REPO_IN_FLIGHT,
   type RolloutWindow,
+  Streams,
+  subjects,
   TaskRecord,
+  type TaskStatus,
   type UpstreamChange,
   withCampaignEvent,
 } from '../../schemas/index.ts';
 import { prepareTask, publishTask } from '../conductor/submit.ts';
 import { quotaBreach } from '../runtime/quota.ts';
 import { DependencyCycleError, dependencyGraph, type GraphNode, readManifest } from './manifests.ts';
+import { cancelCampaignTasks } from './cancel.ts';
+import { streamCampaignEvents } from './stream.ts';
 
 export interface CampaignDriverOptions {
   /** How often every open campaign is looked at (default 1000 ms). */
@@ -59,6 +65,8 @@ export function repoStateOf(
       if (pr.state === 'closed') return { state: 'failed', reason: 'the pull request was closed unmerged' };
       return { state: 'pr_open' };
     case 'failed':
+      // Stopped by the campaign's cancel (task.cancel_requested): cancelled, not a failure of the change.
+      if (task.reason?.startsWith(CAMPAIGN_CANCELLED)) return { state: 'cancelled', reason: task.reason };
       return { state: 'failed', reason: task.reason ?? 'the task failed' };
     case 'abstained':
       return { state: 'failed', reason: 'the task abstained: no candidate patch earned selection' };
@@ -68,6 +76,34 @@ export function repoStateOf(
     default:
       return { state: 'running' };
   }
+}
+
+/** Task states past the proposal: the change is at the approval gate, being integrated, or integrated. */
+const PROPOSED: ReadonlySet<TaskStatus> = new Set([
+  'awaiting_approval',
+  'integrating',
+  'completed',
+  'rolling_back',
+  'rolled_back',
+]);
+
+/** Whether a repository's task has proposed its change (what maxPrsPerHour counts). */
+export function hasProposed(task: TaskRecord, pr: PullRequestRecord | undefined): boolean {
+  return pr !== undefined || PROPOSED.has(task.status);
+}
+
+/**
+ * The places of the rolling hour taken at `now`: repositories that proposed within the hour, and those in
+ * flight that have not proposed yet (each may open a pull request at any moment).
+ */
+export function hourlyPlacesTaken(c: CampaignRecord, now: number): number {
+  const recent = (at: string) => now - Date.parse(at) < HOUR_MS;
+  let taken = 0;
+  for (const r of c.repos) {
+    taken += r.earlierProposals.filter(recent).length;
+    if (r.proposedAt ? recent(r.proposedAt) : REPO_IN_FLIGHT.has(r.state)) taken++;
+  }
+  return taken;
 }
 
 /** The task description of a repository: the change, the campaign, and the upstream changes it builds on. */
@@ -140,20 +176,27 @@ export class CampaignDriver {
     return new Date(this.now()).toISOString();
   }
 
+  /** Plays one campaign forward, then puts the events it (or the gateway) appended onto the events stream. */
   private async reconcile(id: string): Promise<void> {
+    const last = await this.step(id);
+    if (last && last.streamedSeq < last.lastSeq) await streamCampaignEvents(this.mesh, last);
+  }
+
+  /** One step of a campaign; returns the entry as last read or written. */
+  private async step(id: string): Promise<CampaignRecord | undefined> {
     const board = this.mesh.board;
     const key = keys.campaign(id);
     let c = (await board.get(key, CampaignRecordSchema))?.value;
-    if (!c || c.status === 'completed' || c.status === 'failed') return;
+    if (!c || c.status === 'completed' || c.status === 'failed') return c;
     // A cancelled campaign is followed until its last started task ends.
-    if (c.status === 'cancelled' && c.repos.every((r) => REPO_DONE.has(r.state))) return;
-    if (!c.planned) {
-      await this.plan(c);
-      return;
-    }
+    if (c.status === 'cancelled' && c.repos.every((r) => REPO_DONE.has(r.state))) return c;
+    if (!c.planned) return (await this.plan(c)) ?? c;
 
     // 1. Follow the tasks already started (and publish one whose driver died before it could).
-    const seen = new Map<number, { state: CampaignRepoState; reason?: string; task: TaskRecord }>();
+    const seen = new Map<
+      number,
+      { state: CampaignRepoState; reason?: string; task: TaskRecord; proposed: boolean }
+    >();
     for (const [i, r] of c.repos.entries()) {
       if (!r.taskId || REPO_DONE.has(r.state)) continue;
       const task = (await board.get(keys.task(r.taskId), TaskRecord))?.value;
@@ -161,9 +204,11 @@ export class CampaignDriver {
         await this.publish(c, i);
         continue;
       }
+      if (task.status === 'planning') await this.ensureCreated(task);
       const pr = (await board.get(keys.pr(task.id), PullRequestRecord))?.value;
       const next = repoStateOf(task, pr);
-      if (next.state !== r.state) seen.set(i, { ...next, task });
+      const proposed = hasProposed(task, pr);
+      if (next.state !== r.state || (proposed && !r.proposedAt)) seen.set(i, { ...next, task, proposed });
     }
     if (seen.size)
       c =
@@ -173,11 +218,20 @@ export class CampaignDriver {
             let out: CampaignRecord = cur;
             for (const [i, s] of seen) {
               const r = out.repos[i]!;
-              if (r.taskId !== s.task.id || REPO_DONE.has(r.state) || r.state === s.state) continue;
+              if (r.taskId !== s.task.id || REPO_DONE.has(r.state)) continue;
+              const proposedAt = r.proposedAt ?? (s.proposed ? this.at() : undefined);
+              if (r.state === s.state) {
+                if (proposedAt === r.proposedAt) continue;
+                const repos = out.repos.slice();
+                repos[i] = { ...r, ...(proposedAt ? { proposedAt } : {}) };
+                out = { ...out, repos };
+                continue;
+              }
               const ended = REPO_DONE.has(s.state);
               const repos = out.repos.slice();
               repos[i] = {
                 ...r,
+                ...(proposedAt ? { proposedAt } : {}),
                 state: s.state,
                 ...(s.task.commit ? { commit: s.task.commit } : {}),
                 ...(s.task.branch ? { branch: s.task.branch } : {}),
@@ -204,10 +258,17 @@ export class CampaignDriver {
     c =
       (await board.mutate(key, CampaignRecordSchema, (cur) => (cur ? this.settle(cur) : undefined)))?.value ??
       c;
-    if (c.status !== 'running') return;
+
+    // A cancelled campaign stops the tasks it started that are still under way (the conductor fails each one
+    // that has not integrated its change; the next passes see them end).
+    if (c.status === 'cancelled') {
+      await cancelCampaignTasks(this.mesh, c, this.at());
+      return c;
+    }
+    if (c.status !== 'running') return c;
 
     // 3. Start what the graph and the throttles allow.
-    await this.startReady(c);
+    return (await this.startReady(c)) ?? c;
   }
 
   /**
@@ -254,7 +315,7 @@ export class CampaignDriver {
     return out === cur ? undefined : out;
   }
 
-  private async startReady(c: CampaignRecord): Promise<void> {
+  private async startReady(c: CampaignRecord): Promise<CampaignRecord | undefined> {
     const board = this.mesh.board;
     const now = this.now();
     const byId = new Map(c.repos.map((r) => [r.repoId, r]));
@@ -266,26 +327,26 @@ export class CampaignDriver {
     if (inFlight >= c.throttle.maxConcurrent) return;
 
     let waiting: string | undefined;
-    const startedLastHour = c.repos.filter(
-      (r) => r.startedAt && now - Date.parse(r.startedAt) < HOUR_MS,
-    ).length;
+    const taken = hourlyPlacesTaken(c, now);
     if (!inWindow(c.throttle.window, now)) waiting = 'outside the rollout window';
-    else if (c.throttle.maxPrsPerHour !== undefined && startedLastHour >= c.throttle.maxPrsPerHour)
-      waiting = `${startedLastHour} tasks started in the last hour (maxPrsPerHour ${c.throttle.maxPrsPerHour})`;
+    else if (c.throttle.maxPrsPerHour !== undefined && taken >= c.throttle.maxPrsPerHour)
+      waiting = `${taken} changes proposed or about to be in the last hour (maxPrsPerHour ${c.throttle.maxPrsPerHour})`;
     else {
       const breach = await quotaBreach(board, c.orgId, now);
       if (breach) waiting = `org ${c.orgId} is at its daily quota until ${breach.resetsAt}`;
     }
     if (waiting) {
       if (c.waiting !== waiting)
-        await board.mutate(keys.campaign(c.id), CampaignRecordSchema, (cur) =>
-          cur && cur.status === 'running' && cur.waiting !== waiting
-            ? withCampaignEvent(
-                { ...cur, waiting },
-                { at: this.at(), type: 'campaign.waiting', detail: waiting },
-              )
-            : undefined,
-        );
+        return (
+          await board.mutate(keys.campaign(c.id), CampaignRecordSchema, (cur) =>
+            cur && cur.status === 'running' && cur.waiting !== waiting
+              ? withCampaignEvent(
+                  { ...cur, waiting },
+                  { at: this.at(), type: 'campaign.waiting', detail: waiting },
+                )
+              : undefined,
+          )
+        )?.value;
       return;
     }
 
@@ -324,16 +385,22 @@ export class CampaignDriver {
       let hourly =
         cur.throttle.maxPrsPerHour === undefined
           ? Number.POSITIVE_INFINITY
-          : cur.throttle.maxPrsPerHour -
-            cur.repos.filter((r) => r.startedAt && now - Date.parse(r.startedAt) < HOUR_MS).length;
+          : cur.throttle.maxPrsPerHour - hourlyPlacesTaken(cur, now);
       let out: CampaignRecord = cur;
       for (const { i } of ready) {
         if (slots <= 0 || hourly <= 0) break;
         const r = out.repos[i]!;
         if (r.state !== 'pending' || !r.upstream.every((u) => curById.get(u)?.state === 'merged')) continue;
-        const taskId = campaignTaskId(cur.id, i);
+        const taskId = campaignTaskId(cur.id, i, r.retries);
         const repos = out.repos.slice();
-        repos[i] = { ...r, state: 'running', taskId, startedAt: this.at(), buildsOn: buildsOn.get(i) ?? [] };
+        repos[i] = {
+          ...r,
+          state: 'running',
+          taskId,
+          startedAt: this.at(),
+          proposedAt: undefined,
+          buildsOn: buildsOn.get(i) ?? [],
+        };
         out = withCampaignEvent(
           { ...out, repos, waiting: undefined },
           {
@@ -357,6 +424,21 @@ export class CampaignDriver {
     });
     if (!entry) return;
     for (const i of claimed) await this.publish(entry.value, i);
+    return entry.value;
+  }
+
+  /**
+   * A driver killed inside `publishTask`, after the task's entry and before its `task.created`, leaves a task
+   * nobody announced (a conductor's sweep may even run it, unseen by the stream's readers): while the task is
+   * still planning and the stream has no event of it, its `task.created` is published (same message id).
+   */
+  private async ensureCreated(task: TaskRecord): Promise<void> {
+    const last = await this.mesh.jsm.streams
+      .getMessage(Streams.events.name, { last_by_subj: subjects.event(task.id) })
+      .catch(() => undefined);
+    if (last) return;
+    await publishTask(this.mesh, task);
+    this.opts.log?.(`campaign: task ${task.id} had no task.created: published`);
   }
 
   /** Publishes a claimed repository's task (idempotent: same id, write-once entry, de-duplicated event). */
@@ -374,7 +456,7 @@ export class CampaignDriver {
           budget: c.budget,
           ...(r.config ? { config: r.config } : {}),
         },
-        { id: r.taskId, orgId: c.orgId, now: this.now },
+        { id: r.taskId, orgId: c.orgId, now: this.now, createdBy: c.createdBy, campaignId: c.id },
       );
     } catch (err) {
       // The repository is gone or unreadable: the task never existed; the repository fails with the reason.
@@ -403,7 +485,7 @@ export class CampaignDriver {
   }
 
   /** Reads each repository's manifests, builds the graph, and lets the campaign run (or fails it on a cycle). */
-  private async plan(c: CampaignRecord): Promise<void> {
+  private async plan(c: CampaignRecord): Promise<CampaignRecord | undefined> {
     const nodes: GraphNode[] = [];
     for (const r of c.repos) {
       const m = await readManifest(r.path).catch(() => ({ provides: [], requires: [], versions: {} }));
@@ -417,7 +499,7 @@ export class CampaignDriver {
       if (!(err instanceof DependencyCycleError)) throw err;
       cycle = err.message;
     }
-    await this.mesh.board.mutate(keys.campaign(c.id), CampaignRecordSchema, (cur) => {
+    const entry = await this.mesh.board.mutate(keys.campaign(c.id), CampaignRecordSchema, (cur) => {
       if (!cur || cur.planned) return undefined;
       const repos = cur.repos.map((r, i) => ({
         ...r,
@@ -443,5 +525,6 @@ export class CampaignDriver {
         },
       );
     });
+    return entry?.value;
   }
 }

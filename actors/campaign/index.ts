@@ -2,8 +2,17 @@
 import type { MeshConnection } from '../../blackboard/index.ts';
 import { CampaignDriver, type CampaignDriverOptions } from './driver.ts';
 
-export { CampaignDriver, campaignTaskDescription, inWindow, repoStateOf } from './driver.ts';
-export { dependencyGraph, DependencyCycleError, readManifest } from './manifests.ts';
+export {
+  CampaignDriver,
+  campaignTaskDescription,
+  hasProposed,
+  hourlyPlacesTaken,
+  inWindow,
+  repoStateOf,
+} from './driver.ts';
+export { dependencyGraph, DependencyCycleError, languagesOf, readManifest } from './manifests.ts';
+export { cancelCampaignTasks } from './cancel.ts';
+export { streamCampaignEvents } from './stream.ts';
 
 /** `codemesh actor campaign`: one driver on its own connection (any number may run; see driver.ts). */
 export function startCampaignRole(

@@ -186,3 +186,18 @@ export class DependencyCycleError extends Error {
     this.name = 'DependencyCycleError';
   }
 }
+
+/** The ecosystems a repository's top-level files at `commit` show (`lang:` of a campaign's repository query). */
+export async function languagesOf(repo: string, commit = 'HEAD'): Promise<Set<string>> {
+  const r = await git(repo, ['ls-tree', '--name-only', commit], { allowFail: true });
+  const files = new Set(r.exitCode === 0 ? r.stdout.split('\n').filter(Boolean) : []);
+  const langs = new Set<string>();
+  if (files.has('package.json')) langs.add('node');
+  if (
+    ['pyproject.toml', 'setup.py', 'setup.cfg'].some((f) => files.has(f)) ||
+    [...files].some((f) => /^requirements.*\.txt$/.test(f))
+  )
+    langs.add('python');
+  if (files.has('go.mod')) langs.add('go');
+  return langs;
+}

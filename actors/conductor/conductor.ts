@@ -12,6 +12,7 @@ import {
   Consumers,
   CostLedger,
   fanoutSubtasks,
+  isCampaignEvent,
   keys,
   mergePart,
   Plan,
@@ -157,6 +158,8 @@ export class Conductor {
 
   /** Idempotent: a redelivered event finds the workflow already past it and changes nothing. */
   async handle(event: TaskEvent): Promise<void> {
+    // A campaign's events share the stream (cm.evt.<campaignId>); they are no task's.
+    if (isCampaignEvent(event)) return;
     this.active.add(event.taskId);
     let wfEvent = toWorkflowEvent(event);
     if (wfEvent?.type === 'BUDGET_PAUSED' && (await this.raisedSince(event))) wfEvent = undefined;
@@ -665,6 +668,8 @@ export function toWorkflowEvent(e: TaskEvent): WorkflowEvent | undefined {
       return { type: 'BUDGET_EXCEEDED', reason: String(e.data.reason ?? 'hard budget') };
     case 'quota.exceeded':
       return { type: 'BUDGET_EXCEEDED', reason: String(e.data.reason ?? "the org's daily quota") };
+    case 'task.cancel_requested':
+      return { type: 'CANCEL', reason: String(e.data.reason ?? 'cancelled') };
     case 'rollback.requested':
       return { type: 'ROLLBACK', by: String(e.data.by ?? '') };
     case 'approval.changes_requested':

@@ -29,6 +29,9 @@ export async function prepareTask(
     orgId?: string;
     /** The test-writing step when neither the task nor `.codemesh.yml` sets `test.reproduce` (default off). */
     reproduce?: boolean;
+    /** Who asked for it, and the campaign that started it (FR-015): kept on the record. */
+    createdBy?: string;
+    campaignId?: string;
   } = {},
 ): Promise<TaskRecord> {
   const request = TaskRequest.parse(input);
@@ -50,6 +53,8 @@ export async function prepareTask(
     id,
     request: { ...request, repo: repoPath },
     ...(opts.orgId ? { orgId: opts.orgId } : {}),
+    ...(opts.createdBy ? { createdBy: opts.createdBy } : {}),
+    ...(opts.campaignId ? { campaignId: opts.campaignId } : {}),
     repoPath,
     baseCommit,
     status: statusOf(workflow),

@@ -171,6 +171,28 @@ describe('task workflow', () => {
     expect(applyWorkflowEvent(planning, { type: 'DEAD_LETTER', reason: 'again' }).changed).toBe(false);
   });
 
+  it('a cancel (a cancelled campaign) fails a task under way or at a gate, never one already integrated', () => {
+    const reason = 'campaign cancelled (cancelled by u-boss)';
+    const cancelled = run(start, { type: 'CANCEL', reason });
+    expect(cancelled.value).toBe('failed');
+    expect(cancelled.context.reason).toBe(reason);
+    const gate = run(
+      start,
+      done('plan', 1),
+      done('code', 1, { patchId: 'p1' }),
+      done('test', 1),
+      done('review', 1, { decision: 'approve' }),
+    );
+    expect(gate.value).toBe('awaiting_approval');
+    expect(run(gate, { type: 'CANCEL', reason }).value).toBe('failed');
+    const completed = run(
+      gate,
+      { type: 'APPROVED', patchId: 'p1' },
+      done('integrate', 1, { branch: 'codemesh/t-x', commit: 'abc' }),
+    );
+    expect(applyWorkflowEvent(completed, { type: 'CANCEL', reason }).changed).toBe(false);
+  });
+
   it('tests that cannot run (the base commit fails the same way) end the task saying so, without a review', () => {
     const w = run(
       start,

@@ -112,6 +112,8 @@ export type WorkflowEvent =
   | { type: 'BUDGET_STOPPED'; reason: string }
   /** The conductor gave up on one of the task's events (it went to the dead-letter stream). */
   | { type: 'DEAD_LETTER'; reason: string }
+  /** Stopped from outside (a cancelled campaign): fails like a hard budget, unless already integrated. */
+  | { type: 'CANCEL'; reason: string }
   | { type: 'ROLLBACK'; by: string };
 
 /** Ended states: they take no more events. */
@@ -384,6 +386,7 @@ export const workflowMachine = setup({
   on: {
     BUDGET_EXCEEDED: { guard: ({ context }) => !context.commit, target: '.failed', actions: 'failWith' },
     DEAD_LETTER: { guard: ({ context }) => !context.commit, target: '.failed', actions: 'failWith' },
+    CANCEL: { guard: ({ context }) => !context.commit, target: '.failed', actions: 'failWith' },
     BUDGET_PAUSED: {
       guard: ({ context, event }) => !context.commit && event.kind in RESUME_BY_KIND,
       target: '.awaiting_budget',
@@ -664,7 +667,12 @@ function approvable(ctx: WorkflowContext, e: WorkflowEvent): boolean {
 /** Why a task fails on this event (or, with a kept patch, why its revision failed). */
 function failureReason(event: WorkflowEvent): string {
   if (event.type === 'STEP_FAILED') return failedPartReason(event.part, event.reason);
-  if (event.type === 'BUDGET_EXCEEDED' || event.type === 'DEAD_LETTER' || event.type === 'BUDGET_STOPPED')
+  if (
+    event.type === 'BUDGET_EXCEEDED' ||
+    event.type === 'DEAD_LETTER' ||
+    event.type === 'BUDGET_STOPPED' ||
+    event.type === 'CANCEL'
+  )
     return event.reason;
   if (event.type === 'STEP_DONE' && event.kind === 'test') return testsCannotRunReason(event.data);
   return 'the reviewer kept asking for revisions and the attempt budget is used up';

@@ -89,7 +89,7 @@ export async function upsertTask(
     branch: task.branch ?? null,
     commit: task.commit ?? null,
     reason: task.reason ?? null,
-    createdBy: opts.createdBy ?? null,
+    createdBy: opts.createdBy ?? task.createdBy ?? null,
     record: task,
     lastSeq: opts.seq ?? 0,
     createdAt: d(task.createdAt),

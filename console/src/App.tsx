@@ -1,11 +1,13 @@
 // The console shell: token prompt, hash routes (#/ the task list, #/new the composer, #/tasks/<id> a task,
-// #/settings, #/deadletters, #/calibration, anything else a not-found page), keyboard shortcuts, the live board panel.
+// #/settings, #/deadletters, #/calibration, #/campaigns[/<id>], anything else a not-found page), keyboard
+// shortcuts, the live board panel.
 import { createSignal, For, Match, onCleanup, Show, Switch } from 'solid-js';
 import { clearToken, getToken, setToken } from './api.ts';
 import { useBoardFeed } from './board-store.ts';
 import { APPROVE_SHORTCUT_EVENT } from './components/ApprovalBox.tsx';
 import { BOARD_MOVE_EVENT, BoardPanel } from './components/BoardPanel.tsx';
 import { CalibrationView } from './components/Calibration.tsx';
+import { CampaignListView, CampaignView } from './components/Campaigns.tsx';
 import { DeadLettersView } from './components/DeadLetters.tsx';
 import { SettingsView } from './components/Settings.tsx';
 import { TaskComposer } from './components/TaskComposer.tsx';
@@ -51,6 +53,10 @@ function Shell(props: { onSignOut: () => void }) {
   const taskId = () => {
     const r = route();
     return r.page === 'task' ? r.id : undefined;
+  };
+  const campaignId = () => {
+    const r = route();
+    return r.page === 'campaign' ? r.id : undefined;
   };
   const notFound = () => {
     const r = route();
@@ -125,7 +131,10 @@ function Shell(props: { onSignOut: () => void }) {
             settings
           </a>
           <a class="link" href="#/calibration">
-            Calibration
+            calibration
+          </a>
+          <a class="link" href="#/campaigns">
+            campaigns
           </a>
           <a class="link" href="#/deadletters">
             dead letters
@@ -181,6 +190,10 @@ function Shell(props: { onSignOut: () => void }) {
           <Match when={route().page === 'calibration'}>
             <CalibrationView />
           </Match>
+          <Match when={route().page === 'campaigns'}>
+            <CampaignListView />
+          </Match>
+          <Match when={campaignId()}>{(id) => <CampaignView id={id()} />}</Match>
           <Match when={notFound()}>
             {(hash) => (
               <section class="not-found">

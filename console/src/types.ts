@@ -172,6 +172,8 @@ export interface TaskDetail {
     revisionFailed?: { attempt: number; patchId: string; reason: string };
     request?: { title: string; description?: string; approve?: string; docs?: boolean };
     workflow?: { value: string; context: Record<string, unknown> };
+    /** The campaign that started the task (FR-015). */
+    campaignId?: string;
     createdAt?: string;
     updatedAt?: string;
   };

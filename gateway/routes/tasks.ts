@@ -193,6 +193,7 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
     }
     if (q.status) where.push(eq(t.status, q.status));
     if (q.repo) where.push(eq(t.repoId, q.repo));
+    if (q.campaign) where.push(sql`${t.record}->>'campaignId' = ${q.campaign}`);
     if (q.cursor) {
       const cur = decodeCursor(q.cursor);
       where.push(or(lt(t.createdAt, cur.at), and(eq(t.createdAt, cur.at), lt(t.id, cur.id)))!);
@@ -208,6 +209,9 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
         orgId: t.orgId,
         attempt: t.attempt,
         branch: t.branch,
+        createdBy: t.createdBy,
+        // The campaign that started the task (FR-015), from the record the row keeps.
+        campaignId: sql<string | null>`${t.record}->>'campaignId'`,
         createdAt: t.createdAt,
         updatedAt: t.updatedAt,
       })

@@ -87,6 +87,16 @@ export function TaskSummary(props: { detail: TaskDetail }) {
           ${d().cost.costUsd.toFixed(4)} <span class="small muted">({d().cost.calls} calls)</span>
         </dd>
       </div>
+      <Show when={d().task.campaignId}>
+        {(id) => (
+          <div>
+            <dt>campaign</dt>
+            <dd>
+              <a href={`#/campaigns/${id()}`}>{id()}</a>
+            </dd>
+          </div>
+        )}
+      </Show>
     </dl>
   );
 }

@@ -9,10 +9,19 @@ describe('console routes', () => {
     expect(routeOf('#/settings')).toEqual({ page: 'settings' });
     expect(routeOf('#/deadletters')).toEqual({ page: 'deadletters' });
     expect(routeOf('#/calibration')).toEqual({ page: 'calibration' });
+    expect(routeOf('#/campaigns')).toEqual({ page: 'campaigns' });
+    expect(routeOf('#/campaigns/cp-abc123')).toEqual({ page: 'campaign', id: 'cp-abc123' });
   });
 
   it('sends anything else to a not-found page, not the task list', () => {
-    for (const h of ['#/setting', '#/new/x', '#/tasks/', '#/tasks/T-UPPER', '#/deadletters/x'])
+    for (const h of [
+      '#/setting',
+      '#/new/x',
+      '#/tasks/',
+      '#/tasks/T-UPPER',
+      '#/deadletters/x',
+      '#/campaigns/t-abc123',
+    ])
       expect(routeOf(h)).toEqual({ page: 'not-found', hash: h });
   });
 });

@@ -7,6 +7,8 @@ export type Route =
   | { page: 'settings' }
   | { page: 'deadletters' }
   | { page: 'calibration' }
+  | { page: 'campaigns' }
+  | { page: 'campaign'; id: string }
   | { page: 'not-found'; hash: string };
 
 export function routeOf(hash: string): Route {
@@ -17,5 +19,8 @@ export function routeOf(hash: string): Route {
   if (hash === '#/settings') return { page: 'settings' };
   if (hash === '#/deadletters') return { page: 'deadletters' };
   if (hash === '#/calibration') return { page: 'calibration' };
+  if (hash === '#/campaigns') return { page: 'campaigns' };
+  const campaign = /^#\/campaigns\/(cp-[a-z0-9]+)$/.exec(hash);
+  if (campaign) return { page: 'campaign', id: campaign[1]! };
   return { page: 'not-found', hash };
 }
