@@ -59,7 +59,9 @@ describe('parseRepoConfig', () => {
     expect(bad({ test: { env: { 'BAD-NAME': 'x' } } })).toBe(
       '.codemesh.yml: test.env.BAD-NAME is not an environment variable name',
     );
-    expect(bad('just text')).toBe('.codemesh.yml: expected a mapping of settings (test:, push:, github:)');
+    expect(bad('just text')).toBe(
+      '.codemesh.yml: expected a mapping of settings (test:, push:, github:, docs:)',
+    );
   });
 });
 
