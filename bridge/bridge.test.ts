@@ -164,6 +164,11 @@ describe('bridgeSettingsFromEnv', () => {
     });
     expect(s.users['slack:U1']?.user).toBe('alice');
     expect(s.events).toEqual(['task.completed', 'task.failed']);
-    expect(s.gatewayUrl).toBe('http://127.0.0.1:8787');
+    // Commands go to the gateway over NATS unless an HTTP URL is set.
+    expect(s.gatewayUrl).toBeUndefined();
+    expect(s.linkUrl).toBe('http://127.0.0.1:8787');
+    expect(
+      bridgeSettingsFromEnv('slack', { ...env, CODEMESH_BRIDGE_GATEWAY_URL: 'http://gw:1' }).gatewayUrl,
+    ).toBe('http://gw:1');
   });
 });

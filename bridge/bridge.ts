@@ -13,7 +13,14 @@ import {
   type RedeliveryPolicy,
 } from '../blackboard/index.ts';
 import { BridgeCursor, bridgeConsumer, keys, type TaskEvent, TaskRecord } from '../schemas/index.ts';
-import { type CommandResult, GatewayClient, parseCommand, runCommand } from './commands.ts';
+import {
+  type ApiClient,
+  type CommandResult,
+  GatewayClient,
+  NatsGatewayClient,
+  parseCommand,
+  runCommand,
+} from './commands.ts';
 import type { BridgeSettings, MappedUser } from './settings.ts';
 import { createSink, MatrixRoom, matrixMessage, type Sink } from './sinks.ts';
 import { verifySlackRequest } from './slack-signature.ts';
@@ -85,7 +92,7 @@ export async function startBridge(
   const log = (l: string) => opts.log?.(`bridge ${s.kind}: ${l}`);
   const now = opts.now ?? Date.now;
   const sink = opts.sink ?? createSink(s);
-  const gateway = new GatewayClient(s.gatewayUrl);
+  const gateway: ApiClient = s.gatewayUrl ? new GatewayClient(s.gatewayUrl) : new NatsGatewayClient(mesh.nc);
   const types = s.events ?? DEFAULT_UPDATE_TYPES;
   const posted = new Recent(10_000);
   const handledMessages = new Recent(10_000);

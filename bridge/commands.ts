@@ -1,7 +1,8 @@
 // Commands from the chat: parsed here, carried out through the gateway's HTTP API with the personal access
 // token of the codemesh user the chat user is mapped to. The gateway decides, exactly as for any API call:
 // authentication, the scope (`patches:approve`), the role on the task's repository (approver), the audit log.
-import { parsePatchId, TaskId } from '../schemas/index.ts';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { NatsApiReply, parsePatchId, subjects, TaskId } from '../schemas/index.ts';
 import type { MappedUser } from './settings.ts';
 
 export type Command =
@@ -66,7 +67,39 @@ interface TaskView {
   };
 }
 
-export class GatewayClient {
+/** How a command reaches the gateway's API as the mapped user: over NATS (default) or HTTP. */
+export interface ApiClient {
+  call(
+    user: MappedUser,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: Record<string, unknown> }>;
+}
+
+/** The gateway's API over NATS request/reply (`cm.api.request`): a bridge that speaks only NATS. */
+export class NatsGatewayClient implements ApiClient {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly timeoutMs = 15_000,
+  ) {}
+
+  async call(
+    user: MappedUser,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: Record<string, unknown> }> {
+    const req = { method, path, token: user.token, ...(body === undefined ? {} : { body }) };
+    const msg = await this.nc.request(subjects.api(), JSON.stringify(req), { timeout: this.timeoutMs });
+    const reply = NatsApiReply.safeParse(msg.json());
+    if (!reply.success) throw new Error('the gateway sent an answer that is not an API reply');
+    return reply.data;
+  }
+}
+
+/** The gateway's API over HTTP (`CODEMESH_BRIDGE_GATEWAY_URL`). */
+export class GatewayClient implements ApiClient {
   constructor(private readonly baseUrl: string) {}
 
   async call(
@@ -97,7 +130,7 @@ const refusal = (r: { status: number; json: Record<string, unknown> }): CommandR
 
 /** The patch a target names: itself, or the task's current patch (the one at the gate, or integrated). */
 async function patchOf(
-  gw: GatewayClient,
+  gw: ApiClient,
   user: MappedUser,
   target: string,
 ): Promise<{ patchId: string } | CommandResult> {
@@ -113,7 +146,7 @@ async function patchOf(
 
 /** Carries out one command as `user` (undefined: the chat user is not mapped, refused). */
 export async function runCommand(
-  gw: GatewayClient,
+  gw: ApiClient,
   user: MappedUser | undefined,
   cmd: Command,
 ): Promise<CommandResult> {

@@ -25,8 +25,11 @@ export interface BridgeSettings {
   kind: BridgeKind;
   /** Suffix of the durable consumer's name (several bridges of one kind, each to its own room). */
   name?: string;
-  /** The gateway the commands go to (its HTTP API, with the mapped user's token). */
-  gatewayUrl: string;
+  /**
+   * The gateway's HTTP API for the commands (with the mapped user's token), when set; by default the commands
+   * go over NATS (`cm.api.request`, served by every gateway on the mesh), so a bridge speaks only NATS.
+   */
+  gatewayUrl?: string;
   /** Base of the links in the updates (the gateway's public URL; the console is under `/console/`). */
   linkUrl: string;
   users: UserMap['users'];
@@ -83,8 +86,9 @@ export function readUserMap(path: string): UserMap {
 
 /**
  * The settings of `codemesh bridge <kind>`:
- * - every kind: `CODEMESH_BRIDGE_USERS` (the user-map file), `CODEMESH_BRIDGE_GATEWAY_URL` (default
- *   `http://127.0.0.1:$CODEMESH_PORT`), `CODEMESH_BRIDGE_LINK_URL` (default the gateway URL),
+ * - every kind: `CODEMESH_BRIDGE_USERS` (the user-map file), `CODEMESH_BRIDGE_GATEWAY_URL` (unset: commands
+ *   go to the gateway over NATS), `CODEMESH_BRIDGE_LINK_URL` (default the gateway URL, else
+ *   `http://127.0.0.1:$CODEMESH_PORT`),
  *   `CODEMESH_BRIDGE_HOST` / `CODEMESH_BRIDGE_PORT` (127.0.0.1:8788), `CODEMESH_BRIDGE_EVENTS` (comma list),
  *   `CODEMESH_BRIDGE_NAME`;
  * - slack: `CODEMESH_SLACK_WEBHOOK_URL`, `CODEMESH_SLACK_SIGNING_SECRET`;
@@ -96,7 +100,9 @@ export function bridgeSettingsFromEnv(kind: string, env: NodeJS.ProcessEnv = pro
   const k = BridgeKind.safeParse(kind);
   if (!k.success)
     throw new BridgeSettingsError(`codemesh bridge takes one of: ${BridgeKind.options.join(', ')}`);
-  const gatewayUrl = url(env, 'CODEMESH_BRIDGE_GATEWAY_URL', `http://127.0.0.1:${env.CODEMESH_PORT ?? 8787}`);
+  const gatewayUrl = env.CODEMESH_BRIDGE_GATEWAY_URL?.trim()
+    ? url(env, 'CODEMESH_BRIDGE_GATEWAY_URL', '')
+    : undefined;
   const port = Number(env.CODEMESH_BRIDGE_PORT ?? 8788);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new BridgeSettingsError('CODEMESH_BRIDGE_PORT is not a port number');
@@ -107,8 +113,12 @@ export function bridgeSettingsFromEnv(kind: string, env: NodeJS.ProcessEnv = pro
   const s: BridgeSettings = {
     kind: k.data,
     ...(env.CODEMESH_BRIDGE_NAME ? { name: env.CODEMESH_BRIDGE_NAME } : {}),
-    gatewayUrl,
-    linkUrl: url(env, 'CODEMESH_BRIDGE_LINK_URL', gatewayUrl),
+    ...(gatewayUrl ? { gatewayUrl } : {}),
+    linkUrl: url(
+      env,
+      'CODEMESH_BRIDGE_LINK_URL',
+      gatewayUrl ?? `http://127.0.0.1:${env.CODEMESH_PORT ?? 8787}`,
+    ),
     users: usersFile ? readUserMap(usersFile).users : {},
     listen: { host: env.CODEMESH_BRIDGE_HOST?.trim() || '127.0.0.1', port },
     ...(events?.length ? { events } : {}),

@@ -21,7 +21,7 @@ export async function cmdBridge(argv: string[]): Promise<number> {
   const mesh = await connectMesh({ url: natsUrl, name: `bridge-${settings.kind}` });
   const bridge = await startBridge(mesh, settings, { log: (l) => console.error(l) });
   console.error(
-    `codemesh bridge ${settings.kind} on ${natsUrl} (consumer ${bridge.consumer}, commands ${bridge.url}, gateway ${settings.gatewayUrl}, ${Object.keys(settings.users).length} mapped users)`,
+    `codemesh bridge ${settings.kind} on ${natsUrl} (consumer ${bridge.consumer}, commands ${bridge.url}, gateway ${settings.gatewayUrl ?? 'over NATS'}, ${Object.keys(settings.users).length} mapped users)`,
   );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());

@@ -87,7 +87,7 @@ async function cmdUp(argv: string[]): Promise<number> {
         indexer: curatorIndexer(client),
         log: (l) => console.error(l),
       }),
-      { port },
+      { port, nats: client.nc, log: (l) => console.error(`codemesh: ${l}`) },
     ).catch((err: NodeJS.ErrnoException) => {
       // Taken between the check and now.
       throw err.code === 'EADDRINUSE' ? new PortBusyError(port, err.code) : err;

@@ -245,7 +245,7 @@ export async function cmdRun(argv: string[], out = process.stdout): Promise<numb
       });
       gateway = await serveGateway(
         createGateway({ mesh, record, token: settings.token, stateDir: settings.dataDir }),
-        { port: 0 },
+        { port: 0, nats: mesh.nc },
       );
       gatewayUrl = gateway.url;
     }

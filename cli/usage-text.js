@@ -122,8 +122,9 @@ export const BRIDGE_USAGE = `usage: codemesh bridge <slack|matrix|webhook>
   audit). Settings (env):
   CODEMESH_BRIDGE_USERS        JSON file {"users": {"slack:U0123": {"user": "alice", "token": "cmp_…"}}}
                                (chat user → codemesh user and that user's personal access token; keep it 0600)
-  CODEMESH_BRIDGE_GATEWAY_URL  the gateway (default http://127.0.0.1:$CODEMESH_PORT)
-  CODEMESH_BRIDGE_LINK_URL     base of the links in updates (default the gateway URL)
+  CODEMESH_BRIDGE_GATEWAY_URL  the gateway's HTTP API for commands (default: over NATS, cm.api.request)
+  CODEMESH_BRIDGE_LINK_URL     base of the links in updates (default the gateway URL, else
+                               http://127.0.0.1:$CODEMESH_PORT)
   CODEMESH_BRIDGE_HOST/_PORT   the commands endpoint (default 127.0.0.1:8788; POST /slack/commands)
   CODEMESH_BRIDGE_EVENTS       comma list of the event types to post (default: all the bridge knows)
   CODEMESH_BRIDGE_NAME         consumer suffix, for several bridges of one kind

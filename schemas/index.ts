@@ -20,6 +20,7 @@ export * from './repo-config.ts';
 export * from './step.ts';
 export * from './subtask.ts';
 export * from './subjects.ts';
+export * from './nats-api.ts';
 export * from './task.ts';
 export * from './text.ts';
 export * from './work.ts';

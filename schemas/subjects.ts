@@ -14,6 +14,11 @@ export const SubjectRoots = {
   curatorIndex: 'cm.curator.index',
   /** Experience-memory recall asked of the recorder, which holds the entries as rows (core request/reply). */
   memoryRecall: 'cm.memory.recall',
+  /**
+   * The gateway's REST API over NATS (core request/reply, queue group `gateway`): how the chat bridges act for a
+   * user without an HTTP route to the gateway. Core NATS only: no stream may capture it (it carries tokens).
+   */
+  api: 'cm.api.request',
   /** Chat with a task's agents (core request/reply): `cm.chat.<taskId>`. */
   chat: 'cm.chat',
   /** Dead letters (JetStream, stream `dlq`): `cm.dlq.<consumer>`, what a durable consumer gave up on. */
@@ -61,6 +66,7 @@ export const subjects = {
   curator: () => SubjectRoots.curator,
   curatorIndex: () => SubjectRoots.curatorIndex,
   memoryRecall: () => SubjectRoots.memoryRecall,
+  api: () => SubjectRoots.api,
   chat: (taskId: string) => `${SubjectRoots.chat}.${taskId}`,
   allChats: () => `${SubjectRoots.chat}.*`,
   dlq: (consumer: string) => `${SubjectRoots.dlq}.${consumer}`,

@@ -89,7 +89,6 @@ beforeAll(async () => {
   );
   env = {
     CODEMESH_BRIDGE_USERS: usersFile,
-    CODEMESH_BRIDGE_GATEWAY_URL: h.url,
     CODEMESH_BRIDGE_LINK_URL: 'https://codemesh.example',
     CODEMESH_BRIDGE_PORT: '0',
     CODEMESH_SLACK_WEBHOOK_URL: `${chat.url}/slack/webhook`,

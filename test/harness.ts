@@ -91,6 +91,7 @@ export async function startHarness(
       reproduceTests: opts.reproduceTests ?? false,
       ...(opts.github ? { github: opts.github } : {}),
     }),
+    { nats: client.nc },
   );
   const api = (path: string, init: RequestInit = {}) =>
     fetch(`${server.url}${path}`, {
