@@ -111,8 +111,6 @@ describe('contract-net bidding', () => {
     });
     await m.nc.flush();
     const ran: string[] = [];
-    // The live host bids too but with load it reports as 0 as well; the tie-break on name favours a-silent.
-    const live = await host('z-live', ran);
     await putTask('t-lease0001');
     const conductor = new Conductor(mesh, { leaseMs: 300, sweepMs: 100, reannounceMs: 100 });
     await conductor.start();
@@ -122,6 +120,13 @@ describe('contract-net bidding', () => {
       type: 'task.created',
       at: new Date().toISOString(),
     });
+    // The silent bidder wins the first round (alone: an idle bid closes the round at once, so a live host
+    // bidding beside it could win by arriving first); the live host starts once it holds the award.
+    await waitFor(async () => {
+      const e = await mesh.board.get(keys.award(stepId('t-lease0001', 'plan', 1)), Award);
+      return e?.value.instanceId === 'a-silent' ? e.value : undefined;
+    });
+    const live = await host('z-live', ran);
     const award = await waitFor(async () => {
       const e = await mesh.board.get(keys.award(stepId('t-lease0001', 'plan', 1)), Award);
       return e?.value.state === 'done' ? e.value : undefined;
