@@ -8,6 +8,7 @@ import { PolicySettings } from './SettingsPolicy.tsx';
 import { QuotaSettings } from './SettingsQuota.tsx';
 import { RepoSettings } from './SettingsRepos.tsx';
 import { TokenSettings } from './SettingsTokens.tsx';
+import { StatusLine } from './StatusLine.tsx';
 
 const ROLES = ['default', 'planner', 'coder', 'reviewer', 'tester', 'integrator', 'chat'] as const;
 
@@ -167,13 +168,7 @@ export function SettingsView() {
             </button>
           </div>
         </fieldset>
-        <Show when={status()}>
-          {(s) => (
-            <p class={s().ok ? 'pass' : 'error'} role="status">
-              {s().text}
-            </p>
-          )}
-        </Show>
+        <StatusLine status={status()} />
       </form>
       <QuotaSettings org={org()} config={config} loading={config.loading} onSaved={mutate} />
       <PolicySettings org={org()} />

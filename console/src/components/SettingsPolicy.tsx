@@ -3,6 +3,7 @@
 import { createEffect, createResource, createSignal, For, on, Show } from 'solid-js';
 import { api } from '../api.ts';
 import type { OrgPolicyView } from '../types.ts';
+import { StatusLine } from './StatusLine.tsx';
 
 const TEMPLATE = `# Overlays the default bundle rule by rule (same id: the fields set here win).
 version: '1'
@@ -123,13 +124,7 @@ export function PolicySettings(props: { org: string }) {
             </Show>
           </div>
         </fieldset>
-        <Show when={status()}>
-          {(s) => (
-            <p class={s().ok ? 'pass' : 'error'} role="status">
-              {s().text}
-            </p>
-          )}
-        </Show>
+        <StatusLine status={status()} />
       </form>
     </section>
   );

@@ -1,9 +1,10 @@
 // Settings → budgets: the org's daily quota on model spending (tokens and USD per UTC day) and today's use,
 // saved with the model settings (`POST /v1/config/models` `quota`; null removes it).
-import { type Accessor, createEffect, createSignal, on, Show } from 'solid-js';
+import { type Accessor, createEffect, createSignal, on } from 'solid-js';
 import { api } from '../api.ts';
 import { quotaFromForm, quotaUse } from '../lib/settings.ts';
 import type { ModelConfigView } from '../types.ts';
+import { StatusLine } from './StatusLine.tsx';
 
 export function QuotaSettings(props: {
   org: string;
@@ -86,13 +87,7 @@ export function QuotaSettings(props: {
             </button>
           </div>
         </fieldset>
-        <Show when={status()}>
-          {(s) => (
-            <p class={s().ok ? 'pass' : 'error'} role="status">
-              {s().text}
-            </p>
-          )}
-        </Show>
+        <StatusLine status={status()} />
       </form>
     </section>
   );

@@ -3,6 +3,7 @@
 import { createResource, createSignal, For, Show } from 'solid-js';
 import { api } from '../api.ts';
 import type { RepoListItem } from '../types.ts';
+import { StatusLine } from './StatusLine.tsx';
 
 export function RepoSettings(props: { org: string }) {
   const [repos, { refetch }] = createResource(() => api<{ items: RepoListItem[] }>('GET', '/v1/repos'));
@@ -84,13 +85,7 @@ export function RepoSettings(props: { org: string }) {
             </button>
           </div>
         </fieldset>
-        <Show when={status()}>
-          {(s) => (
-            <p class={s().ok ? 'pass' : 'error'} role="status">
-              {s().text}
-            </p>
-          )}
-        </Show>
+        <StatusLine status={status()} />
       </form>
     </section>
   );

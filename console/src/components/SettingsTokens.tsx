@@ -3,6 +3,7 @@
 import { createResource, createSignal, For, Show } from 'solid-js';
 import { api } from '../api.ts';
 import { type TokenRow, tokenState } from '../lib/settings.ts';
+import { StatusLine } from './StatusLine.tsx';
 
 const SCOPES = [
   'tasks:read',
@@ -180,13 +181,7 @@ export function TokenSettings() {
             </button>
           </div>
         </fieldset>
-        <Show when={status()}>
-          {(s) => (
-            <p class={s().ok ? 'pass' : 'error'} role="status">
-              {s().text}
-            </p>
-          )}
-        </Show>
+        <StatusLine status={status()} />
       </form>
     </section>
   );
