@@ -59,6 +59,8 @@ export const keys = {
   /** Free-form result of a step (for steps whose output is not one of the typed entries above). */
   result: (stepId: string) => `result.${stepId}`,
   lock: (repoKey: string, path: string) => `lock.${repoKey}.${hashKey(path)}`,
+  /** An org's policy bundle as the API last installed it (schemas/policy.ts `OrgPolicyEntry`). */
+  orgPolicy: (org: string) => `orgpolicy.${org}`,
   /** Model settings of an org, per role (`POST /v1/config/models`); what actors resolve each call from. */
   models: (org: string) => `models.${org}`,
   /** Change requests from chat (scope, constraints) the task's next Coder and Reviewer steps honour. */

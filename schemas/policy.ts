@@ -274,3 +274,18 @@ export const CycloneDxBom = z.object({
   components: z.array(CycloneDxComponent),
 });
 export type CycloneDxBom = z.infer<typeof CycloneDxBom>;
+
+/**
+ * `orgpolicy.<org>`: the org's policy bundle as `PUT /v1/config/policy` (or a restore) last installed it, so a
+ * policy check on any machine of the mesh reads it (the state dir's file is the one machine's copy).
+ */
+export const OrgPolicyEntry = z.object({
+  org: z.string(),
+  /** The record's revision (`GET /v1/config/policy/versions`). */
+  revision: z.number().int().min(1),
+  /** null: the org's bundle was removed (the default applies). */
+  yaml: z.string().nullable(),
+  sha256: z.string().optional(),
+  updatedAt: z.string(),
+});
+export type OrgPolicyEntry = z.infer<typeof OrgPolicyEntry>;

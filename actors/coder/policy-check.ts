@@ -69,6 +69,7 @@ export async function policyReport(
       orgId: task.orgId,
       repoPath: task.repoPath,
       baseCommit: task.baseCommit,
+      board: step.mesh.board,
     });
     osv = await loadOsv(deps.dataDir);
   } catch (err) {

@@ -1,11 +1,14 @@
 // Policy bundles: the default one shipped beside this file, an org's and a repository's YAML overlaid on it,
 // validated with the zod schemas of `schemas/policy.ts`.
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import type { Blackboard } from '../../blackboard/index.ts';
 import {
+  keys,
   type LicensePolicy,
+  OrgPolicyEntry,
   PolicyBundle,
   PolicyBundleFile,
   type PolicyRule,
@@ -99,10 +102,12 @@ export async function loadPolicyBundle(opts: {
   orgId?: string;
   repoPath: string;
   baseCommit: string;
+  /** The blackboard: the org's bundle as the API installed it (`orgpolicy.<org>`), for every machine. */
+  board?: Blackboard;
 }): Promise<PolicyBundle> {
   const layers = [{ file: DEFAULT_FILE, source: 'default' }];
   const org = opts.orgId ?? 'default';
-  const orgText = await readFile(orgPolicyPath(opts.dataDir, org), 'utf8').catch(() => undefined);
+  const orgText = await orgBundleText(opts.dataDir, org, opts.board);
   if (orgText !== undefined)
     layers.push({ file: parseBundleFile(orgText, `org:${org}`), source: `org:${org}` });
   const repo = await git(opts.repoPath, ['show', `${opts.baseCommit}:${REPO_POLICY_FILE}`], {
@@ -114,6 +119,23 @@ export async function loadPolicyBundle(opts: {
       source: `repo:${REPO_POLICY_FILE}`,
     });
   return mergeBundles(layers);
+}
+
+/**
+ * The org layer's YAML: the newer of the state dir's file (`codemesh policy org`, or the API on this machine)
+ * and the blackboard's entry (the API, on any machine); undefined when neither has one (or the entry says
+ * removed and no newer file exists).
+ */
+async function orgBundleText(dataDir: string, org: string, board?: Blackboard): Promise<string | undefined> {
+  const path = orgPolicyPath(dataDir, org);
+  const [text, st, entry] = await Promise.all([
+    readFile(path, 'utf8').catch(() => undefined),
+    stat(path).catch(() => undefined),
+    board ? board.get(keys.orgPolicy(org), OrgPolicyEntry).catch(() => undefined) : undefined,
+  ]);
+  if (!entry) return text;
+  if (text !== undefined && st && st.mtimeMs >= Date.parse(entry.value.updatedAt)) return text;
+  return entry.value.yaml ?? undefined;
 }
 
 /** The default bundle with more layers on top (an org's, a repository's), e.g. for tests and `policy check`. */

@@ -1,9 +1,12 @@
 // An org's policy bundle over HTTP: stored where the policy check reads it, checked before it is stored, org
 // admins only, removable.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPolicyBundle, orgPolicyPath } from '../../actors/policy/index.ts';
+import { keys, OrgPolicyEntry } from '../../schemas/index.ts';
 import { DEV, startTestGateway, type TestGateway } from '../test-setup.ts';
 
 let g: TestGateway;
@@ -168,5 +171,44 @@ describe('org policy bundle (GET/PUT /v1/config/policy)', () => {
       revision: number;
     };
     expect(drifted).toMatchObject({ drift: true, revision: 5 });
+  });
+
+  it("a policy check on another machine reads the API's bundle from the blackboard; a newer local file wins", async () => {
+    const head = execFileSync('git', ['-C', g.repoA, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+    const elsewhere = mkdtempSync(join(tmpdir(), 'codemesh-other-machine-'));
+    const check = (dataDir: string) =>
+      loadPolicyBundle({ dataDir, orgId: 'org-b', repoPath: g.repoA, baseCommit: head, board: g.mesh.board });
+    const evalRule = async (dataDir: string) =>
+      (await check(dataDir)).rules.find((r) => r.id === 'py-eval-exec')?.enforcement;
+    // (org-b has revisions from the test above: this PUT is the next one.)
+    expect((await g.call('PUT', '/v1/config/policy', DEV, { org: 'org-b', yaml: WARN_EVAL })).status).toBe(
+      200,
+    );
+    const entry = await g.mesh.board.get(keys.orgPolicy('org-b'), OrgPolicyEntry);
+    expect(entry?.value).toMatchObject({ org: 'org-b', yaml: WARN_EVAL });
+    const rev = entry?.value.revision ?? 0;
+    expect(rev).toBeGreaterThan(1);
+    // No file on that machine: the blackboard's bundle.
+    expect(await evalRule(elsewhere)).toBe('warn');
+    // A file installed there later (codemesh policy org) is newer: it wins there.
+    mkdirSync(join(elsewhere, 'policy', 'orgs'), { recursive: true });
+    writeFileSync(
+      orgPolicyPath(elsewhere, 'org-b'),
+      "version: '9'\nrules:\n  - id: py-os-system\n    enforcement: warn\n",
+    );
+    expect(await evalRule(elsewhere)).toBe('block');
+    // Removed over the API: the entry says so, and the older file there no longer applies.
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await g.call('PUT', '/v1/config/policy', DEV, { org: 'org-b', yaml: null })).status).toBe(200);
+    expect((await g.mesh.board.get(keys.orgPolicy('org-b'), OrgPolicyEntry))?.value).toMatchObject({
+      revision: rev + 1,
+      yaml: null,
+    });
+    utimesSync(
+      orgPolicyPath(elsewhere, 'org-b'),
+      new Date(Date.now() - 60_000),
+      new Date(Date.now() - 60_000),
+    );
+    expect((await check(elsewhere)).version).toBe('default-1');
   });
 });

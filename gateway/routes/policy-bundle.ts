@@ -21,7 +21,7 @@ import {
   OrgPolicyRestoreBody,
   type OrgPolicyVersion,
 } from '../../schemas/api.ts';
-import type { PolicyBundle } from '../../schemas/index.ts';
+import { keys, OrgPolicyEntry, type PolicyBundle } from '../../schemas/index.ts';
 import { type Ctx, type Env, type Gateway, jsonBody } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import type { Principal } from '../types.ts';
@@ -115,41 +115,57 @@ export function policyBundleRoutes(app: Hono<Env>, gw: Gateway): void {
         updatedAt: new Date(gw.now()),
       })
       .onConflictDoNothing();
-    return gw.db.transaction(async (tx) => {
-      const [row] = await tx
-        .select({ body: schema.policies.body })
-        .from(schema.policies)
-        .where(and(eq(schema.policies.orgId, org), eq(schema.policies.kind, KIND)))
-        .for('update');
-      const parsed = OrgPolicyHistory.safeParse(row?.body);
-      const versions = parsed.success ? parsed.data.versions : [];
-      const now = new Date(gw.now());
-      const version: OrgPolicyVersion = {
-        revision: (versions.at(-1)?.revision ?? 0) + 1,
-        yaml,
-        ...(bundleVersion !== undefined && { bundleVersion }),
-        ...(yaml !== null && { sha256: sha256(yaml) }),
-        by: p.userId,
-        at: now.toISOString(),
-        ...(restoredFrom !== undefined && { restoredFrom }),
-      };
-      const body: OrgPolicyHistory = { versions: [...versions, version].slice(-MAX_VERSIONS) };
-      await tx
-        .insert(schema.policies)
-        .values({ orgId: org, kind: KIND, body, updatedBy: p.userId, updatedAt: now })
-        .onConflictDoUpdate({
-          target: [schema.policies.orgId, schema.policies.kind],
-          set: { body, updatedBy: p.userId, updatedAt: now },
-        });
-      if (yaml === null) await rm(path, { force: true });
-      else {
-        await mkdir(dirname(path), { recursive: true });
-        // Written whole then renamed: a check reading it meanwhile sees the old or the new bundle, never half.
-        await writeFile(`${path}.tmp`, yaml);
-        await rename(`${path}.tmp`, path);
-      }
-      return version;
-    });
+    return gw.db
+      .transaction(async (tx) => {
+        const [row] = await tx
+          .select({ body: schema.policies.body })
+          .from(schema.policies)
+          .where(and(eq(schema.policies.orgId, org), eq(schema.policies.kind, KIND)))
+          .for('update');
+        const parsed = OrgPolicyHistory.safeParse(row?.body);
+        const versions = parsed.success ? parsed.data.versions : [];
+        const now = new Date(gw.now());
+        const version: OrgPolicyVersion = {
+          revision: (versions.at(-1)?.revision ?? 0) + 1,
+          yaml,
+          ...(bundleVersion !== undefined && { bundleVersion }),
+          ...(yaml !== null && { sha256: sha256(yaml) }),
+          by: p.userId,
+          at: now.toISOString(),
+          ...(restoredFrom !== undefined && { restoredFrom }),
+        };
+        const body: OrgPolicyHistory = { versions: [...versions, version].slice(-MAX_VERSIONS) };
+        await tx
+          .insert(schema.policies)
+          .values({ orgId: org, kind: KIND, body, updatedBy: p.userId, updatedAt: now })
+          .onConflictDoUpdate({
+            target: [schema.policies.orgId, schema.policies.kind],
+            set: { body, updatedBy: p.userId, updatedAt: now },
+          });
+        if (yaml === null) await rm(path, { force: true });
+        else {
+          await mkdir(dirname(path), { recursive: true });
+          // Written whole then renamed: a check reading it meanwhile sees the old or the new bundle, never half.
+          await writeFile(`${path}.tmp`, yaml);
+          await rename(`${path}.tmp`, path);
+        }
+        return version;
+      })
+      .then(async (version) => {
+        // What the policy checks of the org read on every machine (a later revision is never overwritten).
+        await gw.mesh.board.mutate(keys.orgPolicy(org), OrgPolicyEntry, (cur) =>
+          cur && cur.revision > version.revision
+            ? undefined
+            : {
+                org,
+                revision: version.revision,
+                yaml: version.yaml,
+                ...(version.sha256 ? { sha256: version.sha256 } : {}),
+                updatedAt: version.at,
+              },
+        );
+        return version;
+      });
   };
 
   /** The merged bundle `yaml` makes for `org`, or a 400 naming the problem. */
