@@ -2,18 +2,8 @@
 // after a confirmation (`DELETE /v1/tokens/{id}`). An access token cannot create tokens: sign in otherwise.
 import { createResource, createSignal, For, Show } from 'solid-js';
 import { api } from '../api.ts';
-import { type TokenRow, tokenState } from '../lib/settings.ts';
+import { SCOPES, type TokenRow, tokenState } from '../lib/settings.ts';
 import { StatusLine } from './StatusLine.tsx';
-
-const SCOPES = [
-  'tasks:read',
-  'tasks:write',
-  'patches:approve',
-  'repos:index',
-  'metrics:read',
-  'traces:read',
-  'config:write',
-] as const;
 
 export function TokenSettings() {
   const [tokens, { refetch }] = createResource(() => api<{ items: TokenRow[] }>('GET', '/v1/tokens'));

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { quotaFromForm, quotaUse, tokenState } from './settings.ts';
+import { ALL_SCOPES } from '../../../schemas/api.ts';
+import { quotaFromForm, quotaUse, SCOPES, tokenState } from './settings.ts';
 
 describe('settings rules', () => {
+  it("offers exactly the gateway's token scopes (schemas/api.ts), in its order", () => {
+    expect([...SCOPES]).toEqual([...ALL_SCOPES]);
+  });
+
   it('reads the quota form: both, one, none (remove), or the problem', () => {
     expect(quotaFromForm('10000', '2.5')).toEqual({ quota: { tokensPerDay: 10000, usdPerDay: 2.5 } });
     expect(quotaFromForm(' ', '3')).toEqual({ quota: { usdPerDay: 3 } });

@@ -57,6 +57,17 @@ export function quotaUse(quota: OrgQuota | undefined, use: QuotaUsage | undefine
   return `Today (${use.day}, UTC): ${parts.join(' · ')}${when}`;
 }
 
+/** The scopes a token may carry: schemas/api.ts `Scope`, kept equal by `settings.test.ts`. */
+export const SCOPES = [
+  'tasks:read',
+  'tasks:write',
+  'patches:approve',
+  'repos:index',
+  'metrics:read',
+  'traces:read',
+  'config:write',
+] as const;
+
 export interface TokenRow {
   id: string;
   name: string;
