@@ -204,6 +204,7 @@ export const OrgPolicyVersion = z.object({
 export type OrgPolicyVersion = z.infer<typeof OrgPolicyVersion>;
 
 /** The record's `policies` row of kind `bundle`: the versions of an org's bundle, newest last (the last 100). */
+export const ORG_POLICY_KIND = 'bundle';
 export const OrgPolicyHistory = z.object({ versions: z.array(OrgPolicyVersion) });
 export type OrgPolicyHistory = z.infer<typeof OrgPolicyHistory>;
 

@@ -1,15 +1,29 @@
 // Puts unfinished tasks back on an empty (or partly lost) blackboard from the record.
 import { and, asc, eq, notInArray } from 'drizzle-orm';
 import type { Blackboard } from '../../blackboard/index.ts';
-import { Approval, CostLedger, keys, Patch, Plan, Review, TaskRecord, TestRun } from '../../schemas/index.ts';
+import { ORG_POLICY_KIND, OrgPolicyHistory } from '../../schemas/api.ts';
+import {
+  Approval,
+  CostLedger,
+  keys,
+  OrgPolicyEntry,
+  Patch,
+  Plan,
+  Review,
+  TaskRecord,
+  TestRun,
+} from '../../schemas/index.ts';
 import type { RecordDb } from './db.ts';
 import { restoreMemories } from './memory-rows.ts';
-import { approvals, patches, plans, reviews, tasks, testruns, toolCalls } from './schema.ts';
+import { approvals, patches, plans, policies, reviews, tasks, testruns, toolCalls } from './schema.ts';
 
 export interface RebuildReport {
   tasks: string[];
   /** Entries written, by kind; entries already on the board are left as they are. */
-  written: Record<'task' | 'plan' | 'patch' | 'testrun' | 'review' | 'approval' | 'cost' | 'memory', number>;
+  written: Record<
+    'task' | 'plan' | 'patch' | 'testrun' | 'review' | 'approval' | 'cost' | 'memory' | 'orgpolicy',
+    number
+  >;
 }
 
 const FINISHED = ['completed', 'failed', 'rolled_back', 'abstained'];
@@ -19,12 +33,24 @@ const FINISHED = ['completed', 'failed', 'rolled_back', 'abstained'];
  * projected), its plan, patches, test runs, reviews, approvals and cost ledger (model calls). It does not
  * restore awards or path locks: those are leases, and the conductor announces the current step again.
  * Partial by design: state written after the last projected event is not in the record. The experience
- * memory's entries (of every task, finished or not) are put back too: later tasks recall them.
+ * memory's entries (of every task, finished or not) are put back too: later tasks recall them. So is each
+ * org's last policy bundle revision (`orgpolicy.<org>`), which every machine's policy check reads; a board
+ * holding that revision or a later one is left as it is.
  */
 export async function rebuildBlackboard(db: RecordDb, board: Blackboard): Promise<RebuildReport> {
   const report: RebuildReport = {
     tasks: [],
-    written: { task: 0, plan: 0, patch: 0, testrun: 0, review: 0, approval: 0, cost: 0, memory: 0 },
+    written: {
+      task: 0,
+      plan: 0,
+      patch: 0,
+      testrun: 0,
+      review: 0,
+      approval: 0,
+      cost: 0,
+      memory: 0,
+      orgpolicy: 0,
+    },
   };
   const put = async (kind: keyof RebuildReport['written'], created: Promise<{ created: boolean }>) => {
     if ((await created).created) report.written[kind]++;
@@ -129,5 +155,23 @@ export async function rebuildBlackboard(db: RecordDb, board: Blackboard): Promis
     }
   }
   report.written.memory = await restoreMemories(db, board);
+  for (const row of await db.select().from(policies).where(eq(policies.kind, ORG_POLICY_KIND))) {
+    const history = OrgPolicyHistory.safeParse(row.body);
+    const last = history.success ? history.data.versions.at(-1) : undefined;
+    if (!last) continue;
+    let wrote = false;
+    await board.mutate(keys.orgPolicy(row.orgId), OrgPolicyEntry, (cur) => {
+      wrote = !cur || cur.revision < last.revision;
+      if (!wrote) return undefined;
+      return {
+        org: row.orgId,
+        revision: last.revision,
+        yaml: last.yaml,
+        ...(last.sha256 ? { sha256: last.sha256 } : {}),
+        updatedAt: last.at,
+      };
+    });
+    if (wrote) report.written.orgpolicy++;
+  }
   return report;
 }

@@ -3,7 +3,7 @@ import { asc, cosineDistance, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NatsFixture, startNatsFixture } from '../../test/nats.ts';
 import type { MeshConnection } from '../../blackboard/index.ts';
-import { keys, TaskRecord } from '../../schemas/index.ts';
+import { keys, OrgPolicyEntry, TaskRecord } from '../../schemas/index.ts';
 import { openRecord, type RecordDb, type RecordStore } from './db.ts';
 import { projectEvent } from './project.ts';
 import { rebuildBlackboard } from './rebuild.ts';
@@ -152,7 +152,51 @@ function recordSuite(name: string, open: () => Promise<RecordStore | undefined>,
       // An empty board: a second bucket stands in for a lost one.
       const { NatsKvBlackboard } = await import('../../blackboard/index.ts');
       const board = await NatsKvBlackboard.open(fresh.js, `CM_REBUILD_${idPrefix.toUpperCase()}`);
+      // An org's policy bundle versions (as `PUT /v1/config/policy` stores them): the last one goes back on the
+      // board, where every machine's policy check reads it; an org whose board entry is as new is left alone.
+      const org = `pol-${idPrefix}`;
+      const other = `pol2-${idPrefix}`;
+      await rec.db.insert(s.orgs).values([
+        { id: org, name: org },
+        { id: other, name: other },
+      ]);
+      const version = (revision: number, yaml: string | null) => ({
+        revision,
+        yaml,
+        by: 'u',
+        at: `2026-12-0${revision}T00:00:00.000Z`,
+      });
+      await rec.db.insert(s.policies).values([
+        {
+          orgId: org,
+          kind: 'bundle',
+          body: { versions: [version(1, 'version: a\n'), version(2, 'version: b\n')] },
+          updatedBy: 'u',
+          updatedAt: new Date(),
+        },
+        {
+          orgId: other,
+          kind: 'bundle',
+          body: { versions: [version(1, null)] },
+          updatedBy: 'u',
+          updatedAt: new Date(),
+        },
+      ]);
+      await board.create(keys.orgPolicy(other), OrgPolicyEntry, {
+        org: other,
+        revision: 1,
+        yaml: 'kept',
+        updatedAt: 'x',
+      });
       const report = await rebuildBlackboard(rec.db, board);
+      expect(report.written.orgpolicy).toBe(1);
+      expect((await board.get(keys.orgPolicy(org), OrgPolicyEntry))?.value).toEqual({
+        org,
+        revision: 2,
+        yaml: 'version: b\n',
+        updatedAt: '2026-12-02T00:00:00.000Z',
+      });
+      expect((await board.get(keys.orgPolicy(other), OrgPolicyEntry))?.value.yaml).toBe('kept');
       expect(report.tasks).toContain(id);
       const n = report.tasks.length;
       expect(n).toBeGreaterThanOrEqual(2);
@@ -165,6 +209,7 @@ function recordSuite(name: string, open: () => Promise<RecordStore | undefined>,
         approval: n,
         cost: n,
         memory: 0,
+        orgpolicy: 1,
       });
       const restored = await board.get(keys.task(id), TaskRecord);
       expect(restored?.value).toEqual((await mesh.board.get(keys.task(id), TaskRecord))?.value);

@@ -16,6 +16,7 @@ import {
 import { and, eq } from 'drizzle-orm';
 import { schema } from '../../actors/recorder/index.ts';
 import {
+  ORG_POLICY_KIND,
   OrgPolicyBody,
   OrgPolicyHistory,
   OrgPolicyRestoreBody,
@@ -42,7 +43,7 @@ const summary = (b: PolicyBundle) => ({
 
 /** Versions kept per org (the oldest are dropped first). */
 const MAX_VERSIONS = 100;
-const KIND = 'bundle';
+const KIND = ORG_POLICY_KIND;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 export function policyBundleRoutes(app: Hono<Env>, gw: Gateway): void {
