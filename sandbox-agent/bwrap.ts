@@ -7,6 +7,7 @@ import { access, readdir, realpath, stat } from 'node:fs/promises';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { type CgroupLimits, createJobCgroup, type JobCgroup } from './cgroup.ts';
+import { type EtcLease, etcCopies } from './etc.ts';
 import { isCleanRelative, parseOutputs, writeOutput } from './outputs.ts';
 import { bwrapArgs, hostLayout, OUTPUTS_FD, syntheticEtc, TREE_FD, WRAPPER } from './profile.ts';
 import { seccompProgram } from './seccomp.ts';
@@ -51,6 +52,11 @@ export interface BwrapSandboxOptions {
    * file owned by root is the job's, should one ever be visible. Ignored when not root.
    */
   hostUser?: { uid: number; gid: number } | 'self';
+  /**
+   * Bind a prepared copy of the allowed /etc entries as /etc in one mount (etc.ts; default), or, with false,
+   * each host entry on its own (slower: one bind and remount per entry).
+   */
+  etcCopy?: boolean;
 }
 
 interface Ready {
@@ -82,16 +88,19 @@ export class BwrapSandbox implements Sandbox {
     ]);
     const cgroup = cgroupSet.status === 'fulfilled' ? cgroupSet.value : undefined;
     const log = logSet.status === 'fulfilled' ? logSet.value : undefined;
+    let etc: EtcLease | undefined;
     try {
       if (userSet.status === 'rejected') throw userSet.reason;
       if (cgroupSet.status === 'rejected') throw cgroupSet.reason;
       if (logSet.status === 'rejected') throw logSet.reason;
+      etc = this.options.etcCopy === false ? undefined : etcCopies().lease();
       const args = bwrapArgs({
         workDir: checked.workDir,
         readOnlyPaths: checked.readOnlyPaths,
         diskBytes: (job.diskMb ?? DEFAULT_DISK_MB) * 1024 * 1024,
         shmBytes: SHM_BYTES,
         fds: FD,
+        ...(etc ? { etcDir: etc.dir } : {}),
       });
       // bwrap is this process's child (no launcher shell): with a cgroup it stops before forking anything
       // until we have moved it in.
@@ -111,6 +120,7 @@ export class BwrapSandbox implements Sandbox {
         argv: [ready.bwrap, ...args, ...hold, '--', ...wrapper, ...outputs, ...job.command],
         cgroup,
         job,
+        syntheticEtc: etc === undefined,
         workDir: checked.hasTree ? checked.workDir : undefined,
         user: userSet.value,
         log,
@@ -129,6 +139,7 @@ export class BwrapSandbox implements Sandbox {
       }
       return res.result;
     } finally {
+      etc?.release();
       await cgroup?.remove();
       if (log) await new Promise<void>((resolve) => log?.end(resolve));
     }
@@ -180,6 +191,8 @@ interface ExecSpec {
   argv: string[];
   cgroup: JobCgroup | undefined;
   job: SandboxJob;
+  /** Whether passwd, group and hosts go through fds (no prepared /etc copy). */
+  syntheticEtc: boolean;
   /** The host work tree to stream in; undefined when it holds nothing to copy. */
   workDir: string | undefined;
   user: HostUser;
@@ -213,7 +226,12 @@ function execute(spec: ExecSpec): Promise<ExecOutcome> {
       cwd: '/',
       env: minimalEnv(job.env),
       detached: true,
-      stdio: ['ignore', ...Array<'pipe'>(fds - 1).fill('pipe')],
+      stdio: [
+        'ignore',
+        ...Array.from({ length: fds - 1 }, (_, i) =>
+          spec.syntheticEtc || ![FD.passwd, FD.group, FD.hosts].includes(i + 1) ? 'pipe' : 'ignore',
+        ),
+      ],
       ...(spec.user ?? {}),
     });
     let joinError: string | undefined;
@@ -244,16 +262,18 @@ function execute(spec: ExecSpec): Promise<ExecOutcome> {
     if (job.signal?.aborted) onAbort(); // aborted while the cgroup was being set up
 
     const stdio = child.stdio as Array<Readable | Writable | null>;
-    const etc = syntheticEtc();
     const feed = (fd: number, data: string | Buffer) => {
       const stream = stdio[fd] as Writable;
       stream.on('error', () => {}); // bwrap failed before reading: its stderr says why
       stream.end(data);
     };
     feed(FD.seccomp, seccompProgram());
-    feed(FD.passwd, etc.passwd);
-    feed(FD.group, etc.group);
-    feed(FD.hosts, etc.hosts);
+    if (spec.syntheticEtc) {
+      const etc = syntheticEtc();
+      feed(FD.passwd, etc.passwd);
+      feed(FD.group, etc.group);
+      feed(FD.hosts, etc.hosts);
+    }
     if (cgroup) {
       // bwrap reports its namespace child's pid on --info-fd, then that child waits on --block-fd with its
       // sandbox built and nothing forked: we move it into the job's cgroup and let it go. If that fails it

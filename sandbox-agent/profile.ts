@@ -57,12 +57,15 @@ let layout: Entry[] | undefined;
 
 /** The host entries the sandbox mirrors (system dirs and allowed /etc), looked up once per process. */
 export function hostLayout(): readonly Entry[] {
-  layout ??= [...SYSTEM_DIRS.map(entry), ...etcEntries()].filter((e): e is Entry => e !== undefined);
+  layout ??= [...SYSTEM_DIRS.map(entry), ...etcNames('/etc').map((n) => entry(join('/etc', n)))].filter(
+    (e): e is Entry => e !== undefined,
+  );
   return layout;
 }
 
-function etcEntries(): Array<Entry | undefined> {
-  const top = safeReaddir('/etc');
+/** The allowed entries present in `etc` (a host /etc), relative to it, sorted. */
+export function etcNames(etc: string): string[] {
+  const top = safeReaddir(etc);
   const names = new Set<string>();
   for (const pattern of ETC_ALLOWED) {
     if (pattern.endsWith('*')) {
@@ -71,7 +74,7 @@ function etcEntries(): Array<Entry | undefined> {
       names.add(pattern);
     }
   }
-  return [...names].sort().map((n) => entry(join('/etc', n)));
+  return [...names].sort().filter((n) => entry(join(etc, n)) !== undefined);
 }
 
 function entry(path: string): Entry | undefined {
@@ -122,6 +125,11 @@ export interface ProfileSpec {
   /** Size of /dev/shm in bytes. */
   shmBytes: number;
   fds: ProfileFds;
+  /**
+   * A prepared copy of the allowed /etc entries plus passwd, group and hosts (etc.ts), bound as /etc in one
+   * mount. Without it each entry is bound on its own and the made-up files come through `fds`.
+   */
+  etcDir?: string;
 }
 
 /** bwrap arguments of the profile. Order matters: later mounts go on top of earlier ones. */
@@ -145,15 +153,22 @@ export function bwrapArgs(spec: ProfileSpec): string[] {
     '--as-pid-1',
   );
   for (const e of hostLayout()) {
+    if (spec.etcDir !== undefined && e.path.startsWith('/etc/')) continue;
     if (e.kind === 'link') args.push('--symlink', e.target, e.path);
     else args.push('--ro-bind', e.path, e.path);
+  }
+  if (spec.etcDir !== undefined) args.push('--ro-bind', spec.etcDir, '/etc');
+  else {
+    // biome-ignore format: flag/value pairs read better kept together
+    args.push(
+      '--ro-bind-data', String(fds.passwd), '/etc/passwd',
+      '--ro-bind-data', String(fds.group), '/etc/group',
+      '--ro-bind-data', String(fds.hosts), '/etc/hosts',
+    );
   }
   const sizes = (bytes: number) => ['--size', String(Math.max(4096, Math.floor(bytes)))];
   // biome-ignore format: flag/value pairs read better kept together
   args.push(
-    '--ro-bind-data', String(fds.passwd), '/etc/passwd',
-    '--ro-bind-data', String(fds.group), '/etc/group',
-    '--ro-bind-data', String(fds.hosts), '/etc/hosts',
     '--proc', '/proc',
     // Sysctls are checked against the host uid, not capabilities: when bwrap runs as root, the job's uid is
     // the host's root and could set kernel.core_pattern (code execution as root on the next crash).
