@@ -228,3 +228,20 @@ export const WRAPPER = [
   `find -P "$@" -maxdepth 1 -type f -print0 2>/dev/null | tar -c -f - --format=ustar --null --no-recursion -T - >&${OUTPUTS_FD} 2>/dev/null`,
   'exit "$s"',
 ].join('\n');
+
+/**
+ * The first process of a job started by a pre-started bwrap (launcher.ts): its arguments come as
+ * CODEMESH_ARGC and CODEMESH_ARG_1.. in the environment (bwrap 0.8 reads only options from --args). It
+ * rebuilds them as its positional parameters, removes those entries from the environment the command
+ * gets, checks their count and goes on as WRAPPER.
+ */
+export const LAUNCH_WRAPPER = [
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
+  'c=${CODEMESH_ARGC:-x}; unset CODEMESH_ARGC; i=0; set --',
+  'case $c in *[!0-9]*|"") echo "codemesh-sandbox: bad launch" >&2; exit 125;; esac',
+  // eval builds `set -- "$@" "${CODEMESH_ARG_<i>?}"`: an unset one is an error, which ends the shell.
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
+  'while [ "$i" -lt "$c" ]; do i=$((i+1)); eval "set -- \\"\\$@\\" \\"\\${CODEMESH_ARG_$i?}\\""; unset "CODEMESH_ARG_$i"; done',
+  '[ "$#" -eq "$c" ] || { echo "codemesh-sandbox: bad launch" >&2; exit 125; }',
+  WRAPPER,
+].join('\n');
