@@ -7,7 +7,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BwrapSandbox } from './bwrap.ts';
-import { launchData } from './launcher.ts';
+import { ARGS_FD, launchData } from './launcher.ts';
+import { LAUNCH_WRAPPER } from './profile.ts';
 
 let root: string;
 let workDir: string;
@@ -138,6 +139,48 @@ describe('pre-started bwrap', () => {
     expect(launchData({ options: [], env: { 'K=V': '1' }, wrapperArgs: [] })).toBeUndefined();
     // A job's own CODEMESH_ARG_1 would be dropped by the trampoline: such a job is not launched this way.
     expect(launchData({ options: [], env: { CODEMESH_ARG_1: 'x' }, wrapperArgs: [] })).toBeUndefined();
+  });
+
+  it('runs nothing when its options are cut short (this process died while writing them)', async () => {
+    // A small profile: enough for /bin/sh to exist, so only the end mark can stop the command.
+    // biome-ignore format: flag/value pairs read better kept together
+    const options = [
+      '--unshare-all', '--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib',
+      '--symlink', 'usr/lib64', '/lib64', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/w', '--chdir', '/w',
+    ];
+    const data = launchData({
+      options,
+      env: { PATH: '/usr/bin:/bin' },
+      wrapperArgs: ['/w', '0', '0', 'echo', 'RAN'],
+    });
+    expect(data).toBeDefined();
+    const launch = (bytes: Buffer) =>
+      new Promise<string>((resolve) => {
+        const stdio: Array<'ignore' | 'pipe'> = Array.from({ length: ARGS_FD + 1 }, () => 'ignore');
+        stdio[1] = 'pipe';
+        stdio[ARGS_FD] = 'pipe';
+        const child = spawn(
+          'bwrap',
+          ['--args', String(ARGS_FD), '--', '/bin/sh', '-c', LAUNCH_WRAPPER, 'x'],
+          {
+            stdio,
+            env: {},
+          },
+        );
+        let out = '';
+        child.stdout?.on('data', (c: Buffer) => {
+          out += c.toString();
+        });
+        (child.stdio as Array<NodeJS.WritableStream | null>)[ARGS_FD]?.end(bytes);
+        child.once('close', () => resolve(out));
+      });
+    expect(await launch(data!)).toBe('RAN\n');
+    // Every cut: inside the environment, the wrapper arguments, the profile, the end mark.
+    const cuts = new Set<number>();
+    for (let at = 1; at < data!.length; at += Math.ceil(data!.length / 24)) cuts.add(at);
+    // (Only the final NUL missing is complete: bwrap reads the last argument all the same.)
+    for (let i = 2; i <= 24; i++) cuts.add(data!.length - i);
+    for (const at of cuts) expect(await launch(data!.subarray(0, at)), `cut at ${at}`).toBe('');
   });
 
   it('still applies the job cgroup caps and the time limit', async () => {

@@ -13,6 +13,8 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 
+/** Environment entry set by the last option a spare reads (see LAUNCH_WRAPPER). */
+export const LAUNCH_END = 'CODEMESH_ARGS_END';
 /** fd of the spare bwrap its options are read from (after the job's own fds, see bwrap.ts FD). */
 export const ARGS_FD = 11;
 /** bwrap refuses more than 9000 arguments from --args; well below that, a job starts bwrap afresh. */
@@ -147,8 +149,8 @@ function shapeKey(shape: SpareShape): string {
 
 /**
  * The NUL-separated options a spare reads: a cleared environment, the job's, the wrapper's arguments as
- * CODEMESH_ARG_<i> (set last: they win over a job's entry of the same name), then the profile. Undefined
- * when something cannot be passed faithfully this way.
+ * CODEMESH_ARG_<i>, the profile, and last the end mark (LAUNCH_END). Undefined when something cannot be
+ * passed faithfully this way.
  */
 export function launchData(spec: LaunchSpec): Buffer | undefined {
   const envEntries = Object.entries(spec.env);
@@ -164,6 +166,9 @@ export function launchData(spec: LaunchSpec): Buffer | undefined {
     args.push('--setenv', `CODEMESH_ARG_${i + 1}`, a);
   });
   args.push(...spec.options);
+  // Last: the trampoline runs nothing without it, so options cut short (this process died while writing
+  // them) never run the job under part of its profile.
+  args.push('--setenv', LAUNCH_END, '1');
   if (args.length > MAX_LAUNCH_ARGS) return undefined;
   // A NUL inside an argument would split it: the rest would be read as options of its own.
   if (args.some((a) => a.includes('\0'))) return undefined;

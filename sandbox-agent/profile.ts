@@ -233,9 +233,12 @@ export const WRAPPER = [
  * The first process of a job started by a pre-started bwrap (launcher.ts): its arguments come as
  * CODEMESH_ARGC and CODEMESH_ARG_1.. in the environment (bwrap 0.8 reads only options from --args). It
  * rebuilds them as its positional parameters, removes those entries from the environment the command
- * gets, checks their count and goes on as WRAPPER.
+ * gets, checks their count and goes on as WRAPPER. CODEMESH_ARGS_END is set by the last option bwrap read:
+ * without it the options were cut short (the profile may be incomplete) and nothing runs.
  */
 export const LAUNCH_WRAPPER = [
+  '[ "x$CODEMESH_ARGS_END" = x1 ] || { echo "codemesh-sandbox: incomplete launch" >&2; exit 125; }',
+  'unset CODEMESH_ARGS_END',
   // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
   'c=${CODEMESH_ARGC:-x}; unset CODEMESH_ARGC; i=0; set --',
   'case $c in *[!0-9]*|"") echo "codemesh-sandbox: bad launch" >&2; exit 125;; esac',
