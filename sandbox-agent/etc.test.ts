@@ -133,7 +133,20 @@ describe('EtcCopies', () => {
     c.removeAll();
   });
 
-  it('checks the host at most once per interval', () => {
+  it('sees a host change through inotify, without waiting for the interval', async () => {
+    const c = copies(60_000);
+    const a = c.lease()!;
+    a.release();
+    writeFileSync(join(source, 'ssl', 'certs', 'ca.pem'), 'CERT 2\n');
+    await new Promise((r) => setTimeout(r, 100));
+    const b = c.lease()!;
+    expect(b.dir).not.toBe(a.dir);
+    expect(readFileSync(join(b.dir, 'ssl', 'certs', 'ca.pem'), 'utf8')).toBe('CERT 2\n');
+    b.release();
+    c.removeAll();
+  });
+
+  it('checks the host at most once per interval when nothing reports a change', () => {
     const c = copies(60_000);
     const a = c.lease()!;
     writeFileSync(join(source, 'nsswitch.conf'), 'hosts: dns\n');
