@@ -131,8 +131,8 @@ export class BwrapSandbox implements Sandbox {
         fds: FD,
         ...(etc ? { etcDir: etc.dir } : {}),
       });
-      // bwrap is this process's child (no launcher shell): with a cgroup it stops before forking anything
-      // until we have moved it in.
+      // bwrap is this process's child (no launcher shell; a pre-started one is too): with a cgroup it stops
+      // before forking anything until we have moved it in.
       const hold = cgroup ? ['--info-fd', String(FD.info), '--block-fd', String(FD.block)] : [];
       const outputs = checked.outputs.map((o) => `./${o}`);
       const tree = checked.hasTree ? '1' : '0';
@@ -350,11 +350,12 @@ function execute(spec: ExecSpec): Promise<ExecOutcome> {
         try {
           cgroup.adopt(pid);
           block.end('1');
-          spec.onReleased?.();
         } catch (err) {
           joinError = `cannot join the job cgroup: ${(err as Error).message}`;
           kill();
+          return;
         }
+        spec.onReleased?.();
       });
     }
     // The work tree goes in as a tar stream written straight into the wrapper's fd by a host tar: no path

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BwrapSandbox } from './bwrap.ts';
-import { ARGS_FD, launchData } from './launcher.ts';
+import { ARGS_FD, Launcher, launchData } from './launcher.ts';
 import { LAUNCH_WRAPPER } from './profile.ts';
 
 let root: string;
@@ -210,6 +210,23 @@ describe('pre-started bwrap', () => {
     const slow = await onSpare({ command: ['sleep', '30'], workDir, timeoutMs: 500 });
     expect(slow.timedOut).toBe(true);
     expect(Date.now() - t0).toBeLessThan(3_000);
+  });
+
+  it('kills a spare nobody used for its idle time', async () => {
+    // A stand-in for bwrap that would wait forever: only the idle timer ends it.
+    const launcher = new Launcher(
+      (shape) => spawn('sleep', ['60'], { stdio: [...shape.stdio], detached: true }),
+      [],
+      100,
+    );
+    launcher.prestart({ bwrap: 'bwrap', user: undefined, stdio: ['ignore', 'pipe', 'pipe'] });
+    const pid = launcher.sparePid();
+    expect(pid).toBeDefined();
+    expect(alive(pid!)).toBe(true);
+    await sleep(400);
+    expect(alive(pid!)).toBe(false);
+    expect(launcher.sparePid()).toBeUndefined();
+    launcher.close();
   });
 
   it('leaves no spare behind when this process exits, even by SIGKILL', async () => {

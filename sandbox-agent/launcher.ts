@@ -21,6 +21,12 @@ export const ARGS_FD = 11;
 const MAX_LAUNCH_ARGS = 4000;
 /** The trampoline rebuilds its arguments in a loop that is quadratic in their count. */
 const MAX_WRAPPER_ARGS = 256;
+/** A spare unused this long is killed (a sandbox dropped without close() leaks no process for long). */
+export const SPARE_IDLE_MS = 30_000;
+
+/** Launchers with a spare: one exit hook kills them all. */
+const live = new Set<Launcher>();
+let exitHooked = false;
 
 /** What a bwrap process is started with, before any option: two processes of equal shape are alike. */
 export interface SpareShape {
@@ -51,17 +57,17 @@ interface Spare {
   child: ChildProcess;
   key: string;
   dead: boolean;
+  idle: NodeJS.Timeout;
 }
 
 export class Launcher {
   private spare: Spare | undefined;
   private closed = false;
-  private hooked = false;
-  private readonly onExit = () => this.close();
 
   constructor(
     private readonly spawnBwrap: SpawnBwrap,
     private readonly trampoline: readonly string[],
+    private readonly idleMs = SPARE_IDLE_MS,
   ) {}
 
   /**
@@ -72,6 +78,8 @@ export class Launcher {
     const spare = this.spare;
     this.spare = undefined;
     if (!spare) return undefined;
+    live.delete(this);
+    clearTimeout(spare.idle);
     const data = launchData(spec);
     if (data === undefined || spare.key !== shapeKey(shape) || !blockedChild(spare)) {
       kill(spare);
@@ -87,9 +95,11 @@ export class Launcher {
   /** Start a spare of `shape` for the next job, unless one is there already. */
   prestart(shape: SpareShape): void {
     if (this.closed || this.spare) return;
-    if (!this.hooked) {
-      this.hooked = true;
-      process.once('exit', this.onExit);
+    if (!exitHooked) {
+      exitHooked = true;
+      process.once('exit', () => {
+        for (const l of live) l.close();
+      });
     }
     let child: ChildProcess;
     try {
@@ -101,10 +111,24 @@ export class Launcher {
     } catch {
       return; // the next job starts its own bwrap and reports what is wrong
     }
-    const spare: Spare = { child, key: shapeKey(shape), dead: false };
+    const spare: Spare = {
+      child,
+      key: shapeKey(shape),
+      dead: false,
+      idle: setTimeout(() => {
+        if (this.spare !== spare) return;
+        this.spare = undefined;
+        live.delete(this);
+        kill(spare);
+      }, this.idleMs),
+    };
+    spare.idle.unref();
     const gone = () => {
       spare.dead = true;
-      if (this.spare === spare) this.spare = undefined;
+      clearTimeout(spare.idle);
+      if (this.spare !== spare) return;
+      this.spare = undefined;
+      live.delete(this);
     };
     child.once('exit', gone);
     child.once('error', gone);
@@ -114,13 +138,17 @@ export class Launcher {
     child.unref();
     for (const s of child.stdio) (s as { unref?: () => void } | null)?.unref?.();
     this.spare = spare;
+    live.add(this);
   }
 
   /** Kill the spare; later jobs start bwrap afresh. */
   close(): void {
     this.closed = true;
-    process.removeListener('exit', this.onExit);
-    if (this.spare) kill(this.spare);
+    live.delete(this);
+    if (this.spare) {
+      clearTimeout(this.spare.idle);
+      kill(this.spare);
+    }
     this.spare = undefined;
   }
 
