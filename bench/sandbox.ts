@@ -115,6 +115,10 @@ async function loadEngines(env: NodeJS.ProcessEnv): Promise<Engine[]> {
   if (baseline) {
     const mod = (await import(pathToFileURL(baseline).href)) as { createSandbox(): Sandbox };
     engines.push({ prefix: 'sandbox_baseline', sandbox: mod.createSandbox() });
+    process.stderr.write(
+      `bench sandbox: sandbox_* = this tree (${new URL('../sandbox-agent/', import.meta.url).pathname}), ` +
+        `sandbox_baseline_* = ${baseline}, interleaved run by run; *_minus_baseline = this tree - baseline\n`,
+    );
   }
   if (env.CODEMESH_BENCH_SRT === '1') {
     const { createSrtSandbox, srtInstalled } = await import('../test/security/srt-engine.ts');
