@@ -5,7 +5,8 @@
 //   BENCH=sandbox CODEMESH_BENCH_SANDBOX_TREE=/work/repos/django__django npm run bench
 // Comparisons run in the same process, interleaved run by run, so a loaded machine weighs on all alike:
 //   CODEMESH_BENCH_SANDBOX_BASELINE=/tmp/base/sandbox-agent/index.ts  another version of sandbox-agent/
-//     (e.g. `git archive <rev> sandbox-agent | tar -x -C /tmp/base`), printed as sandbox_baseline_*
+//     (e.g. `git archive <rev> sandbox-agent | tar -x -C /tmp/base`), printed as sandbox_baseline_*, and
+//     the differences as sandbox_*_minus_baseline (negative: this tree is faster)
 //   CODEMESH_BENCH_SRT=1  @anthropic-ai/sandbox-runtime as the engine (test/security/srt-engine.ts; needs
 //     `npm i --no-save @anthropic-ai/sandbox-runtime@0.0.78` and ripgrep), printed as sandbox_srt_*
 import { execFileSync } from 'node:child_process';
@@ -59,6 +60,7 @@ export async function benchSandbox(runs = 100, env = process.env): Promise<Bench
         { name: `${e.prefix}_caps_enforced`, value: s.caps ? 1 : 0, unit: 'bool' },
       );
     }
+    metrics.push(...versusBaseline(metrics));
     const tree = env.CODEMESH_BENCH_SANDBOX_TREE;
     if (!tree) {
       process.stderr.write('bench sandbox: set CODEMESH_BENCH_SANDBOX_TREE to a checkout to time its copy\n');
@@ -88,12 +90,35 @@ export async function benchSandbox(runs = 100, env = process.env): Promise<Bench
   }
 }
 
+/**
+ * With a baseline: this tree's figure minus the baseline's, per wall-time and CPU metric, named
+ * `<metric>_minus_baseline` (negative: this tree is faster), so one line tells the difference.
+ */
+function versusBaseline(metrics: BenchMetric[]): BenchMetric[] {
+  const base = new Map(
+    metrics.filter((m) => m.name.startsWith('sandbox_baseline_')).map((m) => [m.name.slice(17), m.value]),
+  );
+  if (base.size === 0) return [];
+  return metrics
+    .filter((m) => m.unit === 'ms' && /^sandbox_(start|small_tree_start)_/.test(m.name))
+    .flatMap((m) => {
+      const b = base.get(m.name.slice(8));
+      return b === undefined
+        ? []
+        : [{ name: `${m.name}_minus_baseline`, value: round(m.value - b), unit: 'ms' }];
+    });
+}
+
 async function loadEngines(env: NodeJS.ProcessEnv): Promise<Engine[]> {
   const engines: Engine[] = [{ prefix: 'sandbox', sandbox: createSandbox() }];
   const baseline = env.CODEMESH_BENCH_SANDBOX_BASELINE;
   if (baseline) {
     const mod = (await import(pathToFileURL(baseline).href)) as { createSandbox(): Sandbox };
     engines.push({ prefix: 'sandbox_baseline', sandbox: mod.createSandbox() });
+    process.stderr.write(
+      `bench sandbox: sandbox_* = this tree (${new URL('../sandbox-agent/', import.meta.url).pathname}), ` +
+        `sandbox_baseline_* = ${baseline}, interleaved run by run; *_minus_baseline = this tree - baseline\n`,
+    );
   }
   if (env.CODEMESH_BENCH_SRT === '1') {
     const { createSrtSandbox, srtInstalled } = await import('../test/security/srt-engine.ts');

@@ -7,8 +7,18 @@ import { access, readdir, realpath, stat } from 'node:fs/promises';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { type CgroupLimits, createJobCgroup, type JobCgroup } from './cgroup.ts';
+import { type EtcLease, etcCopies } from './etc.ts';
 import { isCleanRelative, parseOutputs, writeOutput } from './outputs.ts';
-import { bwrapArgs, hostLayout, OUTPUTS_FD, syntheticEtc, TREE_FD, WRAPPER } from './profile.ts';
+import { Launcher, type SpareShape } from './launcher.ts';
+import {
+  bwrapArgs,
+  hostLayout,
+  LAUNCH_WRAPPER,
+  OUTPUTS_FD,
+  syntheticEtc,
+  TREE_FD,
+  WRAPPER,
+} from './profile.ts';
 import { seccompProgram } from './seccomp.ts';
 import { type Sandbox, type SandboxJob, type SandboxResult, SandboxUnavailableError } from './types.ts';
 
@@ -51,6 +61,16 @@ export interface BwrapSandboxOptions {
    * file owned by root is the job's, should one ever be visible. Ignored when not root.
    */
   hostUser?: { uid: number; gid: number } | 'self';
+  /**
+   * Bind a prepared copy of the allowed /etc entries as /etc in one mount (etc.ts; default), or, with false,
+   * each host entry on its own (slower: one bind and remount per entry).
+   */
+  etcCopy?: boolean;
+  /**
+   * Keep one bwrap started ahead of time for the next job (launcher.ts; default true): the job then does
+   * not wait for its fork, exec and early set-up. false starts each job's bwrap when the job comes.
+   */
+  prestart?: boolean;
 }
 
 interface Ready {
@@ -62,8 +82,23 @@ let warnedNoCaps = false;
 
 export class BwrapSandbox implements Sandbox {
   private ready: Promise<Ready> | undefined;
+  private readonly launcher: Launcher | undefined;
 
-  constructor(private readonly options: BwrapSandboxOptions = {}) {}
+  constructor(private readonly options: BwrapSandboxOptions = {}) {
+    if (options.prestart !== false) {
+      this.launcher = new Launcher(spawnBwrap, ['/bin/sh', '-c', LAUNCH_WRAPPER, 'codemesh-sandbox']);
+    }
+  }
+
+  /** Kill the pre-started bwrap, if any (also done when this process exits); later jobs still run. */
+  close(): void {
+    this.launcher?.close();
+  }
+
+  /** For tests: pid of the pre-started bwrap waiting for the next job, if any. */
+  sparePid(): number | undefined {
+    return this.launcher?.sparePid();
+  }
 
   async run(job: SandboxJob): Promise<SandboxResult> {
     const checked = await checkJob(job);
@@ -82,37 +117,48 @@ export class BwrapSandbox implements Sandbox {
     ]);
     const cgroup = cgroupSet.status === 'fulfilled' ? cgroupSet.value : undefined;
     const log = logSet.status === 'fulfilled' ? logSet.value : undefined;
+    let etc: EtcLease | undefined;
     try {
       if (userSet.status === 'rejected') throw userSet.reason;
       if (cgroupSet.status === 'rejected') throw cgroupSet.reason;
       if (logSet.status === 'rejected') throw logSet.reason;
+      etc = this.options.etcCopy === false ? undefined : etcCopies().lease();
       const args = bwrapArgs({
         workDir: checked.workDir,
         readOnlyPaths: checked.readOnlyPaths,
         diskBytes: (job.diskMb ?? DEFAULT_DISK_MB) * 1024 * 1024,
         shmBytes: SHM_BYTES,
         fds: FD,
+        ...(etc ? { etcDir: etc.dir } : {}),
       });
-      // bwrap is this process's child (no launcher shell): with a cgroup it stops before forking anything
-      // until we have moved it in.
+      // bwrap is this process's child (no launcher shell; a pre-started one is too): with a cgroup it stops
+      // before forking anything until we have moved it in.
       const hold = cgroup ? ['--info-fd', String(FD.info), '--block-fd', String(FD.block)] : [];
       const outputs = checked.outputs.map((o) => `./${o}`);
       const tree = checked.hasTree ? '1' : '0';
-      const wrapper = [
-        '/bin/sh',
-        '-c',
-        WRAPPER,
-        'codemesh-sandbox',
-        checked.workDir,
-        tree,
-        String(outputs.length),
-      ];
+      const wrapperArgs = [checked.workDir, tree, String(outputs.length), ...outputs, ...job.command];
+      const options = [...args, ...hold];
+      const env = minimalEnv(job.env);
+      const shape: SpareShape = {
+        bwrap: ready.bwrap,
+        user: userSet.value,
+        stdio: stdioShape(cgroup !== undefined, etc === undefined),
+      };
+      const launcher = this.launcher;
       const res = await execute({
-        argv: [ready.bwrap, ...args, ...hold, '--', ...wrapper, ...outputs, ...job.command],
+        start: () =>
+          launcher?.launch(shape, { options, env, wrapperArgs }) ??
+          spawnBwrap(
+            shape,
+            [ready.bwrap, ...options, '--', '/bin/sh', '-c', WRAPPER, 'codemesh-sandbox', ...wrapperArgs],
+            env,
+          ),
+        // The next job's bwrap starts while this one runs (this process only waits for it now).
+        onReleased: launcher ? () => launcher.prestart(shape) : undefined,
         cgroup,
         job,
+        syntheticEtc: etc === undefined,
         workDir: checked.hasTree ? checked.workDir : undefined,
-        user: userSet.value,
         log,
         started,
       });
@@ -129,6 +175,7 @@ export class BwrapSandbox implements Sandbox {
       }
       return res.result;
     } finally {
+      etc?.release();
       await cgroup?.remove();
       if (log) await new Promise<void>((resolve) => log?.end(resolve));
     }
@@ -176,13 +223,44 @@ export class BwrapSandbox implements Sandbox {
   }
 }
 
+/**
+ * stdio of a job's bwrap: the seccomp program, the made-up /etc files when there is no /etc copy, the work
+ * tree and outputs streams, and --info-fd/--block-fd with a cgroup. Unused fds stay closed.
+ */
+function stdioShape(withCgroup: boolean, withSyntheticEtc: boolean): Array<'pipe' | 'ignore'> {
+  const count = withCgroup ? FD.block + 1 : FD.outputs + 1;
+  return Array.from({ length: count }, (_, fd) => {
+    if (fd === 0) return 'ignore';
+    if (!withSyntheticEtc && (fd === FD.passwd || fd === FD.group || fd === FD.hosts)) return 'ignore';
+    return 'pipe';
+  });
+}
+
+/**
+ * Start bwrap. detached: it leads its own process group, which we kill as a whole. cwd '/': the host user
+ * bwrap runs as may not be allowed into the work tree, which the sandbox does not bind anyway.
+ */
+function spawnBwrap(shape: SpareShape, argv: readonly string[], env: Record<string, string>): ChildProcess {
+  return spawn(argv[0]!, argv.slice(1), {
+    cwd: '/',
+    env,
+    detached: true,
+    stdio: [...shape.stdio],
+    ...(shape.user ?? {}),
+  });
+}
+
 interface ExecSpec {
-  argv: string[];
+  /** Starts the job's bwrap (afresh, or the pre-started one given the job's options). */
+  start: () => ChildProcess;
+  /** Called once the job's first process runs (in its cgroup, if any). */
+  onReleased: (() => void) | undefined;
   cgroup: JobCgroup | undefined;
   job: SandboxJob;
+  /** Whether passwd, group and hosts go through fds (no prepared /etc copy). */
+  syntheticEtc: boolean;
   /** The host work tree to stream in; undefined when it holds nothing to copy. */
   workDir: string | undefined;
-  user: HostUser;
   log: WriteStream | undefined;
   started: number;
 }
@@ -195,7 +273,7 @@ interface ExecOutcome {
 }
 
 function execute(spec: ExecSpec): Promise<ExecOutcome> {
-  const { argv, cgroup, job, log, started } = spec;
+  const { cgroup, job, log, started } = spec;
   const stdout = new TailBuffer(OUTPUT_CAP_BYTES);
   const stderr = new TailBuffer(OUTPUT_CAP_BYTES);
   const outputs: Buffer[] = [];
@@ -206,16 +284,13 @@ function execute(spec: ExecSpec): Promise<ExecOutcome> {
   let tar: ChildProcess | undefined;
 
   return new Promise<ExecOutcome>((resolve, reject) => {
-    // detached: the launcher leads its own process group, which we kill as a whole. cwd '/': the host user
-    // bwrap runs as may not be allowed into the work tree, which the sandbox does not bind anyway.
-    const fds = cgroup ? FD.block + 1 : FD.outputs + 1;
-    const child = spawn(argv[0]!, argv.slice(1), {
-      cwd: '/',
-      env: minimalEnv(job.env),
-      detached: true,
-      stdio: ['ignore', ...Array<'pipe'>(fds - 1).fill('pipe')],
-      ...(spec.user ?? {}),
-    });
+    let child: ChildProcess;
+    try {
+      child = spec.start();
+    } catch (err) {
+      reject(new SandboxUnavailableError(`cannot start bwrap (${(err as Error).message})`, { cause: err }));
+      return;
+    }
     let joinError: string | undefined;
     const kill = () => {
       if (child.pid !== undefined) {
@@ -244,16 +319,18 @@ function execute(spec: ExecSpec): Promise<ExecOutcome> {
     if (job.signal?.aborted) onAbort(); // aborted while the cgroup was being set up
 
     const stdio = child.stdio as Array<Readable | Writable | null>;
-    const etc = syntheticEtc();
     const feed = (fd: number, data: string | Buffer) => {
       const stream = stdio[fd] as Writable;
       stream.on('error', () => {}); // bwrap failed before reading: its stderr says why
       stream.end(data);
     };
     feed(FD.seccomp, seccompProgram());
-    feed(FD.passwd, etc.passwd);
-    feed(FD.group, etc.group);
-    feed(FD.hosts, etc.hosts);
+    if (spec.syntheticEtc) {
+      const etc = syntheticEtc();
+      feed(FD.passwd, etc.passwd);
+      feed(FD.group, etc.group);
+      feed(FD.hosts, etc.hosts);
+    }
     if (cgroup) {
       // bwrap reports its namespace child's pid on --info-fd, then that child waits on --block-fd with its
       // sandbox built and nothing forked: we move it into the job's cgroup and let it go. If that fails it
@@ -276,7 +353,9 @@ function execute(spec: ExecSpec): Promise<ExecOutcome> {
         } catch (err) {
           joinError = `cannot join the job cgroup: ${(err as Error).message}`;
           kill();
+          return;
         }
+        spec.onReleased?.();
       });
     }
     // The work tree goes in as a tar stream written straight into the wrapper's fd by a host tar: no path
@@ -293,6 +372,7 @@ function execute(spec: ExecSpec): Promise<ExecOutcome> {
       tar.once('error', (err) => tarErr.push(Buffer.from(`host tar: ${err.message}`)));
     }
     treeEnd.destroy(); // tar (if any) holds the only writing end now: the wrapper sees EOF when it is done
+    if (!cgroup) spec.onReleased?.();
     const outputsEnd = stdio[FD.outputs] as Readable;
     outputsEnd.on('error', () => {});
     outputsEnd.on('data', (chunk: Buffer) => {
@@ -368,6 +448,14 @@ interface CheckedJob {
 
 async function checkJob(job: SandboxJob): Promise<CheckedJob> {
   if (job.command.length === 0 || !job.command[0]) throw new TypeError('sandbox job: empty command');
+  // A NUL would end an argument early (or, through the pre-started bwrap's options pipe, split it in two).
+  const strings = [job.workDir, ...job.command, ...(job.outputs ?? []), ...(job.readOnlyPaths ?? [])];
+  if (strings.some((a) => a.includes('\0'))) throw new TypeError('sandbox job: NUL byte in an argument');
+  for (const [k, v] of Object.entries(job.env ?? {})) {
+    if (k === '' || k.includes('=') || k.includes('\0') || v.includes('\0')) {
+      throw new TypeError(`sandbox job: bad environment entry: ${JSON.stringify(k)}`);
+    }
+  }
   if (!isAbsolute(job.workDir)) throw new TypeError(`sandbox job: workDir must be absolute: ${job.workDir}`);
   if (!(job.timeoutMs > 0)) throw new TypeError('sandbox job: timeoutMs must be > 0');
   if (job.diskMb !== undefined && !(job.diskMb > 0)) throw new TypeError('sandbox job: diskMb must be > 0');

@@ -60,6 +60,23 @@ describe('bwrapArgs', () => {
     expect(args[args.indexOf('--remount-ro') + 1]).toBe('/');
   });
 
+  it('with a prepared /etc copy, binds it as /etc in one mount and no host /etc entry', () => {
+    const withCopy = bwrapArgs({
+      workDir: '/srv/state/work/step-1',
+      readOnlyPaths: [],
+      diskBytes: 64 * 1024 * 1024,
+      shmBytes: 1024 * 1024,
+      fds,
+      etcDir: '/dev/shm/codemesh-etc-1-abc',
+    });
+    const dests = mounted(withCopy);
+    expect(dests.filter((d) => d === '/etc' || d.startsWith('/etc/'))).toEqual(['/etc']);
+    const at = withCopy.indexOf('/dev/shm/codemesh-etc-1-abc');
+    expect(withCopy.slice(at - 1, at + 2)).toEqual(['--ro-bind', '/dev/shm/codemesh-etc-1-abc', '/etc']);
+    expect(withCopy).not.toContain('--ro-bind-data');
+    expect(withCopy.indexOf('--remount-ro')).toBeGreaterThan(at);
+  });
+
   it('makes up passwd/group entries for the sandbox user', () => {
     const etc = syntheticEtc();
     expect(etc.passwd).toMatch(/^sandbox:x:1000:1000:/m);

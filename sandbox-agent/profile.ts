@@ -57,12 +57,15 @@ let layout: Entry[] | undefined;
 
 /** The host entries the sandbox mirrors (system dirs and allowed /etc), looked up once per process. */
 export function hostLayout(): readonly Entry[] {
-  layout ??= [...SYSTEM_DIRS.map(entry), ...etcEntries()].filter((e): e is Entry => e !== undefined);
+  layout ??= [...SYSTEM_DIRS.map(entry), ...etcNames('/etc').map((n) => entry(join('/etc', n)))].filter(
+    (e): e is Entry => e !== undefined,
+  );
   return layout;
 }
 
-function etcEntries(): Array<Entry | undefined> {
-  const top = safeReaddir('/etc');
+/** The allowed entries present in `etc` (a host /etc), relative to it, sorted. */
+export function etcNames(etc: string): string[] {
+  const top = safeReaddir(etc);
   const names = new Set<string>();
   for (const pattern of ETC_ALLOWED) {
     if (pattern.endsWith('*')) {
@@ -71,7 +74,7 @@ function etcEntries(): Array<Entry | undefined> {
       names.add(pattern);
     }
   }
-  return [...names].sort().map((n) => entry(join('/etc', n)));
+  return [...names].sort().filter((n) => entry(join(etc, n)) !== undefined);
 }
 
 function entry(path: string): Entry | undefined {
@@ -122,6 +125,11 @@ export interface ProfileSpec {
   /** Size of /dev/shm in bytes. */
   shmBytes: number;
   fds: ProfileFds;
+  /**
+   * A prepared copy of the allowed /etc entries plus passwd, group and hosts (etc.ts), bound as /etc in one
+   * mount. Without it each entry is bound on its own and the made-up files come through `fds`.
+   */
+  etcDir?: string;
 }
 
 /** bwrap arguments of the profile. Order matters: later mounts go on top of earlier ones. */
@@ -145,15 +153,22 @@ export function bwrapArgs(spec: ProfileSpec): string[] {
     '--as-pid-1',
   );
   for (const e of hostLayout()) {
+    if (spec.etcDir !== undefined && e.path.startsWith('/etc/')) continue;
     if (e.kind === 'link') args.push('--symlink', e.target, e.path);
     else args.push('--ro-bind', e.path, e.path);
+  }
+  if (spec.etcDir !== undefined) args.push('--ro-bind', spec.etcDir, '/etc');
+  else {
+    // biome-ignore format: flag/value pairs read better kept together
+    args.push(
+      '--ro-bind-data', String(fds.passwd), '/etc/passwd',
+      '--ro-bind-data', String(fds.group), '/etc/group',
+      '--ro-bind-data', String(fds.hosts), '/etc/hosts',
+    );
   }
   const sizes = (bytes: number) => ['--size', String(Math.max(4096, Math.floor(bytes)))];
   // biome-ignore format: flag/value pairs read better kept together
   args.push(
-    '--ro-bind-data', String(fds.passwd), '/etc/passwd',
-    '--ro-bind-data', String(fds.group), '/etc/group',
-    '--ro-bind-data', String(fds.hosts), '/etc/hosts',
     '--proc', '/proc',
     // Sysctls are checked against the host uid, not capabilities: when bwrap runs as root, the job's uid is
     // the host's root and could set kernel.core_pattern (code execution as root on the next crash).
@@ -212,4 +227,24 @@ export const WRAPPER = [
   // find -P never follows symlinks, not even for its start points; -type f keeps regular files only.
   `find -P "$@" -maxdepth 1 -type f -print0 2>/dev/null | tar -c -f - --format=ustar --null --no-recursion -T - >&${OUTPUTS_FD} 2>/dev/null`,
   'exit "$s"',
+].join('\n');
+
+/**
+ * The first process of a job started by a pre-started bwrap (launcher.ts): its arguments come as
+ * CODEMESH_ARGC and CODEMESH_ARG_1.. in the environment (bwrap 0.8 reads only options from --args). It
+ * rebuilds them as its positional parameters, removes those entries from the environment the command
+ * gets, checks their count and goes on as WRAPPER. CODEMESH_ARGS_END is set by the last option bwrap read:
+ * without it the options were cut short (the profile may be incomplete) and nothing runs.
+ */
+export const LAUNCH_WRAPPER = [
+  '[ "x$CODEMESH_ARGS_END" = x1 ] || { echo "codemesh-sandbox: incomplete launch" >&2; exit 125; }',
+  'unset CODEMESH_ARGS_END',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
+  'c=${CODEMESH_ARGC:-x}; unset CODEMESH_ARGC; i=0; set --',
+  'case $c in *[!0-9]*|"") echo "codemesh-sandbox: bad launch" >&2; exit 125;; esac',
+  // eval builds `set -- "$@" "${CODEMESH_ARG_<i>?}"`: an unset one is an error, which ends the shell.
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
+  'while [ "$i" -lt "$c" ]; do i=$((i+1)); eval "set -- \\"\\$@\\" \\"\\${CODEMESH_ARG_$i?}\\""; unset "CODEMESH_ARG_$i"; done',
+  '[ "$#" -eq "$c" ] || { echo "codemesh-sandbox: bad launch" >&2; exit 125; }',
+  WRAPPER,
 ].join('\n');

@@ -24,7 +24,8 @@ export interface SandboxJob {
   outputs?: string[];
   /**
    * Extra environment. The child never inherits the parent's environment: it gets `PATH` (the parent's
-   * value), `HOME=/tmp`, `LANG`, `CI=1`, then these entries (which may override the former).
+   * value), `HOME=/tmp`, `LANG`, `CI=1`, then these entries (which may override the former). Names may not
+   * be empty or contain `=`; no name or value (nor any argument or path of the job) may contain a NUL byte.
    */
   env?: Record<string, string>;
   /** Wall-clock limit. On expiry the whole process tree is killed with SIGKILL and `timedOut` is true. */
