@@ -18,6 +18,16 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { worktreeReader } from '../../actors/coder/policy-check.ts';
+import { extractFile } from '../../actors/curator/extract-file.ts';
+import { docContext } from '../../actors/docwriter/context.ts';
+import { goLineCoverage, parseGoCoverProfile } from '../../actors/tester/cover-go.ts';
+import { v8LineCoverage } from '../../actors/tester/cover-v8.ts';
+import { readCoverage } from '../../actors/tester/coverage.ts';
+import { detectRunner } from '../../actors/tester/detect.ts';
+import { loadRepoConfig } from '../../actors/tester/repo-config.ts';
+import { parseRepoConfig, RepoConfigError } from '../../schemas/repo-config.ts';
 import { BlobReader } from '../../actors/curator/blob-reader.ts';
 import { readBlobs } from '../../actors/curator/git.ts';
 import { grepScores } from '../../actors/curator/quick.ts';
@@ -198,4 +208,233 @@ describe('git: repository config that makes git fetch or run a program', () => {
     // closing it gives the reader its end of file.
     closeSync(openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK));
   }, 40_000);
+});
+
+const CANARY = `canary-${process.pid}-${Date.now()}`;
+
+/** A secret file outside the repository (root-only), a FIFO nobody writes, and a helper to release it. */
+function outsiders(trap: Trap, secretText: string): { secret: string; fifo: string; release: () => void } {
+  const secret = join(trap.root, 'secret.txt');
+  writeFileSync(secret, secretText);
+  chmodSync(secret, 0o600);
+  const fifo = join(trap.root, 'never.fifo');
+  execFileSync('mkfifo', [fifo]);
+  // A reader still blocked on the FIFO (the old code's) gets its end of file: the run can exit.
+  const release = () => {
+    for (let i = 0; i < 4; i++) closeSync(openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK));
+  };
+  return { secret, fifo, release };
+}
+
+/** A sparse file of `bytes` (costs no disk): a 'huge file' committed or written by the tests. */
+function sparse(path: string, bytes: number): void {
+  mkdirSync(join(path, '..'), { recursive: true });
+  execFileSync('truncate', ['-s', String(bytes), path]);
+}
+
+/** `p`, or 'hung' after `ms`. */
+const within = <T>(p: Promise<T>, ms: number): Promise<T | 'hung'> =>
+  Promise.race([p, new Promise<'hung'>((res) => setTimeout(() => res('hung'), ms).unref())]);
+
+describe('files of the work tree read on the host: symlinks out, FIFOs, huge files', () => {
+  it("the Tester's runner detection: package.json linked to a secret, pyproject.toml to a FIFO, a huge setup.cfg", async () => {
+    const trap = makeTrap();
+    const { secret, fifo, release } = outsiders(
+      trap,
+      JSON.stringify({ scripts: { test: `echo ${CANARY}` }, devDependencies: { vitest: '1' } }),
+    );
+    const js = join(trap.root, 'js');
+    mkdirSync(js);
+    symlinkSync(secret, join(js, 'package.json'));
+    writeFileSync(join(js, 'a.test.js'), 'test("a", () => {});\n');
+    const py = join(trap.root, 'py');
+    mkdirSync(join(py, 'tests'), { recursive: true });
+    symlinkSync(fifo, join(py, 'pyproject.toml'));
+    symlinkSync(fifo, join(py, 'pytest.ini'));
+    sparse(join(py, 'setup.cfg'), 1 << 30);
+    writeFileSync(join(py, 'tests', 'test_a.py'), 'def test_a():\n    pass\n');
+    try {
+      const jsRunner = await within(detectRunner(js, { files: ['package.json', 'a.test.js'] }), 15_000);
+      const pyRunner = await within(
+        detectRunner(py, { files: ['pyproject.toml', 'pytest.ini', 'setup.cfg', 'tests/test_a.py'] }),
+        15_000,
+      );
+      expect(JSON.stringify(jsRunner)).not.toContain(CANARY);
+      expect(pyRunner).not.toBe('hung');
+    } finally {
+      release();
+    }
+  }, 40_000);
+
+  it("the Doc Writer's context: a README linked to a secret naming the symbol, a CHANGELOG linked to a FIFO, a 1 GB doc", async () => {
+    const trap = makeTrap();
+    const { secret, fifo, release } = outsiders(trap, `# Secret\n\nfrobnicate(): ${CANARY}\n`);
+    const wt = join(trap.root, 'wt');
+    mkdirSync(join(wt, 'docs'), { recursive: true });
+    writeFileSync(join(wt, 'lib.py'), 'def frobnicate(x):\n    return x\n');
+    symlinkSync(secret, join(wt, 'README.md'));
+    symlinkSync(fifo, join(wt, 'CHANGELOG.md'));
+    sparse(join(wt, 'docs', 'huge.md'), 1 << 30);
+    writeFileSync(join(wt, 'docs', 'api.md'), '# API\n\nfrobnicate(x) returns x.\n');
+    const symbol = {
+      name: 'frobnicate',
+      file: 'lib.py',
+      before: 'def frobnicate():',
+      after: 'def frobnicate(x):',
+    };
+    try {
+      const t0 = Date.now();
+      const ctx = await within(
+        docContext(wt, ['README.md', 'CHANGELOG.md', 'docs/huge.md', 'docs/api.md', 'lib.py'], [symbol]),
+        15_000,
+      );
+      expect(ctx).not.toBe('hung');
+      expect(JSON.stringify(ctx)).not.toContain(CANARY);
+      expect(JSON.stringify(ctx)).toContain('frobnicate(x) returns x');
+      expect(Date.now() - t0).toBeLessThan(15_000);
+    } finally {
+      release();
+    }
+  }, 40_000);
+
+  it("the policy check's worktree reader: a 200 MB file the patch or the repository holds is not read whole", async () => {
+    const trap = makeTrap();
+    const wt = join(trap.root, 'wt');
+    sparse(join(wt, 'package-lock.json'), 200 * 1024 * 1024);
+    writeFileSync(join(wt, 'package.json'), '{"name":"x"}\n');
+    const read = worktreeReader(wt);
+    expect(await read('package.json')).toBe('{"name":"x"}\n');
+    expect(await read('package-lock.json')).toBeUndefined();
+  }, 40_000);
+
+  it("the policy check's worktree reader: a FIFO and a link to a secret read as absent", async () => {
+    const trap = makeTrap();
+    const { secret, fifo, release } = outsiders(trap, `${CANARY}\n`);
+    const wt = join(trap.root, 'wt');
+    mkdirSync(wt);
+    execFileSync('mkfifo', [join(wt, 'requirements.txt')]);
+    symlinkSync(secret, join(wt, 'go.mod'));
+    symlinkSync(fifo, join(wt, 'pyproject.toml'));
+    const read = worktreeReader(wt);
+    try {
+      for (const f of ['requirements.txt', 'go.mod', 'pyproject.toml'])
+        expect(await within(read(f), 5_000)).toBeUndefined();
+    } finally {
+      release();
+    }
+  });
+});
+
+describe('the Curator: deeply nested sources', () => {
+  it('100,000 nested classes in a .java file: indexed by line windows, no stack overflow', () => {
+    const n = 100_000;
+    const rec = extractFile('Deep.java', 'b1', Buffer.from(`${'class A{'.repeat(n)}${'}'.repeat(n)}\n`));
+    expect(rec.chunks.length).toBeGreaterThan(0);
+  });
+
+  it('100,000 nested brackets in .js and .py files: parsed or windowed, within seconds', () => {
+    const n = 100_000;
+    const t0 = Date.now();
+    const js = extractFile(
+      'deep.js',
+      'b2',
+      Buffer.from(`x = ${'['.repeat(n)}${']'.repeat(n)};\nfunction f() {}\n`),
+    );
+    const py = extractFile(
+      'deep.py',
+      'b3',
+      Buffer.from(`x = ${'('.repeat(n)}${')'.repeat(n)}\ndef f():\n    pass\n`),
+    );
+    expect(js.chunks.length + py.chunks.length).toBeGreaterThan(0);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+  });
+});
+
+describe("coverage reports written by the repository's own tests", () => {
+  it('V8: 199,999 ranges over a 20,000-line file are read in seconds, not lines × ranges', () => {
+    const lines = 20_000;
+    const source = 'x();\n'.repeat(lines);
+    const ranges = [{ startOffset: 0, endOffset: source.length, count: 1 }];
+    for (let i = 1; i < 200_000; i++) {
+      const s = (i * 7919) % source.length;
+      ranges.push({ startOffset: s, endOffset: Math.min(source.length, s + 1 + (i % 5000)), count: i % 2 });
+    }
+    const t0 = Date.now();
+    const cov = v8LineCoverage(source, [{ ranges }]);
+    expect(Date.now() - t0).toBeLessThan(3_000);
+    expect(cov!.executed.size + cov!.missing.size).toBe(lines);
+  }, 120_000);
+
+  it('Go: blocks a million lines long (and huge counts) are read in seconds, not blocks × lines', () => {
+    const source = 'x()\n'.repeat(1_000_000);
+    const profile = ['mode: count'];
+    for (let i = 0; i < 100; i++)
+      profile.push(`m/x/a.go:1.1,1000000.2 1 ${i === 0 ? '9007199254740991' : '0'}`);
+    const t0 = Date.now();
+    const blocks = parseGoCoverProfile(profile.join('\n'), 'm/x');
+    const cov = goLineCoverage(blocks.get('a.go')!, source);
+    expect(Date.now() - t0).toBeLessThan(3_000);
+    expect(cov.executed.size).toBe(1_000_000);
+  }, 120_000);
+
+  it('a coverage report that is a FIFO, or a link to a secret, is not read', async () => {
+    const trap = makeTrap();
+    const { secret, release } = outsiders(
+      trap,
+      JSON.stringify({ files: { [CANARY]: { executed_lines: [1] } } }),
+    );
+    const wt = join(trap.root, 'wt');
+    mkdirSync(join(wt, '.codemesh-cover'), { recursive: true });
+    try {
+      for (const make of [
+        (p: string) => symlinkSync(secret, p),
+        (p: string) => execFileSync('mkfifo', [p]),
+      ]) {
+        const { COVERAGE_REPORTS } = await import('../../actors/tester/cover-plan.ts');
+        const report = join(wt, COVERAGE_REPORTS['coverage.py']);
+        mkdirSync(join(report, '..'), { recursive: true });
+        execFileSync('rm', ['-f', report]);
+        make(report);
+        const cov = await within(readCoverage(wt), 5_000);
+        expect(cov).toBeUndefined();
+      }
+    } finally {
+      release();
+    }
+  });
+});
+
+describe('.codemesh.yml with hostile values', () => {
+  it('unknown keys, huge numbers, bad env names, an alias bomb: each refused with a clear error', async () => {
+    const trap = makeTrap();
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 12; i++)
+      bomb.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(',')}]`,
+      );
+    bomb.push('test: {timeout: *l}');
+    const bad = [
+      'test: {timeout: 1e308}',
+      'test: {max_files: 99999999999}',
+      'test: {timeout: -1}',
+      'test: {env: {"A=B": "x"}}',
+      'test: {runner: "../../bin/sh"}',
+      `test: {setup: [${Array(50).fill('"x"').join(',')}]}`,
+      'push: "yes please"',
+      'hooks: {pre: "curl evil"}',
+      '__proto__: {polluted: true}',
+      bomb.join('\n'),
+    ];
+    for (const [i, text] of bad.entries()) {
+      const { repo, head } = repoWith(trap, `cfg${i}`, { '.codemesh.yml': `${text}\n` });
+      const t0 = Date.now();
+      await expect(loadRepoConfig(repo, head), text.slice(0, 60)).rejects.toThrow(RepoConfigError);
+      expect(Date.now() - t0).toBeLessThan(5_000);
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    // The same values from the API's registered settings.
+    expect(() => parseRepoConfig(parseYaml('test: {timeout: 1e308}'), 'registered')).toThrow(/timeout/);
+  }, 60_000);
 });
