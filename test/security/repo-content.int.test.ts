@@ -368,8 +368,9 @@ describe("coverage reports written by the repository's own tests", () => {
   it('Go: blocks a million lines long (and huge counts) are read in seconds, not blocks × lines', () => {
     const source = 'x()\n'.repeat(1_000_000);
     const profile = ['mode: count'];
-    for (let i = 0; i < 100; i++)
-      profile.push(`m/x/a.go:1.1,1000000.2 1 ${i === 0 ? '9007199254740991' : '0'}`);
+    // Distinct blocks (the same block listed twice is merged): 200 of them, each over the whole file.
+    for (let i = 0; i < 200; i++)
+      profile.push(`m/x/a.go:1.${i + 1},1000000.2 1 ${i === 0 ? '9007199254740991' : '0'}`);
     const t0 = Date.now();
     const blocks = parseGoCoverProfile(profile.join('\n'), 'm/x');
     const cov = goLineCoverage(blocks.get('a.go')!, source);
