@@ -27,7 +27,10 @@ import { v8LineCoverage } from '../../actors/tester/cover-v8.ts';
 import { readCoverage } from '../../actors/tester/coverage.ts';
 import { detectRunner } from '../../actors/tester/detect.ts';
 import { loadRepoConfig } from '../../actors/tester/repo-config.ts';
+import { createGitHub, gitHubSettingsFromEnv } from '../../actors/integrator/github/index.ts';
+import { startTestGateway } from '../../gateway/test-setup.ts';
 import { parseRepoConfig, RepoConfigError } from '../../schemas/repo-config.ts';
+import { startGitHubDouble } from '../github-double.ts';
 import { BlobReader } from '../../actors/curator/blob-reader.ts';
 import { readBlobs } from '../../actors/curator/git.ts';
 import { grepScores } from '../../actors/curator/quick.ts';
@@ -438,4 +441,35 @@ describe('.codemesh.yml with hostile values', () => {
     // The same values from the API's registered settings.
     expect(() => parseRepoConfig(parseYaml('test: {timeout: 1e308}'), 'registered')).toThrow(/timeout/);
   }, 60_000);
+});
+
+describe('issue intake', () => {
+  it("another org's checkout whose .git/config claims the issue's GitHub repository does not shadow the caller's own", async () => {
+    const gh = await startGitHubDouble();
+    gh.setIssue('acme', 'calc', 7, {
+      title: 'subtract is wrong',
+      body: 'subtract(5, 3) is 8.',
+      comments: [],
+    });
+    const github = createGitHub(
+      gitHubSettingsFromEnv({
+        CODEMESH_GITHUB_API_URL: gh.url,
+        CODEMESH_GITHUB_TOKEN: 'ghp_intake0123456789abc',
+      }),
+    );
+    const t = await startTestGateway({ github });
+    try {
+      // repoA (org-a, registered first) is the attacker's: its remote merely claims acme/calc. repoB is org-b's
+      // real checkout of acme/calc.
+      sh(t.repoA, 'remote', 'add', 'origin', `${gh.url}/acme/calc.git`);
+      sh(t.repoB, 'remote', 'add', 'origin', `${gh.url}/acme/calc.git`);
+      const bob = await t.jwt('bob');
+      const res = await t.call('POST', '/v1/tasks', bob, { issue_url: `${gh.url}/acme/calc/issues/7` });
+      expect(res.status).toBe(201);
+      expect(((await res.json()) as { task: { repo: string } }).task.repo).toBe(t.repoB);
+    } finally {
+      await t.stop();
+      await gh.close();
+    }
+  }, 120_000);
 });
