@@ -38,6 +38,7 @@ import { pushBranch } from '../../actors/integrator/git-integrate.ts';
 import { replayCasesFromDataset } from '../../actors/llm/replay.ts';
 import { git } from '../../actors/runtime/git.ts';
 import { exportTree, gitShow, gradedTreeId } from '../../cli/eval-swe/grade.ts';
+import { freshClone } from '../../cli/eval-swe/mesh-run.ts';
 import { makeTrap, sh, type Trap } from './git-tools-harden-helpers.ts';
 
 const commit = (repo: string, msg: string) =>
@@ -101,6 +102,13 @@ describe('git: repository config that makes git fetch or run a program', () => {
     await replayCasesFromDataset(dataset, repos)[0]!.read('lib.py');
     await gitShow(repo, head, 'lib.py');
     expect({ ...fired, all: trap.fired() }).toEqual({ grep: [], all: [] });
+  });
+
+  it("eval swe's private clone of a partial clone whose promisor remote runs a program: nothing runs", async () => {
+    const trap = makeTrap();
+    const { repo, head } = promisorClone(trap);
+    await freshClone(repo, join(trap.root, 'runs', 'c1'), head).catch(() => undefined);
+    expect(trap.fired()).toEqual([]);
   });
 
   it('protocol.ext.allow=always with an ext:: remote: a push runs no command', async () => {
