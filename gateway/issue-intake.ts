@@ -66,7 +66,23 @@ export async function withIssue(gw: Gateway, raw: unknown, caller?: Principal): 
   let repo = rest.repo;
   if (repo === undefined) {
     // Every registered checkout is a candidate; whether the caller may use the one found is checked after.
-    const paths = (await gw.db.select({ path: schema.repos.path }).from(schema.repos)).map((r) => r.path);
+    // The caller's own (developer or above) come first: a checkout's remote URL is its repository's own config
+    // (untrusted), so another org's checkout claiming the same GitHub repository must not shadow the caller's.
+    const rows = await gw.db
+      .select({
+        id: schema.repos.id,
+        orgId: schema.repos.orgId,
+        path: schema.repos.path,
+        name: schema.repos.name,
+      })
+      .from(schema.repos);
+    const usable = new Set<string>();
+    if (caller)
+      for (const r of rows) if (atLeast(await gw.access.repoRole(caller, r), 'developer')) usable.add(r.path);
+    const paths = [
+      ...rows.map((r) => r.path).filter((x) => usable.has(x)),
+      ...rows.map((r) => r.path).filter((x) => !usable.has(x)),
+    ];
     const target = { owner: ref.owner, repo: ref.repo };
     repo = await findCheckout(github.settings, target, paths);
     if (!repo && caller && mayClone(github.settings.clone, target))

@@ -1,14 +1,18 @@
 // The policy check of a patch the Coder is about to publish: the task's bundle (default < org < repository),
 // the imported OSV data, and the patched worktree as the post-patch files.
-import { lstat, readdir, readFile, realpath } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { lstat, readdir, realpath } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
 import type { PolicyReport, SecretFinding } from '../../schemas/index.ts';
 import { checkPatch, loadOsv, loadPolicyBundle, PolicyBundleError } from '../policy/index.ts';
 import { StepFailure } from '../runtime/ask-json.ts';
 import { git } from '../runtime/git.ts';
+import { readTreeFile } from '../runtime/read-tree-file.ts';
 import type { StepInput } from '../runtime/types.ts';
 
 type Read = (path: string) => Promise<string | undefined>;
+
+/** The largest post-patch or installed file the policy check reads. */
+export const MAX_POLICY_READ_BYTES = 64 * 1024 * 1024;
 
 /**
  * A regular file under `root`, or undefined: absent, a symlink, or reached through one that leads out of `root`
@@ -22,7 +26,9 @@ export function worktreeReader(root: string): Read {
     const [top, real] = await Promise.all([realpath(root), realpath(full)]).catch(() => ['', '..']);
     const rel = relative(top, real);
     if (!top || rel.startsWith('..') || rel.startsWith('/')) return undefined;
-    return readFile(full, 'utf8').catch(() => undefined);
+    // Opened without following a link swapped in since, and only up to the cap (the model or the repository
+    // may have written a huge file; the checks read manifests and sources, far smaller).
+    return readTreeFile(top, rel.split(sep).join('/'), MAX_POLICY_READ_BYTES);
   };
 }
 

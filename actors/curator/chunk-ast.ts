@@ -81,6 +81,9 @@ function pythonAssignName(node: SyntaxNode): string {
   return left?.type === 'identifier' ? left.text : '';
 }
 
+/** Classes inside classes deeper than this are not split into members. */
+const MAX_CLASS_DEPTH = 32;
+
 export function chunkAst(language: Exclude<Language, 'text'>, text: string): AstChunks {
   const tree = parseSource(language, text);
   const root = tree.rootNode;
@@ -88,7 +91,7 @@ export function chunkAst(language: Exclude<Language, 'text'>, text: string): Ast
   const defs = new Set<string>();
   const line = (n: SyntaxNode, end = false) => (end ? n.endPosition.row : n.startPosition.row) + 1;
 
-  const walk = (nodes: SyntaxNode[], container: string): void => {
+  const walk = (nodes: SyntaxNode[], container: string, depth = 0): void => {
     let runStart = -1;
     let runEnd = -1;
     const flush = () => {
@@ -107,9 +110,10 @@ export function chunkAst(language: Exclude<Language, 'text'>, text: string): Ast
         const body =
           def.childForFieldName('body') ??
           def.namedChildren.find((c) => c.type === 'type_spec')?.childForFieldName('type');
-        const members = body ? body.namedChildren : [];
+        // Classes nested deeper than any real code (a hostile file nests 100,000): the class is one chunk.
+        const members = body && depth < MAX_CLASS_DEPTH ? body.namedChildren : [];
         const before = chunks.length;
-        walk(members, qualified || container);
+        walk(members, qualified || container, depth + 1);
         const firstMember = chunks[before];
         const endLine = firstMember ? Math.max(line(node), firstMember.startLine - 1) : line(node, true);
         chunks.splice(before, 0, { symbol: qualified, kind: 'class', startLine: line(node), endLine });

@@ -83,10 +83,17 @@ export function extractFile(path: string, blob: string, content: Buffer): FileRe
   if (language === 'text') {
     chunks = chunkLines(lines);
   } else {
-    const ast = chunkAst(language, text);
-    chunks = ast.chunks;
-    defs = ast.defs;
-    parseError = ast.hasError;
+    // A file the parser or the walk cannot handle (nesting deep enough to exhaust the stack) is indexed by
+    // line windows, like text: one hostile file must not fail the repository's index.
+    let ast: ReturnType<typeof chunkAst> | undefined;
+    try {
+      ast = chunkAst(language, text);
+    } catch {
+      ast = undefined;
+    }
+    chunks = ast?.chunks ?? [];
+    defs = ast?.defs ?? [];
+    parseError = ast?.hasError ?? true;
     if (chunks.length === 0 && lines > 0) chunks = chunkLines(lines);
   }
   const starts = lineStarts(text);

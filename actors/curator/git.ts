@@ -1,7 +1,7 @@
 // Reads a repository at a commit straight from git objects, so an index never depends on a work tree's state.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { gitEnv } from '../runtime/git.ts';
+import { CONFIG_READ_TIMEOUT_MS, gitEnv } from '../runtime/git.ts';
 import { GitError, NotAGitRepoError, UnknownCommitError } from './errors.ts';
 
 export interface TreeEntry {
@@ -12,15 +12,18 @@ export interface TreeEntry {
 
 const MAX_BUFFER = 256 * 1024 * 1024;
 
-function git(repoPath: string, args: string[], input?: string): string {
-  // The runtime's hardened env (no hooks, fsmonitor, pager, external diff; no parent env): these reads of git
-  // objects run no repository-defined driver, so the per-driver overrides are not needed.
+function git(repoPath: string, args: string[], input?: string, timeout = 300_000): string {
+  // The runtime's hardened env (no hooks, fsmonitor, pager, external diff, transports; no parent env): these
+  // reads of git objects run no repository-defined driver, so the per-driver overrides are not needed. Bounded
+  // in time: a config include naming a FIFO would otherwise block this synchronous call, and the process.
   return execFileSync('git', ['-C', repoPath, '--no-pager', ...args], {
     env: gitEnv(),
     encoding: 'utf8',
     maxBuffer: MAX_BUFFER,
     input,
     stdio: ['pipe', 'pipe', 'pipe'],
+    timeout,
+    killSignal: 'SIGKILL',
   });
 }
 
@@ -28,7 +31,8 @@ function git(repoPath: string, args: string[], input?: string): string {
 export function gitCommonDir(repoPath: string): string {
   if (!existsSync(repoPath)) throw new NotAGitRepoError(repoPath);
   try {
-    return git(repoPath, ['rev-parse', '--path-format=absolute', '--git-common-dir']).trim();
+    const args = ['rev-parse', '--path-format=absolute', '--git-common-dir'];
+    return git(repoPath, args, undefined, CONFIG_READ_TIMEOUT_MS).trim();
   } catch (cause) {
     throw new NotAGitRepoError(repoPath, { cause });
   }

@@ -14,6 +14,7 @@ import { DEFAULT_WEIGHTS, filePenalty, filePrior } from './rank.ts';
 import { queryTerms } from './signals.ts';
 import { pathTerms, STOPWORDS } from './tokenize.ts';
 import type { ChunkHit, SearchRepoOptions, SearchResult } from './types.ts';
+import { gitEnv } from '../runtime/git.ts';
 
 /** Lines shown of each file. */
 const WINDOW = 60;
@@ -91,9 +92,26 @@ export function grepScores(
   const scores = new Map<string, number>();
   if (words.length === 0) return Promise.resolve(scores);
   return new Promise((resolve) => {
-    const args = ['-C', repoPath, 'grep', '-I', '-i', '-o', '-w', '-F', '--no-color'];
+    // The hardened env (as the Curator's other object reads): grep over a commit's blobs runs no driver, and a
+    // partial clone's lazy fetch finds no transport allowed.
+    const args = [
+      '-C',
+      repoPath,
+      '--no-pager',
+      'grep',
+      '-I',
+      '-i',
+      '-o',
+      '-w',
+      '-F',
+      '--no-color',
+      '--no-textconv',
+    ];
     for (const w of words) args.push('-e', w);
-    const child = spawn('git', [...args, commit, '--'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn('git', [...args, commit, '--'], {
+      env: gitEnv(),
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     const timer = setTimeout(() => child.kill(), deadlineMs);
     // word → path → occurrences
     const hits = new Map<string, Map<string, number>>();

@@ -2,7 +2,6 @@
 // whose signature the patch changes — their docstrings, the README/docs sections naming them, the CHANGELOG —
 // as its own patch on top of the code patch (`docs.<patchId>`), and writes the PR description. No model call
 // when the patch changes no public signature.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ChangedSymbol, DocPatch, DocReview, keys, Patch, patchId } from '../../schemas/index.ts';
 import { applyEdits, type Edit, formatEditErrors, parseEditBlocks, parseNumstat } from '../coder/edits.ts';
@@ -12,17 +11,18 @@ import type { ChatMessage } from '../llm/index.ts';
 import { scanDiff } from '../policy/index.ts';
 import { askJson, StepFailure } from '../runtime/ask-json.ts';
 import { applyPatch, git } from '../runtime/git.ts';
+import { readTreeFile } from '../runtime/read-tree-file.ts';
 import { callModel } from '../runtime/model-call.ts';
 import { oneEffectMachine } from '../runtime/step-machine.ts';
 import type { AgentDefinition, StepInput, StepOutput } from '../runtime/types.ts';
 import { addOwnedWorktree, removeOwnedWorktree } from '../runtime/worktrees.ts';
 import { codeChangeIn } from './code-unchanged.ts';
 import { docReviewSystem, docReviewUser, docWriterSystem, docWriterUser, NO_CHANGES } from './prompts.ts';
-import { changedSymbols, changelogOf, definitionContext, isDocFile, sectionsMentioning } from './symbols.ts';
+import { changedSymbols, isDocFile } from './symbols.ts';
+import { docContext } from './context.ts';
 
 /** Model answers per step (the first, then up to two corrections of edits that did not apply). */
 const MAX_TRIES = 3;
-const MAX_DOC_BYTES = 256 * 1024;
 const MAX_SECTIONS = 12;
 /** Reviews of the documentation patch: the first, then one after a revision. */
 const REVIEW_ROUNDS = 2;
@@ -93,22 +93,8 @@ async function writeDocs(
     const paths = (await git(worktree, ['ls-files', '-z'], { worktree: true })).stdout
       .split('\0')
       .filter(Boolean);
-    const read = (p: string) => readFile(join(worktree, p), 'utf8');
-    const names = symbols.map((s) => s.name);
-    const sections = [];
-    for (const p of paths.filter(isDocFile).slice(0, 200)) {
-      const text = await read(p).catch(() => '');
-      if (text.length <= MAX_DOC_BYTES) sections.push(...sectionsMentioning(p, text, names));
-    }
-    const clog = changelogOf(paths);
-    const changelog = clog
-      ? { file: clog, head: (await read(clog).catch(() => '')).split('\n').slice(0, 40).join('\n') }
-      : undefined;
-    const definitions = [];
-    for (const s of symbols) {
-      const text = definitionContext(await read(s.file).catch(() => ''), s.after);
-      if (text) definitions.push({ symbol: s, text });
-    }
+    const { sections, changelog, definitions } = await docContext(worktree, paths, symbols);
+    const clog = changelog?.file;
     const shown = sections.slice(0, MAX_SECTIONS);
     const allowed = new Set([
       ...symbols.map((s) => s.file),
@@ -184,7 +170,7 @@ async function tryEdits(worktree: string, answer: string, allowed: Set<string>):
   for (const path of new Set(edits.map((e) => e.path))) {
     if (isDocFile(path)) continue;
     const before = (await git(worktree, ['show', `:${path}`], { worktree: true })).stdout;
-    const after = await readFile(join(worktree, path), 'utf8');
+    const after = (await readTreeFile(worktree, path)) ?? '';
     const problem = codeChangeIn(path, before, after);
     if (problem) problems.push(problem);
   }

@@ -2,7 +2,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Patch, PathLock, TaskRecord } from '../../schemas/index.ts';
-import { branchCommit, git, receivePackFor } from '../runtime/git.ts';
+import { branchCommit, git, PUSH_PROTOCOLS, receivePackFor } from '../runtime/git.ts';
 
 export class IntegrationConflictError extends Error {
   override readonly name = 'IntegrationConflictError';
@@ -228,7 +228,7 @@ export async function pushBranch(
     ],
     {
       allowFail: true,
-      env: sshAgent ? { SSH_AUTH_SOCK: sshAgent } : {},
+      env: { GIT_ALLOW_PROTOCOL: PUSH_PROTOCOLS, ...(sshAgent ? { SSH_AUTH_SOCK: sshAgent } : {}) },
       ...(auth && {
         config: [
           [`http.${auth.origin}/.extraHeader`, `Authorization: ${auth.header}`],

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { diffSections } from '../runtime/git.ts';
+import { diffSections, gitEnv } from '../runtime/git.ts';
 import { diffToEditBlocks, parseUnifiedDiff } from './replay-edits.ts';
 import { ModelConfigError } from './errors.ts';
 import { parseRoleMarker } from './types.ts';
@@ -287,8 +287,12 @@ export function replayCasesFromDataset(dataset: string, repos: string, withTests
       ...(typeof test_patch === 'string' && withTests ? { tests: test_patch } : {}),
       read: (path) =>
         new Promise((resolve) =>
-          execFile('git', ['-C', gitDir, 'show', `${base}:${path}`], { maxBuffer: 64 << 20 }, (err, out) =>
-            resolve(err ? undefined : out),
+          // Hardened (the repository's config is untrusted): no textconv, no lazy fetch, no hooks or helpers.
+          execFile(
+            'git',
+            ['-C', gitDir, '--no-pager', 'cat-file', 'blob', `${base}:${path}`],
+            { maxBuffer: 64 << 20, env: gitEnv() },
+            (err, out) => resolve(err ? undefined : out),
           ),
         ),
     });

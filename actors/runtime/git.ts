@@ -147,6 +147,13 @@ export function gitEnv(
     GIT_AUTHOR_EMAIL: 'codemesh@localhost',
     GIT_COMMITTER_NAME: 'codemesh',
     GIT_COMMITTER_EMAIL: 'codemesh@localhost',
+    // No transport at all unless a command names the ones it needs (a push, a clone): a partial clone's lazy
+    // fetch of a missing object would otherwise contact the repository's promisor remote, running its
+    // `remote.<name>.uploadpack` or an `ext::` command that its config allows with `protocol.ext.allow`
+    // (per-protocol keys beat our `protocol.allow=never`; this variable beats all config). GIT_NO_LAZY_FETCH
+    // says the same to git ≥ 2.44.
+    GIT_ALLOW_PROTOCOL: '',
+    GIT_NO_LAZY_FETCH: '1',
     ...extra,
   };
   env.GIT_CONFIG_COUNT = String(config.length);
@@ -314,21 +321,38 @@ function anchorSignature(cwd: string, where: string[]): string | undefined {
 
 const LIST_CONFIG = ['config', '--list', '-z', '--show-origin', '--includes'];
 
+/**
+ * How long reading the repository's config may take: an include naming a FIFO (or a device) would otherwise
+ * block git, and codemesh with it, forever.
+ */
+export const CONFIG_READ_TIMEOUT_MS = 10_000;
+
+/** The transports a push may use (never ext::, git:// with its proxy command, or a remote helper). */
+export const PUSH_PROTOCOLS = 'file:ssh:https:http';
+
 function run(
   cwd: string,
   args: string[],
   env: Record<string, string>,
-  opts: { input?: string; signal?: AbortSignal },
+  opts: { input?: string; signal?: AbortSignal; timeoutMs?: number },
 ): Promise<GitResult & { exitCode: number }> {
   return new Promise((res, rej) => {
     const child = execFile(
       'git',
       args,
-      { cwd, env, maxBuffer: 64 * 1024 * 1024, signal: opts.signal },
+      {
+        cwd,
+        env,
+        maxBuffer: 64 * 1024 * 1024,
+        signal: opts.signal,
+        ...(opts.timeoutMs ? { timeout: opts.timeoutMs, killSignal: 'SIGKILL' as const } : {}),
+      },
       (err, stdout, stderr) => {
         if (err && (err as NodeJS.ErrnoException).code === 'ABORT_ERR') return rej(err);
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        res({ stdout: String(stdout), stderr: String(stderr), exitCode: code });
+        const killed = err && (err as { killed?: boolean }).killed && opts.timeoutMs;
+        const why = killed ? `git ${args.join(' ')} took longer than ${opts.timeoutMs} ms; killed\n` : '';
+        res({ stdout: String(stdout), stderr: why + String(stderr), exitCode: code });
       },
     );
     // git may exit before reading all of its input (a patch it rejects): that is its answer, not a crash.
@@ -367,7 +391,8 @@ export async function git(
       const anchorSig = anchorSignature(cwd, where);
       const since = Date.now();
       const listed = await run(cwd, [...GLOBAL_ARGS, ...where, ...LIST_CONFIG], gitEnv(), {
-        signal: opts.signal,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        timeoutMs: CONFIG_READ_TIMEOUT_MS,
       });
       if (listed.exitCode !== 0) return fail(listed.stderr);
       const read = overridesFrom(listed.stdout, cwd);
@@ -402,6 +427,8 @@ export function gitSpawnSync(repo: string): { args: string[]; env: Record<string
       encoding: 'utf8',
       maxBuffer: 64 * 1024 * 1024,
       stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: CONFIG_READ_TIMEOUT_MS,
+      killSignal: 'SIGKILL',
     });
   } catch (err) {
     throw new GitError(LIST_CONFIG, String((err as { stderr?: unknown }).stderr ?? ''), 128);

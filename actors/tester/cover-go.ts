@@ -75,17 +75,33 @@ function relativeToModule(name: string, modulePath: string): string | undefined 
  */
 export function goLineCoverage(blocks: readonly GoBlock[], source?: string): LineCoverage {
   const text = source?.split('\n');
-  const counts = new Map<number, number>();
+  // Difference arrays over the lines (a hostile profile may list 500,000 blocks each a million lines long:
+  // walking every block's lines would take hours): how many blocks cover each line, and how many that ran.
+  let last = 0;
+  for (const b of blocks) if (b.stmts > 0) last = Math.max(last, b.endLine);
+  if (text) last = Math.min(last, text.length);
+  const covered = new Int32Array(last + 2);
+  const ran = new Int32Array(last + 2);
   for (const b of blocks) {
-    if (b.stmts <= 0) continue;
-    for (let l = b.startLine; l <= b.endLine; l++) {
-      if (text && !isCode(text[l - 1])) continue;
-      counts.set(l, Math.max(counts.get(l) ?? 0, b.count));
+    if (b.stmts <= 0 || b.startLine > last) continue;
+    const end = Math.min(b.endLine, last) + 1;
+    covered[b.startLine]!++;
+    covered[end]!--;
+    if (b.count > 0) {
+      ran[b.startLine]!++;
+      ran[end]!--;
     }
   }
   const executed = new Set<number>();
   const missing = new Set<number>();
-  for (const [l, c] of counts) (c > 0 ? executed : missing).add(l);
+  let c = 0;
+  let r = 0;
+  for (let l = 1; l <= last; l++) {
+    c += covered[l]!;
+    r += ran[l]!;
+    if (c === 0 || (text && !isCode(text[l - 1]))) continue;
+    (r > 0 ? executed : missing).add(l);
+  }
   return { executed, missing };
 }
 

@@ -6,10 +6,11 @@
 // coverage of the added lines; the base run (same tests, base code) the coverage of the same files before the
 // change, so the delta says whether the change is tested as well as the code it replaces. Every report is
 // written by the repository's code: read only as a regular file of bounded size, parsed defensively.
-import { lstat, readFile, realpath } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { realpath } from 'node:fs/promises';
+import { relative } from 'node:path';
 import type { TestCoverage } from '../../schemas/index.ts';
 import { addedLines } from '../runtime/git.ts';
+import { readTreeFile } from '../runtime/read-tree-file.ts';
 import { goLineCoverage, goModulePath, parseGoCoverProfile } from './cover-go.ts';
 import { istanbulLineCoverage } from './cover-istanbul.ts';
 import { COVERAGE_REPORTS } from './cover-plan.ts';
@@ -55,20 +56,6 @@ type CoveragePlan = Pick<TestPlan, 'kind' | 'coverage' | 'coverageFormat' | 'cov
 export async function clearCoverage(workDir: string, plan?: CoveragePlan): Promise<void> {
   const reportFile = COVERAGE_REPORTS[plan?.coverageFormat ?? 'coverage.py'];
   await prepareReport({ kind: plan?.kind ?? 'none', command: [], reportFile }, workDir);
-}
-
-/** A regular file inside `root`, reached through directories only (no symlink anywhere on the way). */
-async function readTreeFile(root: string, rel: string, max: number): Promise<string | undefined> {
-  const parts = rel.split('/');
-  if (parts.some((p) => p === '' || p === '.' || p === '..')) return undefined;
-  let at = root;
-  for (const [i, part] of parts.entries()) {
-    at = join(at, part);
-    const st = await lstat(at).catch(() => undefined);
-    const last = i === parts.length - 1;
-    if (!st || (last ? !st.isFile() || st.size > max : !st.isDirectory())) return undefined;
-  }
-  return readFile(at, 'utf8').catch(() => undefined);
 }
 
 function parseJson(text: string): unknown {

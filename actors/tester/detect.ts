@@ -1,11 +1,12 @@
 // Which runner a repository's tests need, with what interpreter, environment and setup, and why. The result is
 // plain data (argv, env, setup argv lists) that the sandbox runs with cwd = the work tree.
 import { existsSync, statSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, posix, relative } from 'node:path';
 import type { TestSettings } from '../../schemas/repo-config.ts';
 import { git } from '../runtime/git.ts';
+import { readTreeFile } from '../runtime/read-tree-file.ts';
 import { REPORT_DIR, type RunnerKind, type RunnerPlan } from './runners.ts';
 
 export type Language = 'python' | 'js' | 'go';
@@ -252,14 +253,14 @@ async function python(
   let command: string[];
   let reportFile: string | undefined;
   if (kind === 'django') {
-    const runtests = await readFile(join(workDir, 'tests', 'runtests.py'), 'utf8').catch(() => '');
+    const runtests = (await readTreeFile(workDir, 'tests/runtests.py')) ?? '';
     command = [py, 'tests/runtests.py', '--verbosity', '2'];
     if (existsSync(join(workDir, 'tests', 'test_sqlite.py'))) command.push('--settings=test_sqlite');
     if (runtests.includes('--parallel')) command.push('--parallel', '1');
     env.PYTHONPATH = pythonPath.join(':');
     why.push(`django: ${command.slice(1).join(' ')} <labels>, PYTHONPATH=${env.PYTHONPATH}`);
   } else if (kind === 'sympy') {
-    const bintest = await readFile(join(workDir, 'bin', 'test'), 'utf8').catch(() => '');
+    const bintest = (await readTreeFile(workDir, 'bin/test')) ?? '';
     command = [py, 'bin/test'];
     if (/--no-cache/.test(bintest)) command.push('-C');
     command.push('--verbose');
@@ -372,7 +373,7 @@ export async function pytestIni(workDir: string): Promise<PytestIni> {
     ['setup.cfg', /^\[tool:pytest\]\s*$/m],
   ];
   for (const [file, header] of sections) {
-    const text = await readFile(join(workDir, file), 'utf8').catch(() => undefined);
+    const text = await readTreeFile(workDir, file);
     if (text === undefined) continue;
     const m = header.exec(text);
     if (!m) continue;
@@ -404,7 +405,7 @@ async function needsShim(workDir: string): Promise<boolean> {
 
 async function generatedVersionFile(workDir: string): Promise<string | undefined> {
   for (const f of ['pyproject.toml', 'setup.py', 'setup.cfg']) {
-    const text = await readFile(join(workDir, f), 'utf8').catch(() => '');
+    const text = (await readTreeFile(workDir, f)) ?? '';
     // `write_to = "…"` (setup.cfg, pyproject), `"write_to": "…"` (setup.py's use_scm_version dict), version_file.
     const m = /\b(?:write_to|version_file)["']?\s*[=:]\s*["']([^"']+\.py)["']/.exec(text);
     if (m?.[1] && !m[1].startsWith('/') && !m[1].includes('..')) return m[1];
@@ -432,7 +433,7 @@ async function javascript(
   why: string[],
   forced?: 'vitest' | 'jest' | 'npm',
 ): Promise<DetectedRunner | undefined> {
-  const root = await readJson(join(workDir, 'package.json'));
+  const root = await readJson(workDir, 'package.json');
   if (!root) return undefined;
   // In a workspace (npm/yarn/pnpm), the package the change touches has the runner.
   const workspaces = await workspaceDirs(workDir, root, files);
@@ -441,7 +442,7 @@ async function javascript(
     .find((w): w is string => !!w);
   const dirs = changedWs ? [changedWs, ''] : ['', ...workspaces];
   for (const dir of dirs) {
-    const pkg = dir ? await readJson(join(workDir, dir, 'package.json')) : root;
+    const pkg = dir ? await readJson(workDir, posix.join(posix.normalize(dir), 'package.json')) : root;
     if (!pkg) continue;
     const found = jsRunner(workDir, dir, pkg, options, why, forced);
     if (found) {
@@ -627,9 +628,11 @@ function applyConfig(found: DetectedRunner, config: TestSettings, workDir: strin
   return out;
 }
 
-async function readJson(path: string): Promise<Record<string, unknown> | undefined> {
+/** A JSON file of the work tree (a regular file inside it, bounded: see readTreeFile). */
+async function readJson(workDir: string, rel: string): Promise<Record<string, unknown> | undefined> {
   try {
-    return asRecord(JSON.parse(await readFile(path, 'utf8')));
+    const text = await readTreeFile(workDir, rel);
+    return text === undefined ? undefined : asRecord(JSON.parse(text));
   } catch {
     return undefined;
   }

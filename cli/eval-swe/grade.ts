@@ -11,6 +11,7 @@ import type { Sandbox } from '../../sandbox-agent/index.ts';
 import type { SweInstance } from './dataset.ts';
 import { parseLog, passed } from './log-parsers.ts';
 import { planTests } from './test-command.ts';
+import { gitEnv, gitSpawnSync } from '../../actors/runtime/git.ts';
 
 export interface GradeOptions {
   inst: SweInstance;
@@ -221,7 +222,7 @@ export async function gradedTreeId(o: GradeOptions, scratch: string): Promise<st
   };
   await mkdir(join(scratch, 'objects'), { recursive: true });
   const g = (args: string[], input?: string) =>
-    run('git', ['-C', o.gitDir, ...args], { cwd: o.gitDir, env, ...(input !== undefined ? { input } : {}) });
+    runGit(o.gitDir, args, { cwd: o.gitDir, env, ...(input !== undefined ? { input } : {}) });
   if ((await g(['read-tree', o.commit])).code !== 0) return undefined;
   const nl = (d: string) => (d.endsWith('\n') ? d : `${d}\n`);
   if (o.patch?.trim() && (await g(['apply', '--cached', '--whitespace=nowarn', '-'], nl(o.patch))).code !== 0)
@@ -241,7 +242,7 @@ export async function gradedTreeId(o: GradeOptions, scratch: string): Promise<st
 }
 
 async function gitOut(dir: string, args: string[]): Promise<string | undefined> {
-  const r = await run('git', ['-C', dir, ...args], { cwd: dir });
+  const r = await runGit(dir, args, { cwd: dir });
   return r.code === 0 ? r.stdout.toString('utf8').trim() : undefined;
 }
 
@@ -253,12 +254,12 @@ function lastLines(text: string, n: number): string {
 export function run(
   cmd: string,
   args: string[],
-  opts: { cwd: string; input?: string | Buffer; env?: Record<string, string> },
+  opts: { cwd: string; input?: string | Buffer; env?: Record<string, string>; ownEnv?: boolean },
 ): Promise<{ code: number; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       cwd: opts.cwd,
-      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', ...opts.env },
+      env: opts.ownEnv ? opts.env : { ...process.env, GIT_TERMINAL_PROMPT: '0', ...opts.env },
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
@@ -277,9 +278,28 @@ export function run(
   });
 }
 
+/**
+ * git hardened as codemesh's own (actors/runtime/git.ts), the repository's config being untrusted: no hooks,
+ * fsmonitor, filters, textconv or other drivers, no transport (a partial clone's lazy fetch), no parent env.
+ * `dir` is the repository (its drivers are listed and emptied); undefined for a command outside any.
+ */
+async function runGit(
+  dir: string | undefined,
+  args: string[],
+  opts: { cwd: string; input?: string | Buffer; env?: Record<string, string> },
+): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+  let safe: { args: string[]; env: Record<string, string> };
+  try {
+    safe = dir ? gitSpawnSync(dir) : { args: ['--no-pager'], env: gitEnv() };
+  } catch (err) {
+    return { code: 128, stdout: Buffer.alloc(0), stderr: err instanceof Error ? err.message : String(err) };
+  }
+  return run('git', [...safe.args, ...args], { ...opts, env: { ...safe.env, ...opts.env }, ownEnv: true });
+}
+
 /** The tree of `commit` as plain files in `dest` (no .git): `git archive | tar -x`. */
 export async function exportTree(gitDir: string, commit: string, dest: string): Promise<void> {
-  const tar = await run('git', ['-C', gitDir, 'archive', '--format=tar', commit], { cwd: dest });
+  const tar = await runGit(gitDir, ['archive', '--format=tar', commit], { cwd: dest });
   if (tar.code !== 0) throw new Error(`git archive ${commit} failed: ${tar.stderr.trim()}`);
   const x = await run('tar', ['-x', '-f', '-', '-C', dest], { cwd: dest, input: tar.stdout });
   if (x.code !== 0) throw new Error(`tar -x failed: ${x.stderr.trim()}`);
@@ -287,7 +307,7 @@ export async function exportTree(gitDir: string, commit: string, dest: string): 
 
 /** `git apply` in a plain directory; returns the error text, or undefined when it applied. */
 export async function gitApply(dir: string, diff: string): Promise<string | undefined> {
-  const r = await run('git', ['apply', '--whitespace=nowarn', '-'], {
+  const r = await runGit(undefined, ['apply', '--whitespace=nowarn', '-'], {
     cwd: dir,
     input: diff.endsWith('\n') ? diff : `${diff}\n`,
     // Outside any repository on purpose: git apply then patches the files as they are.
@@ -298,6 +318,6 @@ export async function gitApply(dir: string, diff: string): Promise<string | unde
 
 /** A file's content at `commit`, or undefined when it does not exist there. */
 export async function gitShow(gitDir: string, commit: string, path: string): Promise<Buffer | undefined> {
-  const r = await run('git', ['-C', gitDir, 'show', `${commit}:${path}`], { cwd: gitDir });
+  const r = await runGit(gitDir, ['cat-file', 'blob', `${commit}:${path}`], { cwd: gitDir });
   return r.code === 0 ? r.stdout : undefined;
 }

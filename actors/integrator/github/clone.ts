@@ -182,7 +182,7 @@ export async function cloneRepository(github: GitHub, r: RepoCoords, signal?: Ab
           url,
           into,
         ],
-        gitEnv({ GIT_LFS_SKIP_SMUDGE: '1' }, config),
+        gitEnv({ GIT_LFS_SKIP_SMUDGE: '1', GIT_ALLOW_PROTOCOL: web.protocol.replace(':', '') }, config),
         s,
       );
       if (failed) throw new CloneError(`git clone of ${url} failed: ${redact(failed)}`);
