@@ -1,6 +1,6 @@
 // Authorization: roles per org and per repository. A task belongs to a repository, a repository to an org;
 // a caller sees and acts only on repositories where it holds a role (a per-repo role overrides the org's).
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, type Column, eq, inArray, or, type SQL, sql } from 'drizzle-orm';
 import { type RecordDb, schema } from '../actors/recorder/index.ts';
 import type { Blackboard } from '../blackboard/index.ts';
 import { keys, TaskRecord } from '../schemas/index.ts';
@@ -23,6 +23,26 @@ export interface Visibility {
   all: boolean;
   orgIds: string[];
   repoIds: string[];
+}
+
+/**
+ * The condition on a table's `task_id` column for the tasks `vis` may see: undefined when it sees everything.
+ * Instance-wide figures (metrics, calibration) are computed over this for anyone but the instance admin.
+ */
+export function visibleTaskIds(db: RecordDb, vis: Visibility, taskId: Column): SQL | undefined {
+  if (vis.all) return undefined;
+  const t = schema.tasks;
+  const parts: SQL[] = [];
+  if (vis.orgIds.length) parts.push(inArray(t.orgId, vis.orgIds));
+  if (vis.repoIds.length) parts.push(inArray(t.repoId, vis.repoIds));
+  if (parts.length === 0) return sql`false`;
+  return inArray(
+    taskId,
+    db
+      .select({ id: t.id })
+      .from(t)
+      .where(or(...parts)),
+  );
 }
 
 /** Role lookups are cached this long: a role change takes effect within a second on every gateway. */
