@@ -24,6 +24,14 @@ import type { Principal } from '../types.ts';
 import { decidePatch } from './patches.ts';
 import { startTask } from './tasks.ts';
 
+/**
+ * Who may steer a task from GitHub: the repository's owner, a member of its organization, or a collaborator.
+ * On a public repository anyone can comment or review; GitHub's `author_association` says who that is.
+ */
+const TRUSTED_ASSOCIATIONS = new Set(['OWNER', 'MEMBER', 'COLLABORATOR']);
+export const trustedAuthor = (association: string | undefined) =>
+  !!association && TRUSTED_ASSOCIATIONS.has(association.toUpperCase());
+
 /** Constant-time check of `sha256=<hex>` over the raw body. */
 export function validSignature(secret: string, body: Buffer, header: string | undefined): boolean {
   if (!header?.startsWith('sha256=')) return false;
@@ -113,6 +121,8 @@ async function act(gw: Gateway, event: string, p: WebhookPayload): Promise<strin
   }
   if (event === 'pull_request_review' && p.action === 'submitted' && p.pull_request) {
     if (p.review?.state.toLowerCase() !== 'changes_requested') return `ignored: review ${p.review?.state}`;
+    if (!trustedAuthor(p.review.author_association))
+      return `ignored: a review by @${p.sender?.login ?? 'unknown'}, not an owner, member or collaborator (${p.review.author_association ?? 'no association'})`;
     const found = await taskOfPull(gw, p);
     if (typeof found === 'string') return found;
     const comment =
@@ -195,6 +205,8 @@ export function commentRequest(
   const c = p.comment;
   if (!c) return `ignored: ${event} without a comment`;
   if (c.user?.type === 'Bot') return `ignored: a comment by a bot (${c.user.login})`;
+  if (!trustedAuthor(c.author_association))
+    return `ignored: a comment by @${c.user?.login ?? 'unknown'}, not an owner, member or collaborator (${c.author_association ?? 'no association'})`;
   const escaped = handle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const mention = new RegExp(`(^|[^\\w@/.-])${escaped}(?![\\w-])[,:]?`, 'gi');
   const body = c.body ?? '';
