@@ -39,7 +39,7 @@ import { DEFAULT_ORG_ID } from '../auth.ts';
 import { type Env, type Gateway, jsonBody, placementFor, taskIdParam } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { displayNames } from '../users.ts';
-import { withIssue } from '../issue-intake.ts';
+import { checkIssueOrg, withIssue } from '../issue-intake.ts';
 import { registeredRepoConfig } from './admin.ts';
 import type { Principal } from '../types.ts';
 
@@ -162,6 +162,7 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
     const body = await withIssue(gw, await jsonBody(c, gw.limits.maxBodyBytes), p);
     const { org, ...request } = CreateTaskBody.parse(body);
     const repo = await repoForNewTask(gw, p, request.repo, org);
+    checkIssueOrg(gw, request.issueUrl, repo.orgId);
     const task = await startTask(gw, request, repo, p.userId);
     const created: CreatedTask = {
       task: {

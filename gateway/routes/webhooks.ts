@@ -19,7 +19,7 @@ import {
 } from '../../schemas/index.ts';
 import type { Env, Gateway } from '../context.ts';
 import { ApiError } from '../errors.ts';
-import { withIssue } from '../issue-intake.ts';
+import { checkIssueOrg, withIssue } from '../issue-intake.ts';
 import type { Principal } from '../types.ts';
 import { decidePatch } from './patches.ts';
 import { startTask } from './tasks.ts';
@@ -109,11 +109,23 @@ async function act(gw: Gateway, event: string, p: WebhookPayload): Promise<strin
     if (p.label?.name !== gw.github.settings.triggerLabel || !p.issue)
       return `ignored: not the trigger label (${gw.github.settings.triggerLabel})`;
     if (p.issue.pull_request) return 'ignored: a pull request, not an issue';
-    const body = CreateTaskBody.parse(await withIssue(gw, { issue_url: p.issue.html_url }));
+    let body: CreateTaskBody;
+    try {
+      body = CreateTaskBody.parse(await withIssue(gw, { issue_url: p.issue.html_url }));
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'GITHUB_OWNER_NOT_OF_ORG') return `ignored: ${err.message}`;
+      throw err;
+    }
     const { org: _org, ...request } = body;
     // Only a registered checkout: a webhook never registers a repository.
     const repo = await gw.access.repoByPath(resolve(request.repo));
     if (!repo) return `ignored: ${request.repo} is not registered`;
+    try {
+      checkIssueOrg(gw, request.issueUrl, repo.orgId);
+    } catch (err) {
+      if (err instanceof ApiError) return `ignored: ${err.message}`;
+      throw err;
+    }
     const who = actor(p);
     const task = await startTask(gw, request, repo, who.userId);
     await gw.audit(who, 'webhook.task', task.id, repo.orgId, { issueUrl: request.issueUrl });
