@@ -280,7 +280,9 @@ export function opsRoutes(app: Hono<Env>, gw: Gateway): void {
     // Writing to a task's thread is a write: tasks:write, as documented.
     requireScope(p, 'tasks:write');
     const id = taskIdParam(c.req.param('id'));
-    const { role, repo } = await gw.access.authorizeTask(p, id, 'viewer');
+    // The agent acts on the message (it reads the repository, may queue a change): a developer of the task's
+    // repository, as for submitting a task; a viewer reads the task but does not talk to its agent.
+    const { role, repo } = await gw.access.authorizeTask(p, id, 'developer');
     // A message may become a change request for the running task: only from those who may approve its gates.
     const mayChange = atLeast(role, 'approver') && p.scopes.has('patches:approve');
     const req = ChatBody.parse(await jsonBody(c, gw.limits.maxBodyBytes));
