@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGitHub, gitHubSettingsFromEnv } from '../../actors/integrator/github/index.ts';
+import { bridgeSettingsFromEnv, startBridge } from '../../bridge/index.ts';
+import type { Update } from '../../bridge/updates.ts';
 import { schema } from '../../actors/recorder/index.ts';
 import { projectEvent } from '../../actors/recorder/project.ts';
 import { seedTask } from '../../actors/recorder/test-scenario.ts';
@@ -343,6 +345,46 @@ describe('chat', () => {
     // A developer may (the attack can fail).
     await g.call('PUT', `/v1/orgs/org-a/members/${g.userId('dave')}`, DEV, { role: 'developer' });
     expect((await g.call('POST', `/v1/chat/${g.taskA}`, dave, { message: 'status?' })).status).toBe(200);
+  });
+});
+
+describe('chat bridges (CODEMESH_BRIDGE_ORGS)', () => {
+  it("a bridge posting to org-a's room does not post org-b's task events", async () => {
+    for (const [id, org] of [
+      [g.taskA, 'org-a'],
+      [g.taskB, 'org-b'],
+    ] as const)
+      await g.mesh.board.mutate(keys.task(id), TaskRecord, (cur) =>
+        cur ? { ...cur, orgId: org } : undefined,
+      );
+    const posts: Update[] = [];
+    const bridge = await startBridge(
+      g.mesh,
+      bridgeSettingsFromEnv('webhook', {
+        CODEMESH_BRIDGE_WEBHOOK_URL: 'http://127.0.0.1:9/unused',
+        CODEMESH_BRIDGE_PORT: '0',
+        CODEMESH_BRIDGE_NAME: 'surfaces',
+        CODEMESH_BRIDGE_ORGS: 'org-a',
+      }),
+      { sink: { post: async (u) => void posts.push(u) } },
+    );
+    try {
+      const ev = (taskId: string) => ({
+        id: `${taskId}:task.completed:surfaces`,
+        taskId,
+        type: 'task.completed' as const,
+        at: new Date().toISOString(),
+        seq: 1,
+        data: { branch: `codemesh/${taskId}` },
+      });
+      expect(await bridge.handle(ev(g.taskB))).toBe('skipped');
+      // A task whose org cannot be read is not posted either; org-a's is (the attack can fail).
+      expect(await bridge.handle(ev('t-unknown00001'))).toBe('skipped');
+      expect(await bridge.handle(ev(g.taskA))).toBe('posted');
+      expect(JSON.stringify(posts)).not.toContain(g.taskB);
+    } finally {
+      await bridge.stop();
+    }
   });
 });
 
