@@ -3,9 +3,10 @@
 // webhooks and issue intake (who may command, which org a GitHub owner belongs to), chat, campaigns, tokens and
 // members. One `it` per attack: alice (admin of org-a) attacks bob's org-b, or an outsider attacks everyone.
 import { createHmac } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
+import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGitHub, gitHubSettingsFromEnv } from '../../actors/integrator/github/index.ts';
 import { bridgeSettingsFromEnv, startBridge } from '../../bridge/index.ts';
@@ -13,7 +14,9 @@ import type { Update } from '../../bridge/updates.ts';
 import { schema } from '../../actors/recorder/index.ts';
 import { projectEvent } from '../../actors/recorder/project.ts';
 import { seedTask } from '../../actors/recorder/test-scenario.ts';
+import type { Env } from '../../gateway/context.ts';
 import { serveApiOverNats } from '../../gateway/nats-api.ts';
+import { consoleRoutes } from '../../gateway/routes/console.ts';
 import { DEV, startTestGateway, type TestGateway } from '../../gateway/test-setup.ts';
 import { keys, PullRequestRecord, subjects, TaskRecord } from '../../schemas/index.ts';
 import { git, makeFixtureRepo } from '../fixture-repo.ts';
@@ -488,5 +491,72 @@ describe('tokens, members, repositories', () => {
       (r) => r.path,
     );
     expect(paths).not.toContain(fresh);
+  });
+});
+
+describe('an outsider (no valid token)', () => {
+  it('path variants of /v1 routes never reach a handler without a token', async () => {
+    for (const path of [
+      `/v1/tasks/${g.taskA}`,
+      `/v1//tasks/${g.taskA}`,
+      `//v1/tasks/${g.taskA}`,
+      `/v1/./tasks/${g.taskA}`,
+      `/v1/tasks/../tasks/${g.taskA}`,
+      `/v1/%74asks/${g.taskA}`,
+      `/v1%2Ftasks/${g.taskA}`,
+      `/V1/tasks/${g.taskA}`,
+      `/v1/tasks/${g.taskA}/`,
+      `/healthz/../v1/tasks/${g.taskA}`,
+      `/openapi.json/../v1/tasks/${g.taskA}`,
+      `/v1/webhooks/github/../../v1/tasks/${g.taskA}`,
+    ]) {
+      const res = await g.call('GET', path);
+      const text = await res.text();
+      expect([401, 404], `${path}: ${res.status}`).toContain(res.status);
+      expect(text, path).not.toContain('Fix subtract');
+    }
+  });
+
+  it('unsigned and alg-confused JWTs are refused', async () => {
+    const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const now = Math.floor(Date.now() / 1000);
+    const claims = {
+      sub: 'alice',
+      iss: 'https://idp.test.local',
+      aud: 'codemesh-api',
+      iat: now,
+      exp: now + 600,
+      scope: 'tasks:read',
+    };
+    for (const header of [
+      { alg: 'none' },
+      { alg: 'HS256' },
+      { alg: 'RS256', kid: 'k1' },
+      { alg: 'HS256', kid: 'k1' },
+    ]) {
+      const res = await g.call('GET', `/v1/tasks/${g.taskA}`, `${b64(header)}.${b64(claims)}.`);
+      expect(res.status, JSON.stringify(header)).toBe(401);
+    }
+  });
+
+  it('the console does not serve files outside its directory (encoded .., backslashes)', async () => {
+    const root = mkdtempSync(join(g.repoRoot, 'codemesh-console-'));
+    const dist = join(root, 'dist');
+    mkdirSync(dist);
+    writeFileSync(join(dist, 'index.html'), '<html>console</html>');
+    writeFileSync(join(root, 'secret.txt'), 'console-outside-secret');
+    const app = new Hono<Env>();
+    consoleRoutes(app, { root: dist });
+    for (const path of [
+      '/console/../secret.txt',
+      '/console/%2e%2e/secret.txt',
+      '/console/..%2fsecret.txt',
+      '/console/..%5csecret.txt',
+      '/console/%2e%2e%2fsecret.txt',
+      '/console//../secret.txt',
+    ]) {
+      const res = await app.request(path);
+      expect(await res.text(), path).not.toContain('console-outside-secret');
+    }
   });
 });
