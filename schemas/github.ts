@@ -48,7 +48,7 @@ const Login = z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'a GitHub 
 /**
  * `github:` in `.codemesh.yml`, the registered repository's settings or the task's `config`. A pull request is
  * opened when the branch is pushed (`push: true`) and the repository is on the configured GitHub (its `origin`
- * URL, or the task came from an issue there), unless `pull_request: false`.
+ * URL, or `CODEMESH_GITHUB_REPOS`; never the task's issue's repository), unless `pull_request: false`.
  */
 export const GitHubRepoSettings = z
   .object({

@@ -2,13 +2,21 @@
 // reach: metrics and calibration, the REST API over NATS (path decoding, event streams, header injection), GitHub
 // webhooks and issue intake (who may command, which org a GitHub owner belongs to), chat, campaigns, tokens and
 // members. One `it` per attack: alice (admin of org-a) attacks bob's org-b, or an outsider attacks everyone.
+import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGitHub, gitHubSettingsFromEnv } from '../../actors/integrator/github/index.ts';
+import {
+  createGitHub,
+  type GitHub,
+  GitHubPublisher,
+  gitHubSettingsFromEnv,
+} from '../../actors/integrator/github/index.ts';
+import { pushIfAsked } from '../../actors/integrator/machine.ts';
 import { bridgeSettingsFromEnv, startBridge } from '../../bridge/index.ts';
 import type { Update } from '../../bridge/updates.ts';
 import { schema } from '../../actors/recorder/index.ts';
@@ -18,11 +26,16 @@ import type { Env } from '../../gateway/context.ts';
 import { serveApiOverNats } from '../../gateway/nats-api.ts';
 import { consoleRoutes } from '../../gateway/routes/console.ts';
 import { DEV, startTestGateway, type TestGateway } from '../../gateway/test-setup.ts';
-import { keys, PullRequestRecord, subjects, TaskRecord } from '../../schemas/index.ts';
+import { keys, Patch, PullRequestRecord, subjects, type TaskEvent, TaskRecord } from '../../schemas/index.ts';
 import { git, makeFixtureRepo } from '../fixture-repo.ts';
 import { type GitHubDouble, startGitHubDouble } from '../github-double.ts';
 
 const HOOK_SECRET = 'webhook-secret-0123456789abcdef';
+const GH_TOKEN = 'ghp_surfaces0123456789abc';
+/** The double's bare repositories (`<owner>/<repo>.git`): acme/calc is alice's, bobcorp/secret bob's. */
+let gitRoot: string;
+/** codemesh's GitHub client here, with CODEMESH_GITHUB_ORGS. */
+let github: GitHub;
 let gh: GitHubDouble;
 let g: TestGateway;
 let served: { close(): Promise<void> };
@@ -65,17 +78,18 @@ async function deliver(event: string, payload: unknown, delivery: string) {
 const statusOf = async (id: string) => (await g.mesh.board.get(keys.task(id), TaskRecord))?.value.status;
 
 beforeAll(async () => {
-  gh = await startGitHubDouble();
+  gitRoot = mkdtempSync(join(tmpdir(), 'codemesh-ghgit-'));
+  gh = await startGitHubDouble({ gitRoot, pushToken: GH_TOKEN });
   gh.setIssue('acme', 'calc', 1, { title: 'alice public issue', body: 'fine', comments: [] });
   gh.setIssue('bobcorp', 'secret', 1, {
     title: 'bob-private-issue-title',
     body: 'bob-private-issue-body: the staging password is hunter2',
     comments: [],
   });
-  const github = createGitHub(
+  github = createGitHub(
     gitHubSettingsFromEnv({
       CODEMESH_GITHUB_API_URL: gh.url,
-      CODEMESH_GITHUB_TOKEN: 'ghp_surfaces0123456789abc',
+      CODEMESH_GITHUB_TOKEN: GH_TOKEN,
       CODEMESH_GITHUB_WEBHOOK_SECRET: HOOK_SECRET,
       // GitHub owner → codemesh org: acme's issues are org-a's, bobcorp's are org-b's.
       CODEMESH_GITHUB_ORGS: 'acme=org-a,bobcorp=org-b',
@@ -87,6 +101,11 @@ beforeAll(async () => {
   served = serveApiOverNats(g.mesh.nc, g.app);
   git(g.repoA, 'remote', 'add', 'origin', `${gh.url}/acme/calc.git`);
   git(g.repoB, 'remote', 'add', 'origin', `${gh.url}/bobcorp/secret.git`);
+  for (const [repo, name] of [
+    [g.repoA, 'acme/calc.git'],
+    [g.repoB, 'bobcorp/secret.git'],
+  ] as const)
+    execFileSync('git', ['clone', '-q', '--bare', repo, join(gitRoot, name)]);
   const repos = await g.record.db.select({ id: schema.repos.id, path: schema.repos.path }).from(schema.repos);
   repoAId = repos.find((r) => r.path === g.repoA)!.id;
   repoBId = repos.find((r) => r.path === g.repoB)!.id;
@@ -348,6 +367,91 @@ describe('chat', () => {
     // A developer may (the attack can fail).
     await g.call('PUT', `/v1/orgs/org-a/members/${g.userId('dave')}`, DEV, { role: 'developer' });
     expect((await g.call('POST', `/v1/chat/${g.taskA}`, dave, { message: 'status?' })).status).toBe(200);
+  });
+});
+
+/** A task of org-a at the gate on `repoPath` whose settings push (`push: true`), its patch adding a file. */
+async function pushableTask(id: string, repoPath: string, issueUrl?: string): Promise<TaskEvent> {
+  await seedTask(g.mesh, { id, repoPath });
+  const head = execFileSync('git', ['-C', repoPath, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+  await g.mesh.board.mutate(keys.task(id), TaskRecord, (cur) =>
+    cur
+      ? {
+          ...cur,
+          orgId: 'org-a',
+          baseCommit: head,
+          request: { ...cur.request, config: { push: true }, ...(issueUrl ? { issueUrl } : {}) },
+        }
+      : undefined,
+  );
+  await g.mesh.board.mutate(keys.patch(`${id}-p1`), Patch, (cur) =>
+    cur
+      ? { ...cur, baseCommit: head, diff: '--- /dev/null\n+++ b/NOTES.md\n@@ -0,0 +1 @@\n+from org-a\n' }
+      : undefined,
+  );
+  return {
+    id: `${id}:approval.requested:surfaces`,
+    taskId: id,
+    type: 'approval.requested',
+    at: new Date().toISOString(),
+    seq: 1,
+    data: { patchId: `${id}-p1`, gate: 1 },
+  } as TaskEvent;
+}
+
+describe('GitHub pushes and pull requests', () => {
+  const touchedBob = () => ({
+    rest: gh.requests
+      .filter((r) => r.path.toLowerCase().includes('bobcorp'))
+      .map((r) => `${r.method} ${r.path}`),
+    git: gh.gitRequests.filter((r) => r.path.includes('bobcorp') && r.authorization).map((r) => r.path),
+  });
+
+  it("a task's hand-set issueUrl does not send its pull request to the issue's repository", async () => {
+    // No owner bound to an org here: even so, the pull request goes to the checkout's own repository.
+    const unbound = createGitHub(
+      gitHubSettingsFromEnv({ CODEMESH_GITHUB_API_URL: gh.url, CODEMESH_GITHUB_TOKEN: GH_TOKEN }),
+    );
+    const before = touchedBob();
+    const ev = await pushableTask('t-pubissue0001', g.repoA, `${gh.url}/bobcorp/secret/issues/1`);
+    const publisher = new GitHubPublisher(g.mesh, {
+      github: unbound,
+      workDir: mkdtempSync(join(tmpdir(), 'cm-pub-')),
+    });
+    await publisher.handle(ev).catch(() => undefined);
+    expect(touchedBob()).toEqual(before);
+    // Its own repository got the pull request (the attack can fail).
+    expect(gh.pulls.some((p) => p.owner === 'acme' && p.head === 'codemesh/t-pubissue0001')).toBe(true);
+  });
+
+  it("with CODEMESH_GITHUB_ORGS, a look-alike remote in org-a gets no push of codemesh's into bob's repository", async () => {
+    const look = makeFixtureRepo('ts-calc', mkdtempSync(join(g.repoRoot, 'codemesh-look-')));
+    git(look, 'remote', 'add', 'origin', `${gh.url}/bobcorp/secret.git`);
+    const before = touchedBob();
+    const ev = await pushableTask('t-publook00001', look);
+    const publisher = new GitHubPublisher(g.mesh, {
+      github,
+      workDir: mkdtempSync(join(tmpdir(), 'cm-pub-')),
+    });
+    await publisher.handle(ev).catch(() => undefined);
+    expect(touchedBob()).toEqual(before);
+    // Nor the Integrator's own push (`push: true` after integration), with the environment's credentials.
+    const env = { ...process.env };
+    Object.assign(process.env, {
+      CODEMESH_GITHUB_API_URL: gh.url,
+      CODEMESH_GITHUB_TOKEN: GH_TOKEN,
+      CODEMESH_GITHUB_ORGS: 'acme=org-a,bobcorp=org-b',
+    });
+    try {
+      const task = (await g.mesh.board.get(keys.task('t-publook00001'), TaskRecord))!.value;
+      git(look, 'branch', 'codemesh/t-publook00001');
+      await pushIfAsked(task, 'codemesh/t-publook00001');
+    } finally {
+      for (const k of ['CODEMESH_GITHUB_API_URL', 'CODEMESH_GITHUB_TOKEN', 'CODEMESH_GITHUB_ORGS'])
+        if (env[k] === undefined) delete process.env[k];
+        else process.env[k] = env[k];
+    }
+    expect(touchedBob()).toEqual(before);
   });
 });
 
