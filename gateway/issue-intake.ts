@@ -20,7 +20,7 @@ import {
 } from '../actors/integrator/github/index.ts';
 import { schema } from '../actors/recorder/index.ts';
 import { IssueUrl, newId } from '../schemas/index.ts';
-import { atLeast } from './access.ts';
+import { atLeast, overlapError } from './access.ts';
 import { DEFAULT_ORG_ID } from './auth.ts';
 import { type Gateway, placementFor } from './context.ts';
 import { ApiError } from './errors.ts';
@@ -196,6 +196,7 @@ async function cloneForIntake(
     throw err;
   }
   const real = await checkRepoPlacement(path, placement);
+  if (await gw.access.overlappingRepo(real, orgId)) throw overlapError();
   // Whoever inserts first registers (one org per path); a concurrent intake finds that registration, and the
   // task route then checks the caller's role on it as on any registered checkout.
   const repo = { id: newId('r'), orgId, path: real, name: target.repo };

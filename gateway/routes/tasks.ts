@@ -33,7 +33,7 @@ import {
   TaskRecord,
   TestRun,
 } from '../../schemas/index.ts';
-import { atLeast, type RepoRef } from '../access.ts';
+import { atLeast, overlapError, type RepoRef } from '../access.ts';
 import { requireScope } from '../auth.ts';
 import { DEFAULT_ORG_ID } from '../auth.ts';
 import { type Env, type Gateway, jsonBody, placementFor, taskIdParam } from '../context.ts';
@@ -84,6 +84,7 @@ async function repoForNewTask(gw: Gateway, p: Principal, path: string, org?: str
       );
     return existing;
   }
+  if (await gw.access.overlappingRepo(top, orgId)) throw overlapError();
   const repo = { id: newId('r'), orgId, path: top, name: basename(top) };
   await gw.db.insert(schema.repos).values(repo).onConflictDoNothing();
   const stored = await gw.access.repoByPath(top);

@@ -575,6 +575,47 @@ describe('tokens, members, repositories', () => {
     expect(repos).toContain(repoAId);
   });
 
+  it("org-a's admin cannot register a git repository nested inside org-b's checkout, or one around it", async () => {
+    const alice = await g.jwt('alice');
+    const nested = join(g.repoB, 'vendor', 'lib');
+    mkdirSync(nested, { recursive: true });
+    writeFileSync(join(nested, 'x.txt'), 'x');
+    execFileSync('git', ['init', '-q', nested]);
+    execFileSync('git', ['-C', nested, '-c', 'user.name=t', '-c', 'user.email=t@t', 'add', '.']);
+    execFileSync('git', ['-C', nested, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'x']);
+    const res = await g.call('POST', '/v1/repos', alice, { org: 'org-a', path: nested });
+    expect(res.status, await res.clone().text()).toBe(409);
+    const viaTask = await g.call('POST', '/v1/tasks', alice, { repo: nested, title: 'x', org: 'org-a' });
+    expect(viaTask.status).toBe(409);
+    // Around it: a repository whose tree holds bob's checkout.
+    const outer = join(g.repoRoot, 'codemesh-outer');
+    mkdirSync(outer, { recursive: true });
+    execFileSync('git', ['init', '-q', outer]);
+    execFileSync('git', [
+      '-C',
+      outer,
+      '-c',
+      'user.name=t',
+      '-c',
+      'user.email=t@t',
+      'commit',
+      '-q',
+      '--allow-empty',
+      '-m',
+      'x',
+    ]);
+    const inner = makeFixtureRepo('ts-calc', outer);
+    const reg = await g.call('POST', '/v1/repos', await g.jwt('bob'), { org: 'org-b', path: inner });
+    expect(reg.status, await reg.clone().text()).toBe(201);
+    const around = await g.call('POST', '/v1/repos', alice, { org: 'org-a', path: outer });
+    expect(around.status).toBe(409);
+    const paths = (await g.record.db.select({ path: schema.repos.path }).from(schema.repos)).map(
+      (r) => r.path,
+    );
+    expect(paths).not.toContain(nested);
+    expect(paths).not.toContain(outer);
+  });
+
   it("list filters cannot be pointed at another org's items (?repo=, ?campaign=)", async () => {
     const alice = await g.jwt('alice');
     for (const q of [`repo=${repoBId}`, `campaign=${campaignB}`, 'status=awaiting_approval']) {
