@@ -42,6 +42,7 @@ export function createGateway(opts: GatewayOptions): Hono<Env> {
     auth,
     limits,
     slots: new StreamSlots(limits.maxSsePerToken),
+    userSlots: new StreamSlots(limits.maxSsePerUser, 'user'),
     metrics: new HttpMetrics(),
     opts,
     github: opts.github ?? createGitHub(gitHubSettingsFromEnv(process.env)),

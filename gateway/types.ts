@@ -35,6 +35,8 @@ export interface Limits {
   maxBodyBytes: number;
   /** Open SSE streams per token. */
   maxSsePerToken: number;
+  /** Open SSE streams per user, all its tokens together (access tokens are cheap to mint). */
+  maxSsePerUser: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -42,6 +44,7 @@ export const DEFAULT_LIMITS: Limits = {
   burst: 200,
   maxBodyBytes: 1_000_000,
   maxSsePerToken: 8,
+  maxSsePerUser: 32,
 };
 
 /** What `POST /v1/repos/index` calls: the Curator, when it is wired. */

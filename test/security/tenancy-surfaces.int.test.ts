@@ -97,7 +97,8 @@ beforeAll(async () => {
       CODEMESH_GITHUB_CLONE_ROOT: '/nonexistent/codemesh-clones',
     }),
   );
-  g = await startTestGateway({ github });
+  // Small stream limits, so that a user holding every stream takes few requests.
+  g = await startTestGateway({ github, limits: { maxSsePerToken: 2, maxSsePerUser: 3 } });
   served = serveApiOverNats(g.mesh.nc, g.app);
   git(g.repoA, 'remote', 'add', 'origin', `${gh.url}/acme/calc.git`);
   git(g.repoB, 'remote', 'add', 'origin', `${gh.url}/bobcorp/secret.git`);
@@ -636,6 +637,41 @@ describe('tokens, members, repositories', () => {
       (r) => r.path,
     );
     expect(paths).not.toContain(fresh);
+  });
+});
+
+describe('event streams', () => {
+  it('one user minting many access tokens cannot hold more than its share of event streams', async () => {
+    const alice = await g.jwt('alice');
+    const pats: string[] = [];
+    for (const name of ['s1', 's2', 's3']) {
+      const r = await g.call('POST', '/v1/tokens', alice, { name, scopes: ['tasks:read'] });
+      pats.push(((await r.json()) as { token: string }).token);
+    }
+    const open: Response[] = [];
+    const statuses: number[] = [];
+    for (const pat of pats)
+      for (let i = 0; i < 2; i++) {
+        const res = await g.call('GET', '/v1/board/events', pat);
+        statuses.push(res.status);
+        if (res.status === 200) open.push(res);
+        else await res.body?.cancel();
+      }
+    try {
+      expect(statuses.filter((s) => s === 200)).toHaveLength(3);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(3);
+      // Another user still gets a stream.
+      const bob = await g.call('GET', '/v1/board/events', await g.jwt('bob'));
+      expect(bob.status).toBe(200);
+      await bob.body?.cancel();
+    } finally {
+      for (const r of open) await r.body?.cancel();
+    }
+    // Closed streams give their slots back.
+    await new Promise((r) => setTimeout(r, 100));
+    const again = await g.call('GET', '/v1/board/events', pats[0]);
+    expect(again.status).toBe(200);
+    await again.body?.cancel();
   });
 });
 
