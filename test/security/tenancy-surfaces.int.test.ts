@@ -264,6 +264,24 @@ describe('GitHub webhooks', () => {
     expect(ok.body.effect).toBe(`changes requested on ${id}-p1`);
   });
 
+  it("a collaborator of another repository cannot name a task in their own pull request's body", async () => {
+    const id = 't-webhookf00001';
+    await taskAtGate(id, 43);
+    // Mallory owns mallory/tools; her pull request #43 there names the victim task in its body.
+    const c = comment(id, 43, 'OWNER');
+    const r = await deliver(
+      'issue_comment',
+      {
+        ...c,
+        repository: { full_name: 'mallory/tools' },
+        issue: { ...c.issue, html_url: `${gh.url}/mallory/tools/pull/43` },
+      },
+      'd-foreign-1',
+    );
+    expect(r.body.effect).toMatch(/^ignored/);
+    expect(await statusOf(id)).toBe('awaiting_approval');
+  });
+
   it("a labelled issue of bob's GitHub owner does not become a task on alice's look-alike checkout", async () => {
     // Alice registers a checkout whose remote claims to be bob's repository.
     const fake = makeFixtureRepo('ts-calc', mkdtempSync(join(g.repoRoot, 'codemesh-fake-')));
