@@ -32,6 +32,9 @@ export interface Limits {
   /** Token bucket per token: sustained requests per second and burst size. */
   ratePerSec: number;
   burst: number;
+  /** The same per user, all its tokens together (access tokens are cheap to mint); default 4× the token's. */
+  userRatePerSec?: number;
+  userBurst?: number;
   maxBodyBytes: number;
   /** Open SSE streams per token. */
   maxSsePerToken: number;

@@ -24,6 +24,7 @@ import { projectEvent } from '../../actors/recorder/project.ts';
 import { seedTask } from '../../actors/recorder/test-scenario.ts';
 import type { Env } from '../../gateway/context.ts';
 import { serveApiOverNats } from '../../gateway/nats-api.ts';
+import { mintPat } from '../../gateway/pat.ts';
 import { consoleRoutes } from '../../gateway/routes/console.ts';
 import { DEV, startTestGateway, type TestGateway } from '../../gateway/test-setup.ts';
 import { keys, Patch, PullRequestRecord, subjects, type TaskEvent, TaskRecord } from '../../schemas/index.ts';
@@ -690,6 +691,39 @@ describe('event streams', () => {
     const again = await g.call('GET', '/v1/board/events', pats[0]);
     expect(again.status).toBe(200);
     await again.body?.cancel();
+  });
+});
+
+describe('request rate', () => {
+  it('one user minting many access tokens does not multiply its request rate', async () => {
+    const small = await startTestGateway({
+      limits: { ratePerSec: 0.01, burst: 6, userRatePerSec: 0.01, userBurst: 7 },
+    });
+    try {
+      const pats: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const pat = mintPat();
+        await small.record.db.insert(schema.personalAccessTokens).values({
+          id: pat.id,
+          userId: small.userId('alice'),
+          name: `r${i}`,
+          secretSha256: pat.secretSha256,
+          scopes: ['tasks:read'],
+          expiresAt: new Date(Date.now() + 86_400_000),
+        });
+        pats.push(pat.token);
+      }
+      const statuses: number[] = [];
+      for (const pat of pats)
+        for (let i = 0; i < 3; i++) statuses.push((await small.call('GET', '/v1/tasks', pat)).status);
+      // 3 tokens × 3 requests, each token within its burst of 6: the user's burst of 7 is what holds.
+      expect(statuses.filter((s) => s === 200)).toHaveLength(7);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(2);
+      // Another user is not held back by alice's requests.
+      expect((await small.call('GET', '/v1/tasks', await small.jwt('bob'))).status).toBe(200);
+    } finally {
+      await small.stop();
+    }
   });
 });
 
