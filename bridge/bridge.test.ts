@@ -171,4 +171,15 @@ describe('bridgeSettingsFromEnv', () => {
       bridgeSettingsFromEnv('slack', { ...env, CODEMESH_BRIDGE_GATEWAY_URL: 'http://gw:1' }).gatewayUrl,
     ).toBe('http://gw:1');
   });
+
+  it('CODEMESH_BRIDGE_ORGS: a comma list of org ids; anything else is refused', () => {
+    const env = { CODEMESH_BRIDGE_WEBHOOK_URL: 'https://hooks.test/x' };
+    expect(bridgeSettingsFromEnv('webhook', env).orgs).toBeUndefined();
+    expect(
+      bridgeSettingsFromEnv('webhook', { ...env, CODEMESH_BRIDGE_ORGS: ' org-a, org-b ,' }).orgs,
+    ).toEqual(['org-a', 'org-b']);
+    expect(() => bridgeSettingsFromEnv('webhook', { ...env, CODEMESH_BRIDGE_ORGS: 'Org A' })).toThrow(
+      /CODEMESH_BRIDGE_ORGS/,
+    );
+  });
 });

@@ -12,7 +12,14 @@ import {
   type MeshConnection,
   type RedeliveryPolicy,
 } from '../blackboard/index.ts';
-import { BridgeCursor, bridgeConsumer, keys, type TaskEvent, TaskRecord } from '../schemas/index.ts';
+import {
+  BridgeCursor,
+  bridgeConsumer,
+  CampaignRecord,
+  keys,
+  type TaskEvent,
+  TaskRecord,
+} from '../schemas/index.ts';
 import {
   type ApiClient,
   type CommandResult,
@@ -107,8 +114,17 @@ export async function startBridge(
     }
   }
 
+  /** The org of a task, or of a campaign (its events carry the campaign id as `taskId`). */
+  async function orgOf(id: string): Promise<string | undefined> {
+    const task = await mesh.board.get(keys.task(id), TaskRecord).catch(() => undefined);
+    if (task) return task.value.orgId;
+    return (await mesh.board.get(keys.campaign(id), CampaignRecord).catch(() => undefined))?.value.orgId;
+  }
+
   async function handle(event: TaskEvent): Promise<'posted' | 'skipped' | 'duplicate'> {
     if (!UPDATES[event.type] || !types.includes(event.type)) return 'skipped';
+    // A room is one tenant's: another org's task titles and links are not posted there.
+    if (s.orgs && !s.orgs.includes((await orgOf(event.taskId)) ?? '')) return 'skipped';
     if (posted.has(event.id)) return 'duplicate';
     const u = updateFor(event, { title: await titleOf(event.taskId), linkUrl: s.linkUrl }, types);
     if (!u) return 'skipped';

@@ -37,6 +37,11 @@ export interface BridgeSettings {
   listen: { host: string; port: number };
   /** Event types posted (default: `DEFAULT_UPDATE_TYPES`). */
   events?: string[];
+  /**
+   * `CODEMESH_BRIDGE_ORGS` (comma list): only these orgs' task and campaign events are posted (a room is one
+   * tenant's); an event whose org cannot be read is not posted. Unset: every org's (a one-tenant instance).
+   */
+  orgs?: string[];
   slack?: { webhookUrl: string; signingSecret: string };
   matrix?: {
     homeserver: string;
@@ -90,7 +95,7 @@ export function readUserMap(path: string): UserMap {
  *   go to the gateway over NATS), `CODEMESH_BRIDGE_LINK_URL` (default the gateway URL, else
  *   `http://127.0.0.1:$CODEMESH_PORT`),
  *   `CODEMESH_BRIDGE_HOST` / `CODEMESH_BRIDGE_PORT` (127.0.0.1:8788), `CODEMESH_BRIDGE_EVENTS` (comma list),
- *   `CODEMESH_BRIDGE_NAME`;
+ *   `CODEMESH_BRIDGE_NAME`, `CODEMESH_BRIDGE_ORGS` (comma list: only these orgs' events are posted);
  * - slack: `CODEMESH_SLACK_WEBHOOK_URL`, `CODEMESH_SLACK_SIGNING_SECRET`;
  * - matrix: `CODEMESH_MATRIX_HOMESERVER`, `CODEMESH_MATRIX_TOKEN`, `CODEMESH_MATRIX_ROOM_ID`,
  *   `CODEMESH_MATRIX_USER_ID` (the bot's own id: its messages are not commands), `CODEMESH_MATRIX_SYNC_TIMEOUT_MS`;
@@ -110,6 +115,11 @@ export function bridgeSettingsFromEnv(kind: string, env: NodeJS.ProcessEnv = pro
   const events = env.CODEMESH_BRIDGE_EVENTS?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+  const orgs = env.CODEMESH_BRIDGE_ORGS?.split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  if (orgs?.some((o) => !/^[a-z0-9][a-z0-9-]{0,62}$/.test(o)))
+    throw new BridgeSettingsError('CODEMESH_BRIDGE_ORGS takes org ids (lower-case letters, digits and -)');
   const s: BridgeSettings = {
     kind: k.data,
     ...(env.CODEMESH_BRIDGE_NAME ? { name: env.CODEMESH_BRIDGE_NAME } : {}),
@@ -122,6 +132,7 @@ export function bridgeSettingsFromEnv(kind: string, env: NodeJS.ProcessEnv = pro
     users: usersFile ? readUserMap(usersFile).users : {},
     listen: { host: env.CODEMESH_BRIDGE_HOST?.trim() || '127.0.0.1', port },
     ...(events?.length ? { events } : {}),
+    ...(orgs?.length ? { orgs } : {}),
   };
   if (s.name && !/^[a-z0-9_-]{1,40}$/i.test(s.name))
     throw new BridgeSettingsError('CODEMESH_BRIDGE_NAME takes letters, digits, - and _ (at most 40)');

@@ -128,6 +128,8 @@ export const BRIDGE_USAGE = `usage: codemesh bridge <slack|matrix|webhook>
   CODEMESH_BRIDGE_HOST/_PORT   the commands endpoint (default 127.0.0.1:8788; POST /slack/commands)
   CODEMESH_BRIDGE_EVENTS       comma list of the event types to post (default: all the bridge knows)
   CODEMESH_BRIDGE_NAME         consumer suffix, for several bridges of one kind
+  CODEMESH_BRIDGE_ORGS         comma list of org ids: only their tasks' and campaigns' events are posted
+                               (a room is one tenant's; default: every org's)
   slack:   CODEMESH_SLACK_WEBHOOK_URL, CODEMESH_SLACK_SIGNING_SECRET
   matrix:  CODEMESH_MATRIX_HOMESERVER, CODEMESH_MATRIX_TOKEN, CODEMESH_MATRIX_ROOM_ID, CODEMESH_MATRIX_USER_ID
            (commands: "!codemesh approve t-…" in the room)

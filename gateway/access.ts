@@ -1,6 +1,6 @@
 // Authorization: roles per org and per repository. A task belongs to a repository, a repository to an org;
 // a caller sees and acts only on repositories where it holds a role (a per-repo role overrides the org's).
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, type Column, eq, inArray, ne, or, type SQL, sql } from 'drizzle-orm';
 import { type RecordDb, schema } from '../actors/recorder/index.ts';
 import type { Blackboard } from '../blackboard/index.ts';
 import { keys, TaskRecord } from '../schemas/index.ts';
@@ -24,6 +24,33 @@ export interface Visibility {
   orgIds: string[];
   repoIds: string[];
 }
+
+/**
+ * The condition on a table's `task_id` column for the tasks `vis` may see: undefined when it sees everything.
+ * Instance-wide figures (metrics, calibration) are computed over this for anyone but the instance admin.
+ */
+export function visibleTaskIds(db: RecordDb, vis: Visibility, taskId: Column): SQL | undefined {
+  if (vis.all) return undefined;
+  const t = schema.tasks;
+  const parts: SQL[] = [];
+  if (vis.orgIds.length) parts.push(inArray(t.orgId, vis.orgIds));
+  if (vis.repoIds.length) parts.push(inArray(t.repoId, vis.repoIds));
+  if (parts.length === 0) return sql`false`;
+  return inArray(
+    taskId,
+    db
+      .select({ id: t.id })
+      .from(t)
+      .where(or(...parts)),
+  );
+}
+
+export const overlapError = () =>
+  new ApiError(
+    409,
+    'REPO_OVERLAPS',
+    'this path is inside, or holds, a repository registered in another org (one org per path)',
+  );
 
 /** Role lookups are cached this long: a role change takes effect within a second on every gateway. */
 const ROLE_TTL_MS = 1000;
@@ -107,6 +134,26 @@ export class Access {
       .from(schema.repos)
       .where(eq(schema.repos.path, path));
     return r;
+  }
+
+  /**
+   * A repository of another org than `orgId` registered inside `path` or around it (real paths): a checkout
+   * nested in another org's tree, or holding one, is not registered (one org per path, also one level down).
+   */
+  async overlappingRepo(path: string, orgId: string): Promise<RepoRef | undefined> {
+    const r = schema.repos;
+    const [hit] = await this.db
+      .select({ id: r.id, orgId: r.orgId, path: r.path, name: r.name })
+      .from(r)
+      .where(
+        and(
+          ne(r.orgId, orgId),
+          ne(r.path, path),
+          or(sql`starts_with(${r.path}, ${`${path}/`})`, sql`starts_with(${`${path}/`}, ${r.path} || '/')`),
+        ),
+      )
+      .limit(1);
+    return hit;
   }
 
   async repoById(id: string): Promise<RepoRef | undefined> {

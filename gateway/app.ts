@@ -42,6 +42,7 @@ export function createGateway(opts: GatewayOptions): Hono<Env> {
     auth,
     limits,
     slots: new StreamSlots(limits.maxSsePerToken),
+    userSlots: new StreamSlots(limits.maxSsePerUser, 'user'),
     metrics: new HttpMetrics(),
     opts,
     github: opts.github ?? createGitHub(gitHubSettingsFromEnv(process.env)),
@@ -49,6 +50,11 @@ export function createGateway(opts: GatewayOptions): Hono<Env> {
     audit: makeAudit(db, now),
   };
   const buckets = new TokenBuckets(limits.ratePerSec, limits.burst, now);
+  const userBuckets = new TokenBuckets(
+    limits.userRatePerSec ?? limits.ratePerSec * 4,
+    limits.userBurst ?? limits.burst * 4,
+    now,
+  );
   const app = new Hono<Env>();
 
   app.onError((err, c) => {
@@ -84,7 +90,10 @@ export function createGateway(opts: GatewayOptions): Hono<Env> {
   webhookRoutes(app, gw);
   app.use('/v1/*', requireAuth(auth));
   app.use('/v1/*', async function rateLimit(c, next) {
-    buckets.take(c.get('principal').tokenKey);
+    const p = c.get('principal');
+    buckets.take(p.tokenKey);
+    // One user's many tokens share a second bucket: minting tokens does not multiply the rate.
+    userBuckets.take(p.userId);
     return next();
   });
 

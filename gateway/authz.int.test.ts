@@ -15,6 +15,9 @@ import { DEV, startTestGateway, type TestGateway } from './test-setup.ts';
 let g: TestGateway;
 let tokens: Record<string, string>;
 let bobPatId: string;
+/** A campaign of org-a (alice's) and one of org-b (bob's), and their repositories' ids. */
+const campaigns = { a: '', b: '' };
+const repoIds = { a: '', b: '' };
 /** Dead letters (DLQ sequences) of an event of taskA and of taskB, and of a message that names no task. */
 const letters = { a: 0, b: 0, noTask: 0 };
 beforeAll(async () => {
@@ -34,6 +37,21 @@ beforeAll(async () => {
       type: first!.event.type,
       payload: JSON.stringify(first!.event),
     });
+  }
+  for (const k of ['a', 'b'] as const) {
+    const path = k === 'a' ? g.repoA : g.repoB;
+    const [row] = await g.record.db
+      .select({ id: schema.repos.id })
+      .from(schema.repos)
+      .where(eq(schema.repos.path, path));
+    repoIds[k] = row!.id;
+    const c = await g.call('POST', '/v1/campaigns', DEV, {
+      title: `matrix ${k}`,
+      description: 'matrix',
+      repos: [repoIds[k]],
+    });
+    if (c.status !== 201) throw new Error(`campaign: ${await c.text()}`);
+    campaigns[k] = ((await c.json()) as { campaign: { id: string } }).campaign.id;
   }
   const stray = await g.mesh.js.publish('cm.evt.stray', 'not an event');
   letters.noTask = await deadLetter(g.mesh.js, {
@@ -82,6 +100,8 @@ interface Endpoint {
   other?: () => [string, string, unknown?];
   /** The other-org case answers 200 but must hold nothing of the other org (lists). */
   otherIsFiltered?: boolean;
+  /** What a filtered answer must hold of the caller's own (default: alice's task id). */
+  ownMarker?: () => string;
   otherStatus?: number[];
 }
 
@@ -219,6 +239,91 @@ const E = (): Endpoint[] => [
     own: () => ['POST', '/v1/orgs', { name: 'org-c' }],
     other: () => ['POST', '/v1/orgs', { name: 'org-d' }],
   },
+  {
+    name: 'GET /v1/repos',
+    scope: 'tasks:read',
+    own: () => ['GET', '/v1/repos'],
+    other: () => ['GET', '/v1/repos'],
+    otherIsFiltered: true,
+    ownMarker: () => repoIds.a,
+  },
+  {
+    name: 'PUT /v1/repos/{id}/config',
+    scope: 'config:write',
+    own: () => ['PUT', `/v1/repos/${repoIds.a}/config`, { test: { timeoutSec: 60 } }],
+    other: () => ['PUT', `/v1/repos/${repoIds.b}/config`, { test: { timeoutSec: 60 } }],
+  },
+  {
+    name: 'GET /v1/metrics/calibration',
+    scope: 'metrics:read',
+    own: () => ['GET', '/v1/metrics/calibration'],
+  },
+  // An event stream: only refused requests are sent here (what alice sees on it: gateway/routes/board.int.test.ts).
+  { name: 'GET /v1/board/events', scope: 'tasks:read', own: () => ['GET', '/v1/board/events'] },
+  {
+    name: 'POST /v1/campaigns',
+    scope: 'tasks:write',
+    own: () => ['POST', '/v1/campaigns', { title: 'x', description: 'x', repos: [repoIds.a] }],
+    other: () => ['POST', '/v1/campaigns', { title: 'x', description: 'x', repos: [repoIds.b] }],
+  },
+  {
+    name: 'GET /v1/campaigns',
+    scope: 'tasks:read',
+    own: () => ['GET', '/v1/campaigns'],
+    other: () => ['GET', '/v1/campaigns?limit=100'],
+    otherIsFiltered: true,
+    ownMarker: () => campaigns.a,
+  },
+  {
+    name: 'GET /v1/campaigns/{id}',
+    scope: 'tasks:read',
+    own: () => ['GET', `/v1/campaigns/${campaigns.a}`],
+    other: () => ['GET', `/v1/campaigns/${campaigns.b}`],
+  },
+  ...(['pause', 'resume', 'cancel'] as const).map(
+    (action): Endpoint => ({
+      name: `POST /v1/campaigns/{id}/${action}`,
+      scope: 'tasks:write',
+      own: () => ['POST', `/v1/campaigns/${campaigns.a}/${action}`],
+      other: () => ['POST', `/v1/campaigns/${campaigns.b}/${action}`],
+    }),
+  ),
+  {
+    name: 'POST /v1/campaigns/{id}/repos/{repoId}/retry',
+    scope: 'tasks:write',
+    own: () => ['POST', `/v1/campaigns/${campaigns.a}/repos/${repoIds.a}/retry`],
+    other: () => ['POST', `/v1/campaigns/${campaigns.b}/repos/${repoIds.b}/retry`],
+  },
+  {
+    name: 'GET /v1/campaigns/{id}/events',
+    scope: 'tasks:read',
+    own: () => ['GET', `/v1/campaigns/${campaigns.a}/events`],
+    other: () => ['GET', `/v1/campaigns/${campaigns.b}/events`],
+  },
+  {
+    name: 'GET /v1/config/policy',
+    scope: 'config:write',
+    own: () => ['GET', '/v1/config/policy?org=org-a'],
+    other: () => ['GET', '/v1/config/policy?org=org-b'],
+  },
+  {
+    name: 'PUT /v1/config/policy',
+    scope: 'config:write',
+    own: () => ['PUT', '/v1/config/policy', { org: 'org-a', yaml: null }],
+    other: () => ['PUT', '/v1/config/policy', { org: 'org-b', yaml: null }],
+  },
+  {
+    name: 'GET /v1/config/policy/versions',
+    scope: 'config:write',
+    own: () => ['GET', '/v1/config/policy/versions?org=org-a'],
+    other: () => ['GET', '/v1/config/policy/versions?org=org-b'],
+  },
+  {
+    name: 'POST /v1/config/policy/restore',
+    scope: 'config:write',
+    own: () => ['POST', '/v1/config/policy/restore', { org: 'org-a', revision: 1 }],
+    other: () => ['POST', '/v1/config/policy/restore', { org: 'org-b', revision: 1 }],
+  },
   { name: 'GET /v1/tokens', own: () => ['GET', '/v1/tokens'] },
   { name: 'POST /v1/tokens', own: () => ['POST', '/v1/tokens', { name: 'x', scopes: ['tasks:read'] }] },
   {
@@ -230,7 +335,13 @@ const E = (): Endpoint[] => [
 ];
 
 /** Strings of org-b's task that must never reach alice. */
-const secretsOfB = () => [g.taskB, g.repoB, 'py-calc', 'calc.ts\n+++'];
+const secretsOfB = () => [g.taskB, g.repoB, 'py-calc', 'calc.ts\n+++', campaigns.b];
+
+/**
+ * Routes of the gateway under /v1 that are not bearer-authenticated, so not in the matrix: GitHub's webhook
+ * (its HMAC signature; gateway/routes/webhooks.test.ts, test/security/tenancy-surfaces.int.test.ts).
+ */
+const NOT_IN_MATRIX = new Set(['POST /v1/webhooks/github']);
 
 async function expectDenied(res: Response, statuses: number[], leaks: string[]) {
   const text = await res.text();
@@ -273,13 +384,27 @@ describe('authorization matrix', () => {
           expect(res.status).toBe(200);
           const text = await res.text();
           for (const s of secretsOfB()) expect(text).not.toContain(s);
-          expect(text).toContain(g.taskA);
+          expect(text).toContain(e.ownMarker?.() ?? g.taskA);
         } else {
           await expectDenied(res, e.otherStatus ?? [403], secretsOfB());
         }
       }
     },
   );
+
+  it('every /v1 route of the gateway is in the matrix (a new route cannot skip it)', () => {
+    const routes = new Set(
+      g.app.routes
+        .filter((r) => r.method !== 'ALL' && r.path.startsWith('/v1/'))
+        .map((r) => `${r.method} ${r.path.replace(/:([A-Za-z]+)/g, '{$1}')}`),
+    );
+    const inMatrix = new Set(E().map((e) => e.name));
+    const missing = [...routes].filter((r) => !inMatrix.has(r) && !NOT_IN_MATRIX.has(r));
+    expect(missing).toEqual([]);
+    // And the matrix names no route the gateway does not have (a renamed route).
+    expect([...inMatrix].filter((n) => !routes.has(n))).toEqual([]);
+    expect(routes.size).toBeGreaterThan(40);
+  });
 
   it('HS256 tokens with the expected issuer and audience are accepted (default `codemesh`)', async () => {
     const hs = await g.jwt('alice', { key: 'hs256', iss: 'codemesh', aud: 'codemesh' });

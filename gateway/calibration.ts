@@ -1,18 +1,27 @@
 // The calibration of the record's confidences against their labelled outcomes, for `/v1/metrics` (Prometheus
 // gauges) and `/v1/metrics/calibration` (JSON with reliability bins).
-import { isNotNull, isNull, count } from 'drizzle-orm';
+import { and, count, isNotNull, isNull, type SQL } from 'drizzle-orm';
 import { schema } from '../actors/recorder/index.ts';
 import type { RecordDb } from '../actors/recorder/db.ts';
 import { summarize } from '../actors/reviewer/calibration.ts';
 import { type CalibrationMetrics, CalibrationLabel, labelIsGood } from '../schemas/index.ts';
 
-export async function calibrationMetrics(db: RecordDb, bins = 10): Promise<CalibrationMetrics> {
+/** `visible`: a condition on `confidences.task_id` (the caller's tasks); absent, the whole record. */
+export async function calibrationMetrics(
+  db: RecordDb,
+  bins = 10,
+  visible?: (taskId: typeof schema.confidences.taskId) => SQL | undefined,
+): Promise<CalibrationMetrics> {
   const t = schema.confidences;
+  const mine = visible?.(t.taskId);
   const rows = await db
     .select({ raw: t.raw, calibrated: t.calibrated, label: t.label, model: t.model })
     .from(t)
-    .where(isNotNull(t.label));
-  const [open] = await db.select({ n: count() }).from(t).where(isNull(t.label));
+    .where(and(isNotNull(t.label), mine));
+  const [open] = await db
+    .select({ n: count() })
+    .from(t)
+    .where(and(isNull(t.label), mine));
   const labelled = rows.filter((r) => CalibrationLabel.safeParse(r.label).success);
   const y = labelled.map((r) => labelIsGood(r.label as CalibrationLabel));
   const labels: Record<string, number> = {};

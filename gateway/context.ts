@@ -22,6 +22,8 @@ export interface Gateway {
   auth: Authenticator;
   limits: Limits;
   slots: StreamSlots;
+  /** The same, per user: one user's many tokens do not hold every stream the gateway can serve. */
+  userSlots: StreamSlots;
   metrics: HttpMetrics;
   opts: GatewayOptions;
   github: GitHub;

@@ -2,6 +2,7 @@
 // repository is the registered checkout of the issue's GitHub repository (or the one the body names), or — for an
 // org admin, when the settings allow that owner — a fresh hardened clone registered in the caller's org.
 import { existsSync } from 'node:fs';
+import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { checkRepoPlacement } from '../actors/conductor/repo-policy.ts';
 import {
@@ -19,13 +20,55 @@ import {
 } from '../actors/integrator/github/index.ts';
 import { schema } from '../actors/recorder/index.ts';
 import { IssueUrl, newId } from '../schemas/index.ts';
-import { atLeast } from './access.ts';
+import { atLeast, overlapError } from './access.ts';
 import { DEFAULT_ORG_ID } from './auth.ts';
 import { type Gateway, placementFor } from './context.ts';
 import { ApiError } from './errors.ts';
 import type { Principal } from './types.ts';
 
 const IssueField = z.object({ issue_url: IssueUrl });
+
+const notOfOrg = (message: string) => new ApiError(403, 'GITHUB_OWNER_NOT_OF_ORG', message);
+
+/**
+ * The codemesh org `CODEMESH_GITHUB_ORGS` binds the GitHub `owner` to; undefined when no binding is configured
+ * (one tenant). 403 GITHUB_OWNER_NOT_OF_ORG when bindings are configured and this owner has none.
+ */
+export function orgOfGitHubOwner(gw: Gateway, owner: string): string | undefined {
+  const orgs = gw.github.settings.orgs;
+  if (!orgs) return undefined;
+  const org = orgs.get(owner.toLowerCase());
+  if (!org)
+    throw notOfOrg(
+      `the GitHub owner ${owner.slice(0, 100)} belongs to no org of this instance (CODEMESH_GITHUB_ORGS)`,
+    );
+  return org;
+}
+
+/**
+ * 403 unless the task's issue (`issueUrl`, given or filled in from `issue_url`) is of a GitHub owner bound to
+ * the org of the repository it runs on. No bindings, or a URL that is not an issue of the configured GitHub: no
+ * check (nothing there is read with codemesh's GitHub credentials).
+ */
+export function checkIssueOrg(gw: Gateway, issueUrl: string | undefined, orgId: string): void {
+  if (!issueUrl || !gw.github.settings.orgs) return;
+  const ref = IssueUrl.safeParse(issueUrl);
+  if (!ref.success || ref.data.webUrl !== gw.github.settings.webUrl.toLowerCase()) return;
+  const bound = orgOfGitHubOwner(gw, ref.data.owner);
+  if (bound !== orgId)
+    throw notOfOrg(
+      `the issue is of the GitHub owner ${ref.data.owner.slice(0, 100)}, whose org is not this repository's`,
+    );
+}
+
+/** 403 unless `p` holds a role in `orgId` (the org itself, or a repository of it). */
+async function requireRoleIn(gw: Gateway, p: Principal, orgId: string, owner: string): Promise<void> {
+  if (p.superuser) return;
+  const vis = await gw.access.visibility(p);
+  if (vis.orgIds.includes(orgId)) return;
+  if ((await gw.access.reposByIds(vis.repoIds)).some((r) => r.orgId === orgId)) return;
+  throw notOfOrg(`the GitHub owner ${owner.slice(0, 100)} belongs to an org where you hold no role`);
+}
 
 /**
  * The body with `issue_url` replaced by `repo` (when absent), `title`, `description` and `issueUrl`; a body
@@ -46,6 +89,9 @@ export async function withIssue(gw: Gateway, raw: unknown, caller?: Principal): 
       });
     throw err;
   }
+  // Before anything is read with the instance's GitHub credentials: the owner's org, and the caller's role there.
+  const bound = orgOfGitHubOwner(gw, ref.owner);
+  if (bound && caller) await requireRoleIn(gw, caller, bound, ref.owner);
   let issue: Awaited<ReturnType<typeof github.readIssue>>;
   try {
     issue = await github.readIssue(ref);
@@ -66,8 +112,10 @@ export async function withIssue(gw: Gateway, raw: unknown, caller?: Principal): 
   let repo = rest.repo;
   if (repo === undefined) {
     // Every registered checkout is a candidate; whether the caller may use the one found is checked after.
-    // The caller's own (developer or above) come first: a checkout's remote URL is its repository's own config
-    // (untrusted), so another org's checkout claiming the same GitHub repository must not shadow the caller's.
+    // With owners bound to orgs, only the owner's org's checkouts are candidates (a look-alike remote in
+    // another org never receives its issues). The caller's own (developer or above) come first: a checkout's
+    // remote URL is its repository's own config (untrusted), so another org's checkout claiming the same GitHub
+    // repository must not shadow the caller's.
     const rows = await gw.db
       .select({
         id: schema.repos.id,
@@ -75,7 +123,8 @@ export async function withIssue(gw: Gateway, raw: unknown, caller?: Principal): 
         path: schema.repos.path,
         name: schema.repos.name,
       })
-      .from(schema.repos);
+      .from(schema.repos)
+      .where(bound ? eq(schema.repos.orgId, bound) : undefined);
     const usable = new Set<string>();
     if (caller)
       for (const r of rows) if (atLeast(await gw.access.repoRole(caller, r), 'developer')) usable.add(r.path);
@@ -86,7 +135,7 @@ export async function withIssue(gw: Gateway, raw: unknown, caller?: Principal): 
     const target = { owner: ref.owner, repo: ref.repo };
     repo = await findCheckout(github.settings, target, paths);
     if (!repo && caller && mayClone(github.settings.clone, target))
-      repo = await cloneForIntake(gw, caller, target, typeof rest.org === 'string' ? rest.org : undefined);
+      repo = await cloneForIntake(gw, caller, target, typeof rest.org === 'string' ? rest.org : bound, bound);
     if (!repo)
       throw new ApiError(
         422,
@@ -112,9 +161,19 @@ const cloning = new Map<string, Promise<string>>();
  * superuser). Only an org admin may: the same rule as registering a path on submission, and the clone root
  * must lie under the allowed repository roots.
  */
-async function cloneForIntake(gw: Gateway, p: Principal, target: RepoCoords, org?: string): Promise<string> {
+async function cloneForIntake(
+  gw: Gateway,
+  p: Principal,
+  target: RepoCoords,
+  org?: string,
+  bound?: string,
+): Promise<string> {
   const clone = gw.github.settings.clone!;
   const orgId = org ?? (p.superuser ? DEFAULT_ORG_ID : undefined);
+  if (bound && orgId !== bound)
+    throw notOfOrg(
+      `${target.owner}/${target.repo} belongs to org ${bound} (CODEMESH_GITHUB_ORGS); it is cloned into that org only`,
+    );
   if (!orgId || !atLeast(await gw.access.orgRole(p, orgId), 'admin'))
     throw new ApiError(
       403,
@@ -149,6 +208,7 @@ async function cloneForIntake(gw: Gateway, p: Principal, target: RepoCoords, org
     throw err;
   }
   const real = await checkRepoPlacement(path, placement);
+  if (await gw.access.overlappingRepo(real, orgId)) throw overlapError();
   // Whoever inserts first registers (one org per path); a concurrent intake finds that registration, and the
   // task route then checks the caller's role on it as on any registered checkout.
   const repo = { id: newId('r'), orgId, path: real, name: target.repo };

@@ -32,13 +32,16 @@ export class TokenBuckets {
 export class StreamSlots {
   private readonly open = new Map<string, number>();
 
-  constructor(private readonly max: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly per: 'token' | 'user' = 'token',
+  ) {}
 
   /** Reserves a stream slot for `key`; the returned function releases it (idempotent). */
   acquire(key: string): () => void {
     const n = this.open.get(key) ?? 0;
     if (n >= this.max)
-      throw new ApiError(429, 'TOO_MANY_STREAMS', `at most ${this.max} event streams per token`, {
+      throw new ApiError(429, 'TOO_MANY_STREAMS', `at most ${this.max} event streams per ${this.per}`, {
         retryAfter: 5,
       });
     this.open.set(key, n + 1);

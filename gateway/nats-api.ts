@@ -43,6 +43,16 @@ export function serveApiOverNats(
         ...(body === undefined || method === 'GET' ? {} : { body: JSON.stringify(body) }),
       }),
     );
+    // Event streams stay on HTTP: whatever path reached one, it is closed at once, not read forever.
+    if (res.headers.get('content-type')?.startsWith('text/event-stream')) {
+      await res.body?.cancel().catch(() => undefined);
+      return {
+        status: 400,
+        json: {
+          error: { code: 'INVALID_REQUEST', message: 'event streams are served over HTTP only' },
+        },
+      };
+    }
     const text = await res.text();
     if (Buffer.byteLength(text) > MAX_REPLY_BYTES)
       return {

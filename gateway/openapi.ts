@@ -516,13 +516,13 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/v1/metrics': {
         get: op(
-          'Prometheus text: tasks by status, events, tokens, cost, HTTP requests and latency, labelled confidences and their Brier score (raw and calibrated)',
+          "Prometheus text: tasks by status, events, tokens, cost, labelled confidences and their Brier score (raw and calibrated), counted over the caller's orgs' tasks (superuser: all); HTTP requests and latency of the process",
           'metrics:read',
         ),
       },
       '/v1/metrics/calibration': {
         get: op(
-          "calibration of the patches' confidence against their labelled outcomes (human approve / request changes / rollback, evaluation resolved or not): n, label counts, and for the Reviewer model's own confidence (raw) and the calibrated one the Brier score, the expected calibration error and reliability bins (count, mean predicted, observed rate); ?bins=2..50 (default 10)",
+          "calibration of the patches' confidence (of the tasks the caller may see; superuser: all) against their labelled outcomes (human approve / request changes / rollback, evaluation resolved or not): n, label counts, and for the Reviewer model's own confidence (raw) and the calibrated one the Brier score, the expected calibration error and reliability bins (count, mean predicted, observed rate); ?bins=2..50 (default 10)",
           'metrics:read',
           {
             parameters: [
@@ -547,7 +547,7 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/v1/chat/{id}': {
         post: op(
-          "ask the task's chat agent (NATS request/reply, a model that sees the plan, context, diffs, test runs, reviews and costs; answers with links); threaded by threadId. A message that refines the task's scope or constraints becomes a change request (`changeRequest` in the answer, audited) when the caller holds the approver role and patches:approve",
+          "ask the task's chat agent (NATS request/reply, a model that sees the plan, context, diffs, test runs, reviews and costs; answers with links); threaded by threadId; the developer role on the task's repository. A message that refines the task's scope or constraints becomes a change request (`changeRequest` in the answer, audited) when the caller holds the approver role and patches:approve",
           'tasks:write',
           {
             parameters: task,

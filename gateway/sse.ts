@@ -17,8 +17,19 @@ export function sseWithSlot(
   label: string,
   produce: (stream: SSEStreamingApi, signal: AbortSignal) => Promise<void>,
 ): Response | Promise<Response> {
-  // Throws 429 when the token already holds its maximum of streams.
-  const release = gw.slots.acquire(p.tokenKey);
+  // Throws 429 when the token, or its user with all its tokens, already holds its maximum of streams.
+  const releaseToken = gw.slots.acquire(p.tokenKey);
+  let releaseUser: () => void;
+  try {
+    releaseUser = gw.userSlots.acquire(p.userId);
+  } catch (err) {
+    releaseToken();
+    throw err;
+  }
+  const release = () => {
+    releaseToken();
+    releaseUser();
+  };
   try {
     return streamSSE(
       c,

@@ -32,9 +32,14 @@ export interface Limits {
   /** Token bucket per token: sustained requests per second and burst size. */
   ratePerSec: number;
   burst: number;
+  /** The same per user, all its tokens together (access tokens are cheap to mint); default 4× the token's. */
+  userRatePerSec?: number;
+  userBurst?: number;
   maxBodyBytes: number;
   /** Open SSE streams per token. */
   maxSsePerToken: number;
+  /** Open SSE streams per user, all its tokens together (access tokens are cheap to mint). */
+  maxSsePerUser: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -42,6 +47,7 @@ export const DEFAULT_LIMITS: Limits = {
   burst: 200,
   maxBodyBytes: 1_000_000,
   maxSsePerToken: 8,
+  maxSsePerUser: 32,
 };
 
 /** What `POST /v1/repos/index` calls: the Curator, when it is wired. */

@@ -48,7 +48,7 @@ const Login = z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'a GitHub 
 /**
  * `github:` in `.codemesh.yml`, the registered repository's settings or the task's `config`. A pull request is
  * opened when the branch is pushed (`push: true`) and the repository is on the configured GitHub (its `origin`
- * URL, or the task came from an issue there), unless `pull_request: false`.
+ * URL, or `CODEMESH_GITHUB_REPOS`; never the task's issue's repository), unless `pull_request: false`.
  */
 export const GitHubRepoSettings = z
   .object({
@@ -117,13 +117,21 @@ export const WebhookPayload = z.looseObject({
       head: z.looseObject({ ref: z.string().max(300) }),
     })
     .optional(),
-  review: z.looseObject({ state: z.string().max(50), body: z.string().max(60_000).nullish() }).optional(),
+  review: z
+    .looseObject({
+      state: z.string().max(50),
+      body: z.string().max(60_000).nullish(),
+      author_association: z.string().max(50).optional(),
+    })
+    .optional(),
   comment: z
     .looseObject({
       body: z.string().max(300_000).nullish(),
       user: z.looseObject({ login: z.string().max(100), type: z.string().max(50).optional() }).nullish(),
       path: z.string().max(1000).nullish(),
       line: z.number().int().nullish(),
+      /** GitHub's relation of the author to the repository: OWNER, MEMBER, COLLABORATOR, CONTRIBUTOR, NONE, ... */
+      author_association: z.string().max(50).optional(),
     })
     .optional(),
 });

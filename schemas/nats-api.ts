@@ -3,6 +3,32 @@
 // the gateway exactly as over HTTP.
 import { z } from 'zod';
 
+/** The path's segments percent-decoded, as the router matches them; undefined when one does not decode. */
+function decodedSegments(path: string): string[] | undefined {
+  const pathname = path.split('?', 1)[0]!;
+  try {
+    return pathname.slice(1).split('/').map(decodeURIComponent);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The path the gateway checks is the path its router sees: the URL parser leaves it as it is (`%2e%2e` is a
+ * `..` to it) and no decoded segment is empty, `.`, `..` or holds a slash.
+ */
+function isCanonicalPath(path: string): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(path, 'http://nats.invalid');
+  } catch {
+    return false;
+  }
+  if (parsed.pathname !== path.split('?', 1)[0]) return false;
+  const segs = decodedSegments(path);
+  return !!segs?.every((s) => s !== '' && s !== '.' && s !== '..' && !/[/\\]/.test(s));
+}
+
 export const NatsApiRequest = z
   .object({
     method: z.enum(['GET', 'POST', 'PUT', 'DELETE']),
@@ -11,9 +37,14 @@ export const NatsApiRequest = z
       .string()
       .max(2000)
       .regex(/^\/v1\/[A-Za-z0-9/_.~%?=&:,+-]*$/, 'a /v1/ path')
-      .refine((p) => !/\/\.\.?(\/|\?|$)/.test(p), 'no . or .. segments')
-      .refine((p) => !/\/events(\?|$)/.test(p), 'event streams are served over HTTP only'),
-    token: z.string().min(1).max(8192),
+      .refine(isCanonicalPath, 'a canonical path: no empty, . or .. segments, encoded or not, no encoded /')
+      .refine((p) => decodedSegments(p)?.at(-1) !== 'events', 'event streams are served over HTTP only'),
+    /** A bearer token: printable ASCII only (a CR or LF would be a header injection). */
+    token: z
+      .string()
+      .min(1)
+      .max(8192)
+      .regex(/^[\x21-\x7e]+$/, 'a bearer token (printable ASCII, no spaces or line breaks)'),
     body: z.unknown().optional(),
   })
   .strict();

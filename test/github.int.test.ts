@@ -266,7 +266,7 @@ it('webhooks: bad signature → 401 and nothing; labelled issue → one task how
 
   const review = {
     action: 'submitted',
-    review: { state: 'changes_requested', body: REVISE },
+    review: { state: 'changes_requested', body: REVISE, author_association: 'MEMBER' },
     pull_request: { number: pr.number, head: { ref: branch } },
     repository: { full_name: 'acme/calc' },
     sender: { login: 'carol' },
@@ -309,7 +309,7 @@ it('webhooks: bad signature → 401 and nothing; labelled issue → one task how
       pull_request: {},
       body: pr.body,
     },
-    comment: { body, user },
+    comment: { body, user, author_association: 'COLLABORATOR' },
     repository: { full_name: 'acme/calc' },
     sender: { login: user.login },
   });

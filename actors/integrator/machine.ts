@@ -57,7 +57,9 @@ export async function pushIfAsked(task: TaskRecord, branch: string): Promise<Pus
   // Over HTTPS to the configured GitHub, with its token (or the App's installation token for the repository);
   // the GitHub client is loaded only when one is configured.
   const github = process.env.CODEMESH_GITHUB_TOKEN || process.env.CODEMESH_GITHUB_APP_ID;
-  const auth = github ? (await import('./github/push-auth.ts')).envPushAuth() : undefined;
+  const auth = github
+    ? (await import('./github/push-auth.ts')).envPushAuthFor(task.orgId ?? 'default')
+    : undefined;
   return pushBranch(task.repoPath, branch, auth ? { auth } : {});
 }
 

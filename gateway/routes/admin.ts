@@ -13,7 +13,7 @@ import {
   SetMemberBody,
 } from '../../schemas/api.ts';
 import { newId, RepoConfig } from '../../schemas/index.ts';
-import { atLeast } from '../access.ts';
+import { atLeast, overlapError } from '../access.ts';
 import { requireScope } from '../auth.ts';
 import { checkRepoPlacement } from '../../actors/conductor/repo-policy.ts';
 import { type Ctx, type Env, type Gateway, jsonBody, placementFor } from '../context.ts';
@@ -122,6 +122,7 @@ export function adminRoutes(app: Hono<Env>, gw: Gateway): void {
     const placement = placementFor(gw, p);
     // The real path: a symlink or `..` cannot make a second registration of the same checkout.
     const path = await checkRepoPlacement(await resolveRepo(req.path), placement);
+    if (await gw.access.overlappingRepo(path, req.org)) throw overlapError();
     const repo = { id: newId('r'), orgId: req.org, path, name: req.name ?? basename(path) };
     const created = await gw.db.insert(schema.repos).values(repo).onConflictDoNothing().returning();
     if (created.length === 0)

@@ -1,5 +1,5 @@
 // Operations: index a repository (Curator), Prometheus metrics, redacted trace export, chat with a task.
-import { and, asc, count, eq, sum } from 'drizzle-orm';
+import { and, asc, type Column, count, eq, sum } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { resolve as resolvePath } from 'node:path';
 import { schema } from '../../actors/recorder/index.ts';
@@ -20,7 +20,7 @@ import {
   ListDeadLettersQuery,
 } from '../../schemas/api.ts';
 import { newId } from '../../schemas/index.ts';
-import { atLeast } from '../access.ts';
+import { atLeast, visibleTaskIds } from '../access.ts';
 import { requireScope } from '../auth.ts';
 import { type Env, type Gateway, jsonBody, taskIdParam } from '../context.ts';
 import { ApiError } from '../errors.ts';
@@ -83,13 +83,19 @@ export function opsRoutes(app: Hono<Env>, gw: Gateway): void {
   app.get('/v1/metrics', async (c) => {
     const p = c.get('principal');
     requireScope(p, 'metrics:read');
+    // The record's figures are the caller's orgs' (an instance admin: all of them). The HTTP figures below
+    // (route patterns, statuses, latencies, open streams) are the process's: they name no task, repo or org.
+    const vis = await gw.access.visibility(p);
+    const visible = (taskId: Column) => visibleTaskIds(db, vis, taskId);
     const byStatus = await db
       .select({ status: schema.tasks.status, n: count() })
       .from(schema.tasks)
+      .where(visible(schema.tasks.id))
       .groupBy(schema.tasks.status);
     const byType = await db
       .select({ type: schema.traces.type, n: count() })
       .from(schema.traces)
+      .where(visible(schema.traces.taskId))
       .groupBy(schema.traces.type);
     const [tok] = await db
       .select({
@@ -97,8 +103,9 @@ export function opsRoutes(app: Hono<Env>, gw: Gateway): void {
         c: sum(schema.toolCalls.completionTokens),
         u: sum(schema.toolCalls.costUsd),
       })
-      .from(schema.toolCalls);
-    const { calibration: cal } = await calibrationMetrics(db);
+      .from(schema.toolCalls)
+      .where(visible(schema.toolCalls.taskId));
+    const { calibration: cal } = await calibrationMetrics(db, 10, visible);
     const lines = [
       ...gauge(
         'codemesh_tasks',
@@ -149,7 +156,9 @@ export function opsRoutes(app: Hono<Env>, gw: Gateway): void {
     const p = c.get('principal');
     requireScope(p, 'metrics:read');
     const q = CalibrationQuery.parse(c.req.query());
-    return c.json(await calibrationMetrics(db, q.bins));
+    // Labelled outcomes are decisions about another org's patches: each caller sees its orgs' only.
+    const vis = await gw.access.visibility(p);
+    return c.json(await calibrationMetrics(db, q.bins, (taskId) => visibleTaskIds(db, vis, taskId)));
   });
 
   // What the durable consumers gave up on, and why. Instance administrators see every letter; a metrics:read
@@ -271,7 +280,9 @@ export function opsRoutes(app: Hono<Env>, gw: Gateway): void {
     // Writing to a task's thread is a write: tasks:write, as documented.
     requireScope(p, 'tasks:write');
     const id = taskIdParam(c.req.param('id'));
-    const { role, repo } = await gw.access.authorizeTask(p, id, 'viewer');
+    // The agent acts on the message (it reads the repository, may queue a change): a developer of the task's
+    // repository, as for submitting a task; a viewer reads the task but does not talk to its agent.
+    const { role, repo } = await gw.access.authorizeTask(p, id, 'developer');
     // A message may become a change request for the running task: only from those who may approve its gates.
     const mayChange = atLeast(role, 'approver') && p.scopes.has('patches:approve');
     const req = ChatBody.parse(await jsonBody(c, gw.limits.maxBodyBytes));

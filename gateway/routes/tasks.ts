@@ -33,13 +33,13 @@ import {
   TaskRecord,
   TestRun,
 } from '../../schemas/index.ts';
-import { atLeast, type RepoRef } from '../access.ts';
+import { atLeast, overlapError, type RepoRef } from '../access.ts';
 import { requireScope } from '../auth.ts';
 import { DEFAULT_ORG_ID } from '../auth.ts';
 import { type Env, type Gateway, jsonBody, placementFor, taskIdParam } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { displayNames } from '../users.ts';
-import { withIssue } from '../issue-intake.ts';
+import { checkIssueOrg, withIssue } from '../issue-intake.ts';
 import { registeredRepoConfig } from './admin.ts';
 import type { Principal } from '../types.ts';
 
@@ -84,6 +84,7 @@ async function repoForNewTask(gw: Gateway, p: Principal, path: string, org?: str
       );
     return existing;
   }
+  if (await gw.access.overlappingRepo(top, orgId)) throw overlapError();
   const repo = { id: newId('r'), orgId, path: top, name: basename(top) };
   await gw.db.insert(schema.repos).values(repo).onConflictDoNothing();
   const stored = await gw.access.repoByPath(top);
@@ -162,6 +163,7 @@ export function taskRoutes(app: Hono<Env>, gw: Gateway): void {
     const body = await withIssue(gw, await jsonBody(c, gw.limits.maxBodyBytes), p);
     const { org, ...request } = CreateTaskBody.parse(body);
     const repo = await repoForNewTask(gw, p, request.repo, org);
+    checkIssueOrg(gw, request.issueUrl, repo.orgId);
     const task = await startTask(gw, request, repo, p.userId);
     const created: CreatedTask = {
       task: {

@@ -28,7 +28,7 @@ describe('a comment addressed to codemesh on its pull request', () => {
       pull_request: { url: 'https://api.github.com/repos/acme/calc/pulls/7' },
       body: 'codemesh: fix subtract\n\n---\nCodemesh-Task: t-abc123\nCodemesh-Patch: t-abc123-p1',
     },
-    comment: { body, user: { login: 'carol', type: 'User' } },
+    comment: { body, user: { login: 'carol', type: 'User' }, author_association: 'COLLABORATOR' },
     repository: { full_name: 'acme/calc' },
     sender: { login: 'carol' },
     ...over,
@@ -36,7 +36,13 @@ describe('a comment addressed to codemesh on its pull request', () => {
   const inline = (body: string, ref = 'codemesh/t-abc123'): WebhookPayload => ({
     action: 'created',
     pull_request: { number: 7, head: { ref } },
-    comment: { body, user: { login: 'carol', type: 'User' }, path: 'src/calc.ts', line: 3 },
+    comment: {
+      body,
+      user: { login: 'carol', type: 'User' },
+      path: 'src/calc.ts',
+      line: 3,
+      author_association: 'MEMBER',
+    },
     repository: { full_name: 'acme/calc' },
   });
 

@@ -19,10 +19,18 @@ import {
 } from '../../schemas/index.ts';
 import type { Env, Gateway } from '../context.ts';
 import { ApiError } from '../errors.ts';
-import { withIssue } from '../issue-intake.ts';
+import { checkIssueOrg, withIssue } from '../issue-intake.ts';
 import type { Principal } from '../types.ts';
 import { decidePatch } from './patches.ts';
 import { startTask } from './tasks.ts';
+
+/**
+ * Who may steer a task from GitHub: the repository's owner, a member of its organization, or a collaborator.
+ * On a public repository anyone can comment or review; GitHub's `author_association` says who that is.
+ */
+const TRUSTED_ASSOCIATIONS = new Set(['OWNER', 'MEMBER', 'COLLABORATOR']);
+export const trustedAuthor = (association: string | undefined) =>
+  !!association && TRUSTED_ASSOCIATIONS.has(association.toUpperCase());
 
 /** Constant-time check of `sha256=<hex>` over the raw body. */
 export function validSignature(secret: string, body: Buffer, header: string | undefined): boolean {
@@ -101,11 +109,23 @@ async function act(gw: Gateway, event: string, p: WebhookPayload): Promise<strin
     if (p.label?.name !== gw.github.settings.triggerLabel || !p.issue)
       return `ignored: not the trigger label (${gw.github.settings.triggerLabel})`;
     if (p.issue.pull_request) return 'ignored: a pull request, not an issue';
-    const body = CreateTaskBody.parse(await withIssue(gw, { issue_url: p.issue.html_url }));
+    let body: CreateTaskBody;
+    try {
+      body = CreateTaskBody.parse(await withIssue(gw, { issue_url: p.issue.html_url }));
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'GITHUB_OWNER_NOT_OF_ORG') return `ignored: ${err.message}`;
+      throw err;
+    }
     const { org: _org, ...request } = body;
     // Only a registered checkout: a webhook never registers a repository.
     const repo = await gw.access.repoByPath(resolve(request.repo));
     if (!repo) return `ignored: ${request.repo} is not registered`;
+    try {
+      checkIssueOrg(gw, request.issueUrl, repo.orgId);
+    } catch (err) {
+      if (err instanceof ApiError) return `ignored: ${err.message}`;
+      throw err;
+    }
     const who = actor(p);
     const task = await startTask(gw, request, repo, who.userId);
     await gw.audit(who, 'webhook.task', task.id, repo.orgId, { issueUrl: request.issueUrl });
@@ -113,6 +133,8 @@ async function act(gw: Gateway, event: string, p: WebhookPayload): Promise<strin
   }
   if (event === 'pull_request_review' && p.action === 'submitted' && p.pull_request) {
     if (p.review?.state.toLowerCase() !== 'changes_requested') return `ignored: review ${p.review?.state}`;
+    if (!trustedAuthor(p.review.author_association))
+      return `ignored: a review by @${p.sender?.login ?? 'unknown'}, not an owner, member or collaborator (${p.review.author_association ?? 'no association'})`;
     const found = await taskOfPull(gw, p);
     if (typeof found === 'string') return found;
     const comment =
@@ -195,6 +217,8 @@ export function commentRequest(
   const c = p.comment;
   if (!c) return `ignored: ${event} without a comment`;
   if (c.user?.type === 'Bot') return `ignored: a comment by a bot (${c.user.login})`;
+  if (!trustedAuthor(c.author_association))
+    return `ignored: a comment by @${c.user?.login ?? 'unknown'}, not an owner, member or collaborator (${c.author_association ?? 'no association'})`;
   const escaped = handle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const mention = new RegExp(`(^|[^\\w@/.-])${escaped}(?![\\w-])[,:]?`, 'gi');
   const body = c.body ?? '';

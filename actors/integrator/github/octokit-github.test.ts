@@ -167,3 +167,14 @@ it('parses issue URLs and remotes on the configured host only', () => {
     repo: 'calc',
   });
 });
+
+it('CODEMESH_GITHUB_ORGS: owner=org pairs, owners case-insensitive; a malformed or contradictory pair is refused', () => {
+  expect(gitHubSettingsFromEnv({}).orgs).toBeUndefined();
+  const s = gitHubSettingsFromEnv({ CODEMESH_GITHUB_ORGS: ' Acme = org-a , bobcorp=org-b,' });
+  expect([...(s.orgs ?? [])]).toEqual([
+    ['acme', 'org-a'],
+    ['bobcorp', 'org-b'],
+  ]);
+  for (const bad of ['acme', 'acme=', '=org-a', 'acme=Org A', 'acme=org-a,ACME=org-b'])
+    expect(() => gitHubSettingsFromEnv({ CODEMESH_GITHUB_ORGS: bad }), bad).toThrow(/CODEMESH_GITHUB_ORGS/);
+});

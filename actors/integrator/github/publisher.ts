@@ -11,7 +11,6 @@ import {
 } from '../../../blackboard/index.ts';
 import {
   Consumers,
-  IssueUrl,
   keys,
   PullRequestRecord,
   RepoConfigError,
@@ -20,7 +19,7 @@ import {
 } from '../../../schemas/index.ts';
 import { resolveRepoConfig } from '../../tester/repo-config.ts';
 import { branchFor, commitMessage, proposedCommit, pushBranch, rollbackBranchFor } from '../git-integrate.ts';
-import { gitHubPushAuth } from './push-auth.ts';
+import { gitHubPushAuth, orgPushAuth } from './push-auth.ts';
 import { gitHubRepoOf } from './checkout.ts';
 import { loadPrBodyInput, prBody, prTitle, revertBody } from './pr-body.ts';
 import type { GitHub, RepoCoords } from './types.ts';
@@ -101,11 +100,19 @@ export class GitHubPublisher {
       throw err;
     }
     if (!config.push || config.github?.pull_request === false) return undefined;
-    const fromIssue = task.request.issueUrl ? IssueUrl.safeParse(task.request.issueUrl) : undefined;
-    const coords = fromIssue?.success
-      ? { owner: fromIssue.data.owner, repo: fromIssue.data.repo }
-      : await gitHubRepoOf(this.opts.github.settings, task.repoPath);
+    // The checkout's own GitHub repository (CODEMESH_GITHUB_REPOS, else its remote), never the issue's: a task's
+    // `issueUrl` is the caller's text, and would let one org push into any repository codemesh may write to.
+    const settings = this.opts.github.settings;
+    const coords = await gitHubRepoOf(settings, task.repoPath);
     if (!coords) return undefined;
+    // With owners bound to orgs, a checkout whose remote names another org's owner (a look-alike) is not pushed.
+    const bound = settings.orgs?.get(coords.owner.toLowerCase());
+    if (settings.orgs && bound !== (task.orgId ?? 'default')) {
+      this.log(
+        `task ${task.id}: ${coords.owner}/${coords.repo} belongs to ${bound ? `org ${bound}` : 'no org'} (CODEMESH_GITHUB_ORGS), not the task's; nothing pushed`,
+      );
+      return undefined;
+    }
     return {
       task,
       coords,
@@ -171,7 +178,11 @@ export class GitHubPublisher {
     });
     const pushed = await pushBranch(t.task.repoPath, branch, {
       from: commit,
-      auth: gitHubPushAuth(this.opts.github),
+      auth: orgPushAuth(
+        gitHubPushAuth(this.opts.github),
+        this.opts.github.settings,
+        t.task.orgId ?? 'default',
+      ),
     });
     if (!pushed.pushed) throw new Error(`the draft commit was not pushed: ${pushed.error ?? 'no remote'}`);
     const body = prBody({ ...input, stage: 'gate' });

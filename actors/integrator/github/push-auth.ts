@@ -3,7 +3,7 @@
 // host (or over ssh, or a file path) gets none.
 import type { PushAuth } from '../git-integrate.ts';
 import { createGitHub, gitHubSettingsFromEnv } from './index.ts';
-import type { GitHub } from './types.ts';
+import type { GitHub, GitHubSettings } from './types.ts';
 
 /** `owner/repo` of a push URL on `webUrl`'s host, or undefined. */
 export function repoOfUrl(url: string, webUrl: string): { owner: string; repo: string } | undefined {
@@ -36,7 +36,47 @@ export function gitHubPushAuth(github: GitHub): PushAuth {
   };
 }
 
+/**
+ * `auth` only for a push whose every URL on the GitHub host names an owner `CODEMESH_GITHUB_ORGS` binds to
+ * `orgId`: one org's task never pushes with codemesh's credentials into another org's repositories (a look-alike
+ * remote or push URL). A URL on that host that names no repository plainly (user info, another shape) gets none
+ * either: git would send it the host's header. Unchanged when no owner is bound to an org.
+ */
+export function orgPushAuth(auth: PushAuth, settings: GitHubSettings, orgId: string): PushAuth {
+  const orgs = settings.orgs;
+  if (!orgs) return auth;
+  return async (urls) => {
+    const host = new URL(settings.webUrl).host.toLowerCase();
+    for (const url of urls) {
+      let u: URL;
+      try {
+        u = new URL(url);
+      } catch {
+        continue; // scp-like ssh (git@host:o/r) or a path: no HTTP header goes there
+      }
+      if (u.host.toLowerCase() !== host) continue;
+      const r = repoOfUrl(url, settings.webUrl);
+      if (!r || orgs.get(r.owner.toLowerCase()) !== orgId) return undefined;
+    }
+    return auth(urls);
+  };
+}
+
 let fromEnv: { key: string; auth: PushAuth | undefined } | undefined;
+
+/** `envPushAuth` for a push of a task of `orgId` (see `orgPushAuth`). */
+export function envPushAuthFor(
+  orgId: string,
+  env: Record<string, string | undefined> = process.env,
+): PushAuth | undefined {
+  const auth = envPushAuth(env);
+  if (!auth) return undefined;
+  try {
+    return orgPushAuth(auth, gitHubSettingsFromEnv(env), orgId);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Push credentials from the environment's GitHub settings (`CODEMESH_GITHUB_TOKEN`, or the App's), one client

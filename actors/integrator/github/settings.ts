@@ -19,7 +19,7 @@ export function webUrlOf(apiUrl: string): string {
  * GitHub App auth: `CODEMESH_GITHUB_APP_ID`, `CODEMESH_GITHUB_APP_PRIVATE_KEY_FILE`,
  * `CODEMESH_GITHUB_APP_INSTALLATION_ID` (optional); cloning on intake: `CODEMESH_GITHUB_CLONE_ROOT`,
  * `CODEMESH_GITHUB_CLONE_OWNERS` (comma-separated), `CODEMESH_GITHUB_CLONE_MAX_MB` (500),
- * `CODEMESH_GITHUB_CLONE_TIMEOUT_S` (600). A contradictory or incomplete setting throws GitHubConfigError
+ * `CODEMESH_GITHUB_CLONE_TIMEOUT_S` (600); tenancy: `CODEMESH_GITHUB_ORGS` (`owner=org,...`). A contradictory or incomplete setting throws GitHubConfigError
  * naming it (never a secret's value).
  */
 export function gitHubSettingsFromEnv(env: Record<string, string | undefined>): GitHubSettings {
@@ -42,8 +42,22 @@ export function gitHubSettingsFromEnv(env: Record<string, string | undefined>): 
     .split(',')
     .map((o) => o.trim().toLowerCase())
     .filter(Boolean);
+  const orgs = new Map<string, string>();
+  for (const pair of (env.CODEMESH_GITHUB_ORGS ?? '').split(',')) {
+    if (!pair.trim()) continue;
+    const m = /^\s*([A-Za-z0-9][A-Za-z0-9-]{0,38})\s*=\s*([a-z0-9][a-z0-9-]{0,62})\s*$/.exec(pair);
+    if (!m)
+      throw new GitHubConfigError(
+        `CODEMESH_GITHUB_ORGS: "${pair.trim().slice(0, 100)}" is not <GitHub owner>=<codemesh org id>`,
+      );
+    const owner = m[1]!.toLowerCase();
+    if (orgs.has(owner) && orgs.get(owner) !== m[2])
+      throw new GitHubConfigError(`CODEMESH_GITHUB_ORGS: ${owner} is bound to two orgs`);
+    orgs.set(owner, m[2]!);
+  }
   return {
     apiUrl,
+    ...(orgs.size ? { orgs } : {}),
     webUrl: (env.CODEMESH_GITHUB_WEB_URL || webUrlOf(apiUrl)).replace(/\/+$/, ''),
     ...(env.CODEMESH_GITHUB_TOKEN ? { token: env.CODEMESH_GITHUB_TOKEN } : {}),
     ...(app ? { app } : {}),

@@ -32,6 +32,12 @@ export interface GitHubSettings {
   handle: string;
   /** HMAC secret of webhooks; absent: the webhook route refuses every delivery. */
   webhookSecret?: string;
+  /**
+   * `CODEMESH_GITHUB_ORGS` (`owner=org,...`, owners lower-case): the codemesh org each GitHub owner's issues and
+   * repositories belong to. Set, an issue is a task only in its owner's org (intake, clone, labelled issues) and
+   * an owner bound to none is refused. Unset (one tenant): no owner is tied to an org.
+   */
+  orgs?: ReadonlyMap<string, string>;
 }
 
 export interface GitHubAppSettings {
