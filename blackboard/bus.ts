@@ -89,12 +89,22 @@ export interface RedeliveryPolicy {
   maxDeliver: number;
   /** Wait before the n-th redelivery (the last value repeats). */
   backoffMs: readonly number[];
+  /**
+   * How long the server waits for an ack before it delivers a message again (a handler that crashed or hung
+   * on it). Default 30 s; a handler that runs longer than this sees its message a second time.
+   */
+  ackWaitMs?: number;
 }
 
 export const DEFAULT_REDELIVERY: RedeliveryPolicy = {
   maxDeliver: 6,
   backoffMs: [500, 2000, 5000, 15_000, 30_000],
 };
+
+const DEFAULT_ACK_WAIT_MS = 30_000;
+
+/** Header of a message a dead letter's re-drive published again: the events-stream sequence of the original. */
+export const REDRIVE_HEADER = 'Codemesh-Redrive-Of';
 
 /**
  * Creates the durable, explicit-ack consumer of a role on the events stream, or brings an existing one's
@@ -113,6 +123,7 @@ export async function ensureDurable(
   } = {},
 ): Promise<void> {
   const maxDeliver = (opts.maxDeliver ?? DEFAULT_REDELIVERY.maxDeliver) + 2;
+  const ackWait = (opts.ackWaitMs ?? DEFAULT_ACK_WAIT_MS) * NS;
   let existing: Awaited<ReturnType<typeof jsm.consumers.info>> | undefined;
   try {
     existing = await jsm.consumers.info(Streams.events.name, name);
@@ -120,7 +131,7 @@ export async function ensureDurable(
     await jsm.consumers.add(Streams.events.name, {
       durable_name: name,
       ack_policy: AckPolicy.Explicit,
-      ack_wait: (opts.ackWaitMs ?? 30_000) * NS,
+      ack_wait: ackWait,
       deliver_policy: opts.deliver === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
       filter_subject: opts.filter ?? subjects.allEvents(),
       max_ack_pending: 1000,
@@ -128,8 +139,8 @@ export async function ensureDurable(
     });
     return;
   }
-  if (existing.config.max_deliver !== maxDeliver)
-    await jsm.consumers.update(Streams.events.name, name, { max_deliver: maxDeliver });
+  if (existing.config.max_deliver !== maxDeliver || existing.config.ack_wait !== ackWait)
+    await jsm.consumers.update(Streams.events.name, name, { max_deliver: maxDeliver, ack_wait: ackWait });
 }
 
 export function decodeEvent(m: JsMsg): TaskEvent {
@@ -150,12 +161,15 @@ export class JetStreamEventBus implements EventBus {
     return { event, seq: ack.seq, duplicate: ack.duplicate };
   }
 
-  async history(taskId: string): Promise<Array<{ seq: number; event: TaskEvent }>> {
+  async history(
+    taskId: string,
+    opts: { repeats?: boolean } = {},
+  ): Promise<Array<{ seq: number; event: TaskEvent }>> {
     const out: Array<{ seq: number; event: TaskEvent }> = [];
     const last = await this.lastSeq(taskId);
     if (last === 0) return out;
     const ac = new AbortController();
-    for await (const e of this.follow(taskId, { signal: ac.signal })) {
+    for await (const e of this.follow(taskId, { signal: ac.signal, ...opts, until: last })) {
       out.push(e);
       if (e.seq >= last) ac.abort();
     }
@@ -173,9 +187,14 @@ export class JetStreamEventBus implements EventBus {
     }
   }
 
+  /**
+   * Each event once, by id: a message published again under an id already seen (a re-driven dead letter, a
+   * repeat after the de-duplication window) is skipped, and so is a re-drive of a message at or before
+   * `afterSeq` (the reader had the original). `repeats` yields every message (tests that look for doubles).
+   */
   async *follow(
     taskId: string,
-    opts: { afterSeq?: number; signal: AbortSignal },
+    opts: { afterSeq?: number; signal: AbortSignal; repeats?: boolean; until?: number },
   ): AsyncIterable<{ seq: number; event: TaskEvent }> {
     if (opts.signal.aborted) return;
     const consumer = await this.js.consumers.get(Streams.events.name, {
@@ -187,10 +206,16 @@ export class JetStreamEventBus implements EventBus {
     const msgs = await consumer.consume();
     const stop = () => void msgs.stop();
     opts.signal.addEventListener('abort', stop, { once: true });
+    const seen = new Set<string>();
     try {
       for await (const m of msgs) {
-        yield { seq: m.seq, event: decodeEvent(m) };
-        if (opts.signal.aborted) break;
+        const event = decodeEvent(m);
+        const redriveOf = Number(m.headers?.get(REDRIVE_HEADER) || 0);
+        const repeat = seen.has(event.id) || (redriveOf > 0 && redriveOf <= (opts.afterSeq ?? 0));
+        seen.add(event.id);
+        if (!repeat || opts.repeats) yield { seq: m.seq, event };
+        // history() stops at the last message it asked for, yielded or not.
+        if (opts.signal.aborted || (opts.until !== undefined && m.seq >= opts.until)) break;
       }
     } finally {
       opts.signal.removeEventListener('abort', stop);
@@ -284,6 +309,7 @@ export async function consumeEvents(
   const policy = opts.policy ?? DEFAULT_REDELIVERY;
   await ensureDurable(jsm, name, {
     maxDeliver: policy.maxDeliver,
+    ...(policy.ackWaitMs ? { ackWaitMs: policy.ackWaitMs } : {}),
     ...(opts.deliver ? { deliver: opts.deliver } : {}),
   });
   const consumer = await js.consumers.get(Streams.events.name, name);

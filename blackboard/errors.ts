@@ -61,3 +61,21 @@ export class DeadLetterGoneError extends Error {
     );
   }
 }
+
+/**
+ * A conductor's dead letter whose task has ended (failed, rolled back, abstained; completed, for any event but
+ * a rollback request) or left the blackboard: the conductor would take nothing from it, so it is not re-driven.
+ */
+export class DeadLetterTaskEndedError extends Error {
+  override readonly name = 'DeadLetterTaskEndedError';
+  readonly code = 'DEAD_LETTER_TASK_ENDED';
+  constructor(
+    readonly dlqSeq: number,
+    readonly taskId: string,
+    readonly status: string | undefined,
+  ) {
+    super(
+      `dead letter ${dlqSeq} is not re-driven: its task ${taskId} ${status ? `has ended (${status})` : 'is no longer on the blackboard'} and takes no more events of the conductor`,
+    );
+  }
+}

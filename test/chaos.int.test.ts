@@ -217,7 +217,7 @@ it(`every task commits exactly once through kill -9 of nats-server and of actors
     expect(git(repos[i]!, 'diff', bases[i]!, `codemesh/${t.id}`)).toContain('+    return a - b');
 
     // No lost event and none doubled: each step completed once, in order; each milestone once; ids unique.
-    const events: TaskEvent[] = (await mesh.bus.history(t.id)).map((e) => e.event);
+    const events: TaskEvent[] = (await mesh.bus.history(t.id, { repeats: true })).map((e) => e.event);
     const completed = events.filter((e) => e.type === 'step.completed').map((e) => e.step?.kind);
     expect(completed, dump()).toEqual(['plan', 'code', 'test', 'review', 'integrate']);
     for (const type of [
@@ -237,7 +237,7 @@ it(`every task commits exactly once through kill -9 of nats-server and of actors
   }
   if (process.env.CODEMESH_CHAOS_VERBOSE) {
     for (const t of tasks)
-      for (const { event: e } of await mesh.bus.history(t.id))
+      for (const { event: e } of await mesh.bus.history(t.id, { repeats: true }))
         note(`${e.at.slice(11, 23)} ${t.id} ${e.type} ${e.step ? `${e.step.kind}#${e.step.round}` : ''}`);
     console.log(dump());
   } else console.log(`seed ${SEED}\n${journal.join('\n')}`);
