@@ -76,7 +76,9 @@ it('an event whose handling hangs every time is dead-lettered after the max deli
   expect(letter?.letter.reason).toMatch(/without an ack/);
   expect(task?.reason).toContain(`event ${id}:created (task.created) after 4 deliveries`);
   expect(task?.reason).toContain(`dead letter ${letter?.dlqSeq} on ${subjects.dlq(CONSUMER)}`);
-  const failed = (await mesh.bus.history(id)).filter((e) => e.event.type === 'task.failed');
+  const failed = (await mesh.bus.history(id, { repeats: true })).filter(
+    (e) => e.event.type === 'task.failed',
+  );
   expect(failed.map((e) => e.event.data.reason)).toEqual([task?.reason]);
   // The consumer's ack wait is the policy's.
   const info = await mesh.jsm.consumers.info('CODEMESH_EVENTS', CONSUMER);
