@@ -103,6 +103,14 @@ export const DEFAULT_REDELIVERY: RedeliveryPolicy = {
 
 const DEFAULT_ACK_WAIT_MS = 30_000;
 
+/**
+ * How long one pull request of a consumer lives on the server (nats.js's default is 30 s). After a server
+ * restart the client re-checks its consumer and pulls again, but a check that fails (JetStream still
+ * recovering its store) is retried only after one expiry, and two missed heartbeats (half an expiry each)
+ * are what tells it a pull was lost: with 30 s a consumer could sit idle for a minute after an outage.
+ */
+export const PULL_EXPIRES_MS = 5000;
+
 /** Header of a message a dead letter's re-drive published again: the events-stream sequence of the original. */
 export const REDRIVE_HEADER = 'Codemesh-Redrive-Of';
 
@@ -203,7 +211,7 @@ export class JetStreamEventBus implements EventBus {
         ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: opts.afterSeq + 1 }
         : { deliver_policy: DeliverPolicy.All }),
     });
-    const msgs = await consumer.consume();
+    const msgs = await consumer.consume({ expires: PULL_EXPIRES_MS });
     const stop = () => void msgs.stop();
     opts.signal.addEventListener('abort', stop, { once: true });
     const seen = new Set<string>();
@@ -313,7 +321,7 @@ export async function consumeEvents(
     ...(opts.deliver ? { deliver: opts.deliver } : {}),
   });
   const consumer = await js.consumers.get(Streams.events.name, name);
-  const messages = await consumer.consume({ max_messages: 256 });
+  const messages = await consumer.consume({ max_messages: 256, expires: PULL_EXPIRES_MS });
   const notify = (l: DeadLettered) =>
     void Promise.resolve()
       .then(() => opts.onDeadLetter?.(l))
