@@ -1,8 +1,31 @@
 // Typed errors of the blackboard and bus.
+import { JetStreamApiError } from '@nats-io/jetstream';
+import { errors } from '@nats-io/transport-node';
 
 export class NatsUnavailableError extends Error {
   override readonly name = 'NatsUnavailableError';
   readonly code = 'NATS_UNAVAILABLE';
+}
+
+/**
+ * Whether an error says NATS or its JetStream was not there (a timeout, no responders, a closed or lost
+ * connection, JetStream not enabled or unavailable) rather than that a request was wrong. Follows `cause`.
+ */
+export function isNatsOutage(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (
+      e instanceof NatsUnavailableError ||
+      e instanceof errors.TimeoutError ||
+      e instanceof errors.NoRespondersError ||
+      e instanceof errors.ClosedConnectionError ||
+      e instanceof errors.ConnectionError ||
+      e instanceof errors.DrainingConnectionError ||
+      (e instanceof JetStreamApiError && e.code === 503) ||
+      e.name === 'JetStreamNotEnabled'
+    )
+      return true;
+  }
+  return false;
 }
 
 /** A compare-and-set lost: the key changed since it was read (or exists, for a create). */
