@@ -3,7 +3,9 @@
 import { join, resolve } from 'node:path';
 import {
   connectMesh,
+  isNatsOutage,
   type MeshConnection,
+  NatsUnavailableError,
   type NatsServerHandle,
   startNatsServer,
 } from '../blackboard/index.ts';
@@ -105,9 +107,25 @@ export interface RunningActor {
   stop(): Promise<void>;
 }
 
-/** Starts one role on its own NATS connection. */
+/**
+ * Starts one role on its own NATS connection. NATS going away while the role sets itself up (its consumer,
+ * its first reads) throws NatsUnavailableError, as when there was no server at all: `codemesh actor` waits.
+ */
 export async function startActor(role: Role, opts: ActorOptions): Promise<RunningActor> {
   const mesh = await connectMesh({ url: opts.natsUrl, name: `codemesh-${role}` });
+  try {
+    return await startRole(role, mesh, opts);
+  } catch (err) {
+    await mesh.nc.close().catch(() => undefined);
+    if (!isNatsOutage(err) || err instanceof NatsUnavailableError) throw err;
+    throw new NatsUnavailableError(
+      `NATS at ${opts.natsUrl} went away while ${role} started: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
+async function startRole(role: Role, mesh: MeshConnection, opts: ActorOptions): Promise<RunningActor> {
   if (role === 'curator') {
     // Indexing and ranking run in child processes: a cold repository must not stall the actors sharing this
     // process's event loop (`codemesh up`, `codemesh run`). Same snapshots as `codemesh index` (warm-up).

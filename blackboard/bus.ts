@@ -89,12 +89,30 @@ export interface RedeliveryPolicy {
   maxDeliver: number;
   /** Wait before the n-th redelivery (the last value repeats). */
   backoffMs: readonly number[];
+  /**
+   * How long the server waits for an ack before it delivers a message again (a handler that crashed or hung
+   * on it). Default 30 s; a handler that runs longer than this sees its message a second time.
+   */
+  ackWaitMs?: number;
 }
 
 export const DEFAULT_REDELIVERY: RedeliveryPolicy = {
   maxDeliver: 6,
   backoffMs: [500, 2000, 5000, 15_000, 30_000],
 };
+
+const DEFAULT_ACK_WAIT_MS = 30_000;
+
+/**
+ * How long one pull request of a consumer lives on the server (nats.js's default is 30 s). After a server
+ * restart the client re-checks its consumer and pulls again, but a check that fails (JetStream still
+ * recovering its store) is retried only after one expiry, and two missed heartbeats (half an expiry each)
+ * are what tells it a pull was lost: with 30 s a consumer could sit idle for a minute after an outage.
+ */
+export const PULL_EXPIRES_MS = 5000;
+
+/** Header of a message a dead letter's re-drive published again: the events-stream sequence of the original. */
+export const REDRIVE_HEADER = 'Codemesh-Redrive-Of';
 
 /**
  * Creates the durable, explicit-ack consumer of a role on the events stream, or brings an existing one's
@@ -113,6 +131,7 @@ export async function ensureDurable(
   } = {},
 ): Promise<void> {
   const maxDeliver = (opts.maxDeliver ?? DEFAULT_REDELIVERY.maxDeliver) + 2;
+  const ackWait = (opts.ackWaitMs ?? DEFAULT_ACK_WAIT_MS) * NS;
   let existing: Awaited<ReturnType<typeof jsm.consumers.info>> | undefined;
   try {
     existing = await jsm.consumers.info(Streams.events.name, name);
@@ -120,7 +139,7 @@ export async function ensureDurable(
     await jsm.consumers.add(Streams.events.name, {
       durable_name: name,
       ack_policy: AckPolicy.Explicit,
-      ack_wait: (opts.ackWaitMs ?? 30_000) * NS,
+      ack_wait: ackWait,
       deliver_policy: opts.deliver === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
       filter_subject: opts.filter ?? subjects.allEvents(),
       max_ack_pending: 1000,
@@ -128,8 +147,8 @@ export async function ensureDurable(
     });
     return;
   }
-  if (existing.config.max_deliver !== maxDeliver)
-    await jsm.consumers.update(Streams.events.name, name, { max_deliver: maxDeliver });
+  if (existing.config.max_deliver !== maxDeliver || existing.config.ack_wait !== ackWait)
+    await jsm.consumers.update(Streams.events.name, name, { max_deliver: maxDeliver, ack_wait: ackWait });
 }
 
 export function decodeEvent(m: JsMsg): TaskEvent {
@@ -150,12 +169,15 @@ export class JetStreamEventBus implements EventBus {
     return { event, seq: ack.seq, duplicate: ack.duplicate };
   }
 
-  async history(taskId: string): Promise<Array<{ seq: number; event: TaskEvent }>> {
+  async history(
+    taskId: string,
+    opts: { repeats?: boolean } = {},
+  ): Promise<Array<{ seq: number; event: TaskEvent }>> {
     const out: Array<{ seq: number; event: TaskEvent }> = [];
     const last = await this.lastSeq(taskId);
     if (last === 0) return out;
     const ac = new AbortController();
-    for await (const e of this.follow(taskId, { signal: ac.signal })) {
+    for await (const e of this.follow(taskId, { signal: ac.signal, ...opts, until: last })) {
       out.push(e);
       if (e.seq >= last) ac.abort();
     }
@@ -173,9 +195,14 @@ export class JetStreamEventBus implements EventBus {
     }
   }
 
+  /**
+   * Each event once, by id: a message published again under an id already seen (a re-driven dead letter, a
+   * repeat after the de-duplication window) is skipped, and so is a re-drive of a message at or before
+   * `afterSeq` (the reader had the original). `repeats` yields every message (tests that look for doubles).
+   */
   async *follow(
     taskId: string,
-    opts: { afterSeq?: number; signal: AbortSignal },
+    opts: { afterSeq?: number; signal: AbortSignal; repeats?: boolean; until?: number },
   ): AsyncIterable<{ seq: number; event: TaskEvent }> {
     if (opts.signal.aborted) return;
     const consumer = await this.js.consumers.get(Streams.events.name, {
@@ -184,13 +211,19 @@ export class JetStreamEventBus implements EventBus {
         ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: opts.afterSeq + 1 }
         : { deliver_policy: DeliverPolicy.All }),
     });
-    const msgs = await consumer.consume();
+    const msgs = await consumer.consume({ expires: PULL_EXPIRES_MS });
     const stop = () => void msgs.stop();
     opts.signal.addEventListener('abort', stop, { once: true });
+    const seen = new Set<string>();
     try {
       for await (const m of msgs) {
-        yield { seq: m.seq, event: decodeEvent(m) };
-        if (opts.signal.aborted) break;
+        const event = decodeEvent(m);
+        const redriveOf = Number(m.headers?.get(REDRIVE_HEADER) || 0);
+        const repeat = seen.has(event.id) || (redriveOf > 0 && redriveOf <= (opts.afterSeq ?? 0));
+        seen.add(event.id);
+        if (!repeat || opts.repeats) yield { seq: m.seq, event };
+        // history() stops at the last message it asked for, yielded or not.
+        if (opts.signal.aborted || (opts.until !== undefined && m.seq >= opts.until)) break;
       }
     } finally {
       opts.signal.removeEventListener('abort', stop);
@@ -284,10 +317,11 @@ export async function consumeEvents(
   const policy = opts.policy ?? DEFAULT_REDELIVERY;
   await ensureDurable(jsm, name, {
     maxDeliver: policy.maxDeliver,
+    ...(policy.ackWaitMs ? { ackWaitMs: policy.ackWaitMs } : {}),
     ...(opts.deliver ? { deliver: opts.deliver } : {}),
   });
   const consumer = await js.consumers.get(Streams.events.name, name);
-  const messages = await consumer.consume({ max_messages: 256 });
+  const messages = await consumer.consume({ max_messages: 256, expires: PULL_EXPIRES_MS });
   const notify = (l: DeadLettered) =>
     void Promise.resolve()
       .then(() => opts.onDeadLetter?.(l))

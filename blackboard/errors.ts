@@ -1,8 +1,31 @@
 // Typed errors of the blackboard and bus.
+import { JetStreamApiError } from '@nats-io/jetstream';
+import { errors } from '@nats-io/transport-node';
 
 export class NatsUnavailableError extends Error {
   override readonly name = 'NatsUnavailableError';
   readonly code = 'NATS_UNAVAILABLE';
+}
+
+/**
+ * Whether an error says NATS or its JetStream was not there (a timeout, no responders, a closed or lost
+ * connection, JetStream not enabled or unavailable) rather than that a request was wrong. Follows `cause`.
+ */
+export function isNatsOutage(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (
+      e instanceof NatsUnavailableError ||
+      e instanceof errors.TimeoutError ||
+      e instanceof errors.NoRespondersError ||
+      e instanceof errors.ClosedConnectionError ||
+      e instanceof errors.ConnectionError ||
+      e instanceof errors.DrainingConnectionError ||
+      (e instanceof JetStreamApiError && e.code === 503) ||
+      e.name === 'JetStreamNotEnabled'
+    )
+      return true;
+  }
+  return false;
 }
 
 /** A compare-and-set lost: the key changed since it was read (or exists, for a create). */
@@ -58,6 +81,24 @@ export class DeadLetterGoneError extends Error {
   ) {
     super(
       `dead letter ${dlqSeq} cannot be re-driven: message ${seq} is gone from ${stream} and the letter holds only part of it`,
+    );
+  }
+}
+
+/**
+ * A conductor's dead letter whose task has ended (failed, rolled back, abstained; completed, for any event but
+ * a rollback request) or left the blackboard: the conductor would take nothing from it, so it is not re-driven.
+ */
+export class DeadLetterTaskEndedError extends Error {
+  override readonly name = 'DeadLetterTaskEndedError';
+  readonly code = 'DEAD_LETTER_TASK_ENDED';
+  constructor(
+    readonly dlqSeq: number,
+    readonly taskId: string,
+    readonly status: string | undefined,
+  ) {
+    super(
+      `dead letter ${dlqSeq} is not re-driven: its task ${taskId} ${status ? `has ended (${status})` : 'is no longer on the blackboard'} and takes no more events of the conductor`,
     );
   }
 }

@@ -40,9 +40,21 @@ export async function connectMesh(opts: { url: string; name: string }): Promise<
     );
   }
   const js = jetstream(nc);
-  const jsm = await jetstreamManager(nc);
-  await ensureStreams(jsm);
-  const board = await NatsKvBlackboard.open(js);
+  let jsm: JetStreamManager;
+  let board: NatsKvBlackboard;
+  try {
+    jsm = await jetstreamManager(nc);
+    await ensureStreams(jsm);
+    board = await NatsKvBlackboard.open(js);
+  } catch (err) {
+    // Connected, but JetStream did not answer (a server still recovering its store, or killed again during
+    // the set-up): the same as no server for whoever waits for NATS.
+    await nc.close().catch(() => undefined);
+    throw new NatsUnavailableError(
+      `NATS at ${opts.url} answered but its JetStream did not: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
   const bus = new JetStreamEventBus(js, jsm);
   let disconnects = 0;
   const listeners = new Set<() => void>();

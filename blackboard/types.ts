@@ -78,11 +78,14 @@ export interface PublishedEvent {
 export interface EventBus {
   /** Publishes with the event id as JetStream message id (de-duplicated within the stream's window). */
   publish(event: TaskEventInput): Promise<PublishedEvent>;
-  /** Replays a task's events from `afterSeq` (exclusive), then follows live ones until `signal` aborts. */
+  /**
+   * Replays a task's events from `afterSeq` (exclusive), then follows live ones until `signal` aborts; each
+   * event id once (a re-driven or repeated message is skipped) unless `repeats`.
+   */
   follow(
     taskId: string,
-    opts: { afterSeq?: number; signal: AbortSignal },
+    opts: { afterSeq?: number; signal: AbortSignal; repeats?: boolean },
   ): AsyncIterable<{ seq: number; event: TaskEvent }>;
-  /** All events of a task stored so far, in order. */
-  history(taskId: string): Promise<Array<{ seq: number; event: TaskEvent }>>;
+  /** All events of a task stored so far, in order; each event id once unless `repeats`. */
+  history(taskId: string, opts?: { repeats?: boolean }): Promise<Array<{ seq: number; event: TaskEvent }>>;
 }

@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { deadLetter, type MeshConnection, startNatsServer } from '../blackboard/index.ts';
+import { keys, TaskRecord } from '../schemas/index.ts';
 import { type NatsFixture, startNatsFixture } from '../test/nats.ts';
+import { planningTask } from '../test/task-record.ts';
 import { CODEMESH_ROOT } from '../test/fixture-repo.ts';
 import { cmdDeadletters } from './deadletters.ts';
 import { UsageError } from './errors.ts';
@@ -26,7 +28,11 @@ afterEach(() => {
 afterAll(async () => nats?.stop());
 
 /** Publishes an event of `taskId` and dead-letters it as the recorder would; returns the letter's sequence. */
-async function letterFor(m: MeshConnection, taskId: string): Promise<{ dlqSeq: number; seq: number }> {
+async function letterFor(
+  m: MeshConnection,
+  taskId: string,
+  consumer = 'recorder',
+): Promise<{ dlqSeq: number; seq: number }> {
   const { seq, event } = await m.bus.publish({
     id: `${taskId}:created`,
     taskId,
@@ -34,7 +40,7 @@ async function letterFor(m: MeshConnection, taskId: string): Promise<{ dlqSeq: n
     at: new Date().toISOString(),
   });
   const dlqSeq = await deadLetter(m.js, {
-    consumer: 'recorder',
+    consumer,
     seq,
     deliveries: 6,
     reason: 'Error: value too long for type character varying(40)',
@@ -72,9 +78,13 @@ it('lists the letters (text and --json) and re-drives one, then all; a repeat fi
   expect(one.code).toBe(0);
   const r = JSON.parse(one.out) as { redriven: Array<{ subject: string; seq: number }> };
   expect(r.redriven).toMatchObject([{ subject: 'cm.evt.t-cliletter001', duplicate: false }]);
-  const history = await mesh.bus.history('t-cliletter001');
+  // Stored twice (the copy marked as the re-drive of the original), shown once in the task's event log.
+  const history = await mesh.bus.history('t-cliletter001', { repeats: true });
   expect(history.map((e) => e.seq)).toEqual([a.seq, r.redriven[0]!.seq]);
   expect(history[1]?.event).toEqual(history[0]?.event);
+  const copy = await mesh.jsm.streams.getMessage('CODEMESH_EVENTS', { seq: r.redriven[0]!.seq });
+  expect(copy?.header.get('Codemesh-Redrive-Of')).toBe(String(a.seq));
+  expect((await mesh.bus.history('t-cliletter001')).map((e) => e.seq)).toEqual([a.seq]);
 
   const again = await run(['redrive', String(a.dlqSeq)]);
   expect(again.code).toBe(1);
@@ -89,6 +99,33 @@ it('lists the letters (text and --json) and re-drives one, then all; a repeat fi
 
   for (const bad of [['redrive'], ['redrive', 'x'], ['redrive', '0'], ['purge'], ['--limit', '0']])
     await expect(run(bad), bad.join(' ')).rejects.toThrow(UsageError);
+});
+
+it("a conductor's letter of a task that has ended or left the board is not re-driven: exit 1, the reason", async () => {
+  process.env.NATS_URL = nats.server.url;
+  const ended = 't-cliended0001';
+  await mesh.board.create(keys.task(ended), TaskRecord, { ...planningTask(ended), status: 'failed' });
+  const a = await letterFor(mesh, ended, 'conductor');
+  const gone = await letterFor(mesh, 't-cligone00001', 'conductor');
+  const one = await run(['redrive', String(a.dlqSeq)]);
+  expect(one.code).toBe(1);
+  expect(one.out).toContain(
+    `dead letter ${a.dlqSeq} is not re-driven: its task ${ended} has ended (failed) and takes no more events of the conductor`,
+  );
+  const json = JSON.parse((await run(['redrive', String(gone.dlqSeq), '--json'])).out) as {
+    failed: Array<{ code: string; error: string }>;
+  };
+  expect(json.failed).toMatchObject([{ code: 'DEAD_LETTER_TASK_ENDED' }]);
+  expect(json.failed[0]?.error).toContain('is no longer on the blackboard');
+  // Nothing was published; both letters are still there (and one of a task that goes on is re-driven).
+  expect((await mesh.bus.history(ended, { repeats: true })).map((e) => e.seq)).toEqual([a.seq]);
+  const live = 't-clilive00001';
+  await mesh.board.create(keys.task(live), TaskRecord, planningTask(live));
+  const b = await letterFor(mesh, live, 'conductor');
+  const all = await run(['redrive', 'all']);
+  expect(all.code).toBe(1);
+  expect(all.out).toContain(`re-driven ${b.dlqSeq} `);
+  expect(all.out).toContain('1 re-driven, 2 not');
 });
 
 it('on a stopped mesh it reads the state dir store with a private nats-server, under the state-dir lock', async () => {

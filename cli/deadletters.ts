@@ -7,6 +7,7 @@ import {
   connectMesh,
   DeadLetterGoneError,
   DeadLetterNotFoundError,
+  DeadLetterTaskEndedError,
   listDeadLetters,
   type MeshConnection,
   type NatsServerHandle,
@@ -124,7 +125,7 @@ export async function cmdDeadletters(argv: string[], out: Out = process.stdout):
     const failed: Array<{ dlqSeq: number; code: string; error: string }> = [];
     for (const dlqSeq of seqs) {
       try {
-        const r = await redriveDeadLetter(mesh.js, mesh.jsm, dlqSeq);
+        const r = await redriveDeadLetter(mesh.js, mesh.jsm, dlqSeq, { board: mesh.board });
         redriven.push({
           dlqSeq,
           consumer: r.letter.consumer,
@@ -139,7 +140,14 @@ export async function cmdDeadletters(argv: string[], out: Out = process.stdout):
             `re-driven ${dlqSeq} (${r.letter.consumer}, ${r.letter.eventId ?? `message ${r.letter.seq}`}) → ${r.subject} #${r.seq}${r.duplicate ? ' (already there: not published again)' : ''}`,
           );
       } catch (err) {
-        if (!(err instanceof DeadLetterNotFoundError || err instanceof DeadLetterGoneError)) throw err;
+        if (
+          !(
+            err instanceof DeadLetterNotFoundError ||
+            err instanceof DeadLetterGoneError ||
+            err instanceof DeadLetterTaskEndedError
+          )
+        )
+          throw err;
         failed.push({ dlqSeq, code: err.code, error: err.message });
         if (!values.json) print(`codemesh: ${err.message}`);
       }

@@ -154,7 +154,9 @@ describe('API', () => {
     expect(rollback).toMatchObject({ branch: `codemesh/${g.taskA}-rollback`, revertOf: 'c'.repeat(40) });
     // Asking twice is one request: the event is de-duplicated by its id. No body is the same as `{}`.
     expect((await g.call('POST', `/v1/patches/${g.taskA}-p1/rollback`, DEV)).status).toBe(202);
-    const asked = (await g.mesh.bus.history(g.taskA)).filter((e) => e.event.type === 'rollback.requested');
+    const asked = (await g.mesh.bus.history(g.taskA, { repeats: true })).filter(
+      (e) => e.event.type === 'rollback.requested',
+    );
     expect(asked).toHaveLength(1);
     expect(asked[0]!.event.data).toMatchObject({ patchId: `${g.taskA}-p1`, reason: 'broke prod' });
   });

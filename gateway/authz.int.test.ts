@@ -10,6 +10,8 @@ import { schema } from '../actors/recorder/index.ts';
 import { deadLetter } from '../blackboard/index.ts';
 import type { Scope } from '../schemas/api.ts';
 import { CODEMESH_ROOT, makeFixtureRepo } from '../test/fixture-repo.ts';
+import { readSse } from '../test/harness.ts';
+import { seedTask } from '../actors/recorder/test-scenario.ts';
 import { DEV, startTestGateway, type TestGateway } from './test-setup.ts';
 
 let g: TestGateway;
@@ -517,9 +519,33 @@ describe('re-driving dead letters', () => {
       subject: `cm.evt.${g.taskA}`,
       duplicate: false,
     });
-    // The same message, byte for byte, on its subject again; the letter is gone from the list and the stream.
-    const again = (await g.mesh.bus.history(g.taskA)).find((e) => e.seq === redriven.seq);
+    // The same message, byte for byte, on its subject again, marked as the re-drive of the original; the
+    // letter is gone from the list and the stream.
+    const again = (await g.mesh.bus.history(g.taskA, { repeats: true })).find((e) => e.seq === redriven.seq);
     expect(again?.event).toEqual(original!.event);
+    const copy = await g.mesh.jsm.streams.getMessage('CODEMESH_EVENTS', { seq: redriven.seq as number });
+    expect(copy?.header.get('Codemesh-Redrive-Of')).toBe(String(original!.seq));
+    // The task's event log shows each event once: the history, the SSE replay, and a resumed SSE stream.
+    const marker = await g.mesh.bus.publish({
+      id: `${g.taskA}:memory-after-redrive`,
+      taskId: g.taskA,
+      type: 'memory.stored',
+      at: new Date().toISOString(),
+    });
+    const logIds = (await g.mesh.bus.history(g.taskA)).map((e) => e.event.id);
+    expect(logIds.filter((id) => id === original!.event.id)).toHaveLength(1);
+    expect(new Set(logIds).size).toBe(logIds.length);
+    const replay = await readSse(
+      await g.call('GET', `/v1/tasks/${g.taskA}/events`, alice),
+      (e) => e.id === marker.event.id,
+    );
+    expect(replay.filter((e) => e.event.id === original!.event.id).map((e) => e.id)).toEqual([original!.seq]);
+    const resumed = await readSse(
+      await g.call('GET', `/v1/tasks/${g.taskA}/events?after=${original!.seq}`, alice),
+      (e) => e.id === marker.event.id,
+    );
+    expect(resumed.map((e) => e.id)).not.toContain(redriven.seq);
+    expect(resumed.at(-1)?.id).toBe(marker.seq);
     const list = (await (await g.call('GET', '/v1/deadletters?limit=100', DEV)).json()) as {
       items: Array<{ dlqSeq: number }>;
     };
@@ -540,6 +566,34 @@ describe('re-driving dead letters', () => {
 
     // The instance admin re-drives any letter, those naming no task included.
     expect((await g.call('POST', `/v1/deadletters/${letters.noTask}/redrive`, DEV)).status).toBe(200);
+  });
+
+  it("a conductor's letter of a task that has ended → 409 DEAD_LETTER_TASK_ENDED, nothing published, the letter kept", async () => {
+    const alice = await g.jwt('alice');
+    const id = 't-ended0000001';
+    await seedTask(g.mesh, { id, repoPath: g.repoA, status: 'failed' });
+    const [first] = await g.mesh.bus.history(id);
+    const dlqSeq = await deadLetter(g.mesh.js, {
+      consumer: 'conductor',
+      seq: first!.seq,
+      deliveries: 6,
+      reason: 'Error: the conductor could not apply it',
+      eventId: first!.event.id,
+      taskId: id,
+      type: first!.event.type,
+      payload: JSON.stringify(first!.event),
+    });
+    const before = (await g.mesh.bus.history(id, { repeats: true })).length;
+    const res = await g.call('POST', `/v1/deadletters/${dlqSeq}/redrive`, alice);
+    expect(res.status).toBe(409);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('DEAD_LETTER_TASK_ENDED');
+    expect(body.error.message).toContain(`its task ${id} has ended (failed)`);
+    expect((await g.mesh.bus.history(id, { repeats: true })).length).toBe(before);
+    const list = (await (await g.call('GET', '/v1/deadletters?limit=100', DEV)).json()) as {
+      items: Array<{ dlqSeq: number }>;
+    };
+    expect(list.items.map((l) => l.dlqSeq)).toContain(dlqSeq);
   });
 });
 

@@ -492,7 +492,7 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/v1/deadletters/{seq}/redrive': {
         post: op(
-          "publish a dead letter's message again on its original subject (every consumer sees it again; message id redrive:<consumer>:<seq>, so a repeat publishes once) and remove the letter; the original comes from the events stream, or from the letter when it was kept whole. Admin of the task's repository, or instance admin (letters naming no task: instance admin only); audited",
+          "publish a dead letter's message again on its original subject (every consumer sees it again; message id redrive:<consumer>:<seq>, so a repeat publishes once) and remove the letter; the original comes from the events stream, or from the letter when it was kept whole. The copy carries the header Codemesh-Redrive-Of: <original sequence>, and the task's event log (SSE) shows each event id once. A conductor's letter whose task has ended (or left the blackboard) is refused. Admin of the task's repository, or instance admin (letters naming no task: instance admin only); audited",
           'config:write',
           {
             parameters: [
@@ -507,7 +507,7 @@ export function openApiDocument(): Record<string, unknown> {
               },
               '404': err('no such dead letter, or re-driven already (DEAD_LETTER_NOT_FOUND)'),
               '409': err(
-                'the message is gone from its stream and the letter holds only part of it (DEAD_LETTER_GONE)',
+                "the message is gone from its stream and the letter holds only part of it (DEAD_LETTER_GONE); a conductor's letter whose task has ended — failed, rolled back, abstained, or completed for any event but a rollback request — or left the blackboard: the conductor takes no more events of it (DEAD_LETTER_TASK_ENDED)",
               ),
               ...STD,
             },

@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { submitTask } from '../actors/conductor/submit.ts';
-import { connectMesh, type MeshConnection } from '../blackboard/index.ts';
+import { eq, inArray } from 'drizzle-orm';
+import { openRecord, RECORDER_CONSUMER, schema } from '../actors/recorder/index.ts';
+import { connectMesh, listDeadLetters, type MeshConnection } from '../blackboard/index.ts';
 import { Award, type StepKind, type TaskEvent, TaskRecord } from '../schemas/index.ts';
 import { CODEMESH_ROOT, git, makeFixtureRepo } from './fixture-repo.ts';
 import { type KillableNats, startKillableNats } from './nats.ts';
@@ -20,7 +22,9 @@ const TASKS = 3;
 // Long enough that a loaded machine's slow renewals do not look like deaths; a killed winner's step is taken
 // back after this long.
 const LEASE_MS = 3000;
-const ROLES = ['conductor', 'planner', 'coder', 'tester', 'reviewer', 'integrator'] as const;
+// The recorder runs as a process too (its embedded PGlite under the state dir); it is never a victim of an
+// actor blow, only of the server's.
+const ROLES = ['conductor', 'planner', 'coder', 'tester', 'reviewer', 'integrator', 'recorder'] as const;
 type ChaosRole = (typeof ROLES)[number];
 const STAGES = ['plan', 'code', 'test', 'review', 'integrate'] as const;
 const roleOf: Record<StepKind, ChaosRole> = {
@@ -217,7 +221,7 @@ it(`every task commits exactly once through kill -9 of nats-server and of actors
     expect(git(repos[i]!, 'diff', bases[i]!, `codemesh/${t.id}`)).toContain('+    return a - b');
 
     // No lost event and none doubled: each step completed once, in order; each milestone once; ids unique.
-    const events: TaskEvent[] = (await mesh.bus.history(t.id)).map((e) => e.event);
+    const events: TaskEvent[] = (await mesh.bus.history(t.id, { repeats: true })).map((e) => e.event);
     const completed = events.filter((e) => e.type === 'step.completed').map((e) => e.step?.kind);
     expect(completed, dump()).toEqual(['plan', 'code', 'test', 'review', 'integrate']);
     for (const type of [
@@ -235,10 +239,48 @@ it(`every task commits exactly once through kill -9 of nats-server and of actors
       ).toHaveLength(1);
     expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
   }
+
+  // Nothing was given up on, and the record (the recorder process, through the same outages) holds every task
+  // completed with its commit, once it has taken every event.
+  const letters = (await listDeadLetters(mesh.jsm, { limit: 1000 })).map((l) => l.letter);
+  expect(letters, dump()).toEqual([]);
+  for (;;) {
+    const info = await tryRead(() => mesh.jsm.consumers.info('CODEMESH_EVENTS', RECORDER_CONSUMER));
+    if (info && info.num_pending === 0 && info.num_ack_pending === 0) break;
+    expect(Date.now(), `the recorder did not catch up\n${dump()}`).toBeLessThan(deadline + 20_000);
+    await sleep(200);
+  }
+  const recorder = procs.get('recorder')!;
+  const exited = new Promise((r) => recorder.once('exit', r));
+  recorder.kill('SIGINT');
+  await exited;
+  const record = await openRecord({ dir: join(dataDir, 'pg') });
+  try {
+    const rows = await record.db
+      .select({ id: schema.tasks.id, status: schema.tasks.status, commit: schema.tasks.commit })
+      .from(schema.tasks)
+      .where(inArray(schema.tasks.id, ids));
+    expect(
+      rows.sort((a, b) => a.id.localeCompare(b.id)),
+      dump(),
+    ).toEqual(
+      [...ids].sort().map((id) => ({
+        id,
+        status: 'completed',
+        commit: git(repos[ids.indexOf(id)]!, 'rev-parse', `codemesh/${id}`),
+      })),
+    );
+    for (const id of ids) {
+      const patches = await record.db.select().from(schema.patches).where(eq(schema.patches.taskId, id));
+      expect(patches.length, `${id} patches in the record`).toBeGreaterThanOrEqual(1);
+    }
+  } finally {
+    await record.close();
+  }
   if (process.env.CODEMESH_CHAOS_VERBOSE) {
     for (const t of tasks)
-      for (const { event: e } of await mesh.bus.history(t.id))
+      for (const { event: e } of await mesh.bus.history(t.id, { repeats: true }))
         note(`${e.at.slice(11, 23)} ${t.id} ${e.type} ${e.step ? `${e.step.kind}#${e.step.round}` : ''}`);
     console.log(dump());
   } else console.log(`seed ${SEED}\n${journal.join('\n')}`);
-}, 170_000);
+}, 200_000);

@@ -172,7 +172,7 @@ describe('contract-net bidding', () => {
       return t?.status === 'coding' ? t : undefined;
     });
     expect(task.attempt).toBe(1);
-    const completed = (await mesh.bus.history('t-unsent001')).filter(
+    const completed = (await mesh.bus.history('t-unsent001', { repeats: true })).filter(
       (e) => e.event.type === 'step.completed',
     );
     expect(completed.map((e) => [e.event.id, e.event.data])).toEqual([[`${sid}:completed`, { subtasks: 1 }]]);

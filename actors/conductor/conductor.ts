@@ -75,6 +75,8 @@ export class Conductor {
   private sweeper?: NodeJS.Timeout;
   private blobGc?: NodeJS.Timeout;
   private readonly queues = new Map<string, Promise<void>>();
+  /** Tasks being failed for a dead letter (outside the queues). */
+  private readonly failing = new Set<Promise<void>>();
   private readonly rounds = new Map<string, { round: number; at: number; inFlight: boolean }>();
   private readonly active = new Set<string>();
   /** Instances whose lease lapsed recently, and until when they rank last in auctions. */
@@ -108,9 +110,16 @@ export class Conductor {
       {
         nc: this.mesh.nc,
         policy: this.opts.redelivery,
+        // Not queued behind the task's other events: the handling that was given up on may still hang in
+        // that queue (a letter of the server's max-deliveries), and the task would then never fail. The task
+        // record changes by CAS, as with several conductors at once.
         onDeadLetter: (letter) => {
           const taskId = letter.taskId;
-          if (taskId) this.enqueue(taskId, () => this.deadLettered(taskId, letter));
+          if (!taskId) return;
+          const run = this.deadLettered(taskId, letter)
+            .catch((err) => this.log(`task ${taskId}: ${String(err)}`))
+            .finally(() => this.failing.delete(run));
+          this.failing.add(run);
         },
       },
     );
@@ -138,7 +147,7 @@ export class Conductor {
     if (this.sweeper) clearInterval(this.sweeper);
     if (this.blobGc) clearInterval(this.blobGc);
     await this.consumer?.close();
-    await Promise.allSettled([...this.queues.values()]);
+    await Promise.allSettled([...this.queues.values(), ...this.failing]);
   }
 
   private log(line: string): void {

@@ -60,7 +60,9 @@ it('an event the conductor fails on every time is dead-lettered and fails its ta
   expect(task.reason).toContain(`event ${id}:created (task.created) after 3 deliveries`);
   expect(task.reason).toContain(`dead letter ${letter?.dlqSeq} on ${subjects.dlq(CONSUMER)}`);
   expect(task.reason).toMatch(/invalid/);
-  const failed = (await mesh.bus.history(id)).filter((e) => e.event.type === 'task.failed');
+  const failed = (await mesh.bus.history(id, { repeats: true })).filter(
+    (e) => e.event.type === 'task.failed',
+  );
   expect(failed.map((e) => e.event.data.reason)).toEqual([task.reason]);
 });
 

@@ -162,7 +162,9 @@ describe('campaign routes', () => {
     const taskId = campaignTaskId(id, 0);
     expect((await read(id)).repos[0]).toMatchObject({ state: 'running', taskId });
     expect((await g.call('POST', `/v1/campaigns/${id}/cancel`, alice)).status).toBe(200);
-    const asked = (await g.mesh.bus.history(taskId)).filter((e) => e.event.type === 'task.cancel_requested');
+    const asked = (await g.mesh.bus.history(taskId, { repeats: true })).filter(
+      (e) => e.event.type === 'task.cancel_requested',
+    );
     expect(asked.map((e) => e.event.data)).toEqual([
       {
         reason: `campaign cancelled (cancelled by ${g.userId('alice')})`,

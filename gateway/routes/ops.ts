@@ -6,6 +6,7 @@ import { schema } from '../../actors/recorder/index.ts';
 import {
   DeadLetterGoneError,
   DeadLetterNotFoundError,
+  DeadLetterTaskEndedError,
   getDeadLetter,
   listDeadLetters,
   redriveDeadLetter,
@@ -217,11 +218,12 @@ export function opsRoutes(app: Hono<Env>, gw: Gateway): void {
     }
     let r: Awaited<ReturnType<typeof redriveDeadLetter>>;
     try {
-      r = await redriveDeadLetter(gw.mesh.js, gw.mesh.jsm, dlqSeq);
+      r = await redriveDeadLetter(gw.mesh.js, gw.mesh.jsm, dlqSeq, { board: gw.mesh.board });
     } catch (err) {
       if (err instanceof DeadLetterNotFoundError)
         throw new ApiError(404, 'DEAD_LETTER_NOT_FOUND', `no dead letter ${dlqSeq}`);
-      if (err instanceof DeadLetterGoneError) throw new ApiError(409, err.code, err.message);
+      if (err instanceof DeadLetterGoneError || err instanceof DeadLetterTaskEndedError)
+        throw new ApiError(409, err.code, err.message);
       throw err;
     }
     const redriven = {
