@@ -23,6 +23,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { etcNames, syntheticEtc } from './profile.ts';
+import { isAlive } from './cgroup.ts';
 
 /** A job start compares the copy with the host when inotify said something changed, or this long after the last look. */
 export const CHECK_INTERVAL_MS = 60_000;
@@ -251,15 +252,6 @@ function sweepStale(parent: string): void {
     // Only our own kind: a directory owned by us (someone else's file of that name is left alone).
     const st = lstatSync(join(parent, name), { throwIfNoEntry: false });
     if (st?.isDirectory() && st.uid === process.getuid?.()) removeDir(join(parent, name));
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
