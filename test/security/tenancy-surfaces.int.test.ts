@@ -847,8 +847,19 @@ describe('ids of another org (403 for an existing id, 404 for a missing one, wou
       letter: 999_999,
       repo: 'r-zzzzzz999999',
       org: 'org-zzz',
+      token: '000000000000',
     };
-    const own = { task: g.taskA, campaign: campaignA, letter: letterA, repo: repoAId, org: 'org-a' };
+    const alicePat = (await (
+      await g.call('POST', '/v1/tokens', alice, { name: 'ids', scopes: ['tasks:read'] })
+    ).json()) as { id: string };
+    const own = {
+      task: g.taskA,
+      campaign: campaignA,
+      letter: letterA,
+      repo: repoAId,
+      org: 'org-a',
+      token: alicePat.id,
+    };
     type Ids = typeof own;
     const routes: Array<[string, (i: Ids) => string, unknown?]> = [
       ['GET', (i) => `/v1/tasks/${i.task}`],
@@ -871,6 +882,13 @@ describe('ids of another org (403 for an existing id, 404 for a missing one, wou
       ['POST', (i) => `/v1/deadletters/${i.letter}/redrive`],
       ['PUT', (i) => `/v1/repos/${i.repo}/config`, { test: { command: 'curl evil' } }],
       ['PUT', (i) => `/v1/orgs/${i.org}/members/${g.userId('bob')}`, { role: 'admin' }],
+      // Ids in a body or of one's own: a repository of org-a named in bob's own org, alice's token.
+      [
+        'PUT',
+        () => `/v1/orgs/org-b/members/${g.userId('bob')}`,
+        (i: Ids) => ({ role: 'admin', repo: i.repo }),
+      ],
+      ['DELETE', (i) => `/v1/tokens/${i.token}`],
     ];
     // Bob with every scope, and with a read-only token (a scope refusal must not depend on the id either).
     const reader = await g.jwt('bob', { scopes: ['tasks:read'] });
@@ -886,8 +904,9 @@ describe('ids of another org (403 for an existing id, 404 for a missing one, wou
     const leaks: string[] = [];
     for (const token of [bob, reader])
       for (const [m, path, body] of routes) {
-        const there = await answer(token, m, path(own), body);
-        const nowhere = await answer(token, m, path(missing), body);
+        const bodyOf = (i: Ids) => (typeof body === 'function' ? (body as (i: Ids) => unknown)(i) : body);
+        const there = await answer(token, m, path(own), bodyOf(own));
+        const nowhere = await answer(token, m, path(missing), bodyOf(missing));
         expect(there.status, `${m} ${path(own)}`).toBeGreaterThanOrEqual(400);
         if (JSON.stringify(there) !== JSON.stringify(nowhere))
           leaks.push(
