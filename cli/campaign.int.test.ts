@@ -62,10 +62,10 @@ describe('codemesh campaign', () => {
     expect(resumed.code).toBe(1);
     expect(resumed.err).toMatch(/409 CAMPAIGN_CANCELLED/);
 
-    // bob (admin of org-b only) cannot see org-a's campaign.
+    // bob (admin of org-b only) cannot see org-a's campaign: it answers as a missing one.
     const bob = await cli(['status', c.id], await g.jwt('bob'));
     expect(bob.code).toBe(1);
-    expect(bob.err).toMatch(/403 FORBIDDEN/);
+    expect(bob.err).toMatch(/404 CAMPAIGN_NOT_FOUND/);
     // One org per campaign.
     const mixed = await cli(['start', '--title', 'x', '--description', 'y', '--repos', 'ts-calc,py-calc']);
     expect(mixed.code).toBe(1);

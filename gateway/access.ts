@@ -45,6 +45,13 @@ export function visibleTaskIds(db: RecordDb, vis: Visibility, taskId: Column): S
   );
 }
 
+/**
+ * A task that does not exist, or that the caller may not view: one answer for both, byte for byte (the id is
+ * not echoed either), so nothing tells another org's ids from ids that exist nowhere.
+ */
+export const taskNotFound = () =>
+  new ApiError(404, 'TASK_NOT_FOUND', 'no task with this id that you may view');
+
 export const overlapError = () =>
   new ApiError(
     409,
@@ -190,8 +197,10 @@ export class Access {
   }
 
   /**
-   * The task's repository and the caller's role there. 404 when the task exists nowhere; 403 when the caller
-   * holds no role of at least `want` on its repository (a task on an unregistered path: superusers only).
+   * The task's repository and the caller's role there. 404 TASK_NOT_FOUND when the task exists nowhere or the
+   * caller may not even view it (no role on its repository: it answers as a missing one, so another org's ids
+   * do not leak); 403 when the caller views it but holds no role of at least `want` there (a task on an
+   * unregistered path: superusers only).
    */
   async authorizeTask(
     p: Principal,
@@ -213,11 +222,12 @@ export class Access {
     let repoPath = row?.repoPath;
     if (!row) {
       record = (await this.board.get(keys.task(taskId), TaskRecord))?.value;
-      if (!record) throw new ApiError(404, 'TASK_NOT_FOUND', `no task ${taskId}`);
+      if (!record) throw taskNotFound();
       repoPath = record.repoPath;
     }
     const repo = row?.repoId ? await this.repoById(row.repoId) : await this.repoByPath(repoPath!);
     const role = repo ? await this.repoRole(p, repo) : p.superuser ? 'admin' : undefined;
+    if (!atLeast(role, 'viewer')) throw taskNotFound();
     if (!atLeast(role, want))
       throw new ApiError(403, 'FORBIDDEN', `you need the ${want} role on the repository of this task`);
     return { repo, role: role!, record };

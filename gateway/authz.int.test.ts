@@ -107,6 +107,9 @@ interface Endpoint {
   otherStatus?: number[];
 }
 
+/** Another org's resource by id: the caller may not even view it, so it answers as a missing one. */
+const NOT_VISIBLE = [404];
+
 const E = (): Endpoint[] => [
   {
     name: 'POST /v1/tasks',
@@ -126,36 +129,42 @@ const E = (): Endpoint[] => [
     scope: 'tasks:read',
     own: () => ['GET', `/v1/tasks/${g.taskA}`],
     other: () => ['GET', `/v1/tasks/${g.taskB}`],
+    otherStatus: NOT_VISIBLE,
   },
   {
     name: 'GET /v1/tasks/{id}/events',
     scope: 'tasks:read',
     own: () => ['GET', `/v1/tasks/${g.taskA}/events`],
     other: () => ['GET', `/v1/tasks/${g.taskB}/events`],
+    otherStatus: NOT_VISIBLE,
   },
   {
     name: 'GET /v1/tasks/{id}/plan',
     scope: 'tasks:read',
     own: () => ['GET', `/v1/tasks/${g.taskA}/plan`],
     other: () => ['GET', `/v1/tasks/${g.taskB}/plan`],
+    otherStatus: NOT_VISIBLE,
   },
   {
     name: 'POST /v1/tasks/{id}/plan/approve',
     scope: 'patches:approve',
     own: () => ['POST', `/v1/tasks/${g.taskA}/plan/approve`, { decision: 'approve' }],
     other: () => ['POST', `/v1/tasks/${g.taskB}/plan/approve`, { decision: 'reject', comment: 'matrix' }],
+    otherStatus: NOT_VISIBLE,
   },
   {
     name: 'GET /v1/tasks/{id}/budget',
     scope: 'tasks:read',
     own: () => ['GET', `/v1/tasks/${g.taskA}/budget`],
     other: () => ['GET', `/v1/tasks/${g.taskB}/budget`],
+    otherStatus: NOT_VISIBLE,
   },
   {
     name: 'POST /v1/tasks/{id}/budget',
     scope: 'patches:approve',
     own: () => ['POST', `/v1/tasks/${g.taskA}/budget`, { action: 'stop' }],
     other: () => ['POST', `/v1/tasks/${g.taskB}/budget`, { action: 'stop', comment: 'matrix' }],
+    otherStatus: NOT_VISIBLE,
   },
   {
     name: 'POST /v1/repos',
@@ -174,6 +183,7 @@ const E = (): Endpoint[] => [
     scope: 'tasks:read',
     own: () => ['GET', `/v1/patches/${g.taskA}-p1`],
     other: () => ['GET', `/v1/patches/${g.taskB}-p1`],
+    otherStatus: NOT_VISIBLE,
   },
   {
     name: 'POST /v1/patches/{id}/approve',
@@ -184,12 +194,14 @@ const E = (): Endpoint[] => [
       { decision: 'request_changes', comment: 'matrix' },
     ],
     other: () => ['POST', `/v1/patches/${g.taskB}-p1/approve`, { decision: 'approve' }],
+    otherStatus: NOT_VISIBLE,
   },
   {
     name: 'POST /v1/patches/{id}/rollback',
     scope: 'patches:approve',
     own: () => ['POST', `/v1/patches/${g.taskA}-p1/rollback`, {}],
     other: () => ['POST', `/v1/patches/${g.taskB}-p1/rollback`, {}],
+    otherStatus: NOT_VISIBLE,
   },
   {
     name: 'POST /v1/config/models',
@@ -216,18 +228,21 @@ const E = (): Endpoint[] => [
     scope: 'config:write',
     own: () => ['POST', `/v1/deadletters/${letters.a}/redrive`],
     other: () => ['POST', `/v1/deadletters/${letters.b}/redrive`],
+    otherStatus: NOT_VISIBLE,
   },
   {
     name: 'GET /v1/traces/{id}',
     scope: 'traces:read',
     own: () => ['GET', `/v1/traces/${g.taskA}`],
     other: () => ['GET', `/v1/traces/${g.taskB}`],
+    otherStatus: NOT_VISIBLE,
   },
   {
     name: 'POST /v1/chat/{id}',
     scope: 'tasks:write',
     own: () => ['POST', `/v1/chat/${g.taskA}`, { message: 'status?' }],
     other: () => ['POST', `/v1/chat/${g.taskB}`, { message: 'status?' }],
+    otherStatus: NOT_VISIBLE,
   },
   {
     name: 'PUT /v1/orgs/{org}/members/{user}',
@@ -254,6 +269,7 @@ const E = (): Endpoint[] => [
     scope: 'config:write',
     own: () => ['PUT', `/v1/repos/${repoIds.a}/config`, { test: { timeoutSec: 60 } }],
     other: () => ['PUT', `/v1/repos/${repoIds.b}/config`, { test: { timeoutSec: 60 } }],
+    otherStatus: NOT_VISIBLE,
   },
   {
     name: 'GET /v1/metrics/calibration',
@@ -281,6 +297,7 @@ const E = (): Endpoint[] => [
     scope: 'tasks:read',
     own: () => ['GET', `/v1/campaigns/${campaigns.a}`],
     other: () => ['GET', `/v1/campaigns/${campaigns.b}`],
+    otherStatus: NOT_VISIBLE,
   },
   ...(['pause', 'resume', 'cancel'] as const).map(
     (action): Endpoint => ({
@@ -288,6 +305,7 @@ const E = (): Endpoint[] => [
       scope: 'tasks:write',
       own: () => ['POST', `/v1/campaigns/${campaigns.a}/${action}`],
       other: () => ['POST', `/v1/campaigns/${campaigns.b}/${action}`],
+      otherStatus: NOT_VISIBLE,
     }),
   ),
   {
@@ -295,12 +313,14 @@ const E = (): Endpoint[] => [
     scope: 'tasks:write',
     own: () => ['POST', `/v1/campaigns/${campaigns.a}/repos/${repoIds.a}/retry`],
     other: () => ['POST', `/v1/campaigns/${campaigns.b}/repos/${repoIds.b}/retry`],
+    otherStatus: NOT_VISIBLE,
   },
   {
     name: 'GET /v1/campaigns/{id}/events',
     scope: 'tasks:read',
     own: () => ['GET', `/v1/campaigns/${campaigns.a}/events`],
     other: () => ['GET', `/v1/campaigns/${campaigns.b}/events`],
+    otherStatus: NOT_VISIBLE,
   },
   {
     name: 'GET /v1/config/policy',
@@ -368,7 +388,7 @@ describe('authorization matrix', () => {
     ['garbage', [401]],
   ];
   it.each(E().map((e) => [e.name]))(
-    '%s: bad tokens → 401, wrong scope → 403, other org → 403',
+    '%s: bad tokens → 401, wrong scope → 403, other org → 403 (404 for an id it may not view)',
     async (name) => {
       const e = E().find((x) => x.name === name)!;
       const [m, path, body] = e.own();
@@ -452,7 +472,8 @@ describe('authorization matrix', () => {
   it('roles: a viewer reads but cannot approve; a repo role overrides the org role', async () => {
     const carolId = g.userId('carol');
     const carol = await g.jwt('carol');
-    expect((await g.call('GET', `/v1/tasks/${g.taskA}`, carol)).status).toBe(403);
+    // No role yet: the task answers as a missing one.
+    expect((await g.call('GET', `/v1/tasks/${g.taskA}`, carol)).status).toBe(404);
     expect(
       (await g.call('PUT', `/v1/orgs/org-a/members/${carolId}`, tokens.alice, { role: 'viewer' })).status,
     ).toBe(200);
@@ -498,8 +519,10 @@ describe('re-driving dead letters', () => {
     // Viewers and developers of the task are not enough, nor is admin of the org for a letter naming no task.
     const carol = await g.jwt('carol');
     expect((await g.call('POST', `/v1/deadletters/${letters.a}/redrive`, carol)).status).toBe(403);
+    // A letter naming no task is the instance admin's: alice may not view it, so it answers as a missing one.
     const stray = await g.call('POST', `/v1/deadletters/${letters.noTask}/redrive`, alice);
-    expect(stray.status).toBe(403);
+    expect(stray.status).toBe(404);
+    expect(await codeOf(stray)).toBe('DEAD_LETTER_NOT_FOUND');
     for (const bad of ['0', '-1', 'abc', '1e3', '99999999999999999'])
       expect((await g.call('POST', `/v1/deadletters/${bad}/redrive`, alice)).status, bad).toBe(400);
     const unknown = await g.call('POST', '/v1/deadletters/999999/redrive', alice);

@@ -40,14 +40,14 @@ it('answers as the HTTP route does, with the caller token checked the same way',
   const bad = await ask({ method: 'GET', path: `/v1/tasks/${g.taskA}`, token: 'not-a-token' });
   expect(bad.status).toBe(401);
   expect(JSON.stringify(bad)).not.toContain('not-a-token');
-  // A decision: bob (no approver role in org-a) is refused, nothing decided.
+  // A decision: bob (no role in org-a) is refused as for a missing task, nothing decided.
   const refused = await client.call(
     { user: 'bob', token: bob },
     'POST',
     `/v1/patches/${g.taskA}-p1/approve`,
     {},
   );
-  expect(refused.status).toBe(403);
+  expect(refused.status).toBe(404);
   const after = (await (await g.call('GET', `/v1/tasks/${g.taskA}`, DEV)).json()) as {
     task: { status: string };
   };

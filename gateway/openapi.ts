@@ -39,7 +39,7 @@ const STD = {
   ),
   '401': err('missing, expired or invalid token (UNAUTHORIZED)'),
   '403': err(
-    'scope or role missing (INSUFFICIENT_SCOPE, FORBIDDEN, REPO_NOT_REGISTERED), or a repository path outside the allowed roots or inside the state dir (REPO_PATH_REFUSED, REPO_ROOTS_NOT_CONFIGURED)',
+    'scope missing (INSUFFICIENT_SCOPE), role missing on a resource the caller may view (FORBIDDEN; one it may not view answers 404 as a missing one), REPO_NOT_REGISTERED, or a repository path outside the allowed roots or inside the state dir (REPO_PATH_REFUSED, REPO_ROOTS_NOT_CONFIGURED)',
   ),
   '413': err('body too large (BODY_TOO_LARGE)'),
   '429': err('rate or stream limit (RATE_LIMITED, TOO_MANY_STREAMS); see Retry-After'),
@@ -65,7 +65,7 @@ const op = (
   ...extra,
 });
 const created = (description: string) => ({ '201': { description } });
-const noTask = { '404': err('no such task (TASK_NOT_FOUND)') };
+const noTask = { '404': err('no such task, or one the caller may not view (TASK_NOT_FOUND)') };
 const body = (schema: z.ZodType) => ({ requestBody: { required: true, content: json(schema) } });
 /** A body whose every field is optional: it may be left out. */
 const optionalBody = (schema: z.ZodType) => ({ requestBody: { required: false, content: json(schema) } });
@@ -74,7 +74,7 @@ export function openApiDocument(): Record<string, unknown> {
   const task = [idParam('id', 'task id, t-…')];
   const patch = [idParam('id', 'patch id, <task id>-p<attempt>')];
   const campaign = [idParam('id', 'campaign id, cp-…')];
-  const noCampaign = { '404': err('no such campaign (CAMPAIGN_NOT_FOUND)') };
+  const noCampaign = { '404': err('no such campaign, or one the caller may not view (CAMPAIGN_NOT_FOUND)') };
   const campaignAction = (summary: string) => ({
     post: op(
       summary,
@@ -326,7 +326,7 @@ export function openApiDocument(): Record<string, unknown> {
           'replace the test and push settings of a registered repository (org admin; audited)',
           'config:write',
           { parameters: [idParam('id', 'repository id, r-…')], ...body(RepoConfigBody) },
-          { '404': err('no such registered repository (REPO_NOT_FOUND)') },
+          { '404': err('no such registered repository, or one the caller may not view (REPO_NOT_FOUND)') },
         ),
       },
       '/v1/repos/index': {
@@ -347,7 +347,11 @@ export function openApiDocument(): Record<string, unknown> {
           'a patch (with its policy report), its approval, and the documentation patch and PR description when the task asked for them (`docs`, else null) (role viewer)',
           'tasks:read',
           { parameters: patch },
-          { '404': err('no such task or patch (TASK_NOT_FOUND, PATCH_NOT_FOUND)') },
+          {
+            '404': err(
+              'no such task or patch, or one the caller may not view (TASK_NOT_FOUND, PATCH_NOT_FOUND)',
+            ),
+          },
         ),
       },
       '/v1/patches/{id}/approve': {
@@ -363,7 +367,9 @@ export function openApiDocument(): Record<string, unknown> {
                   'recorded and published: `{approval}` (decision, comment, by, at, gate, earlier decisions). No body, or `{}`, is an approval',
                 content: json(ApprovalAccepted),
               },
-              '404': err('no such task or patch (TASK_NOT_FOUND, PATCH_NOT_FOUND)'),
+              '404': err(
+                'no such task or patch, or one the caller may not view (TASK_NOT_FOUND, PATCH_NOT_FOUND)',
+              ),
               '409': err(
                 'NOT_AWAITING_APPROVAL (the patch cannot be decided on now), ALREADY_DECIDED (approved already, or another decision at this gate), NO_ATTEMPTS_LEFT (a change request when no revision can start), POLICY_BLOCKED (an approval of a blocked patch without `override`; the message names the rules and their remediation), NOTHING_TO_OVERRIDE (an override on a patch nothing blocks)',
               ),
@@ -385,7 +391,7 @@ export function openApiDocument(): Record<string, unknown> {
                   'asked: the Integrator reverts the commit on `branch`; the task stream shows `rollback.committed` then `task.rolled_back`, and GET /v1/tasks/{id} `rollback`',
                 content: json(RollbackAccepted),
               },
-              '404': err('no such task (TASK_NOT_FOUND)'),
+              '404': err('no such task, or one the caller may not view (TASK_NOT_FOUND)'),
               '409': err(
                 'ROLLBACK_REFUSED: not the integrated patch of the task, or the task is not completed',
               ),
@@ -505,7 +511,9 @@ export function openApiDocument(): Record<string, unknown> {
               '200': {
                 description: '{redriven: {dlqSeq, consumer, eventId, taskId, type, subject, seq, duplicate}}',
               },
-              '404': err('no such dead letter, or re-driven already (DEAD_LETTER_NOT_FOUND)'),
+              '404': err(
+                'no such dead letter, re-driven already, or one the caller may not view (DEAD_LETTER_NOT_FOUND)',
+              ),
               '409': err(
                 "the message is gone from its stream and the letter holds only part of it (DEAD_LETTER_GONE); a conductor's letter whose task has ended — failed, rolled back, abstained, or completed for any event but a rollback request — or left the blackboard: the conductor takes no more events of it (DEAD_LETTER_TASK_ENDED)",
               ),
@@ -554,7 +562,9 @@ export function openApiDocument(): Record<string, unknown> {
             ...body(ChatBody),
           },
           {
-            '404': err('no such task, or no such thread of the task (TASK_NOT_FOUND, THREAD_NOT_FOUND)'),
+            '404': err(
+              'no such task, or no such thread of the task (or not yours, or not one you may view) (TASK_NOT_FOUND, THREAD_NOT_FOUND)',
+            ),
             '503': err('no chat agent answered (NO_AGENT_ANSWER)'),
           },
         ),

@@ -158,9 +158,13 @@ export function adminRoutes(app: Hono<Env>, gw: Gateway): void {
 
   app.put('/v1/repos/:id/config', async (c) => {
     const p = c.get('principal');
+    // The scope first (it does not depend on the repository); then a repository the caller may not view
+    // answers as a missing one (404), and one it views without the admin role in its org is refused (403).
+    requireScope(p, 'config:write');
     const id = c.req.param('id');
     const repo = /^[a-z0-9_-]{1,64}$/i.test(id) ? await gw.access.repoById(id) : undefined;
-    if (!repo) throw new ApiError(404, 'REPO_NOT_FOUND', 'no such registered repository');
+    if (!repo || !(await gw.access.repoRole(p, repo)))
+      throw new ApiError(404, 'REPO_NOT_FOUND', 'no such registered repository');
     await requireOrgAdmin(gw, p, repo.orgId);
     const config = RepoConfigBody.parse(await body(c));
     await storeRepoConfig(gw, p, repo, config);

@@ -70,13 +70,13 @@ describe('the budget gate over HTTP', () => {
     });
   });
 
-  it('needs patches:approve and the approver role; another org gets 403', async () => {
+  it('needs patches:approve and the approver role; another org gets 404 (it may not view the task)', async () => {
     const reader = await g.jwt('alice', { scopes: ['tasks:read'] });
     const raise = { action: 'raise', soft: { modelCalls: 5 } };
     expect((await g.call('POST', `/v1/tasks/${PAUSED}/budget`, reader, raise)).status).toBe(403);
     const bob = await g.jwt('bob');
-    expect((await g.call('GET', `/v1/tasks/${PAUSED}/budget`, bob)).status).toBe(403);
-    expect((await g.call('POST', `/v1/tasks/${PAUSED}/budget`, bob, raise)).status).toBe(403);
+    expect((await g.call('GET', `/v1/tasks/${PAUSED}/budget`, bob)).status).toBe(404);
+    expect((await g.call('POST', `/v1/tasks/${PAUSED}/budget`, bob, raise)).status).toBe(404);
     // Nothing changed.
     expect((await g.mesh.board.get(keys.budget(PAUSED), BudgetState))!.value.version).toBe(0);
   });

@@ -117,22 +117,31 @@ async function queryRepos(gw: Gateway, p: Principal, query: string, org?: string
   return out;
 }
 
-/** 404 when the campaign does not exist; 403 unless the caller holds `want` in its org or on every repository. */
+/**
+ * 404 when the campaign does not exist or the caller may not view it (the viewer role in its org or on every
+ * repository of it: what GET /v1/campaigns lists), so another org's ids do not leak; 403 when the caller views
+ * it but lacks `want` in its org and on some repository.
+ */
 async function authorizeCampaign(
   gw: Gateway,
   p: Principal,
   id: string,
   want: RoleName,
 ): Promise<{ campaign: CampaignRecord; revision: number }> {
+  // The same answer, byte for byte, whether the campaign exists nowhere or in an org the caller may not view.
+  const notFound = () =>
+    new ApiError(404, 'CAMPAIGN_NOT_FOUND', 'no campaign with this id that you may view');
   const entry = await gw.mesh.board.get(keys.campaign(id), CampaignRecord);
-  if (!entry) throw new ApiError(404, 'CAMPAIGN_NOT_FOUND', `no campaign ${id}`);
+  if (!entry) throw notFound();
   const c = entry.value;
-  if (p.superuser || atLeast(await gw.access.orgRole(p, c.orgId), want))
-    return { campaign: c, revision: entry.revision };
+  const orgRole = p.superuser ? 'admin' : await gw.access.orgRole(p, c.orgId);
+  if (atLeast(orgRole, want)) return { campaign: c, revision: entry.revision };
   const repos = await gw.access.reposByIds(c.repos.map((r) => r.repoId));
-  let every = repos.length === c.repos.length;
-  for (const repo of repos) if (!atLeast(await gw.access.repoRole(p, repo), want)) every = false;
-  if (!every)
+  const roles = await Promise.all(repos.map((repo) => gw.access.repoRole(p, repo)));
+  const complete = repos.length === c.repos.length;
+  const views = atLeast(orgRole, 'viewer') || (complete && roles.every((r) => atLeast(r, 'viewer')));
+  if (!views) throw notFound();
+  if (!complete || !roles.every((r) => atLeast(r, want)))
     throw new ApiError(403, 'FORBIDDEN', `you need the ${want} role on every repository of this campaign`);
   return { campaign: c, revision: entry.revision };
 }

@@ -203,18 +203,18 @@ export function opsRoutes(app: Hono<Env>, gw: Gateway): void {
     if (!/^[1-9][0-9]{0,15}$/.test(raw))
       throw new ApiError(400, 'INVALID_ID', 'the id is not a dead-letter sequence (a positive integer)');
     const dlqSeq = Number(raw);
+    const noLetter = () => new ApiError(404, 'DEAD_LETTER_NOT_FOUND', `no dead letter ${dlqSeq}`);
     const letter = await getDeadLetter(gw.mesh.jsm, dlqSeq);
-    if (!letter) throw new ApiError(404, 'DEAD_LETTER_NOT_FOUND', `no dead letter ${dlqSeq}`);
+    if (!letter) throw noLetter();
     let orgId: string | null = null;
+    // A letter the caller may not view (GET /v1/deadletters would not list it) answers as a missing one.
     if (letter.taskId) {
-      const { repo } = await gw.access.authorizeTask(p, letter.taskId, 'admin');
+      const { repo } = await gw.access.authorizeTask(p, letter.taskId, 'admin').catch((err: unknown) => {
+        throw !p.superuser && err instanceof ApiError && err.status === 404 ? noLetter() : err;
+      });
       orgId = repo?.orgId ?? null;
     } else if (!p.superuser) {
-      throw new ApiError(
-        403,
-        'FORBIDDEN',
-        'a dead letter that names no task is re-driven by an instance admin',
-      );
+      throw noLetter();
     }
     let r: Awaited<ReturnType<typeof redriveDeadLetter>>;
     try {
@@ -298,8 +298,9 @@ export function opsRoutes(app: Hono<Env>, gw: Gateway): void {
       .limit(200);
     if (req.threadId && history.length === 0)
       throw new ApiError(404, 'THREAD_NOT_FOUND', `no thread ${req.threadId} on task ${id}`);
+    // Someone else's thread answers as a missing one: its id does not leak.
     if (req.threadId && !p.superuser && !history.some((h) => h.author === p.userId))
-      throw new ApiError(403, 'FORBIDDEN', 'this thread belongs to someone else');
+      throw new ApiError(404, 'THREAD_NOT_FOUND', `no thread ${req.threadId} on task ${id}`);
     const at = new Date(gw.now());
     await db.insert(m).values({
       id: newId('msg'),

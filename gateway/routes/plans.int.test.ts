@@ -86,15 +86,15 @@ describe('the post-plan gate over HTTP', () => {
     expect(body.approval).toBeNull();
   });
 
-  it('needs patches:approve and the approver role; another org gets 403', async () => {
+  it('needs patches:approve and the approver role; another org gets 404 (it may not view the task)', async () => {
     const reader = await g.jwt('alice', { scopes: ['tasks:read'] });
     const noScope = await g.call('POST', `/v1/tasks/${GATED}/plan/approve`, reader, { decision: 'approve' });
     expect(noScope.status).toBe(403);
     const bob = await g.jwt('bob');
-    expect((await g.call('GET', `/v1/tasks/${GATED}/plan`, bob)).status).toBe(403);
+    expect((await g.call('GET', `/v1/tasks/${GATED}/plan`, bob)).status).toBe(404);
     expect(
       (await g.call('POST', `/v1/tasks/${GATED}/plan/approve`, bob, { decision: 'approve' })).status,
-    ).toBe(403);
+    ).toBe(404);
     // A viewer of org-a reads the plan but cannot decide.
     const dave = await g.jwt('dave');
     await g.record.db

@@ -24,6 +24,7 @@ import { projectEvent } from '../../actors/recorder/project.ts';
 import { seedTask } from '../../actors/recorder/test-scenario.ts';
 import type { Env } from '../../gateway/context.ts';
 import { serveApiOverNats } from '../../gateway/nats-api.ts';
+import { deadLetter } from '../../blackboard/index.ts';
 import { mintPat } from '../../gateway/pat.ts';
 import { consoleRoutes } from '../../gateway/routes/console.ts';
 import { DEV, startTestGateway, type TestGateway } from '../../gateway/test-setup.ts';
@@ -390,6 +391,29 @@ describe('chat', () => {
   });
 });
 
+describe('chat threads', () => {
+  it("someone else's thread on a task one may talk to answers as a missing thread (its id does not leak)", async () => {
+    const frank = await g.jwt('frank');
+    await g.record.db
+      .insert(schema.users)
+      .values({ id: g.userId('frank'), subject: 'x|frank' })
+      .onConflictDoNothing();
+    await g.call('PUT', `/v1/orgs/org-a/members/${g.userId('frank')}`, DEV, { role: 'developer' });
+    const first = await g.call('POST', `/v1/chat/${g.taskA}`, await g.jwt('alice'), { message: 'status?' });
+    expect(first.status).toBe(200);
+    const { threadId } = (await first.json()) as { threadId: string };
+    const answers = [];
+    for (const id of [threadId, 'th-zzzzzz999999']) {
+      const res = await g.call('POST', `/v1/chat/${g.taskA}`, frank, { message: 'hi', threadId: id });
+      answers.push({ status: res.status, code: await codeOf(res) });
+    }
+    expect(answers[0]).toEqual(answers[1]);
+    expect(answers[0]).toEqual({ status: 404, code: 'THREAD_NOT_FOUND' });
+    const rows = await g.record.db.select({ author: schema.chatMessages.author }).from(schema.chatMessages);
+    expect(rows.map((r) => r.author)).not.toContain(g.userId('frank'));
+  });
+});
+
 /** A task of org-a at the gate on `repoPath` whose settings push (`push: true`), its patch adding a file. */
 async function pushableTask(id: string, repoPath: string, issueUrl?: string): Promise<TaskEvent> {
   await seedTask(g.mesh, { id, repoPath });
@@ -527,7 +551,8 @@ describe('campaigns', () => {
     ] as const) {
       const res = await g.call(m, path, alice);
       const text = await res.text();
-      expect(res.status, `${m} ${path}`).toBe(403);
+      // A campaign alice may not view answers as a missing one.
+      expect(res.status, `${m} ${path}`).toBe(404);
       expect(text).not.toContain('bob-campaign-title');
     }
     const list = await (await g.call('GET', '/v1/campaigns?org=org-b', alice)).text();
@@ -577,7 +602,7 @@ describe('tokens, members, repositories', () => {
       repo: repoBId,
     });
     expect(res.status).toBe(404);
-    expect((await g.call('GET', `/v1/tasks/${g.taskB}`, alice)).status).toBe(403);
+    expect((await g.call('GET', `/v1/tasks/${g.taskB}`, alice)).status).toBe(404);
     // Nor demote bob in org-b.
     const demote = await g.call('PUT', `/v1/orgs/org-b/members/${g.userId('bob')}`, alice, {
       role: 'viewer',
@@ -588,7 +613,7 @@ describe('tokens, members, repositories', () => {
   it("alice cannot change bob's repository settings, read his org's policy, or list his repositories", async () => {
     const alice = await g.jwt('alice');
     const cfg = await g.call('PUT', `/v1/repos/${repoBId}/config`, alice, { test: { command: 'curl evil' } });
-    expect(cfg.status).toBe(403);
+    expect(cfg.status).toBe(404);
     expect((await g.call('GET', '/v1/config/policy?org=org-b', alice)).status).toBe(403);
     const repos = await (await g.call('GET', '/v1/repos', alice)).text();
     expect(repos).not.toContain(repoBId);
@@ -791,5 +816,119 @@ describe('an outsider (no valid token)', () => {
       const res = await app.request(path);
       expect(await res.text(), path).not.toContain('console-outside-secret');
     }
+  });
+});
+
+describe('ids of another org (403 for an existing id, 404 for a missing one, would tell them apart)', () => {
+  it("org-b's token gets the same answer for org-a's ids as for ids that exist nowhere, on every /v1 route taking an id", async () => {
+    const bob = await g.jwt('bob');
+    const alice = await g.jwt('alice');
+    const made = await g.call('POST', '/v1/campaigns', alice, {
+      title: 'alice-campaign-title',
+      description: 'alice',
+      repos: [repoAId],
+    });
+    expect(made.status).toBe(201);
+    const campaignA = ((await made.json()) as { campaign: { id: string } }).campaign.id;
+    const [first] = await g.mesh.bus.history(g.taskA);
+    const letterA = await deadLetter(g.mesh.js, {
+      consumer: 'recorder',
+      seq: first!.seq,
+      deliveries: 6,
+      reason: 'surfaces',
+      eventId: first!.event.id,
+      taskId: g.taskA,
+      type: first!.event.type,
+      payload: JSON.stringify(first!.event),
+    });
+    const missing = {
+      task: 't-zzzzzz999999',
+      campaign: 'cp-zzzzzz999999',
+      letter: 999_999,
+      repo: 'r-zzzzzz999999',
+      org: 'org-zzz',
+      token: '000000000000',
+    };
+    const alicePat = (await (
+      await g.call('POST', '/v1/tokens', alice, { name: 'ids', scopes: ['tasks:read'] })
+    ).json()) as { id: string };
+    const own = {
+      task: g.taskA,
+      campaign: campaignA,
+      letter: letterA,
+      repo: repoAId,
+      org: 'org-a',
+      token: alicePat.id,
+    };
+    type Ids = typeof own;
+    const routes: Array<[string, (i: Ids) => string, unknown?]> = [
+      ['GET', (i) => `/v1/tasks/${i.task}`],
+      ['GET', (i) => `/v1/tasks/${i.task}/events`],
+      ['GET', (i) => `/v1/tasks/${i.task}/plan`],
+      ['POST', (i) => `/v1/tasks/${i.task}/plan/approve`, { decision: 'approve' }],
+      ['GET', (i) => `/v1/tasks/${i.task}/budget`],
+      ['POST', (i) => `/v1/tasks/${i.task}/budget`, { action: 'stop' }],
+      ['GET', (i) => `/v1/patches/${i.task}-p1`],
+      ['POST', (i) => `/v1/patches/${i.task}-p1/approve`, { decision: 'approve' }],
+      ['POST', (i) => `/v1/patches/${i.task}-p1/rollback`, { reason: 'r' }],
+      ['GET', (i) => `/v1/traces/${i.task}`],
+      ['POST', (i) => `/v1/chat/${i.task}`, { message: 'status?' }],
+      ['GET', (i) => `/v1/campaigns/${i.campaign}`],
+      ['GET', (i) => `/v1/campaigns/${i.campaign}/events`],
+      ['POST', (i) => `/v1/campaigns/${i.campaign}/pause`],
+      ['POST', (i) => `/v1/campaigns/${i.campaign}/resume`],
+      ['POST', (i) => `/v1/campaigns/${i.campaign}/cancel`],
+      ['POST', (i) => `/v1/campaigns/${i.campaign}/repos/${repoAId}/retry`],
+      ['POST', (i) => `/v1/deadletters/${i.letter}/redrive`],
+      ['PUT', (i) => `/v1/repos/${i.repo}/config`, { test: { command: 'curl evil' } }],
+      ['PUT', (i) => `/v1/orgs/${i.org}/members/${g.userId('bob')}`, { role: 'admin' }],
+      // Ids in a body or of one's own: a repository of org-a named in bob's own org, alice's token.
+      [
+        'PUT',
+        () => `/v1/orgs/org-b/members/${g.userId('bob')}`,
+        (i: Ids) => ({ role: 'admin', repo: i.repo }),
+      ],
+      ['DELETE', (i) => `/v1/tokens/${i.token}`],
+    ];
+    // Bob with every scope, and with a read-only token (a scope refusal must not depend on the id either).
+    const reader = await g.jwt('bob', { scopes: ['tasks:read'] });
+    const answer = async (token: string, m: string, path: string, body: unknown) => {
+      const res = await g.call(m, path, token, body);
+      const json = (await res.json()) as { error?: Record<string, unknown> };
+      return {
+        status: res.status,
+        code: json.error?.code,
+        shape: Object.keys(json).concat(Object.keys(json.error ?? {})),
+      };
+    };
+    const leaks: string[] = [];
+    for (const token of [bob, reader])
+      for (const [m, path, body] of routes) {
+        const bodyOf = (i: Ids) => (typeof body === 'function' ? (body as (i: Ids) => unknown)(i) : body);
+        const there = await answer(token, m, path(own), bodyOf(own));
+        const nowhere = await answer(token, m, path(missing), bodyOf(missing));
+        expect(there.status, `${m} ${path(own)}`).toBeGreaterThanOrEqual(400);
+        if (JSON.stringify(there) !== JSON.stringify(nowhere))
+          leaks.push(
+            `${token === reader ? 'read-only ' : ''}${m} ${path(own)}: ${JSON.stringify(there)} vs ${JSON.stringify(nowhere)}`,
+          );
+      }
+    expect(leaks).toEqual([]);
+    // The attack did nothing to org-a's campaign, and a viewer of org-a still gets 403 (it may view the task).
+    const c = (await (await g.call('GET', `/v1/campaigns/${campaignA}`, alice)).json()) as {
+      campaign: { status: string };
+    };
+    expect(c.campaign.status).not.toBe('cancelled');
+    const erin = await g.jwt('erin');
+    await g.record.db
+      .insert(schema.users)
+      .values({ id: g.userId('erin'), subject: 'x|erin' })
+      .onConflictDoNothing();
+    await g.call('PUT', `/v1/orgs/org-a/members/${g.userId('erin')}`, DEV, { role: 'viewer' });
+    const viewer = await g.call('POST', `/v1/patches/${g.taskA}-p1/approve`, erin, { decision: 'approve' });
+    expect(viewer.status).toBe(403);
+    expect(await codeOf(viewer)).toBe('FORBIDDEN');
+    const pause = await g.call('POST', `/v1/campaigns/${campaignA}/pause`, erin);
+    expect(pause.status).toBe(403);
   });
 });
