@@ -8,6 +8,14 @@ import type { Role as RoleName } from '../schemas/api.ts';
 import { ApiError } from './errors.ts';
 import type { Principal } from './types.ts';
 
+/** The columns of a repository reference (RepoRef), for `select`. */
+export const REPO_REF = {
+  id: schema.repos.id,
+  orgId: schema.repos.orgId,
+  path: schema.repos.path,
+  name: schema.repos.name,
+};
+
 const RANK: Record<RoleName, number> = { viewer: 1, developer: 2, approver: 3, admin: 4 };
 export const atLeast = (have: RoleName | undefined, want: RoleName) => !!have && RANK[have] >= RANK[want];
 
@@ -131,15 +139,7 @@ export class Access {
   }
 
   async repoByPath(path: string): Promise<RepoRef | undefined> {
-    const [r] = await this.db
-      .select({
-        id: schema.repos.id,
-        orgId: schema.repos.orgId,
-        path: schema.repos.path,
-        name: schema.repos.name,
-      })
-      .from(schema.repos)
-      .where(eq(schema.repos.path, path));
+    const [r] = await this.db.select(REPO_REF).from(schema.repos).where(eq(schema.repos.path, path));
     return r;
   }
 
@@ -166,15 +166,7 @@ export class Access {
   async repoById(id: string): Promise<RepoRef | undefined> {
     const hit = this.repos.get(id);
     if (hit) return hit;
-    const [r] = await this.db
-      .select({
-        id: schema.repos.id,
-        orgId: schema.repos.orgId,
-        path: schema.repos.path,
-        name: schema.repos.name,
-      })
-      .from(schema.repos)
-      .where(eq(schema.repos.id, id));
+    const [r] = await this.db.select(REPO_REF).from(schema.repos).where(eq(schema.repos.id, id));
     // A repository keeps its id, org and path: no expiry needed.
     if (r) {
       if (this.repos.size > 100_000) this.repos.clear();
@@ -185,15 +177,7 @@ export class Access {
 
   async reposByIds(ids: string[]): Promise<RepoRef[]> {
     if (ids.length === 0) return [];
-    return this.db
-      .select({
-        id: schema.repos.id,
-        orgId: schema.repos.orgId,
-        path: schema.repos.path,
-        name: schema.repos.name,
-      })
-      .from(schema.repos)
-      .where(inArray(schema.repos.id, ids));
+    return this.db.select(REPO_REF).from(schema.repos).where(inArray(schema.repos.id, ids));
   }
 
   /**

@@ -20,7 +20,7 @@ import {
 } from '../actors/integrator/github/index.ts';
 import { schema } from '../actors/recorder/index.ts';
 import { IssueUrl, newId } from '../schemas/index.ts';
-import { atLeast, overlapError } from './access.ts';
+import { atLeast, overlapError, REPO_REF } from './access.ts';
 import { DEFAULT_ORG_ID } from './auth.ts';
 import { type Gateway, placementFor } from './context.ts';
 import { ApiError } from './errors.ts';
@@ -117,12 +117,7 @@ export async function withIssue(gw: Gateway, raw: unknown, caller?: Principal): 
     // remote URL is its repository's own config (untrusted), so another org's checkout claiming the same GitHub
     // repository must not shadow the caller's.
     const rows = await gw.db
-      .select({
-        id: schema.repos.id,
-        orgId: schema.repos.orgId,
-        path: schema.repos.path,
-        name: schema.repos.name,
-      })
+      .select(REPO_REF)
       .from(schema.repos)
       .where(bound ? eq(schema.repos.orgId, bound) : undefined);
     const usable = new Set<string>();
