@@ -176,11 +176,9 @@ export class JetStreamEventBus implements EventBus {
     const out: Array<{ seq: number; event: TaskEvent }> = [];
     const last = await this.lastSeq(taskId);
     if (last === 0) return out;
-    const ac = new AbortController();
-    for await (const e of this.follow(taskId, { signal: ac.signal, ...opts, until: last })) {
+    // follow() stops at `until` itself, also when the last message is a repeat it does not yield.
+    for await (const e of this.follow(taskId, { signal: new AbortController().signal, ...opts, until: last }))
       out.push(e);
-      if (e.seq >= last) ac.abort();
-    }
     return out;
   }
 
